@@ -1,0 +1,107 @@
+public import Foundation
+
+/// Reading and writing `.safetensors` files (https://github.com/huggingface/safetensors):
+/// an 8-byte little-endian header length, a JSON header naming each tensor's dtype, shape
+/// and byte range, then the raw little-endian data. Python's `safetensors` reads our files
+/// as they are; we write and read Float32 tensors only.
+public enum Safetensors {
+    /// Headers beyond this are refused rather than parsed (the format's own limit is 100 MB).
+    static let maxHeaderBytes = 100_000_000
+
+    /// Encodes `weights` in layout order, with `metadata` under `__metadata__`.
+    public static func encode(_ weights: Weights, metadata: [String: String]) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        for (i, tensor) in weights.layout.tensors.enumerated() {
+            let range = weights.layout.range(at: i)
+            header[tensor.name] = [
+                "dtype": "F32",
+                "shape": tensor.shape,
+                "data_offsets": [range.lowerBound * 4, range.upperBound * 4],
+            ] as [String: Any]
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data(capacity: 8 + json.count + weights.values.count * 4)
+        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
+        out.append(json)
+        weights.values.withUnsafeBufferPointer { buffer in
+            for v in buffer {
+                withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) }
+            }
+        }
+        return out
+    }
+
+    /// Decodes a file's bytes into weights (tensors in the order of their data) and metadata.
+    /// `source` names the file in errors.
+    public static func decode(_ data: Data, source: String) throws -> (weights: Weights, metadata: [String: String]) {
+        func fail(_ why: String) -> SafetensorsError { SafetensorsError(source: source, reason: why) }
+        guard data.count >= 8 else { throw fail("file is \(data.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= maxHeaderBytes, 8 + Int(headerLength) <= data.count else {
+            throw fail("header length \(headerLength) does not fit in a \(data.count)-byte file")
+        }
+        let dataStart = 8 + Int(headerLength)
+        let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + dataStart)
+        guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
+            throw fail("header is not a JSON object")
+        }
+        var metadata: [String: String] = [:]
+        var entries: [(spec: TensorSpec, begin: Int, end: Int)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let m = value as? [String: String] else { throw fail("__metadata__ must map strings to strings") }
+                metadata = m
+                continue
+            }
+            guard let info = value as? [String: Any],
+                let dtype = info["dtype"] as? String,
+                let shape = info["shape"] as? [Int],
+                let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+            else { throw fail("tensor '\(name)' lacks dtype, shape or data_offsets") }
+            guard dtype == "F32" else { throw fail("tensor '\(name)' is \(dtype); only F32 is supported") }
+            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { throw fail("tensor '\(name)' has shape \(shape)") }
+            let spec = TensorSpec(name: name, shape: shape)
+            guard offsets[0] >= 0, offsets[1] - offsets[0] == spec.elementCount * 4 else {
+                throw fail("tensor '\(name)' of shape \(shape) has byte range \(offsets), not \(spec.elementCount * 4) bytes")
+            }
+            entries.append((spec, offsets[0], offsets[1]))
+        }
+        entries.sort { $0.begin < $1.begin }
+        var expected = 0
+        for entry in entries {
+            guard entry.begin == expected else { throw fail("tensor '\(entry.spec.name)' starts at byte \(entry.begin), expected \(expected) (gap or overlap)") }
+            expected = entry.end
+        }
+        guard dataStart + expected == data.count else {
+            throw fail("tensors cover \(expected) data bytes but the file holds \(data.count - dataStart)")
+        }
+        let layout = ParameterLayout(entries.map(\.spec))
+        var values = [Float](repeating: 0, count: layout.count)
+        values.withUnsafeMutableBytes { dst in
+            data.withUnsafeBytes { src in
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[dataStart..<data.count]))
+            }
+        }
+        // The format is little-endian; swap on a big-endian host.
+        if UInt32(1).littleEndian != 1 {
+            for i in values.indices { values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern)) }
+        }
+        return (Weights(layout: layout, values: values), metadata)
+    }
+}
+
+/// A `.safetensors` file could not be read; says which file and why.
+public struct SafetensorsError: Error, CustomStringConvertible {
+    public let source: String
+    public let reason: String
+
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
+
+    public var description: String { "\(source): not a usable safetensors file: \(reason)" }
+}

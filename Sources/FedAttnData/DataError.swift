@@ -1,0 +1,23 @@
+/// Input the data pipeline cannot use, always naming where the problem is.
+public enum DataError: Error, CustomStringConvertible, Equatable {
+    case fileNotFound(path: String)
+    case unreadable(path: String, reason: String)
+    case noSiloFiles(folder: String)
+    case missingColumns(file: String, missing: [String], found: [String])
+    case malformedRow(file: String, line: Int, reason: String)
+    case emptySilo(path: String)
+    case unknownUser(id: String)
+
+    public var description: String {
+        switch self {
+        case .fileNotFound(let path): "\(path): no such file or folder"
+        case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
+        case .noSiloFiles(let folder): "\(folder): the folder holds no .csv silo files"
+        case .missingColumns(let file, let missing, let found):
+            "\(file):1: header lacks column(s) \(missing.joined(separator: ", ")) (found: \(found.joined(separator: ", ")))"
+        case .malformedRow(let file, let line, let reason): "\(file):\(line): \(reason)"
+        case .emptySilo(let path): "\(path): the silo has no usable rows"
+        case .unknownUser(let id): "user '\(id)' does not appear in the data"
+        }
+    }
+}

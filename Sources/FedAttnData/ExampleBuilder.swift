@@ -1,0 +1,96 @@
+public import FedAttnModel
+
+/// Turns a click log into train and test examples exactly as BENCHMARK.md says:
+/// 1. each user's rows in order of timestamp, ties by item id (numerically when both ids are numbers);
+/// 2. a row's history is the items of at most `historyLength` latest earlier clicked rows
+///    of the same user, oldest first;
+/// 3. the last floor(testFraction * n) rows of each user (at least 1) are test, the rest
+///    train; histories run over all earlier rows, whichever side they fall on.
+public struct ExampleBuilder: Sendable {
+    public var historyLength: Int
+    public var testFraction: Double
+
+    public init(historyLength: Int = 20, testFraction: Double = 0.2) {
+        self.historyLength = historyLength
+        self.testFraction = testFraction
+    }
+
+    /// Builds the examples of every user in the log.
+    public func build(_ log: ClickLog) -> (train: ExampleSet, test: ExampleSet) {
+        var train = ExampleSet(), test = ExampleSet()
+        train.reserveCapacity(examples: log.count, historyItems: log.count * historyLength / 2)
+        let ranks = itemRanks(log.itemIDs)
+        var history = RecentClicks(capacity: historyLength)
+        for rows in rowsByUser(log) {
+            let ordered = rows.sorted {
+                (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])])
+            }
+            let testCount = max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
+            let firstTest = ordered.count - testCount
+            history.removeAll()
+            for (position, row) in ordered.enumerated() {
+                let label = Float(log.labels[row])
+                if position < firstTest {
+                    train.append(candidate: log.itemRows[row], strategy: log.strategies[row], label: label, history: history.items)
+                } else {
+                    test.append(candidate: log.itemRows[row], strategy: log.strategies[row], label: label, history: history.items)
+                }
+                if log.labels[row] == 1 { history.push(log.itemRows[row]) }
+            }
+        }
+        return (train, test)
+    }
+
+    /// What a recommendation for `user` starts from: their latest clicked items (oldest
+    /// first, as a history) and every item they already have in the log.
+    public func profile(of user: Int32, in log: ClickLog) -> (history: [Int32], seenItemKeys: Set<Int32>) {
+        let ranks = itemRanks(log.itemIDs)
+        let rows = (0..<log.count).filter { log.users[$0] == user }.sorted {
+            (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])])
+        }
+        var history = RecentClicks(capacity: historyLength)
+        for row in rows where log.labels[row] == 1 { history.push(log.itemRows[row]) }
+        return (history.items, Set(rows.map { log.itemKeys[$0] }))
+    }
+
+    /// Row indices grouped by user, users in order of first appearance.
+    private func rowsByUser(_ log: ClickLog) -> [[Int]] {
+        var groups = [[Int]](repeating: [], count: log.userIDs.count)
+        for row in 0..<log.count { groups[Int(log.users[row])].append(row) }
+        return groups
+    }
+
+    /// The rank of each item id in tie-breaking order: numbers numerically, before other ids.
+    private func itemRanks(_ ids: [String]) -> [Int] {
+        let order = ids.indices.sorted { a, b in
+            switch (Int(ids[a]), Int(ids[b])) {
+            case let (x?, y?): x < y
+            case (_?, nil): true
+            case (nil, _?): false
+            case (nil, nil): ids[a] < ids[b]
+            }
+        }
+        var ranks = [Int](repeating: 0, count: ids.count)
+        for (rank, index) in order.enumerated() { ranks[index] = rank }
+        return ranks
+    }
+}
+
+/// The latest clicked items, oldest first, at most `capacity` of them.
+struct RecentClicks {
+    let capacity: Int
+    private(set) var items: [Int32] = []
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        items.reserveCapacity(capacity + 1)
+    }
+
+    mutating func push(_ item: Int32) {
+        guard capacity > 0 else { return }
+        if items.count == capacity { items.removeFirst() }
+        items.append(item)
+    }
+
+    mutating func removeAll() { items.removeAll(keepingCapacity: true) }
+}

@@ -1,0 +1,32 @@
+import FedAttnCore
+
+extension AttentionModel {
+    /// The logit of every example, computed on `threads` threads.
+    public func logits(for data: ExampleSet, threads: Int = 1) -> [Float] {
+        guard !data.isEmpty else { return [] }
+        let offsets = TensorOffsets(parameters.layout)
+        let workers = max(1, min(threads, data.count))
+        var out = [Float](repeating: 0, count: data.count)
+        let config = config
+        parameters.values.withUnsafeBufferPointer { p in
+            data.withColumns { columns in
+                out.withUnsafeMutableBufferPointer { result in
+                    let n = data.count
+                    let run = { (t: Int) in
+                        let kernel = ExampleKernel(config: config, offsets: offsets)
+                        for i in (n * t / workers)..<(n * (t + 1) / workers) {
+                            result[i] = kernel.forward(p.baseAddress!, columns, i)
+                        }
+                    }
+                    parallelFor(workers, run)
+                }
+            }
+        }
+        return out
+    }
+
+    /// The click probability of every example.
+    public func probabilities(for data: ExampleSet, threads: Int = 1) -> [Float] {
+        logits(for: data, threads: threads).map(sigmoid)
+    }
+}

@@ -1,0 +1,116 @@
+// One example's forward pass, and its backward pass into a gradient buffer: the layers of
+// Layers/ chained in order, then in reverse.
+
+/// Raw views of an ExampleSet's columns, valid inside `ExampleSet.withColumns`.
+struct ExampleColumns {
+    let candidates: UnsafePointer<Int32>
+    let strategies: UnsafePointer<Int32>
+    let labels: UnsafePointer<Float>
+    let historyStarts: UnsafePointer<Int32>
+    let historyItems: UnsafePointer<Int32>
+}
+
+extension ExampleSet {
+    func withColumns<R>(_ body: (ExampleColumns) throws -> R) rethrows -> R {
+        // An empty history column still needs a valid pointer.
+        let items = historyItems.isEmpty ? [0] : historyItems
+        return try candidates.withUnsafeBufferPointer { c in
+            try strategies.withUnsafeBufferPointer { s in
+                try labels.withUnsafeBufferPointer { l in
+                    try historyStarts.withUnsafeBufferPointer { hs in
+                        try items.withUnsafeBufferPointer { hi in
+                            try body(ExampleColumns(
+                                candidates: c.baseAddress!, strategies: s.baseAddress!, labels: l.baseAddress!,
+                                historyStarts: hs.baseAddress!, historyItems: hi.baseAddress!))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Scratch memory for one thread running the kernel; reused for every example.
+final class ExampleKernel {
+    let d: Int, hidden: Int, historyLength: Int
+    let offsets: TensorOffsets
+    private let scratch: UnsafeMutablePointer<Float>
+    private let u, x, z, dx, du, dCandidate: UnsafeMutablePointer<Float>
+    private let cache: AttentionCache
+    private let attentionScratch: AttentionScratch
+
+    init(config: ModelConfig, offsets: TensorOffsets) {
+        d = config.dim
+        hidden = config.hidden
+        historyLength = max(config.historyLength, 1)
+        self.offsets = offsets
+        let sizes = [d, 4 * d, hidden, 4 * d, d, d, d, d, historyLength, d, d, historyLength]
+        scratch = .allocate(capacity: sizes.reduce(0, +))
+        scratch.initialize(repeating: 0, count: sizes.reduce(0, +))
+        var next = scratch
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+            defer { next += n }
+            return next
+        }
+        u = take(d); x = take(4 * d); z = take(hidden); dx = take(4 * d); du = take(d); dCandidate = take(d)
+        cache = AttentionCache(q: take(d), r: take(d), weights: take(historyLength))
+        attentionScratch = AttentionScratch(dr: take(d), dq: take(d), dScores: take(historyLength))
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The logit of example `i`; leaves the activations its backward pass needs in scratch.
+    @inline(__always) func forward(_ p: UnsafePointer<Float>, _ columns: ExampleColumns, _ i: Int) -> Float {
+        let o = offsets
+        let start = Int(columns.historyStarts[i])
+        let length = Int(columns.historyStarts[i + 1]) - start
+        let ec = p + o.items + Int(columns.candidates[i]) * d
+        let es = p + o.strategies + Int(columns.strategies[i]) * d
+        attentionForward(
+            candidate: ec, history: columns.historyItems + start, length: length, table: p + o.items,
+            query: p + o.query, key: p + o.key, d: d, cache: cache, u: u)
+        // x = [u, e_c, u * e_c, e_s]
+        copy(u, x, d)
+        copy(ec, x + d, d)
+        multiply(u, ec, x + 2 * d, d)
+        copy(es, x + 3 * d, d)
+        return denseForward(
+            x: x, inputs: 4 * d, hidden: hidden, w1: p + o.hiddenWeight, b1: p + o.hiddenBias,
+            w2: p + o.outputWeight, b2: p[o.outputBias], z: z)
+    }
+
+    /// Runs example `i` forward and backward, adds `scale` times its loss gradient into `g`,
+    /// and returns its (unscaled) loss.
+    @inline(__always) func accumulateGradient(
+        _ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ columns: ExampleColumns, _ i: Int, scale: Float
+    ) -> Float {
+        let o = offsets
+        let logit = forward(p, columns, i)
+        let label = columns.labels[i]
+        let loss = sigmoidBCEForward(logit: logit, label: label)
+        let dLogit = sigmoidBCEBackward(logit: logit, label: label) * scale
+
+        denseBackward(
+            dLogit: dLogit, x: x, z: z, inputs: 4 * d, hidden: hidden, w1: p + o.hiddenWeight, w2: p + o.outputWeight,
+            w1Grad: g + o.hiddenWeight, b1Grad: g + o.hiddenBias, w2Grad: g + o.outputWeight, b2Grad: g + o.outputBias,
+            dx: dx)
+
+        // x = [u, e_c, u * e_c, e_s]  ->  du = dx_u + dx_prod * e_c,  de_c = dx_c + dx_prod * u,  de_s = dx_s
+        let candidateRow = Int(columns.candidates[i]) * d
+        let ec = p + o.items + candidateRow
+        copy(dx, du, d)
+        addProduct(dx + 2 * d, ec, du, d)
+        copy(dx + d, dCandidate, d)
+        addProduct(dx + 2 * d, u, dCandidate, d)
+        add(dx + 3 * d, g + o.strategies + Int(columns.strategies[i]) * d, d)
+
+        let start = Int(columns.historyStarts[i])
+        attentionBackward(
+            du: du, candidate: ec, history: columns.historyItems + start,
+            length: Int(columns.historyStarts[i + 1]) - start, table: p + o.items,
+            query: p + o.query, key: p + o.key, d: d, cache: cache, scratch: attentionScratch,
+            tableGrad: g + o.items, queryGrad: g + o.query, keyGrad: g + o.key, dCandidate: dCandidate)
+        add(dCandidate, g + o.items + candidateRow, d)
+        return loss
+    }
+}

@@ -1,0 +1,39 @@
+// The two dense layers after the attention.
+//
+// Shapes: x [4d], W_1 [H, 4d], b_1 [H], z [H], w_2 [H], b_2 [1].
+// Forward:
+//   z = ReLU(W_1 x + b_1)
+//   o = w_2 . z + b_2          (the logit; p = sigmoid(o) lives in SigmoidBCE.swift)
+
+/// z = ReLU(W_1 x + b_1); returns the logit o = w_2 . z + b_2.
+@inline(__always) func denseForward(
+    x: UnsafePointer<Float>, inputs: Int, hidden: Int,
+    w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, w2: UnsafePointer<Float>, b2: Float,
+    z: UnsafeMutablePointer<Float>
+) -> Float {
+    for i in 0..<hidden {
+        z[i] = max(0, dot(w1 + i * inputs, x, inputs) + b1[i])
+    }
+    return dot(w2, z, hidden) + b2
+}
+
+/// Given dL/do, accumulates into the dense gradients and writes dL/dx into `dx`.
+@inline(__always) func denseBackward(
+    dLogit: Float, x: UnsafePointer<Float>, z: UnsafePointer<Float>, inputs: Int, hidden: Int,
+    w1: UnsafePointer<Float>, w2: UnsafePointer<Float>,
+    w1Grad: UnsafeMutablePointer<Float>, b1Grad: UnsafeMutablePointer<Float>,
+    w2Grad: UnsafeMutablePointer<Float>, b2Grad: UnsafeMutablePointer<Float>,
+    dx: UnsafeMutablePointer<Float>
+) {
+    // o = w_2 . z + b_2  ->  dw_2 += dLogit z,  db_2 += dLogit
+    axpy(dLogit, z, w2Grad, hidden)
+    b2Grad[0] += dLogit
+    zero(dx, inputs)
+    for i in 0..<hidden where z[i] > 0 {
+        // z_i = ReLU(W_1[i,:] . x + b_1i): gradient flows only where the unit is active
+        let dz = dLogit * w2[i]
+        b1Grad[i] += dz
+        axpy(dz, x, w1Grad + i * inputs, inputs)
+        axpy(dz, w1 + i * inputs, dx, inputs)
+    }
+}

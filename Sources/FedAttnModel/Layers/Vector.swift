@@ -1,0 +1,81 @@
+// Vector primitives over raw pointers, in 8-float SIMD steps. Lengths are multiples of 8
+// (ModelConfig.validate guarantees it). Reductions use two SIMD accumulators: a plain
+// Float loop would be summed in order, one lane at a time (see STACK.md, numerics).
+
+typealias Vec8 = SIMD8<Float>
+
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> Vec8 {
+    UnsafeRawPointer(p).loadUnaligned(as: Vec8.self)
+}
+
+@inline(__always) func store8(_ v: Vec8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec8.self)
+}
+
+@inline(__always) func horizontalSum(_ v: Vec8) -> Float {
+    let a = v.lowHalf + v.highHalf
+    let b = a.lowHalf + a.highHalf
+    return b[0] + b[1]
+}
+
+/// a . b over n floats.
+@inline(__always) func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc0 = Vec8(), acc1 = Vec8()
+    var i = 0
+    while i + 16 <= n {
+        acc0 += load8(a + i) * load8(b + i)
+        acc1 += load8(a + i + 8) * load8(b + i + 8)
+        i += 16
+    }
+    if i < n { acc0 += load8(a + i) * load8(b + i) }
+    return horizontalSum(acc0 + acc1)
+}
+
+/// y += alpha * x over n floats.
+@inline(__always) func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let a = Vec8(repeating: alpha)
+    var i = 0
+    while i < n {
+        store8(load8(y + i) + a * load8(x + i), y + i)
+        i += 8
+    }
+}
+
+/// y += x over n floats; n may be any length (whole parameter buffers are summed with it).
+@inline(__always) func add(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        store8(load8(y + i) + load8(x + i), y + i)
+        i += 8
+    }
+    while i < n {
+        y[i] += x[i]
+        i += 1
+    }
+}
+
+/// out = a * b, elementwise, over n floats.
+@inline(__always) func multiply(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i < n {
+        store8(load8(a + i) * load8(b + i), out + i)
+        i += 8
+    }
+}
+
+/// y += a * b, elementwise, over n floats.
+@inline(__always) func addProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i < n {
+        store8(load8(y + i) + load8(a + i) * load8(b + i), y + i)
+        i += 8
+    }
+}
+
+@inline(__always) func copy(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    y.update(from: x, count: n)
+}
+
+@inline(__always) func zero(_ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    y.update(repeating: 0, count: n)
+}

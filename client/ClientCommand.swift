@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `fedattn-client`: what runs inside a silo. Lists the subcommands and nothing else.
+@main
+struct ClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fedattn-client",
+        abstract: "Train, evaluate and use the FedAttention click model on one silo's private data.",
+        subcommands: [Train.self, Evaluate.self, Recommend.self, Bench.self, Synthesize.self, Split.self]
+    )
+}

@@ -1,0 +1,53 @@
+import Foundation
+
+/// The outcome of `train`, as a table or JSON.
+struct TrainResult: Encodable {
+    let testAUC: Double?
+    let testLogLoss: Double?
+    let trainExamples: Int
+    let testExamples: Int
+    let epochs: Int
+    let seconds: Double
+    let trainSeconds: Double
+    let parameters: Int
+    let skippedRows: Int
+
+    enum CodingKeys: String, CodingKey {
+        case testAUC = "test_auc", testLogLoss = "test_logloss", trainExamples = "train_examples"
+        case testExamples = "test_examples", epochs, seconds, trainSeconds = "train_seconds", parameters
+        case skippedRows = "skipped_rows"
+    }
+
+    func table() -> String {
+        Table(rows: [
+            ("test AUC", format(testAUC)),
+            ("test log loss", format(testLogLoss)),
+            ("train examples", "\(trainExamples)"),
+            ("test examples", "\(testExamples)"),
+            ("epochs", "\(epochs)"),
+            ("parameters", "\(parameters)"),
+            ("seconds", String(format: "%.2f", seconds)),
+            ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
+        ] + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])).render()
+    }
+
+    func json() throws -> String { try encodeJSON(self) }
+}
+
+/// One JSON object on one line, keys sorted.
+func encodeJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
+}
+
+/// A two-column table of names and values, aligned.
+struct Table {
+    let rows: [(String, String)]
+
+    func render() -> String {
+        let width = rows.map(\.0.count).max() ?? 0
+        return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+extension ClientCommand {
+    struct Bench: AsyncParsableCommand {
+        func run() async throws {}
+    }
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+extension ClientCommand {
+    struct Evaluate: AsyncParsableCommand {
+        func run() async throws {}
+    }
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+extension ClientCommand {
+    struct Recommend: AsyncParsableCommand {
+        func run() async throws {}
+    }
+}

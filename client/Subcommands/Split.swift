@@ -1,0 +1,7 @@
+import ArgumentParser
+
+extension ClientCommand {
+    struct Split: AsyncParsableCommand {
+        func run() async throws {}
+    }
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+extension ClientCommand {
+    struct Synthesize: AsyncParsableCommand {
+        func run() async throws {}
+    }
+}
