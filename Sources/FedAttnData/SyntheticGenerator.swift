@@ -45,17 +45,34 @@ public struct SyntheticGenerator: Sendable {
 
     public init(config: Config) { self.config = config }
 
+    /// The topic of each item, by item id: the group a Dirichlet silo split uses.
+    public func itemTopics() -> [String: Int] {
+        let (topics, _) = catalogue()
+        return Dictionary(uniqueKeysWithValues: topics.enumerated().map { (itemID($0.offset), $0.element) })
+    }
+
+    private func itemID(_ item: Int) -> String {
+        config.skuItemIDs ? String(format: "SKU-%06d", item + 1) : "\(item + 1)"
+    }
+
+    /// Each item's topic and popularity, from their own stream of the seed.
+    private func catalogue() -> (topics: [Int], popularity: [Double]) {
+        var rng = SeededGenerator(seed: config.seed ^ 0xC0FFEE)
+        let topics = (0..<config.items).map { _ in Int(rng.next() % UInt64(config.topics)) }
+        let popularity = (0..<config.items).map { _ in 0.6 * rng.nextNormal() }
+        return (topics, popularity)
+    }
+
     /// Generates the whole log; the same config always gives the same rows.
     public func generate() -> ClickLog {
         var rng = SeededGenerator(seed: config.seed)
         let c = config
-        let itemTopic = (0..<c.items).map { _ in Int(rng.next() % UInt64(c.topics)) }
-        let popularity = (0..<c.items).map { _ in 0.6 * rng.nextNormal() }
+        let (itemTopic, popularity) = catalogue()
         let strategyOffset = (0..<c.strategies).map { s in c.strategies == 1 ? 0 : -0.8 + 1.6 * Double(s) / Double(c.strategies - 1) }
         var itemsByTopic = [[Int]](repeating: [], count: c.topics)
         for (item, topic) in itemTopic.enumerated() { itemsByTopic[topic].append(item) }
         let mapping = c.itemMapping
-        let itemIDs = (0..<c.items).map { c.skuItemIDs ? String(format: "SKU-%06d", $0 + 1) : "\($0 + 1)" }
+        let itemIDs = (0..<c.items).map(itemID)
         let itemRows = itemIDs.map { mapping.row(for: Substring($0))! }
 
         var log = ClickLog()

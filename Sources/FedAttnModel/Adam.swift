@@ -1,52 +1,74 @@
 /// Adam (Kingma & Ba), in the form Keras uses, so that results compare with Keras runs:
 /// alpha_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t);  p -= alpha_t * m / (sqrt(v) + epsilon).
-public struct Adam: Sendable {
+///
+/// A step is taken in two parts, `beginStep` once and then `update` over disjoint ranges,
+/// so that several threads can each update their share of a large parameter buffer.
+public final class Adam {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
-    /// Steps taken so far.
+    public let parameterCount: Int
+    /// Steps begun so far.
     public private(set) var step = 0
-    private var m: [Float]
-    private var v: [Float]
+    private let m: UnsafeMutablePointer<Float>
+    private let v: UnsafeMutablePointer<Float>
+
+    /// The per-step constants every range of one step uses.
+    public struct Step: Sendable {
+        let alpha: Float
+    }
 
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
-        m = [Float](repeating: 0, count: parameterCount)
-        v = [Float](repeating: 0, count: parameterCount)
+        self.parameterCount = parameterCount
+        m = .allocate(capacity: parameterCount)
+        m.initialize(repeating: 0, count: parameterCount)
+        v = .allocate(capacity: parameterCount)
+        v.initialize(repeating: 0, count: parameterCount)
     }
 
-    /// Applies one step of `gradient` (length `parameters.count`) to `parameters`.
-    public mutating func apply(_ gradient: UnsafePointer<Float>, to parameters: UnsafeMutablePointer<Float>, count: Int) {
-        precondition(count == m.count, "Adam was made for \(m.count) parameters, not \(count).")
+    deinit {
+        m.deallocate()
+        v.deallocate()
+    }
+
+    /// Advances the step count and returns the step's constants.
+    public func beginStep() -> Step {
         step += 1
         let t = Double(step)
-        let alpha = Float(Double(learningRate) * (1 - _pow(Double(beta2), t)).squareRoot() / (1 - _pow(Double(beta1), t)))
+        return Step(alpha: Float(Double(learningRate) * (1 - _pow(Double(beta2), t)).squareRoot() / (1 - _pow(Double(beta1), t))))
+    }
+
+    /// Applies the step to `parameters[range]` from `gradient[range]`. Ranges given to
+    /// concurrent calls must not overlap.
+    public func update(_ range: Range<Int>, gradient: UnsafePointer<Float>, parameters: UnsafeMutablePointer<Float>, step: Step) {
+        precondition(range.upperBound <= parameterCount, "Adam was made for \(parameterCount) parameters, not \(range.upperBound).")
         let b1 = Vec8(repeating: beta1), b2 = Vec8(repeating: beta2)
         let c1 = Vec8(repeating: 1 - beta1), c2 = Vec8(repeating: 1 - beta2)
-        let a = Vec8(repeating: alpha), eps = Vec8(repeating: epsilon)
-        m.withUnsafeMutableBufferPointer { mb in
-            v.withUnsafeMutableBufferPointer { vb in
-                let mp = mb.baseAddress!, vp = vb.baseAddress!
-                var i = 0
-                while i + 8 <= count {
-                    let g = load8(gradient + i)
-                    let mi = b1 * load8(mp + i) + c1 * g
-                    let vi = b2 * load8(vp + i) + c2 * g * g
-                    store8(mi, mp + i)
-                    store8(vi, vp + i)
-                    store8(load8(parameters + i) - a * mi / (vi.squareRoot() + eps), parameters + i)
-                    i += 8
-                }
-                while i < count {
-                    let g = gradient[i]
-                    mp[i] = beta1 * mp[i] + (1 - beta1) * g
-                    vp[i] = beta2 * vp[i] + (1 - beta2) * g * g
-                    parameters[i] -= alpha * mp[i] / (vp[i].squareRoot() + epsilon)
-                    i += 1
-                }
-            }
+        let a = Vec8(repeating: step.alpha), eps = Vec8(repeating: epsilon)
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let g = load8(gradient + i)
+            let mi = b1 * load8(m + i) + c1 * g
+            let vi = b2 * load8(v + i) + c2 * g * g
+            store8(mi, m + i)
+            store8(vi, v + i)
+            store8(load8(parameters + i) - a * mi / (vi.squareRoot() + eps), parameters + i)
+            i += 8
         }
+        while i < range.upperBound {
+            let g = gradient[i]
+            m[i] = beta1 * m[i] + (1 - beta1) * g
+            v[i] = beta2 * v[i] + (1 - beta2) * g * g
+            parameters[i] -= step.alpha * m[i] / (v[i].squareRoot() + epsilon)
+            i += 1
+        }
+    }
+
+    /// One whole step on one thread.
+    public func apply(_ gradient: UnsafePointer<Float>, to parameters: UnsafeMutablePointer<Float>) {
+        update(0..<parameterCount, gradient: gradient, parameters: parameters, step: beginStep())
     }
 }

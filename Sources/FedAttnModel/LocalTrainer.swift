@@ -33,10 +33,11 @@ public struct EpochReport: Sendable {
 public final class LocalTrainer {
     public private(set) var model: AttentionModel
     public let config: TrainingConfig
-    private var optimizer: Adam
+    private let optimizer: Adam
     private var rng: SeededGenerator
     private var epochsDone = 0
     private let kernels: [ExampleKernel]
+    private let pool: WorkerPool
     /// One gradient buffer per worker, owned here so that workers can hold raw pointers.
     private let gradients: [UnsafeMutablePointer<Float>]
 
@@ -46,6 +47,7 @@ public final class LocalTrainer {
         optimizer = Adam(parameterCount: model.parameterCount, learningRate: config.learningRate)
         rng = SeededGenerator(seed: config.seed)
         let offsets = TensorOffsets(model.parameters.layout)
+        pool = WorkerPool(threads: config.threads)
         kernels = (0..<config.threads).map { _ in ExampleKernel(config: model.config, offsets: offsets) }
         gradients = (0..<config.threads).map { _ in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: model.parameterCount)
@@ -80,31 +82,48 @@ public final class LocalTrainer {
 
     /// One Adam step on the mean loss of the batch; returns the batch's summed loss.
     private func trainBatch(_ batch: ArraySlice<Int32>, _ data: ExampleSet) -> Double {
-        let threads = min(config.threads, batch.count)
-        let scale = 1 / Float(batch.count)
-        let count = model.parameterCount
+        let losses = computeGradients(batch, data)
+        applyGradients()
+        return losses.reduce(0, +)
+    }
+
+    /// Each worker writes the gradient of its slice of the batch into its own buffer.
+    private func computeGradients(_ batch: ArraySlice<Int32>, _ data: ExampleSet) -> [Double] {
+        let threads = pool.threads
         var losses = [Double](repeating: 0, count: threads)
+        let kernels = kernels, gradients = gradients, count = model.parameterCount
+        let scale = 1 / Float(batch.count)
         model.parameters.values.withUnsafeBufferPointer { parameters in
             data.withColumns { columns in
                 batch.withUnsafeBufferPointer { indices in
                     let work = BatchWork(
-                        parameters: parameters.baseAddress!, columns: columns, indices: indices,
-                        threads: threads, scale: scale)
-                    let kernels = kernels, gradients = gradients
+                        parameters: parameters.baseAddress!, columns: columns, indices: indices, threads: threads, scale: scale)
                     losses.withUnsafeMutableBufferPointer { lossOut in
-                        parallelFor(threads) { t in
+                        pool.run { t in
                             lossOut[t] = work.run(slice: t, kernel: kernels[t], gradient: gradients[t], count: count)
                         }
                     }
                 }
             }
         }
-        // Sum the workers' gradients in a fixed order, so the result does not depend on timing.
-        for t in 1..<threads { add(gradients[t], gradients[0], count) }
+        return losses
+    }
+
+    /// Sums the workers' gradients in a fixed order (so the result does not depend on
+    /// timing) and applies Adam, each worker over its own chunk of the parameters.
+    private func applyGradients() {
+        let threads = pool.threads
+        let step = optimizer.beginStep()
+        let adam = optimizer, buffers = gradients, count = model.parameterCount
+        let chunk = (count / threads + 7) / 8 * 8
         model.parameters.values.withUnsafeMutableBufferPointer { p in
-            optimizer.apply(gradients[0], to: p.baseAddress!, count: count)
+            let parameters = p.baseAddress!
+            pool.run { t in
+                let range = min(count, t * chunk)..<(t == threads - 1 ? count : min(count, (t + 1) * chunk))
+                for other in 1..<threads { add(buffers[other] + range.lowerBound, buffers[0] + range.lowerBound, range.count) }
+                adam.update(range, gradient: buffers[0], parameters: parameters, step: step)
+            }
         }
-        return losses.reduce(0, +)
     }
 }
 
