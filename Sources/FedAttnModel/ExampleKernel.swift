@@ -59,6 +59,11 @@ final class ExampleKernel {
 
     deinit { scratch.deallocate() }
 
+    /// The last forward pass's attention weights (valid for its history's length).
+    var attentionWeights: [Float] { Array(UnsafeBufferPointer(start: cache.weights, count: historyLength)) }
+    /// The last forward pass's pooled history u.
+    var pooledHistory: [Float] { Array(UnsafeBufferPointer(start: u, count: d)) }
+
     /// The logit of example `i`; leaves the activations its backward pass needs in scratch.
     @inline(__always) func forward(_ p: UnsafePointer<Float>, _ columns: ExampleColumns, _ i: Int) -> Float {
         let o = offsets

@@ -1,0 +1,33 @@
+public import FedAttnCore
+
+extension AttentionModel {
+    /// The mean loss over `data` and its gradient with respect to every parameter, on one
+    /// thread: what one full-batch step would use, and what the gradient checks test.
+    public func lossAndGradient(on data: ExampleSet) -> (loss: Double, gradient: Weights) {
+        precondition(!data.isEmpty, "The gradient of an empty example set is undefined.")
+        var gradient = Weights(zerosLike: parameters.layout)
+        let kernel = ExampleKernel(config: config, offsets: TensorOffsets(parameters.layout))
+        let scale = 1 / Float(data.count)
+        var total = 0.0
+        parameters.values.withUnsafeBufferPointer { p in
+            gradient.values.withUnsafeMutableBufferPointer { g in
+                data.withColumns { columns in
+                    for i in 0..<data.count {
+                        total += Double(kernel.accumulateGradient(p.baseAddress!, g.baseAddress!, columns, i, scale: scale))
+                    }
+                }
+            }
+        }
+        return (total / Double(data.count), gradient)
+    }
+
+    /// Which past clicks the candidate attends to: the attention weight of each history
+    /// position (summing to 1; empty for an empty history) and the pooled vector u.
+    public func attention(candidate: Int32, history: [Int32], strategy: Int32 = 0) -> (weights: [Float], u: [Float]) {
+        var one = ExampleSet()
+        one.append(candidate: candidate, strategy: strategy, label: 0, history: history)
+        let kernel = ExampleKernel(config: config, offsets: TensorOffsets(parameters.layout))
+        _ = parameters.values.withUnsafeBufferPointer { p in one.withColumns { kernel.forward(p.baseAddress!, $0, 0) } }
+        return (Array(kernel.attentionWeights.prefix(history.count)), kernel.pooledHistory)
+    }
+}

@@ -1,0 +1,89 @@
+import FedAttnData
+import FedAttnModel
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+struct ClickLogReaderTests {
+    let reader = ClickLogReader(items: .catalogue(items: 100), strategies: 3)
+
+    func read(_ text: String, name: String = "silo.csv", skip: Bool = false) throws -> ClickLog {
+        var reader = reader
+        reader.skipMalformed = skip
+        return try reader.read(path: try Fixtures.writeTemporaryFile(name, text))
+    }
+
+    /// The error reading `text` throws, with the file's path replaced by FILE.
+    func error(_ text: String) throws -> String {
+        let path = try Fixtures.writeTemporaryFile("silo.csv", text)
+        let error = try #require(throws: DataError.self) { try reader.read(path: path) }
+        return error.description.replacingOccurrences(of: path, with: "FILE")
+    }
+
+    @Test func findsColumnsByNameInAnyOrderWithOptionalStrategy() throws {
+        let log = try read("\u{FEFF}label,timestamp,strategy,item_id,user_id\r\n1,50,2,7,\"shop, user 1\"\r\n0,60,0,8,u2\r\n")
+        #expect(log.count == 2)
+        #expect(log.userIDs == ["shop, user 1", "u2"])
+        #expect(log.itemRows == [7, 8])
+        #expect(log.timestamps == [50, 60])
+        #expect(log.labels == [1, 0])
+        #expect(log.strategies == [2, 0])
+    }
+
+    @Test func readsMovieLensRatings() throws {
+        let log = try read("196\t42\t3\t881250949\n186\t7\t4\t891717742\n22\t1\t5\t878887116\n", name: "u.data")
+        #expect(log.labels == [0, 1, 1])
+        #expect(log.itemRows == [42, 7, 1])
+    }
+
+    @Test func malformedRowsNameTheFileAndLine() throws {
+        let header = "user_id,item_id,timestamp,label\nu1,1,10,1\n"
+        #expect(try error(header + "u1,2,11\n") == "FILE:3: expected 4 fields, found 3")
+        #expect(try error(header + "u1,2,11,yes\n") == "FILE:3: label 'yes' is not 0 or 1")
+        #expect(try error(header + "u1,2,noon,1\n") == "FILE:3: timestamp 'noon' is not a whole number of seconds")
+        #expect(try error(header + "\nu1,2,11,1\nu1,2,11.5,1\n") == "FILE:5: timestamp '11.5' is not a whole number of seconds")
+        #expect(try error(header + ",2,11,1\n") == "FILE:3: user_id is empty")
+        #expect(try error(header + "u1,101,11,1\n").hasPrefix("FILE:3: item_id '101' is outside the catalogue (1...100)"))
+        #expect(try error("user_id,item_id,timestamp,label,strategy\nu1,2,11,1,3\n") == "FILE:2: strategy '3' is not a whole number in 0..<3")
+        #expect(try error("user,item_id,time,label\nu1,2,11,1\n") == "FILE:1: header lacks column(s) user_id, timestamp (found: user, item_id, time, label)")
+    }
+
+    @Test func skippingMalformedRowsCountsThem() throws {
+        let log = try read("user_id,item_id,timestamp,label\nu1,1,10,1\nu1,x,10\nu2,2,11,2\nu2,3,12,0\n", skip: true)
+        #expect(log.count == 2)
+        #expect(log.skippedRows == 2)
+        #expect(log.skippedExamples.first?.hasSuffix(":3: expected 4 fields, found 3") == true)
+    }
+
+    @Test func missingFilesAndEmptySilosAreClearErrors() throws {
+        let folder = try Fixtures.temporaryFolder()
+        #expect(throws: DataError.fileNotFound(path: folder + "/nope.csv")) { try reader.read(path: folder + "/nope.csv") }
+        #expect(throws: DataError.noSiloFiles(folder: folder)) { try reader.read(path: folder) }
+        let headerOnly = try Fixtures.writeTemporaryFile("empty.csv", "user_id,item_id,timestamp,label\n")
+        #expect(throws: DataError.emptySilo(path: headerOnly)) { try reader.read(path: headerOnly) }
+        let allBad = try Fixtures.writeTemporaryFile("bad.csv", "user_id,item_id,timestamp,label\nu,1,t,1\n")
+        var skipping = reader
+        skipping.skipMalformed = true
+        #expect(throws: DataError.emptySilo(path: allBad)) { try skipping.read(path: allBad) }
+    }
+
+    @Test func hashedItemsAcceptAnyIdAndAgreeAcrossProcesses() throws {
+        // Pinned against an independent FNV-1a-64 (Python): 1 + hash mod 1000.
+        let mapping = ItemMapping.hashed(buckets: 1000)
+        #expect(mapping.row(for: "SKU-1") == 173)
+        #expect(mapping.row(for: "42") == 692)
+        #expect(mapping.row(for: "日本") == 170)
+        #expect(mapping.rowCount == 1001)
+        let log = try ClickLogReader(items: mapping).read(path: try Fixtures.writeTemporaryFile("s.csv", "user_id,item_id,timestamp,label\nu,SKU-1,1,1\nu,999999,2,0\n"))
+        #expect(log.itemRows[0] == 173)
+        #expect((1...1000).contains(log.itemRows[1]))
+    }
+
+    @Test func itemMappingsParseFromText() {
+        #expect(ItemMapping("catalogue:1682") == .catalogue(items: 1682))
+        #expect(ItemMapping("hash:4096") == .hashed(buckets: 4096))
+        #expect(ItemMapping("hash:0") == nil)
+        #expect(ItemMapping("lookup:5") == nil)
+        #expect(ItemMapping.catalogue(items: 5).row(for: "0") == nil)
+    }
+}
