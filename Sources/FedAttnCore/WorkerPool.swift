@@ -65,22 +65,26 @@ private final class Shared: @unchecked Sendable {
     let exited = DispatchSemaphore(value: 0)
     var job: ((Int) -> Void)?
 
-    /// About a few milliseconds of polling before a worker parks.
-    static let spinLimit = 200_000
+    /// How long a worker polls for the next job before it parks. Batches come every
+    /// millisecond or so while training, so 5 ms keeps it awake for the whole run, while an
+    /// idle pool gives its core back almost at once.
+    static let spinLimit = Duration.milliseconds(5)
 
     func workerLoop(index: Int) {
         var seen = 0
         while true {
             var spins = 0
+            var spinStart = ContinuousClock.now
             var current = generation.load(ordering: .acquiring)
             while current == seen {
                 spins += 1
-                if spins >= Self.spinLimit {
+                // Reading the clock costs more than a poll, so look at it now and then.
+                if spins % 1024 == 0 && ContinuousClock.now - spinStart > Self.spinLimit {
                     // Announce the sleep, then re-check so a job published meanwhile is not
                     // missed; an extra signal only causes one harmless spurious wake-up.
                     sleepers.wrappingAdd(1, ordering: .acquiringAndReleasing)
                     if generation.load(ordering: .acquiring) == seen { wakeup.wait() }
-                    spins = 0
+                    spinStart = ContinuousClock.now
                 }
                 current = generation.load(ordering: .acquiring)
             }

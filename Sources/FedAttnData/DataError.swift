@@ -7,6 +7,7 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case malformedRow(file: String, line: Int, reason: String)
     case emptySilo(path: String)
     case unknownUser(id: String)
+    case noTrainingExamples(path: String, rows: Int, users: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
         case .malformedRow(let file, let line, let reason): "\(file):\(line): \(reason)"
         case .emptySilo(let path): "\(path): the silo has no usable rows"
         case .unknownUser(let id): "user '\(id)' does not appear in the data"
+        case .noTrainingExamples(let path, let rows, let users):
+            "\(path): no training examples: its \(rows) rows from \(users) users all fall in the per-user test split (a user's last 20%, at least one row)"
         }
     }
 }

@@ -1,0 +1,45 @@
+# FedAttention: `make demo` runs the main job, `make test` passes the tests.
+# Both install what is missing on a fresh Debian machine with Swift.
+
+SWIFT      ?= swift
+CONFIG     ?= release
+BIN         = .build/$(CONFIG)/fedattn-client
+DATA        = ../shared/data/movielens-100k
+
+.PHONY: all deps build test demo bench lint clean
+
+all: build
+
+# System packages and the Python reader used by the safetensors interop test.
+deps:
+	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH: install Swift 6 first"; exit 1; }
+	@missing=""; for p in pkg-config libzstd-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  (apt-get update -qq && apt-get install -y -qq $$missing) || echo "warning: could not install$$missing"; fi
+	@python3 -c "import safetensors.numpy" 2>/dev/null || pip install -q safetensors 2>/dev/null \
+	  || echo "note: python3 safetensors not installed; its interop test will be skipped"
+
+build: deps
+	$(SWIFT) build -c $(CONFIG) --product fedattn-client
+
+# Tests run optimised: the numeric tests train real models, which unoptimised Swift does 50x slower.
+test: deps
+	$(SWIFT) build -c $(CONFIG) --build-tests
+	$(SWIFT) test -c $(CONFIG) --skip-build
+
+# The main job: train on the built-in synthetic silos, save the model, recommend for a user.
+demo: build
+	@mkdir -p out
+	$(BIN) train --epochs 5 --threads 2 --out out/demo-model.safetensors
+	@echo
+	$(BIN) recommend --model out/demo-model.safetensors --user u000001 --k 5
+
+# The figures of the README: MovieLens-100k, pooled iid-10 silos.
+bench: build
+	scripts/benchmark.sh $(BIN) $(DATA)
+
+lint:
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client
+
+clean:
+	rm -rf .build out

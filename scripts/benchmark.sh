@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Prints the reference figures: test AUC and log loss after 5 epochs on the pooled
+# MovieLens iid-10 silos for seeds 0, 1, 2; training throughput on 1 and 2 threads
+# (median of 9 timed epochs after a warm-up, the two counts taking turns) and peak memory. The JSON lines it prints
+# are what the table is made from; they are also left in out/bench.jsonl.
+set -euo pipefail
+bin=${1:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER}
+data=${2:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER}
+silos="$data/silos/iid-10"
+mkdir -p out
+: > out/bench.jsonl
+for seed in 0 1 2; do
+  echo "training 5 epochs, seed $seed ..." >&2
+  "$bin" train --data "$silos" --epochs 5 --seed "$seed" --json | sed "s/^{/{\"kind\":\"train\",\"seed\":$seed,/" | tee -a out/bench.jsonl
+done
+echo "throughput, 1 and 2 threads taking turns epoch by epoch ..." >&2
+"$bin" bench --data "$silos" --threads 1,2 --epochs 9 --warmup 1 --json | sed 's/^{/{"kind":"bench",/' | tee -a out/bench.jsonl
+python3 - out/bench.jsonl <<'PY'
+import json, sys
+rows = [json.loads(line) for line in open(sys.argv[1])]
+train = [r for r in rows if r["kind"] == "train"]
+bench = {r["threads"]: r for b in rows if b["kind"] == "bench" for r in b["results"]}
+print()
+print("MovieLens-100k, pooled iid-10, 5 epochs, batch 256, Adam 1e-3")
+print(f"{'seed':>6} {'test AUC':>9} {'log loss':>9} {'seconds':>8}")
+for r in train:
+    print(f"{r['seed']:>6} {r['test_auc']:>9.4f} {r['test_logloss']:>9.4f} {r['seconds']:>8.2f}")
+mean = sum(r["test_auc"] for r in train) / len(train)
+print(f"{'mean':>6} {mean:>9.4f}")
+print()
+print(f"{'threads':>7} {'examples/s (median)':>20} {'peak memory':>12}")
+for t, r in sorted(bench.items()):
+    print(f"{t:>7} {r['examples_per_second']:>20,.0f} {r['peak_rss_bytes'] / 1e6:>9.1f} MB")
+if bench.get(2, {}).get("speedup_vs_first"):
+    print(f"2-thread speed-up (median of per-epoch paired ratios): {bench[2]['speedup_vs_first']:.2f}x")
+PY
