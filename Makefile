@@ -30,7 +30,7 @@ test: deps
 # The main job: train on the built-in synthetic silos, save the model, recommend for a user.
 demo: build
 	@mkdir -p out
-	$(BIN) train --epochs 5 --threads 2 --out out/demo-model.safetensors
+	$(BIN) train --epochs 8 --threads 2 --out out/demo-model.safetensors
 	@echo
 	$(BIN) recommend --model out/demo-model.safetensors --user u000001 --k 5
 

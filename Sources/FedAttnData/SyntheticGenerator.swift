@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Items belong to topics and have a popularity; each user's interest over topics drifts
 /// as they browse; each strategy has its own click rate. A row's click probability is
-///   sigmoid(base + affinity * log(topics * interest[topic] + 0.05) + popularity + strategyOffset)
+///   sigmoid(-0.3 + 1.2 log(topics * interest[topic] + 0.05) + popularity + strategyOffset)
 /// so a model that reads the recent click history (which reveals current interest) beats
 /// one that only knows the item.
 public struct SyntheticGenerator: Sendable {
@@ -32,8 +32,9 @@ public struct SyntheticGenerator: Sendable {
             self.seed = seed
         }
 
-        /// The built-in data of `make demo`: about 100,000 rows, 3 strategies.
-        public static let demo = Config(users: 2_500, items: 1_500, topics: 15, strategies: 3, rowsPerUser: 40, seed: 7)
+        /// The built-in data of `make demo`: about 120,000 rows, 3 strategies; few enough items
+        /// that the attention learns their topics within a few epochs.
+        public static let demo = Config(users: 3_000, items: 200, topics: 8, strategies: 3, rowsPerUser: 40, seed: 7)
 
         /// The item mapping under which these ids are valid.
         public var itemMapping: ItemMapping {
