@@ -3,6 +3,11 @@
 
 SWIFT      ?= swift
 CONFIG     ?= release
+# Builds use AVX2 where the CPU they run on has it (the Haswell level: about 1.3x the training
+# speed of the baseline x86-64 build here; swiftc's `native` picked a weaker target on this
+# VM). `make CPU=` gives a portable binary to copy to other machines.
+CPU        ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo haswell)
+BUILD       = $(SWIFT) build -c $(CONFIG) $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU))
 BIN         = .build/$(CONFIG)/fedattn-client
 DATA        = ../shared/data/movielens-100k
 
@@ -20,11 +25,11 @@ deps:
 	  || echo "note: python3 safetensors not installed; its interop test will be skipped"
 
 build: deps
-	$(SWIFT) build -c $(CONFIG) --product fedattn-client
+	$(BUILD) --product fedattn-client
 
 # Tests run optimised: the numeric tests train real models, which unoptimised Swift does 50x slower.
 test: deps
-	$(SWIFT) build -c $(CONFIG) --build-tests
+	$(BUILD) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
 # The main job: train on the built-in synthetic silos, save the model, recommend for a user.

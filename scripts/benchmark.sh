@@ -2,7 +2,8 @@
 # Prints the reference figures: test AUC and log loss after 5 epochs on the pooled
 # MovieLens iid-10 silos for seeds 0, 1, 2; training throughput on 1 and 2 threads
 # (median of 9 timed epochs after a warm-up, the two counts taking turns) and peak memory. The JSON lines it prints
-# are what the table is made from; they are also left in out/bench.jsonl.
+# are what the table is made from; they are also left in out/bench.jsonl. Where TensorFlow
+# is installed it also runs scripts/keras_reference.py, the same model in Keras on 1 thread.
 set -euo pipefail
 bin=${1:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER}
 data=${2:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER}
@@ -15,6 +16,12 @@ for seed in 0 1 2; do
 done
 echo "throughput, 1 and 2 threads taking turns epoch by epoch ..." >&2
 "$bin" bench --data "$silos" --threads 1,2 --epochs 9 --warmup 1 --json | sed 's/^{/{"kind":"bench",/' | tee -a out/bench.jsonl
+if python3 -c "import tensorflow" 2>/dev/null; then
+  echo "Keras reference, same model and data, 1 thread ..." >&2
+  python3 "$(dirname "$0")/keras_reference.py" "$silos" --seed 0 2>/dev/null | sed 's/^{/{"kind":"keras",/' | tee -a out/bench.jsonl
+else
+  echo "(tensorflow not installed: no Keras reference in this run; pip install tensorflow-cpu to add it)" >&2
+fi
 python3 - out/bench.jsonl <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
@@ -31,6 +38,10 @@ print()
 print(f"{'threads':>7} {'examples/s (median)':>20} {'peak memory':>12}")
 for t, r in sorted(bench.items()):
     print(f"{t:>7} {r['examples_per_second']:>20,.0f} {r['peak_rss_bytes'] / 1e6:>9.1f} MB")
+keras = [r for r in rows if r["kind"] == "keras"]
+if keras and 1 in bench:
+    k = keras[0]["median_examples_per_second_after_first"]
+    print(f"Keras 1 thread {k:>14,.0f}   (FedAttention 1 thread is {bench[1]['examples_per_second'] / k:.1f}x; Keras epoch-5 AUC {keras[0]['epochs'][-1]['test_auc']:.4f}, seed 0)")
 if bench.get(2, {}).get("speedup_vs_first"):
     print(f"2-thread speed-up (median of per-epoch paired ratios): {bench[2]['speedup_vs_first']:.2f}x")
 PY
