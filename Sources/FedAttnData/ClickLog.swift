@@ -30,15 +30,17 @@ public struct ClickLog: Sendable {
 
     /// Adds one row; ids are interned.
     public mutating func append(user: String, item: String, itemRow: Int32, timestamp: Int64, label: UInt8, strategy: Int32) {
-        users.append(intern(user, in: &userIndex, ids: &userIDs))
-        itemKeys.append(intern(item, in: &itemIndex, ids: &itemIDs))
+        users.append(Self.intern(user, in: &userIndex, ids: &userIDs))
+        itemKeys.append(Self.intern(item, in: &itemIndex, ids: &itemIDs))
         itemRows.append(itemRow)
         timestamps.append(timestamp)
         labels.append(label)
         strategies.append(strategy)
     }
 
-    private func intern(_ id: String, in index: inout [String: Int32], ids: inout [String]) -> Int32 {
+    /// Static on purpose: an instance method here would see `self` while its dictionary is
+    /// passed inout, and Swift would copy the dictionary for every row.
+    private static func intern(_ id: String, in index: inout [String: Int32], ids: inout [String]) -> Int32 {
         if let known = index[id] { return known }
         let next = Int32(ids.count)
         index[id] = next

@@ -65,51 +65,65 @@ public struct ClickLogReader: Sendable {
         return log
     }
 
+    /// Parses one row into `log`; a malformed one is an error, or is counted when skipping.
     private func parseRow(
         _ line: ArraySlice<UInt8>, line number: Int, columns: Columns, ratings: Bool, source: String, into log: inout ClickLog
     ) throws(DataError) {
-        func reject(_ reason: String) throws(DataError) {
-            if skipMalformed {
-                log.noteSkipped("\(source):\(number): \(reason)")
-            } else {
-                throw .malformedRow(file: source, line: number, reason: reason)
-            }
+        do throws(RowProblem) {
+            let row = try fields(of: line, columns: columns, ratings: ratings)
+            log.append(user: row.user, item: row.item, itemRow: row.itemRow, timestamp: row.timestamp, label: row.label, strategy: row.strategy)
+        } catch {
+            guard skipMalformed else { throw .malformedRow(file: source, line: number, reason: error.reason) }
+            log.noteSkipped("\(source):\(number): \(error.reason)")
         }
+    }
+
+    /// The validated fields of one row. Kept apart from the log so that no row copies it.
+    private func fields(of line: ArraySlice<UInt8>, columns: Columns, ratings: Bool) throws(RowProblem) -> ParsedRow {
         let fields = splitFields(line, separator: ratings ? UInt8(ascii: "\t") : UInt8(ascii: ","))
-        guard fields.count == columns.count else {
-            return try reject("expected \(columns.count) fields, found \(fields.count)")
-        }
+        guard fields.count == columns.count else { throw RowProblem("expected \(columns.count) fields, found \(fields.count)") }
         let user = fields[columns.user], item = fields[columns.item]
-        guard !user.isEmpty else { return try reject("user_id is empty") }
-        guard !item.isEmpty else { return try reject("item_id is empty") }
-        guard let row = items.row(for: Substring(item)) else {
-            return try reject("item_id '\(item)' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
+        guard !user.isEmpty else { throw RowProblem("user_id is empty") }
+        guard !item.isEmpty else { throw RowProblem("item_id is empty") }
+        guard let itemRow = items.row(for: Substring(item)) else {
+            throw RowProblem("item_id '\(item)' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
         }
         guard let timestamp = Int64(fields[columns.timestamp]) else {
-            return try reject("timestamp '\(fields[columns.timestamp])' is not a whole number of seconds")
+            throw RowProblem("timestamp '\(fields[columns.timestamp])' is not a whole number of seconds")
         }
         let label: UInt8
         if ratings {
             guard let rating = Int(fields[columns.label]), (1...5).contains(rating) else {
-                return try reject("rating '\(fields[columns.label])' is not 1 to 5")
+                throw RowProblem("rating '\(fields[columns.label])' is not 1 to 5")
             }
             label = rating >= 4 ? 1 : 0
         } else {
             switch fields[columns.label] {
             case "0": label = 0
             case "1": label = 1
-            default: return try reject("label '\(fields[columns.label])' is not 0 or 1")
+            default: throw RowProblem("label '\(fields[columns.label])' is not 0 or 1")
             }
         }
         var strategy: Int32 = 0
         if let column = columns.strategy {
             guard let s = Int32(fields[column]), s >= 0, s < strategies else {
-                return try reject("strategy '\(fields[column])' is not a whole number in 0..<\(strategies)")
+                throw RowProblem("strategy '\(fields[column])' is not a whole number in 0..<\(strategies)")
             }
             strategy = s
         }
-        log.append(user: user, item: item, itemRow: row, timestamp: timestamp, label: label, strategy: strategy)
+        return ParsedRow(user: user, item: item, itemRow: itemRow, timestamp: timestamp, label: label, strategy: strategy)
     }
+}
+
+/// One row's values, validated.
+private struct ParsedRow {
+    let user: String, item: String, itemRow: Int32, timestamp: Int64, label: UInt8, strategy: Int32
+}
+
+/// Why a row is malformed.
+private struct RowProblem: Error {
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
 }
 
 /// Where each field sits in a row.
