@@ -10,9 +10,10 @@ let swiftSettings: [SwiftSetting] = [
 
 // The numeric kernels are the hot path; bounds checks there cost ~30% of throughput and
 // every index they touch is validated when an example is built.
-let kernelSettings: [SwiftSetting] = swiftSettings + [
-    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
-]
+let kernelSettings: [SwiftSetting] =
+    swiftSettings + [
+        .unsafeFlags(["-Ounchecked"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "FedAttention",

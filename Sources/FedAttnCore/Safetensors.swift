@@ -14,11 +14,12 @@ public enum Safetensors {
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         for (i, tensor) in weights.layout.tensors.enumerated() {
             let range = weights.layout.range(at: i)
-            header[tensor.name] = [
-                "dtype": "F32",
-                "shape": tensor.shape,
-                "data_offsets": [range.lowerBound * 4, range.upperBound * 4],
-            ] as [String: Any]
+            header[tensor.name] =
+                [
+                    "dtype": "F32",
+                    "shape": tensor.shape,
+                    "data_offsets": [range.lowerBound * 4, range.upperBound * 4],
+                ] as [String: Any]
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -72,7 +73,9 @@ public enum Safetensors {
         entries.sort { $0.begin < $1.begin }
         var expected = 0
         for entry in entries {
-            guard entry.begin == expected else { throw fail("tensor '\(entry.spec.name)' starts at byte \(entry.begin), expected \(expected) (gap or overlap)") }
+            guard entry.begin == expected else {
+                throw fail("tensor '\(entry.spec.name)' starts at byte \(entry.begin), expected \(expected) (gap or overlap)")
+            }
             expected = entry.end
         }
         guard dataStart + expected == data.count else {

@@ -38,7 +38,8 @@ public struct ClickLogReader: Sendable {
     /// Reads one silo file; an empty one is an error.
     public func readFile(_ path: String) throws(DataError) -> ClickLog {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileManager.default.fileExists(atPath: path) ? .unreadable(path: path, reason: "permission denied or not a file") : .fileNotFound(path: path)
+            throw FileManager.default.fileExists(atPath: path)
+                ? .unreadable(path: path, reason: "permission denied or not a file") : .fileNotFound(path: path)
         }
         var log = try parse([UInt8](data), source: path)
         guard log.count > 0 else { throw .emptySilo(path: path) }

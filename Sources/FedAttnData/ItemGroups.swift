@@ -22,7 +22,11 @@ public enum ItemGroups {
                 guard fields.count == 2 else { throw .malformedRow(file: path, line: number + 1, reason: "expected item_id,group") }
                 if number == 0 && fields[0] == "item_id" { continue }
                 let name = String(fields[1])
-                groups[String(fields[0])] = names[name] ?? { names[name] = names.count; return names.count - 1 }()
+                groups[String(fields[0])] =
+                    names[name]
+                    ?? {
+                        names[name] = names.count; return names.count - 1
+                    }()
             }
         }
         return groups

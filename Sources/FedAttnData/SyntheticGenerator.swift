@@ -1,5 +1,5 @@
-public import FedAttnModel
 import FedAttnCore
+public import FedAttnModel
 import Foundation
 
 /// Click logs with planted structure, for demos, tests and benchmarks at any scale.
@@ -22,7 +22,9 @@ public struct SyntheticGenerator: Sendable {
         public var seed: UInt64
 
         public init(users: Int, items: Int, topics: Int, strategies: Int, rowsPerUser: Int, skuItemIDs: Bool = false, seed: UInt64 = 1) {
-            precondition(users >= 1 && items >= 1 && topics >= 1 && strategies >= 1 && rowsPerUser >= 5, "Synthetic sizes must be positive, rows per user at least 5.")
+            precondition(
+                users >= 1 && items >= 1 && topics >= 1 && strategies >= 1 && rowsPerUser >= 5,
+                "Synthetic sizes must be positive, rows per user at least 5.")
             self.users = users
             self.items = items
             self.topics = topics

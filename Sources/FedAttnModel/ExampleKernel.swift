@@ -19,9 +19,10 @@ extension ExampleSet {
                 try labels.withUnsafeBufferPointer { l in
                     try historyStarts.withUnsafeBufferPointer { hs in
                         try items.withUnsafeBufferPointer { hi in
-                            try body(ExampleColumns(
-                                candidates: c.baseAddress!, strategies: s.baseAddress!, labels: l.baseAddress!,
-                                historyStarts: hs.baseAddress!, historyItems: hi.baseAddress!))
+                            try body(
+                                ExampleColumns(
+                                    candidates: c.baseAddress!, strategies: s.baseAddress!, labels: l.baseAddress!,
+                                    historyStarts: hs.baseAddress!, historyItems: hi.baseAddress!))
                         }
                     }
                 }

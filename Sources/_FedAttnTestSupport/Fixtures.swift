@@ -62,7 +62,6 @@ public enum Fixtures {
     }
 }
 
-
 extension Fixtures {
     /// A small synthetic workload with planted structure (about 24,000 rows).
     public static let syntheticData = SyntheticGenerator.Config(users: 600, items: 400, topics: 8, strategies: 3, rowsPerUser: 40, seed: 11)

@@ -36,7 +36,8 @@ struct ClientCommandTests {
     @Test func trainReportsJSONAndSavesAModelThatEvaluateScoresTheSame() throws {
         let data = try silos()
         let model = (try Fixtures.temporaryFolder() as NSString).appendingPathComponent("m.safetensors")
-        let trained = try json(try run("train", "--data", data, "--items", "catalogue:300", "--strategies", "3", "--epochs", "2", "--out", model, "--json"))
+        let trained = try json(
+            try run("train", "--data", data, "--items", "catalogue:300", "--strategies", "3", "--epochs", "2", "--out", model, "--json"))
         for key in ["test_auc", "test_logloss", "train_examples", "seconds"] { #expect(trained[key] != nil, "missing \(key)") }
         let auc = try #require(trained["test_auc"] as? Double)
         #expect(auc > 0.6)
@@ -75,7 +76,8 @@ struct ClientCommandTests {
         let scores = items.compactMap { $0["score"] as? Double }
         #expect(scores == scores.sorted(by: >))
         // None of them is an item the user already has.
-        let log = try String(contentsOfFile: data + "/silo-00.csv", encoding: .utf8) + (try String(contentsOfFile: data + "/silo-01.csv", encoding: .utf8))
+        let log =
+            try String(contentsOfFile: data + "/silo-00.csv", encoding: .utf8) + (try String(contentsOfFile: data + "/silo-01.csv", encoding: .utf8))
             + (try String(contentsOfFile: data + "/silo-02.csv", encoding: .utf8))
         let seen = Set(log.split(separator: "\n").filter { $0.hasPrefix("u000001,") }.map { String($0.split(separator: ",")[1]) })
         #expect(!seen.isEmpty)
@@ -85,7 +87,8 @@ struct ClientCommandTests {
     }
 
     @Test func benchReportsThroughputAndPeakMemory() throws {
-        let result = try json(try run("bench", "--data", try silos(), "--items", "catalogue:300", "--strategies", "3", "--epochs", "2", "--threads", "2", "--json"))
+        let result = try json(
+            try run("bench", "--data", try silos(), "--items", "catalogue:300", "--strategies", "3", "--epochs", "2", "--threads", "2", "--json"))
         #expect((result["examples_per_second"] as? Double ?? 0) > 0)
         #expect(result["threads"] as? Int == 2)
         #expect((result["peak_rss_bytes"] as? Int ?? 0) > 1_000_000)

@@ -45,7 +45,9 @@ struct ClickLogReaderTests {
         #expect(try error(header + ",2,11,1\n") == "FILE:3: user_id is empty")
         #expect(try error(header + "u1,101,11,1\n").hasPrefix("FILE:3: item_id '101' is outside the catalogue (1...100)"))
         #expect(try error("user_id,item_id,timestamp,label,strategy\nu1,2,11,1,3\n") == "FILE:2: strategy '3' is not a whole number in 0..<3")
-        #expect(try error("user,item_id,time,label\nu1,2,11,1\n") == "FILE:1: header lacks column(s) user_id, timestamp (found: user, item_id, time, label)")
+        #expect(
+            try error("user,item_id,time,label\nu1,2,11,1\n")
+                == "FILE:1: header lacks column(s) user_id, timestamp (found: user, item_id, time, label)")
     }
 
     @Test func skippingMalformedRowsCountsThem() throws {
@@ -74,7 +76,8 @@ struct ClickLogReaderTests {
         #expect(mapping.row(for: "42") == 692)
         #expect(mapping.row(for: "日本") == 170)
         #expect(mapping.rowCount == 1001)
-        let log = try ClickLogReader(items: mapping).read(path: try Fixtures.writeTemporaryFile("s.csv", "user_id,item_id,timestamp,label\nu,SKU-1,1,1\nu,999999,2,0\n"))
+        let log = try ClickLogReader(items: mapping).read(
+            path: try Fixtures.writeTemporaryFile("s.csv", "user_id,item_id,timestamp,label\nu,SKU-1,1,1\nu,999999,2,0\n"))
         #expect(log.itemRows[0] == 173)
         #expect((1...1000).contains(log.itemRows[1]))
     }

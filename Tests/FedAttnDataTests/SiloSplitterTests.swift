@@ -28,11 +28,12 @@ struct SiloSplitterTests {
         #expect(sizes.allSatisfy { $0 >= 1 })
         #expect(Double(sizes.max()!) > 3 * Double(sizes.min()!))
         // Non-IID in what they hold: the silos' favourite topics differ.
-        let favourites = Set(parts.map { part in
-            var counts: [Int: Int] = [:]
-            for row in 0..<part.count where part.labels[row] == 1 { counts[topics[part.itemIDs[Int(part.itemKeys[row])]]!, default: 0] += 1 }
-            return counts.max { $0.value < $1.value }!.key
-        })
+        let favourites = Set(
+            parts.map { part in
+                var counts: [Int: Int] = [:]
+                for row in 0..<part.count where part.labels[row] == 1 { counts[topics[part.itemIDs[Int(part.itemKeys[row])]]!, default: 0] += 1 }
+                return counts.max { $0.value < $1.value }!.key
+            })
         #expect(favourites.count >= 3)
     }
 

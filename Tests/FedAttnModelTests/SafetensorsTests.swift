@@ -17,7 +17,8 @@ struct SafetensorsTests {
 
     @Test func decodesAFileBuiltByHandFromTheSpecification() throws {
         // 8-byte little-endian header length, JSON header, then little-endian F32 data.
-        let header = #"{"__metadata__":{"k":"v"},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
+        let header =
+            #"{"__metadata__":{"k":"v"},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#
         var bytes = Data()
         withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
         bytes.append(contentsOf: Array(header.utf8))
@@ -75,7 +76,11 @@ struct SafetensorsTests {
         for (line, want) in zip(lines, expected) {
             let got = line.split(separator: " "), exp = want.split(separator: " ")
             #expect(got.dropLast() == exp.dropLast(), "\(line) vs \(want)")
-            if let a = Double(got.last!), let b = Double(exp.last!) { #expect(abs(a - b) <= 1e-9 * max(1, abs(b))) } else { #expect(got.last == exp.last) }
+            if let a = Double(got.last!), let b = Double(exp.last!) {
+                #expect(abs(a - b) <= 1e-9 * max(1, abs(b)))
+            } else {
+                #expect(got.last == exp.last)
+            }
         }
     }
 }

@@ -23,7 +23,8 @@ struct TrainingTests {
     @Test func theSameSeedAndThreadCountRepeatARunExactly() throws {
         let data = Fixtures.syntheticExamples()
         func run(threads: Int) throws -> [Float] {
-            let trainer = LocalTrainer(model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 9), config: TrainingConfig(seed: 9, threads: threads))
+            let trainer = LocalTrainer(
+                model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 9), config: TrainingConfig(seed: 9, threads: threads))
             trainer.trainEpoch(on: data.train)
             return trainer.model.parameters.values
         }

@@ -23,7 +23,11 @@ struct DataOptions: ParsableArguments {
 
 /// The shape of a new model; silos that federate must pass the same values.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Item id mapping: catalogue:N (ids 1...N) or hash:B (feature hashing into B rows). Default: catalogue:1682 (MovieLens), or the built-in data's own.")
+    @Option(
+        name: .long,
+        help:
+            "Item id mapping: catalogue:N (ids 1...N) or hash:B (feature hashing into B rows). Default: catalogue:1682 (MovieLens), or the built-in data's own."
+    )
     var items: String?
 
     @Option(name: .long, help: "The number of recommendation strategies (ids 0..<N). Default: 1, or the built-in data's own.")
@@ -55,4 +59,3 @@ struct ModelOptions: ParsableArguments {
         return config
     }
 }
-

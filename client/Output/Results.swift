@@ -19,16 +19,18 @@ struct TrainResult: Encodable {
     }
 
     func table() -> String {
-        Table(rows: [
-            ("test AUC", format(testAUC)),
-            ("test log loss", format(testLogLoss)),
-            ("train examples", "\(trainExamples)"),
-            ("test examples", "\(testExamples)"),
-            ("epochs", "\(epochs)"),
-            ("parameters", "\(parameters)"),
-            ("seconds", String(format: "%.2f", seconds)),
-            ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
-        ] + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])).render()
+        Table(
+            rows: [
+                ("test AUC", format(testAUC)),
+                ("test log loss", format(testLogLoss)),
+                ("train examples", "\(trainExamples)"),
+                ("test examples", "\(testExamples)"),
+                ("epochs", "\(epochs)"),
+                ("parameters", "\(parameters)"),
+                ("seconds", String(format: "%.2f", seconds)),
+                ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
+            ] + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])
+        ).render()
     }
 
     func json() throws -> String { try encodeJSON(self) }

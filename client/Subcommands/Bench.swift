@@ -108,15 +108,17 @@ struct BenchResult: Encodable {
     }
 
     func table() -> String {
-        Table(rows: [
-            ("threads", "\(threads)"),
-            ("examples/s (median epoch)", String(format: "%.0f", examplesPerSecond)),
-        ] + (speedup.map { [("speed-up (median paired)", String(format: "%.2fx", $0))] } ?? []) + [
-            ("peak memory", String(format: "%.1f MB", Double(peakRSSBytes) / 1e6)),
-            ("train examples", "\(trainExamples)"),
-            ("parameters", "\(parameters)"),
-            ("epochs timed", epochRates.map { String(format: "%.0f", $0) }.joined(separator: " ")),
-        ]).render()
+        Table(
+            rows: [
+                ("threads", "\(threads)"),
+                ("examples/s (median epoch)", String(format: "%.0f", examplesPerSecond)),
+            ] + (speedup.map { [("speed-up (median paired)", String(format: "%.2fx", $0))] } ?? []) + [
+                ("peak memory", String(format: "%.1f MB", Double(peakRSSBytes) / 1e6)),
+                ("train examples", "\(trainExamples)"),
+                ("parameters", "\(parameters)"),
+                ("epochs timed", epochRates.map { String(format: "%.0f", $0) }.joined(separator: " ")),
+            ]
+        ).render()
     }
 }
 

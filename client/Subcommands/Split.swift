@@ -20,7 +20,10 @@ extension ClientCommand {
         @Option(name: .long, help: "iid, or dirichlet:ALPHA: users grouped by favourite item group, each group spread with Dirichlet(ALPHA) shares.")
         var scheme = "iid"
 
-        @Option(name: .long, help: "A CSV of item_id,group (or MovieLens u.item: a user's group is then their favourite genre). Default: a hash of the favourite item.")
+        @Option(
+            name: .long,
+            help: "A CSV of item_id,group (or MovieLens u.item: a user's group is then their favourite genre). Default: a hash of the favourite item."
+        )
         var itemGroups: String?
 
         @Option(name: .long) var seed: UInt64 = 0
