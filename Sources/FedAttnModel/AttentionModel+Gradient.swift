@@ -5,6 +5,7 @@ extension AttentionModel {
     /// thread: what one full-batch step would use, and what the gradient checks test.
     public func lossAndGradient(on data: ExampleSet) -> (loss: Double, gradient: Weights) {
         precondition(!data.isEmpty, "The gradient of an empty example set is undefined.")
+        data.requireFits(config)
         var gradient = Weights(zerosLike: parameters.layout)
         let kernel = ExampleKernel(config: config, offsets: TensorOffsets(parameters.layout))
         let scale = 1 / Float(data.count)
@@ -25,9 +26,10 @@ extension AttentionModel {
     /// position (summing to 1; empty for an empty history) and the pooled vector u.
     public func attention(candidate: Int32, history: [Int32], strategy: Int32 = 0) -> (weights: [Float], u: [Float]) {
         var one = ExampleSet()
-        one.append(candidate: candidate, strategy: strategy, label: 0, history: history)
+        one.append(candidate: candidate, strategy: strategy, label: 0, history: history.suffix(config.historyLength))
+        one.requireFits(config)
         let kernel = ExampleKernel(config: config, offsets: TensorOffsets(parameters.layout))
         _ = parameters.values.withUnsafeBufferPointer { p in one.withColumns { kernel.forward(p.baseAddress!, $0, 0) } }
-        return (Array(kernel.attentionWeights.prefix(history.count)), kernel.pooledHistory)
+        return (Array(kernel.attentionWeights.prefix(min(history.count, config.historyLength))), kernel.pooledHistory)
     }
 }

@@ -4,6 +4,7 @@ extension AttentionModel {
     /// The logit of every example, computed on `threads` threads.
     public func logits(for data: ExampleSet, threads: Int = 1) -> [Float] {
         guard !data.isEmpty else { return [] }
+        data.requireFits(config)
         let offsets = TensorOffsets(parameters.layout)
         let workers = max(1, min(threads, data.count))
         var out = [Float](repeating: 0, count: data.count)

@@ -43,9 +43,10 @@ final class ExampleKernel {
     init(config: ModelConfig, offsets: TensorOffsets) {
         d = config.dim
         hidden = config.hidden
-        historyLength = max(config.historyLength, 1)
+        historyLength = config.historyLength
+        let historyCapacity = max(historyLength, 1)  // buffers are never empty
         self.offsets = offsets
-        let sizes = [d, 4 * d, hidden, 4 * d, d, d, d, d, historyLength, d, d, historyLength]
+        let sizes = [d, 4 * d, hidden, 4 * d, d, d, d, d, historyCapacity, d, d, historyCapacity]
         scratch = .allocate(capacity: sizes.reduce(0, +))
         scratch.initialize(repeating: 0, count: sizes.reduce(0, +))
         var next = scratch
@@ -54,8 +55,8 @@ final class ExampleKernel {
             return next
         }
         u = take(d); x = take(4 * d); z = take(hidden); dx = take(4 * d); du = take(d); dCandidate = take(d)
-        cache = AttentionCache(q: take(d), r: take(d), weights: take(historyLength))
-        attentionScratch = AttentionScratch(dr: take(d), dq: take(d), dScores: take(historyLength))
+        cache = AttentionCache(q: take(d), r: take(d), weights: take(historyCapacity))
+        attentionScratch = AttentionScratch(dr: take(d), dq: take(d), dScores: take(historyCapacity))
     }
 
     deinit { scratch.deallocate() }
@@ -65,11 +66,18 @@ final class ExampleKernel {
     /// The last forward pass's pooled history u.
     var pooledHistory: [Float] { Array(UnsafeBufferPointer(start: u, count: d)) }
 
+    /// Where example `i`'s history starts and how long it is: at most the latest
+    /// `historyLength` items, which is all the scratch memory holds.
+    @inline(__always) func historyRange(_ columns: ExampleColumns, _ i: Int) -> (start: Int, length: Int) {
+        let end = Int(columns.historyStarts[i + 1])
+        let length = min(end - Int(columns.historyStarts[i]), historyLength)
+        return (end - length, length)
+    }
+
     /// The logit of example `i`; leaves the activations its backward pass needs in scratch.
     @inline(__always) func forward(_ p: UnsafePointer<Float>, _ columns: ExampleColumns, _ i: Int) -> Float {
         let o = offsets
-        let start = Int(columns.historyStarts[i])
-        let length = Int(columns.historyStarts[i + 1]) - start
+        let (start, length) = historyRange(columns, i)
         let ec = p + o.items + Int(columns.candidates[i]) * d
         let es = p + o.strategies + Int(columns.strategies[i]) * d
         attentionForward(
@@ -110,10 +118,9 @@ final class ExampleKernel {
         addProduct(dx + 2 * d, u, dCandidate, d)
         add(dx + 3 * d, g + o.strategies + Int(columns.strategies[i]) * d, d)
 
-        let start = Int(columns.historyStarts[i])
+        let (start, length) = historyRange(columns, i)
         attentionBackward(
-            du: du, candidate: ec, history: columns.historyItems + start,
-            length: Int(columns.historyStarts[i + 1]) - start, table: p + o.items,
+            du: du, candidate: ec, history: columns.historyItems + start, length: length, table: p + o.items,
             query: p + o.query, key: p + o.key, d: d, cache: cache, scratch: attentionScratch,
             tableGrad: g + o.items, queryGrad: g + o.query, keyGrad: g + o.key, dCandidate: dCandidate)
         add(dCandidate, g + o.items + candidateRow, d)

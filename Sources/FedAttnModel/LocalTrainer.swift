@@ -62,6 +62,7 @@ public final class LocalTrainer {
     @discardableResult
     public func trainEpoch(on data: ExampleSet, progress: ((Int) -> Void)? = nil) -> EpochReport {
         precondition(!data.isEmpty, "Cannot train on an empty example set.")
+        data.requireFits(model.config)
         let clock = ContinuousClock.now
         var order = (0..<Int32(data.count)).map { $0 }
         order.shuffle(using: &rng)

@@ -46,3 +46,26 @@ struct AttentionTests {
         #expect(u == row5)
     }
 }
+
+struct ExampleFitTests {
+    @Test func examplesOutsideTheModelAreNamed() {
+        var set = ExampleSet()
+        set.append(candidate: 7, strategy: 0, label: 1, history: [Int32]())
+        #expect(set.problem(for: Fixtures.tinyConfig) == "example 0: candidate row 7 is outside 1..<7")
+        var badStrategy = ExampleSet()
+        badStrategy.append(candidate: 1, strategy: 2, label: 1, history: [Int32]())
+        #expect(badStrategy.problem(for: Fixtures.tinyConfig) == "example 0: strategy 2 is outside 0..<2")
+        var badHistory = ExampleSet()
+        badHistory.append(candidate: 1, strategy: 0, label: 1, history: [3, 0])
+        #expect(badHistory.problem(for: Fixtures.tinyConfig) == "a history holds row 0, outside 1..<7")
+        #expect(Fixtures.tinyExamples().problem(for: Fixtures.tinyConfig) == nil)
+    }
+
+    @Test func aHistoryLongerThanTheModelsKeepsItsLatestItems() throws {
+        let model = try Fixtures.tinyModel()  // histories of at most 4
+        let long = model.attention(candidate: 2, history: [6, 5, 1, 3, 4, 1])
+        let latest = model.attention(candidate: 2, history: [1, 3, 4, 1])
+        #expect(long.weights.count == 4)
+        #expect(long.weights == latest.weights && long.u == latest.u)
+    }
+}

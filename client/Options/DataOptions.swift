@@ -17,6 +17,20 @@ struct DataOptions: ParsableArguments {
         return try reader.read(path: data)
     }
 
+    /// The log and its train and test examples. Stops with a clear error when there is
+    /// nothing to train on (or, for evaluation, nothing to test on).
+    func loadExamples(config: ModelConfig, needing part: ExamplePart = .train) throws -> (log: ClickLog, train: ExampleSet, test: ExampleSet) {
+        let log = try loadLog(config: config)
+        let (train, test) = ExampleBuilder(historyLength: config.historyLength).build(log)
+        if part == .train && train.isEmpty {
+            throw DataError.noTrainingExamples(path: dataName, rows: log.count, users: log.userIDs.count)
+        }
+        if part == .test && test.isEmpty { throw DataError.emptySilo(path: dataName) }
+        return (log, train, test)
+    }
+
+    enum ExamplePart { case train, test }
+
     /// A short name for the data in reports.
     var dataName: String { data ?? "built-in synthetic silos" }
 }

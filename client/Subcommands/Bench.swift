@@ -47,11 +47,7 @@ extension ClientCommand {
         func run() async throws {
             let progress = Progress(enabled: !json)
             let config = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
-            let log = try dataOptions.loadLog(config: config)
-            let (train, _) = ExampleBuilder(historyLength: config.historyLength).build(log)
-            guard !train.isEmpty else {
-                throw DataError.noTrainingExamples(path: dataOptions.dataName, rows: log.count, users: log.userIDs.count)
-            }
+            let (_, train, _) = try dataOptions.loadExamples(config: config)
             let model = try AttentionModel(config: config, seed: 0)
             let counts = threadCounts
             let trainers = counts.map { LocalTrainer(model: model, config: TrainingConfig(batchSize: batchSize, threads: $0)) }

@@ -21,9 +21,7 @@ extension ClientCommand {
 
         func run() async throws {
             let model = try ModelFile.load(from: model)
-            let log = try dataOptions.loadLog(config: model.config)
-            let (_, test) = ExampleBuilder(historyLength: model.config.historyLength).build(log)
-            guard !test.isEmpty else { throw DataError.emptySilo(path: dataOptions.dataName) }
+            let (log, _, test) = try dataOptions.loadExamples(config: model.config, needing: .test)
             Progress(enabled: !json).line("data: \(dataOptions.dataName): \(log.count) rows, \(test.count) test examples" + skippedNote(log))
             let evaluation = Evaluation(model: model, data: test, threads: threads)
             let result = EvaluateResult(

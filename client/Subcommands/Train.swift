@@ -43,11 +43,7 @@ extension ClientCommand {
         func run() async throws {
             let progress = Progress(enabled: !json)
             let config = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
-            let log = try dataOptions.loadLog(config: config)
-            let (train, test) = ExampleBuilder(historyLength: config.historyLength).build(log)
-            guard !train.isEmpty else {
-                throw DataError.noTrainingExamples(path: dataOptions.dataName, rows: log.count, users: log.userIDs.count)
-            }
+            let (log, train, test) = try dataOptions.loadExamples(config: config)
             progress.line(
                 "data: \(dataOptions.dataName): \(log.count) rows, \(log.userIDs.count) users; "
                     + "\(train.count) train, \(test.count) test examples" + skippedNote(log))
