@@ -45,26 +45,57 @@ public final class Adam {
     /// concurrent calls must not overlap.
     public func update(_ range: Range<Int>, gradient: UnsafePointer<Float>, parameters: UnsafeMutablePointer<Float>, step: Step) {
         precondition(range.upperBound <= parameterCount, "Adam was made for \(parameterCount) parameters, not \(range.upperBound).")
-        let b1 = Vec8(repeating: beta1), b2 = Vec8(repeating: beta2)
-        let c1 = Vec8(repeating: 1 - beta1), c2 = Vec8(repeating: 1 - beta2)
-        let a = Vec8(repeating: step.alpha), eps = Vec8(repeating: epsilon)
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
-            let g = load8(gradient + i)
-            let mi = b1 * load8(m + i) + c1 * g
-            let vi = b2 * load8(v + i) + c2 * g * g
-            store8(mi, m + i)
-            store8(vi, v + i)
-            store8(load8(parameters + i) - a * mi / (vi.squareRoot() + eps), parameters + i)
+            update8(at: i, gradient: load8(gradient + i), parameters: parameters, step: step)
             i += 8
         }
         while i < range.upperBound {
-            let g = gradient[i]
-            m[i] = beta1 * m[i] + (1 - beta1) * g
-            v[i] = beta2 * v[i] + (1 - beta2) * g * g
-            parameters[i] -= step.alpha * m[i] / (v[i].squareRoot() + epsilon)
+            update1(at: i, gradient: gradient[i], parameters: parameters, step: step)
             i += 1
         }
+    }
+
+    /// The step from the sum of several gradient buffers (one per worker), read in one pass
+    /// without storing the sum. Ranges given to concurrent calls must not overlap. The
+    /// buffers are left as they are: each worker clears its own, on its own core, since a
+    /// clear from here would pull the other worker's cache lines across.
+    public func update(
+        _ range: Range<Int>, summing gradients: [UnsafeMutablePointer<Float>], parameters: UnsafeMutablePointer<Float>, step: Step
+    ) {
+        precondition(range.upperBound <= parameterCount, "Adam was made for \(parameterCount) parameters, not \(range.upperBound).")
+        precondition(!gradients.isEmpty, "Need at least one gradient buffer.")
+        guard gradients.count <= 2 else {
+            // More than two: sum the rest into the first, then step from it.
+            for extra in gradients.dropFirst() { add(extra + range.lowerBound, gradients[0] + range.lowerBound, range.count) }
+            update(range, gradient: gradients[0], parameters: parameters, step: step)
+            return
+        }
+        let first = gradients[0], second = gradients.count > 1 ? gradients[1] : nil
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let g = second.map { load8(first + i) + load8($0 + i) } ?? load8(first + i)
+            update8(at: i, gradient: g, parameters: parameters, step: step)
+            i += 8
+        }
+        while i < range.upperBound {
+            update1(at: i, gradient: first[i] + (second?[i] ?? 0), parameters: parameters, step: step)
+            i += 1
+        }
+    }
+
+    @inline(__always) private func update8(at i: Int, gradient g: Vec8, parameters: UnsafeMutablePointer<Float>, step: Step) {
+        let mi = Vec8(repeating: beta1) * load8(m + i) + Vec8(repeating: 1 - beta1) * g
+        let vi = Vec8(repeating: beta2) * load8(v + i) + Vec8(repeating: 1 - beta2) * g * g
+        store8(mi, m + i)
+        store8(vi, v + i)
+        store8(load8(parameters + i) - Vec8(repeating: step.alpha) * mi / (vi.squareRoot() + Vec8(repeating: epsilon)), parameters + i)
+    }
+
+    @inline(__always) private func update1(at i: Int, gradient g: Float, parameters: UnsafeMutablePointer<Float>, step: Step) {
+        m[i] = beta1 * m[i] + (1 - beta1) * g
+        v[i] = beta2 * v[i] + (1 - beta2) * g * g
+        parameters[i] -= step.alpha * m[i] / (v[i].squareRoot() + epsilon)
     }
 
     /// One whole step on one thread.
