@@ -44,7 +44,7 @@ bench: build
 	scripts/benchmark.sh $(BIN) $(DATA)
 
 lint:
-	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client
+	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client coordinator
 
 clean:
 	rm -rf .build out

@@ -20,6 +20,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "fedattn-client", targets: ["fedattn-client"]),
+        .executable(name: "fedattn-coordinator", targets: ["fedattn-coordinator"]),
         .library(name: "FedAttnModel", targets: ["FedAttnModel"]),
         .library(name: "FedAttnData", targets: ["FedAttnData"]),
     ],
@@ -41,6 +42,36 @@ let package = Package(
         .target(
             name: "FedAttnData",
             dependencies: ["FedAttnModel", "FedAttnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(
+            name: "FedAttnCodec",
+            dependencies: ["CZstd", "FedAttnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FedAttnAggregation",
+            dependencies: ["FedAttnCore"],
+            swiftSettings: kernelSettings
+        ),
+        .target(
+            name: "FedAttnFederation",
+            dependencies: ["FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FedAttnSimulation",
+            dependencies: ["FedAttnFederation", "FedAttnAggregation", "FedAttnCodec", "FedAttnData", "FedAttnModel", "FedAttnCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fedattn-coordinator",
+            dependencies: [
+                "FedAttnSimulation", "FedAttnFederation", "FedAttnModel", "FedAttnData",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "coordinator",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -68,6 +99,24 @@ let package = Package(
         .testTarget(
             name: "FedAttnDataTests",
             dependencies: ["FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FedAttnCodecTests",
+            dependencies: ["FedAttnCodec", "FedAttnCore", "CZstd"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FedAttnAggregationTests",
+            dependencies: ["FedAttnAggregation", "FedAttnCore", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FedAttnFederationTests",
+            dependencies: [
+                "FedAttnFederation", "FedAttnSimulation", "FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport",
+                .product(name: "RealModule", package: "swift-numerics"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,6 +15,45 @@ public struct ExampleBuilder: Sendable {
         self.testFraction = testFraction
     }
 
+    /// For choosing settings without looking at test figures: the train examples again,
+    /// less the last `fraction` of each user's train rows (at least one, while a train row
+    /// is left), which become the validation set. Test rows are left out altogether.
+    public func buildValidation(_ log: ClickLog, fraction: Double = 0.1) -> (train: ExampleSet, validation: ExampleSet) {
+        let carve = ExampleBuilder(historyLength: historyLength, testFraction: testFraction)
+        var train = ExampleSet(), validation = ExampleSet()
+        carve.forEachUser(log) { examples, firstTest in
+            let trainCount = firstTest
+            let validationCount = trainCount > 1 ? max(1, Int((fraction * Double(trainCount)).rounded(.down))) : 0
+            for (position, example) in examples.prefix(trainCount).enumerated() {
+                if position < trainCount - validationCount {
+                    train.append(candidate: example.candidate, strategy: example.strategy, label: example.label, history: example.history)
+                } else {
+                    validation.append(candidate: example.candidate, strategy: example.strategy, label: example.label, history: example.history)
+                }
+            }
+        }
+        return (train, validation)
+    }
+
+    /// One user's examples in order, with their histories, and where their test rows start.
+    private func forEachUser(_ log: ClickLog, _ body: ([(candidate: Int32, strategy: Int32, label: Float, history: [Int32])], Int) -> Void) {
+        let ranks = itemRanks(log.itemIDs)
+        var history = RecentClicks(capacity: historyLength)
+        for rows in rowsByUser(log) {
+            let ordered = rows.sorted {
+                (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])])
+            }
+            let firstTest = ordered.count - max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
+            history.removeAll()
+            var examples: [(candidate: Int32, strategy: Int32, label: Float, history: [Int32])] = []
+            for row in ordered {
+                examples.append((log.itemRows[row], log.strategies[row], Float(log.labels[row]), history.items))
+                if log.labels[row] == 1 { history.push(log.itemRows[row]) }
+            }
+            body(examples, firstTest)
+        }
+    }
+
     /// Builds the examples of every user in the log.
     public func build(_ log: ClickLog) -> (train: ExampleSet, test: ExampleSet) {
         var train = ExampleSet(), test = ExampleSet()

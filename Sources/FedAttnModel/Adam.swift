@@ -61,7 +61,8 @@ public final class Adam {
     /// buffers are left as they are: each worker clears its own, on its own core, since a
     /// clear from here would pull the other worker's cache lines across.
     public func update(
-        _ range: Range<Int>, summing gradients: [UnsafeMutablePointer<Float>], parameters: UnsafeMutablePointer<Float>, step: Step
+        _ range: Range<Int>, summing gradients: [UnsafeMutablePointer<Float>], parameters: UnsafeMutablePointer<Float>, step: Step,
+        proximal: (anchor: UnsafePointer<Float>, mu: Float)? = nil
     ) {
         precondition(range.upperBound <= parameterCount, "Adam was made for \(parameterCount) parameters, not \(range.upperBound).")
         precondition(!gradients.isEmpty, "Need at least one gradient buffer.")
@@ -72,14 +73,19 @@ public final class Adam {
             return
         }
         let first = gradients[0], second = gradients.count > 1 ? gradients[1] : nil
+        // FedProx: + mu (p - anchor), pulling a client's model toward the global one it started from.
+        let anchor = proximal?.anchor, mu = proximal?.mu ?? 0
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
-            let g = second.map { load8(first + i) + load8($0 + i) } ?? load8(first + i)
+            var g = second.map { load8(first + i) + load8($0 + i) } ?? load8(first + i)
+            if let anchor { g += Vec8(repeating: mu) * (load8(parameters + i) - load8(anchor + i)) }
             update8(at: i, gradient: g, parameters: parameters, step: step)
             i += 8
         }
         while i < range.upperBound {
-            update1(at: i, gradient: first[i] + (second?[i] ?? 0), parameters: parameters, step: step)
+            var g = first[i] + (second?[i] ?? 0)
+            if let anchor { g += mu * (parameters[i] - anchor[i]) }
+            update1(at: i, gradient: g, parameters: parameters, step: step)
             i += 1
         }
     }

@@ -1,4 +1,4 @@
-import FedAttnCore
+public import FedAttnCore
 
 /// How a model trains locally.
 public struct TrainingConfig: Sendable, Hashable {
@@ -9,14 +9,19 @@ public struct TrainingConfig: Sendable, Hashable {
     /// Worker threads; each takes a fixed slice of every batch, so results depend on the
     /// thread count but not on scheduling.
     public var threads: Int
+    /// FedProx: adds mu/2 |w - w_start|^2 to the loss, w_start being the parameters the
+    /// trainer started from (a federation's global model). It keeps a silo from drifting
+    /// toward its own data over a local epoch; 0 turns it off.
+    public var proximalMu: Float
 
-    public init(batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, threads: Int = 1) {
+    public init(batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, threads: Int = 1, proximalMu: Float = 0) {
         precondition(batchSize >= 1, "The batch size must be at least 1, got \(batchSize).")
         precondition(threads >= 1, "At least one thread is needed, got \(threads).")
         self.batchSize = batchSize
         self.learningRate = learningRate
         self.seed = seed
         self.threads = threads
+        self.proximalMu = proximalMu
     }
 }
 
@@ -49,6 +54,8 @@ public final class LocalTrainer {
     /// One Adam state; worker t alone steps `chunks[t]` of it.
     private let optimizer: Adam
     private let chunks: [Range<Int>]
+    /// The parameters FedProx pulls toward.
+    private let anchor: UnsafeMutablePointer<Float>
 
     /// What one worker owns: its kernel scratch, gradient buffer and parameter replica.
     private final class Worker {
@@ -79,11 +86,16 @@ public final class LocalTrainer {
         pool = WorkerPool(threads: config.threads)
         workers = (0..<config.threads).map { _ in Worker(model: model) }
         optimizer = Adam(parameterCount: model.parameterCount, learningRate: config.learningRate)
+        let start = UnsafeMutablePointer<Float>.allocate(capacity: model.parameterCount)
+        model.parameters.values.withUnsafeBufferPointer { start.initialize(from: $0.baseAddress!, count: $0.count) }
+        anchor = start
         // Chunks aligned to 8 floats, so the SIMD loop covers all but the last one's tail.
         let count = model.parameterCount, threads = config.threads
         let size = (count / threads + 7) / 8 * 8
         chunks = (0..<threads).map { t in min(count, t * size)..<(t == threads - 1 ? count : min(count, (t + 1) * size)) }
     }
+
+    deinit { anchor.deallocate() }
 
     /// One pass over `data` in a fresh random order. `progress` hears the examples done so far.
     @discardableResult
@@ -117,6 +129,7 @@ public final class LocalTrainer {
     /// One Adam step on the mean loss of the batch; returns the batch's summed loss.
     private func trainBatch(_ batch: ArraySlice<Int32>, _ data: ExampleSet) -> Double {
         let threads = pool.threads, workers = workers, chunks = chunks, optimizer = optimizer
+        let proximal = config.proximalMu > 0 ? (anchor: UnsafePointer(anchor), mu: config.proximalMu) : nil
         let scale = 1 / Float(batch.count)
         let gradients = workers.map(\.gradient)
         var losses = [Double](repeating: 0, count: threads)
@@ -137,7 +150,7 @@ public final class LocalTrainer {
         }
         let step = optimizer.beginStep()
         pool.run { t in
-            optimizer.update(chunks[t], summing: gradients, parameters: workers[t].parameters, step: step)
+            optimizer.update(chunks[t], summing: gradients, parameters: workers[t].parameters, step: step, proximal: proximal)
         }
         return losses.reduce(0, +)
     }

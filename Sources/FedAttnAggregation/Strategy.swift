@@ -1,0 +1,47 @@
+public import FedAttnCore
+
+/// How a round's updates become the next global model. The coordinator owns all I/O and
+/// the round loop; a strategy only combines. Updates stream into an `UpdateAccumulator`;
+/// the strategy then turns the accumulated round into the next model, and may keep state
+/// between rounds (server momentum, server Adam).
+public protocol Strategy: Sendable {
+    /// A short name for logs and the round history.
+    var name: String { get }
+    /// The next global model from `global` and the round's accumulated updates, or nil
+    /// when there is nothing to publish.
+    mutating func aggregate(_ round: UpdateAccumulator, global: Weights) -> Weights?
+}
+
+/// Federated averaging (McMahan et al.): the example-weighted mean delta, scaled by a
+/// server learning rate (1 is plain FedAvg), with optional server momentum (FedAvgM).
+public struct FedAvg: Strategy {
+    public var serverLearningRate: Float
+    public var momentum: Float
+    /// Average an embedding row only over the clients that trained it.
+    public var rowWise: Bool
+    private var velocity: Weights?
+
+    public init(serverLearningRate: Float = 1, momentum: Float = 0, rowWise: Bool = false) {
+        self.serverLearningRate = serverLearningRate
+        self.momentum = momentum
+        self.rowWise = rowWise
+    }
+
+    public var name: String {
+        "fedavg" + (momentum > 0 ? "m(\(momentum))" : "") + (rowWise ? "+rowwise" : "") + (serverLearningRate != 1 ? " lr \(serverLearningRate)" : "")
+    }
+
+    public mutating func aggregate(_ round: UpdateAccumulator, global: Weights) -> Weights? {
+        guard var step = round.meanDelta(rowWise: rowWise) else { return nil }
+        if momentum > 0 {
+            var v = velocity ?? Weights(zerosLike: global.layout)
+            v.scale(by: momentum)
+            v.add(step)
+            velocity = v
+            step = v
+        }
+        var next = global
+        next.add(step, scaledBy: serverLearningRate)
+        return next
+    }
+}

@@ -1,0 +1,19 @@
+/// A payload that cannot be decoded; each case says why.
+public enum CodecError: Error, Equatable, CustomStringConvertible {
+    case notZstd
+    case truncated
+    case tooLarge(declared: Int?, limit: Int)
+    case zstd(String)
+    case malformed(String)
+
+    public var description: String {
+        switch self {
+        case .notZstd: "the payload is not a zstd frame"
+        case .truncated: "the zstd frame is truncated"
+        case .tooLarge(let declared?, let limit): "the payload declares \(declared) bytes once decompressed, over the limit of \(limit)"
+        case .tooLarge(nil, let limit): "the payload decompresses past the limit of \(limit) bytes"
+        case .zstd(let why): "zstd: \(why)"
+        case .malformed(let why): "malformed tensor payload: \(why)"
+        }
+    }
+}

@@ -1,0 +1,150 @@
+public import FedAttnCore
+public import Foundation
+
+/// How named tensors travel: a small binary header, then all values byte-shuffled (byte k
+/// of every value together, so zstd finds the repeated sign and exponent bytes), all in one
+/// zstd frame. Layout, before compression, little-endian:
+///
+///     "FAT1"  u8 precision (0 float32, 1 float16)  u32 tensor count
+///     per tensor: u16 name length, name (UTF-8), u8 rank, u32 dims[rank],
+///                 u8 sparse, [u32 row count, u32 rows[count] ascending], u32 value count
+///     the values of all tensors, byte-shuffled
+public enum TensorPayload {
+    public enum Precision: UInt8, Sendable {
+        /// Exact: models.
+        case float32 = 0
+        /// Half the bytes, ~3 significant digits: deltas, whose rounding averages out.
+        case float16 = 1
+
+        var byteWidth: Int { self == .float32 ? 4 : 2 }
+    }
+
+    static let magic: [UInt8] = Array("FAT1".utf8)
+
+    /// Encodes and compresses.
+    public static func encode(_ weights: SparseWeights, precision: Precision, level: Int32 = 3) throws(CodecError) -> Data {
+        var header = ByteWriter()
+        header.bytes(magic)
+        header.u8(Int(precision.rawValue))
+        header.u32(weights.tensors.count)
+        var values: [Float] = []
+        values.reserveCapacity(weights.scalarCount)
+        for (spec, tensor) in zip(weights.layout.tensors, weights.tensors) {
+            let name = Array(spec.name.utf8)
+            header.u16(name.count)
+            header.bytes(name)
+            header.u8(spec.shape.count)
+            for dim in spec.shape { header.u32(dim) }
+            if let rows = tensor.rows {
+                header.u8(1)
+                header.u32(rows.count)
+                for row in rows { header.u32(Int(row)) }
+            } else {
+                header.u8(0)
+            }
+            header.u32(tensor.values.count)
+            values += tensor.values
+        }
+        var raw = Data(header.data)
+        raw.append(shuffle(values, precision: precision))
+        return try ZstdFrame.compress(raw, level: level)
+    }
+
+    /// Decompresses (at most `maxBytes`) and decodes a payload that must carry exactly the
+    /// tensors of `layout`, in order, with their shapes.
+    public static func decode(_ data: Data, expecting layout: ParameterLayout, maxBytes: Int) throws(CodecError) -> SparseWeights {
+        let raw = try ZstdFrame.decompress(data, maxOutput: maxBytes)
+        var reader = ByteReader(raw)
+        guard try reader.bytes(4) == magic else { throw .malformed("it does not start with FAT1") }
+        guard let precision = Precision(rawValue: UInt8(try reader.u8())) else { throw .malformed("unknown precision") }
+        let count = try reader.u32()
+        guard count == layout.tensors.count else { throw .malformed("\(count) tensors, expected \(layout.tensors.count)") }
+        var entries: [(rows: [Int32]?, valueCount: Int)] = []
+        for spec in layout.tensors {
+            let name = String(decoding: try reader.bytes(try reader.u16()), as: UTF8.self)
+            guard name == spec.name else { throw .malformed("tensor '\(name)' where '\(spec.name)' was expected") }
+            let rank = try reader.u8()
+            let shape = try (0..<rank).map { _ throws(CodecError) in try reader.u32() }
+            guard shape == spec.shape else { throw .malformed("tensor '\(name)' has shape \(shape), expected \(spec.shape)") }
+            var rows: [Int32]?
+            var expected = spec.elementCount
+            if try reader.u8() == 1 {
+                guard shape.count == 2 else { throw .malformed("tensor '\(name)' is sent as rows but is not a table") }
+                let rowCount = try reader.u32()
+                guard rowCount <= shape[0] else { throw .malformed("tensor '\(name)' sends \(rowCount) rows of \(shape[0])") }
+                var list: [Int32] = []
+                list.reserveCapacity(rowCount)
+                for _ in 0..<rowCount {
+                    let row = try reader.u32()
+                    guard row < shape[0], list.last.map({ Int($0) < row }) ?? true else {
+                        throw .malformed("tensor '\(name)' lists row \(row) out of order or beyond \(shape[0])")
+                    }
+                    list.append(Int32(row))
+                }
+                rows = list
+                expected = rowCount * shape[1]
+            }
+            let valueCount = try reader.u32()
+            guard valueCount == expected else { throw .malformed("tensor '\(name)' carries \(valueCount) values, expected \(expected)") }
+            entries.append((rows, valueCount))
+        }
+        let total = entries.reduce(0) { $0 + $1.valueCount }
+        guard reader.remaining == total * precision.byteWidth else {
+            throw .malformed("\(reader.remaining) value bytes for \(total) values of \(precision.byteWidth) bytes")
+        }
+        var values = unshuffle(reader.rest(), count: total, precision: precision)[...]
+        let tensors = entries.map { entry in
+            defer { values = values.dropFirst(entry.valueCount) }
+            return SparseWeights.Tensor(rows: entry.rows, values: Array(values.prefix(entry.valueCount)))
+        }
+        return SparseWeights(layout: layout, tensors: tensors)
+    }
+
+    /// Byte k of every value, for k = 0, 1, ...
+    static func shuffle(_ values: [Float], precision: Precision) -> Data {
+        let width = precision.byteWidth, n = values.count
+        var out = [UInt8](repeating: 0, count: n * width)
+        for (i, value) in values.enumerated() {
+            let bits: UInt32 = precision == .float32 ? value.bitPattern : UInt32(Float16(value).bitPattern)
+            for k in 0..<width { out[k * n + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k))) }
+        }
+        return Data(out)
+    }
+
+    static func unshuffle(_ bytes: ArraySlice<UInt8>, count n: Int, precision: Precision) -> [Float] {
+        let width = precision.byteWidth, base = bytes.startIndex
+        return (0..<n).map { i in
+            var bits: UInt32 = 0
+            for k in 0..<width { bits |= UInt32(bytes[base + k * n + i]) << (8 * UInt32(k)) }
+            return precision == .float32 ? Float(bitPattern: bits) : Float(Float16(bitPattern: UInt16(bits)))
+        }
+    }
+}
+
+/// Little-endian writing of the payload header.
+struct ByteWriter {
+    private(set) var data: [UInt8] = []
+    mutating func bytes(_ b: [UInt8]) { data += b }
+    mutating func u8(_ v: Int) { data.append(UInt8(v)) }
+    mutating func u16(_ v: Int) { for k in 0..<2 { data.append(UInt8(truncatingIfNeeded: v >> (8 * k))) } }
+    mutating func u32(_ v: Int) { for k in 0..<4 { data.append(UInt8(truncatingIfNeeded: v >> (8 * k))) } }
+}
+
+/// Little-endian reading that never reads past the end.
+struct ByteReader {
+    private let bytes: [UInt8]
+    private var position = 0
+    init(_ data: Data) { bytes = [UInt8](data) }
+
+    var remaining: Int { bytes.count - position }
+
+    mutating func bytes(_ n: Int) throws(CodecError) -> [UInt8] {
+        guard n <= remaining else { throw .malformed("it ends early") }
+        defer { position += n }
+        return Array(bytes[position..<(position + n)])
+    }
+    mutating func u8() throws(CodecError) -> Int { Int(try bytes(1)[0]) }
+    mutating func u16() throws(CodecError) -> Int { try bytes(2).reversed().reduce(0) { $0 << 8 | Int($1) } }
+    mutating func u32() throws(CodecError) -> Int { try bytes(4).reversed().reduce(0) { $0 << 8 | Int($1) } }
+    mutating func rest() -> ArraySlice<UInt8> { bytes[position...] }
+}

@@ -1,0 +1,67 @@
+public import FedAttnCore
+public import FedAttnModel
+
+/// What the coordinator asks of a client for one round of training.
+public struct LocalTrainingPlan: Sendable, Hashable {
+    public var epochs: Int
+    public var batchSize: Int
+    public var learningRate: Float
+    public var seed: UInt64
+    /// FedProx strength; see TrainingConfig.proximalMu.
+    public var proximalMu: Float
+
+    public init(epochs: Int = 1, batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, proximalMu: Float = 0.005) {
+        self.proximalMu = proximalMu
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.learningRate = learningRate
+        self.seed = seed
+    }
+}
+
+/// A client's result of one local round.
+public struct LocalRoundResult: Sendable {
+    public init(delta: SparseWeights, examples: Int, meanLoss: Double, seconds: Double) {
+        self.delta = delta
+        self.examples = examples
+        self.meanLoss = meanLoss
+        self.seconds = seconds
+    }
+
+    /// local - global, with the item table reduced to the rows that changed.
+    public let delta: SparseWeights
+    public let examples: Int
+    public let meanLoss: Double
+    public let seconds: Double
+}
+
+/// The client side of a round: train the global model on the silo's own examples, exactly
+/// as local training does, and return how far it moved.
+public enum LocalRound {
+    /// Tensors sent as their changed rows: a silo touches only the items it has seen.
+    public static let sparseTensors: Set<String> = [AttentionModel.TensorName.items]
+
+    public static func train(
+        global: AttentionModel, on data: ExampleSet, plan: LocalTrainingPlan, threads: Int = 1,
+        progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)? = nil
+    ) -> LocalRoundResult {
+        let trainer = LocalTrainer(
+            model: global,
+            config: TrainingConfig(
+                batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads,
+                proximalMu: plan.proximalMu))
+        var loss = 0.0, seconds = 0.0
+        for epoch in 1...plan.epochs {
+            let report = trainer.trainEpoch(on: data) { progress?(epoch, $0) }
+            loss = report.meanLoss
+            seconds += report.seconds
+        }
+        let delta = trainer.model.parameters.subtracting(global.parameters)
+        return LocalRoundResult(delta: SparseWeights(delta, sparseTensors: sparseTensors), examples: data.count, meanLoss: loss, seconds: seconds)
+    }
+
+    /// The client side of federated evaluation: a summary of the model on the silo's test split.
+    public static func evaluate(_ model: AttentionModel, on data: ExampleSet, threads: Int = 1) -> EvaluationSummary {
+        EvaluationSummary(logits: model.logits(for: data, threads: threads), labels: data.labels)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// One round of a federation, as the simulation reports it.
+public struct RoundReport: Sendable, Encodable {
+    public let round: Int
+    public let clients: Int
+    public let testAUC: Double?
+    public let testLogLoss: Double?
+    public let bytesUpPerClient: Int
+    public let bytesDownPerClient: Int
+    public let seconds: Double
+    /// The slowest client's local training: the rest of `seconds` is overhead.
+    public let trainSecondsMax: Double
+
+    enum CodingKeys: String, CodingKey {
+        case round, clients, testAUC = "test_auc", testLogLoss = "test_logloss"
+        case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
+        case seconds, trainSecondsMax = "train_seconds_max"
+    }
+
+    /// The row of the table.
+    public var line: String {
+        String(
+            format: "%5d %7d %9@ %9@ %10d %10d %8.2f %8.2f", round, clients, metric(testAUC), metric(testLogLoss),
+            bytesUpPerClient, bytesDownPerClient, seconds, trainSecondsMax)
+    }
+
+    public static let header = "round clients  test AUC  log loss   bytes up bytes down  seconds train max"
+}
+
+/// A whole simulated federation.
+public struct SimulationReport: Sendable, Encodable {
+    public let rounds: [RoundReport]
+    public let modelBytesFloat32: Int
+    /// How clients and coordinator talked.
+    public let link: String
+
+    enum CodingKeys: String, CodingKey {
+        case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link
+        case meanOverheadSeconds = "mean_overhead_seconds"
+    }
+
+    public var finalAUC: Double? { rounds.last?.testAUC }
+
+    /// Mean over rounds of (round seconds - slowest client's training).
+    public var meanOverheadSeconds: Double {
+        rounds.isEmpty ? 0 : rounds.reduce(0) { $0 + $1.seconds - $1.trainSecondsMax } / Double(rounds.count)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(rounds, forKey: .rounds)
+        try c.encode(modelBytesFloat32, forKey: .modelBytesFloat32)
+        try c.encode(finalAUC, forKey: .testAUC)
+        try c.encode(link, forKey: .link)
+        try c.encode(meanOverheadSeconds, forKey: .meanOverheadSeconds)
+    }
+
+    /// The closing lines under the table.
+    public var summary: String {
+        let up = rounds.map(\.bytesUpPerClient).reduce(0, +) / max(rounds.count, 1)
+        return String(
+            format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@",
+            modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link)
+    }
+}
+
+private func metric(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "n/a" }

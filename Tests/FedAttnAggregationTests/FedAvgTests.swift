@@ -1,0 +1,60 @@
+import FedAttnAggregation
+import FedAttnCore
+import RealModule
+import Testing
+
+struct FedAvgTests {
+    static let layout = ParameterLayout([TensorSpec(name: "table", shape: [3, 2]), TensorSpec(name: "w", shape: [2])])
+
+    static func update(_ client: String, _ n: Int, _ values: [Float], rows: Set<String> = ["table"]) -> ClientUpdate {
+        ClientUpdate(client: client, exampleCount: n, delta: SparseWeights(Weights(layout: layout, values: values), sparseTensors: rows))
+    }
+
+    @Test func theAverageIsWeightedByExampleCount() throws {
+        // a (100 examples) changed row 0; b (300) changed rows 0 and 2.
+        let a = Self.update("a", 100, [1, 2, 0, 0, 0, 0, 4, -4])
+        let b = Self.update("b", 300, [3, 6, 0, 0, 1, 1, 0, 8])
+        var round = UpdateAccumulator(layout: Self.layout)
+        round.add(a)
+        round.add(b)
+        var fedavg = FedAvg()
+        let global = Weights(layout: Self.layout, values: [10, 10, 10, 10, 10, 10, 1, 1])
+        let aggregated = fedavg.aggregate(round, global: global)
+        let next = try #require(aggregated)
+        // Row 0: (100*1 + 300*3)/400 = 2.5, (100*2 + 300*6)/400 = 5; row 2: 300/400 = 0.75;
+        // w: (100*4 + 0)/400 = 1, (100*-4 + 300*8)/400 = 5.
+        #expect(next.values == [12.5, 15, 10, 10, 10.75, 10.75, 2, 6])
+    }
+
+    @Test func rowWiseAveragesARowOverTheClientsThatSentIt() throws {
+        var round = UpdateAccumulator(layout: Self.layout)
+        round.add(Self.update("a", 100, [1, 2, 0, 0, 0, 0, 0, 0]))
+        round.add(Self.update("b", 300, [3, 6, 0, 0, 1, 1, 0, 0]))
+        let mean = try #require(round.meanDelta(rowWise: true))
+        #expect(mean.values == [2.5, 5, 0, 0, 1, 1, 0, 0])
+    }
+
+    @Test func streamingEqualsTheBatchMeanInAnyOrder() throws {
+        var rng = SeededGenerator(seed: 4)
+        let updates = (0..<7).map { i in
+            Self.update("c\(i)", 10 + i * 13, (0..<8).map { _ in rng.nextUnit() < 0.3 ? 0 : Float(rng.nextNormal()) })
+        }
+        var forward = UpdateAccumulator(layout: Self.layout), backward = UpdateAccumulator(layout: Self.layout)
+        for u in updates { forward.add(u) }
+        for u in updates.reversed() { backward.add(u) }
+        // The batch mean, computed directly from dense deltas.
+        let total = Double(updates.reduce(0) { $0 + $1.exampleCount })
+        let batch = (0..<8).map { j in updates.reduce(0.0) { $0 + Double($1.exampleCount) * Double($1.delta.densified().values[j]) } / total }
+        for (mean, expected) in [(try #require(forward.meanDelta(rowWise: false)), batch), (try #require(backward.meanDelta(rowWise: false)), batch)]
+        {
+            for (a, b) in zip(mean.values, expected) { #expect(Double(a).isApproximatelyEqual(to: b, absoluteTolerance: 1e-6)) }
+        }
+        #expect(forward.totalExamples == backward.totalExamples)
+    }
+
+    @Test func aRoundWithoutUpdatesPublishesNothing() {
+        var fedavg = FedAvg()
+        let aggregated = fedavg.aggregate(UpdateAccumulator(layout: Self.layout), global: Weights(zerosLike: Self.layout))
+        #expect(aggregated == nil)
+    }
+}

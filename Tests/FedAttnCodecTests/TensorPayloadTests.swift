@@ -1,0 +1,52 @@
+import FedAttnCodec
+import FedAttnCore
+import Foundation
+import Testing
+
+struct TensorPayloadTests {
+    static let layout = ParameterLayout([TensorSpec(name: "table", shape: [6, 4]), TensorSpec(name: "bias", shape: [3])])
+
+    static func delta() -> Weights {
+        var values = [Float](repeating: 0, count: 27)
+        for i in 4..<8 { values[i] = Float(i) * 0.011 }  // row 1
+        for i in 16..<20 { values[i] = -Float(i) * 0.003 }  // row 4
+        values[24] = 0.5
+        values[25] = -1.25
+        values[26] = 3e-3
+        return Weights(layout: layout, values: values)
+    }
+
+    @Test func sparseRowsCarryOnlyTheChangedRows() {
+        let sparse = SparseWeights(Self.delta(), sparseTensors: ["table"])
+        #expect(sparse.tensors[0].rows == [1, 4])
+        #expect(sparse.tensors[1].rows == nil)
+        #expect(sparse.scalarCount == 8 + 3)
+        #expect(sparse.densified() == Self.delta())
+    }
+
+    @Test func float32PayloadsAreBitExact() throws {
+        let sparse = SparseWeights(Self.delta(), sparseTensors: ["table"])
+        let payload = try TensorPayload.encode(sparse, precision: .float32)
+        let decoded = try TensorPayload.decode(payload, expecting: Self.layout, maxBytes: 1 << 16)
+        #expect(decoded.densified().values.map(\.bitPattern) == Self.delta().values.map(\.bitPattern))
+    }
+
+    @Test func float16PayloadsKeepThreeSignificantDigits() throws {
+        let payload = try TensorPayload.encode(SparseWeights(Self.delta(), sparseTensors: ["table"]), precision: .float16)
+        let decoded = try TensorPayload.decode(payload, expecting: Self.layout, maxBytes: 1 << 16).densified()
+        for (a, b) in zip(decoded.values, Self.delta().values) { #expect(abs(a - b) <= 1e-3 * abs(b)) }
+    }
+
+    @Test func aPayloadForAnotherLayoutIsRefusedByName() throws {
+        let payload = try TensorPayload.encode(SparseWeights(Self.delta(), sparseTensors: []), precision: .float32)
+        let other = ParameterLayout([TensorSpec(name: "table", shape: [6, 5]), TensorSpec(name: "bias", shape: [3])])
+        #expect(throws: CodecError.malformed("tensor 'table' has shape [6, 4], expected [6, 5]")) {
+            try TensorPayload.decode(payload, expecting: other, maxBytes: 1 << 16)
+        }
+        let renamed = ParameterLayout([TensorSpec(name: "table", shape: [6, 4]), TensorSpec(name: "offset", shape: [3])])
+        #expect(throws: CodecError.malformed("tensor 'bias' where 'offset' was expected")) {
+            try TensorPayload.decode(payload, expecting: renamed, maxBytes: 1 << 16)
+        }
+        #expect(throws: CodecError.self) { try TensorPayload.decode(payload, expecting: Self.layout, maxBytes: 16) }
+    }
+}

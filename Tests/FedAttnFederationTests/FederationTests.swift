@@ -1,0 +1,73 @@
+import FedAttnCore
+import FedAttnData
+import FedAttnFederation
+import FedAttnModel
+import FedAttnSimulation
+import RealModule
+import Testing
+import _FedAttnTestSupport
+
+struct EvaluationSummaryTests {
+    @Test func histogramAUCMatchesExactAUCWithinItsResolution() throws {
+        let (train, test) = Fixtures.syntheticExamples()
+        let trainer = LocalTrainer(model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 1), config: TrainingConfig())
+        trainer.trainEpoch(on: train)
+        let logits = trainer.model.logits(for: test)
+        // Split the test examples over three "clients" and merge their summaries.
+        var merged = EvaluationSummary()
+        for part in 0..<3 {
+            let indices = Array(stride(from: part, to: test.count, by: 3))
+            merged.merge(EvaluationSummary(logits: indices.map { logits[$0] }, labels: indices.map { test.labels[$0] }))
+        }
+        let exact = try #require(AUC.exact(scores: logits, labels: test.labels))
+        let fromHistograms = try #require(merged.auc)
+        #expect(abs(fromHistograms - exact) <= merged.aucResolution + 1e-12)
+        #expect(merged.aucResolution < 0.01)
+        #expect(
+            try #require(merged.logLoss).isApproximatelyEqual(
+                to: try #require(LogLoss.fromLogits(logits, labels: test.labels)), relativeTolerance: 1e-9))
+        #expect(merged.examples == test.count)
+    }
+}
+
+struct LocalRoundTests {
+    @Test func theDeltaCarriesOnlyTheItemRowsTheSiloSaw() throws {
+        let (train, _) = Fixtures.syntheticExamples()
+        var few = ExampleSet()
+        for i in 0..<300 {
+            few.append(candidate: train.candidates[i], strategy: train.strategies[i], label: train.labels[i], history: train.history(i))
+        }
+        let seen = Set(few.candidates + few.historyItems)
+        let global = try AttentionModel(config: Fixtures.syntheticConfig, seed: 2)
+        let result = LocalRound.train(global: global, on: few, plan: LocalTrainingPlan())
+        let rows = try #require(result.delta.tensors[0].rows)
+        #expect(Set(rows) == seen)
+        #expect(result.examples == 300)
+    }
+
+    @Test func theProximalTermKeepsTheClientNearTheGlobalModel() throws {
+        let (train, _) = Fixtures.syntheticExamples()
+        let global = try AttentionModel(config: Fixtures.syntheticConfig, seed: 2)
+        let free = LocalRound.train(global: global, on: train, plan: LocalTrainingPlan(proximalMu: 0))
+        let held = LocalRound.train(global: global, on: train, plan: LocalTrainingPlan(proximalMu: 0.05))
+        #expect(held.delta.densified().l2Norm < 0.8 * free.delta.densified().l2Norm)
+    }
+}
+
+struct SimulationTests {
+    @Test func aThreeSiloFederationImprovesItsPooledAUC() throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            let (train, test) = ExampleBuilder().build(part)
+            return SimulatedSilo(name: "s\(i)", train: train, test: test)
+        }
+        let simulation = Simulation(silos: silos, modelConfig: Fixtures.syntheticConfig, config: SimulationConfig(rounds: 3))
+        let report = try simulation.run()
+        let aucs = report.rounds.compactMap(\.testAUC)
+        #expect(aucs.count == 3)
+        #expect(aucs[2] > aucs[0])
+        #expect(aucs[2] > 0.62)
+        // Deltas travel as changed rows in float16: well under the float32 model.
+        #expect(report.rounds.allSatisfy { Double($0.bytesUpPerClient) < 0.75 * Double(report.modelBytesFloat32) })
+    }
+}

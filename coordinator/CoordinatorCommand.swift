@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `fedattn-coordinator`: runs a federation. Lists the subcommands and nothing else.
+@main
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fedattn-coordinator",
+        abstract: "Coordinate a federation of silos training the FedAttention click model.",
+        subcommands: [Simulate.self]
+    )
+}
