@@ -11,7 +11,7 @@ BUILD       = $(SWIFT) build -c $(CONFIG) $(if $(CPU),-Xswiftc -target-cpu -Xswi
 BIN         = .build/$(CONFIG)/fedattn-client
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps build test demo bench lint clean
+.PHONY: all deps build test demo bench lint clean proto
 
 all: build
 
@@ -48,3 +48,20 @@ lint:
 
 clean:
 	rm -rf .build out
+
+# Regenerates protocol/*.pb.swift and *.grpc.swift from protocol/fedattn.proto. Needs protoc
+# (apt-get install protobuf-compiler) and the two plugins, built once from the package mirror.
+PLUGINS ?= .build-plugins
+proto:
+	@command -v protoc >/dev/null || apt-get install -y -qq protobuf-compiler
+	@test -x $(PLUGINS)/release/protoc-gen-grpc-swift-2 || { \
+	  rm -rf $(PLUGINS)-src && git clone -q https://github.com/grpc/grpc-swift-protobuf.git $(PLUGINS)-src && \
+	  git -C $(PLUGINS)-src checkout -q 2.4.1 && \
+	  $(SWIFT) build -c release --package-path $(PLUGINS)-src --scratch-path $(PLUGINS) --product protoc-gen-grpc-swift-2 && \
+	  $(SWIFT) build -c release --package-path $(PLUGINS)-src --scratch-path $(PLUGINS) --product protoc-gen-swift; }
+	protoc --plugin=protoc-gen-swift=$(PLUGINS)/release/protoc-gen-swift \
+	  --plugin=protoc-gen-grpc-swift-2=$(PLUGINS)/release/protoc-gen-grpc-swift-2 \
+	  --proto_path=protocol \
+	  --swift_out=protocol --swift_opt=Visibility=Public,FileNaming=DropPath \
+	  --grpc-swift-2_out=protocol --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true,FileNaming=DropPath \
+	  protocol/fedattn.proto

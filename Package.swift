@@ -27,6 +27,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-numerics.git", from: "1.1.1"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         .target(
@@ -57,18 +64,44 @@ let package = Package(
         ),
         .target(
             name: "FedAttnFederation",
-            dependencies: ["FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore"],
+            dependencies: [
+                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "FedAttnProtocol",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            path: "protocol",
+            exclude: ["fedattn.proto"]
+        ),
+        .target(
+            name: "FedAttnTransport",
+            dependencies: [
+                "FedAttnFederation", "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "FedAttnSimulation",
-            dependencies: ["FedAttnFederation", "FedAttnAggregation", "FedAttnCodec", "FedAttnData", "FedAttnModel", "FedAttnCore"],
+            dependencies: ["FedAttnTransport", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "fedattn-coordinator",
             dependencies: [
-                "FedAttnSimulation", "FedAttnFederation", "FedAttnModel", "FedAttnData",
+                "FedAttnSimulation", "FedAttnTransport", "FedAttnFederation", "FedAttnModel", "FedAttnData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "coordinator",
@@ -77,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "fedattn-client",
             dependencies: [
-                "FedAttnModel", "FedAttnData", "FedAttnCore",
+                "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "FedAttnTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "client",
@@ -116,6 +149,14 @@ let package = Package(
             dependencies: [
                 "FedAttnFederation", "FedAttnSimulation", "FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FedAttnTransportTests",
+            dependencies: [
+                "FedAttnTransport", "FedAttnSimulation", "FedAttnFederation", "FedAttnData", "FedAttnModel", "_FedAttnTestSupport",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             swiftSettings: swiftSettings
         ),

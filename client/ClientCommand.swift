@@ -6,6 +6,6 @@ struct ClientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedattn-client",
         abstract: "Train, evaluate and use the FedAttention click model on one silo's private data.",
-        subcommands: [Train.self, Evaluate.self, Recommend.self, Bench.self, Synthesize.self, Split.self]
+        subcommands: [Train.self, Evaluate.self, Recommend.self, Bench.self, Synthesize.self, Split.self, Join.self]
     )
 }

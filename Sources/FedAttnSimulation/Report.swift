@@ -1,7 +1,19 @@
+import FedAttnFederation
 import Foundation
 
 /// One round of a federation, as the simulation reports it.
 public struct RoundReport: Sendable, Encodable {
+    init(_ record: RoundRecord, clients: Int) {
+        round = record.round
+        self.clients = clients
+        testAUC = record.testAUC
+        testLogLoss = record.testLogLoss
+        bytesUpPerClient = record.bytesUpPerClient
+        bytesDownPerClient = record.bytesDownPerClient
+        seconds = record.seconds
+        trainSecondsMax = record.trainSecondsMax
+    }
+
     public let round: Int
     public let clients: Int
     public let testAUC: Double?

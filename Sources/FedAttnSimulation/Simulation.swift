@@ -1,9 +1,8 @@
-import FedAttnAggregation
-import FedAttnCodec
 public import FedAttnCore
 public import FedAttnData
 public import FedAttnFederation
 public import FedAttnModel
+import FedAttnTransport
 import Foundation
 
 /// One silo of a simulated federation: its name and its own train and test examples.
@@ -46,74 +45,84 @@ public struct SimulatedSilo: Sendable {
     }
 }
 
-/// The settings of a simulated federation.
-public struct SimulationConfig: Sendable {
-    public var rounds: Int
-    public var plan: LocalTrainingPlan
-    public var modelSeed: UInt64
-    /// Threads each client trains with (clients train one after another).
-    public var threads: Int
-
-    public init(rounds: Int = 20, plan: LocalTrainingPlan = LocalTrainingPlan(), modelSeed: UInt64 = 0, threads: Int = 1) {
-        self.rounds = rounds
-        self.plan = plan
-        self.modelSeed = modelSeed
-        self.threads = threads
-    }
+/// How the simulated clients reach the coordinator.
+public enum SimulationLink: String, Sendable, CaseIterable {
+    /// Real gRPC over 127.0.0.1 with mutual TLS and throw-away certificates.
+    case grpc
+    /// Direct calls to the coordinator: no sockets, for quick experiments.
+    case inProcess = "in-process"
 }
 
-/// A whole federation in one process: every round each silo trains the global model on its
-/// own examples, its delta travels as it would on the wire (changed item rows, float16,
-/// zstd) and is decoded by the coordinator side, which averages them (FedAvg weighted by
-/// example counts) and evaluates the new model federatedly (histograms, never predictions).
-public struct Simulation {
+/// A whole federation on one machine: a coordinator and one participant per silo, with
+/// exactly the code that runs on a server and in each silo.
+public struct Simulation: Sendable {
     public let silos: [SimulatedSilo]
-    public let config: SimulationConfig
     public let modelConfig: ModelConfig
+    public let config: CoordinatorConfig
+    public let link: SimulationLink
+    public let modelSeed: UInt64
+    public let threads: Int
 
-    public init(silos: [SimulatedSilo], modelConfig: ModelConfig, config: SimulationConfig) {
+    public init(
+        silos: [SimulatedSilo], modelConfig: ModelConfig, config: CoordinatorConfig, link: SimulationLink = .grpc, modelSeed: UInt64 = 0,
+        threads: Int = 1
+    ) {
         self.silos = silos
         self.modelConfig = modelConfig
         self.config = config
+        self.link = link
+        self.modelSeed = modelSeed
+        self.threads = threads
     }
 
-    /// Runs every round; `progress` hears each finished round.
-    public func run(progress: (RoundReport) -> Void = { _ in }) throws -> SimulationReport {
-        var global = try AttentionModel(config: modelConfig, seed: config.modelSeed)
-        let layout = global.parameters.layout
-        var strategy = FedAvg()
-        // A generous cap on what any update may decompress to: the float32 model size.
-        let maxBytes = 64 + layout.count * 4 + layout.tensors.count * 64 + modelConfig.items.rowCount * 4
-        var rounds: [RoundReport] = []
-        for round in 1...config.rounds {
-            let clock = ContinuousClock.now
-            let download = try TensorPayload.encode(SparseWeights(global.parameters, sparseTensors: []), precision: .float32)
-            var accumulator = UpdateAccumulator(layout: layout)
-            var uploaded = 0, slowest = 0.0
-            for (i, silo) in silos.enumerated() {
-                // Client side: decode the model it was sent, train, encode its delta.
-                let received = try TensorPayload.decode(download, expecting: layout, maxBytes: maxBytes).densified()
-                let start = try AttentionModel(config: modelConfig, parameters: received)
-                var plan = config.plan
-                plan.seed = config.plan.seed &+ UInt64(round * 1_000 + i)
-                let result = LocalRound.train(global: start, on: silo.train, plan: plan, threads: config.threads)
-                let upload = try TensorPayload.encode(result.delta, precision: .float16)
-                uploaded += upload.count
-                slowest = max(slowest, result.seconds)
-                // Coordinator side: decode and fold in.
-                let delta = try TensorPayload.decode(upload, expecting: layout, maxBytes: maxBytes)
-                accumulator.add(ClientUpdate(client: silo.name, exampleCount: result.examples, delta: delta))
+    /// Runs every round; `progress` hears each round as it is recorded.
+    public func run(progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> SimulationReport {
+        var config = config
+        config.minClients = silos.count
+        let coordinator = try Coordinator(
+            modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: modelSeed))
+        let clients = silos.map { Participant(train: $0.train, test: $0.test, threads: threads) }
+        let names = silos.map(\.name)
+        let modelConfig = modelConfig
+        let monitor = Task {
+            var shown = 0
+            while !Task.isCancelled {
+                let history = await coordinator.history
+                for record in history.dropFirst(shown) { progress(RoundReport(record, clients: record.participants.count)) }
+                shown = history.count
+                if await coordinator.isDone { return }
+                try? await Task.sleep(for: .milliseconds(20))
             }
-            global.parameters = strategy.aggregate(accumulator, global: global.parameters)!
-            var summary = EvaluationSummary()
-            for silo in silos { summary.merge(LocalRound.evaluate(global, on: silo.test, threads: config.threads)) }
-            let report = RoundReport(
-                round: round, clients: silos.count, testAUC: summary.auc, testLogLoss: summary.logLoss,
-                bytesUpPerClient: uploaded / silos.count, bytesDownPerClient: download.count,
-                seconds: (ContinuousClock.now - clock).seconds, trainSecondsMax: slowest)
-            rounds.append(report)
-            progress(report)
         }
-        return SimulationReport(rounds: rounds, modelBytesFloat32: layout.count * 4, link: "in-process")
+        defer { monitor.cancel() }
+        switch link {
+        case .inProcess:
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (name, client) in zip(names, clients) {
+                    group.addTask { try await client.run(link: InProcessLink(coordinator: coordinator, client: name), expectedModel: modelConfig) }
+                }
+                try await group.waitForAll()
+            }
+        case .grpc:
+            let authority = try DevCertificateAuthority()
+            let identities = try names.map { try authority.clientIdentity(name: $0) }
+            try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (identity, client) in zip(identities, clients) {
+                        group.addTask {
+                            try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                                try await client.run(link: link, expectedModel: modelConfig)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+        }
+        _ = await monitor.value
+        let history = await coordinator.history
+        let layout = AttentionModel.layout(for: modelConfig)
+        return SimulationReport(
+            rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue)
     }
 }

@@ -55,14 +55,14 @@ struct LocalRoundTests {
 }
 
 struct SimulationTests {
-    @Test func aThreeSiloFederationImprovesItsPooledAUC() throws {
+    @Test func aThreeSiloFederationImprovesItsPooledAUC() async throws {
         let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
         let silos = SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
             let (train, test) = ExampleBuilder().build(part)
             return SimulatedSilo(name: "s\(i)", train: train, test: test)
         }
-        let simulation = Simulation(silos: silos, modelConfig: Fixtures.syntheticConfig, config: SimulationConfig(rounds: 3))
-        let report = try simulation.run()
+        let simulation = Simulation(silos: silos, modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3), link: .inProcess)
+        let report = try await simulation.run()
         let aucs = report.rounds.compactMap(\.testAUC)
         #expect(aucs.count == 3)
         #expect(aucs[2] > aucs[0])

@@ -26,6 +26,8 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "Threads each client trains with.") var threads = 1
         @Flag(name: .long, help: "Evaluate on validation splits carved from the train rows (for choosing settings), not on test rows.")
         var validation = false
+        @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
+        var link = "grpc"
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
         func validate() throws {
@@ -34,6 +36,7 @@ extension CoordinatorCommand {
             }
             guard proximalMu >= 0, learningRate > 0 else { throw ValidationError("--proximal-mu must be >= 0 and --learning-rate > 0") }
             if let items, ItemMapping(items) == nil { throw ValidationError("--items must be catalogue:N or hash:B") }
+            guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
         }
 
         func run() async throws {
@@ -51,17 +54,18 @@ extension CoordinatorCommand {
             }
             let plan = LocalTrainingPlan(epochs: localEpochs, batchSize: batchSize, learningRate: learningRate, seed: seed, proximalMu: proximalMu)
             let simulation = Simulation(
-                silos: data, modelConfig: modelConfig, config: SimulationConfig(rounds: rounds, plan: plan, modelSeed: seed, threads: threads))
-            let stderr = FileHandle.standardError
+                silos: data, modelConfig: modelConfig, config: CoordinatorConfig(rounds: rounds, plan: plan),
+                link: SimulationLink(rawValue: link)!, modelSeed: seed, threads: threads)
             if !json {
-                stderr.write(Data("\(data.count) silos, \(data.reduce(0) { $0 + $1.train.count }) train examples; \(rounds) rounds\n".utf8))
+                let line = "\(data.count) silos, \(data.reduce(0) { $0 + $1.train.count }) train examples; \(rounds) rounds over \(link)\n"
+                FileHandle.standardError.write(Data(line.utf8))
                 print(RoundReport.header)
             }
-            let report = try simulation.run { round in
-                if !json {
-                    print(round.line)
-                    fflush(nil)
-                }
+            let quiet = json
+            let report = try await simulation.run { round in
+                guard !quiet else { return }
+                print(round.line)
+                fflush(nil)
             }
             if json {
                 let encoder = JSONEncoder()

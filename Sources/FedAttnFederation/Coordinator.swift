@@ -1,0 +1,269 @@
+import Crypto
+public import FedAttnAggregation
+import FedAttnCodec
+public import FedAttnCore
+public import FedAttnModel
+public import Foundation
+
+/// The coordinator's side of a federation, whatever the transport: who has joined, what
+/// each client should do next, and the rounds: select, hand out the model, fold in updates
+/// as they arrive, close on all answers or at the timeout with a quorum (or retry), publish
+/// the next version, then have it evaluated federatedly.
+public actor Coordinator {
+    public static let protocolVersion: UInt32 = 1
+
+    public nonisolated let modelConfig: ModelConfig
+    public nonisolated let config: CoordinatorConfig
+    private var strategy: any Strategy
+    private var global: AttentionModel
+    private var published: Published
+    private var previousVersions: [String: Data] = [:]
+    private var joined: [String: Int] = [:]  // client -> join order
+    private var phase: Phase = .waitingForClients
+    private var records: [RoundRecord] = []
+    private var retries: [String] = []
+    private var roundStart = ContinuousClock.now
+    private var bytesDown: [String: Int] = [:]
+    private let onPublish: @Sendable (_ round: Int, _ model: AttentionModel, _ version: String) throws -> Void
+
+    /// A published model: its payload as clients download it, and its version.
+    private struct Published {
+        let payload: Data
+        let version: String
+    }
+
+    private enum Phase {
+        case waitingForClients
+        case training(Training)
+        case evaluating(Evaluation)
+        case done
+    }
+
+    private struct Training {
+        let round: Int
+        let selected: Set<String>
+        var received: Set<String> = []
+        var accumulator: UpdateAccumulator
+        var bytesUp = 0
+        var trainSecondsMax = 0.0
+        let deadline: ContinuousClock.Instant
+    }
+
+    private struct Evaluation {
+        let round: Int
+        let version: String
+        let participants: [String]
+        let examples: Int
+        let bytesUpPerClient: Int
+        let trainSecondsMax: Double
+        var pending: Set<String>
+        var summary = EvaluationSummary()
+        var reports = 0
+        let deadline: ContinuousClock.Instant
+    }
+
+    /// `onPublish` hears every new version before any client can fetch it (to write it to
+    /// the state folder); if it throws, the round is retried rather than published.
+    public init(
+        modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: any Strategy = FedAvg(),
+        onPublish: @escaping @Sendable (_ round: Int, _ model: AttentionModel, _ version: String) throws -> Void = { _, _, _ in }
+    ) throws {
+        self.onPublish = onPublish
+        self.modelConfig = modelConfig
+        self.config = config
+        self.strategy = strategy
+        self.global = initialModel
+        self.published = try Self.publish(initialModel)
+    }
+
+    private static func publish(_ model: AttentionModel) throws -> Published {
+        let payload = try TensorPayload.encode(SparseWeights(model.parameters, sparseTensors: []), precision: .float32)
+        let version = SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
+        return Published(payload: payload, version: version)
+    }
+
+    // MARK: Calls from clients
+
+    /// Registers a client; refuses another protocol version.
+    public func join(client: String, protocolVersion: UInt32) throws(CoordinatorError) {
+        guard protocolVersion == Self.protocolVersion else {
+            throw .protocolMismatch(client: protocolVersion, coordinator: Self.protocolVersion)
+        }
+        if joined[client] == nil { joined[client] = joined.count }
+        advance()
+    }
+
+    /// The client's next task. Holds the call up to `longPoll` while there is nothing to do,
+    /// so that a waiting client hears of a new round at once rather than at its next poll.
+    public func nextTask(client: String, longPoll: Duration = .seconds(1)) async throws(CoordinatorError) -> FederationTask {
+        guard joined[client] != nil else { throw .notJoined(client) }
+        let until = ContinuousClock.now + longPoll
+        while true {
+            advance()
+            let task = task(for: client)
+            if task != .wait(retryAfter: .zero) { return task }
+            if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    private func task(for client: String) -> FederationTask {
+        switch phase {
+        case .waitingForClients: return .wait(retryAfter: .zero)
+        case .done: return .done
+        case .training(let t):
+            guard t.selected.contains(client), !t.received.contains(client) else { return .wait(retryAfter: .zero) }
+            var plan = config.plan
+            plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(joined[client] ?? 0)
+            return .train(round: t.round, modelVersion: published.version, plan: plan)
+        case .evaluating(let e):
+            guard e.pending.contains(client) else { return .wait(retryAfter: .zero) }
+            return .evaluate(round: e.round, modelVersion: e.version)
+        }
+    }
+
+    /// The payload of a model version, counted toward the round's bytes down.
+    public func modelPayload(version: String, for client: String) throws(CoordinatorError) -> Data {
+        let payload = version == published.version ? published.payload : previousVersions[version]
+        guard let payload else { throw .unknownVersion(version) }
+        bytesDown[client, default: 0] += payload.count
+        return payload
+    }
+
+    /// Folds in one client's update for the current round.
+    public func submitUpdate(client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data)
+        throws(CoordinatorError)
+    {
+        advance()
+        guard case .training(var t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
+        guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
+        guard baseVersion == published.version else {
+            throw .staleUpdate("update trained from version \(baseVersion.prefix(12)), not the current \(published.version.prefix(12))")
+        }
+        guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
+        guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its update for round \(round)") }
+        guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
+        guard payload.count <= config.maxUpdateBytes else {
+            throw .tooLarge("update of \(payload.count) bytes, over the limit of \(config.maxUpdateBytes)")
+        }
+        let delta: SparseWeights
+        do {
+            delta = try TensorPayload.decode(payload, expecting: global.parameters.layout, maxBytes: config.maxUpdateBytes)
+        } catch {
+            if case .tooLarge = error { throw .tooLarge("update from '\(client)': \(error)") }
+            throw .invalidUpdate("update from '\(client)': \(error)")
+        }
+        guard delta.tensors.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
+            throw .invalidUpdate("update from '\(client)' holds NaN or infinite values")
+        }
+        t.accumulator.add(ClientUpdate(client: client, exampleCount: examples, delta: delta))
+        t.received.insert(client)
+        t.bytesUp += payload.count
+        t.trainSecondsMax = max(t.trainSecondsMax, trainSeconds)
+        phase = .training(t)
+        advance()
+    }
+
+    /// Folds in one client's evaluation of the round's new model.
+    public func submitEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
+        advance()
+        guard case .evaluating(var e) = phase, e.round == round, e.version == version else {
+            throw .staleUpdate("evaluation for round \(round) is not being collected")
+        }
+        guard e.pending.remove(client) != nil else {
+            throw .staleUpdate("client '\(client)' was not asked to evaluate round \(round), or already did")
+        }
+        e.summary.merge(summary)
+        e.reports += 1
+        phase = .evaluating(e)
+        advance()
+    }
+
+    // MARK: State
+
+    /// The rounds finished so far.
+    public var history: [RoundRecord] { records }
+    public var isDone: Bool { if case .done = phase { true } else { false } }
+    public var currentModel: AttentionModel { global }
+
+    /// Waits until every round is published and evaluated.
+    public func waitUntilDone() async -> [RoundRecord] {
+        while !isDone {
+            advance()
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return records
+    }
+
+    /// Moves the round lifecycle on: starts rounds, closes them on all answers or at the
+    /// deadline, publishes, and finishes evaluations. Every call site runs it first.
+    private func advance() {
+        let now = ContinuousClock.now
+        switch phase {
+        case .done: return
+        case .waitingForClients:
+            if joined.count >= config.minClients { startRound(records.count + 1) }
+        case .training(let t):
+            let everyone = t.received.count == t.selected.count
+            guard everyone || now >= t.deadline else { return }
+            guard t.received.count >= max(config.quorum, 1) else {
+                retries.append("round \(t.round): \(t.received.count) of \(t.selected.count) updates by the timeout, quorum \(config.quorum)")
+                startRound(t.round)
+                return
+            }
+            closeRound(t)
+        case .evaluating(let e):
+            guard e.pending.isEmpty || now >= e.deadline else { return }
+            let bytesDownPerClient = bytesDown.isEmpty ? 0 : bytesDown.values.reduce(0, +) / bytesDown.count
+            records.append(
+                RoundRecord(
+                    round: e.round, modelVersion: e.version, participants: e.participants, examples: e.examples,
+                    testAUC: e.summary.auc, testLogLoss: e.summary.logLoss, evaluatedClients: e.reports,
+                    bytesUpPerClient: e.bytesUpPerClient, bytesDownPerClient: bytesDownPerClient,
+                    seconds: (now - roundStart).seconds, trainSecondsMax: e.trainSecondsMax, retries: retries))
+            retries = []
+            if e.round >= config.rounds { phase = .done } else { startRound(e.round + 1) }
+        }
+    }
+
+    private func startRound(_ round: Int) {
+        var clients = joined.keys.sorted { joined[$0]! < joined[$1]! }
+        if config.clientsPerRound > 0 && config.clientsPerRound < clients.count {
+            var rng = SeededGenerator(seed: UInt64(round) &* 7_919 &+ UInt64(retries.count))
+            clients.shuffle(using: &rng)
+            clients = Array(clients.prefix(config.clientsPerRound))
+        }
+        roundStart = ContinuousClock.now
+        bytesDown = [:]
+        phase = .training(
+            Training(
+                round: round, selected: Set(clients), accumulator: UpdateAccumulator(layout: global.parameters.layout),
+                deadline: ContinuousClock.now + config.roundTimeout))
+    }
+
+    private func closeRound(_ t: Training) {
+        guard let next = strategy.aggregate(t.accumulator, global: global.parameters),
+            let model = try? AttentionModel(config: modelConfig, parameters: next),
+            let newVersion = try? Self.publish(model)
+        else {
+            retries.append("round \(t.round): aggregation published nothing")
+            startRound(t.round)
+            return
+        }
+        do {
+            try onPublish(t.round, model, newVersion.version)
+        } catch {
+            retries.append("round \(t.round): the new version could not be stored: \(error)")
+            startRound(t.round)
+            return
+        }
+        previousVersions = [published.version: published.payload]
+        global = model
+        published = newVersion
+        phase = .evaluating(
+            Evaluation(
+                round: t.round, version: newVersion.version, participants: t.accumulator.clients, examples: t.accumulator.totalExamples,
+                bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax: t.trainSecondsMax,
+                pending: Set(joined.keys), deadline: ContinuousClock.now + config.roundTimeout))
+    }
+}

@@ -1,0 +1,76 @@
+/// How a coordinator runs its federation.
+public struct CoordinatorConfig: Sendable {
+    /// Rounds to publish before the federation is done.
+    public var rounds: Int
+    /// Clients that must have joined before the first round starts.
+    public var minClients: Int
+    /// Clients selected each round; 0 selects every joined client.
+    public var clientsPerRound: Int
+    /// The fewest updates a round may close with at its timeout (otherwise it is retried).
+    public var quorum: Int
+    /// How long a round waits for updates, and an evaluation for reports.
+    public var roundTimeout: Duration
+    /// What each selected client is asked to do.
+    public var plan: LocalTrainingPlan
+    /// The largest update payload accepted, compressed and decompressed.
+    public var maxUpdateBytes: Int
+
+    public init(
+        rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
+        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20
+    ) {
+        self.rounds = rounds
+        self.minClients = minClients
+        self.clientsPerRound = clientsPerRound
+        self.quorum = quorum
+        self.roundTimeout = roundTimeout
+        self.plan = plan
+        self.maxUpdateBytes = maxUpdateBytes
+    }
+}
+
+/// What the coordinator asks of one client.
+public enum FederationTask: Sendable, Equatable {
+    case train(round: Int, modelVersion: String, plan: LocalTrainingPlan)
+    case evaluate(round: Int, modelVersion: String)
+    case wait(retryAfter: Duration)
+    case done
+}
+
+/// A finished round, as the coordinator records it.
+public struct RoundRecord: Sendable, Equatable {
+    public let round: Int
+    /// The version published by the round.
+    public let modelVersion: String
+    public let participants: [String]
+    public let examples: Int
+    public let testAUC: Double?
+    public let testLogLoss: Double?
+    public let evaluatedClients: Int
+    public let bytesUpPerClient: Int
+    public let bytesDownPerClient: Int
+    public let seconds: Double
+    public let trainSecondsMax: Double
+    /// Why earlier attempts at this round were retried, if any were.
+    public let retries: [String]
+}
+
+/// Why the coordinator refused a call. The transport maps each case to a status code.
+public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
+    case protocolMismatch(client: UInt32, coordinator: UInt32)
+    case notJoined(String)
+    case staleUpdate(String)
+    case invalidUpdate(String)
+    case tooLarge(String)
+    case unknownVersion(String)
+
+    public var description: String {
+        switch self {
+        case .protocolMismatch(let client, let coordinator):
+            "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
+        case .notJoined(let client): "client '\(client)' has not joined"
+        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why): why
+        case .unknownVersion(let version): "no model version \(version)"
+        }
+    }
+}

@@ -1,0 +1,37 @@
+public import FedAttnModel
+public import Foundation
+
+/// A FederationLink that calls the coordinator directly: the same coordinator and client
+/// code as over gRPC, without sockets, for tests and quick experiments.
+public struct InProcessLink: FederationLink {
+    public let coordinator: Coordinator
+    public let client: String
+
+    public init(coordinator: Coordinator, client: String) {
+        self.coordinator = coordinator
+        self.client = client
+    }
+
+    public func join(protocolVersion: UInt32) async throws -> JoinInfo {
+        try await coordinator.join(client: client, protocolVersion: protocolVersion)
+        return JoinInfo(clientID: client, model: coordinator.modelConfig, rounds: coordinator.config.rounds)
+    }
+
+    public func nextTask(lastRound: Int) async throws -> FederationTask {
+        try await coordinator.nextTask(client: client)
+    }
+
+    public func downloadModel(version: String) async throws -> Data {
+        try await coordinator.modelPayload(version: version, for: client)
+    }
+
+    public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        try await coordinator.submitUpdate(
+            client: client, round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+        return "update for round \(round) counted"
+    }
+
+    public func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
+        try await coordinator.submitEvaluation(client: client, round: round, version: version, summary: summary)
+    }
+}

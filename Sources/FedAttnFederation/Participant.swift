@@ -1,0 +1,95 @@
+import Dispatch
+import FedAttnCodec
+public import FedAttnCore
+public import FedAttnModel
+public import Foundation
+
+/// What a participant says as it works, for a terminal or a log. Never carries silo data.
+public enum ParticipantEvent: Sendable {
+    case joined(JoinInfo)
+    case training(round: Int, examples: Int)
+    case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double)
+    case evaluated(round: Int, examples: Int)
+    case done
+}
+
+/// A silo's client: joins, then does what the coordinator asks until it says done. It
+/// trains with exactly the local-training code, and sends only deltas and evaluation
+/// summaries: no example, id or prediction leaves the silo.
+public struct Participant: Sendable {
+    public let train: ExampleSet
+    public let test: ExampleSet
+    /// Threads for local training.
+    public let threads: Int
+
+    public init(train: ExampleSet, test: ExampleSet, threads: Int = 1) {
+        self.train = train
+        self.test = test
+        self.threads = threads
+    }
+
+    /// Runs until the federation is done. `expectedModel` is the configuration the silo's
+    /// data was read with; a coordinator with another one is refused before any training.
+    public func run(
+        link: any FederationLink, expectedModel: ModelConfig, events: @Sendable (ParticipantEvent) -> Void = { _ in }
+    ) async throws {
+        let info = try await link.join(protocolVersion: Coordinator.protocolVersion)
+        guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
+        events(.joined(info))
+        var cached: (version: String, model: AttentionModel)?
+        var lastRound = 0
+        func model(_ version: String) async throws -> AttentionModel {
+            if let cached, cached.version == version { return cached.model }
+            let payload = try await link.downloadModel(version: version)
+            let weights = try TensorPayload.decode(payload, expecting: AttentionModel.layout(for: info.model), maxBytes: 64 + payload.count * 64)
+            let loaded = try AttentionModel(config: info.model, parameters: weights.densified())
+            cached = (version, loaded)
+            return loaded
+        }
+        while true {
+            switch try await link.nextTask(lastRound: lastRound) {
+            case .train(let round, let version, let plan):
+                let global = try await model(version)
+                events(.training(round: round, examples: train.count))
+                let (train, threads) = (self.train, self.threads)
+                let result = await Self.offPool { LocalRound.train(global: global, on: train, plan: plan, threads: threads) }
+                let payload = try TensorPayload.encode(result.delta, precision: .float16)
+                _ = try await link.uploadUpdate(
+                    round: round, baseVersion: version, examples: result.examples, trainSeconds: result.seconds, payload: payload)
+                events(.uploaded(round: round, bytes: payload.count, loss: result.meanLoss, seconds: result.seconds))
+                lastRound = round
+            case .evaluate(let round, let version):
+                let current = try await model(version)
+                let (test, threads) = (self.test, self.threads)
+                let summary = await Self.offPool { LocalRound.evaluate(current, on: test, threads: threads) }
+                try await link.reportEvaluation(round: round, version: version, summary: summary)
+                events(.evaluated(round: round, examples: test.count))
+            case .wait(let retryAfter):
+                try await Task.sleep(for: retryAfter)
+            case .done:
+                events(.done)
+                return
+            }
+        }
+    }
+
+    /// Runs CPU-heavy work on a Dispatch thread, so the cooperative pool that drives
+    /// networking is never blocked by training.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+}
+
+public enum ParticipantError: Error, CustomStringConvertible {
+    case modelMismatch(coordinator: ModelConfig, local: ModelConfig)
+
+    public var description: String {
+        switch self {
+        case .modelMismatch(let coordinator, let local):
+            "the coordinator trains a model with items \(coordinator.items), \(coordinator.strategies) strategies, d=\(coordinator.dim); "
+                + "this silo's data was read for items \(local.items), \(local.strategies) strategies, d=\(local.dim)"
+        }
+    }
+}

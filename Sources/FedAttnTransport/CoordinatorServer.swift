@@ -1,0 +1,33 @@
+public import FedAttnFederation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// Serves a coordinator over gRPC until `body` returns, then shuts the server down.
+/// `body` receives the port actually bound (so port 0 works).
+public func withCoordinatorServer<Result: Sendable>(
+    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity,
+    _ body: @Sendable (_ port: Int) async throws -> Result
+) async throws -> Result {
+    try security.check(host: host)
+    let transport = HTTP2ServerTransport.Posix(
+        address: .ipv4(host: host, port: port), transportSecurity: security.server,
+        config: .defaults { $0.rpc.maxRequestPayloadSize = 4 << 20 })
+    let server = GRPCServer(transport: transport, services: [CoordinatorService(coordinator: coordinator, security: security)])
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await server.serve() }
+        guard let address = try await transport.listeningAddress.ipv4 else {
+            server.beginGracefulShutdown()
+            throw TransportError.certificate("the server did not bind an IPv4 address")
+        }
+        do {
+            let result = try await body(address.port)
+            server.beginGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        } catch {
+            server.beginGracefulShutdown()
+            group.cancelAll()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,184 @@
+import FedAttnFederation
+import FedAttnModel
+import FedAttnProtocol
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+
+/// The `Federation` gRPC service: reads the caller's identity from its certificate,
+/// translates messages to and from the coordinator, and maps refusals to status codes.
+struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
+    let coordinator: Coordinator
+    let security: TransportSecurity
+
+    /// Plaintext connections (loopback only) name themselves in this header.
+    static let insecureIdentityHeader = "x-fedattn-client"
+    static let chunkBytes = 1 << 20
+
+    func join(request: ServerRequest<Fedattn_V1_JoinRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_JoinResponse> {
+        let client = try identity(context, request.metadata)
+        let version = request.message.protocolVersion
+        try await call { () throws(CoordinatorError) in try await coordinator.join(client: client, protocolVersion: version) }
+        let model = coordinator.modelConfig
+        return ServerResponse(
+            message: .with {
+                $0.protocolVersion = Coordinator.protocolVersion
+                $0.clientID = client
+                $0.rounds = UInt32(coordinator.config.rounds)
+                $0.model = .with {
+                    $0.dim = UInt32(model.dim)
+                    $0.historyLength = UInt32(model.historyLength)
+                    $0.hidden = UInt32(model.hidden)
+                    $0.items = model.items.description
+                    $0.strategies = UInt32(model.strategies)
+                }
+            })
+    }
+
+    func nextTask(request: ServerRequest<Fedattn_V1_TaskRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_Task> {
+        let client = try identity(context, request.metadata)
+        let task = try await call { () throws(CoordinatorError) in try await coordinator.nextTask(client: client) }
+        return ServerResponse(
+            message: .with { message in
+                switch task {
+                case .train(let round, let version, let plan):
+                    message.kind = .train
+                    message.round = UInt32(round)
+                    message.modelVersion = version
+                    message.plan = .with {
+                        $0.epochs = UInt32(plan.epochs)
+                        $0.batchSize = UInt32(plan.batchSize)
+                        $0.learningRate = plan.learningRate
+                        $0.seed = plan.seed
+                        $0.proximalMu = plan.proximalMu
+                    }
+                case .evaluate(let round, let version):
+                    message.kind = .evaluate
+                    message.round = UInt32(round)
+                    message.modelVersion = version
+                case .wait(let after):
+                    message.kind = .wait
+                    message.retryAfterMs = UInt32(after.components.seconds * 1000 + after.components.attoseconds / 1_000_000_000_000_000)
+                case .done:
+                    message.kind = .done
+                }
+            })
+    }
+
+    func downloadModel(
+        request: ServerRequest<Fedattn_V1_ModelRequest>, context: ServerContext
+    ) async throws -> StreamingServerResponse<Fedattn_V1_ModelChunk> {
+        let client = try identity(context, request.metadata)
+        let version = request.message.modelVersion
+        let payload = try await call { () throws(CoordinatorError) in try await coordinator.modelPayload(version: version, for: client) }
+        return StreamingServerResponse { writer in
+            var offset = 0
+            repeat {
+                let end = min(offset + Self.chunkBytes, payload.count)
+                try await writer.write(
+                    .with {
+                        $0.data = payload.subdata(in: offset..<end)
+                        $0.totalBytes = UInt64(payload.count)
+                    })
+                offset = end
+            } while offset < payload.count
+            return [:]
+        }
+    }
+
+    func uploadUpdate(
+        request: StreamingServerRequest<Fedattn_V1_UpdateChunk>, context: ServerContext
+    ) async throws -> ServerResponse<Fedattn_V1_UploadReceipt> {
+        let client = try identity(context, request.metadata)
+        let limit = coordinator.config.maxUpdateBytes
+        var header: Fedattn_V1_UpdateHeader?
+        var payload = Data()
+        for try await chunk in request.messages {
+            switch chunk.part {
+            case .header(let h):
+                guard header == nil else { throw RPCError(code: .invalidArgument, message: "an update has exactly one header, first") }
+                guard h.totalBytes <= UInt64(limit) else {
+                    throw RPCError(code: .resourceExhausted, message: "update of \(h.totalBytes) bytes, over the limit of \(limit)")
+                }
+                header = h
+                payload.reserveCapacity(Int(h.totalBytes))
+            case .data(let bytes):
+                guard let h = header else { throw RPCError(code: .invalidArgument, message: "update data before its header") }
+                guard UInt64(payload.count + bytes.count) <= h.totalBytes else {
+                    throw RPCError(code: .invalidArgument, message: "update data exceeds the \(h.totalBytes) bytes its header declared")
+                }
+                payload.append(bytes)
+            case nil:
+                throw RPCError(code: .invalidArgument, message: "an update chunk carries neither header nor data")
+            }
+        }
+        guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
+        guard UInt64(payload.count) == header.totalBytes else {
+            throw RPCError(code: .invalidArgument, message: "update declared \(header.totalBytes) bytes but sent \(payload.count)")
+        }
+        try await call { () throws(CoordinatorError) in
+            try await coordinator.submitUpdate(
+                client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
+                trainSeconds: header.trainSeconds, payload: payload)
+        }
+        return ServerResponse(
+            message: .with {
+                $0.accepted = true
+                $0.message = "update for round \(header.round) counted"
+            })
+    }
+
+    func reportEvaluation(
+        request: ServerRequest<Fedattn_V1_EvaluationReport>, context: ServerContext
+    ) async throws -> ServerResponse<Fedattn_V1_EvaluationReceipt> {
+        let client = try identity(context, request.metadata)
+        let request = request.message
+        guard request.positiveHistogram.count == EvaluationSummary.bins, request.negativeHistogram.count == EvaluationSummary.bins else {
+            throw RPCError(code: .invalidArgument, message: "histograms must have \(EvaluationSummary.bins) bins")
+        }
+        guard request.logLossSum.isFinite, request.logLossSum >= 0 else {
+            throw RPCError(code: .invalidArgument, message: "log_loss_sum must be finite and non-negative")
+        }
+        let summary = EvaluationSummary(
+            examples: Int(clamping: request.examples), logLossSum: request.logLossSum, positives: request.positiveHistogram,
+            negatives: request.negativeHistogram)
+        try await call { () throws(CoordinatorError) in
+            try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, summary: summary)
+        }
+        return ServerResponse(message: Fedattn_V1_EvaluationReceipt())
+    }
+
+    /// The caller's name: its certificate's common name, or, on plaintext loopback only,
+    /// what it says in the identity header.
+    private func identity(_ context: ServerContext, _ metadata: Metadata) throws -> String {
+        if case .mutualTLS = security {
+            guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
+                let certificate = posix.peerCertificate, let name = commonName(of: certificate), !name.isEmpty
+            else { throw RPCError(code: .unauthenticated, message: "no client certificate identity") }
+            return name
+        }
+        guard let name = metadata[stringValues: Self.insecureIdentityHeader].first(where: { _ in true }), !name.isEmpty else {
+            throw RPCError(code: .unauthenticated, message: "plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
+        }
+        return name
+    }
+
+    /// Runs a coordinator call, turning its refusal into the matching gRPC status.
+    private func call<T>(_ body: () async throws(CoordinatorError) -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch {
+            let code: RPCError.Code =
+                switch error {
+                case .protocolMismatch: .failedPrecondition
+                case .notJoined: .failedPrecondition
+                case .staleUpdate: .aborted
+                case .invalidUpdate: .invalidArgument
+                case .tooLarge: .resourceExhausted
+                case .unknownVersion: .notFound
+                }
+            throw RPCError(code: code, message: error.description)
+        }
+    }
+}

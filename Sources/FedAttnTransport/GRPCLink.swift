@@ -1,0 +1,120 @@
+public import FedAttnFederation
+public import FedAttnModel
+import FedAttnProtocol
+public import Foundation
+public import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
+
+/// A client's FederationLink over gRPC.
+public struct GRPCLink<Transport: ClientTransport>: FederationLink {
+    private let client: Fedattn_V1_Federation.Client<Transport>
+    private let metadata: Metadata
+
+    init(client: GRPCClient<Transport>, insecureName: String?) {
+        self.client = Fedattn_V1_Federation.Client(wrapping: client)
+        var metadata = Metadata()
+        if let insecureName { metadata.addString(insecureName, forKey: CoordinatorService.insecureIdentityHeader) }
+        self.metadata = metadata
+    }
+
+    public func join(protocolVersion: UInt32) async throws -> JoinInfo {
+        let response = try await client.join(.with { $0.protocolVersion = protocolVersion }, metadata: metadata)
+        guard let items = ItemMapping(response.model.items) else {
+            throw RPCError(code: .internalError, message: "the coordinator sent item mapping '\(response.model.items)'")
+        }
+        let model = ModelConfig(
+            dim: Int(response.model.dim), historyLength: Int(response.model.historyLength), hidden: Int(response.model.hidden),
+            items: items, strategies: Int(response.model.strategies))
+        return JoinInfo(clientID: response.clientID, model: model, rounds: Int(response.rounds))
+    }
+
+    public func nextTask(lastRound: Int) async throws -> FederationTask {
+        let task = try await client.nextTask(.with { $0.lastRound = UInt32(lastRound) }, metadata: metadata)
+        switch task.kind {
+        case .train:
+            let p = task.plan
+            let plan = LocalTrainingPlan(
+                epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu)
+            guard plan.epochs >= 1, plan.batchSize >= 1, plan.learningRate > 0 else {
+                throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan")
+            }
+            return .train(round: Int(task.round), modelVersion: task.modelVersion, plan: plan)
+        case .evaluate: return .evaluate(round: Int(task.round), modelVersion: task.modelVersion)
+        case .wait: return .wait(retryAfter: .milliseconds(Int(task.retryAfterMs)))
+        case .done: return .done
+        case .unspecified, .UNRECOGNIZED: return .wait(retryAfter: .milliseconds(100))
+        }
+    }
+
+    public func downloadModel(version: String) async throws -> Data {
+        try await client.downloadModel(.with { $0.modelVersion = version }, metadata: metadata) { response in
+            var payload = Data()
+            for try await chunk in response.messages { payload.append(chunk.data) }
+            return payload
+        }
+    }
+
+    public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        let receipt = try await client.uploadUpdate(metadata: metadata) { writer in
+            try await writer.write(
+                .with {
+                    $0.header = .with {
+                        $0.round = UInt32(round)
+                        $0.baseVersion = baseVersion
+                        $0.exampleCount = UInt64(examples)
+                        $0.totalBytes = UInt64(payload.count)
+                        $0.trainSeconds = trainSeconds
+                    }
+                })
+            var offset = 0
+            while offset < payload.count {
+                let end = min(offset + CoordinatorService.chunkBytes, payload.count)
+                try await writer.write(.with { $0.data = payload.subdata(in: offset..<end) })
+                offset = end
+            }
+        }
+        return receipt.message
+    }
+
+    public func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
+        _ = try await client.reportEvaluation(
+            .with {
+                $0.round = UInt32(round)
+                $0.modelVersion = version
+                $0.examples = UInt64(summary.examples)
+                $0.logLossSum = summary.logLossSum
+                $0.positiveHistogram = summary.positives
+                $0.negativeHistogram = summary.negatives
+            }, metadata: metadata)
+    }
+}
+
+/// Connects to a coordinator and runs `body` with the link; the connection closes when
+/// `body` returns. `name` identifies a plaintext (loopback) client.
+public func withFederationLink<Result: Sendable>(
+    host: String, port: Int, security: TransportSecurity, insecureName: String? = nil,
+    _ body: (any FederationLink) async throws -> Result
+) async throws -> Result {
+    try security.check(host: host)
+    let target: any ResolvableTarget =
+        host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy({ UInt8($0) != nil })
+        ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
+    let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security.client)
+    return try await withGRPCClient(transport: transport) { client in
+        try await body(GRPCLink(client: client, insecureName: insecureName))
+    }
+}
+
+/// Connects with server-verifying TLS but no client certificate: what an outsider without
+/// a federation certificate can do. For tests of the coordinator's refusal.
+public func withPlainTLSLink<Result: Sendable>(
+    port: Int, trusting caPEM: String, _ body: (any FederationLink) async throws -> Result
+) async throws -> Result {
+    let transport = try HTTP2ClientTransport.Posix(
+        target: .ipv4(address: "127.0.0.1", port: port),
+        transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(Array(caPEM.utf8), format: .pem)]) })
+    return try await withGRPCClient(transport: transport) { client in
+        try await body(GRPCLink(client: client, insecureName: nil))
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+public import GRPCNIOTransportHTTP2
+
+/// One party's credentials in a federation: its certificate and key, and the federation
+/// CA that every peer's certificate must be signed by. All PEM.
+public struct FederationIdentity: Sendable {
+    public let certificatePEM: String
+    public let privateKeyPEM: String
+    public let caCertificatePEM: String
+
+    public init(certificatePEM: String, privateKeyPEM: String, caCertificatePEM: String) {
+        self.certificatePEM = certificatePEM
+        self.privateKeyPEM = privateKeyPEM
+        self.caCertificatePEM = caCertificatePEM
+    }
+}
+
+/// How a connection is secured: mutual TLS, or plaintext, which only loopback allows.
+public enum TransportSecurity: Sendable {
+    case mutualTLS(FederationIdentity)
+    /// No encryption and no certificates: for a single machine only.
+    case insecureLoopback
+
+    /// Refuses plaintext anywhere but a loopback address.
+    public func check(host: String) throws(TransportError) {
+        if case .insecureLoopback = self, !Self.isLoopback(host) {
+            throw .insecureNotLoopback(host)
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// The server side: demands a client certificate signed by the federation CA.
+    var server: HTTP2ServerTransport.Posix.TransportSecurity {
+        switch self {
+        case .insecureLoopback: return .plaintext
+        case .mutualTLS(let identity):
+            return .mTLS(
+                certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
+                privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
+            ) {
+                $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)])
+                $0.clientCertificateVerification = .noHostnameVerification
+            }
+        }
+    }
+
+    /// The client side: verifies the coordinator against the federation CA (and its name
+    /// or address), and presents the client's own certificate.
+    var client: HTTP2ClientTransport.Posix.TransportSecurity {
+        switch self {
+        case .insecureLoopback: return .plaintext
+        case .mutualTLS(let identity):
+            return .mTLS(
+                certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
+                privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
+            ) {
+                $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)])
+            }
+        }
+    }
+}
+
+public enum TransportError: Error, Equatable, CustomStringConvertible {
+    case insecureNotLoopback(String)
+    case certificate(String)
+
+    public var description: String {
+        switch self {
+        case .insecureNotLoopback(let host):
+            "plaintext is refused on \(host): --insecure is only allowed on a loopback address (127.0.0.1, ::1, localhost)"
+        case .certificate(let why): "certificate: \(why)"
+        }
+    }
+}
+
+extension FederationIdentity {
+    /// Reads a certificate, its key and the federation CA from PEM files; errors name the file.
+    public init(certificateFile: String, keyFile: String, caFile: String) throws(TransportError) {
+        func read(_ path: String, _ what: String) throws(TransportError) -> String {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN")
+            else {
+                throw .certificate("\(path): cannot read the \(what) (a PEM file)")
+            }
+            return text
+        }
+        self.init(
+            certificatePEM: try read(certificateFile, "certificate"), privateKeyPEM: try read(keyFile, "private key"),
+            caCertificatePEM: try read(caFile, "CA certificate"))
+    }
+}

@@ -1,0 +1,116 @@
+import FedAttnData
+import FedAttnFederation
+import FedAttnModel
+import FedAttnSimulation
+import FedAttnTransport
+import Foundation
+import GRPCCore
+import Testing
+import _FedAttnTestSupport
+
+/// The coordinator and clients over real gRPC on 127.0.0.1, with certificates made fresh
+/// for each test. Every server a test starts stops when the test's scope ends.
+struct TransportTests {
+    static func silos(_ count: Int) -> [SimulatedSilo] {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        return SiloSplitter(silos: count, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            let (train, test) = ExampleBuilder().build(part)
+            return SimulatedSilo(name: "silo-\(i)", train: train, test: test)
+        }
+    }
+
+    static func coordinator(rounds: Int = 2, minClients: Int = 1) throws -> Coordinator {
+        try Coordinator(
+            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: rounds, minClients: minClients),
+            initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
+    }
+
+    @Test func aThreeSiloFederationOverMutualTLSImprovesItsPooledAUC() async throws {
+        let simulation = Simulation(
+            silos: Self.silos(3), modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 2), link: .grpc)
+        let report = try await simulation.run()
+        #expect(report.link == "grpc")
+        #expect(report.rounds.map(\.round) == [1, 2])
+        #expect(report.rounds.allSatisfy { $0.clients == 3 })
+        let first = try #require(report.rounds[0].testAUC), second = try #require(report.rounds[1].testAUC)
+        #expect(second > first)
+        #expect(report.rounds.allSatisfy { $0.bytesUpPerClient > 0 && Double($0.bytesUpPerClient) < 0.75 * Double(report.modelBytesFloat32) })
+    }
+
+    /// Runs `body` against a coordinator served with a fresh CA; returns that CA.
+    static func withServer(_ coordinator: Coordinator, _ body: @Sendable (_ port: Int, _ authority: DevCertificateAuthority) async throws -> Void)
+        async throws
+    {
+        let authority = try DevCertificateAuthority()
+        let server = try authority.serverIdentity()
+        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(server)) { port in
+            try await body(port, authority)
+        }
+    }
+
+    @Test func aClientWithoutACertificateIsRefused() async throws {
+        try await Self.withServer(try Self.coordinator()) { port, authority in
+            // TLS that trusts the coordinator but presents no certificate of its own.
+            let error = await #expect(throws: RPCError.self) {
+                try await withPlainTLSLink(port: port, trusting: authority.certificatePEM) { try await $0.join(protocolVersion: 1) }
+            }
+            #expect(error?.code == .unavailable)
+        }
+    }
+
+    @Test func aCertificateFromAnotherCAIsRefused() async throws {
+        try await Self.withServer(try Self.coordinator()) { port, authority in
+            let stranger = try DevCertificateAuthority(name: "Some other CA")
+            let foreign = try stranger.clientIdentity(name: "silo-x")
+            // It trusts the real coordinator, but its own certificate is signed by a stranger.
+            let identity = FederationIdentity(
+                certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)
+            let error = await #expect(throws: RPCError.self) {
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 1) }
+            }
+            #expect(error?.code == .unavailable)
+        }
+    }
+
+    @Test func aProtocolMismatchIsRefusedNamingBothVersions() async throws {
+        try await Self.withServer(try Self.coordinator()) { port, authority in
+            let identity = try authority.clientIdentity(name: "silo-1")
+            let error = await #expect(throws: RPCError.self) {
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 7) }
+            }
+            #expect(error?.code == .failedPrecondition)
+            #expect(error?.message.contains("the client speaks version 7, the coordinator version 1") == true)
+        }
+    }
+
+    @Test func theCertificateNameIsTheClientsIdentity() async throws {
+        try await Self.withServer(try Self.coordinator()) { port, authority in
+            let identity = try authority.clientIdentity(name: "video-service")
+            let info = try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
+                try await $0.join(protocolVersion: 1)
+            }
+            #expect(info.clientID == "video-service")
+            #expect(info.model == Fixtures.syntheticConfig)
+        }
+    }
+
+    @Test func plaintextIsRefusedOffLoopback() {
+        #expect(throws: TransportError.insecureNotLoopback("10.0.0.5")) { try TransportSecurity.insecureLoopback.check(host: "10.0.0.5") }
+        #expect(throws: Never.self) { try TransportSecurity.insecureLoopback.check(host: "127.0.0.1") }
+    }
+
+    @Test func aStaleUpdateIsRefusedWithAborted() async throws {
+        let coordinator = try Self.coordinator()
+        try await Self.withServer(coordinator) { port, authority in
+            let identity = try authority.clientIdentity(name: "silo-1")
+            let error = await #expect(throws: RPCError.self) {
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                    _ = try await link.join(protocolVersion: 1)
+                    return try await link.uploadUpdate(round: 9, baseVersion: "feed", examples: 10, trainSeconds: 0, payload: Data([1, 2, 3]))
+                }
+            }
+            #expect(error?.code == .aborted)
+            #expect(error?.message.contains("round 9") == true)
+        }
+    }
+}

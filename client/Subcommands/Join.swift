@@ -1,0 +1,54 @@
+import ArgumentParser
+import FedAttnData
+import FedAttnFederation
+import FedAttnModel
+import FedAttnTransport
+import Foundation
+
+extension ClientCommand {
+    struct Join: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join a federation: train on this silo's data when asked, send only deltas and aggregate metrics.")
+
+        @Option(name: .long, help: "The coordinator, HOST:PORT.") var coordinator: String
+        @OptionGroup var security: SecurityOptions
+        @Option(name: .long, help: "With --insecure only: the name this client goes by (otherwise its certificate's).") var name: String?
+        @Option(name: .long, help: "This silo's click log: a CSV file or a folder of them.") var data: String
+        @Option(name: .long, help: "Item id mapping; must match the coordinator's.") var items = "catalogue:1682"
+        @Option(name: .long) var strategies = 1
+        @Flag(name: .long, help: "Skip malformed rows and report how many.") var skipMalformed = false
+        @Option(name: .long, help: "Threads for local training.") var threads = 1
+
+        func validate() throws {
+            guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
+            guard let colon = coordinator.lastIndex(of: ":"), Int(coordinator[coordinator.index(after: colon)...]) != nil else {
+                throw ValidationError("--coordinator must be HOST:PORT")
+            }
+            if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
+        }
+
+        func run() async throws {
+            let model = ModelConfig(items: ItemMapping(items)!, strategies: strategies)
+            let log = try ClickLogReader(items: model.items, strategies: model.strategies, skipMalformed: skipMalformed).read(path: data)
+            let (train, test) = ExampleBuilder(historyLength: model.historyLength).build(log)
+            guard !train.isEmpty else { throw DataError.noTrainingExamples(path: data, rows: log.count, users: log.userIDs.count) }
+            let progress = Progress(enabled: true)
+            progress.line("silo: \(train.count) train and \(test.count) test examples" + skippedNote(log))
+            let colon = coordinator.lastIndex(of: ":")!
+            let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
+            let participant = Participant(train: train, test: test, threads: threads)
+            try await withFederationLink(host: host, port: port, security: try security.security(), insecureName: name) { link in
+                try await participant.run(link: link, expectedModel: model) { event in
+                    switch event {
+                    case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
+                    case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
+                    case .uploaded(let round, let bytes, let loss, let seconds):
+                        progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
+                    case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
+                    case .done: progress.line("federation done")
+                    }
+                }
+            }
+        }
+    }
+}
