@@ -9,6 +9,7 @@ CONFIG     ?= release
 CPU        ?= $(shell grep -qw avx2 /proc/cpuinfo 2>/dev/null && grep -qw fma /proc/cpuinfo && echo haswell)
 BUILD       = $(SWIFT) build -c $(CONFIG) $(if $(CPU),-Xswiftc -target-cpu -Xswiftc $(CPU))
 BIN         = .build/$(CONFIG)/fedattn-client
+COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
 .PHONY: all deps build test demo bench lint clean proto
@@ -25,19 +26,20 @@ deps:
 	  || echo "note: python3 safetensors not installed; its interop test will be skipped"
 
 build: deps
-	$(BUILD) --product fedattn-client
+	$(BUILD)
 
 # Tests run optimised: the numeric tests train real models, which unoptimised Swift does 50x slower.
 test: deps
 	$(BUILD) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
-# The main job: train on the built-in synthetic silos, save the model, recommend for a user.
+# The main job: a federation of the 10 built-in synthetic silos over gRPC with mutual TLS
+# on 127.0.0.1, then the federated model recommending for one user of silo 0.
 demo: build
 	@mkdir -p out
-	$(BIN) train --epochs 8 --threads 2 --out out/demo-model.safetensors
+	$(COORDINATOR) simulate --rounds 20 --out out/federated-model.safetensors
 	@echo
-	$(BIN) recommend --model out/demo-model.safetensors --user u000001 --k 5
+	$(BIN) recommend --model out/federated-model.safetensors --user u000001 --k 5
 
 # The figures of the README: MovieLens-100k, pooled iid-10 silos.
 bench: build

@@ -65,13 +65,13 @@ public actor Coordinator {
     /// `onPublish` hears every new version before any client can fetch it (to write it to
     /// the state folder); if it throws, the round is retried rather than published.
     public init(
-        modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: any Strategy = FedAvg(),
+        modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: (any Strategy)? = nil,
         onPublish: @escaping @Sendable (_ round: Int, _ model: AttentionModel, _ version: String) throws -> Void = { _, _, _ in }
     ) throws {
         self.onPublish = onPublish
         self.modelConfig = modelConfig
         self.config = config
-        self.strategy = strategy
+        self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
         self.global = initialModel
         self.published = try Self.publish(initialModel)
     }

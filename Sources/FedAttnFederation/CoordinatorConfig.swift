@@ -14,11 +14,15 @@ public struct CoordinatorConfig: Sendable {
     public var plan: LocalTrainingPlan
     /// The largest update payload accepted, compressed and decompressed.
     public var maxUpdateBytes: Int
+    /// The server's step along the averaged delta (FedAvg with a server learning rate;
+    /// 1 is plain FedAvg). Larger steps make up for averaging many short trajectories.
+    public var serverLearningRate: Float
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
-        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20
+        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, serverLearningRate: Float = 1
     ) {
+        self.serverLearningRate = serverLearningRate
         self.rounds = rounds
         self.minClients = minClients
         self.clientsPerRound = clientsPerRound

@@ -1,4 +1,5 @@
 import FedAttnFederation
+public import FedAttnModel
 import Foundation
 
 /// One round of a federation, as the simulation reports it.
@@ -46,6 +47,8 @@ public struct SimulationReport: Sendable, Encodable {
     public let modelBytesFloat32: Int
     /// How clients and coordinator talked.
     public let link: String
+    /// The global model after the last round.
+    public let finalModel: AttentionModel
 
     enum CodingKeys: String, CodingKey {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link

@@ -75,7 +75,8 @@ public struct Simulation: Sendable {
         self.threads = threads
     }
 
-    /// Runs every round; `progress` hears each round as it is recorded.
+    /// Runs every round; `progress` hears each round as it is recorded. The report carries
+    /// the final global model.
     public func run(progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> SimulationReport {
         var config = config
         config.minClients = silos.count
@@ -123,6 +124,7 @@ public struct Simulation: Sendable {
         let history = await coordinator.history
         let layout = AttentionModel.layout(for: modelConfig)
         return SimulationReport(
-            rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue)
+            rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue,
+            finalModel: await coordinator.currentModel)
     }
 }

@@ -19,6 +19,7 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "Examples per local Adam step.") var batchSize = 256
         @Option(name: .long, help: "FedProx strength mu; 0 is plain FedAvg. The default was chosen on validation splits.")
         var proximalMu: Float = 0.005
+        @Option(name: .long, help: "The server's step along the averaged delta (1: plain FedAvg).") var serverLearningRate: Float = 1
         @Option(name: .long, help: "Item id mapping, catalogue:N or hash:B. Default: catalogue:1682, or the built-in data's own.")
         var items: String?
         @Option(name: .long, help: "Strategies. Default: 1, or the built-in data's own.") var strategies: Int?
@@ -28,6 +29,7 @@ extension CoordinatorCommand {
         var validation = false
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
+        @Option(name: .long, help: "Write the final global model here (.safetensors).") var out: String?
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
         func validate() throws {
@@ -54,7 +56,7 @@ extension CoordinatorCommand {
             }
             let plan = LocalTrainingPlan(epochs: localEpochs, batchSize: batchSize, learningRate: learningRate, seed: seed, proximalMu: proximalMu)
             let simulation = Simulation(
-                silos: data, modelConfig: modelConfig, config: CoordinatorConfig(rounds: rounds, plan: plan),
+                silos: data, modelConfig: modelConfig, config: CoordinatorConfig(rounds: rounds, plan: plan, serverLearningRate: serverLearningRate),
                 link: SimulationLink(rawValue: link)!, modelSeed: seed, threads: threads)
             if !json {
                 let line = "\(data.count) silos, \(data.reduce(0) { $0 + $1.train.count }) train examples; \(rounds) rounds over \(link)\n"
@@ -67,12 +69,14 @@ extension CoordinatorCommand {
                 print(round.line)
                 fflush(nil)
             }
+            if let out { try ModelFile.save(report.finalModel, to: out) }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 print(report.summary)
+                if let out { print("final model written to \(out)") }
             }
         }
     }
