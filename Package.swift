@@ -162,7 +162,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedAttnClientTests",
-            dependencies: ["fedattn-client", "_FedAttnTestSupport"],
+            dependencies: ["fedattn-client", "fedattn-coordinator", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

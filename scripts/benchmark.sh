@@ -5,8 +5,9 @@
 # are what the table is made from; they are also left in out/bench.jsonl. Where TensorFlow
 # is installed it also runs scripts/keras_reference.py, the same model in Keras on 1 thread.
 set -euo pipefail
-bin=${1:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER}
-data=${2:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER}
+bin=${1:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER FEDATTN_COORDINATOR}
+data=${2:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER FEDATTN_COORDINATOR}
+coordinator=${3:?usage: benchmark.sh FEDATTN_CLIENT DATA_FOLDER FEDATTN_COORDINATOR}
 silos="$data/silos/iid-10"
 mkdir -p out
 : > out/bench.jsonl
@@ -16,6 +17,13 @@ for seed in 0 1 2; do
 done
 echo "throughput, 1 and 2 threads taking turns epoch by epoch ..." >&2
 "$bin" bench --data "$silos" --threads 1,2 --epochs 9 --warmup 1 --json | sed 's/^{/{"kind":"bench",/' | tee -a out/bench.jsonl
+for split in iid-10 dirichlet0.5-10; do
+  echo "federation, $split: 10 clients over gRPC with mutual TLS, 20 rounds ..." >&2
+  start=$(date +%s%N)
+  result=$("$coordinator" simulate --silos "$data/silos/$split" --rounds 20 --json)
+  wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+  echo "$result" | sed "s/^{/{\"kind\":\"federation\",\"split\":\"$split\",\"wall_seconds\":$wall_ms.0e-3,/" | tee -a out/bench.jsonl
+done
 if python3 -c "import tensorflow" 2>/dev/null; then
   echo "Keras reference, same model and data, 1 thread ..." >&2
   python3 "$(dirname "$0")/keras_reference.py" "$silos" --seed 0 2>/dev/null | sed 's/^{/{"kind":"keras",/' | tee -a out/bench.jsonl
@@ -44,4 +52,17 @@ if keras and 1 in bench:
     print(f"Keras 1 thread {k:>14,.0f}   (FedAttention 1 thread is {bench[1]['examples_per_second'] / k:.1f}x; Keras epoch-5 AUC {keras[0]['epochs'][-1]['test_auc']:.4f}, seed 0)")
 if bench.get(2, {}).get("speedup_vs_first"):
     print(f"2-thread speed-up (median of per-epoch paired ratios): {bench[2]['speedup_vs_first']:.2f}x")
+flower = {"iid-10": [0.6562, 0.7143, 0.7346, 0.7389], "dirichlet0.5-10": [0.6996, 0.7310, 0.7246, 0.7132]}
+for f in [r for r in rows if r["kind"] == "federation"]:
+    auc = {x["round"]: x["test_auc"] for x in f["rounds"]}
+    up = sum(x["bytes_up_per_client"] for x in f["rounds"]) / len(f["rounds"])
+    down = sum(x["bytes_down_per_client"] for x in f["rounds"][1:]) / max(1, len(f["rounds"]) - 1)
+    print()
+    print(f"Federation, {f['split']}: 10 clients, gRPC + mutual TLS on 127.0.0.1, FedAvg + FedProx, 1 local epoch")
+    print(f"{'round':>12} " + " ".join(f"{r:>7}" for r in (1, 5, 10, 20)))
+    print(f"{'test AUC':>12} " + " ".join(f"{auc.get(r, float('nan')):>7.4f}" for r in (1, 5, 10, 20)))
+    print(f"{'Flower 1.42':>12} " + " ".join(f"{v:>7.4f}" for v in flower.get(f["split"], [])))
+    print(f"bytes up per client per round {up:,.0f} ({100 * up / f['model_bytes_float32']:.1f}% of the float32 model, {f['model_bytes_float32']:,} bytes); "
+          f"down {down:,.0f} after round 1")
+    print(f"mean overhead per round {f['mean_overhead_seconds']:.2f} s; 20 rounds in {f['wall_seconds']:.1f} s wall (data loading included)")
 PY

@@ -8,6 +8,8 @@ public import Foundation
 public enum ParticipantEvent: Sendable {
     case joined(JoinInfo)
     case training(round: Int, examples: Int)
+    /// Local training progress within a round.
+    case progress(round: Int, epoch: Int, epochs: Int, examplesDone: Int)
     case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double)
     case evaluated(round: Int, examples: Int)
     case done
@@ -31,7 +33,7 @@ public struct Participant: Sendable {
     /// Runs until the federation is done. `expectedModel` is the configuration the silo's
     /// data was read with; a coordinator with another one is refused before any training.
     public func run(
-        link: any FederationLink, expectedModel: ModelConfig, events: @Sendable (ParticipantEvent) -> Void = { _ in }
+        link: any FederationLink, expectedModel: ModelConfig, events: @escaping @Sendable (ParticipantEvent) -> Void = { _ in }
     ) async throws {
         let info = try await link.join(protocolVersion: Coordinator.protocolVersion)
         guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
@@ -52,7 +54,11 @@ public struct Participant: Sendable {
                 let global = try await model(version)
                 events(.training(round: round, examples: train.count))
                 let (train, threads) = (self.train, self.threads)
-                let result = await Self.offPool { LocalRound.train(global: global, on: train, plan: plan, threads: threads) }
+                let result = await Self.offPool {
+                    LocalRound.train(global: global, on: train, plan: plan, threads: threads) { epoch, done in
+                        events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
+                    }
+                }
                 let payload = try TensorPayload.encode(result.delta, precision: .float16)
                 _ = try await link.uploadUpdate(
                     round: round, baseVersion: version, examples: result.examples, trainSeconds: result.seconds, payload: payload)

@@ -3,14 +3,14 @@ public import Foundation
 import SwiftASN1
 public import X509
 
-/// A throw-away certificate authority, made fresh in memory: for simulations, tests and
-/// demos, so that nothing checked in can expire or leak.
+/// A certificate authority made fresh in memory: throw-away for simulations, tests and demos
+/// (nothing checked in can expire or leak), or written out once by `provision`.
 public struct DevCertificateAuthority: Sendable {
     public let name: String
     private let key: P256.Signing.PrivateKey
     public let certificate: Certificate
 
-    public init(name: String = "FedAttention dev CA") throws {
+    public init(name: String = "FedAttention dev CA", validity: TimeInterval = 30 * 86_400) throws {
         let key = P256.Signing.PrivateKey()
         let now = Date()
         let subject = try DistinguishedName {
@@ -19,7 +19,7 @@ public struct DevCertificateAuthority: Sendable {
         }
         certificate = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
-            notValidBefore: now - 300, notValidAfter: now + 30 * 86_400, issuer: subject, subject: subject,
+            notValidBefore: now - 300, notValidAfter: now + validity, issuer: subject, subject: subject,
             signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
@@ -30,6 +30,9 @@ public struct DevCertificateAuthority: Sendable {
         self.name = name
         self.key = key
     }
+
+    /// The CA's private key as PEM: keep it offline; it signs every identity of the federation.
+    public var privateKeyPEM: String { key.pemRepresentation }
 
     /// The CA certificate as PEM.
     public var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }

@@ -42,6 +42,8 @@ extension ClientCommand {
                     switch event {
                     case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
                     case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
+                    case .progress(let round, let epoch, let epochs, let done):
+                        progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
                     case .uploaded(let round, let bytes, let loss, let seconds):
                         progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
                     case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")

@@ -13,57 +13,41 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "Port to listen on (0 picks a free one and prints it).") var port = 7443
         @OptionGroup var security: SecurityOptions
         @Option(name: .long, help: "Folder for the published models (round-NNN.safetensors).") var state: String
-        @Option(name: .long) var rounds = 20
-        @Option(name: .long, help: "Clients to wait for before the first round.") var minClients = 1
-        @Option(name: .long, help: "Clients per round; 0 takes every joined client.") var clientsPerRound = 0
-        @Option(name: .long, help: "The fewest updates a round may close with at its timeout.") var quorum = 1
-        @Option(name: .long, help: "Seconds a round waits for updates.") var roundTimeout = 300
-        @Option(name: .long) var localEpochs = 1
-        @Option(name: .long) var learningRate: Float = 1e-3
-        @Option(name: .long) var batchSize = 256
-        @Option(name: .long, help: "FedProx strength mu (0: plain FedAvg).") var proximalMu: Float = 0.005
-        @Option(name: .long, help: "Item id mapping every silo uses: catalogue:N or hash:B.") var items = "catalogue:1682"
-        @Option(name: .long) var strategies = 1
-        @Option(name: .long, help: "Seed of the initial model.") var seed: UInt64 = 0
-
-        func validate() throws {
-            guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
-            guard rounds >= 1, minClients >= 1, quorum >= 1, roundTimeout >= 1, localEpochs >= 1, batchSize >= 1 else {
-                throw ValidationError("--rounds, --min-clients, --quorum, --round-timeout, --local-epochs and --batch-size must be at least 1")
-            }
-        }
+        @OptionGroup var settings: FederationSettings
 
         func run() async throws {
-            let modelConfig = ModelConfig(items: ItemMapping(items)!, strategies: strategies)
+            let (modelConfig, config) = try settings.resolve()
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-            let plan = LocalTrainingPlan(epochs: localEpochs, batchSize: batchSize, learningRate: learningRate, seed: seed, proximalMu: proximalMu)
-            let config = CoordinatorConfig(
-                rounds: rounds, minClients: minClients, clientsPerRound: clientsPerRound, quorum: quorum,
-                roundTimeout: .seconds(roundTimeout), plan: plan)
             let folder = state
             let coordinator = try Coordinator(
-                modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: seed)
+                modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed)
             ) { round, model, version in
                 try ModelFile.save(model, to: (folder as NSString).appendingPathComponent(String(format: "round-%03d.safetensors", round)))
                 log("round \(round): published version \(version.prefix(16))")
             }
             try await withCoordinatorServer(coordinator, host: host, port: port, security: try security.security()) { port in
-                log("listening on \(host):\(port); waiting for \(minClients) client(s)")
-                for record in await Self.follow(coordinator) {
-                    log(
-                        String(
-                            format: "round %d: %d clients, test AUC %@, %.2f s", record.round, record.participants.count,
-                            record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a", record.seconds))
+                log("listening on \(host):\(port); waiting for \(config.minClients) client(s)")
+                var shown = 0
+                while true {
+                    let history = await coordinator.history
+                    for record in history.dropFirst(shown) {
+                        let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
+                        let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
+                        log(
+                            String(
+                                format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count,
+                                record.examples, auc, record.seconds) + retried)
+                    }
+                    shown = history.count
+                    if await coordinator.isDone { break }
+                    try await Task.sleep(for: .milliseconds(200))
                 }
-                log("done: \(rounds) rounds")
+                // Keep answering for a moment so that every client's next poll hears DONE.
+                try await Task.sleep(for: .seconds(3))
+                log("done: \(config.rounds) rounds")
             }
         }
 
-        /// Every round as it is recorded, until the federation is done.
-        static func follow(_ coordinator: Coordinator) async -> [RoundRecord] {
-            _ = await coordinator.waitUntilDone()
-            return await coordinator.history
-        }
     }
 }
 
