@@ -21,6 +21,18 @@ public enum TensorPayload {
 
     static let magic: [UInt8] = Array("FAT1".utf8)
 
+    /// The largest payload a layout can have once decompressed (all rows listed, float32):
+    /// the tight limit for decoding anything sent for that layout.
+    public static func maximumSize(of layout: ParameterLayout) -> Int {
+        var size = magic.count + 1 + 4
+        for spec in layout.tensors {
+            // name, rank, dims, sparse flag, value count; a table may also list all its rows.
+            size += 2 + spec.name.utf8.count + 1 + 4 * spec.shape.count + 1 + 4
+            if spec.shape.count == 2 { size += 4 + 4 * spec.shape[0] }
+        }
+        return size + 4 * layout.count
+    }
+
     /// Encodes and compresses.
     public static func encode(_ weights: SparseWeights, precision: Precision, level: Int32 = 3) throws(CodecError) -> Data {
         var header = ByteWriter()

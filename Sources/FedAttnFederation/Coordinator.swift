@@ -148,7 +148,8 @@ public actor Coordinator {
         }
         let delta: SparseWeights
         do {
-            delta = try TensorPayload.decode(payload, expecting: global.parameters.layout, maxBytes: config.maxUpdateBytes)
+            let layout = global.parameters.layout
+            delta = try TensorPayload.decode(payload, expecting: layout, maxBytes: min(config.maxUpdateBytes, TensorPayload.maximumSize(of: layout)))
         } catch {
             if case .tooLarge = error { throw .tooLarge("update from '\(client)': \(error)") }
             throw .invalidUpdate("update from '\(client)': \(error)")

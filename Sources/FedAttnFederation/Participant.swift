@@ -43,7 +43,8 @@ public struct Participant: Sendable {
         func model(_ version: String) async throws -> AttentionModel {
             if let cached, cached.version == version { return cached.model }
             let payload = try await link.downloadModel(version: version)
-            let weights = try TensorPayload.decode(payload, expecting: AttentionModel.layout(for: info.model), maxBytes: 64 + payload.count * 64)
+            let layout = AttentionModel.layout(for: info.model)
+            let weights = try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
             let loaded = try AttentionModel(config: info.model, parameters: weights.densified())
             cached = (version, loaded)
             return loaded

@@ -50,3 +50,15 @@ struct TensorPayloadTests {
         #expect(throws: CodecError.self) { try TensorPayload.decode(payload, expecting: Self.layout, maxBytes: 16) }
     }
 }
+
+struct PayloadLimitTests {
+    @Test func theLayoutBoundFitsTheLargestLegitimatePayloadAndNoMore() throws {
+        let layout = TensorPayloadTests.layout
+        var everyRow = Weights(zerosLike: layout)
+        for i in everyRow.values.indices { everyRow.values[i] = Float(i) + 1 }
+        let payload = try TensorPayload.encode(SparseWeights(everyRow, sparseTensors: ["table"]), precision: .float32)
+        let bound = TensorPayload.maximumSize(of: layout)
+        #expect(throws: Never.self) { try TensorPayload.decode(payload, expecting: layout, maxBytes: bound) }
+        #expect(throws: CodecError.self) { try TensorPayload.decode(payload, expecting: layout, maxBytes: bound - 5) }
+    }
+}
