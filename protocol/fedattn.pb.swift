@@ -26,11 +26,25 @@
 ///        DONE      the federation has finished: disconnect.
 ///      NextTask may hold the call for a while (a long poll) before it answers WAIT.
 ///
-/// Payloads (models and updates) are named float tensors in one zstd frame, documented in
-/// Sources/FedAttnCodec/TensorPayload.swift ("FAT1" format): the model is float32 and whole;
-/// an update is `local - global` in float16 with the item table reduced to the rows that
-/// changed. A model version is the lowercase hex SHA-256 of the model payload's bytes as
-/// downloaded; an update names the version it started from.
+/// Payloads (models and updates) are one zstd frame holding the "FAT1" tensor format,
+/// little-endian throughout:
+///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16) | u32 tensor count
+///   then per tensor, in the model's order:
+///     u16 name length | name (UTF-8) | u8 rank | u32 dims[rank]
+///     u8 sparse (0 or 1; 1 only for rank-2 tables) | if sparse: u32 row count, u32 rows[] (strictly ascending)
+///     u32 value count (= product of dims, or row count * dims[1] when sparse)
+///   then the values of all tensors in that order, byte-shuffled: with n values of w bytes
+///   each, byte k of value i is at offset k * n + i (so equal exponent bytes sit together).
+/// A row a sparse tensor does not list is zero. The model (downloads) is float32, dense and
+/// row-major; an update is `local - global` in float16 with the item table sparse (the rows
+/// that changed). Tensors, shapes (d = 32, H = 64, V = item rows including padding row 0,
+/// S = strategies): item_embedding [V, d], strategy_embedding [S, d], attention.query [d, d]
+/// (q = W_q e_c), attention.key [d, d], hidden.weight [H, 4d], hidden.bias [H],
+/// output.weight [H], output.bias [1]. A decompressed payload larger than the layout can
+/// need is refused.
+///
+/// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
+/// an update names the version it started from.
 ///
 /// Status codes a client must expect:
 ///   FAILED_PRECONDITION  Join with another protocol version (the message names both), or a
