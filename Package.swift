@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -67,6 +68,7 @@ let package = Package(
             dependencies: [
                 "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,6 +114,7 @@ let package = Package(
             dependencies: [
                 "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "FedAttnTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             path: "client",
             swiftSettings: swiftSettings

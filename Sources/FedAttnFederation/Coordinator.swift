@@ -24,7 +24,9 @@ public actor Coordinator {
     private var retries: [String] = []
     private var roundStart = ContinuousClock.now
     private var bytesDown: [String: Int] = [:]
-    private let onPublish: @Sendable (_ round: Int, _ model: AttentionModel, _ version: String) throws -> Void
+    private let store: StateStore?
+    /// A round published before a restart whose evaluation never finished.
+    private var unevaluated: StateStore.StoredRound?
 
     /// A published model: its payload as clients download it, and its version.
     private struct Published {
@@ -62,18 +64,29 @@ public actor Coordinator {
         let deadline: ContinuousClock.Instant
     }
 
-    /// `onPublish` hears every new version before any client can fetch it (to write it to
-    /// the state folder); if it throws, the round is retried rather than published.
+    /// With a `store`, every version is made durable before any client hears of it, every
+    /// round's record is kept, and a coordinator started again on the same store resumes
+    /// from the last published version: it loses no published round and repeats none.
     public init(
         modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: (any Strategy)? = nil,
-        onPublish: @escaping @Sendable (_ round: Int, _ model: AttentionModel, _ version: String) throws -> Void = { _, _, _ in }
+        store: StateStore? = nil
     ) throws {
-        self.onPublish = onPublish
         self.modelConfig = modelConfig
         self.config = config
         self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
-        self.global = initialModel
-        self.published = try Self.publish(initialModel)
+        self.store = store
+        var model = initialModel
+        if let store, let last = try store.rounds().last {
+            model = try store.model(of: last)
+            guard model.config == modelConfig else {
+                throw CoordinatorError.invalidUpdate("the state folder holds a model of another configuration (items \(model.config.items))")
+            }
+            let stored = try store.rounds()
+            records = stored.compactMap(\.evaluation)
+            unevaluated = last.evaluation == nil ? last : nil
+        }
+        self.global = model
+        self.published = try Self.publish(model)
     }
 
     private static func publish(_ model: AttentionModel) throws -> Published {
@@ -203,7 +216,22 @@ public actor Coordinator {
         switch phase {
         case .done: return
         case .waitingForClients:
-            if joined.count >= config.minClients { startRound(records.count + 1) }
+            guard joined.count >= config.minClients else { return }
+            if let pending = unevaluated {
+                // Published before a restart: evaluate it, don't train it again.
+                unevaluated = nil
+                roundStart = now
+                bytesDown = [:]
+                phase = .evaluating(
+                    Evaluation(
+                        round: pending.round, version: published.version, participants: pending.participants, examples: pending.examples,
+                        bytesUpPerClient: pending.bytesUpPerClient, trainSecondsMax: pending.trainSecondsMax, pending: Set(joined.keys),
+                        deadline: now + config.roundTimeout))
+            } else if records.count >= config.rounds {
+                phase = .done
+            } else {
+                startRound(records.count + 1)
+            }
         case .training(let t):
             let everyone = t.received.count == t.selected.count
             guard everyone || now >= t.deadline else { return }
@@ -216,12 +244,14 @@ public actor Coordinator {
         case .evaluating(let e):
             guard e.pending.isEmpty || now >= e.deadline else { return }
             let bytesDownPerClient = bytesDown.isEmpty ? 0 : bytesDown.values.reduce(0, +) / bytesDown.count
-            records.append(
-                RoundRecord(
-                    round: e.round, modelVersion: e.version, participants: e.participants, examples: e.examples,
-                    testAUC: e.summary.auc, testLogLoss: e.summary.logLoss, evaluatedClients: e.reports,
-                    bytesUpPerClient: e.bytesUpPerClient, bytesDownPerClient: bytesDownPerClient,
-                    seconds: (now - roundStart).seconds, trainSecondsMax: e.trainSecondsMax, retries: retries))
+            let record = RoundRecord(
+                round: e.round, modelVersion: e.version, participants: e.participants, examples: e.examples,
+                testAUC: e.summary.auc, testLogLoss: e.summary.logLoss, evaluatedClients: e.reports,
+                bytesUpPerClient: e.bytesUpPerClient, bytesDownPerClient: bytesDownPerClient,
+                seconds: (now - roundStart).seconds, trainSecondsMax: e.trainSecondsMax, retries: retries)
+            // The model is already durable; losing its metrics to a full disk is not worth a rerun.
+            try? store?.recordEvaluation(record)
+            records.append(record)
             retries = []
             if e.round >= config.rounds { phase = .done } else { startRound(e.round + 1) }
         }
@@ -252,7 +282,10 @@ public actor Coordinator {
             return
         }
         do {
-            try onPublish(t.round, model, newVersion.version)
+            try store?.publish(
+                round: t.round, version: newVersion.version, model: model, participants: t.accumulator.clients,
+                examples: t.accumulator.totalExamples, bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count,
+                trainSecondsMax: t.trainSecondsMax)
         } catch {
             retries.append("round \(t.round): the new version could not be stored: \(error)")
             startRound(t.round)

@@ -59,13 +59,20 @@ public final class BackgroundProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Kills it at once (SIGKILL), as a crash or an operator's kill -9 would.
+    public func kill() {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Stops it if it is still running.
     public func stop() {
         guard process.isRunning else { return }
         process.terminate()
         let until = Date().addingTimeInterval(2)
         while process.isRunning && Date() < until { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

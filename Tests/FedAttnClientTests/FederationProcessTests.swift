@@ -46,7 +46,7 @@ struct FederationProcessTests {
         let log = server.standardError
         #expect(log.contains("round 1: 3 clients") && log.contains("round 2: 3 clients"))
         let state = try FileManager.default.contentsOfDirectory(atPath: work + "/state").sorted()
-        #expect(state == ["round-001.safetensors", "round-002.safetensors"])
+        #expect(state == ["history.sqlite", "round-001.safetensors", "round-002.safetensors"])
         // The published model improved the pooled AUC the clients reported.
         let aucs = log.split(separator: "\n").compactMap { line in line.range(of: "test AUC ").map { Double(line[$0.upperBound...].prefix(6)) } }
             .compactMap { $0 }
@@ -59,5 +59,51 @@ struct FederationProcessTests {
         let result = try ProcessRunner.run(Self.coordinator, ["serve", "--host", "0.0.0.0", "--insecure", "--state", try Fixtures.temporaryFolder()])
         #expect(result.status != 0)
         #expect(result.standardError.contains("plaintext is refused on 0.0.0.0"))
+    }
+}
+
+struct CoordinatorRestartTests {
+    @Test func aKilledCoordinatorResumesWithoutLosingOrRepeatingARound() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let fed = work + "/fed", state = work + "/state"
+        let provision = try ProcessRunner.run(
+            FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo", "a", "b", "c"])
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let port = try Fixtures.freePort()
+        let serve = [
+            "serve", "--host", "127.0.0.1", "--port", "\(port)", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+            "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "6", "--min-clients", "3",
+        ]
+        var server: BackgroundProcess? = try BackgroundProcess(FederationProcessTests.coordinator, serve)
+        try #require(try await server?.waitFor("listening on") != nil, "\(server?.standardError ?? "")")
+        let data = Fixtures.movieLens("silos/iid-10")
+        let clients = try ["a", "b", "c"].enumerated().map { i, name in
+            try BackgroundProcess(
+                FederationProcessTests.client,
+                [
+                    "join", "--coordinator", "127.0.0.1:\(port)", "--cert", "\(fed)/silos/\(name)/cert.pem", "--key", "\(fed)/silos/\(name)/key.pem",
+                    "--ca", "\(fed)/silos/\(name)/ca.pem", "--data", "\(data)/silo-0\(i).csv", "--retry-for", "60",
+                ])
+        }
+        // SIGKILL mid-run, once round 2 is on record, and start it again on the same folder.
+        try #require(try await server?.waitFor("round 2: 3 clients") != nil, "\(server?.standardError ?? "")")
+        server?.kill()
+        server = nil
+        let restarted = try BackgroundProcess(FederationProcessTests.coordinator, serve)
+        #expect(try await restarted.waitFor("resuming from .* round ([0-9]+) is the last published") != nil, "\(restarted.standardError)")
+        for client in clients {
+            #expect(try await client.waitForExit(timeout: .seconds(90)) == 0, "\(client.standardError)")
+        }
+        #expect(try await restarted.waitForExit() == 0, "\(restarted.standardError)")
+        #expect(clients.contains { $0.standardError.contains("coordinator unreachable") })
+
+        let history = try ProcessRunner.run(FederationProcessTests.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]])
+        #expect(rounds.compactMap { $0["round"] as? Int } == [1, 2, 3, 4, 5, 6])
+        #expect(rounds.allSatisfy { $0["evaluated"] as? Bool == true })
+        let aucs = rounds.compactMap { $0["test_auc"] as? Double }
+        #expect(aucs.count == 6 && aucs[5] > aucs[0])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasSuffix(".safetensors") }.count == 6)
     }
 }

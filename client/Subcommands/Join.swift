@@ -4,6 +4,8 @@ import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
+import GRPCCore
+import Synchronization
 
 extension ClientCommand {
     struct Join: AsyncParsableCommand {
@@ -18,6 +20,7 @@ extension ClientCommand {
         @Option(name: .long) var strategies = 1
         @Flag(name: .long, help: "Skip malformed rows and report how many.") var skipMalformed = false
         @Option(name: .long, help: "Threads for local training.") var threads = 1
+        @Option(name: .long, help: "Seconds to keep trying to reach a coordinator that is down or restarting.") var retryFor = 600
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
@@ -37,20 +40,44 @@ extension ClientCommand {
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
             let participant = Participant(train: train, test: test, threads: threads)
-            try await withFederationLink(host: host, port: port, security: try security.security(), insecureName: name) { link in
-                try await participant.run(link: link, expectedModel: model) { event in
-                    switch event {
-                    case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
-                    case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
-                    case .progress(let round, let epoch, let epochs, let done):
-                        progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
-                    case .uploaded(let round, let bytes, let loss, let seconds):
-                        progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
-                    case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
-                    case .done: progress.line("federation done")
+            let security = try self.security.security()
+            var delay = 0.5
+            let heartbeat = Heartbeat()
+            while true {
+                do {
+                    try await withFederationLink(host: host, port: port, security: security, insecureName: name) { link in
+                        try await participant.run(link: link, expectedModel: model) { event in
+                            heartbeat.beat()
+                            switch event {
+                            case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
+                            case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
+                            case .progress(let round, let epoch, let epochs, let done):
+                                progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
+                            case .uploaded(let round, let bytes, let loss, let seconds):
+                                progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
+                            case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
+                            case .done: progress.line("federation done")
+                            }
+                        }
                     }
+                    return
+                } catch let error as RPCError where error.code == .unavailable || error.code == .cancelled {
+                    // The coordinator is down or restarting: come back with exponential
+                    // backoff and jitter, so that silos do not all return at once.
+                    guard heartbeat.sinceLast < .seconds(retryFor) else { throw error }
+                    let wait = delay * Double.random(in: 0.5...1.5)
+                    progress.line(String(format: "coordinator unreachable (%@); retrying in %.1f s", error.message, wait))
+                    try await Task.sleep(for: .seconds(wait))
+                    delay = min(delay * 2, 10)
                 }
             }
         }
     }
+}
+
+/// When the client last made progress, written from the participant's events.
+private final class Heartbeat: Sendable {
+    private let last = Mutex(ContinuousClock.now)
+    func beat() { last.withLock { $0 = ContinuousClock.now } }
+    var sinceLast: Duration { ContinuousClock.now - last.withLock { $0 } }
 }

@@ -12,22 +12,30 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "Address to listen on.") var host = "0.0.0.0"
         @Option(name: .long, help: "Port to listen on (0 picks a free one and prints it).") var port = 7443
         @OptionGroup var security: SecurityOptions
-        @Option(name: .long, help: "Folder for the published models (round-NNN.safetensors).") var state: String
+        @Option(
+            name: .long,
+            help:
+                "State folder: published models (round-NNN.safetensors) and history.sqlite. Started again on the same folder, the coordinator resumes."
+        )
+        var state: String
         @OptionGroup var settings: FederationSettings
 
         func run() async throws {
             let (modelConfig, config) = try settings.resolve()
             try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-            let folder = state
+            let store = try StateStore(folder: state)
+            let resumed = try store.rounds().last
             let coordinator = try Coordinator(
-                modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed)
-            ) { round, model, version in
-                try ModelFile.save(model, to: (folder as NSString).appendingPathComponent(String(format: "round-%03d.safetensors", round)))
-                log("round \(round): published version \(version.prefix(16))")
+                modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed),
+                store: store)
+            if let resumed {
+                log(
+                    "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
+                )
             }
             try await withCoordinatorServer(coordinator, host: host, port: port, security: try security.security()) { port in
                 log("listening on \(host):\(port); waiting for \(config.minClients) client(s)")
-                var shown = 0
+                var shown = await coordinator.history.count
                 while true {
                     let history = await coordinator.history
                     for record in history.dropFirst(shown) {
