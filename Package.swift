@@ -150,7 +150,7 @@ let package = Package(
         .testTarget(
             name: "FedAttnFederationTests",
             dependencies: [
-                "FedAttnFederation", "FedAttnSimulation", "FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport",
+                "FedAttnFederation", "FedAttnSimulation", "FedAttnCodec", "FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: swiftSettings

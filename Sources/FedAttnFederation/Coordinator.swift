@@ -170,6 +170,10 @@ public actor Coordinator {
         guard delta.tensors.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
             throw .invalidUpdate("update from '\(client)' holds NaN or infinite values")
         }
+        let norm = delta.tensors.reduce(0.0) { sum, tensor in tensor.values.reduce(sum) { $0 + Double($1) * Double($1) } }.squareRoot()
+        guard norm <= config.maxUpdateNorm else {
+            throw .invalidUpdate(String(format: "update from '%@' has norm %.3g, over the bound of %.3g", client, norm, config.maxUpdateNorm))
+        }
         t.accumulator.add(ClientUpdate(client: client, exampleCount: examples, delta: delta))
         t.received.insert(client)
         t.bytesUp += payload.count

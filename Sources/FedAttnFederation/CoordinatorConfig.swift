@@ -14,14 +14,19 @@ public struct CoordinatorConfig: Sendable {
     public var plan: LocalTrainingPlan
     /// The largest update payload accepted, compressed and decompressed.
     public var maxUpdateBytes: Int
+    /// The largest L2 norm an update may have; a larger one is refused as absurd (a broken
+    /// or hostile client), before it can swamp the average.
+    public var maxUpdateNorm: Double
     /// The server's step along the averaged delta (FedAvg with a server learning rate;
     /// 1 is plain FedAvg). Larger steps make up for averaging many short trajectories.
     public var serverLearningRate: Float
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
-        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, serverLearningRate: Float = 1
+        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, serverLearningRate: Float = 1,
+        maxUpdateNorm: Double = 1_000
     ) {
+        self.maxUpdateNorm = maxUpdateNorm
         self.serverLearningRate = serverLearningRate
         self.rounds = rounds
         self.minClients = minClients

@@ -56,7 +56,8 @@ public struct DevCertificateAuthority: Sendable {
         }
         let leaf = try Certificate(
             version: .v3, serialNumber: .init(), publicKey: .init(leafKey.publicKey),
-            notValidBefore: now - 300, notValidAfter: now + validity, issuer: certificate.subject,
+            // A negative validity makes an already expired certificate (for testing refusals).
+            notValidBefore: min(now - 300, now + validity - 86_400), notValidAfter: now + validity, issuer: certificate.subject,
             subject: try DistinguishedName {
                 OrganizationName("FedAttention")
                 CommonName(commonName)

@@ -72,6 +72,16 @@ struct TransportTests {
         }
     }
 
+    @Test func anExpiredCertificateIsRefusedAtTheHandshake() async throws {
+        try await Self.withServer(try Self.coordinator()) { port, authority in
+            let expired = try authority.clientIdentity(name: "silo-old", validity: -3_600)
+            let error = await #expect(throws: RPCError.self) {
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(expired)) { try await $0.join(protocolVersion: 1) }
+            }
+            #expect(error?.code == .unavailable)
+        }
+    }
+
     @Test func aProtocolMismatchIsRefusedNamingBothVersions() async throws {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "silo-1")

@@ -21,11 +21,14 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "Item id mapping every silo uses: catalogue:N or hash:B (default catalogue:1682).") var items: String?
     @Option(name: .long, help: "Strategies (default 1).") var strategies: Int?
     @Option(name: .long, help: "Seed of the initial model (default 0).") var seed: UInt64?
+    @Option(name: .long, help: "The largest L2 norm an update may have (default 1000).") var maxUpdateNorm: Double?
+    @Option(name: .long, help: "The largest update payload in bytes (default 256 MiB).") var maxUpdateBytes: Int?
 
     /// The same settings as a file holds them.
     struct File: Decodable {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, items: String?, strategies: Int?, seed: UInt64?
+        var maxUpdateNorm: Double?, maxUpdateBytes: Int?
     }
 
     /// The resolved model and coordinator configuration; errors name the file or flag.
@@ -47,7 +50,8 @@ struct FederationSettings: ParsableArguments {
         let coordinator = CoordinatorConfig(
             rounds: rounds ?? file.rounds ?? 20, minClients: minClients ?? file.minClients ?? 1,
             clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? 0, quorum: quorum ?? file.quorum ?? 1,
-            roundTimeout: .seconds(roundTimeout ?? file.roundTimeout ?? 300), plan: plan)
+            roundTimeout: .seconds(roundTimeout ?? file.roundTimeout ?? 300), plan: plan,
+            maxUpdateBytes: maxUpdateBytes ?? file.maxUpdateBytes ?? 256 << 20, maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? 1_000)
         guard coordinator.rounds >= 1, coordinator.minClients >= 1, coordinator.quorum >= 1, plan.epochs >= 1, plan.batchSize >= 1,
             plan.learningRate > 0, plan.proximalMu >= 0, model.strategies >= 1, coordinator.clientsPerRound >= 0,
             coordinator.roundTimeout > .zero

@@ -1,0 +1,175 @@
+import FedAttnCodec
+import FedAttnCore
+import FedAttnFederation
+import FedAttnModel
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+/// What anyone who reaches the port may send. Each is refused with a reason; the
+/// federation carries on and a good update is still counted afterwards.
+struct HostileInputTests {
+    static let config = Fixtures.tinyConfig
+    static var layout: ParameterLayout { AttentionModel.layout(for: config) }
+
+    /// A coordinator with clients a and b joined, round 1 open, and a's training task.
+    static func openRound(_ settings: CoordinatorConfig = CoordinatorConfig(rounds: 2, minClients: 2, maxUpdateBytes: 1 << 20)) async throws
+        -> (Coordinator, version: String)
+    {
+        let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try Fixtures.tinyModel())
+        try await coordinator.join(client: "a", protocolVersion: 1)
+        try await coordinator.join(client: "b", protocolVersion: 1)
+        guard case .train(1, let version, _) = try await coordinator.nextTask(client: "a") else { throw CoordinatorError.notJoined("a") }
+        return (coordinator, version)
+    }
+
+    static func payload(_ values: (Int) -> Float = { _ in 0.01 }, layout: ParameterLayout = layout) throws -> Data {
+        var delta = Weights(zerosLike: layout)
+        for i in delta.values.indices { delta.values[i] = values(i) }
+        return try TensorPayload.encode(SparseWeights(delta, sparseTensors: [AttentionModel.TensorName.items]), precision: .float16)
+    }
+
+    func refusal(_ coordinator: Coordinator, round: Int = 1, base: String, payload: Data, client: String = "a") async -> CoordinatorError? {
+        do {
+            try await coordinator.submitUpdate(client: client, round: round, baseVersion: base, examples: 100, trainSeconds: 0, payload: payload)
+            return nil
+        } catch { return error }
+    }
+
+    @Test func updatesForAnotherRoundOrVersionAreStale() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        let good = try Self.payload()
+        guard case .staleUpdate(let past) = await refusal(coordinator, round: 0, base: version, payload: good) else {
+            Issue.record("round 0 accepted"); return
+        }
+        #expect(past.contains("round 0"))
+        guard case .staleUpdate = await refusal(coordinator, round: 2, base: version, payload: good) else { Issue.record("round 2 accepted"); return }
+        guard case .staleUpdate(let base) = await refusal(coordinator, base: String(repeating: "0", count: 64), payload: good) else {
+            Issue.record("another base accepted"); return
+        }
+        #expect(base.contains("trained from version 000000000000"))
+        #expect(await refusal(coordinator, base: version, payload: good) == nil)  // the federation carries on
+    }
+
+    @Test func tensorsOfAnotherShapeOrNameAreRefusedByName() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        var bigger = Self.config
+        bigger.hidden = 16
+        let shapes = try Self.payload(layout: AttentionModel.layout(for: bigger))
+        guard case .invalidUpdate(let why) = await refusal(coordinator, base: version, payload: shapes) else {
+            Issue.record("shape accepted"); return
+        }
+        #expect(why.contains("hidden.weight"))
+        let strangers = ParameterLayout([TensorSpec(name: "backdoor", shape: [4])])
+        guard case .invalidUpdate(let names) = await refusal(coordinator, base: version, payload: try Self.payload(layout: strangers)) else {
+            Issue.record("unknown tensors accepted"); return
+        }
+        #expect(names.contains("1 tensors, expected 8"))
+    }
+
+    @Test func nonFiniteAndAbsurdlyLargeUpdatesAreRefused() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        guard case .invalidUpdate(let nan) = await refusal(coordinator, base: version, payload: try Self.payload { $0 == 40 ? .nan : 0.01 }) else {
+            Issue.record("NaN accepted"); return
+        }
+        #expect(nan.contains("NaN or infinite"))
+        guard case .invalidUpdate(let huge) = await refusal(coordinator, base: version, payload: try Self.payload { _ in 5_000 }) else {
+            Issue.record("huge norm accepted"); return
+        }
+        #expect(huge.contains("over the bound of 1e+03"))
+    }
+
+    @Test func oversizedPayloadsAndBombsAreRefused() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        let tooBig = Data(repeating: 7, count: (1 << 20) + 1)
+        guard case .tooLarge = await refusal(coordinator, base: version, payload: tooBig) else { Issue.record("oversized accepted"); return }
+        // 64 MiB of zeros in a few KB: refused before it is decompressed.
+        let bomb = try ZstdFrame.compress(Data(count: 64 << 20))
+        guard case .tooLarge = await refusal(coordinator, base: version, payload: bomb) else { Issue.record("bomb accepted"); return }
+        var garbage = SeededGenerator(seed: 3)
+        let random = Data((0..<5_000).map { _ in UInt8(truncatingIfNeeded: garbage.next()) })
+        guard case .invalidUpdate = await refusal(coordinator, base: version, payload: random) else { Issue.record("random bytes accepted"); return }
+        #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
+    }
+
+    @Test func theSameUpdateTwiceCountsOnce() async throws {
+        let (coordinator, version) = try await Self.openRound(
+            CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .milliseconds(300)))
+        let good = try Self.payload()
+        #expect(await refusal(coordinator, base: version, payload: good) == nil)
+        guard case .staleUpdate(let why) = await refusal(coordinator, base: version, payload: good) else {
+            Issue.record("duplicate accepted"); return
+        }
+        #expect(why.contains("already sent"))
+        // b stays silent: at the timeout the round closes on the quorum of one, counting a once.
+        for client in ["a", "b"] { _ = try await coordinator.nextTask(client: client, longPoll: .milliseconds(500)) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await coordinator.history.isEmpty, ContinuousClock.now < deadline {
+            for client in ["a", "b"] {
+                if case .evaluate(let round, let v) = try await coordinator.nextTask(client: client, longPoll: .milliseconds(50)) {
+                    try await coordinator.submitEvaluation(client: client, round: round, version: v, summary: EvaluationSummary())
+                }
+            }
+        }
+        let record = try #require(await coordinator.history.first)
+        #expect(record.participants == ["a"])
+        #expect(record.examples == 100)
+    }
+
+    @Test func aRoundWithoutQuorumIsRetriedNotPublished() async throws {
+        let (coordinator, _) = try await Self.openRound(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 2, roundTimeout: .milliseconds(100)))
+        // Nobody uploads: the round times out short of its quorum and starts again.
+        try await Task.sleep(for: .milliseconds(200))
+        guard case .train(1, _, _) = try await coordinator.nextTask(client: "b", longPoll: .zero) else { Issue.record("no retry"); return }
+        #expect(await coordinator.history.isEmpty)
+    }
+
+    @Test func strangersAndOtherProtocolVersionsAreRefused() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        guard case .staleUpdate = await refusal(coordinator, base: version, payload: try Self.payload(), client: "mallory") else {
+            Issue.record("an unselected client's update was accepted"); return
+        }
+        await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }
+        await #expect(throws: CoordinatorError.protocolMismatch(client: 2, coordinator: 1)) {
+            try await coordinator.join(client: "c", protocolVersion: 2)
+        }
+    }
+}
+
+/// A seeded random-mutation fuzzer for the update decoder: flips, inserts, deletes and
+/// truncates bytes of valid payloads, both of the zstd frame and of the raw tensor format
+/// beneath it, and checks that every input decodes or is refused, never crashes, never
+/// allocates past the limit, and that whatever decodes has the expected layout.
+struct DecoderFuzzTests {
+    @Test func mutatedPayloadsDecodeOrAreRefused() throws {
+        let layout = HostileInputTests.layout
+        let valid = try HostileInputTests.payload { Float($0 % 13) * 0.001 }
+        let raw = try ZstdFrame.decompress(valid, maxOutput: 1 << 20)
+        var rng = SeededGenerator(seed: 20_261_129)
+        // FEDATTN_FUZZ_ITERATIONS runs it longer; the suite's own run stays under a second.
+        let iterations = Int(ProcessInfo.processInfo.environment["FEDATTN_FUZZ_ITERATIONS"] ?? "") ?? 30_000
+        var decoded = 0, refused = 0
+        for i in 0..<iterations {
+            var bytes = [UInt8](i % 2 == 0 ? valid : raw)
+            for _ in 0..<(1 + Int(rng.next() % 4)) {
+                let at = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 4 {
+                case 0: if !bytes.isEmpty { bytes[at] ^= UInt8(truncatingIfNeeded: 1 << (rng.next() % 8)) }
+                case 1: bytes.insert(UInt8(truncatingIfNeeded: rng.next()), at: at)
+                case 2: if !bytes.isEmpty { bytes.remove(at: at) }
+                default: bytes.removeLast(min(bytes.count, Int(rng.next() % 16)))
+                }
+            }
+            let input = i % 2 == 0 ? Data(bytes) : try ZstdFrame.compress(Data(bytes), level: 1)
+            do {
+                let result = try TensorPayload.decode(input, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
+                #expect(result.layout == layout)
+                decoded += 1
+            } catch {
+                refused += 1
+            }
+        }
+        #expect(decoded + refused == iterations)
+        print("decoder fuzz: \(iterations) mutated inputs tried, \(decoded) decoded to a valid layout, \(refused) refused, no crash")
+    }
+}
