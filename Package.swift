@@ -158,8 +158,11 @@ let package = Package(
         .testTarget(
             name: "FedAttnTransportTests",
             dependencies: [
-                "FedAttnTransport", "FedAttnSimulation", "FedAttnFederation", "FedAttnData", "FedAttnModel", "_FedAttnTestSupport",
+                "FedAttnTransport", "FedAttnSimulation", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnProtocol",
+                "_FedAttnTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,6 +14,8 @@ public struct CoordinatorConfig: Sendable {
     public var plan: LocalTrainingPlan
     /// The largest update payload accepted, compressed and decompressed.
     public var maxUpdateBytes: Int
+    /// How long one upload may take to arrive whole; a slower (or silent) one is cut off.
+    public var uploadTimeout: Duration
     /// The largest L2 norm an update may have; a larger one is refused as absurd (a broken
     /// or hostile client), before it can swamp the average.
     public var maxUpdateNorm: Double
@@ -24,8 +26,9 @@ public struct CoordinatorConfig: Sendable {
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
         plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, serverLearningRate: Float = 1,
-        maxUpdateNorm: Double = 1_000
+        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120)
     ) {
+        self.uploadTimeout = uploadTimeout
         self.maxUpdateNorm = maxUpdateNorm
         self.serverLearningRate = serverLearningRate
         self.rounds = rounds

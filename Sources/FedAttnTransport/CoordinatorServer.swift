@@ -11,7 +11,13 @@ public func withCoordinatorServer<Result: Sendable>(
     try security.check(host: host)
     let transport = HTTP2ServerTransport.Posix(
         address: .ipv4(host: host, port: port), transportSecurity: security.server,
-        config: .defaults { $0.rpc.maxRequestPayloadSize = 4 << 20 })
+        config: .defaults {
+            $0.rpc.maxRequestPayloadSize = 4 << 20
+            // Clients poll at least every second; a connection silent for 2 minutes is gone.
+            $0.connection.maxIdleTime = .seconds(120)
+            // One client needs a handful of streams; hundreds would only be an attack.
+            $0.http2.maxConcurrentStreams = 16
+        })
     let server = GRPCServer(transport: transport, services: [CoordinatorService(coordinator: coordinator, security: security)])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }

@@ -11,6 +11,8 @@ import SwiftProtobuf
 struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     let coordinator: Coordinator
     let security: TransportSecurity
+    /// At most this many uploads are read at once.
+    let uploads = UploadGate(capacity: 8)
 
     /// Plaintext connections (loopback only) name themselves in this header.
     static let insecureIdentityHeader = "x-fedattn-client"
@@ -92,9 +94,45 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     ) async throws -> ServerResponse<Fedattn_V1_UploadReceipt> {
         let client = try identity(context, request.metadata)
         let limit = coordinator.config.maxUpdateBytes
+        // An upload must arrive whole within the limit, or it is cut off: a slow-loris holds nothing.
+        let uploadTimeLimit = coordinator.config.uploadTimeout
+        await uploads.enter()
+        let received: (Fedattn_V1_UpdateHeader?, Data)
+        do {
+            received = try await withTimeLimit(
+                uploadTimeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the update did not arrive whole within \(uploadTimeLimit)")
+            ) {
+                try await Self.read(request.messages, limit: limit)
+            }
+            await uploads.leave()
+        } catch {
+            await uploads.leave()
+            throw error
+        }
+        let (header, payload) = received
+        guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
+        guard UInt64(payload.count) == header.totalBytes else {
+            throw RPCError(code: .invalidArgument, message: "update declared \(header.totalBytes) bytes but sent \(payload.count)")
+        }
+        try await call { () throws(CoordinatorError) in
+            try await coordinator.submitUpdate(
+                client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
+                trainSeconds: header.trainSeconds, payload: payload)
+        }
+        return ServerResponse(
+            message: .with {
+                $0.accepted = true
+                $0.message = "update for round \(header.round) counted"
+            })
+    }
+
+    /// Reads an update's header and payload, refusing more than `limit` bytes.
+    private static func read(_ messages: RPCAsyncSequence<Fedattn_V1_UpdateChunk, any Error>, limit: Int) async throws -> (
+        Fedattn_V1_UpdateHeader?, Data
+    ) {
         var header: Fedattn_V1_UpdateHeader?
         var payload = Data()
-        for try await chunk in request.messages {
+        for try await chunk in messages {
             switch chunk.part {
             case .header(let h):
                 guard header == nil else { throw RPCError(code: .invalidArgument, message: "an update has exactly one header, first") }
@@ -113,20 +151,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 throw RPCError(code: .invalidArgument, message: "an update chunk carries neither header nor data")
             }
         }
-        guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
-        guard UInt64(payload.count) == header.totalBytes else {
-            throw RPCError(code: .invalidArgument, message: "update declared \(header.totalBytes) bytes but sent \(payload.count)")
-        }
-        try await call { () throws(CoordinatorError) in
-            try await coordinator.submitUpdate(
-                client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
-                trainSeconds: header.trainSeconds, payload: payload)
-        }
-        return ServerResponse(
-            message: .with {
-                $0.accepted = true
-                $0.message = "update for round \(header.round) counted"
-            })
+        return (header, payload)
     }
 
     func reportEvaluation(

@@ -1,10 +1,13 @@
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
+import FedAttnProtocol
 import FedAttnSimulation
 import FedAttnTransport
 import Foundation
 import GRPCCore
+import GRPCNIOTransportHTTP2
+import SwiftProtobuf
 import Testing
 import _FedAttnTestSupport
 
@@ -121,6 +124,46 @@ struct TransportTests {
             }
             #expect(error?.code == .aborted)
             #expect(error?.message.contains("round 9") == true)
+        }
+    }
+}
+
+struct SlowClientTests {
+    @Test func anUploadThatStallsIsCutOffAndTheRoundCarriesOn() async throws {
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 1, minClients: 1, uploadTimeout: .milliseconds(300)),
+            initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
+        let authority = try DevCertificateAuthority()
+        let identity = try authority.clientIdentity(name: "slow")
+        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
+            let transport = try HTTP2ClientTransport.Posix(
+                target: .ipv4(address: "127.0.0.1", port: port),
+                transportSecurity: .mTLS(
+                    certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
+                    privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
+                ) { $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)]) })
+            try await withGRPCClient(transport: transport) { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                _ = try await federation.join(.with { $0.protocolVersion = 1 })
+                let started = ContinuousClock.now
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await federation.uploadUpdate { writer in
+                        // A header promising data, then silence.
+                        try await writer.write(
+                            .with {
+                                $0.header = .with {
+                                    $0.round = 1; $0.totalBytes = 1_000; $0.exampleCount = 1
+                                }
+                            })
+                        try await Task.sleep(for: .seconds(5))
+                    }
+                }
+                #expect(error?.code == .deadlineExceeded)
+                #expect(ContinuousClock.now - started < .seconds(3))
+                // The coordinator still answers.
+                let task = try await federation.nextTask(.init())
+                #expect(task.kind == .train)
+            }
         }
     }
 }
