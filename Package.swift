@@ -96,6 +96,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "FedAttnCommandLine",
+            dependencies: ["FedAttnTransport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FedAttnSimulation",
             dependencies: ["FedAttnTransport", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnCore"],
             swiftSettings: swiftSettings
@@ -103,7 +108,7 @@ let package = Package(
         .executableTarget(
             name: "fedattn-coordinator",
             dependencies: [
-                "FedAttnSimulation", "FedAttnTransport", "FedAttnFederation", "FedAttnModel", "FedAttnData",
+                "FedAttnSimulation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnFederation", "FedAttnModel", "FedAttnData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "coordinator",
@@ -112,7 +117,7 @@ let package = Package(
         .executableTarget(
             name: "fedattn-client",
             dependencies: [
-                "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "FedAttnTransport",
+                "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "FedAttnTransport", "FedAttnCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],

@@ -37,11 +37,8 @@ public enum TransportSecurity: Sendable {
         switch self {
         case .insecureLoopback: return .plaintext
         case .mutualTLS(let identity):
-            return .mTLS(
-                certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
-                privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
-            ) {
-                $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)])
+            return .mTLS(certificateChain: identity.chain, privateKey: identity.key) {
+                $0.trustRoots = identity.roots
                 $0.clientCertificateVerification = .noHostnameVerification
             }
         }
@@ -53,12 +50,7 @@ public enum TransportSecurity: Sendable {
         switch self {
         case .insecureLoopback: return .plaintext
         case .mutualTLS(let identity):
-            return .mTLS(
-                certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
-                privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
-            ) {
-                $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)])
-            }
+            return .mTLS(certificateChain: identity.chain, privateKey: identity.key) { $0.trustRoots = identity.roots }
         }
     }
 }
@@ -77,6 +69,11 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
 }
 
 extension FederationIdentity {
+    /// The PEMs as the TLS configuration takes them.
+    var chain: [TLSConfig.CertificateSource] { [.bytes(Array(certificatePEM.utf8), format: .pem)] }
+    var key: TLSConfig.PrivateKeySource { .bytes(Array(privateKeyPEM.utf8), format: .pem) }
+    var roots: TLSConfig.TrustRootsSource { .certificates([.bytes(Array(caCertificatePEM.utf8), format: .pem)]) }
+
     /// Reads a certificate, its key and the federation CA from PEM files; errors name the file.
     public init(certificateFile: String, keyFile: String, caFile: String) throws(TransportError) {
         func read(_ path: String, _ what: String) throws(TransportError) -> String {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FedAttnCommandLine
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FedAttnCommandLine
 import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
