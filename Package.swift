@@ -109,6 +109,7 @@ let package = Package(
             name: "fedattn-coordinator",
             dependencies: [
                 "FedAttnSimulation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnFederation", "FedAttnModel", "FedAttnData",
+                "FedAttnCodec", "FedAttnCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "coordinator",

@@ -12,7 +12,11 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     let coordinator: Coordinator
     let security: TransportSecurity
     /// At most this many uploads are read at once.
-    let uploads = UploadGate(capacity: 8)
+    let uploads = AdmissionGate(capacity: 8)
+    /// At most this many models are sent at once. (The load test shows the coordinator's
+    /// memory still growing with concurrent downloads: the writer returns before bytes drain,
+    /// so this bounds the producers, not yet the bytes in flight.)
+    let downloads = AdmissionGate(capacity: 4)
 
     /// Plaintext connections (loopback only) name themselves in this header.
     static let insecureIdentityHeader = "x-fedattn-client"
@@ -74,7 +78,10 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let client = try identity(context, request.metadata)
         let version = request.message.modelVersion
         let payload = try await call { () throws(CoordinatorError) in try await coordinator.modelPayload(version: version, for: client) }
+        let downloads = downloads
         return StreamingServerResponse { writer in
+            await downloads.enter()
+            defer { Task { await downloads.leave() } }
             var offset = 0
             repeat {
                 let end = min(offset + Self.chunkBytes, payload.count)

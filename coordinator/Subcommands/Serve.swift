@@ -1,5 +1,6 @@
 import ArgumentParser
 import FedAttnCommandLine
+import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
@@ -53,7 +54,7 @@ extension CoordinatorCommand {
                 }
                 // Keep answering for a moment so that every client's next poll hears DONE.
                 try await Task.sleep(for: .seconds(3))
-                log("done: \(config.rounds) rounds")
+                log("done: \(config.rounds) rounds; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
             }
         }
 

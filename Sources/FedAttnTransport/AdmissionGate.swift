@@ -1,13 +1,13 @@
-/// Limits how many uploads are read at once, so that memory holds a few payloads however
-/// many clients send together; the rest wait (and HTTP/2 flow control holds back their
-/// bytes) until a slot frees.
-actor UploadGate {
+/// Limits how many transfers (uploads read, models sent) run at once, so that memory holds
+/// a few payloads however many clients come together; the rest wait (and HTTP/2 flow
+/// control holds back their bytes) until a slot frees.
+actor AdmissionGate {
     private let capacity: Int
     private var inUse = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
     init(capacity: Int) {
-        precondition(capacity >= 1, "An upload gate needs at least one slot.")
+        precondition(capacity >= 1, "A gate needs at least one slot.")
         self.capacity = capacity
     }
 
