@@ -57,7 +57,4 @@ public struct Weights: Sendable, Equatable {
         for v in values { sum += Double(v) * Double(v) }
         return sum.squareRoot()
     }
-
-    /// True when every value is finite (no NaN or infinity).
-    public var allFinite: Bool { values.allSatisfy(\.isFinite) }
 }
