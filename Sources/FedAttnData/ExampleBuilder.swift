@@ -40,9 +40,7 @@ public struct ExampleBuilder: Sendable {
         let ranks = itemRanks(log.itemIDs)
         var history = RecentClicks(capacity: historyLength)
         for rows in rowsByUser(log) {
-            let ordered = rows.sorted {
-                (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])])
-            }
+            let ordered = chronological(rows, log, ranks)
             let firstTest = ordered.count - max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             history.removeAll()
             var examples: [(candidate: Int32, strategy: Int32, label: Float, history: [Int32])] = []
@@ -61,9 +59,7 @@ public struct ExampleBuilder: Sendable {
         let ranks = itemRanks(log.itemIDs)
         var history = RecentClicks(capacity: historyLength)
         for rows in rowsByUser(log) {
-            let ordered = rows.sorted {
-                (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])])
-            }
+            let ordered = chronological(rows, log, ranks)
             let testCount = max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             let firstTest = ordered.count - testCount
             history.removeAll()
@@ -84,12 +80,15 @@ public struct ExampleBuilder: Sendable {
     /// first, as a history) and every item they already have in the log.
     public func profile(of user: Int32, in log: ClickLog) -> (history: [Int32], seenItemKeys: Set<Int32>) {
         let ranks = itemRanks(log.itemIDs)
-        let rows = (0..<log.count).filter { log.users[$0] == user }.sorted {
-            (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])])
-        }
+        let rows = chronological((0..<log.count).filter { log.users[$0] == user }, log, ranks)
         var history = RecentClicks(capacity: historyLength)
         for row in rows where log.labels[row] == 1 { history.push(log.itemRows[row]) }
         return (history.items, Set(rows.map { log.itemKeys[$0] }))
+    }
+
+    /// Rows in the order BENCHMARK.md gives: by timestamp, ties by item id.
+    private func chronological(_ rows: [Int], _ log: ClickLog, _ ranks: [Int]) -> [Int] {
+        rows.sorted { (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])]) }
     }
 
     /// Row indices grouped by user, users in order of first appearance.

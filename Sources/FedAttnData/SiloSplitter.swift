@@ -1,4 +1,5 @@
 import FedAttnCore
+import FedAttnModel
 
 /// How users are dealt out to silos.
 public enum SiloScheme: Sendable, Hashable, LosslessStringConvertible {
@@ -92,7 +93,7 @@ public struct SiloSplitter: Sendable {
     /// Each user's group: the group of the item they clicked most (ties: the lowest group).
     private func favouriteGroups(_ log: ClickLog, itemGroup: ((String) -> Int?)?) -> [Int] {
         let groupOfKey: [Int] = log.itemIDs.map { id in
-            itemGroup?(id) ?? Int(truncatingIfNeeded: fnv1a(id) % 20)
+            itemGroup?(id) ?? Int(truncatingIfNeeded: ItemMapping.fnv1a64(id.utf8) % 20)
         }
         var counts = [[Int: Int]](repeating: [:], count: log.userIDs.count)
         for row in 0..<log.count where log.labels[row] == 1 {
@@ -115,11 +116,5 @@ public struct SiloSplitter: Sendable {
             sizes[largest] -= 1
             sizes[empty] += 1
         }
-    }
-
-    private func fnv1a(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
-        return hash
     }
 }

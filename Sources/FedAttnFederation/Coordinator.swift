@@ -76,12 +76,12 @@ public actor Coordinator {
         self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
         self.store = store
         var model = initialModel
-        if let store, let last = try store.rounds().last {
+        let stored = try store?.rounds() ?? []
+        if let store, let last = stored.last {
             model = try store.model(of: last)
             guard model.config == modelConfig else {
                 throw CoordinatorError.invalidUpdate("the state folder holds a model of another configuration (items \(model.config.items))")
             }
-            let stored = try store.rounds()
             records = stored.compactMap(\.evaluation)
             unevaluated = last.evaluation == nil ? last : nil
         }

@@ -30,7 +30,7 @@ public enum ItemMapping: Sendable, Hashable {
 
     /// FNV-1a over the id's UTF-8 bytes: stable across processes and machines, unlike
     /// Swift's per-process seeded `Hasher`.
-    static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
+    public static func fnv1a64(_ bytes: some Sequence<UInt8>) -> UInt64 {
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for byte in bytes {
             hash ^= UInt64(byte)

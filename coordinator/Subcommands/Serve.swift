@@ -24,7 +24,6 @@ extension CoordinatorCommand {
 
         func run() async throws {
             let (modelConfig, config) = try settings.resolve()
-            try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
             let coordinator = try Coordinator(
