@@ -1,4 +1,4 @@
-/// The FedAttention wire protocol, version 1.
+/// The FedAttention wire protocol, version 2 (version 1 streamed whole models).
 ///
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 /// client presents a certificate signed by the federation's CA, and the certificate's
@@ -8,7 +8,7 @@
 /// A client's life:
 ///   1. Join, once per connection, with the protocol version it speaks.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel), train it locally for
+///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it locally for
 ///                  `plan`, upload the delta (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
 ///                  (ReportEvaluation), then ask again;
@@ -45,7 +45,8 @@
 ///   ABORTED              an update for another round or base version (stale or early), or a
 ///                        second update in one round, or one from a client not selected;
 ///   RESOURCE_EXHAUSTED   a payload over the coordinator's size limit;
-///   NOT_FOUND            a model version the coordinator does not have.
+///   NOT_FOUND            a model version the coordinator does not have;
+///   OUT_OF_RANGE         a model piece asked from past the payload's end.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -105,7 +106,7 @@ public enum Fedattn_V1_Federation: Sendable {
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "fedattn.v1.Federation"),
                 method: "DownloadModel",
-                type: .serverStreaming
+                type: .unary
             )
         }
         /// Namespace for "UploadUpdate" metadata.
@@ -208,7 +209,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The payload of one model version, in chunks of at most 1 MiB.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+        /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_ModelRequest` messages.
@@ -308,7 +313,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The payload of one model version, in chunks of at most 1 MiB.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+        /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -316,11 +325,11 @@ extension Fedattn_V1_Federation {
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
-        /// - Returns: A streaming response of `Fedattn_V1_ModelChunk` messages.
+        /// - Returns: A response containing a single `Fedattn_V1_ModelChunk` message.
         func downloadModel(
             request: GRPCCore.ServerRequest<Fedattn_V1_ModelRequest>,
             context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk>
+        ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_ModelChunk>
 
         /// Handle the "UploadUpdate" method.
         ///
@@ -406,20 +415,23 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The payload of one model version, in chunks of at most 1 MiB.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+        /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_ModelRequest` message.
-        ///   - response: A response stream of `Fedattn_V1_ModelChunk` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
+        /// - Returns: A `Fedattn_V1_ModelChunk` to respond with.
         func downloadModel(
             request: Fedattn_V1_ModelRequest,
-            response: GRPCCore.RPCWriter<Fedattn_V1_ModelChunk>,
             context: GRPCCore.ServerContext
-        ) async throws
+        ) async throws -> Fedattn_V1_ModelChunk
 
         /// Handle the "UploadUpdate" method.
         ///
@@ -554,7 +566,7 @@ extension Fedattn_V1_Federation.ServiceProtocol {
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
-        return response
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 
     public func uploadUpdate(
@@ -612,17 +624,13 @@ extension Fedattn_V1_Federation.SimpleServiceProtocol {
     public func downloadModel(
         request: GRPCCore.ServerRequest<Fedattn_V1_ModelRequest>,
         context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk> {
-        return GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk>(
-            metadata: [:],
-            producer: { writer in
-                try await self.downloadModel(
-                    request: request.message,
-                    response: writer,
-                    context: context
-                )
-                return [:]
-            }
+    ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_ModelChunk> {
+        return GRPCCore.ServerResponse<Fedattn_V1_ModelChunk>(
+            message: try await self.downloadModel(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 
@@ -713,7 +721,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The payload of one model version, in chunks of at most 1 MiB.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+        /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -729,7 +741,7 @@ extension Fedattn_V1_Federation {
             serializer: some GRPCCore.MessageSerializer<Fedattn_V1_ModelRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_ModelChunk>,
             options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "UploadUpdate" method.
@@ -868,7 +880,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The payload of one model version, in chunks of at most 1 MiB.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+        /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -884,9 +900,11 @@ extension Fedattn_V1_Federation {
             serializer: some GRPCCore.MessageSerializer<Fedattn_V1_ModelRequest>,
             deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_ModelChunk>,
             options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result = { response in
+                try response.message
+            }
         ) async throws -> Result where Result: Sendable {
-            try await self.client.serverStreaming(
+            try await self.client.unary(
                 request: request,
                 descriptor: Fedattn_V1_Federation.Method.DownloadModel.descriptor,
                 serializer: serializer,
@@ -1032,7 +1050,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The payload of one model version, in chunks of at most 1 MiB.
+    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+    /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+    /// > piece, so the coordinator holds at most one piece per client however many download at
+    /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+    /// > `offset` is past the end.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1044,7 +1066,9 @@ extension Fedattn_V1_Federation.ClientProtocol {
     public func downloadModel<Result>(
         request: GRPCCore.ClientRequest<Fedattn_V1_ModelRequest>,
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result = { response in
+            try response.message
+        }
     ) async throws -> Result where Result: Sendable {
         try await self.downloadModel(
             request: request,
@@ -1188,7 +1212,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The payload of one model version, in chunks of at most 1 MiB.
+    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
+    /// > at most the coordinator's piece size (128 KiB). A client fetches a model piece after
+    /// > piece, so the coordinator holds at most one piece per client however many download at
+    /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+    /// > `offset` is past the end.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1202,7 +1230,9 @@ extension Fedattn_V1_Federation.ClientProtocol {
         _ message: Fedattn_V1_ModelRequest,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result = { response in
+            try response.message
+        }
     ) async throws -> Result where Result: Sendable {
         let request = GRPCCore.ClientRequest<Fedattn_V1_ModelRequest>(
             message: message,

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 1.
+/// The FedAttention wire protocol, version 2 (version 1 streamed whole models).
 ///
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 /// client presents a certificate signed by the federation's CA, and the certificate's
@@ -18,7 +18,7 @@
 /// A client's life:
 ///   1. Join, once per connection, with the protocol version it speaks.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel), train it locally for
+///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it locally for
 ///                  `plan`, upload the delta (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
 ///                  (ReportEvaluation), then ask again;
@@ -55,7 +55,8 @@
 ///   ABORTED              an update for another round or base version (stale or early), or a
 ///                        second update in one round, or one from a client not selected;
 ///   RESOURCE_EXHAUSTED   a payload over the coordinator's size limit;
-///   NOT_FOUND            a model version the coordinator does not have.
+///   NOT_FOUND            a model version the coordinator does not have;
+///   OUT_OF_RANGE         a model piece asked from past the payload's end.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -79,7 +80,7 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 1 for this file.
+  /// The protocol version the client speaks: 2 for this file.
   public var protocolVersion: UInt32 = 0
 
   /// Optional features the client supports, e.g. "float16-updates".
@@ -268,6 +269,12 @@ public nonisolated struct Fedattn_V1_ModelRequest: Sendable {
 
   public var modelVersion: String = String()
 
+  /// Where the piece starts in the payload.
+  public var offset: UInt64 = 0
+
+  /// The most bytes wanted; 0 means the coordinator's piece size.
+  public var maxBytes: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -280,8 +287,11 @@ public nonisolated struct Fedattn_V1_ModelChunk: Sendable {
 
   public var data: Data = Data()
 
-  /// The whole payload's size, on every chunk.
+  /// The whole payload's size, on every piece.
   public var totalBytes: UInt64 = 0
+
+  /// Where `data` starts in the payload (the request's offset).
+  public var offset: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -678,7 +688,7 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}offset\0\u{3}max_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -687,6 +697,8 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.maxBytes) }()
       default: break
       }
     }
@@ -696,11 +708,19 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
     if !self.modelVersion.isEmpty {
       try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 1)
     }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 2)
+    }
+    if self.maxBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxBytes, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedattn_V1_ModelRequest, rhs: Fedattn_V1_ModelRequest) -> Bool {
     if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.maxBytes != rhs.maxBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -708,7 +728,7 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{3}total_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{3}total_bytes\0\u{1}offset\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -718,6 +738,7 @@ nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobu
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBytesField(value: &self.data) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.totalBytes) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
       default: break
       }
     }
@@ -730,12 +751,16 @@ nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobu
     if self.totalBytes != 0 {
       try visitor.visitSingularUInt64Field(value: self.totalBytes, fieldNumber: 2)
     }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedattn_V1_ModelChunk, rhs: Fedattn_V1_ModelChunk) -> Bool {
     if lhs.data != rhs.data {return false}
     if lhs.totalBytes != rhs.totalBytes {return false}
+    if lhs.offset != rhs.offset {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -10,7 +10,7 @@ public import Foundation
 /// as they arrive, close on all answers or at the timeout with a quorum (or retry), publish
 /// the next version, then have it evaluated federatedly.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 1
+    public static let protocolVersion: UInt32 = 2
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -135,33 +135,53 @@ public actor Coordinator {
         }
     }
 
-    /// The payload of a model version, counted toward the round's bytes down.
-    public func modelPayload(version: String, for client: String) throws(CoordinatorError) -> Data {
+    /// Up to `maxBytes` of a model version's payload from `offset` (transports send models
+    /// piece by piece), counted toward the round's bytes down.
+    public func modelPiece(version: String, offset: Int, maxBytes: Int, for client: String) throws(CoordinatorError) -> ModelPiece {
         let payload = version == published.version ? published.payload : previousVersions[version]
         guard let payload else { throw .unknownVersion(version) }
-        bytesDown[client, default: 0] += payload.count
-        return payload
+        guard offset >= 0, offset <= payload.count else {
+            throw .outOfRange("offset \(offset) is past the end of the \(payload.count)-byte model \(version.prefix(12))")
+        }
+        let end = offset + min(max(maxBytes, 0), payload.count - offset)
+        bytesDown[client, default: 0] += end - offset
+        // A slice shares the payload's storage: no copy per client.
+        return ModelPiece(bytes: payload[payload.startIndex + offset..<payload.startIndex + end], totalBytes: payload.count)
     }
 
-    /// Folds in one client's update for the current round.
-    public func submitUpdate(client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data)
-        throws(CoordinatorError)
-    {
+    /// Folds in one client's update for the current round. The payload is decoded and checked
+    /// off the actor (many at once), between two checks that the update is still wanted.
+    public nonisolated func submitUpdate(
+        client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data
+    ) async throws(CoordinatorError) {
+        try await checkWanted(client: client, round: round, baseVersion: baseVersion)
+        guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
+        let delta = try decodeUpdate(payload, from: client)
+        try await fold(
+            delta, client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
+    }
+
+    /// Refuses an update for another round or base version, from a client not selected, or a second one.
+    private func checkWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
         advance()
-        guard case .training(var t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
+        guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
         guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
         guard baseVersion == published.version else {
             throw .staleUpdate("update trained from version \(baseVersion.prefix(12)), not the current \(published.version.prefix(12))")
         }
         guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
         guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its update for round \(round)") }
-        guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
+    }
+
+    /// Decodes an update against the model's layout and refuses what does not fit, is not
+    /// finite, or is larger in norm than the configured bound.
+    private nonisolated func decodeUpdate(_ payload: Data, from client: String) throws(CoordinatorError) -> SparseWeights {
         guard payload.count <= config.maxUpdateBytes else {
             throw .tooLarge("update of \(payload.count) bytes, over the limit of \(config.maxUpdateBytes)")
         }
         let delta: SparseWeights
         do {
-            let layout = global.parameters.layout
+            let layout = AttentionModel.layout(for: modelConfig)
             delta = try TensorPayload.decode(payload, expecting: layout, maxBytes: min(config.maxUpdateBytes, TensorPayload.maximumSize(of: layout)))
         } catch {
             if case .tooLarge = error { throw .tooLarge("update from '\(client)': \(error)") }
@@ -174,9 +194,18 @@ public actor Coordinator {
         guard norm <= config.maxUpdateNorm else {
             throw .invalidUpdate(String(format: "update from '%@' has norm %.3g, over the bound of %.3g", client, norm, config.maxUpdateNorm))
         }
+        return delta
+    }
+
+    private func fold(
+        _ delta: SparseWeights, client: String, round: Int, baseVersion: String, examples: Int, bytes: Int, trainSeconds: Double
+    ) throws(CoordinatorError) {
+        try checkWanted(client: client, round: round, baseVersion: baseVersion)  // the round may have closed meanwhile
+        guard case .training(var t) = phase else { return }
+        phase = .done  // `t` is now the accumulator's only owner: added to in place, not copied (8 bytes a parameter)
         t.accumulator.add(ClientUpdate(client: client, exampleCount: examples, delta: delta))
         t.received.insert(client)
-        t.bytesUp += payload.count
+        t.bytesUp += bytes
         t.trainSecondsMax = max(t.trainSecondsMax, trainSeconds)
         phase = .training(t)
         advance()

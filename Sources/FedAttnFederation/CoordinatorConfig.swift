@@ -1,3 +1,5 @@
+public import Foundation
+
 /// How a coordinator runs its federation.
 public struct CoordinatorConfig: Sendable {
     /// Rounds to publish before the federation is done.
@@ -68,6 +70,13 @@ public struct RoundRecord: Sendable, Equatable {
 }
 
 /// Why the coordinator refused a call. The transport maps each case to a status code.
+/// Part of a model version's payload.
+public struct ModelPiece: Sendable {
+    public let bytes: Data
+    /// The whole payload's size.
+    public let totalBytes: Int
+}
+
 public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
     case protocolMismatch(client: UInt32, coordinator: UInt32)
     case notJoined(String)
@@ -75,13 +84,14 @@ public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
     case invalidUpdate(String)
     case tooLarge(String)
     case unknownVersion(String)
+    case outOfRange(String)
 
     public var description: String {
         switch self {
         case .protocolMismatch(let client, let coordinator):
             "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
         case .notJoined(let client): "client '\(client)' has not joined"
-        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why): why
+        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why), .outOfRange(let why): why
         case .unknownVersion(let version): "no model version \(version)"
         }
     }

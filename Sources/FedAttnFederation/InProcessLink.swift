@@ -22,7 +22,7 @@ public struct InProcessLink: FederationLink {
     }
 
     public func downloadModel(version: String) async throws -> Data {
-        try await coordinator.modelPayload(version: version, for: client)
+        try await coordinator.modelPiece(version: version, offset: 0, maxBytes: .max, for: client).bytes
     }
 
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {

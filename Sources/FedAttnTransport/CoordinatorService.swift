@@ -13,14 +13,15 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     let security: TransportSecurity
     /// At most this many uploads are read at once.
     let uploads = AdmissionGate(capacity: 8)
-    /// At most this many models are sent at once. (The load test shows the coordinator's
-    /// memory still growing with concurrent downloads: the writer returns before bytes drain,
-    /// so this bounds the producers, not yet the bytes in flight.)
-    let downloads = AdmissionGate(capacity: 4)
 
     /// Plaintext connections (loopback only) name themselves in this header.
     static let insecureIdentityHeader = "x-fedattn-client"
-    static let chunkBytes = 1 << 20
+    /// Update chunks are at most this large.
+    static let chunkBytes = 64 << 10
+    /// Model pieces are at most this large: the coordinator's memory for downloads is at most
+    /// one piece (twice, serialised and framed) per connected client. 1 KiB under 128 KiB, so
+    /// that a piece with its gRPC, HTTP/2 and TLS framing fits TLS's 128 KiB write buffer.
+    static let pieceBytes = 127 << 10
 
     func join(request: ServerRequest<Fedattn_V1_JoinRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_JoinResponse> {
         let client = try identity(context, request.metadata)
@@ -72,28 +73,20 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             })
     }
 
-    func downloadModel(
-        request: ServerRequest<Fedattn_V1_ModelRequest>, context: ServerContext
-    ) async throws -> StreamingServerResponse<Fedattn_V1_ModelChunk> {
+    func downloadModel(request: ServerRequest<Fedattn_V1_ModelRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_ModelChunk>
+    {
         let client = try identity(context, request.metadata)
-        let version = request.message.modelVersion
-        let payload = try await call { () throws(CoordinatorError) in try await coordinator.modelPayload(version: version, for: client) }
-        let downloads = downloads
-        return StreamingServerResponse { writer in
-            await downloads.enter()
-            defer { Task { await downloads.leave() } }
-            var offset = 0
-            repeat {
-                let end = min(offset + Self.chunkBytes, payload.count)
-                try await writer.write(
-                    .with {
-                        $0.data = payload.subdata(in: offset..<end)
-                        $0.totalBytes = UInt64(payload.count)
-                    })
-                offset = end
-            } while offset < payload.count
-            return [:]
+        let wanted = request.message
+        let maxBytes = wanted.maxBytes == 0 ? Self.pieceBytes : min(Int(wanted.maxBytes), Self.pieceBytes)
+        let piece = try await call { () throws(CoordinatorError) in
+            try await coordinator.modelPiece(version: wanted.modelVersion, offset: Int(clamping: wanted.offset), maxBytes: maxBytes, for: client)
         }
+        return ServerResponse(
+            message: .with {
+                $0.data = piece.bytes
+                $0.totalBytes = UInt64(piece.totalBytes)
+                $0.offset = wanted.offset
+            })
     }
 
     func uploadUpdate(
@@ -103,34 +96,34 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let limit = coordinator.config.maxUpdateBytes
         // An upload must arrive whole within the limit, or it is cut off: a slow-loris holds nothing.
         let uploadTimeLimit = coordinator.config.uploadTimeout
+        // The slot is held until the update is folded in: payloads waiting for the coordinator
+        // count toward memory too.
         await uploads.enter()
-        let received: (Fedattn_V1_UpdateHeader?, Data)
         do {
-            received = try await withTimeLimit(
+            let (header, payload) = try await withTimeLimit(
                 uploadTimeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the update did not arrive whole within \(uploadTimeLimit)")
             ) {
                 try await Self.read(request.messages, limit: limit)
             }
+            guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
+            guard UInt64(payload.count) == header.totalBytes else {
+                throw RPCError(code: .invalidArgument, message: "update declared \(header.totalBytes) bytes but sent \(payload.count)")
+            }
+            try await call { () throws(CoordinatorError) in
+                try await coordinator.submitUpdate(
+                    client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
+                    trainSeconds: header.trainSeconds, payload: payload)
+            }
             await uploads.leave()
+            return ServerResponse(
+                message: .with {
+                    $0.accepted = true
+                    $0.message = "update for round \(header.round) counted"
+                })
         } catch {
             await uploads.leave()
             throw error
         }
-        let (header, payload) = received
-        guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
-        guard UInt64(payload.count) == header.totalBytes else {
-            throw RPCError(code: .invalidArgument, message: "update declared \(header.totalBytes) bytes but sent \(payload.count)")
-        }
-        try await call { () throws(CoordinatorError) in
-            try await coordinator.submitUpdate(
-                client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
-                trainSeconds: header.trainSeconds, payload: payload)
-        }
-        return ServerResponse(
-            message: .with {
-                $0.accepted = true
-                $0.message = "update for round \(header.round) counted"
-            })
     }
 
     /// Reads an update's header and payload, refusing more than `limit` bytes.
@@ -209,6 +202,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 case .invalidUpdate: .invalidArgument
                 case .tooLarge: .resourceExhausted
                 case .unknownVersion: .notFound
+                case .outOfRange: .outOfRange
                 }
             throw RPCError(code: code, message: error.description)
         }

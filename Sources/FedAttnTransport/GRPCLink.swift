@@ -1,3 +1,4 @@
+import Crypto
 public import FedAttnFederation
 public import FedAttnModel
 import FedAttnProtocol
@@ -47,12 +48,33 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         }
     }
 
+    /// Fetches the model piece by piece and checks that its bytes hash to `version`.
     public func downloadModel(version: String) async throws -> Data {
-        try await client.downloadModel(.with { $0.modelVersion = version }, metadata: metadata) { response in
-            var payload = Data()
-            for try await chunk in response.messages { payload.append(chunk.data) }
-            return payload
+        var payload = Data()
+        var total: UInt64?
+        repeat {
+            let piece = try await client.downloadModel(
+                .with {
+                    $0.modelVersion = version
+                    $0.offset = UInt64(payload.count)
+                    $0.maxBytes = UInt32(CoordinatorService.pieceBytes)
+                }, metadata: metadata)
+            guard piece.offset == UInt64(payload.count), total == nil || total == piece.totalBytes,
+                piece.data.count <= CoordinatorService.pieceBytes, UInt64(payload.count + piece.data.count) <= piece.totalBytes,
+                !piece.data.isEmpty || UInt64(payload.count) == piece.totalBytes
+            else {
+                throw RPCError(
+                    code: .dataLoss, message: "the coordinator sent an inconsistent piece of model \(version.prefix(12)) at byte \(payload.count)")
+            }
+            if total == nil { payload.reserveCapacity(Int(clamping: piece.totalBytes)) }
+            total = piece.totalBytes
+            payload.append(piece.data)
+        } while UInt64(payload.count) < total!
+        let digest = SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
+        guard digest == version else {
+            throw RPCError(code: .dataLoss, message: "model \(version.prefix(12)) arrived with SHA-256 \(digest.prefix(12))")
         }
+        return payload
     }
 
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {

@@ -17,8 +17,8 @@ struct HostileInputTests {
         -> (Coordinator, version: String)
     {
         let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try Fixtures.tinyModel())
-        try await coordinator.join(client: "a", protocolVersion: 1)
-        try await coordinator.join(client: "b", protocolVersion: 1)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion)
+        try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion)
         guard case .train(1, let version, _) = try await coordinator.nextTask(client: "a") else { throw CoordinatorError.notJoined("a") }
         return (coordinator, version)
     }
@@ -130,8 +130,8 @@ struct HostileInputTests {
             Issue.record("an unselected client's update was accepted"); return
         }
         await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }
-        await #expect(throws: CoordinatorError.protocolMismatch(client: 2, coordinator: 1)) {
-            try await coordinator.join(client: "c", protocolVersion: 2)
+        await #expect(throws: CoordinatorError.protocolMismatch(client: 1, coordinator: Coordinator.protocolVersion)) {
+            try await coordinator.join(client: "c", protocolVersion: 1)
         }
     }
 }

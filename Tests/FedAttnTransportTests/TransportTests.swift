@@ -55,7 +55,9 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             // TLS that trusts the coordinator but presents no certificate of its own.
             let error = await #expect(throws: RPCError.self) {
-                try await withPlainTLSLink(port: port, trusting: authority.certificatePEM) { try await $0.join(protocolVersion: 1) }
+                try await withPlainTLSLink(port: port, trusting: authority.certificatePEM) {
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                }
             }
             #expect(error?.code == .unavailable)
         }
@@ -69,7 +71,9 @@ struct TransportTests {
             let identity = FederationIdentity(
                 certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)
             let error = await #expect(throws: RPCError.self) {
-                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 1) }
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                }
             }
             #expect(error?.code == .unavailable)
         }
@@ -79,7 +83,9 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let expired = try authority.clientIdentity(name: "silo-old", validity: -3_600)
             let error = await #expect(throws: RPCError.self) {
-                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(expired)) { try await $0.join(protocolVersion: 1) }
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(expired)) {
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                }
             }
             #expect(error?.code == .unavailable)
         }
@@ -92,7 +98,7 @@ struct TransportTests {
                 try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 7) }
             }
             #expect(error?.code == .failedPrecondition)
-            #expect(error?.message.contains("the client speaks version 7, the coordinator version 1") == true)
+            #expect(error?.message.contains("the client speaks version 7, the coordinator version \(Coordinator.protocolVersion)") == true)
         }
     }
 
@@ -100,7 +106,7 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "video-service")
             let info = try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
-                try await $0.join(protocolVersion: 1)
+                try await $0.join(protocolVersion: Coordinator.protocolVersion)
             }
             #expect(info.clientID == "video-service")
             #expect(info.model == Fixtures.syntheticConfig)
@@ -118,7 +124,7 @@ struct TransportTests {
             let identity = try authority.clientIdentity(name: "silo-1")
             let error = await #expect(throws: RPCError.self) {
                 try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
-                    _ = try await link.join(protocolVersion: 1)
+                    _ = try await link.join(protocolVersion: Coordinator.protocolVersion)
                     return try await link.uploadUpdate(round: 9, baseVersion: "feed", examples: 10, trainSeconds: 0, payload: Data([1, 2, 3]))
                 }
             }
@@ -144,7 +150,7 @@ struct SlowClientTests {
                 ) { $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)]) })
             try await withGRPCClient(transport: transport) { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(.with { $0.protocolVersion = 1 })
+                _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
                 let started = ContinuousClock.now
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await federation.uploadUpdate { writer in
