@@ -167,9 +167,10 @@ let package = Package(
             name: "FedAttnTransportTests",
             dependencies: [
                 "FedAttnTransport", "FedAttnSimulation", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnProtocol",
-                "_FedAttnTestSupport",
+                "FedAttnCodec", "FedAttnCore", "_FedAttnTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings

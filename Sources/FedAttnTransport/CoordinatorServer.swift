@@ -3,12 +3,14 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 
 /// Serves a coordinator over gRPC until `body` returns, then shuts the server down.
-/// `body` receives the port actually bound (so port 0 works).
+/// `body` receives the port actually bound (so port 0 works); `log` gets a line for each
+/// refused call.
 public func withCoordinatorServer<Result: Sendable>(
-    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity,
+    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity, log: @escaping @Sendable (String) -> Void = { _ in },
     _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
+    let connections = ConnectionRegistry()
     let transport = HTTP2ServerTransport.Posix(
         address: .ipv4(host: host, port: port), transportSecurity: security.server,
         config: .defaults {
@@ -17,8 +19,11 @@ public func withCoordinatorServer<Result: Sendable>(
             $0.connection.maxIdleTime = .seconds(120)
             // One client needs a handful of streams; hundreds would only be an attack.
             $0.http2.maxConcurrentStreams = 16
+            $0.channelDebuggingCallbacks.onAcceptTCPConnection = { connections.track($0) }
         })
-    let server = GRPCServer(transport: transport, services: [CoordinatorService(coordinator: coordinator, security: security)])
+    let server = GRPCServer(
+        transport: transport, services: [CoordinatorService(coordinator: coordinator, security: security, connections: connections)],
+        interceptors: [RefusalLog(log: log)])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
         guard let address = try await transport.listeningAddress.ipv4 else {

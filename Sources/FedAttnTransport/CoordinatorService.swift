@@ -11,6 +11,8 @@ import SwiftProtobuf
 struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     let coordinator: Coordinator
     let security: TransportSecurity
+    /// Which connection speaks for each silo name.
+    let connections: ConnectionRegistry
     /// At most this many uploads are read at once.
     let uploads = AdmissionGate(capacity: 8)
 
@@ -181,10 +183,19 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
                 let certificate = posix.peerCertificate, let name = commonName(of: certificate), !name.isEmpty
             else { throw RPCError(code: .unauthenticated, message: "no client certificate identity") }
-            return name
+            return try claimed(name, context)
         }
         guard let name = metadata[stringValues: Self.insecureIdentityHeader].first(where: { _ in true }), !name.isEmpty else {
             throw RPCError(code: .unauthenticated, message: "plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
+        }
+        return try claimed(name, context)
+    }
+
+    /// `name`, unless another open connection already speaks for it.
+    private func claimed(_ name: String, _ context: ServerContext) throws -> String {
+        if let other = connections.claim(name, for: context.remotePeer) {
+            throw RPCError(
+                code: .alreadyExists, message: "silo '\(name)' is already connected (from \(other)); a second connection with its name is refused")
         }
         return name
     }

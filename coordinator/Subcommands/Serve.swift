@@ -34,7 +34,7 @@ extension CoordinatorCommand {
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
-            try await withCoordinatorServer(coordinator, host: host, port: port, security: try security.security()) { port in
+            try await withCoordinatorServer(coordinator, host: host, port: port, security: try security.security(), log: log) { port in
                 log("listening on \(host):\(port); waiting for \(config.minClients) client(s)")
                 var shown = await coordinator.history.count
                 while true {

@@ -1,0 +1,30 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2
+
+/// Writes one line for every call the coordinator refuses, naming the method, the peer, the
+/// status and why, so that an operator sees hostile or broken clients without the clients'
+/// help. (A failed TLS handshake never reaches gRPC; NIO closes that connection.)
+struct RefusalLog: ServerInterceptor {
+    let log: @Sendable (String) -> Void
+
+    func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        do {
+            let response = try await next(request, context)
+            if case .failure(let error) = response.accepted { record(error, context) }
+            return response
+        } catch {
+            record(error, context)
+            throw error
+        }
+    }
+
+    private func record(_ error: any Error, _ context: ServerContext) {
+        let status = (error as? RPCError).map { "\($0.code): \($0.message)" } ?? "\(error)"
+        let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
+        let who = certificate.flatMap(commonName(of:)).map { "'\($0)' (\(context.remotePeer))" } ?? context.remotePeer
+        log("refused \(context.descriptor.method) from \(who): \(status)")
+    }
+}

@@ -1,0 +1,255 @@
+import FedAttnCodec
+import FedAttnCore
+import FedAttnFederation
+import FedAttnModel
+import FedAttnProtocol
+import FedAttnTransport
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import GRPCProtobuf
+import SwiftProtobuf
+import Synchronization
+import Testing
+import _FedAttnTestSupport
+
+/// Faults seen from the wire: raw gRPC clients over mutual TLS on 127.0.0.1 doing what the
+/// real client never would. Each test checks the refusal and that the federation carries on.
+struct WireFaultTests {
+    /// Lines the coordinator's refusal log wrote.
+    final class LogLines: Sendable {
+        private let lines = Mutex<[String]>([])
+        func append(_ line: String) { lines.withLock { $0.append(line) } }
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    /// Serves `coordinator` with a fresh CA and runs `body` with a way to open raw clients.
+    static func withServer(
+        _ coordinator: Coordinator, log: LogLines = LogLines(),
+        _ body: @Sendable (_ connect: @escaping Connect) async throws -> Void
+    ) async throws {
+        let authority = try DevCertificateAuthority()
+        try await withCoordinatorServer(
+            coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity()), log: log.append
+        ) { port in
+            try await body { name, use in
+                let identity = try authority.clientIdentity(name: name)
+                let transport = try HTTP2ClientTransport.Posix(
+                    target: .ipv4(address: "127.0.0.1", port: port),
+                    transportSecurity: .mTLS(
+                        certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
+                        privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
+                    ) { $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)]) })
+                try await withGRPCClient(transport: transport) { try await use($0) }
+            }
+        }
+    }
+    typealias Connect =
+        @Sendable (_ name: String, _ use: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void) async throws -> Void
+
+    static func coordinator(_ config: CoordinatorConfig, items: Int = 400) throws -> Coordinator {
+        let model = ModelConfig(items: .catalogue(items: items), strategies: 3)
+        return try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0))
+    }
+
+    @Test func aSecondLiveConnectionWithTheSameSiloNameIsRefused() async throws {
+        let log = LogLines()
+        try await Self.withServer(try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2)), log: log) { connect in
+            let firstJoined = Counter()
+            let (closing, closeFirst) = AsyncStream<Void>.makeStream()
+            let first = Task {
+                try await connect("shop") { client in
+                    _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(.with { $0.protocolVersion = Coordinator.protocolVersion })
+                    firstJoined.increment()
+                    for await _ in closing { break }
+                    client.beginGracefulShutdown()
+                }
+            }
+            while firstJoined.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            try await connect("shop") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
+                }
+                #expect(error?.code == .alreadyExists)
+                #expect(error?.message.contains("silo 'shop' is already connected") == true)
+                await #expect(throws: RPCError.self) { _ = try await federation.nextTask(.init()) }
+                // Once the first connection has closed, the name is free again (a restarted client gets back in).
+                closeFirst.yield()
+                closeFirst.finish()
+                try await first.value
+                var joined = false
+                for _ in 0..<100 where !joined {
+                    joined = (try? await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })) != nil
+                    if !joined { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                #expect(joined)
+                client.beginGracefulShutdown()
+            }
+        }
+        #expect(log.all.contains { $0.hasPrefix("refused Join from 'shop' (ipv4:127.0.0.1:") && $0.contains("alreadyExists: silo 'shop'") })
+    }
+
+    @Test func aModelIsServedPieceByPieceAndAPiecePastTheEndIsOutOfRange() async throws {
+        // 5,000 items make a payload of several pieces.
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 1), items: 5_000)
+        try await Self.withServer(coordinator) { connect in
+            try await connect("news") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
+                let task = try await federation.nextTask(.init())
+                let whole = try await coordinator.modelPiece(version: task.modelVersion, offset: 0, maxBytes: .max, for: "test").bytes
+                #expect(whole.count > 300_000)
+
+                let asked = try await federation.downloadModel(
+                    .with {
+                        $0.modelVersion = task.modelVersion; $0.offset = 10; $0.maxBytes = 1_000
+                    })
+                #expect(asked.data == whole.subdata(in: 10..<1_010))
+                #expect(asked.totalBytes == UInt64(whole.count))
+                #expect(asked.offset == 10)
+                // However much is asked for, a piece is capped, so that no client can make the coordinator hold a whole model.
+                let greedy = try await federation.downloadModel(
+                    .with {
+                        $0.modelVersion = task.modelVersion; $0.maxBytes = .max
+                    })
+                #expect(greedy.data.count < 150_000)
+                #expect(greedy.data == whole.prefix(greedy.data.count))
+                let end = try await federation.downloadModel(
+                    .with {
+                        $0.modelVersion = task.modelVersion; $0.offset = UInt64(whole.count)
+                    })
+                #expect(end.data.isEmpty)
+
+                let past = await #expect(throws: RPCError.self) {
+                    _ = try await federation.downloadModel(
+                        .with {
+                            $0.modelVersion = task.modelVersion; $0.offset = UInt64(whole.count + 1)
+                        })
+                }
+                #expect(past?.code == .outOfRange)
+                let unknown = await #expect(throws: RPCError.self) {
+                    _ = try await federation.downloadModel(.with { $0.modelVersion = String(repeating: "0", count: 64) })
+                }
+                #expect(unknown?.code == .notFound)
+                client.beginGracefulShutdown()
+            }
+        }
+    }
+
+    /// Sends bytes as they are, in place of a protobuf message.
+    struct RawBytes: MessageSerializer {
+        func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    }
+
+    @Test func randomBytesInPlaceOfProtobufAreRefusedAndTheFederationCarriesOn() async throws {
+        let log = LogLines()
+        try await Self.withServer(try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 1)), log: log) { connect in
+            try await connect("video") { client in
+                var rng = SeededGenerator(seed: 9)
+                // 0xFF bytes start fields of wire type 7, which does not exist: never valid protobuf.
+                let garbage = [UInt8](repeating: 0xFF, count: 4) + (0..<4_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                let join = await #expect(throws: RPCError.self) {
+                    try await client.unary(
+                        request: ClientRequest(message: garbage), descriptor: Fedattn_V1_Federation.Method.Join.descriptor, serializer: RawBytes(),
+                        deserializer: ProtobufDeserializer<Fedattn_V1_JoinResponse>(), options: .defaults
+                    ) { _ = try $0.message }
+                }
+                #expect(join?.code == .invalidArgument)
+                let upload = await #expect(throws: RPCError.self) {
+                    try await client.clientStreaming(
+                        request: StreamingClientRequest { writer in for _ in 0..<3 { try await writer.write(garbage) } },
+                        descriptor: Fedattn_V1_Federation.Method.UploadUpdate.descriptor, serializer: RawBytes(),
+                        deserializer: ProtobufDeserializer<Fedattn_V1_UploadReceipt>(), options: .defaults
+                    ) { _ = try $0.message }
+                }
+                #expect(upload?.code == .invalidArgument)
+                // The same connection still gets on with the federation.
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
+                #expect(try await federation.nextTask(.init()).kind == .train)
+                client.beginGracefulShutdown()
+            }
+        }
+        #expect(log.all.contains { $0.hasPrefix("refused Join from 'video'") && $0.contains("invalidArgument") })
+        #expect(log.all.contains { $0.hasPrefix("refused UploadUpdate from 'video'") && $0.contains("invalidArgument") })
+    }
+
+    @Test func aClientDroppedMidUploadDoesNotHoldTheRound() async throws {
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(2)))
+        let layout = AttentionModel.layout(for: coordinator.modelConfig)
+        let update = try TensorPayload.encode(SparseWeights(Weights(zerosLike: layout), sparseTensors: []), precision: .float16)
+        try await Self.withServer(coordinator) { connect in
+            let bothJoined = Counter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The doomed client: a header and half its data, then its process dies (its connection drops).
+                group.addTask {
+                    let dying = Task {
+                        try await connect("dying") { client in
+                            let task = try await Self.joinAndTrain(client, counting: bothJoined)
+                            _ = try await Fedattn_V1_Federation.Client(wrapping: client).uploadUpdate { writer in
+                                try await writer.write(
+                                    .with {
+                                        $0.header = .with {
+                                            $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
+                                            $0.totalBytes = UInt64(update.count)
+                                        }
+                                    })
+                                try await writer.write(.with { $0.data = update.prefix(update.count / 2) })
+                                try await Task.sleep(for: .seconds(60))
+                            }
+                        }
+                    }
+                    try await Task.sleep(for: .milliseconds(500))
+                    dying.cancel()
+                    _ = await dying.result
+                }
+                group.addTask {
+                    try await connect("healthy") { client in
+                        let task = try await Self.joinAndTrain(client, counting: bothJoined)
+                        while bothJoined.value < 2 { try await Task.sleep(for: .milliseconds(10)) }
+                        let receipt = try await Fedattn_V1_Federation.Client(wrapping: client).uploadUpdate { writer in
+                            try await writer.write(
+                                .with {
+                                    $0.header = .with {
+                                        $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
+                                        $0.totalBytes = UInt64(update.count)
+                                    }
+                                })
+                            try await writer.write(.with { $0.data = update })
+                        }
+                        #expect(receipt.accepted)
+                        client.beginGracefulShutdown()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            // The round closes at its timeout on the quorum of one.
+            let started = ContinuousClock.now
+            while await coordinator.history.isEmpty, ContinuousClock.now - started < .seconds(10) {
+                _ = try? await coordinator.nextTask(client: "healthy")
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let history = await coordinator.history
+            #expect(history.first?.participants == ["healthy"])
+        }
+    }
+
+    final class Counter: Sendable {
+        private let count = Mutex(0)
+        func increment() { count.withLock { $0 += 1 } }
+        var value: Int { count.withLock { $0 } }
+    }
+
+    /// Joins, then asks for tasks until one says train.
+    static func joinAndTrain(_ client: GRPCClient<HTTP2ClientTransport.Posix>, counting joined: Counter) async throws -> Fedattn_V1_Task {
+        let federation = Fedattn_V1_Federation.Client(wrapping: client)
+        _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
+        joined.increment()
+        while true {
+            let task = try await federation.nextTask(.init())
+            if task.kind == .train { return task }
+            try await Task.sleep(for: .milliseconds(Int(task.retryAfterMs)))
+        }
+    }
+}
