@@ -40,7 +40,7 @@ let package = Package(
     targets: [
         .target(
             name: "FedAttnCore",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["CMalloc", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -54,6 +54,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(
             name: "FedAttnCodec",
             dependencies: ["CZstd", "FedAttnCore"],
@@ -113,6 +114,7 @@ let package = Package(
                 "FedAttnSimulation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnFederation", "FedAttnModel", "FedAttnData",
                 "FedAttnCodec", "FedAttnCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
             ],
             path: "coordinator",
             swiftSettings: swiftSettings

@@ -11,8 +11,42 @@ public enum ZstdFrame {
             data.withUnsafeBytes { src in ZSTD_compress(dst.baseAddress, bound, src.baseAddress, data.count, level) }
         }
         guard ZSTD_isError(written) == 0 else { throw .zstd(String(cString: ZSTD_getErrorName(written))) }
-        out.count = written
-        return out
+        // A copy of the exact size: shrinking `count` would keep the whole bound allocated
+        // for as long as the payload lives (the coordinator keeps two).
+        return out.withUnsafeBytes { Data(bytes: $0.baseAddress!, count: written) }
+    }
+
+    /// Compresses `pieces` as one frame with zstd's streaming API, which cannot know the total
+    /// in advance and so writes no content size into the frame's header. (The load generator
+    /// uses it to make decompression bombs that hide their size.)
+    public static func compressStreaming(_ pieces: some Sequence<Data>, level: Int32 = 3) throws(CodecError) -> Data {
+        guard let context = ZSTD_createCCtx() else { throw .zstd("cannot allocate a compression context") }
+        defer { ZSTD_freeCCtx(context) }
+        ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, level)
+        var frame = Data()
+        var buffer = [UInt8](repeating: 0, count: ZSTD_CStreamOutSize())
+        func drain(_ input: inout ZSTD_inBuffer, _ directive: ZSTD_EndDirective) throws(CodecError) {
+            while true {
+                let (remaining, written) = buffer.withUnsafeMutableBytes { dst in
+                    var output = ZSTD_outBuffer(dst: dst.baseAddress, size: dst.count, pos: 0)
+                    let remaining = ZSTD_compressStream2(context, &output, &input, directive)
+                    return (remaining, output.pos)
+                }
+                guard ZSTD_isError(remaining) == 0 else { throw .zstd(String(cString: ZSTD_getErrorName(remaining))) }
+                frame.append(contentsOf: buffer[0..<written])
+                let done = directive == ZSTD_e_end ? remaining == 0 : input.pos == input.size
+                if done { return }
+            }
+        }
+        for piece in pieces {
+            try piece.withUnsafeBytes { src in
+                var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+                return Result { () throws(CodecError) in try drain(&input, ZSTD_e_continue) }
+            }.get()
+        }
+        var end = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+        try drain(&end, ZSTD_e_end)
+        return frame
     }
 
     /// Decompresses a frame, refusing (before and while decompressing) to produce more than
@@ -34,8 +68,10 @@ public enum ZstdFrame {
         }
         guard let context = ZSTD_createDCtx() else { throw .zstd("cannot allocate a decompression context") }
         defer { ZSTD_freeDCtx(context) }
-        // Bound the decoder's window too (2^27 = 128 MiB), which an attacker would otherwise pick.
-        ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 27)
+        // Bound the decoder's window too, which the frame picks: no legitimate frame needs a
+        // window larger than its output, and a hostile 2^27 would cost 128 MiB per upload.
+        let windowLog = min(27, max(10, Int32(log2(Double(maxOutput)).rounded(.up))))
+        ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, windowLog)
         var result = Data()
         if declared != ZSTD_CONTENTSIZE_UNKNOWN { result.reserveCapacity(Int(declared)) }
         let chunkSize = ZSTD_DStreamOutSize()
@@ -47,6 +83,7 @@ public enum ZstdFrame {
                 let status = ZSTD_decompressStream(context, &output, &input)
                 return (status, output.pos)
             }
+            if ZSTD_getErrorCode(status) == ZSTD_error_frameParameter_windowTooLarge { throw .tooLarge(declared: nil, limit: maxOutput) }
             guard ZSTD_isError(status) == 0 else { throw .zstd(String(cString: ZSTD_getErrorName(status))) }
             guard result.count + produced <= maxOutput else { throw .tooLarge(declared: nil, limit: maxOutput) }
             result.append(contentsOf: chunk[0..<produced])

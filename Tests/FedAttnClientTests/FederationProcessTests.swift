@@ -9,6 +9,19 @@ struct FederationProcessTests {
     static let client = folder.appendingPathComponent("fedattn-client").path
     static let coordinator = folder.appendingPathComponent("fedattn-coordinator").path
 
+    @Test func theLoadGeneratorRunsRoundsWhileEveryBombIsRefused() async throws {
+        let result = try ProcessRunner.run(
+            Self.coordinator, ["bench", "--clients", "4", "--rounds", "2", "--items", "2000", "--bombs", "2", "--json"])
+        try #require(result.status == 0, "\(result.standardError)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(json["refused"] as? Int == 0)
+        #expect(json["rounds"] as? Int == 2)
+        #expect(json["updates_aggregated"] as? Int == 8)
+        #expect(json["bombs_sent"] as? Int == 4)
+        #expect(json["bombs_refused"] as? Int == 4)
+        #expect((json["coordinator_peak_rss_bytes"] as? Int ?? 0) > 10_000_000)
+    }
+
     @Test func provisionedSilosFederateOverMutualTLS() async throws {
         let work = try Fixtures.temporaryFolder()
         let silos = ["shop", "video", "news"]

@@ -5,6 +5,8 @@ import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
+import GRPCCore
+import Synchronization
 
 extension CoordinatorCommand {
     struct Bench: AsyncParsableCommand {
@@ -22,11 +24,17 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "Rounds.") var rounds = 5
         @Option(name: .long, help: "Item catalogue size; 31,000 items make a model of about 1M parameters.") var items = 31_000
         @Option(name: .long, help: "Share of item rows each prepared update changes.") var changedRows = 0.1
+        @Option(
+            name: .long,
+            help: "Clients that first send a decompression bomb each round (a zstd frame hiding its size, 1 GiB of zeros), then their update.")
+        var bombs = 0
+        @Option(name: .long, help: "A command to run the coordinator under, e.g. \"heaptrack -o FILE\" (split at spaces).")
+        var serveWrapper: String?
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
         func validate() throws {
-            guard clients >= 1, rounds >= 1, items >= 1, changedRows > 0, changedRows <= 1 else {
-                throw ValidationError("--clients, --rounds and --items must be at least 1; --changed-rows in (0, 1]")
+            guard clients >= 1, rounds >= 1, items >= 1, changedRows > 0, changedRows <= 1, (0...clients).contains(bombs) else {
+                throw ValidationError("--clients, --rounds and --items must be at least 1; --changed-rows in (0, 1]; --bombs in 0...clients")
             }
         }
 
@@ -34,6 +42,7 @@ extension CoordinatorCommand {
             let model = ModelConfig(items: .catalogue(items: items))
             let layout = AttentionModel.layout(for: model)
             let update = try Self.preparedUpdate(layout: layout, changedRows: changedRows)
+            let bomb = bombs == 0 ? Data() : try ZstdFrame.compressStreaming(repeatElement(Data(count: 1 << 20), count: 1 << 10), level: 1)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("fedattn-bench-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: work) }
@@ -47,12 +56,14 @@ extension CoordinatorCommand {
 
             // The coordinator under test, as its own process.
             let serve = Process()
-            serve.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            serve.arguments = [
-                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", work + "/cert.pem", "--key", work + "/key.pem", "--ca", work + "/ca.pem",
-                "--state", work + "/state", "--rounds", "\(rounds)", "--min-clients", "\(clients)", "--items", "catalogue:\(items)",
-                "--max-update-norm", "1e9",
-            ]
+            let wrapper = serveWrapper?.split(separator: " ").map(String.init) ?? []
+            serve.executableURL = URL(fileURLWithPath: wrapper.first.map(Self.resolve) ?? CommandLine.arguments[0])
+            serve.arguments =
+                wrapper.dropFirst() + (wrapper.isEmpty ? [] : [CommandLine.arguments[0]]) + [
+                    "serve", "--host", "127.0.0.1", "--port", "0", "--cert", work + "/cert.pem", "--key", work + "/key.pem", "--ca", work + "/ca.pem",
+                    "--state", work + "/state", "--rounds", "\(rounds)", "--min-clients", "\(clients)", "--items", "catalogue:\(items)",
+                    "--max-update-norm", "1e9",
+                ]
             let logPath = work + "/serve.log"
             FileManager.default.createFile(atPath: logPath, contents: nil)
             serve.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -75,8 +86,9 @@ extension CoordinatorCommand {
                 examples: 1_000, logLossSum: 650, positives: (0..<EvaluationSummary.bins).map { UInt64($0 % 3) },
                 negatives: (0..<EvaluationSummary.bins).map { UInt64($0 % 2) })
             let started = ContinuousClock.now
+            let bombsRefused = Counter()
             let refused = await withTaskGroup(of: Bool.self) { group in
-                for identity in identities {
+                for (index, identity) in identities.enumerated() {
                     group.addTask {
                         do {
                             try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
@@ -86,6 +98,15 @@ extension CoordinatorCommand {
                                     switch try await link.nextTask(lastRound: lastRound) {
                                     case .train(let round, let version, _):
                                         _ = try await link.downloadModel(version: version)
+                                        if index < bombs {
+                                            do {
+                                                _ = try await link.uploadUpdate(
+                                                    round: round, baseVersion: version, examples: 1_000, trainSeconds: 0, payload: bomb)
+                                                progress("a decompression bomb was accepted")
+                                            } catch let error as RPCError where error.code == .resourceExhausted {
+                                                bombsRefused.increment()
+                                            }
+                                        }
                                         _ = try await link.uploadUpdate(
                                             round: round, baseVersion: version, examples: 1_000, trainSeconds: 0, payload: update)
                                         lastRound = round
@@ -117,8 +138,15 @@ extension CoordinatorCommand {
                 clients: clients, rounds: history.count, parameters: layout.count, modelBytesFloat32: layout.count * 4, updateBytes: update.count,
                 updatesAggregated: updates, updatesPerSecond: Double(updates) / roundSeconds.reduce(0, +), roundSeconds: roundSeconds,
                 coordinatorPeakRSSBytes: peak, memoryBudgetBytes: 3 * layout.count * 4 + 100_000_000, refused: refused,
-                wallSeconds: wall)
+                bombsSent: bombs * history.count, bombsRefused: bombsRefused.value, bombBytes: bomb.count, wallSeconds: wall)
             print(json ? try result.json() : result.table())
+        }
+
+        /// A wrapper named without a path is looked up on PATH.
+        static func resolve(_ command: String) -> String {
+            if command.contains("/") { return command }
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+            return path.split(separator: ":").map { "\($0)/\(command)" }.first { FileManager.default.isExecutableFile(atPath: $0) } ?? command
         }
 
         /// A delta that changes `changedRows` of the item rows and every other tensor, float16.
@@ -136,19 +164,26 @@ extension CoordinatorCommand {
     }
 }
 
+private final class Counter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
+}
+
 private func progress(_ line: String) {
     FileHandle.standardError.write(Data("\(line)\n".utf8))
 }
 
 struct LoadResult: Encodable {
     let clients: Int, rounds: Int, parameters: Int, modelBytesFloat32: Int, updateBytes: Int, updatesAggregated: Int
-    let updatesPerSecond: Double, roundSeconds: [Double], coordinatorPeakRSSBytes: Int, memoryBudgetBytes: Int, refused: Int, wallSeconds: Double
+    let updatesPerSecond: Double, roundSeconds: [Double], coordinatorPeakRSSBytes: Int, memoryBudgetBytes: Int, refused: Int
+    let bombsSent: Int, bombsRefused: Int, bombBytes: Int, wallSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case clients, rounds, parameters, modelBytesFloat32 = "model_bytes_float32", updateBytes = "update_bytes"
         case updatesAggregated = "updates_aggregated", updatesPerSecond = "updates_aggregated_per_second", roundSeconds = "round_seconds"
         case coordinatorPeakRSSBytes = "coordinator_peak_rss_bytes", memoryBudgetBytes = "memory_budget_bytes", refused
-        case wallSeconds = "wall_seconds"
+        case bombsSent = "bombs_sent", bombsRefused = "bombs_refused", bombBytes = "bomb_bytes", wallSeconds = "wall_seconds"
     }
 
     func json() throws -> String {
@@ -167,6 +202,7 @@ struct LoadResult: Encodable {
             "round seconds              " + roundSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "),
             String(
                 format: "coordinator peak memory    %.1f MB (budget %.1f MB)", Double(coordinatorPeakRSSBytes) / 1e6, Double(memoryBudgetBytes) / 1e6),
+            "bombs                      \(bombsSent) sent (\(bombBytes) bytes each, 1 GiB inflated), \(bombsRefused) refused",
             String(format: "wall                       %.1f s", wallSeconds),
         ].joined(separator: "\n")
     }

@@ -23,6 +23,7 @@ extension CoordinatorCommand {
         @OptionGroup var settings: FederationSettings
 
         func run() async throws {
+            MallocTuning.returnLargeBlocksToTheSystem()
             let (modelConfig, config) = try settings.resolve()
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
