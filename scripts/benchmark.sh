@@ -24,6 +24,12 @@ for split in iid-10 dirichlet0.5-10; do
   wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   echo "$result" | sed "s/^{/{\"kind\":\"federation\",\"split\":\"$split\",\"wall_seconds\":$wall_ms.0e-3,/" | tee -a out/bench.jsonl
 done
+echo "coordinator under load: 200 clients over mutual TLS, 1M parameters, 5 rounds ..." >&2
+"$coordinator" bench --clients 200 --rounds 5 --json | sed 's/^{/{"kind":"load",/' | tee -a out/bench.jsonl
+for bombs in 0 20; do
+  echo "decompression bombs: 20 clients, $bombs of them sending a 1 GiB bomb before each update ..." >&2
+  "$coordinator" bench --clients 20 --rounds 3 --bombs "$bombs" --json | sed 's/^{/{"kind":"bombs",/' | tee -a out/bench.jsonl
+done
 if python3 -c "import tensorflow" 2>/dev/null; then
   echo "Keras reference, same model and data, 1 thread ..." >&2
   python3 "$(dirname "$0")/keras_reference.py" "$silos" --seed 0 2>/dev/null | sed 's/^{/{"kind":"keras",/' | tee -a out/bench.jsonl
@@ -65,4 +71,11 @@ for f in [r for r in rows if r["kind"] == "federation"]:
     print(f"bytes up per client per round {up:,.0f} ({100 * up / f['model_bytes_float32']:.1f}% of the float32 model, {f['model_bytes_float32']:,} bytes); "
           f"down {down:,.0f} after round 1")
     print(f"mean overhead per round {f['mean_overhead_seconds']:.2f} s; 20 rounds in {f['wall_seconds']:.1f} s wall (data loading included)")
+print()
+print("Coordinator load (fedattn-coordinator bench: prepared float16 updates, mutual TLS, 127.0.0.1)")
+print(f"{'clients':>7} {'rounds':>6} {'clients refused':>15} {'bombs sent/refused':>18} {'updates/s':>9} {'peak memory':>11} {'budget':>9}")
+for r in [r for r in rows if r["kind"] in ("load", "bombs")]:
+    bombs = f"{r['bombs_sent']}/{r['bombs_refused']}"
+    print(f"{r['clients']:>7} {r['rounds']:>6} {r['refused']:>15} {bombs:>18} {r['updates_aggregated_per_second']:>9.0f} "
+          f"{r['coordinator_peak_rss_bytes'] / 1e6:>8.1f} MB {r['memory_budget_bytes'] / 1e6:>6.1f} MB")
 PY
