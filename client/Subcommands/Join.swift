@@ -21,7 +21,10 @@ extension ClientCommand {
         @Option(name: .long) var strategies = 1
         @Flag(name: .long, help: "Skip malformed rows and report how many.") var skipMalformed = false
         @Option(name: .long, help: "Threads for local training.") var threads = 1
-        @Option(name: .long, help: "Seconds to keep trying to reach a coordinator that is down or restarting.") var retryFor = 600
+        @Option(
+            name: .long, help: "Seconds to keep trying a coordinator that is down or restarting, or that still holds this silo's previous connection."
+        )
+        var retryFor = 600
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
@@ -62,12 +65,15 @@ extension ClientCommand {
                         }
                     }
                     return
-                } catch let error as RPCError where error.code == .unavailable || error.code == .cancelled {
-                    // The coordinator is down or restarting: come back with exponential
-                    // backoff and jitter, so that silos do not all return at once.
+                } catch let error as RPCError where [.unavailable, .cancelled, .alreadyExists].contains(error.code) {
+                    // The coordinator is down or restarting, or still holds this silo's previous
+                    // connection (after a network cut it notices only at that connection's idle
+                    // timeout): come back with exponential backoff and jitter, so that silos do
+                    // not all return at once.
                     guard heartbeat.sinceLast < .seconds(retryFor) else { throw error }
                     let wait = delay * Double.random(in: 0.5...1.5)
-                    progress.line(String(format: "coordinator unreachable (%@); retrying in %.1f s", error.message, wait))
+                    let why = error.code == .alreadyExists ? "refused" : "coordinator unreachable"
+                    progress.line(String(format: "%@ (%@); retrying in %.1f s", why, error.message, wait))
                     try await Task.sleep(for: .seconds(wait))
                     delay = min(delay * 2, 10)
                 }
