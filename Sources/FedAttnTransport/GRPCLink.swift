@@ -48,6 +48,9 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         }
     }
 
+    /// The most a piece may carry: the coordinator sends less when many clients download.
+    static var maxPieceBytes: Int { 4 << 20 }
+
     /// Fetches the model piece by piece and checks that its bytes hash to `version`.
     public func downloadModel(version: String) async throws -> Data {
         var payload = Data()
@@ -57,10 +60,10 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                 .with {
                     $0.modelVersion = version
                     $0.offset = UInt64(payload.count)
-                    $0.maxBytes = UInt32(CoordinatorService.pieceBytes)
+                    $0.maxBytes = UInt32(Self.maxPieceBytes)
                 }, metadata: metadata)
             guard piece.offset == UInt64(payload.count), total == nil || total == piece.totalBytes,
-                piece.data.count <= CoordinatorService.pieceBytes, UInt64(payload.count + piece.data.count) <= piece.totalBytes,
+                piece.data.count <= Self.maxPieceBytes, UInt64(payload.count + piece.data.count) <= piece.totalBytes,
                 !piece.data.isEmpty || UInt64(payload.count) == piece.totalBytes
             else {
                 throw RPCError(
