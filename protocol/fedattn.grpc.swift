@@ -210,11 +210,10 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-        /// > shared among the connected clients). A client fetches a model piece after piece, so the
-        /// > coordinator holds at most one piece per client however many download at once (a server
-        /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-        /// > end.
+        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_ModelRequest` messages.
@@ -315,11 +314,10 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-        /// > shared among the connected clients). A client fetches a model piece after piece, so the
-        /// > coordinator holds at most one piece per client however many download at once (a server
-        /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-        /// > end.
+        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -418,11 +416,10 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-        /// > shared among the connected clients). A client fetches a model piece after piece, so the
-        /// > coordinator holds at most one piece per client however many download at once (a server
-        /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-        /// > end.
+        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_ModelRequest` message.
@@ -725,11 +722,10 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-        /// > shared among the connected clients). A client fetches a model piece after piece, so the
-        /// > coordinator holds at most one piece per client however many download at once (a server
-        /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-        /// > end.
+        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -885,11 +881,10 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-        /// > shared among the connected clients). A client fetches a model piece after piece, so the
-        /// > coordinator holds at most one piece per client however many download at once (a server
-        /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-        /// > end.
+        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+        /// > piece, so the coordinator holds at most one piece per client however many download at
+        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+        /// > `offset` is past the end.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1056,11 +1051,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-    /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-    /// > shared among the connected clients). A client fetches a model piece after piece, so the
-    /// > coordinator holds at most one piece per client however many download at once (a server
-    /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-    /// > end.
+    /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+    /// > piece, so the coordinator holds at most one piece per client however many download at
+    /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+    /// > `offset` is past the end.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1219,11 +1213,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-    /// > at most the coordinator's piece size (15 KiB to 1023 KiB: its 32 MiB download budget
-    /// > shared among the connected clients). A client fetches a model piece after piece, so the
-    /// > coordinator holds at most one piece per client however many download at once (a server
-    /// > stream would queue the whole model per client). OUT_OF_RANGE when `offset` is past the
-    /// > end.
+    /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
+    /// > piece, so the coordinator holds at most one piece per client however many download at
+    /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
+    /// > `offset` is past the end.
     ///
     /// - Parameters:
     ///   - message: request message to send.

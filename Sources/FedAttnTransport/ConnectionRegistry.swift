@@ -25,9 +25,6 @@ final class ConnectionRegistry: Sendable {
         return channel.eventLoop.makeSucceededVoidFuture()
     }
 
-    /// Connections open now.
-    var openCount: Int { state.withLock { $0.open.count } }
-
     /// Lets `peer` act as `name`, unless another open connection already does; then returns
     /// that connection's peer.
     func claim(_ name: String, for peer: String) -> String? {
