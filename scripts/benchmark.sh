@@ -24,12 +24,20 @@ for split in iid-10 dirichlet0.5-10; do
   wall_ms=$(( ($(date +%s%N) - start) / 1000000 ))
   echo "$result" | sed "s/^{/{\"kind\":\"federation\",\"split\":\"$split\",\"wall_seconds\":$wall_ms.0e-3,/" | tee -a out/bench.jsonl
 done
-echo "coordinator under load: 200 clients over mutual TLS, 1M parameters, 5 rounds ..." >&2
-"$coordinator" bench --clients 200 --rounds 5 --json | sed 's/^{/{"kind":"load",/' | tee -a out/bench.jsonl
-for bombs in 0 20; do
-  echo "decompression bombs: 20 clients, $bombs of them sending a 1 GiB bomb before each update ..." >&2
-  "$coordinator" bench --clients 20 --rounds 3 --bombs "$bombs" --json | sed 's/^{/{"kind":"bombs",/' | tee -a out/bench.jsonl
-done
+# Each load case runs 3 times; the table shows medians.
+load() { # label, then bench flags
+  local label=$1; shift
+  for run in 1 2 3; do
+    "$coordinator" bench "$@" --json | sed "s/^{/{\"kind\":\"load\",\"case\":\"$label\",/" | tee -a out/bench.jsonl
+  done
+}
+echo "coordinator under load: 200 clients over mutual TLS, 1M parameters, 5 rounds (3 runs) ..." >&2
+load "200 clients" --clients 200 --rounds 5
+echo "the same with updates that change every row (1.8 MB each), 3 rounds (3 runs) ..." >&2
+load "200 clients, dense updates" --clients 200 --rounds 3 --changed-rows 1
+echo "20 clients, then 20 clients each sending a 1 GiB decompression bomb before each update (3 runs each) ..." >&2
+load "20 clients" --clients 20 --rounds 3
+load "20 clients, bombs" --clients 20 --rounds 3 --bombs 20
 if python3 -c "import tensorflow" 2>/dev/null; then
   echo "Keras reference, same model and data, 1 thread ..." >&2
   python3 "$(dirname "$0")/keras_reference.py" "$silos" --seed 0 2>/dev/null | sed 's/^{/{"kind":"keras",/' | tee -a out/bench.jsonl
@@ -72,10 +80,17 @@ for f in [r for r in rows if r["kind"] == "federation"]:
           f"down {down:,.0f} after round 1")
     print(f"mean overhead per round {f['mean_overhead_seconds']:.2f} s; 20 rounds in {f['wall_seconds']:.1f} s wall (data loading included)")
 print()
-print("Coordinator load (fedattn-coordinator bench: prepared float16 updates, mutual TLS, 127.0.0.1)")
-print(f"{'clients':>7} {'rounds':>6} {'clients refused':>15} {'bombs sent/refused':>18} {'updates/s':>9} {'peak memory':>11} {'budget':>9}")
-for r in [r for r in rows if r["kind"] in ("load", "bombs")]:
-    bombs = f"{r['bombs_sent']}/{r['bombs_refused']}"
-    print(f"{r['clients']:>7} {r['rounds']:>6} {r['refused']:>15} {bombs:>18} {r['updates_aggregated_per_second']:>9.0f} "
-          f"{r['coordinator_peak_rss_bytes'] / 1e6:>8.1f} MB {r['memory_budget_bytes'] / 1e6:>6.1f} MB")
+print("Coordinator load (fedattn-coordinator bench: prepared float16 updates, mutual TLS, 127.0.0.1; medians of 3 runs)")
+print(f"{'case':<27} {'update bytes':>12} {'clients refused':>15} {'bombs sent/refused':>18} {'updates/s':>9} {'peak memory':>11} {'budget':>9}")
+cases = {}
+for r in [r for r in rows if r["kind"] == "load"]:
+    cases.setdefault(r["case"], []).append(r)
+median = lambda xs: sorted(xs)[len(xs) // 2]
+for case, runs in cases.items():
+    r = runs[0]
+    bombs = f"{sum(x['bombs_sent'] for x in runs)}/{sum(x['bombs_refused'] for x in runs)}"
+    refused = sum(x["refused"] for x in runs)
+    rate = median([x["updates_aggregated_per_second"] for x in runs])
+    peak = median([x["coordinator_peak_rss_bytes"] for x in runs])
+    print(f"{case:<27} {r['update_bytes']:>12,} {refused:>15} {bombs:>18} {rate:>9.0f} {peak / 1e6:>8.1f} MB {r['memory_budget_bytes'] / 1e6:>6.1f} MB")
 PY
