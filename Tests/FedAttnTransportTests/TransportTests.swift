@@ -139,16 +139,8 @@ struct SlowClientTests {
         let coordinator = try Coordinator(
             modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 1, minClients: 1, uploadTimeout: .milliseconds(300)),
             initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
-        let authority = try DevCertificateAuthority()
-        let identity = try authority.clientIdentity(name: "slow")
-        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
-            let transport = try HTTP2ClientTransport.Posix(
-                target: .ipv4(address: "127.0.0.1", port: port),
-                transportSecurity: .mTLS(
-                    certificateChain: [.bytes(Array(identity.certificatePEM.utf8), format: .pem)],
-                    privateKey: .bytes(Array(identity.privateKeyPEM.utf8), format: .pem)
-                ) { $0.trustRoots = .certificates([.bytes(Array(identity.caCertificatePEM.utf8), format: .pem)]) })
-            try await withGRPCClient(transport: transport) { client in
+        try await WireFaultTests.withServer(coordinator) { connect in
+            try await connect("slow") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
                 _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
                 let started = ContinuousClock.now
