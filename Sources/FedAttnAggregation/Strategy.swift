@@ -40,8 +40,10 @@ public struct FedAvg: Strategy {
             velocity = v
             step = v
         }
-        var next = global
-        next.add(step, scaledBy: serverLearningRate)
-        return next
+        // global + lr * step, built in the step's own buffer rather than a copy of the model
+        // (the same numbers: IEEE addition and multiplication commute).
+        if serverLearningRate != 1 { step.scale(by: serverLearningRate) }
+        step.add(global)
+        return step
     }
 }

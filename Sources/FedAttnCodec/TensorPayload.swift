@@ -35,30 +35,47 @@ public enum TensorPayload {
 
     /// Encodes and compresses.
     public static func encode(_ weights: SparseWeights, precision: Precision, level: Int32 = 3) throws(CodecError) -> Data {
+        var values: [Float] = []
+        values.reserveCapacity(weights.scalarCount)
+        for tensor in weights.tensors { values += tensor.values }
+        return try encode(
+            layout: weights.layout, rows: weights.tensors.map(\.rows), counts: weights.tensors.map(\.values.count), values: values,
+            precision: precision, level: level)
+    }
+
+    /// Encodes and compresses dense weights straight from their buffer (the coordinator's
+    /// model: no gathered copy).
+    public static func encode(_ weights: Weights, precision: Precision, level: Int32 = 3) throws(CodecError) -> Data {
+        try encode(
+            layout: weights.layout, rows: weights.layout.tensors.map { _ in nil }, counts: weights.layout.tensors.map(\.elementCount),
+            values: weights.values, precision: precision, level: level)
+    }
+
+    private static func encode(
+        layout: ParameterLayout, rows: [[Int32]?], counts: [Int], values: [Float], precision: Precision, level: Int32
+    ) throws(CodecError) -> Data {
         var header = ByteWriter()
         header.bytes(magic)
         header.u8(Int(precision.rawValue))
-        header.u32(weights.tensors.count)
-        var values: [Float] = []
-        values.reserveCapacity(weights.scalarCount)
-        for (spec, tensor) in zip(weights.layout.tensors, weights.tensors) {
+        header.u32(layout.tensors.count)
+        for (index, spec) in layout.tensors.enumerated() {
             let name = Array(spec.name.utf8)
             header.u16(name.count)
             header.bytes(name)
             header.u8(spec.shape.count)
             for dim in spec.shape { header.u32(dim) }
-            if let rows = tensor.rows {
+            if let rows = rows[index] {
                 header.u8(1)
                 header.u32(rows.count)
                 for row in rows { header.u32(Int(row)) }
             } else {
                 header.u8(0)
             }
-            header.u32(tensor.values.count)
-            values += tensor.values
+            header.u32(counts[index])
         }
-        var raw = Data(header.data)
-        raw.append(shuffle(values, precision: precision))
+        var raw = header.data
+        raw.reserveCapacity(raw.count + values.count * precision.byteWidth)
+        appendShuffled(values, precision: precision, to: &raw)
         return try ZstdFrame.compress(raw, level: level)
     }
 
@@ -113,14 +130,16 @@ public enum TensorPayload {
     }
 
     /// Byte k of every value, for k = 0, 1, ...
-    static func shuffle(_ values: [Float], precision: Precision) -> Data {
-        let width = precision.byteWidth, n = values.count
-        var out = [UInt8](repeating: 0, count: n * width)
-        for (i, value) in values.enumerated() {
-            let bits: UInt32 = precision == .float32 ? value.bitPattern : UInt32(Float16(value).bitPattern)
-            for k in 0..<width { out[k * n + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k))) }
+    /// Appends `values` byte-shuffled: byte k of value i at k * n + i.
+    static func appendShuffled(_ values: [Float], precision: Precision, to out: inout [UInt8]) {
+        let width = precision.byteWidth, n = values.count, base = out.count
+        out.append(contentsOf: repeatElement(0, count: n * width))
+        out.withUnsafeMutableBufferPointer { bytes in
+            for (i, value) in values.enumerated() {
+                let bits: UInt32 = precision == .float32 ? value.bitPattern : UInt32(Float16(value).bitPattern)
+                for k in 0..<width { bytes[base + k * n + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k))) }
+            }
         }
-        return Data(out)
     }
 
     static func unshuffle(_ bytes: ArraySlice<UInt8>, count n: Int, precision: Precision) -> [Float] {

@@ -4,11 +4,12 @@ public import Foundation
 /// zstd compression of whole payloads, with decompression that refuses to grow past a limit.
 public enum ZstdFrame {
     /// Compresses `data` at `level` (1 is fast; 3 is zstd's default).
-    public static func compress(_ data: Data, level: Int32 = 3) throws(CodecError) -> Data {
-        let bound = ZSTD_compressBound(data.count)
-        var out = Data(count: bound)
-        let written = out.withUnsafeMutableBytes { dst in
-            data.withUnsafeBytes { src in ZSTD_compress(dst.baseAddress, bound, src.baseAddress, data.count, level) }
+    public static func compress(_ data: some ContiguousBytes, level: Int32 = 3) throws(CodecError) -> Data {
+        var out = Data()
+        let written = data.withUnsafeBytes { src in
+            let bound = ZSTD_compressBound(src.count)
+            out = Data(count: bound)
+            return out.withUnsafeMutableBytes { dst in ZSTD_compress(dst.baseAddress, bound, src.baseAddress, src.count, level) }
         }
         guard ZSTD_isError(written) == 0 else { throw .zstd(String(cString: ZSTD_getErrorName(written))) }
         // A copy of the exact size: shrinking `count` would keep the whole bound allocated
