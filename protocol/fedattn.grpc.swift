@@ -1,4 +1,5 @@
-/// The FedAttention wire protocol, version 2 (version 1 streamed whole models).
+/// The FedAttention wire protocol, version 3 (version 1 streamed whole models; version 2
+/// uploaded without reserving a slot first).
 ///
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 /// client presents a certificate signed by the federation's CA, and the certificate's
@@ -9,7 +10,8 @@
 ///   1. Join, once per connection, with the protocol version it speaks.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
 ///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it locally for
-///                  `plan`, upload the delta (UploadUpdate), then ask again;
+///                  `plan`, reserve an upload slot (ReserveUpload), upload the delta
+///                  (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
 ///                  (ReportEvaluation), then ask again;
 ///        WAIT      nothing to do yet: ask again after `retry_after_ms`;
@@ -109,6 +111,19 @@ public enum Fedattn_V1_Federation: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReserveUpload" metadata.
+        public enum ReserveUpload: Sendable {
+            /// Request type for "ReserveUpload".
+            public typealias Input = Fedattn_V1_UploadReservation
+            /// Response type for "ReserveUpload".
+            public typealias Output = Fedattn_V1_UploadSlot
+            /// Descriptor for "ReserveUpload".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "fedattn.v1.Federation"),
+                method: "ReserveUpload",
+                type: .unary
+            )
+        }
         /// Namespace for "UploadUpdate" metadata.
         public enum UploadUpdate: Sendable {
             /// Request type for "UploadUpdate".
@@ -140,6 +155,7 @@ public enum Fedattn_V1_Federation: Sendable {
             Join.descriptor,
             NextTask.descriptor,
             DownloadModel.descriptor,
+            ReserveUpload.descriptor,
             UploadUpdate.descriptor,
             ReportEvaluation.descriptor
         ]
@@ -227,11 +243,35 @@ extension Fedattn_V1_Federation {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk>
 
+        /// Handle the "ReserveUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+        /// > no longer wanted (another round or base version, not selected, already sent).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Fedattn_V1_UploadReservation` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Fedattn_V1_UploadSlot` messages.
+        func reserveUpload(
+            request: GRPCCore.StreamingServerRequest<Fedattn_V1_UploadReservation>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_UploadSlot>
+
         /// Handle the "UploadUpdate" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks.
+        /// > One training update: a header first, then the payload in data chunks. Without a slot
+        /// > the upload waits for one, its first bytes held by the transport meanwhile.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UpdateChunk` messages.
@@ -331,11 +371,35 @@ extension Fedattn_V1_Federation {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_ModelChunk>
 
+        /// Handle the "ReserveUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+        /// > no longer wanted (another round or base version, not selected, already sent).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Fedattn_V1_UploadSlot` message.
+        func reserveUpload(
+            request: GRPCCore.ServerRequest<Fedattn_V1_UploadReservation>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_UploadSlot>
+
         /// Handle the "UploadUpdate" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks.
+        /// > One training update: a header first, then the payload in data chunks. Without a slot
+        /// > the upload waits for one, its first bytes held by the transport meanwhile.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UpdateChunk` messages.
@@ -433,11 +497,35 @@ extension Fedattn_V1_Federation {
             context: GRPCCore.ServerContext
         ) async throws -> Fedattn_V1_ModelChunk
 
+        /// Handle the "ReserveUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+        /// > no longer wanted (another round or base version, not selected, already sent).
+        ///
+        /// - Parameters:
+        ///   - request: A `Fedattn_V1_UploadReservation` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Fedattn_V1_UploadSlot` to respond with.
+        func reserveUpload(
+            request: Fedattn_V1_UploadReservation,
+            context: GRPCCore.ServerContext
+        ) async throws -> Fedattn_V1_UploadSlot
+
         /// Handle the "UploadUpdate" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks.
+        /// > One training update: a header first, then the payload in data chunks. Without a slot
+        /// > the upload waits for one, its first bytes held by the transport meanwhile.
         ///
         /// - Parameters:
         ///   - request: A stream of `Fedattn_V1_UpdateChunk` messages.
@@ -509,6 +597,17 @@ extension Fedattn_V1_Federation.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Fedattn_V1_Federation.Method.ReserveUpload.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_UploadReservation>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_UploadSlot>(),
+            handler: { request, context in
+                try await self.reserveUpload(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Fedattn_V1_Federation.Method.UploadUpdate.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_UpdateChunk>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_UploadReceipt>(),
@@ -563,6 +662,17 @@ extension Fedattn_V1_Federation.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk> {
         let response = try await self.downloadModel(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reserveUpload(
+        request: GRPCCore.StreamingServerRequest<Fedattn_V1_UploadReservation>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_UploadSlot> {
+        let response = try await self.reserveUpload(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -627,6 +737,19 @@ extension Fedattn_V1_Federation.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_ModelChunk> {
         return GRPCCore.ServerResponse<Fedattn_V1_ModelChunk>(
             message: try await self.downloadModel(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func reserveUpload(
+        request: GRPCCore.ServerRequest<Fedattn_V1_UploadReservation>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_UploadSlot> {
+        return GRPCCore.ServerResponse<Fedattn_V1_UploadSlot>(
+            message: try await self.reserveUpload(
                 request: request.message,
                 context: context
             ),
@@ -744,11 +867,40 @@ extension Fedattn_V1_Federation {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
+        /// Call the "ReserveUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+        /// > no longer wanted (another round or base version, not selected, already sent).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
+        ///   - serializer: A serializer for `Fedattn_V1_UploadReservation` messages.
+        ///   - deserializer: A deserializer for `Fedattn_V1_UploadSlot` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reserveUpload<Result>(
+            request: GRPCCore.ClientRequest<Fedattn_V1_UploadReservation>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_UploadReservation>,
+            deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_UploadSlot>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_UploadSlot>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
         /// Call the "UploadUpdate" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks.
+        /// > One training update: a header first, then the payload in data chunks. Without a slot
+        /// > the upload waits for one, its first bytes held by the transport meanwhile.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -914,11 +1066,51 @@ extension Fedattn_V1_Federation {
             )
         }
 
+        /// Call the "ReserveUpload" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+        /// > no longer wanted (another round or base version, not selected, already sent).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
+        ///   - serializer: A serializer for `Fedattn_V1_UploadReservation` messages.
+        ///   - deserializer: A deserializer for `Fedattn_V1_UploadSlot` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reserveUpload<Result>(
+            request: GRPCCore.ClientRequest<Fedattn_V1_UploadReservation>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_UploadReservation>,
+            deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_UploadSlot>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_UploadSlot>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Fedattn_V1_Federation.Method.ReserveUpload.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "UploadUpdate" method.
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks.
+        /// > One training update: a header first, then the payload in data chunks. Without a slot
+        /// > the upload waits for one, its first bytes held by the transport meanwhile.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1079,11 +1271,46 @@ extension Fedattn_V1_Federation.ClientProtocol {
         )
     }
 
+    /// Call the "ReserveUpload" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+    /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+    /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+    /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+    /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+    /// > no longer wanted (another round or base version, not selected, already sent).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reserveUpload<Result>(
+        request: GRPCCore.ClientRequest<Fedattn_V1_UploadReservation>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_UploadSlot>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reserveUpload(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_UploadReservation>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_UploadSlot>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "UploadUpdate" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One training update: a header first, then the payload in data chunks.
+    /// > One training update: a header first, then the payload in data chunks. Without a slot
+    /// > the upload waits for one, its first bytes held by the transport meanwhile.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1245,11 +1472,50 @@ extension Fedattn_V1_Federation.ClientProtocol {
         )
     }
 
+    /// Call the "ReserveUpload" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
+    /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
+    /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
+    /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
+    /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
+    /// > no longer wanted (another round or base version, not selected, already sent).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reserveUpload<Result>(
+        _ message: Fedattn_V1_UploadReservation,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_UploadSlot>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Fedattn_V1_UploadReservation>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reserveUpload(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "UploadUpdate" method.
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One training update: a header first, then the payload in data chunks.
+    /// > One training update: a header first, then the payload in data chunks. Without a slot
+    /// > the upload waits for one, its first bytes held by the transport meanwhile.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.

@@ -8,7 +8,8 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 2 (version 1 streamed whole models).
+/// The FedAttention wire protocol, version 3 (version 1 streamed whole models; version 2
+/// uploaded without reserving a slot first).
 ///
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 /// client presents a certificate signed by the federation's CA, and the certificate's
@@ -19,7 +20,8 @@
 ///   1. Join, once per connection, with the protocol version it speaks.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
 ///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it locally for
-///                  `plan`, upload the delta (UploadUpdate), then ask again;
+///                  `plan`, reserve an upload slot (ReserveUpload), upload the delta
+///                  (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
 ///                  (ReportEvaluation), then ask again;
 ///        WAIT      nothing to do yet: ask again after `retry_after_ms`;
@@ -80,7 +82,7 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 2 for this file.
+  /// The protocol version the client speaks: 3 for this file.
   public var protocolVersion: UInt32 = 0
 
   /// Optional features the client supports, e.g. "float16-updates".
@@ -354,6 +356,34 @@ public nonisolated struct Fedattn_V1_UpdateHeader: Sendable {
 
   /// Seconds the client spent training (for the round's timing report).
   public var trainSeconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_UploadReservation: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var round: UInt32 = 0
+
+  public var baseVersion: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_UploadSlot: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var granted: Bool = false
+
+  public var retryAfterMs: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -873,6 +903,76 @@ nonisolated extension Fedattn_V1_UpdateHeader: SwiftProtobuf.Message, SwiftProto
     if lhs.exampleCount != rhs.exampleCount {return false}
     if lhs.totalBytes != rhs.totalBytes {return false}
     if lhs.trainSeconds != rhs.trainSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_UploadReservation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UploadReservation"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}base_version\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.baseVersion) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.round != 0 {
+      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 1)
+    }
+    if !self.baseVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseVersion, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_UploadReservation, rhs: Fedattn_V1_UploadReservation) -> Bool {
+    if lhs.round != rhs.round {return false}
+    if lhs.baseVersion != rhs.baseVersion {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_UploadSlot: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".UploadSlot"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}granted\0\u{3}retry_after_ms\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.granted) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.granted != false {
+      try visitor.visitSingularBoolField(value: self.granted, fieldNumber: 1)
+    }
+    if self.retryAfterMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_UploadSlot, rhs: Fedattn_V1_UploadSlot) -> Bool {
+    if lhs.granted != rhs.granted {return false}
+    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

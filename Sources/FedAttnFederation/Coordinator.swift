@@ -10,7 +10,7 @@ public import Foundation
 /// as they arrive, close on all answers or at the timeout with a quorum (or retry), publish
 /// the next version, then have it evaluated federatedly.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 2
+    public static let protocolVersion: UInt32 = 3
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -90,7 +90,7 @@ public actor Coordinator {
     }
 
     private static func publish(_ model: AttentionModel) throws -> Published {
-        let payload = try TensorPayload.encode(SparseWeights(model.parameters, sparseTensors: []), precision: .float32)
+        let payload = try TensorPayload.encode(model.parameters, precision: .float32)
         let version = SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
         return Published(payload: payload, version: version)
     }
@@ -154,7 +154,7 @@ public actor Coordinator {
     public nonisolated func submitUpdate(
         client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data
     ) async throws(CoordinatorError) {
-        try await checkWanted(client: client, round: round, baseVersion: baseVersion)
+        try await checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
         guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
         let delta = try decodeUpdate(payload, from: client)
         try await fold(
@@ -162,7 +162,7 @@ public actor Coordinator {
     }
 
     /// Refuses an update for another round or base version, from a client not selected, or a second one.
-    private func checkWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
+    public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
         advance()
         guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
         guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
@@ -200,7 +200,7 @@ public actor Coordinator {
     private func fold(
         _ delta: SparseWeights, client: String, round: Int, baseVersion: String, examples: Int, bytes: Int, trainSeconds: Double
     ) throws(CoordinatorError) {
-        try checkWanted(client: client, round: round, baseVersion: baseVersion)  // the round may have closed meanwhile
+        try checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)  // the round may have closed meanwhile
         guard case .training(var t) = phase else { return }
         phase = .done  // `t` is now the accumulator's only owner: added to in place, not copied (8 bytes a parameter)
         t.accumulator.add(ClientUpdate(client: client, exampleCount: examples, delta: delta))

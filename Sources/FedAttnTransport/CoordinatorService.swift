@@ -14,7 +14,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     /// Which connection speaks for each silo name.
     let connections: ConnectionRegistry
     /// At most this many uploads are read at once.
-    let uploads = AdmissionGate(capacity: 8)
+    let uploads = UploadSlots(capacity: 8)
 
     /// Plaintext connections (loopback only) name themselves in this header.
     static let insecureIdentityHeader = "x-fedattn-client"
@@ -97,6 +97,22 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             })
     }
 
+    func reserveUpload(request: ServerRequest<Fedattn_V1_UploadReservation>, context: ServerContext) async throws -> ServerResponse<
+        Fedattn_V1_UploadSlot
+    > {
+        let client = try identity(context, request.metadata)
+        let wanted = request.message
+        try await call { () throws(CoordinatorError) in
+            try await coordinator.checkUpdateWanted(client: client, round: Int(wanted.round), baseVersion: wanted.baseVersion)
+        }
+        let granted = await uploads.reserve(client, waiting: .seconds(1))
+        return ServerResponse(
+            message: .with {
+                $0.granted = granted
+                $0.retryAfterMs = granted ? 0 : 10
+            })
+    }
+
     func uploadUpdate(
         request: StreamingServerRequest<Fedattn_V1_UpdateChunk>, context: ServerContext
     ) async throws -> ServerResponse<Fedattn_V1_UploadReceipt> {
@@ -104,9 +120,9 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let limit = coordinator.config.maxUpdateBytes
         // An upload must arrive whole within the limit, or it is cut off: a slow-loris holds nothing.
         let uploadTimeLimit = coordinator.config.uploadTimeout
-        // The slot is held until the update is folded in: payloads waiting for the coordinator
-        // count toward memory too.
-        await uploads.enter()
+        // The slot (reserved beforehand, or waited for here) is held until the update is folded
+        // in: payloads waiting for the coordinator count toward memory too.
+        await uploads.claim(client)
         do {
             let (header, payload) = try await withTimeLimit(
                 uploadTimeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the update did not arrive whole within \(uploadTimeLimit)")
@@ -122,14 +138,14 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                     client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
                     trainSeconds: header.trainSeconds, payload: payload)
             }
-            await uploads.leave()
+            await uploads.release(client)
             return ServerResponse(
                 message: .with {
                     $0.accepted = true
                     $0.message = "update for round \(header.round) counted"
                 })
         } catch {
-            await uploads.leave()
+            await uploads.release(client)
             throw error
         }
     }

@@ -80,7 +80,17 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         return payload
     }
 
+    /// Waits for an upload slot (sending nothing meanwhile), then streams the update.
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        while true {
+            let slot = try await client.reserveUpload(
+                .with {
+                    $0.round = UInt32(round)
+                    $0.baseVersion = baseVersion
+                }, metadata: metadata)
+            if slot.granted { break }
+            try await Task.sleep(for: .milliseconds(Int(slot.retryAfterMs)))
+        }
         let receipt = try await client.uploadUpdate(metadata: metadata) { writer in
             try await writer.write(
                 .with {
