@@ -235,6 +235,73 @@ struct WireFaultTests {
         }
     }
 
+    @Test func uploadSlotsAreHandedOnAndStaleUpdatesRefusedAtReservation() async throws {
+        // Nine selected clients; the coordinator reads eight uploads at once.
+        let names = (1...9).map { "silo-\($0)" }
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: names.count, roundTimeout: .seconds(30)))
+        let layout = AttentionModel.layout(for: coordinator.modelConfig)
+        let update = try TensorPayload.encode(SparseWeights(Weights(zerosLike: layout), sparseTensors: []), precision: .float16)
+        try await Self.withServer(coordinator) { connect in
+            let joined = Counter(), granted = Counter(), turnedAway = Counter(), uploaded = Counter()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, name) in names.enumerated() {
+                    group.addTask {
+                        try await connect(name) { client in
+                            let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                            let task = try await Self.joinAndTrain(client, counting: joined)
+                            while joined.value < names.count { try await Task.sleep(for: .milliseconds(10)) }
+                            if index == 0 {
+                                let stale = await #expect(throws: RPCError.self) {
+                                    _ = try await federation.reserveUpload(
+                                        .with {
+                                            $0.round = 9; $0.baseVersion = task.modelVersion
+                                        })
+                                }
+                                #expect(stale?.code == .aborted)
+                            }
+                            let reservation = Fedattn_V1_UploadReservation.with {
+                                $0.round = task.round; $0.baseVersion = task.modelVersion
+                            }
+                            if index == names.count - 1 {
+                                // The ninth asks once the other eight hold every slot: held a second, then told to come back.
+                                while granted.value < names.count - 1 { try await Task.sleep(for: .milliseconds(10)) }
+                                let started = ContinuousClock.now
+                                #expect(try await federation.reserveUpload(reservation).granted == false)
+                                #expect(ContinuousClock.now - started >= .milliseconds(900))
+                                turnedAway.increment()
+                                // Its turn comes as soon as one of them has uploaded.
+                                while uploaded.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                                #expect(try await federation.reserveUpload(reservation).granted)
+                            } else {
+                                #expect(try await federation.reserveUpload(reservation).granted)
+                                granted.increment()
+                                // Hold the slot until the ninth has been turned away once.
+                                let started = ContinuousClock.now
+                                while turnedAway.value == 0, ContinuousClock.now - started < .seconds(10) {
+                                    try await Task.sleep(for: .milliseconds(10))
+                                }
+                            }
+                            let receipt = try await federation.uploadUpdate { writer in
+                                try await writer.write(
+                                    .with {
+                                        $0.header = .with {
+                                            $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
+                                            $0.totalBytes = UInt64(update.count)
+                                        }
+                                    })
+                                try await writer.write(.with { $0.data = update })
+                            }
+                            #expect(receipt.accepted)
+                            uploaded.increment()
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(uploaded.value == names.count)
+        }
+    }
+
     final class Counter: Sendable {
         private let count = Mutex(0)
         func increment() { count.withLock { $0 += 1 } }
