@@ -87,6 +87,9 @@ public actor Coordinator {
         }
         self.global = model
         self.published = try Self.publish(model)
+        // Started again on a finished federation: done at once, without waiting for clients
+        // that have gone home.
+        if unevaluated == nil, records.count >= config.rounds { phase = .done }
     }
 
     private static func publish(_ model: AttentionModel) throws -> Published {

@@ -85,7 +85,7 @@ struct CoordinatorRestartTests {
         let port = try Fixtures.freePort()
         let serve = [
             "serve", "--host", "127.0.0.1", "--port", "\(port)", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
-            "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "6", "--min-clients", "3",
+            "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "10", "--min-clients", "3",
         ]
         var server: BackgroundProcess? = try BackgroundProcess(FederationProcessTests.coordinator, serve)
         try #require(try await server?.waitFor("listening on") != nil, "\(server?.standardError ?? "")")
@@ -98,8 +98,9 @@ struct CoordinatorRestartTests {
                     "--ca", "\(fed)/silos/\(name)/ca.pem", "--data", "\(data)/silo-0\(i).csv", "--retry-for", "60",
                 ])
         }
-        // SIGKILL mid-run, once round 2 is on record, and start it again on the same folder.
-        try #require(try await server?.waitFor("round 2: 3 clients") != nil, "\(server?.standardError ?? "")")
+        // SIGKILL mid-run, once round 1 is on record (nine rounds from the end: rounds take a
+        // fraction of a second here), and start it again on the same folder.
+        try #require(try await server?.waitFor("round 1: 3 clients") != nil, "\(server?.standardError ?? "")")
         server?.kill()
         server = nil
         let restarted = try BackgroundProcess(FederationProcessTests.coordinator, serve)
@@ -113,10 +114,15 @@ struct CoordinatorRestartTests {
         let history = try ProcessRunner.run(FederationProcessTests.coordinator, ["history", "--state", state, "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
         let rounds = try #require(object["rounds"] as? [[String: Any]])
-        #expect(rounds.compactMap { $0["round"] as? Int } == [1, 2, 3, 4, 5, 6])
+        #expect(rounds.compactMap { $0["round"] as? Int } == Array(1...10))
         #expect(rounds.allSatisfy { $0["evaluated"] as? Bool == true })
         let aucs = rounds.compactMap { $0["test_auc"] as? Double }
-        #expect(aucs.count == 6 && aucs[5] > aucs[0])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasSuffix(".safetensors") }.count == 6)
+        #expect(aucs.count == 10 && aucs[9] > aucs[0])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasSuffix(".safetensors") }.count == 10)
+
+        // Started once more on the finished folder, it says so and exits rather than wait for clients.
+        let again = try BackgroundProcess(FederationProcessTests.coordinator, serve)
+        #expect(try await again.waitForExit(timeout: .seconds(20)) == 0, "\(again.standardError)")
+        #expect(again.standardError.contains("round 10 is the last published (evaluated)"))
     }
 }
