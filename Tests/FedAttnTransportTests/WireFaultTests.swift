@@ -177,8 +177,7 @@ struct WireFaultTests {
 
     @Test func aClientDroppedMidUploadDoesNotHoldTheRound() async throws {
         let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(2)))
-        let layout = AttentionModel.layout(for: coordinator.modelConfig)
-        let update = try TensorPayload.encode(SparseWeights(Weights(zerosLike: layout), sparseTensors: []), precision: .float16)
+        let update = try Self.zeroUpdate(for: coordinator)
         try await Self.withServer(coordinator) { connect in
             let bothJoined = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -188,13 +187,7 @@ struct WireFaultTests {
                         try await connect("dying") { client in
                             let task = try await Self.joinAndTrain(client, counting: bothJoined)
                             _ = try await Fedattn_V1_Federation.Client(wrapping: client).uploadUpdate { writer in
-                                try await writer.write(
-                                    .with {
-                                        $0.header = .with {
-                                            $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
-                                            $0.totalBytes = UInt64(update.count)
-                                        }
-                                    })
+                                try await writer.write(Self.header(for: task, bytes: update.count))
                                 try await writer.write(.with { $0.data = update.prefix(update.count / 2) })
                                 try await Task.sleep(for: .seconds(60))
                             }
@@ -208,16 +201,7 @@ struct WireFaultTests {
                     try await connect("healthy") { client in
                         let task = try await Self.joinAndTrain(client, counting: bothJoined)
                         while bothJoined.value < 2 { try await Task.sleep(for: .milliseconds(10)) }
-                        let receipt = try await Fedattn_V1_Federation.Client(wrapping: client).uploadUpdate { writer in
-                            try await writer.write(
-                                .with {
-                                    $0.header = .with {
-                                        $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
-                                        $0.totalBytes = UInt64(update.count)
-                                    }
-                                })
-                            try await writer.write(.with { $0.data = update })
-                        }
+                        let receipt = try await Self.upload(update, for: task, over: Fedattn_V1_Federation.Client(wrapping: client))
                         #expect(receipt.accepted)
                         client.beginGracefulShutdown()
                     }
@@ -239,8 +223,7 @@ struct WireFaultTests {
         // Nine selected clients; the coordinator reads eight uploads at once.
         let names = (1...9).map { "silo-\($0)" }
         let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: names.count, roundTimeout: .seconds(30)))
-        let layout = AttentionModel.layout(for: coordinator.modelConfig)
-        let update = try TensorPayload.encode(SparseWeights(Weights(zerosLike: layout), sparseTensors: []), precision: .float16)
+        let update = try Self.zeroUpdate(for: coordinator)
         try await Self.withServer(coordinator) { connect in
             let joined = Counter(), granted = Counter(), turnedAway = Counter(), uploaded = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -281,16 +264,7 @@ struct WireFaultTests {
                                     try await Task.sleep(for: .milliseconds(10))
                                 }
                             }
-                            let receipt = try await federation.uploadUpdate { writer in
-                                try await writer.write(
-                                    .with {
-                                        $0.header = .with {
-                                            $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
-                                            $0.totalBytes = UInt64(update.count)
-                                        }
-                                    })
-                                try await writer.write(.with { $0.data = update })
-                            }
+                            let receipt = try await Self.upload(update, for: task, over: federation)
                             #expect(receipt.accepted)
                             uploaded.increment()
                         }
@@ -306,6 +280,32 @@ struct WireFaultTests {
         private let count = Mutex(0)
         func increment() { count.withLock { $0 += 1 } }
         var value: Int { count.withLock { $0 } }
+    }
+
+    /// A valid update that changes nothing.
+    static func zeroUpdate(for coordinator: Coordinator) throws -> Data {
+        let layout = AttentionModel.layout(for: coordinator.modelConfig)
+        return try TensorPayload.encode(SparseWeights(Weights(zerosLike: layout), sparseTensors: []), precision: .float16)
+    }
+
+    /// The header of an update of `bytes` bytes for `task`.
+    static func header(for task: Fedattn_V1_Task, bytes: Int) -> Fedattn_V1_UpdateChunk {
+        .with {
+            $0.header = .with {
+                $0.round = task.round; $0.baseVersion = task.modelVersion; $0.exampleCount = 10
+                $0.totalBytes = UInt64(bytes)
+            }
+        }
+    }
+
+    /// Uploads `update` whole, straight away (no reservation).
+    static func upload(
+        _ update: Data, for task: Fedattn_V1_Task, over federation: Fedattn_V1_Federation.Client<HTTP2ClientTransport.Posix>
+    ) async throws -> Fedattn_V1_UploadReceipt {
+        try await federation.uploadUpdate { writer in
+            try await writer.write(Self.header(for: task, bytes: update.count))
+            try await writer.write(.with { $0.data = update })
+        }
     }
 
     /// Joins, then asks for tasks until one says train.
