@@ -14,4 +14,11 @@ public enum MallocTuning {
             _ = mallopt(M_MMAP_THRESHOLD, bytes)
         #endif
     }
+
+    /// Returns the free pages inside malloc's arenas to the system (`malloc_trim`).
+    public static func giveBackFreePages() {
+        #if os(Linux)
+            _ = malloc_trim(0)
+        #endif
+    }
 }

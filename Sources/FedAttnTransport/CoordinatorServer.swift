@@ -1,6 +1,7 @@
 public import FedAttnFederation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 
 /// Serves a coordinator over gRPC until `body` returns, then shuts the server down.
 /// `body` receives the port actually bound (so port 0 works); `log` gets a line for each
@@ -19,7 +20,9 @@ public func withCoordinatorServer<Result: Sendable>(
             $0.connection.maxIdleTime = .seconds(120)
             // One client needs a handful of streams; hundreds would only be an attack.
             $0.http2.maxConcurrentStreams = 16
-            $0.channelDebuggingCallbacks.onAcceptTCPConnection = { connections.track($0) }
+            $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                ConnectionBuffers.bound(channel).flatMap { connections.track(channel) }
+            }
         })
     let server = GRPCServer(
         transport: transport, services: [CoordinatorService(coordinator: coordinator, security: security, connections: connections)],

@@ -24,9 +24,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     /// however large its update.
     static let chunkBytes = 8 << 10
     /// Model pieces are at most this large, so the coordinator holds at most one piece (up to
-    /// three times in flight: serialised, framed, encrypted) per downloading client. 1 KiB under
-    /// 128 KiB, so that a piece with its gRPC, HTTP/2 and TLS framing fits TLS's 128 KiB write
-    /// buffer. Measured (1M parameters): pieces sized from a 32 MiB budget shared among the
+    /// three times in flight: serialised, framed, encrypted) per downloading client; TLS
+    /// encrypts it 16 KiB at a time (`ConnectionBuffers`). Measured (1M parameters): pieces sized from a 32 MiB budget shared among the
     /// clients (up to 1023 KiB, fewer round trips) raised 20 clients' peak from 103 to 122 MB;
     /// 63 KiB pieces saved 8 MB at 200 clients but cost a third of the throughput.
     static let pieceBytes = 127 << 10

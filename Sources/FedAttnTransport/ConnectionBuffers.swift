@@ -1,0 +1,90 @@
+public import NIOCore
+import NIOSSL
+
+/// Keeps the transport buffers of each connection small.
+///
+/// swift-nio-ssl encrypts everything flushed at once into one buffer, decrypts a whole batch
+/// of socket reads into another, and keeps each at its largest size for the life of the
+/// connection; HTTP/2's frame parser keeps a copy the size of the decrypted batch; NIO's
+/// socket reads grow to 64 KiB and stay. A model download (127 KiB pieces) and an upload
+/// grew these to about 0.4 MB a connection: 80 MB of the coordinator at 200 clients.
+/// Reading 16 KiB from the socket at a time and handing TLS at most `readBatchBytes` per read
+/// batch and `flushBatchBytes` per flush keeps them near one TLS record (16 KiB) each.
+/// Measured at 200 clients (`fedattn-coordinator bench`): 28% less heap, the same updates
+/// per second; 8 KiB socket reads were worse (a 16 KiB record then spans reads, copied).
+enum ConnectionBuffers {
+    static let socketReadBytes = 16 << 10
+    static let readBatchBytes = 8 << 10
+    static let flushBatchBytes = 16 << 10
+
+    /// Bounds `channel`'s buffers: its socket reads and, when it has a TLS handler, the
+    /// batches either side of it.
+    static func bound(_ channel: any Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.syncOptions?.setOption(
+                ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: socketReadBytes))
+            let pipeline = channel.pipeline.syncOperations
+            guard let tls = try? pipeline.handler(type: NIOSSLServerHandler.self) else { return }
+            try pipeline.addHandler(ReadBatchLimit(bytes: readBatchBytes), position: .before(tls))
+            try pipeline.addHandler(FlushBatchLimit(bytes: flushBatchBytes), position: .after(tls))
+        }
+    }
+}
+
+/// Ends a read batch (`channelReadComplete`) every `bytes` of ciphertext, so the TLS handler
+/// never decrypts much more than that before passing the plaintext on. An early end of a
+/// batch only makes HTTP/2 look at its frames sooner.
+public final class ReadBatchLimit: ChannelInboundHandler {
+    public typealias InboundIn = ByteBuffer
+    public typealias InboundOut = ByteBuffer
+
+    private let bytes: Int
+    private var inBatch = 0
+
+    public init(bytes: Int) { self.bytes = bytes }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        while buffer.readableBytes > 0 {
+            if inBatch >= bytes {
+                context.fireChannelReadComplete()
+                inBatch = 0
+            }
+            let slice = buffer.readSlice(length: min(bytes - inBatch, buffer.readableBytes))!
+            inBatch += slice.readableBytes
+            context.fireChannelRead(wrapInboundOut(slice))
+        }
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        inBatch = 0
+        context.fireChannelReadComplete()
+    }
+}
+
+/// Flushes every `bytes` of plaintext written, so the TLS handler never encrypts more than
+/// about that into its outbound buffer at once. A flush only means "send now".
+public final class FlushBatchLimit: ChannelOutboundHandler {
+    public typealias OutboundIn = ByteBuffer
+    public typealias OutboundOut = ByteBuffer
+
+    private let bytes: Int
+    private var unflushed = 0
+
+    public init(bytes: Int) { self.bytes = bytes }
+
+    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let size = unwrapOutboundIn(data).readableBytes
+        if unflushed > 0 && unflushed + size > bytes {
+            context.flush()
+            unflushed = 0
+        }
+        unflushed += size
+        context.write(data, promise: promise)
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        unflushed = 0
+        context.flush()
+    }
+}

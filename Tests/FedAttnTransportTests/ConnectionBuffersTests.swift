@@ -1,0 +1,68 @@
+import FedAttnTransport
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// The TLS layer sits where these tests' recorder sits: it must never be handed more than
+/// the limit in one read batch or one flush, whatever the socket or HTTP/2 deliver, and
+/// every byte must arrive in order.
+@Suite struct ConnectionBuffersTests {
+    /// Records what reaches the next handler: bytes per read batch, and bytes per flush.
+    final class Recorder: ChannelDuplexHandler {
+        typealias InboundIn = ByteBuffer
+        typealias OutboundIn = ByteBuffer
+        var readBatches: [Int] = [0]
+        var flushes: [Int] = [0]
+        var received: [UInt8] = []
+        var sent: [UInt8] = []
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let buffer = unwrapInboundIn(data)
+            readBatches[readBatches.count - 1] += buffer.readableBytes
+            received += buffer.readableBytesView
+        }
+        func channelReadComplete(context: ChannelHandlerContext) { readBatches.append(0) }
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            let buffer = unwrapOutboundIn(data)
+            flushes[flushes.count - 1] += buffer.readableBytes
+            sent += buffer.readableBytesView
+            promise?.succeed()
+        }
+        func flush(context: ChannelHandlerContext) { flushes.append(0) }
+    }
+
+    static func bytes(_ count: Int, seed: UInt8) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) &+ seed } }
+
+    @Test func aReadBatchNeverExceedsTheLimit() throws {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel(handlers: [ReadBatchLimit(bytes: 8 << 10), recorder])
+        // Four socket reads in one wake-up, as NIO delivers them: 16 KiB, 5 B, 12 KiB, 3 KiB.
+        let reads = [Self.bytes(16 << 10, seed: 1), Self.bytes(5, seed: 2), Self.bytes(12 << 10, seed: 3), Self.bytes(3 << 10, seed: 4)]
+        for read in reads { channel.pipeline.fireChannelRead(NIOAny(channel.allocator.buffer(bytes: read))) }
+        channel.pipeline.fireChannelReadComplete()
+        let batches = recorder.readBatches.filter { $0 > 0 }
+        #expect(batches.allSatisfy { $0 <= 8 << 10 }, "batches: \(batches)")
+        #expect(batches == [8 << 10, 8 << 10, 8 << 10, reads.map(\.count).reduce(0, +) - 3 * (8 << 10)])
+        #expect(recorder.received == reads.flatMap { $0 })
+        _ = try channel.finish()
+    }
+
+    @Test func aFlushNeverCarriesMuchMoreThanTheLimit() throws {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel(handlers: [recorder, FlushBatchLimit(bytes: 16 << 10)])
+        // HTTP/2 writing a 127 KiB piece as 9-byte frame headers and 16 KiB payloads, then one flush.
+        var writes: [[UInt8]] = []
+        for frame in 0..<8 {
+            writes.append(Self.bytes(9, seed: UInt8(frame)))
+            writes.append(Self.bytes(frame < 7 ? 16 << 10 : 15 << 10, seed: UInt8(100 + frame)))
+        }
+        for write in writes { channel.write(channel.allocator.buffer(bytes: write), promise: nil) }
+        channel.flush()
+        let flushes = recorder.flushes.filter { $0 > 0 }
+        // A single write larger than the limit goes alone; otherwise at most the limit.
+        #expect(flushes.allSatisfy { $0 <= (16 << 10) + 9 }, "flushes: \(flushes)")
+        #expect(flushes.count >= 8)
+        #expect(recorder.sent == writes.flatMap { $0 })
+        _ = try channel.finish()
+    }
+}
