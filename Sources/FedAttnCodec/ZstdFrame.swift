@@ -5,16 +5,20 @@ public import Foundation
 public enum ZstdFrame {
     /// Compresses `data` at `level` (1 is fast; 3 is zstd's default).
     public static func compress(_ data: some ContiguousBytes, level: Int32 = 3) throws(CodecError) -> Data {
-        var out = Data()
-        let written = data.withUnsafeBytes { src in
+        // Into a buffer of zstd's worst-case bound, then shrunk in place: a large block is
+        // the system's (mmap) and is only resident where written, and shrinking it gives the
+        // tail back, so the payload is never copied. (The coordinator keeps two.)
+        let (buffer, written) = data.withUnsafeBytes { src in
             let bound = ZSTD_compressBound(src.count)
-            out = Data(count: bound)
-            return out.withUnsafeMutableBytes { dst in ZSTD_compress(dst.baseAddress, bound, src.baseAddress, src.count, level) }
+            let buffer = malloc(max(bound, 1))!
+            return (buffer, ZSTD_compress(buffer, bound, src.baseAddress, src.count, level))
         }
-        guard ZSTD_isError(written) == 0 else { throw .zstd(String(cString: ZSTD_getErrorName(written))) }
-        // A copy of the exact size: shrinking `count` would keep the whole bound allocated
-        // for as long as the payload lives (the coordinator keeps two).
-        return out.withUnsafeBytes { Data(bytes: $0.baseAddress!, count: written) }
+        guard ZSTD_isError(written) == 0 else {
+            free(buffer)
+            throw .zstd(String(cString: ZSTD_getErrorName(written)))
+        }
+        let exact = realloc(buffer, max(written, 1)) ?? buffer
+        return Data(bytesNoCopy: exact, count: written, deallocator: .free)
     }
 
     /// Compresses `pieces` as one frame with zstd's streaming API, which cannot know the total

@@ -276,6 +276,7 @@ public actor Coordinator {
                 startRound(t.round)
                 return
             }
+            phase = .done  // closeRound frees the running sum (8 bytes a parameter) once it has the mean
             closeRound(t)
         case .evaluating(let e):
             guard e.pending.isEmpty || now >= e.deadline else { return }
@@ -308,23 +309,27 @@ public actor Coordinator {
                 deadline: ContinuousClock.now + config.roundTimeout))
     }
 
-    private func closeRound(_ t: Training) {
-        guard let next = strategy.aggregate(t.accumulator, global: global.parameters),
-            let model = try? AttentionModel(config: modelConfig, parameters: next),
-            let newVersion = try? Self.publish(model)
+    private func closeRound(_ t: consuming Training) {
+        let round = t.round, participants = t.accumulator.clients, examples = t.accumulator.totalExamples
+        let bytesUpPerClient = t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax = t.trainSecondsMax
+        let next = strategy.aggregate(t.accumulator, global: global.parameters)
+        _ = consume t
+        // Clients still downloading the current version may finish; the one before it goes
+        // now, before the new one is encoded beside it.
+        previousVersions = [:]
+        guard let next, let model = try? AttentionModel(config: modelConfig, parameters: next), let newVersion = try? Self.publish(model)
         else {
-            retries.append("round \(t.round): aggregation published nothing")
-            startRound(t.round)
+            retries.append("round \(round): aggregation published nothing")
+            startRound(round)
             return
         }
         do {
             try store?.publish(
-                round: t.round, version: newVersion.version, model: model, participants: t.accumulator.clients,
-                examples: t.accumulator.totalExamples, bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count,
-                trainSecondsMax: t.trainSecondsMax)
+                round: round, version: newVersion.version, model: model, participants: participants, examples: examples,
+                bytesUpPerClient: bytesUpPerClient, trainSecondsMax: trainSecondsMax)
         } catch {
-            retries.append("round \(t.round): the new version could not be stored: \(error)")
-            startRound(t.round)
+            retries.append("round \(round): the new version could not be stored: \(error)")
+            startRound(round)
             return
         }
         previousVersions = [published.version: published.payload]
@@ -332,8 +337,8 @@ public actor Coordinator {
         published = newVersion
         phase = .evaluating(
             Evaluation(
-                round: t.round, version: newVersion.version, participants: t.accumulator.clients, examples: t.accumulator.totalExamples,
-                bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax: t.trainSecondsMax,
-                pending: Set(joined.keys), deadline: ContinuousClock.now + config.roundTimeout))
+                round: round, version: newVersion.version, participants: participants, examples: examples,
+                bytesUpPerClient: bytesUpPerClient, trainSecondsMax: trainSecondsMax, pending: Set(joined.keys),
+                deadline: ContinuousClock.now + config.roundTimeout))
     }
 }
