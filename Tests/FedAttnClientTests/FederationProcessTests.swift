@@ -103,6 +103,10 @@ struct CoordinatorRestartTests {
         try #require(try await server?.waitFor("round 1: 3 clients") != nil, "\(server?.standardError ?? "")")
         server?.kill()
         server = nil
+        // Down for two seconds: longer than a client trains for a round here, so every client
+        // needs the coordinator while it is gone (restarted at once, a client that was training
+        // could reconnect without ever seeing it down, and log nothing to check).
+        try await Task.sleep(for: .seconds(2))
         let restarted = try BackgroundProcess(FederationProcessTests.coordinator, serve)
         #expect(try await restarted.waitFor("resuming from .* round ([0-9]+) is the last published") != nil, "\(restarted.standardError)")
         for client in clients {
