@@ -40,26 +40,19 @@ public final class ReadBatchLimit: ChannelInboundHandler {
     public typealias InboundIn = ByteBuffer
     public typealias InboundOut = ByteBuffer
 
-    private let bytes: Int
-    private var inBatch = 0
+    private var batches: Batches
 
-    public init(bytes: Int) { self.bytes = bytes }
+    public init(bytes: Int) { batches = Batches(bytes: bytes) }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = unwrapInboundIn(data)
-        while buffer.readableBytes > 0 {
-            if inBatch >= bytes {
-                context.fireChannelReadComplete()
-                inBatch = 0
-            }
-            let slice = buffer.readSlice(length: min(bytes - inBatch, buffer.readableBytes))!
-            inBatch += slice.readableBytes
-            context.fireChannelRead(wrapInboundOut(slice))
+        batches.cut(&buffer, endBatch: { context.fireChannelReadComplete() }) { piece, _ in
+            context.fireChannelRead(wrapInboundOut(piece))
         }
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
-        inBatch = 0
+        batches.ended()
         context.fireChannelReadComplete()
     }
 }
@@ -71,27 +64,48 @@ public final class FlushBatchLimit: ChannelOutboundHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
 
-    private let bytes: Int
-    private var unflushed = 0
+    private var batches: Batches
 
-    public init(bytes: Int) { self.bytes = bytes }
+    public init(bytes: Int) { batches = Batches(bytes: bytes) }
 
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         var buffer = unwrapOutboundIn(data)
         guard buffer.readableBytes > 0 else { return context.write(data, promise: promise) }
-        while buffer.readableBytes > 0 {
-            if unflushed == bytes {
-                context.flush()
-                unflushed = 0
-            }
-            let slice = buffer.readSlice(length: min(buffer.readableBytes, bytes - unflushed))!
-            unflushed += slice.readableBytes
-            context.write(wrapOutboundOut(slice), promise: buffer.readableBytes == 0 ? promise : nil)
+        batches.cut(&buffer, endBatch: { context.flush() }) { piece, last in
+            context.write(wrapOutboundOut(piece), promise: last ? promise : nil)
         }
     }
 
     public func flush(context: ChannelHandlerContext) {
-        unflushed = 0
+        batches.ended()
         context.flush()
     }
+}
+
+/// Cuts a stream of buffers into batches of at most `bytes`, without copying.
+struct Batches {
+    let bytes: Int
+    private var filled = 0
+
+    init(bytes: Int) {
+        precondition(bytes >= 1, "A batch holds at least one byte.")
+        self.bytes = bytes
+    }
+
+    /// Hands `buffer` on as pieces, calling `endBatch` whenever the current batch is full
+    /// and more follows; `last` marks the buffer's final piece.
+    mutating func cut(_ buffer: inout ByteBuffer, endBatch: () -> Void, piece: (_ piece: ByteBuffer, _ last: Bool) -> Void) {
+        while buffer.readableBytes > 0 {
+            if filled == bytes {
+                endBatch()
+                filled = 0
+            }
+            let next = buffer.readSlice(length: min(buffer.readableBytes, bytes - filled))!
+            filled += next.readableBytes
+            piece(next, buffer.readableBytes == 0)
+        }
+    }
+
+    /// The batch was ended from outside (a flush, the end of a read).
+    mutating func ended() { filled = 0 }
 }
