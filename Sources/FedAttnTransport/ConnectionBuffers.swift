@@ -10,8 +10,8 @@ import NIOSSL
 /// grew these to about 0.4 MB a connection. Reading 16 KiB from the socket at a time, and
 /// handing TLS at most `readBatchBytes` per read batch and `flushBatchBytes` per flush,
 /// keeps them near one TLS record each. Measured with `fedattn-coordinator bench` at 200
-/// clients: heap peak 132 -> 84 MB, resident peak 191 -> 140 MB, updates per second the same
-/// or better. 8 KiB socket reads were worse (a 16 KiB record then spans reads and is copied).
+/// clients (heaptrack): heap peak 132 -> 82 MB, updates per second the same or better. 8 KiB
+/// socket reads were worse (a 16 KiB record then spans reads and is copied).
 enum ConnectionBuffers {
     static let socketReadBytes = 16 << 10
     static let readBatchBytes = 8 << 10
