@@ -14,12 +14,14 @@ import Testing
         var readBatches: [Int] = [0]
         var flushes: [Int] = [0]
         var received: [UInt8] = []
+        var buffers: [ByteBuffer] = []
         var sent: [UInt8] = []
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let buffer = unwrapInboundIn(data)
             readBatches[readBatches.count - 1] += buffer.readableBytes
             received += buffer.readableBytesView
+            buffers.append(buffer)
         }
         func channelReadComplete(context: ChannelHandlerContext) { readBatches.append(0) }
         func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -44,6 +46,20 @@ import Testing
         #expect(batches.allSatisfy { $0 <= 8 << 10 }, "batches: \(batches)")
         #expect(batches == [8 << 10, 8 << 10, 8 << 10, reads.map(\.count).reduce(0, +) - 3 * (8 << 10)])
         #expect(recorder.received == reads.flatMap { $0 })
+        _ = try channel.finish()
+    }
+
+    @Test func whatFollowsTLSNeverHoldsTLSsBuffer() throws {
+        let recorder = Recorder()
+        let channel = EmbeddedChannel(handlers: [PlaintextCopy(), recorder])
+        let batch = channel.allocator.buffer(bytes: Self.bytes(5_000, seed: 7))
+        channel.pipeline.fireChannelRead(NIOAny(batch))
+        #expect(recorder.received == Self.bytes(5_000, seed: 7))
+        let kept = try #require(recorder.buffers.first)
+        let tlsMemory = batch.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        let keptMemory = kept.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+        #expect(keptMemory != tlsMemory)
+        #expect(kept.capacity <= 8 << 10)
         _ = try channel.finish()
     }
 
