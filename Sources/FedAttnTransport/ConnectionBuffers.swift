@@ -61,7 +61,10 @@ public final class ReadBatchLimit: ChannelInboundHandler {
 
 /// Flushes every `bytes` of plaintext written, splitting larger writes, so the TLS handler
 /// never encrypts more than that into its outbound buffer at once. A flush only means
-/// "send now"; a write's promise completes with its last piece.
+/// "send now"; a write's promise completes with its last piece. A flush here cannot make the
+/// socket writable again (and so start new writes in the middle of this one): the socket
+/// then either has nothing pending, or waits for the kernel and leaves the flush to it, and
+/// one batch is far below NIO's 64 KiB mark for unwritable.
 public final class FlushBatchLimit: ChannelOutboundHandler {
     public typealias OutboundIn = ByteBuffer
     public typealias OutboundOut = ByteBuffer
