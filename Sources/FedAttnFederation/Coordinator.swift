@@ -1,4 +1,3 @@
-import Crypto
 public import FedAttnAggregation
 import FedAttnCodec
 public import FedAttnCore
@@ -94,8 +93,7 @@ public actor Coordinator {
 
     private static func publish(_ model: AttentionModel) throws -> Published {
         let payload = try TensorPayload.encode(model.parameters, precision: .float32)
-        let version = SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
-        return Published(payload: payload, version: version)
+        return Published(payload: payload, version: modelVersion(of: payload))
     }
 
     // MARK: Calls from clients

@@ -1,5 +1,12 @@
+import Crypto
 public import FedAttnModel
 public import Foundation
+
+/// A model version's name: the SHA-256 of its payload in hex, so that a client can check
+/// that the bytes it downloaded are the version it asked for.
+public func modelVersion(of payload: Data) -> String {
+    SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
+}
 
 /// What a client learns when it joins.
 public struct JoinInfo: Sendable {

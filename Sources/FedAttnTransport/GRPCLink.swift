@@ -1,4 +1,3 @@
-import Crypto
 public import FedAttnFederation
 public import FedAttnModel
 import FedAttnProtocol
@@ -48,7 +47,7 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         }
     }
 
-    /// The most a piece may carry: the coordinator sends less when many clients download.
+    /// The most a piece may carry, as the client asks; the coordinator sends at most 127 KiB.
     static var maxPieceBytes: Int { 4 << 20 }
 
     /// Fetches the model piece by piece and checks that its bytes hash to `version`.
@@ -73,7 +72,7 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
             total = piece.totalBytes
             payload.append(piece.data)
         } while UInt64(payload.count) < total!
-        let digest = SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
+        let digest = modelVersion(of: payload)
         guard digest == version else {
             throw RPCError(code: .dataLoss, message: "model \(version.prefix(12)) arrived with SHA-256 \(digest.prefix(12))")
         }
