@@ -49,18 +49,78 @@ import Testing
         _ = try channel.finish()
     }
 
-    @Test func whatFollowsTLSNeverHoldsTLSsBuffer() throws {
-        let recorder = Recorder()
-        let channel = EmbeddedChannel(handlers: [PlaintextCopy(), recorder])
-        let batch = channel.allocator.buffer(bytes: Self.bytes(5_000, seed: 7))
-        channel.pipeline.fireChannelRead(NIOAny(batch))
-        #expect(recorder.received == Self.bytes(5_000, seed: 7))
-        let kept = try #require(recorder.buffers.first)
-        let tlsMemory = batch.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
-        let keptMemory = kept.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
-        #expect(keptMemory != tlsMemory)
-        #expect(kept.capacity <= 8 << 10)
-        _ = try channel.finish()
+    /// A client's side of an HTTP/2 connection as bytes: its preface, then frames of every
+    /// kind and size the coordinator sees, and where each frame's header and payload lie.
+    static func clientStream() -> (bytes: [UInt8], frames: [(header: Int, payload: Range<Int>, isData: Bool)]) {
+        var bytes = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+        var frames: [(header: Int, payload: Range<Int>, isData: Bool)] = []
+        func frame(type: UInt8, length: Int, seed: UInt8) {
+            frames.append((bytes.count, bytes.count + 9..<bytes.count + 9 + length, type == 0))
+            bytes += [UInt8(length >> 16), UInt8(length >> 8 & 0xff), UInt8(length & 0xff), type, 0, 0, 0, 0, 1]
+            bytes += Self.bytes(length, seed: seed)
+        }
+        frame(type: 4, length: 18, seed: 1)  // SETTINGS
+        for stream in 0..<6 {
+            frame(type: 1, length: 150 + stream, seed: 2)  // HEADERS
+            for size in [5, 0, 8_197, 16_384, 13, 1, 9_000] { frame(type: 0, length: size, seed: UInt8(stream)) }
+            frame(type: 8, length: 4, seed: 3)  // WINDOW_UPDATE
+            frame(type: 1, length: 12_000, seed: 4)  // a large HEADERS frame (trailers)
+            frame(type: 6, length: 8, seed: 5)  // PING
+        }
+        return (bytes, frames)
+    }
+
+    @Test func http2IsHandedCopiesThatEndOnlyAtAFrameEndOrInsideDATA() throws {
+        let (stream, frames) = Self.clientStream()
+        // Where a copy may end: the end of the preface, of any frame, or inside the payload of
+        // a DATA frame or of a frame longer than a copy.
+        var allowedEnds: Set<Int> = [24]
+        for frame in frames {
+            allowedEnds.insert(frame.payload.upperBound)
+            if frame.isData || 9 + frame.payload.count > 8 << 10, !frame.payload.isEmpty {
+                allowedEnds.formUnion(frame.payload.lowerBound + 1..<frame.payload.upperBound)
+            }
+        }
+        var generator = SystemRandomNumberGenerator()
+        for trial in 0..<20 {
+            let recorder = Recorder()
+            let channel = EmbeddedChannel(handlers: [FrameAlignedCopy(bytes: 8 << 10), recorder])
+            // TLS's decrypted batches end anywhere: cut the stream at random points.
+            var offset = 0
+            var batches: [ByteBuffer] = []
+            while offset < stream.count {
+                let length = min(stream.count - offset, Int.random(in: 1...(trial < 5 ? 40 : 24 << 10), using: &generator))
+                let batch = channel.allocator.buffer(bytes: stream[offset..<offset + length])
+                batches.append(batch)
+                channel.pipeline.fireChannelRead(NIOAny(batch))
+                offset += length
+            }
+            #expect(recorder.received == stream)
+            // TLS's memory (the batches, still alive), sorted by address.
+            let tlsMemory = batches.map { batch in
+                batch.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress)..<UInt(bitPattern: $0.baseAddress) + UInt($0.count) }
+            }.sorted { $0.lowerBound < $1.lowerBound }
+            var end = 0
+            var badEnds: [Int] = []
+            var heldTLSMemory = 0
+            for copy in recorder.buffers {
+                #expect(copy.readableBytes <= 8 << 10)
+                #expect(copy.capacity <= 8 << 10)
+                end += copy.readableBytes
+                if !allowedEnds.contains(end) { badEnds.append(end) }
+                let address = copy.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress) }
+                // The last of TLS's buffers that starts at or below the copy's address.
+                var (low, high) = (0, tlsMemory.count)
+                while low < high {
+                    let middle = (low + high) / 2
+                    if tlsMemory[middle].lowerBound <= address { low = middle + 1 } else { high = middle }
+                }
+                if low > 0, tlsMemory[low - 1].contains(address) { heldTLSMemory += 1 }
+            }
+            #expect(badEnds.count == 0, "copies end inside a frame header or a frame other than DATA, at \(badEnds.prefix(5))")
+            #expect(heldTLSMemory == 0, "each copy must be memory of its own, not TLS's")
+            _ = try channel.finish()
+        }
     }
 
     @Test func aFlushNeverCarriesMoreThanTheLimit() throws {
