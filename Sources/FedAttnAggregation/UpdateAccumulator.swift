@@ -8,8 +8,11 @@ public import FedAttnCore
 /// (`rowWise`), rather than diluted by every client that never saw the item.
 public struct UpdateAccumulator: Sendable {
     public let layout: ParameterLayout
-    /// Sum of exampleCount * delta.
-    private(set) var weightedSum: [Double]
+    /// Sum of exampleCount * delta, in Float: 4 bytes a parameter where Double took 8 (4 MB
+    /// of the coordinator's memory at 1M parameters). Over 200 updates its mean stays within
+    /// 1e-6 of a Double sum's, relative to the mean's largest value (see FedAvgTests), far
+    /// below the Float32 rounding of the model it is added to.
+    private(set) var weightedSum: [Float]
     /// Per tensor with rows: per row, the summed example count of the clients that sent it.
     private(set) var rowWeights: [Int: [Double]] = [:]
     public private(set) var totalExamples = 0
@@ -17,7 +20,7 @@ public struct UpdateAccumulator: Sendable {
 
     public init(layout: ParameterLayout) {
         self.layout = layout
-        weightedSum = [Double](repeating: 0, count: layout.count)
+        weightedSum = [Float](repeating: 0, count: layout.count)
     }
 
     /// Folds in one update. The caller has checked its layout.
@@ -25,6 +28,7 @@ public struct UpdateAccumulator: Sendable {
         precondition(update.delta.layout == layout, "An update of another layout cannot be accumulated.")
         precondition(update.exampleCount > 0, "An update must carry at least one example.")
         let weight = Double(update.exampleCount)
+        let floatWeight = Float(update.exampleCount)
         for (i, tensor) in update.delta.tensors.enumerated() {
             let range = layout.range(at: i)
             if let rows = tensor.rows {
@@ -32,12 +36,12 @@ public struct UpdateAccumulator: Sendable {
                 var perRow = rowWeights[i] ?? [Double](repeating: 0, count: layout.tensors[i].shape[0])
                 for (k, row) in rows.enumerated() {
                     let start = range.lowerBound + Int(row) * width
-                    for j in 0..<width { weightedSum[start + j] += weight * Double(tensor.values[k * width + j]) }
+                    for j in 0..<width { weightedSum[start + j] += floatWeight * tensor.values[k * width + j] }
                     perRow[Int(row)] += weight
                 }
                 rowWeights[i] = perRow
             } else {
-                for (j, value) in tensor.values.enumerated() { weightedSum[range.lowerBound + j] += weight * Double(value) }
+                for (j, value) in tensor.values.enumerated() { weightedSum[range.lowerBound + j] += floatWeight * value }
             }
         }
         totalExamples += update.exampleCount
@@ -56,10 +60,10 @@ public struct UpdateAccumulator: Sendable {
                 let width = layout.tensors[i].shape[1]
                 for (row, weight) in perRow.enumerated() where weight > 0 {
                     let start = range.lowerBound + row * width
-                    for j in start..<(start + width) { mean.values[j] = Float(weightedSum[j] / weight) }
+                    for j in start..<(start + width) { mean.values[j] = Float(Double(weightedSum[j]) / weight) }
                 }
             } else {
-                for j in range { mean.values[j] = Float(weightedSum[j] / total) }
+                for j in range { mean.values[j] = Float(Double(weightedSum[j]) / total) }
             }
         }
         return mean

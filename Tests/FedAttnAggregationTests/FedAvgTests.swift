@@ -52,6 +52,30 @@ struct FedAvgTests {
         #expect(forward.totalExamples == backward.totalExamples)
     }
 
+    /// The running sum is kept in Float to halve its memory: at the coordinator's scale (200
+    /// clients, example counts from 50 to 5,000, deltas of training's size) its mean must stay
+    /// as close to a Double sum's as Float32 rounding of the model itself.
+    @Test func aFloatRunningSumMatchesADoubleSumAtTwoHundredClients() throws {
+        let layout = ParameterLayout([TensorSpec(name: "w", shape: [4_096])])
+        var rng = SeededGenerator(seed: 11)
+        var round = UpdateAccumulator(layout: layout)
+        var reference = [Double](repeating: 0, count: layout.count)
+        var total = 0.0
+        for client in 0..<200 {
+            let examples = 50 + Int(rng.nextUnit() * 4_950)
+            let delta = (0..<layout.count).map { _ in Float(rng.nextNormal() * 0.01) }
+            let dense = SparseWeights(Weights(layout: layout, values: delta), sparseTensors: [])
+            round.add(ClientUpdate(client: "c\(client)", exampleCount: examples, delta: dense))
+            for (j, value) in delta.enumerated() { reference[j] += Double(examples) * Double(value) }
+            total += Double(examples)
+        }
+        let mean = try #require(round.meanDelta(rowWise: false))
+        let expected = reference.map { $0 / total }
+        let largest = expected.map(abs).max()!
+        let worst = zip(mean.values, expected).map { abs(Double($0) - $1) }.max()!
+        #expect(worst / largest < 1e-6, "worst error \(worst), largest mean \(largest)")
+    }
+
     @Test func aRoundWithoutUpdatesPublishesNothing() {
         var fedavg = FedAvg()
         let aggregated = fedavg.aggregate(UpdateAccumulator(layout: Self.layout), global: Weights(zerosLike: Self.layout))
