@@ -16,7 +16,7 @@ public actor Coordinator {
     private var strategy: any Strategy
     private var global: AttentionModel
     private var published: Published
-    private var previousVersions: [String: Data] = [:]
+    private var previousVersions: [String: PayloadFile] = [:]
     private var joined: [String: Int] = [:]  // client -> join order
     private var phase: Phase = .waitingForClients
     private var records: [RoundRecord] = []
@@ -24,12 +24,14 @@ public actor Coordinator {
     private var roundStart = ContinuousClock.now
     private var bytesDown: [String: Int] = [:]
     private let store: StateStore?
+    /// Where payload files are made: the state folder, or the system's temporary folder.
+    private let payloadFolder: String
     /// A round published before a restart whose evaluation never finished.
     private var unevaluated: StateStore.StoredRound?
 
     /// A published model: its payload as clients download it, and its version.
     private struct Published {
-        let payload: Data
+        let payload: PayloadFile
         let version: String
     }
 
@@ -74,6 +76,8 @@ public actor Coordinator {
         self.config = config
         self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
         self.store = store
+        payloadFolder = store?.folder ?? FileManager.default.temporaryDirectory.path
+        PayloadFile.removeLeftovers(in: payloadFolder)
         var model = initialModel
         let stored = try store?.rounds() ?? []
         if let store, let last = stored.last {
@@ -85,15 +89,15 @@ public actor Coordinator {
             unevaluated = last.evaluation == nil ? last : nil
         }
         self.global = model
-        self.published = try Self.publish(model)
+        self.published = try Self.publish(model, in: payloadFolder)
         // Started again on a finished federation: done at once, without waiting for clients
         // that have gone home.
         if unevaluated == nil, records.count >= config.rounds { phase = .done }
     }
 
-    private static func publish(_ model: AttentionModel) throws -> Published {
+    private static func publish(_ model: AttentionModel, in folder: String) throws -> Published {
         let payload = try TensorPayload.encode(model.parameters, precision: .float32)
-        return Published(payload: payload, version: modelVersion(of: payload))
+        return Published(payload: try PayloadFile(payload, in: folder), version: modelVersion(of: payload))
     }
 
     // MARK: Calls from clients
@@ -137,8 +141,17 @@ public actor Coordinator {
     }
 
     /// Up to `maxBytes` of a model version's payload from `offset` (transports send models
-    /// piece by piece), counted toward the round's bytes down.
-    public func modelPiece(version: String, offset: Int, maxBytes: Int, for client: String) throws(CoordinatorError) -> ModelPiece {
+    /// piece by piece), counted toward the round's bytes down. Read off the actor, many at once.
+    public nonisolated func modelPiece(version: String, offset: Int, maxBytes: Int, for client: String) async throws(CoordinatorError) -> ModelPiece {
+        let (payload, range) = try await pieceRange(version: version, offset: offset, maxBytes: maxBytes, for: client)
+        do {
+            return ModelPiece(bytes: try payload.read(range), totalBytes: payload.count)
+        } catch {
+            throw .unavailable("model \(version.prefix(12)): \(error)")
+        }
+    }
+
+    private func pieceRange(version: String, offset: Int, maxBytes: Int, for client: String) throws(CoordinatorError) -> (PayloadFile, Range<Int>) {
         let payload = version == published.version ? published.payload : previousVersions[version]
         guard let payload else { throw .unknownVersion(version) }
         guard offset >= 0, offset <= payload.count else {
@@ -146,8 +159,7 @@ public actor Coordinator {
         }
         let end = offset + min(max(maxBytes, 0), payload.count - offset)
         bytesDown[client, default: 0] += end - offset
-        // A slice shares the payload's storage: no copy per client.
-        return ModelPiece(bytes: payload[payload.startIndex + offset..<payload.startIndex + end], totalBytes: payload.count)
+        return (payload, offset..<end)
     }
 
     /// Folds in one client's update for the current round. The payload is decoded and checked
@@ -312,10 +324,10 @@ public actor Coordinator {
         let bytesUpPerClient = t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax = t.trainSecondsMax
         let next = strategy.aggregate(t.accumulator, global: global.parameters)
         _ = consume t
-        // Clients still downloading the current version may finish; the one before it goes
-        // now, before the new one is encoded beside it.
+        // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
-        guard let next, let model = try? AttentionModel(config: modelConfig, parameters: next), let newVersion = try? Self.publish(model)
+        guard let next, let model = try? AttentionModel(config: modelConfig, parameters: next),
+            let newVersion = try? Self.publish(model, in: payloadFolder)
         else {
             retries.append("round \(round): aggregation published nothing")
             startRound(round)

@@ -69,7 +69,6 @@ public struct RoundRecord: Sendable, Equatable {
     public let retries: [String]
 }
 
-/// Why the coordinator refused a call. The transport maps each case to a status code.
 /// Part of a model version's payload.
 public struct ModelPiece: Sendable {
     public let bytes: Data
@@ -77,6 +76,7 @@ public struct ModelPiece: Sendable {
     public let totalBytes: Int
 }
 
+/// Why the coordinator refused a call. The transport maps each case to a status code.
 public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
     case protocolMismatch(client: UInt32, coordinator: UInt32)
     case notJoined(String)
@@ -85,13 +85,15 @@ public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
     case tooLarge(String)
     case unknownVersion(String)
     case outOfRange(String)
+    /// The coordinator could not do its part (reading a payload file): worth trying again.
+    case unavailable(String)
 
     public var description: String {
         switch self {
         case .protocolMismatch(let client, let coordinator):
             "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
         case .notJoined(let client): "client '\(client)' has not joined"
-        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why), .outOfRange(let why): why
+        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why), .outOfRange(let why), .unavailable(let why): why
         case .unknownVersion(let version): "no model version \(version)"
         }
     }

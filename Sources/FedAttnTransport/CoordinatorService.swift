@@ -235,6 +235,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 case .tooLarge: .resourceExhausted
                 case .unknownVersion: .notFound
                 case .outOfRange: .outOfRange
+                case .unavailable: .unavailable
                 }
             throw RPCError(code: code, message: error.description)
         }
