@@ -179,7 +179,7 @@ struct WireFaultTests {
         let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(2)))
         let update = try Self.zeroUpdate(for: coordinator)
         try await Self.withServer(coordinator) { connect in
-            let bothJoined = Counter()
+            let bothJoined = Counter(), halfSent = Counter()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // The doomed client: a header and half its data, then its process dies (its connection drops).
                 group.addTask {
@@ -189,18 +189,21 @@ struct WireFaultTests {
                             _ = try await Fedattn_V1_Federation.Client(wrapping: client).uploadUpdate { writer in
                                 try await writer.write(Self.header(for: task, bytes: update.count))
                                 try await writer.write(.with { $0.data = update.prefix(update.count / 2) })
+                                halfSent.increment()
                                 try await Task.sleep(for: .seconds(60))
                             }
                         }
                     }
-                    try await Task.sleep(for: .milliseconds(500))
+                    // Dropped once half its update is sent (a fixed pause could end before it
+                    // had even joined, on a loaded machine, and leave the healthy client waiting).
+                    try await halfSent.waitFor(1)
                     dying.cancel()
                     _ = await dying.result
                 }
                 group.addTask {
                     try await connect("healthy") { client in
                         let task = try await Self.joinAndTrain(client, counting: bothJoined)
-                        while bothJoined.value < 2 { try await Task.sleep(for: .milliseconds(10)) }
+                        try await bothJoined.waitFor(2)
                         let receipt = try await Self.upload(update, for: task, over: Fedattn_V1_Federation.Client(wrapping: client))
                         #expect(receipt.accepted)
                         client.beginGracefulShutdown()
@@ -232,7 +235,7 @@ struct WireFaultTests {
                         try await connect(name) { client in
                             let federation = Fedattn_V1_Federation.Client(wrapping: client)
                             let task = try await Self.joinAndTrain(client, counting: joined)
-                            while joined.value < names.count { try await Task.sleep(for: .milliseconds(10)) }
+                            try await joined.waitFor(names.count)
                             if index == 0 {
                                 let stale = await #expect(throws: RPCError.self) {
                                     _ = try await federation.reserveUpload(
@@ -247,7 +250,7 @@ struct WireFaultTests {
                             }
                             if index == names.count - 1 {
                                 // The ninth asks once the other eight hold every slot: held a second, then told to come back.
-                                while granted.value < names.count - 1 { try await Task.sleep(for: .milliseconds(10)) }
+                                try await granted.waitFor(names.count - 1)
                                 let started = ContinuousClock.now
                                 #expect(try await federation.reserveUpload(reservation).granted == false)
                                 #expect(ContinuousClock.now - started >= .milliseconds(900))
@@ -280,6 +283,21 @@ struct WireFaultTests {
         private let count = Mutex(0)
         func increment() { count.withLock { $0 += 1 } }
         var value: Int { count.withLock { $0 } }
+
+        /// Returns once the count reaches `target`; throws if it has not within `timeout`, so
+        /// that a test that would wait forever fails, naming what it waited for.
+        func waitFor(_ target: Int, timeout: Duration = .seconds(30)) async throws {
+            let until = ContinuousClock.now + timeout
+            while value < target {
+                guard ContinuousClock.now < until else { throw CounterTimeout(target: target, value: value, timeout: timeout) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    struct CounterTimeout: Error, CustomStringConvertible {
+        let target: Int, value: Int, timeout: Duration
+        var description: String { "waited \(timeout) for a count of \(target); it stayed at \(value)" }
     }
 
     /// A valid update that changes nothing.
