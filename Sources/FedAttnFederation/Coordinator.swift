@@ -77,7 +77,7 @@ public actor Coordinator {
         self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
         self.store = store
         payloadFolder = store?.folder ?? FileManager.default.temporaryDirectory.path
-        PayloadFile.removeLeftovers(in: payloadFolder)
+        if let store { PayloadFile.removeLeftovers(in: store.folder) }
         var model = initialModel
         let stored = try store?.rounds() ?? []
         if let store, let last = stored.last {
@@ -326,14 +326,14 @@ public actor Coordinator {
         _ = consume t
         // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
-        guard let next, let model = try? AttentionModel(config: modelConfig, parameters: next),
-            let newVersion = try? Self.publish(model, in: payloadFolder)
-        else {
+        guard let next, let model = try? AttentionModel(config: modelConfig, parameters: next) else {
             retries.append("round \(round): aggregation published nothing")
             startRound(round)
             return
         }
+        let newVersion: Published
         do {
+            newVersion = try Self.publish(model, in: payloadFolder)
             try store?.publish(
                 round: round, version: newVersion.version, model: model, participants: participants, examples: examples,
                 bytesUpPerClient: bytesUpPerClient, trainSecondsMax: trainSecondsMax)
