@@ -28,14 +28,7 @@ final class PayloadFile: Sendable {
         guard descriptor >= 0 else { throw PayloadFileError("cannot create a payload file in \(folder)") }
         _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
         let whole = payload.withUnsafeBytes { bytes in
-            var written = 0
-            while written < bytes.count {
-                let n = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { return false }
-                written += n
-            }
-            return true
+            Self.transfer(bytes.count) { done in write(descriptor, bytes.baseAddress! + done, bytes.count - done) }
         }
         guard whole else {
             let error = PayloadFileError("cannot write a payload file in \(folder)")
@@ -53,17 +46,25 @@ final class PayloadFile: Sendable {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "A piece lies within the payload.")
         var data = Data(count: range.count)
         let whole = data.withUnsafeMutableBytes { bytes in
-            var done = 0
-            while done < bytes.count {
-                let n = pread(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(range.lowerBound + done))
-                if n < 0, errno == EINTR { continue }
-                guard n > 0 else { return false }
-                done += n
+            Self.transfer(bytes.count) { done in
+                pread(descriptor, bytes.baseAddress! + done, bytes.count - done, off_t(range.lowerBound + done))
             }
-            return true
         }
         guard whole else { throw PayloadFileError("cannot read the payload file") }
         return data
+    }
+
+    /// Calls `step` (a write or read of the bytes from `done` on) until `count` bytes have
+    /// moved, again after an interrupted call; false if a call fails or moves nothing.
+    private static func transfer(_ count: Int, _ step: (_ done: Int) -> Int) -> Bool {
+        var done = 0
+        while done < count {
+            let n = step(done)
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { return false }
+            done += n
+        }
+        return true
     }
 
     /// Removes payload files that a coordinator killed between creating and unlinking one

@@ -5,8 +5,8 @@ import NIOSSL
 ///
 /// swift-nio-ssl encrypts everything flushed at once into one buffer, decrypts a whole batch
 /// of socket reads into another, and keeps each at its largest size for the life of the
-/// connection; HTTP/2's frame parser keeps a copy sized from the decrypted batch; NIO's
-/// socket reads grow to 64 KiB and stay. A model download (127 KiB pieces) and an upload
+/// connection; HTTP/2's frame parser grows its buffer to hold partial frames and never
+/// shrinks it; NIO's socket reads grow to 64 KiB and stay. A model download (127 KiB pieces) and an upload
 /// grew these to about 0.4 MB a connection. Reading 16 KiB from the socket at a time, and
 /// handing TLS at most `readBatchBytes` per read batch and `flushBatchBytes` per flush,
 /// keeps them near one TLS record each. Measured with `fedattn-coordinator bench` at 200
