@@ -4,81 +4,70 @@ public import FedAttnCore
 public import FedAttnModel
 public import Foundation
 
-/// The coordinator's side of a federation, whatever the transport: who has joined, what
-/// each client should do next, and the rounds: select, hand out the model, fold in updates
-/// as they arrive, close on all answers or at the timeout with a quorum (or retry), publish
-/// the next version, then have it evaluated federatedly.
+/// The coordinator's side of a federation, whatever the transport. The rounds themselves
+/// are a pure `RoundStateMachine`; this actor feeds it events (calls from clients, closed
+/// connections, the clock, finished I/O) and does what it answers: folds updates into the
+/// running sum, aggregates, encodes and stores each new model off the actor, serves model
+/// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
     public static let protocolVersion: UInt32 = 3
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
+    private var machine: RoundStateMachine
     private var strategy: any Strategy
     private var global: AttentionModel
     private var published: Published
+    /// Versions still served to clients that started downloading them.
     private var previousVersions: [String: PayloadFile] = [:]
-    private var joined: [String: Int] = [:]  // client -> join order
-    private var phase: Phase = .waitingForClients
+    private var accumulator: UpdateAccumulator?
+    /// A new model whose storing failed, kept so it is stored again rather than retrained.
+    private var staged: Staged?
     private var records: [RoundRecord] = []
-    private var retries: [String] = []
-    private var roundStart = ContinuousClock.now
-    private var bytesDown: [String: Int] = [:]
+    /// Records that could not be stored yet, written before anything newer.
+    private var unstoredRecords: [RoundRecord] = []
+    private var recordRetry: Task<Void, Never>?
     private let store: StateStore?
+    private let log: @Sendable (String) -> Void
     /// Where payload files are made: the state folder, or the system's temporary folder.
     private let payloadFolder: String
-    /// A round published before a restart whose evaluation never finished.
-    private var unevaluated: StateStore.StoredRound?
+
+    private let origin = ContinuousClock.now
+    private var timer: (deadline: Duration, task: Task<Void, Never>)?
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiterID = 0
+    /// Times a waiting call was woken (by a change or by its time limit): the long poll's cost.
+    public private(set) var wakeups = 0
 
     /// A published model: its payload as clients download it, and its version.
-    private struct Published {
+    private struct Published: Sendable {
         let payload: PayloadFile
         let version: String
     }
 
-    private enum Phase {
-        case waitingForClients
-        case training(Training)
-        case evaluating(Evaluation)
-        case done
-    }
-
-    private struct Training {
-        let round: Int
-        let selected: Set<String>
-        var received: Set<String> = []
-        var accumulator: UpdateAccumulator
-        var bytesUp = 0
-        var trainSecondsMax = 0.0
-        let deadline: ContinuousClock.Instant
-    }
-
-    private struct Evaluation {
-        let round: Int
-        let version: String
-        let participants: [String]
-        let examples: Int
-        let bytesUpPerClient: Int
-        let trainSecondsMax: Double
-        var pending: Set<String>
-        var summary = EvaluationSummary()
-        var reports = 0
-        let deadline: ContinuousClock.Instant
+    /// A round's new model on its way to being served: encoded once, stored until it holds.
+    private struct Staged: Sendable {
+        let model: AttentionModel
+        var published: Published?
     }
 
     /// With a `store`, every version is made durable before any client hears of it, every
     /// round's record is kept, and a coordinator started again on the same store resumes
     /// from the last published version: it loses no published round and repeats none.
+    /// `log` hears one line per join, leave, round, retry and storage fault.
     public init(
         modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: (any Strategy)? = nil,
-        store: StateStore? = nil
+        store: StateStore? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
     ) throws {
         self.modelConfig = modelConfig
         self.config = config
         self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
         self.store = store
+        self.log = log
         payloadFolder = store?.folder ?? FileManager.default.temporaryDirectory.path
         if let store { PayloadFile.removeLeftovers(in: store.folder) }
         var model = initialModel
+        var unevaluated: RoundOutcome?
         let stored = try store?.rounds() ?? []
         if let store, let last = stored.last {
             model = try store.model(of: last)
@@ -86,13 +75,15 @@ public actor Coordinator {
                 throw CoordinatorError.invalidUpdate("the state folder holds a model of another configuration (items \(model.config.items))")
             }
             records = stored.compactMap(\.evaluation)
-            unevaluated = last.evaluation == nil ? last : nil
+            if last.evaluation == nil {
+                unevaluated = RoundOutcome(
+                    round: last.round, participants: last.participants, examples: last.examples, bytesUpPerClient: last.bytesUpPerClient,
+                    trainSecondsMax: last.trainSecondsMax)
+            }
         }
-        self.global = model
-        self.published = try Self.publish(model, in: payloadFolder)
-        // Started again on a finished federation: done at once, without waiting for clients
-        // that have gone home.
-        if unevaluated == nil, records.count >= config.rounds { phase = .done }
+        global = model
+        published = try Self.publish(model, in: payloadFolder)
+        machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
     }
 
     private static func publish(_ model: AttentionModel, in folder: String) throws -> Published {
@@ -102,41 +93,38 @@ public actor Coordinator {
 
     // MARK: Calls from clients
 
-    /// Registers a client; refuses another protocol version.
-    public func join(client: String, protocolVersion: UInt32) throws(CoordinatorError) {
+    /// Registers a client on `connection` (the peer address over gRPC); refuses another
+    /// protocol version. A known client joining again on a new connection is back.
+    public func join(client: String, protocolVersion: UInt32, connection: String = "in-process") throws(CoordinatorError) {
         guard protocolVersion == Self.protocolVersion else {
             throw .protocolMismatch(client: protocolVersion, coordinator: Self.protocolVersion)
         }
-        if joined[client] == nil { joined[client] = joined.count }
-        advance()
+        try handle(.joined(client: client, connection: connection))
+    }
+
+    /// A known client calling on a new connection (its transport reconnected on its own):
+    /// it is present again. Does nothing for a client that never joined.
+    public func reconnected(client: String, connection: String) {
+        guard machine.isMember(client) else { return }
+        try? handle(.joined(client: client, connection: connection))
+    }
+
+    /// `client`'s connection closed: it leaves selection and the count of connected clients
+    /// until it joins again. The close of a connection it no longer uses changes nothing.
+    public func leave(client: String, connection: String = "in-process") {
+        try? handle(.left(client: client, connection: connection))
     }
 
     /// The client's next task. Holds the call up to `longPoll` while there is nothing to do,
-    /// so that a waiting client hears of a new round at once rather than at its next poll.
+    /// waking as soon as the answer changes (a new round, an evaluation, the end).
     public func nextTask(client: String, longPoll: Duration = .seconds(1)) async throws(CoordinatorError) -> FederationTask {
-        guard joined[client] != nil else { throw .notJoined(client) }
+        guard machine.isMember(client) else { throw .notJoined(client) }
         let until = ContinuousClock.now + longPoll
         while true {
-            advance()
-            let task = task(for: client)
+            let task = machine.task(for: client)
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
-            try? await Task.sleep(for: .milliseconds(2))
-        }
-    }
-
-    private func task(for client: String) -> FederationTask {
-        switch phase {
-        case .waitingForClients: return .wait(retryAfter: .zero)
-        case .done: return .done
-        case .training(let t):
-            guard t.selected.contains(client), !t.received.contains(client) else { return .wait(retryAfter: .zero) }
-            var plan = config.plan
-            plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(joined[client] ?? 0)
-            return .train(round: t.round, modelVersion: published.version, plan: plan)
-        case .evaluating(let e):
-            guard e.pending.contains(client) else { return .wait(retryAfter: .zero) }
-            return .evaluate(round: e.round, modelVersion: e.version)
+            await waitForChange(until: until)
         }
     }
 
@@ -158,7 +146,7 @@ public actor Coordinator {
             throw .outOfRange("offset \(offset) is past the end of the \(payload.count)-byte model \(version.prefix(12))")
         }
         let end = offset + min(max(maxBytes, 0), payload.count - offset)
-        bytesDown[client, default: 0] += end - offset
+        try handle(.downloaded(client: client, bytes: end - offset))
         return (payload, offset..<end)
     }
 
@@ -170,20 +158,13 @@ public actor Coordinator {
         try await checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
         guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
         let delta = try decodeUpdate(payload, from: client)
-        try await fold(
-            delta, client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
+        let arrival = UpdateArrival(client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
+        try await fold(ClientUpdate(client: client, exampleCount: examples, delta: delta), arrival)
     }
 
     /// Refuses an update for another round or base version, from a client not selected, or a second one.
     public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
-        advance()
-        guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
-        guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
-        guard baseVersion == published.version else {
-            throw .staleUpdate("update trained from version \(baseVersion.prefix(12)), not the current \(published.version.prefix(12))")
-        }
-        guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
-        guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its update for round \(round)") }
+        try machine.checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
     }
 
     /// Decodes an update against the model's layout and refuses what does not fit, is not
@@ -210,145 +191,191 @@ public actor Coordinator {
         return delta
     }
 
-    private func fold(
-        _ delta: SparseWeights, client: String, round: Int, baseVersion: String, examples: Int, bytes: Int, trainSeconds: Double
-    ) throws(CoordinatorError) {
-        try checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)  // the round may have closed meanwhile
-        guard case .training(var t) = phase else { return }
-        phase = .done  // `t` is now the accumulator's only owner: added to in place, not copied (8 bytes a parameter)
-        t.accumulator.add(ClientUpdate(client: client, exampleCount: examples, delta: delta))
-        t.received.insert(client)
-        t.bytesUp += bytes
-        t.trainSecondsMax = max(t.trainSecondsMax, trainSeconds)
-        phase = .training(t)
-        advance()
+    private func fold(_ update: ClientUpdate, _ arrival: UpdateArrival) throws(CoordinatorError) {
+        try handle(.update(arrival), folding: update)  // the round may have closed meanwhile: then refused
     }
 
     /// Folds in one client's evaluation of the round's new model.
     public func submitEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
-        advance()
-        guard case .evaluating(var e) = phase, e.round == round, e.version == version else {
-            throw .staleUpdate("evaluation for round \(round) is not being collected")
-        }
-        guard e.pending.remove(client) != nil else {
-            throw .staleUpdate("client '\(client)' was not asked to evaluate round \(round), or already did")
-        }
-        e.summary.merge(summary)
-        e.reports += 1
-        phase = .evaluating(e)
-        advance()
+        try handle(.evaluation(client: client, round: round, version: version, summary: summary))
     }
 
     // MARK: State
 
     /// The rounds finished so far.
     public var history: [RoundRecord] { records }
-    public var isDone: Bool { if case .done = phase { true } else { false } }
+    public var isDone: Bool { machine.isDone }
     public var currentModel: AttentionModel { global }
+    /// Clients whose connection is open, in join order.
+    public var connectedClients: [String] { machine.present }
 
     /// Waits until every round is published and evaluated.
     public func waitUntilDone() async -> [RoundRecord] {
-        while !isDone {
-            advance()
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        while !machine.isDone { await waitForChange(until: nil) }
         return records
     }
 
-    /// Moves the round lifecycle on: starts rounds, closes them on all answers or at the
-    /// deadline, publishes, and finishes evaluations. Every call site runs it first.
-    private func advance() {
-        let now = ContinuousClock.now
-        switch phase {
-        case .done: return
-        case .waitingForClients:
-            guard joined.count >= config.minClients else { return }
-            if let pending = unevaluated {
-                // Published before a restart: evaluate it, don't train it again.
-                unevaluated = nil
-                roundStart = now
-                bytesDown = [:]
-                phase = .evaluating(
-                    Evaluation(
-                        round: pending.round, version: published.version, participants: pending.participants, examples: pending.examples,
-                        bytesUpPerClient: pending.bytesUpPerClient, trainSecondsMax: pending.trainSecondsMax, pending: Set(joined.keys),
-                        deadline: now + config.roundTimeout))
-            } else if records.count >= config.rounds {
-                phase = .done
-            } else {
-                startRound(records.count + 1)
-            }
-        case .training(let t):
-            let everyone = t.received.count == t.selected.count
-            guard everyone || now >= t.deadline else { return }
-            guard t.received.count >= max(config.quorum, 1) else {
-                retries.append("round \(t.round): \(t.received.count) of \(t.selected.count) updates by the timeout, quorum \(config.quorum)")
-                startRound(t.round)
-                return
-            }
-            phase = .done  // closeRound frees the running sum (8 bytes a parameter) once it has the mean
-            closeRound(t)
-        case .evaluating(let e):
-            guard e.pending.isEmpty || now >= e.deadline else { return }
-            let bytesDownPerClient = bytesDown.isEmpty ? 0 : bytesDown.values.reduce(0, +) / bytesDown.count
-            let record = RoundRecord(
-                round: e.round, modelVersion: e.version, participants: e.participants, examples: e.examples,
-                testAUC: e.summary.auc, testLogLoss: e.summary.logLoss, evaluatedClients: e.reports,
-                bytesUpPerClient: e.bytesUpPerClient, bytesDownPerClient: bytesDownPerClient,
-                seconds: (now - roundStart).seconds, trainSecondsMax: e.trainSecondsMax, retries: retries)
-            // The model is already durable; losing its metrics to a full disk is not worth a rerun.
-            try? store?.recordEvaluation(record)
+    // MARK: Driving the machine
+
+    private var now: Duration { ContinuousClock.now - origin }
+
+    /// Hands `event` to the machine and does what it answers; `update` is the payload of an
+    /// `.update` event, folded in if the machine accepts it.
+    private func handle(_ event: RoundEvent, folding update: ClientUpdate? = nil) throws(CoordinatorError) {
+        let generation = machine.generation
+        let actions = try machine.handle(event, at: now)
+        for action in actions { perform(action, update) }
+        if machine.generation != generation { wakeWaiters() }
+        scheduleTick()
+    }
+
+    private func perform(_ action: RoundAction, _ update: ClientUpdate?) {
+        switch action {
+        case .log(let line): log(line)
+        case .beginTraining: accumulator = UpdateAccumulator(layout: global.parameters.layout)
+        case .fold:
+            // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
+            if let update { accumulator?.add(update) }
+        case .aggregate(let outcome): aggregate(outcome)
+        case .storeAgain(let outcome): storeStaged(outcome)
+        case .record(let record):
             records.append(record)
-            retries = []
-            if e.round >= config.rounds { phase = .done } else { startRound(e.round + 1) }
+            unstoredRecords.append(record)
+            storeRecords()
+        case .finish: log("done: \(config.rounds) rounds")
         }
     }
 
-    private func startRound(_ round: Int) {
-        var clients = joined.keys.sorted { joined[$0]! < joined[$1]! }
-        if config.clientsPerRound > 0 && config.clientsPerRound < clients.count {
-            var rng = SeededGenerator(seed: UInt64(round) &* 7_919 &+ UInt64(retries.count))
-            clients.shuffle(using: &rng)
-            clients = Array(clients.prefix(config.clientsPerRound))
+    /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then
+    /// encodes and stores off it; the machine hears how it went.
+    private func aggregate(_ outcome: RoundOutcome) {
+        guard let next = accumulator.take().flatMap({ strategy.aggregate($0, global: global.parameters) }),
+            let model = try? AttentionModel(config: modelConfig, parameters: next)
+        else {
+            try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
+            return
         }
-        roundStart = ContinuousClock.now
-        bytesDown = [:]
-        phase = .training(
-            Training(
-                round: round, selected: Set(clients), accumulator: UpdateAccumulator(layout: global.parameters.layout),
-                deadline: ContinuousClock.now + config.roundTimeout))
-    }
-
-    private func closeRound(_ t: consuming Training) {
-        let round = t.round, participants = t.accumulator.clients, examples = t.accumulator.totalExamples
-        let bytesUpPerClient = t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax = t.trainSecondsMax
-        let next = strategy.aggregate(t.accumulator, global: global.parameters)
-        _ = consume t
         // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
-        guard let next, let model = try? AttentionModel(config: modelConfig, parameters: next) else {
-            retries.append("round \(round): aggregation published nothing")
-            startRound(round)
-            return
+        staged = Staged(model: model, published: nil)
+        storeStaged(outcome)
+    }
+
+    /// Encodes the staged model (once) and makes it durable, off the actor, then serves it.
+    /// A failure keeps what was done, for the machine's next attempt.
+    private func storeStaged(_ outcome: RoundOutcome) {
+        guard let staged else { return }
+        let (folder, store) = (payloadFolder, store)
+        Task.detached { [self] in
+            var staged = staged
+            do {
+                if staged.published == nil { staged.published = try Self.publish(staged.model, in: folder) }
+                try store?.publish(
+                    round: outcome.round, version: staged.published!.version, model: staged.model, participants: outcome.participants,
+                    examples: outcome.examples, bytesUpPerClient: outcome.bytesUpPerClient, trainSecondsMax: outcome.trainSecondsMax)
+                await self.serve(staged, outcome)
+            } catch {
+                await self.storeFailed(outcome, staged, "\(error)")
+            }
         }
-        let newVersion: Published
-        do {
-            newVersion = try Self.publish(model, in: payloadFolder)
-            try store?.publish(
-                round: round, version: newVersion.version, model: model, participants: participants, examples: examples,
-                bytesUpPerClient: bytesUpPerClient, trainSecondsMax: trainSecondsMax)
-        } catch {
-            retries.append("round \(round): the new version could not be stored: \(error)")
-            startRound(round)
-            return
-        }
+    }
+
+    private func serve(_ staged: Staged, _ outcome: RoundOutcome) {
+        guard let new = staged.published else { return }
+        self.staged = nil
         previousVersions = [published.version: published.payload]
-        global = model
-        published = newVersion
-        phase = .evaluating(
-            Evaluation(
-                round: round, version: newVersion.version, participants: participants, examples: examples,
-                bytesUpPerClient: bytesUpPerClient, trainSecondsMax: trainSecondsMax, pending: Set(joined.keys),
-                deadline: ContinuousClock.now + config.roundTimeout))
+        global = staged.model
+        published = new
+        try? handle(.published(round: outcome.round, version: new.version))
+    }
+
+    private func storeFailed(_ outcome: RoundOutcome, _ staged: Staged, _ reason: String) {
+        self.staged = staged
+        try? handle(.storeFailed(round: outcome.round, reason: reason))
+    }
+
+    /// Writes the records not yet stored, in order; on failure tries again with backoff
+    /// (logged once a streak), so no record is dropped.
+    private func storeRecords(failures: Int = 0) {
+        guard let store, recordRetry == nil else {
+            if store == nil { unstoredRecords = [] }
+            return
+        }
+        while let record = unstoredRecords.first {
+            do {
+                try store.recordEvaluation(record)
+                unstoredRecords.removeFirst()
+                if failures > 0 { log("round \(record.round): its record is stored, at attempt \(failures + 1)") }
+            } catch {
+                if failures == 0 { log("round \(record.round): cannot store its record: \(error); trying again with backoff") }
+                let wait = RoundStateMachine.storeBackoff(afterFailures: failures + 1)
+                recordRetry = Task { [self] in
+                    try? await Task.sleep(for: wait)
+                    await self.retryRecords(failures: failures + 1)
+                }
+                return
+            }
+        }
+    }
+
+    private func retryRecords(failures: Int) {
+        recordRetry = nil
+        storeRecords(failures: failures)
+    }
+
+    /// Keeps one timer, for the machine's next deadline.
+    private func scheduleTick() {
+        let deadline = machine.nextDeadline
+        if timer?.deadline == deadline { return }
+        timer?.task.cancel()
+        timer = nil
+        guard let deadline else { return }
+        let instant = origin + deadline
+        timer = (
+            deadline,
+            Task { [self] in
+                try? await Task.sleep(until: instant, clock: .continuous)
+                if !Task.isCancelled { await self.tick(deadline) }
+            }
+        )
+    }
+
+    private func tick(_ deadline: Duration) {
+        if timer?.deadline == deadline { timer = nil }
+        try? handle(.tick)
+    }
+
+    /// Suspends until the machine's answer may have changed, or until `until`.
+    private func waitForChange(until: ContinuousClock.Instant?) async {
+        let id = nextWaiterID
+        nextWaiterID += 1
+        if let until {
+            Task { [self] in
+                try? await Task.sleep(until: until, clock: .continuous)
+                await self.wake(id)
+            }
+        }
+        await withCheckedContinuation { waiters[id] = $0 }
+    }
+
+    private func wake(_ id: Int) {
+        guard let waiter = waiters.removeValue(forKey: id) else { return }
+        wakeups += 1
+        waiter.resume()
+    }
+
+    private func wakeWaiters() {
+        let woken = waiters
+        waiters = [:]
+        wakeups += woken.count
+        for waiter in woken.values { waiter.resume() }
+    }
+}
+
+extension Optional {
+    /// The value, leaving nil behind (so the caller holds its only reference).
+    fileprivate mutating func take() -> Wrapped? {
+        defer { self = nil }
+        return self
     }
 }

@@ -12,6 +12,9 @@ public enum ParticipantEvent: Sendable {
     case progress(round: Int, epoch: Int, epochs: Int, examplesDone: Int)
     case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double)
     case evaluated(round: Int, examples: Int)
+    /// The coordinator no longer wanted this update or evaluation (it arrived after its round
+    /// closed, or the coordinator restarted meanwhile); the client carries on with its next task.
+    case dropped(round: Int, reason: String)
     case done
 }
 
@@ -61,22 +64,38 @@ public struct Participant: Sendable {
                     }
                 }
                 let payload = try TensorPayload.encode(result.delta, precision: .float16)
-                _ = try await link.uploadUpdate(
-                    round: round, baseVersion: version, examples: result.examples, trainSeconds: result.seconds, payload: payload)
-                events(.uploaded(round: round, bytes: payload.count, loss: result.meanLoss, seconds: result.seconds))
+                try await Self.unlessStale(round, events) {
+                    _ = try await link.uploadUpdate(
+                        round: round, baseVersion: version, examples: result.examples, trainSeconds: result.seconds, payload: payload)
+                    events(.uploaded(round: round, bytes: payload.count, loss: result.meanLoss, seconds: result.seconds))
+                }
                 lastRound = round
             case .evaluate(let round, let version):
                 let current = try await model(version)
                 let (test, threads) = (self.test, self.threads)
                 let summary = await Self.offPool { LocalRound.evaluate(current, on: test, threads: threads) }
-                try await link.reportEvaluation(round: round, version: version, summary: summary)
-                events(.evaluated(round: round, examples: test.count))
+                try await Self.unlessStale(round, events) {
+                    try await link.reportEvaluation(round: round, version: version, summary: summary)
+                    events(.evaluated(round: round, examples: test.count))
+                }
             case .wait(let retryAfter):
                 try await Task.sleep(for: retryAfter)
             case .done:
                 events(.done)
                 return
             }
+        }
+    }
+
+    /// Runs `send`; a refusal as stale (the round closed, or the coordinator restarted and
+    /// moved on) is reported and dropped: the client goes on with its next task. Anything
+    /// else is thrown.
+    static func unlessStale(_ round: Int, _ events: (ParticipantEvent) -> Void, _ send: () async throws -> Void) async throws {
+        do {
+            try await send()
+        } catch let error as CoordinatorError {
+            guard case .staleUpdate(let reason) = error else { throw error }
+            events(.dropped(round: round, reason: reason))
         }
     }
 

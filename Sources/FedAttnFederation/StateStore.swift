@@ -3,13 +3,24 @@ public import FedAttnModel
 public import Foundation
 import GRDB
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The coordinator's state folder: every published model as `round-NNN.safetensors`, and
 /// the round history in `history.sqlite`. A version is durable (temporary file, fsync,
 /// rename, fsync of the folder, then its database row) before any client can hear of it,
 /// so a coordinator killed at any moment resumes from the last published version.
+///
+/// A state folder belongs to one coordinator at a time: it holds an exclusive lock on
+/// `lock` in the folder for as long as its store lives (released by the kernel when the
+/// process ends, however it ends).
 public final class StateStore: Sendable {
     public let folder: String
     private let database: DatabaseQueue
+    private let lock: FolderLock
 
     /// A round as stored: published, and evaluated once its metrics are in.
     public struct StoredRound: Sendable, Equatable {
@@ -27,6 +38,7 @@ public final class StateStore: Sendable {
     public init(folder: String) throws {
         self.folder = folder
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        lock = try FolderLock(folder: folder)
         database = try DatabaseQueue(path: (folder as NSString).appendingPathComponent("history.sqlite"))
         var migrator = DatabaseMigrator()
         migrator.registerMigration("rounds") { db in
@@ -43,17 +55,21 @@ public final class StateStore: Sendable {
         try migrator.migrate(database)
     }
 
-    /// Makes a newly published version durable: the model file, then its row.
+    /// Makes a newly published version durable: the model file, then its row. A round
+    /// already published is never written again (`StateStoreError`): its row stays, and so
+    /// does its file.
     public func publish(
         round: Int, version: String, model: AttentionModel, participants: [String], examples: Int, bytesUpPerClient: Int, trainSecondsMax: Double
     ) throws {
         let name = String(format: "round-%03d.safetensors", round)
+        let known = try database.read { db in try Int.fetchOne(db, sql: "SELECT round FROM round WHERE round = ?", arguments: [round]) }
+        guard known == nil else { throw StateStoreError.alreadyPublished(round: round, folder: folder) }
         try writeDurably(try Safetensors.encode(model.parameters, metadata: model.config.metadata), to: name)
         let people = String(decoding: try JSONEncoder().encode(participants), as: UTF8.self)
         try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO round (round, version, model_file, participants, examples, bytes_up, train_seconds_max, published_at)
+                    INSERT INTO round (round, version, model_file, participants, examples, bytes_up, train_seconds_max, published_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [round, version, name, people, examples, bytesUpPerClient, trainSecondsMax, Date().timeIntervalSince1970])
@@ -121,4 +137,47 @@ public final class StateStore: Sendable {
             close(directory)
         }
     }
+}
+
+/// Why the state folder refused a write or a start.
+public enum StateStoreError: Error, CustomStringConvertible {
+    case alreadyPublished(round: Int, folder: String)
+    case inUse(folder: String, holder: String)
+    case cannotLock(folder: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .alreadyPublished(let round, let folder): "\(folder): round \(round) is already published; a published round is never rewritten"
+        case .inUse(let folder, let holder):
+            "\(folder) is in use by another coordinator (\(holder)); stop it first, or give this one another --state folder"
+        case .cannotLock(let folder, let reason): "\(folder): cannot lock the state folder: \(reason)"
+        }
+    }
+}
+
+/// An exclusive advisory lock (flock) on `folder/lock`, holding the holder's process id for
+/// the message another coordinator gets. Released when the object goes, or the process ends.
+final class FolderLock: Sendable {
+    private let descriptor: Int32
+
+    init(folder: String) throws(StateStoreError) {
+        let path = (folder as NSString).appendingPathComponent("lock")
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .cannotLock(folder: folder, reason: String(cString: strerror(errno))) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errno
+            var buffer = [UInt8](repeating: 0, count: 64)
+            let count = read(descriptor, &buffer, buffer.count)
+            close(descriptor)
+            guard reason == EWOULDBLOCK else { throw .cannotLock(folder: folder, reason: String(cString: strerror(reason))) }
+            let holder = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+            throw .inUse(folder: folder, holder: holder.isEmpty ? "another process" : "process \(holder)")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pwrite(descriptor, pid, pid.count, 0)
+        self.descriptor = descriptor
+    }
+
+    deinit { close(descriptor) }
 }

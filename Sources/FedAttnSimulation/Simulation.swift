@@ -23,13 +23,13 @@ public struct SimulatedSilo: Sendable {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.sorted()
         guard !names.isEmpty else { throw DataError.noSiloFiles(folder: folder) }
         return try names.map { name in
-            let log = try reader.readFile((folder as NSString).appendingPathComponent(name))
+            let path = (folder as NSString).appendingPathComponent(name)
+            let log = try reader.readFile(path)
             let silo = (name as NSString).deletingPathExtension
-            if validation {
-                let (train, held) = builder.buildValidation(log)
-                return SimulatedSilo(name: silo, train: train, test: held)
-            }
-            let (train, test) = builder.build(log)
+            let train: ExampleSet, test: ExampleSet
+            if validation { (train, test) = builder.buildValidation(log) } else { (train, test) = builder.build(log) }
+            // Refused up front, naming the file: such a silo could never send an update.
+            guard !train.isEmpty else { throw DataError.noTrainingExamples(path: path, rows: log.count, users: log.userIDs.count) }
             return SimulatedSilo(name: silo, train: train, test: test)
         }
     }
@@ -78,6 +78,7 @@ public struct Simulation: Sendable {
     /// Runs every round; `progress` hears each round as it is recorded. The report carries
     /// the final global model.
     public func run(progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> SimulationReport {
+        if let empty = silos.first(where: { $0.train.isEmpty }) { throw SimulationError.noTrainingExamples(silo: empty.name) }
         var config = config
         config.minClients = silos.count
         let coordinator = try Coordinator(
@@ -126,5 +127,16 @@ public struct Simulation: Sendable {
         return SimulationReport(
             rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue,
             finalModel: await coordinator.currentModel)
+    }
+}
+
+/// Why a simulation could not start.
+public enum SimulationError: Error, CustomStringConvertible, Equatable {
+    case noTrainingExamples(silo: String)
+
+    public var description: String {
+        switch self {
+        case .noTrainingExamples(let silo): "silo '\(silo)' has no training examples: it could never send an update; leave it out"
+        }
     }
 }

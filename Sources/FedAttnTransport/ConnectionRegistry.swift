@@ -4,34 +4,54 @@ import Synchronization
 /// Which open connection speaks for each silo name, so that a second live connection
 /// presenting the same name (two processes started from one kit, or a copied key) is
 /// refused rather than allowed to act for the silo. A name is freed when its connection
-/// closes, so a client that crashed and restarted gets back in.
+/// closes, so a client that crashed and restarted gets back in; `onClose` then hears the
+/// names the connection spoke for, so the coordinator can count that silo as gone.
 final class ConnectionRegistry: Sendable {
     private struct State {
         var open: Set<String> = []
         var owner: [String: String] = [:]
     }
     private let state = Mutex(State())
+    private let onClose: @Sendable (_ names: [String], _ peer: String) -> Void
+
+    init(onClose: @escaping @Sendable (_ names: [String], _ peer: String) -> Void = { _, _ in }) {
+        self.onClose = onClose
+    }
+
+    /// What a claim of a name found.
+    enum Claim: Equatable {
+        /// The connection speaks for the name; `first` when this is its first call as it.
+        case granted(first: Bool)
+        /// Another open connection (this peer) already speaks for the name.
+        case taken(by: String)
+    }
 
     /// Tracks `channel` from accept to close. Its key is the peer string gRPC reports.
     func track(_ channel: any Channel) -> EventLoopFuture<Void> {
         let peer = Self.peer(of: channel.remoteAddress)
         state.withLock { _ = $0.open.insert(peer) }
         channel.closeFuture.whenComplete { [self] _ in
-            state.withLock { state in
+            let names = state.withLock { state in
                 state.open.remove(peer)
-                state.owner = state.owner.filter { $0.value != peer }
+                let names = state.owner.filter { $0.value == peer }.map(\.key)
+                for name in names { state.owner[name] = nil }
+                return names
             }
+            if !names.isEmpty { onClose(names, peer) }
         }
         return channel.eventLoop.makeSucceededVoidFuture()
     }
 
-    /// Lets `peer` act as `name`, unless another open connection already does; then returns
-    /// that connection's peer.
-    func claim(_ name: String, for peer: String) -> String? {
+    /// Lets `peer` act as `name`, unless another open connection already does.
+    func claim(_ name: String, for peer: String) -> Claim {
         state.withLock { state in
-            if let current = state.owner[name], current != peer, state.open.contains(current) { return current }
-            if state.open.contains(peer) { state.owner[name] = peer }
-            return nil
+            if let current = state.owner[name] {
+                if current == peer { return .granted(first: false) }
+                if state.open.contains(current) { return .taken(by: current) }
+            }
+            guard state.open.contains(peer) else { return .granted(first: false) }
+            state.owner[name] = peer
+            return .granted(first: true)
         }
     }
 

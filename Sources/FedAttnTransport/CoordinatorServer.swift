@@ -1,23 +1,31 @@
 public import FedAttnFederation
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOCore
 
 /// Serves a coordinator over gRPC until `body` returns, then shuts the server down.
 /// `body` receives the port actually bound (so port 0 works); `log` gets a line for each
-/// refused call.
+/// refused call. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
+/// bound is `TransportError.bind`, with the cause and what to change.
 public func withCoordinatorServer<Result: Sendable>(
     _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity, log: @escaping @Sendable (String) -> Void = { _ in },
     _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
-    let connections = ConnectionRegistry()
+    let address = try ServerAddress(host: host, port: port)
+    let connections = ConnectionRegistry { names, peer in
+        Task { for name in names { await coordinator.leave(client: name, connection: peer) } }
+    }
     let transport = HTTP2ServerTransport.Posix(
-        address: .ipv4(host: host, port: port), transportSecurity: security.server,
+        address: address.grpc, transportSecurity: security.server,
         config: .defaults {
             $0.rpc.maxRequestPayloadSize = 4 << 20
-            // Clients poll at least every second; a connection silent for 2 minutes is gone.
-            $0.connection.maxIdleTime = .seconds(120)
+            // A client training for a long round makes no call; it stays connected (and so
+            // selected) while it answers pings. One that does not answer within 50 s is gone.
+            $0.connection.maxIdleTime = .seconds(6 * 60 * 60)
+            $0.connection.keepalive.time = .seconds(30)
+            $0.connection.keepalive.timeout = .seconds(20)
             // One client needs a handful of streams; hundreds would only be an attack.
             $0.http2.maxConcurrentStreams = 16
             $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
@@ -29,12 +37,22 @@ public func withCoordinatorServer<Result: Sendable>(
         interceptors: [RefusalLog(log: log)])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
-        guard let address = try await transport.listeningAddress.ipv4 else {
+        let bound: Int
+        do {
+            let listening = try await transport.listeningAddress
+            guard let port = listening.ipv4?.port ?? listening.ipv6?.port else {
+                throw TransportError.bind(address: address.display, cause: "bound to \(listening), not an IP address")
+            }
+            bound = port
+        } catch {
+            // listeningAddress only says the server stopped; serve() has the cause.
             server.beginGracefulShutdown()
-            throw TransportError.certificate("the server did not bind an IPv4 address")
+            var cause: any Error = error
+            do { try await group.waitForAll() } catch let serveError { cause = serveError }
+            throw TransportError.bind(address: address.display, cause: ServerAddress.explain(cause, port: port))
         }
         do {
-            let result = try await body(address.port)
+            let result = try await body(bound)
             server.beginGracefulShutdown()
             try await group.waitForAll()
             return result
@@ -43,5 +61,54 @@ public func withCoordinatorServer<Result: Sendable>(
             group.cancelAll()
             throw error
         }
+    }
+}
+
+/// A listening address as the operator gave it, checked before the server starts.
+struct ServerAddress {
+    let grpc: GRPCNIOTransportCore.SocketAddress
+    let display: String
+
+    init(host: String, port: Int) throws(TransportError) {
+        guard (0...65_535).contains(port) else { throw .bind(address: "\(host):\(port)", cause: "port \(port) is not in 0...65535") }
+        if host == "localhost" {
+            grpc = .ipv4(host: "127.0.0.1", port: port)
+            display = "127.0.0.1:\(port)"
+        } else if host.contains(":") {
+            guard (try? NIOCore.SocketAddress(ipAddress: host, port: port)) != nil else { throw .badHost(host) }
+            grpc = .ipv6(host: host, port: port)
+            display = "[\(host)]:\(port)"
+        } else {
+            guard (try? NIOCore.SocketAddress(ipAddress: host, port: port)) != nil else { throw .badHost(host) }
+            grpc = .ipv4(host: host, port: port)
+            display = "\(host):\(port)"
+        }
+    }
+
+    /// Why binding failed, from the socket error under gRPC's wrapping, with what to change.
+    static func explain(_ error: any Error, port: Int) -> String {
+        var current: (any Error)? = error
+        var seen = 0
+        while let error = current, seen < 8 {
+            if let io = error as? IOError {
+                switch io.errnoCode {
+                case EADDRINUSE: return "address already in use: another process listens on port \(port); stop it or pick another --port"
+                case EACCES: return "permission denied: ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a port of 1024 or more"
+                case EADDRNOTAVAIL: return "no network interface of this machine has that address; use one of its addresses, or 0.0.0.0 / ::"
+                default: return "\(io)"
+                }
+            }
+            if let runtime = error as? RuntimeError {
+                if runtime.cause == nil { return runtime.message }
+                current = runtime.cause
+            } else if let rpc = error as? RPCError {
+                if rpc.cause == nil { return rpc.message }
+                current = rpc.cause
+            } else {
+                return "\(error)"
+            }
+            seen += 1
+        }
+        return "\(error)"
     }
 }

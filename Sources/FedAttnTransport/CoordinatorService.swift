@@ -31,9 +31,11 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     static let pieceBytes = 127 << 10
 
     func join(request: ServerRequest<Fedattn_V1_JoinRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_JoinResponse> {
-        let client = try identity(context, request.metadata)
+        let client = try await identity(context, request.metadata, joining: true)
         let version = request.message.protocolVersion
-        try await call { () throws(CoordinatorError) in try await coordinator.join(client: client, protocolVersion: version) }
+        try await call { () throws(CoordinatorError) in
+            try await coordinator.join(client: client, protocolVersion: version, connection: context.remotePeer)
+        }
         let model = coordinator.modelConfig
         return ServerResponse(
             message: .with {
@@ -51,7 +53,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     }
 
     func nextTask(request: ServerRequest<Fedattn_V1_TaskRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_Task> {
-        let client = try identity(context, request.metadata)
+        let client = try await identity(context, request.metadata)
         let task = try await call { () throws(CoordinatorError) in try await coordinator.nextTask(client: client) }
         return ServerResponse(
             message: .with { message in
@@ -82,7 +84,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
 
     func downloadModel(request: ServerRequest<Fedattn_V1_ModelRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_ModelChunk>
     {
-        let client = try identity(context, request.metadata)
+        let client = try await identity(context, request.metadata)
         let wanted = request.message
         let maxBytes = wanted.maxBytes == 0 ? Self.pieceBytes : min(Int(wanted.maxBytes), Self.pieceBytes)
         let piece = try await call { () throws(CoordinatorError) in
@@ -99,7 +101,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     func reserveUpload(request: ServerRequest<Fedattn_V1_UploadReservation>, context: ServerContext) async throws -> ServerResponse<
         Fedattn_V1_UploadSlot
     > {
-        let client = try identity(context, request.metadata)
+        let client = try await identity(context, request.metadata)
         let wanted = request.message
         try await call { () throws(CoordinatorError) in
             try await coordinator.checkUpdateWanted(client: client, round: Int(wanted.round), baseVersion: wanted.baseVersion)
@@ -115,7 +117,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     func uploadUpdate(
         request: StreamingServerRequest<Fedattn_V1_UpdateChunk>, context: ServerContext
     ) async throws -> ServerResponse<Fedattn_V1_UploadReceipt> {
-        let client = try identity(context, request.metadata)
+        let client = try await identity(context, request.metadata)
         let limit = coordinator.config.maxUpdateBytes
         // An upload must arrive whole within the limit, or it is cut off: a slow-loris holds nothing.
         let uploadTimeLimit = coordinator.config.uploadTimeout
@@ -180,7 +182,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     func reportEvaluation(
         request: ServerRequest<Fedattn_V1_EvaluationReport>, context: ServerContext
     ) async throws -> ServerResponse<Fedattn_V1_EvaluationReceipt> {
-        let client = try identity(context, request.metadata)
+        let client = try await identity(context, request.metadata)
         let request = request.message
         guard request.positiveHistogram.count == EvaluationSummary.bins, request.negativeHistogram.count == EvaluationSummary.bins else {
             throw RPCError(code: .invalidArgument, message: "histograms must have \(EvaluationSummary.bins) bins")
@@ -198,27 +200,29 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     }
 
     /// The caller's name: its certificate's common name, or, on plaintext loopback only,
-    /// what it says in the identity header.
-    private func identity(_ context: ServerContext, _ metadata: Metadata) throws -> String {
+    /// what it says in the identity header. A known client's first call on a new connection
+    /// (its transport reconnected without a Join) makes it present again.
+    private func identity(_ context: ServerContext, _ metadata: Metadata, joining: Bool = false) async throws -> String {
+        let name: String
         if case .mutualTLS = security {
             guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
-                let certificate = posix.peerCertificate, let name = commonName(of: certificate), !name.isEmpty
+                let certificate = posix.peerCertificate, let common = commonName(of: certificate), !common.isEmpty
             else { throw RPCError(code: .unauthenticated, message: "no client certificate identity") }
-            return try claimed(name, context)
+            name = common
+        } else {
+            guard let claimed = metadata[stringValues: Self.insecureIdentityHeader].first(where: { _ in true }), !claimed.isEmpty else {
+                throw RPCError(code: .unauthenticated, message: "plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
+            }
+            name = claimed
         }
-        guard let name = metadata[stringValues: Self.insecureIdentityHeader].first(where: { _ in true }), !name.isEmpty else {
-            throw RPCError(code: .unauthenticated, message: "plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
-        }
-        return try claimed(name, context)
-    }
-
-    /// `name`, unless another open connection already speaks for it.
-    private func claimed(_ name: String, _ context: ServerContext) throws -> String {
-        if let other = connections.claim(name, for: context.remotePeer) {
+        switch connections.claim(name, for: context.remotePeer) {
+        case .taken(let other):
             throw RPCError(
                 code: .alreadyExists, message: "silo '\(name)' is already connected (from \(other)); a second connection with its name is refused")
+        case .granted(let first):
+            if first && !joining { await coordinator.reconnected(client: name, connection: context.remotePeer) }
+            return name
         }
-        return name
     }
 
     /// Runs a coordinator call, turning its refusal into the matching gRPC status.

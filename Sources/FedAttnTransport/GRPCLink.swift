@@ -79,8 +79,22 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         return payload
     }
 
-    /// Waits for an upload slot (sending nothing meanwhile), then streams the update.
+    /// Waits for an upload slot (sending nothing meanwhile), then streams the update. An
+    /// update the coordinator no longer wants is `CoordinatorError.staleUpdate`.
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        try await Self.staleAsCoordinatorError { try await upload(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload) }
+    }
+
+    /// ABORTED (the update or report is no longer wanted) as the coordinator's own refusal.
+    private static func staleAsCoordinatorError<T>(_ call: () async throws -> T) async throws -> T {
+        do {
+            return try await call()
+        } catch let error as RPCError where error.code == .aborted {
+            throw CoordinatorError.staleUpdate(error.message)
+        }
+    }
+
+    private func upload(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         while true {
             let slot = try await client.reserveUpload(
                 .with {
@@ -112,7 +126,8 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     }
 
     public func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
-        _ = try await client.reportEvaluation(
+        _ = try await Self.staleAsCoordinatorError {
+            try await client.reportEvaluation(
             .with {
                 $0.round = UInt32(round)
                 $0.modelVersion = version
@@ -121,6 +136,7 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                 $0.positiveHistogram = summary.positives
                 $0.negativeHistogram = summary.negatives
             }, metadata: metadata)
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 import Foundation
 public import GRPCNIOTransportHTTP2
+import SwiftASN1
+import X509
 
 /// One party's credentials in a federation: its certificate and key, and the federation
 /// CA that every peer's certificate must be signed by. All PEM.
@@ -58,12 +60,18 @@ public enum TransportSecurity: Sendable {
 public enum TransportError: Error, Equatable, CustomStringConvertible {
     case insecureNotLoopback(String)
     case certificate(String)
+    /// The server could not listen on `address`; `cause` says why and what to change.
+    case bind(address: String, cause: String)
+    /// A `--host` that is not an IP address (or localhost).
+    case badHost(String)
 
     public var description: String {
         switch self {
         case .insecureNotLoopback(let host):
             "plaintext is refused on \(host): --insecure is only allowed on a loopback address (127.0.0.1, ::1, localhost)"
         case .certificate(let why): "certificate: \(why)"
+        case .bind(let address, let cause): "cannot listen on \(address): \(cause)"
+        case .badHost(let host): "--host '\(host)' is not an IPv4 or IPv6 address (or localhost)"
         }
     }
 }
@@ -86,5 +94,34 @@ extension FederationIdentity {
         self.init(
             certificatePEM: try read(certificateFile, "certificate"), privateKeyPEM: try read(keyFile, "private key"),
             caCertificatePEM: try read(caFile, "CA certificate"))
+        try check(certificateFile: certificateFile, keyFile: keyFile, caFile: caFile)
+    }
+
+    /// Refuses, before any connection, a key that is not the certificate's, and a
+    /// certificate or CA that is expired or not yet valid: TLS would only say that the
+    /// server stopped, or that the handshake failed.
+    func check(certificateFile: String, keyFile: String, caFile: String, now: Date = Date()) throws(TransportError) {
+        let certificate: Certificate, ca: Certificate, key: Certificate.PrivateKey
+        do { certificate = try Certificate(pemEncoded: certificatePEM) } catch {
+            throw .certificate("\(certificateFile): not a PEM certificate (\(error))")
+        }
+        do { ca = try Certificate(pemEncoded: caCertificatePEM) } catch { throw .certificate("\(caFile): not a PEM certificate (\(error))") }
+        do { key = try Certificate.PrivateKey(pemEncoded: privateKeyPEM) } catch {
+            throw .certificate("\(keyFile): not a PEM private key (\(error))")
+        }
+        guard key.publicKey == certificate.publicKey else {
+            throw .certificate("\(keyFile) is not the private key of \(certificateFile); give the key that was issued with this certificate")
+        }
+        for (file, cert) in [(certificateFile, certificate), (caFile, ca)] {
+            if cert.notValidAfter < now {
+                throw .certificate("\(file) expired on \(cert.notValidAfter.formatted(.iso8601)); issue a new one (fedattn-coordinator provision)")
+            }
+            if cert.notValidBefore > now {
+                throw .certificate("\(file) is not valid before \(cert.notValidBefore.formatted(.iso8601)); check this machine's clock")
+            }
+        }
+        guard certificate.issuer == ca.subject else {
+            throw .certificate("\(certificateFile) was issued by '\(certificate.issuer)', not by the CA in \(caFile) ('\(ca.subject)')")
+        }
     }
 }

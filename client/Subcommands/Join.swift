@@ -28,9 +28,10 @@ extension ClientCommand {
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
-            guard let colon = coordinator.lastIndex(of: ":"), Int(coordinator[coordinator.index(after: colon)...]) != nil else {
+            guard let colon = coordinator.lastIndex(of: ":"), let port = Int(coordinator[coordinator.index(after: colon)...]) else {
                 throw ValidationError("--coordinator must be HOST:PORT")
             }
+            guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(coordinator): port \(port) is not in 1...65535") }
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
         }
 
@@ -60,6 +61,7 @@ extension ClientCommand {
                             case .uploaded(let round, let bytes, let loss, let seconds):
                                 progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
                             case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
+                            case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
                             case .done: progress.line("federation done")
                             }
                         }

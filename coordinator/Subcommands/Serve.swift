@@ -22,6 +22,11 @@ extension CoordinatorCommand {
         var state: String
         @OptionGroup var settings: FederationSettings
 
+        func validate() throws {
+            guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
+            _ = try settings.resolve()
+        }
+
         func run() async throws {
             MallocTuning.returnLargeBlocksToTheSystem()
             let (modelConfig, config) = try settings.resolve()
@@ -29,14 +34,14 @@ extension CoordinatorCommand {
             let resumed = try store.rounds().last
             let coordinator = try Coordinator(
                 modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed),
-                store: store)
+                store: store, log: log)
             if let resumed {
                 log(
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
             try await withCoordinatorServer(coordinator, host: host, port: port, security: try security.security(), log: log) { port in
-                log("listening on \(host):\(port); waiting for \(config.minClients) client(s)")
+                log("listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
                 var shown = await coordinator.history.count
                 while true {
                     let history = await coordinator.history

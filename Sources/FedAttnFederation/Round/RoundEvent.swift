@@ -1,0 +1,78 @@
+public import FedAttnModel
+
+/// Something that happened to a federation, as the round state machine hears of it. The
+/// actor that owns the machine turns calls, closed connections, finished I/O and the clock
+/// into events; the machine answers each with `RoundAction`s.
+public enum RoundEvent: Sendable, Equatable {
+    /// A client joined, or came back on a new connection. `connection` names the connection
+    /// (the peer address over gRPC), so that the close of an old one cannot undo a newer join.
+    case joined(client: String, connection: String)
+    /// A client's connection closed, or it said goodbye.
+    case left(client: String, connection: String)
+    /// A decoded and checked update arrived. The machine accepts it (`.fold`) or refuses it.
+    case update(UpdateArrival)
+    /// `bytes` of a model were served to `client` (counted toward the round's bytes down).
+    case downloaded(client: String, bytes: Int)
+    /// A client's evaluation of the round's new model.
+    case evaluation(client: String, round: Int, version: String, summary: EvaluationSummary)
+    /// The round's new model is stored and served as `version`.
+    case published(round: Int, version: String)
+    /// Aggregation gave no model: the round is trained again.
+    case aggregationFailed(round: Int, reason: String)
+    /// The new model could not be stored (a full disk, say). It is kept, and storing it is
+    /// tried again after a backoff: no silo retrains for it.
+    case storeFailed(round: Int, reason: String)
+    /// Time passed: a deadline or a backoff may have come.
+    case tick
+}
+
+/// What a client's update says about itself (its payload is the actor's business).
+public struct UpdateArrival: Sendable, Equatable {
+    public let client: String
+    public let round: Int
+    public let baseVersion: String
+    /// Training examples behind the update: its weight in the average.
+    public let examples: Int
+    /// Compressed size in bytes, for the round's bytes-up figure.
+    public let bytes: Int
+    /// Seconds the client spent training.
+    public let trainSeconds: Double
+
+    public init(client: String, round: Int, baseVersion: String, examples: Int, bytes: Int, trainSeconds: Double) {
+        self.client = client
+        self.round = round
+        self.baseVersion = baseVersion
+        self.examples = examples
+        self.bytes = bytes
+        self.trainSeconds = trainSeconds
+    }
+}
+
+/// What the machine asks its owner to do. None of it is done by the machine itself.
+public enum RoundAction: Sendable, Equatable {
+    /// One line for the operator.
+    case log(String)
+    /// Start collecting round `round`'s updates into a fresh running sum.
+    case beginTraining(round: Int, selected: [String])
+    /// Fold the update just accepted into the running sum.
+    case fold(client: String)
+    /// Aggregate the running sum into the next model, store and serve it, then answer with
+    /// `.published`, `.aggregationFailed` or `.storeFailed`.
+    case aggregate(RoundOutcome)
+    /// Store the model kept from a failed attempt again; answer `.published` or `.storeFailed`.
+    case storeAgain(RoundOutcome)
+    /// A round is finished: keep its record.
+    case record(RoundRecord)
+    /// Every round is done.
+    case finish
+}
+
+/// What a closed round's training produced, as stored with its model.
+public struct RoundOutcome: Sendable, Equatable {
+    public let round: Int
+    /// Clients whose updates were folded in, in arrival order.
+    public let participants: [String]
+    public let examples: Int
+    public let bytesUpPerClient: Int
+    public let trainSecondsMax: Double
+}

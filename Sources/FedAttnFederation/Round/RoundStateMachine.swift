@@ -1,0 +1,366 @@
+import FedAttnCore
+public import FedAttnModel
+
+/// The life of a federation's rounds as a pure value: it takes events (a join, a leave, an
+/// update, an evaluation, time passing, the end of a store) and returns what its owner must
+/// do. It does no I/O and reads no clock: every event comes with `now`, the time since the
+/// coordinator started, so a test drives it with plain values.
+///
+///     waitingForClients ──enough connected──► training(round) ──all answered, or deadline with quorum──► publishing
+///            ▲   ▲                               │  deadline without quorum: retry (same round)              │ stored
+///            │   └─too few connected─────────────┘                                                           ▼
+///            └─too few connected─── training(round + 1) ◄──all reported, or deadline── evaluating(round) ──last round──► done
+///
+/// Membership follows the connections: a client whose connection closed is neither
+/// selected nor waited for, and does not count toward `minClients`, until it joins again.
+public struct RoundStateMachine: Sendable {
+    public let config: CoordinatorConfig
+    /// The version clients train from: the last published model's.
+    public private(set) var version: String
+    /// Rounds published and evaluated.
+    public private(set) var completedRounds: Int
+    /// Changes whenever some client's next task may have changed, so the owner wakes the
+    /// clients waiting for one.
+    public private(set) var generation = 0
+
+    private var members: [String: Member] = [:]
+    private var phase: Phase
+    /// A round published before a restart whose evaluation never finished.
+    private var unevaluated: RoundOutcome?
+    /// Why earlier attempts at the current round were retried.
+    private var retries: [String] = []
+    private var roundStarted: Duration = .zero
+    private var bytesDown: [String: Int] = [:]
+
+    private struct Member {
+        /// Join order: it seeds the client's shuffling and orders selection.
+        let order: Int
+        /// The connection it is present on; nil once that closed.
+        var connection: String?
+    }
+
+    private enum Phase {
+        case waitingForClients
+        case training(Training)
+        case publishing(Publishing)
+        case evaluating(Evaluating)
+        case done
+    }
+
+    private struct Training {
+        let round: Int
+        let selected: Set<String>
+        var received: Set<String> = []
+        var participants: [String] = []
+        var examples = 0
+        var bytesUp = 0
+        var trainSecondsMax = 0.0
+        let deadline: Duration
+    }
+
+    private struct Publishing {
+        let outcome: RoundOutcome
+        var failures = 0
+        var firstFailure: String?
+        /// When storing is tried again; nil while an attempt is under way.
+        var retryAt: Duration?
+    }
+
+    private struct Evaluating {
+        let outcome: RoundOutcome
+        let version: String
+        var pending: Set<String>
+        var summary = EvaluationSummary()
+        var reports = 0
+        let deadline: Duration
+    }
+
+    /// A machine for a new federation whose initial model is `version`, or one resumed from a
+    /// state folder: `completedRounds` published and evaluated, and possibly one more
+    /// (`unevaluated`) published but not yet evaluated, whose model is `version`.
+    public init(config: CoordinatorConfig, version: String, completedRounds: Int = 0, unevaluated: RoundOutcome? = nil) {
+        self.config = config
+        self.version = version
+        self.completedRounds = completedRounds
+        self.unevaluated = unevaluated
+        phase = unevaluated == nil && completedRounds >= config.rounds ? .done : .waitingForClients
+    }
+
+    // MARK: Questions
+
+    public var isDone: Bool { if case .done = phase { true } else { false } }
+
+    /// Whether `client` has ever joined (present or not).
+    public func isMember(_ client: String) -> Bool { members[client] != nil }
+
+    /// Clients whose connection is open, in join order.
+    public var present: [String] {
+        members.filter { $0.value.connection != nil }.sorted { $0.value.order < $1.value.order }.map(\.key)
+    }
+
+    /// When the machine next needs a `.tick`: a round's or an evaluation's deadline, or the
+    /// next attempt at storing a model.
+    public var nextDeadline: Duration? {
+        switch phase {
+        case .training(let t): t.deadline
+        case .evaluating(let e): e.deadline
+        case .publishing(let p): p.retryAt
+        case .waitingForClients, .done: nil
+        }
+    }
+
+    /// What `client` should do now; `.wait(retryAfter: .zero)` when there is nothing for it.
+    public func task(for client: String) -> FederationTask {
+        switch phase {
+        case .waitingForClients, .publishing: return .wait(retryAfter: .zero)
+        case .done: return .done
+        case .training(let t):
+            guard t.selected.contains(client), !t.received.contains(client), let member = members[client] else { return .wait(retryAfter: .zero) }
+            var plan = config.plan
+            plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(member.order)
+            return .train(round: t.round, modelVersion: version, plan: plan)
+        case .evaluating(let e):
+            guard e.pending.contains(client) else { return .wait(retryAfter: .zero) }
+            return .evaluate(round: e.outcome.round, modelVersion: e.version)
+        }
+    }
+
+    /// Refuses an update for another round or base version, from a client not selected, or
+    /// a second one from the same client.
+    public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
+        guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
+        guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
+        guard baseVersion == version else {
+            throw .staleUpdate("update trained from version \(baseVersion.prefix(12)), not the current \(version.prefix(12))")
+        }
+        guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
+        guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its update for round \(round)") }
+    }
+
+    // MARK: Events
+
+    /// Takes one event at `now` (time since the coordinator started) and returns what to do,
+    /// in order. Refuses what arrives out of place (a stale update or evaluation) with the
+    /// reason, leaving the machine as it was.
+    public mutating func handle(_ event: RoundEvent, at now: Duration) throws(CoordinatorError) -> [RoundAction] {
+        var actions: [RoundAction] = []
+        switch event {
+        case .joined(let client, let connection): join(client, connection, &actions)
+        case .left(let client, let connection): leave(client, connection, &actions)
+        case .update(let update): try accept(update, &actions)
+        case .downloaded(let client, let bytes): bytesDown[client, default: 0] += bytes
+        case .evaluation(let client, let round, let version, let summary):
+            try acceptEvaluation(client: client, round: round, version: version, summary: summary)
+        case .published(let round, let version): published(round, version, now, &actions)
+        case .aggregationFailed(let round, let reason):
+            guard case .publishing(let p) = phase, p.outcome.round == round else { break }
+            retry(round, "round \(round): \(reason)", now, &actions)
+        case .storeFailed(let round, let reason): storeFailed(round, reason, now, &actions)
+        case .tick: break
+        }
+        advance(now, &actions)
+        return actions
+    }
+
+    private mutating func join(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
+        if let member = members[client] {
+            guard member.connection != connection else { return }
+            members[client]!.connection = connection
+            actions.append(.log("\(client) rejoined (\(presentSummary))"))
+        } else {
+            members[client] = Member(order: members.count, connection: connection)
+            actions.append(.log("\(client) joined (\(presentSummary))"))
+        }
+        generation += 1
+    }
+
+    private mutating func leave(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
+        guard members[client]?.connection == connection else { return }  // an older connection's close
+        members[client]!.connection = nil
+        var note = ""
+        switch phase {
+        case .training(let t) where t.selected.contains(client) && !t.received.contains(client):
+            note = "; round \(t.round) no longer waits for it"
+        case .evaluating(var e) where e.pending.remove(client) != nil:
+            phase = .evaluating(e)
+            note = "; round \(e.outcome.round)'s evaluation no longer waits for it"
+        default: break
+        }
+        actions.append(.log("\(client) left (\(presentSummary))\(note)"))
+        generation += 1
+    }
+
+    private var presentSummary: String {
+        let count = present.count
+        if case .waitingForClients = phase, count < config.minClients { return "\(count) of \(config.minClients) needed connected" }
+        return "\(count) connected"
+    }
+
+    private mutating func accept(_ update: UpdateArrival, _ actions: inout [RoundAction]) throws(CoordinatorError) {
+        try checkUpdateWanted(client: update.client, round: update.round, baseVersion: update.baseVersion)
+        guard update.examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(update.examples)") }
+        guard case .training(var t) = phase else { return }
+        t.received.insert(update.client)
+        t.participants.append(update.client)
+        t.examples += update.examples
+        t.bytesUp += update.bytes
+        t.trainSecondsMax = max(t.trainSecondsMax, update.trainSeconds)
+        phase = .training(t)
+        actions.append(.fold(client: update.client))
+    }
+
+    private mutating func acceptEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
+        guard case .evaluating(var e) = phase, e.outcome.round == round, e.version == version else {
+            throw .staleUpdate("evaluation for round \(round) is not being collected")
+        }
+        guard e.pending.remove(client) != nil else {
+            throw .staleUpdate("client '\(client)' was not asked to evaluate round \(round), or already did")
+        }
+        e.summary.merge(summary)
+        e.reports += 1
+        phase = .evaluating(e)
+    }
+
+    private mutating func published(_ round: Int, _ newVersion: String, _ now: Duration, _ actions: inout [RoundAction]) {
+        guard case .publishing(let p) = phase, p.outcome.round == round else { return }
+        if p.failures > 0 {
+            let note = "round \(round): the new version was stored at attempt \(p.failures + 1) (first failure: \(p.firstFailure ?? "?"))"
+            retries.append(note)
+            actions.append(.log(note))
+        }
+        version = newVersion
+        startEvaluating(p.outcome, now)
+    }
+
+    private mutating func storeFailed(_ round: Int, _ reason: String, _ now: Duration, _ actions: inout [RoundAction]) {
+        guard case .publishing(var p) = phase, p.outcome.round == round else { return }
+        p.failures += 1
+        let backoff = Self.storeBackoff(afterFailures: p.failures)
+        if p.failures == 1 {
+            p.firstFailure = reason
+            actions.append(
+                .log("round \(round): cannot store the new version: \(reason); trying again with backoff (up to \(Self.maxStoreBackoff)); no silo retrains"))
+        }
+        p.retryAt = now + backoff
+        phase = .publishing(p)
+    }
+
+    /// The longest wait between two attempts at storing a model.
+    public static let maxStoreBackoff: Duration = .seconds(30)
+
+    /// 0.5 s, doubling with each failure, up to `maxStoreBackoff`.
+    static func storeBackoff(afterFailures failures: Int) -> Duration {
+        min(.milliseconds(500) * (1 << min(failures - 1, 16)), maxStoreBackoff)
+    }
+
+    // MARK: Moving on
+
+    /// Starts, closes and retries rounds as the present state allows.
+    private mutating func advance(_ now: Duration, _ actions: inout [RoundAction]) {
+        switch phase {
+        case .done: return
+        case .waitingForClients:
+            guard present.count >= config.minClients else { return }
+            if let pending = unevaluated {
+                // Published before a restart: evaluate it, don't train it again.
+                unevaluated = nil
+                actions.append(.log("round \(pending.round): published before the restart; evaluating it"))
+                roundStarted = now
+                bytesDown = [:]
+                startEvaluating(pending, now)
+            } else if completedRounds >= config.rounds {
+                finish(&actions)
+            } else {
+                startTraining(completedRounds + 1, now, &actions)
+            }
+        case .training(let t):
+            let outstanding = t.selected.subtracting(t.received).filter { members[$0]?.connection != nil }
+            guard outstanding.isEmpty || now >= t.deadline else { return }
+            guard t.received.count >= max(config.quorum, 1) else {
+                let gone = t.selected.count - t.received.count - outstanding.count
+                let why = now >= t.deadline ? "by the deadline" : "before every other selected client left"
+                retry(
+                    t.round,
+                    "round \(t.round): \(t.received.count) of \(t.selected.count) updates \(why)\(gone > 0 ? " (\(gone) left)" : ""), quorum \(config.quorum)",
+                    now, &actions)
+                return
+            }
+            let outcome = RoundOutcome(
+                round: t.round, participants: t.participants, examples: t.examples,
+                bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax: t.trainSecondsMax)
+            let missing = t.selected.count - t.received.count
+            actions.append(
+                .log(
+                    "round \(t.round): closed with \(t.received.count) of \(t.selected.count) updates"
+                        + (missing > 0 ? " (\(missing) missing: \(Self.names(t.selected.subtracting(t.received))))" : "")))
+            phase = .publishing(Publishing(outcome: outcome))
+            generation += 1
+            actions.append(.aggregate(outcome))
+        case .publishing(var p):
+            guard let at = p.retryAt, now >= at else { return }
+            p.retryAt = nil
+            phase = .publishing(p)
+            actions.append(.storeAgain(p.outcome))
+        case .evaluating(let e):
+            guard e.pending.isEmpty || now >= e.deadline else { return }
+            let bytesDownPerClient = bytesDown.isEmpty ? 0 : bytesDown.values.reduce(0, +) / bytesDown.count
+            let o = e.outcome
+            actions.append(
+                .record(
+                    RoundRecord(
+                        round: o.round, modelVersion: e.version, participants: o.participants, examples: o.examples, testAUC: e.summary.auc,
+                        testLogLoss: e.summary.logLoss, evaluatedClients: e.reports, bytesUpPerClient: o.bytesUpPerClient,
+                        bytesDownPerClient: bytesDownPerClient, seconds: Double((now - roundStarted) / .milliseconds(1)) / 1_000,
+                        trainSecondsMax: o.trainSecondsMax, retries: retries)))
+            completedRounds = o.round
+            retries = []
+            if o.round >= config.rounds { finish(&actions) } else { startTraining(o.round + 1, now, &actions) }
+        }
+    }
+
+    private mutating func retry(_ round: Int, _ reason: String, _ now: Duration, _ actions: inout [RoundAction]) {
+        retries.append(reason)
+        actions.append(.log("\(reason); retrying the round"))
+        startTraining(round, now, &actions)
+    }
+
+    /// Selects round `round`'s clients among those present (all, or a seeded sample), or
+    /// waits for clients when too few are connected.
+    private mutating func startTraining(_ round: Int, _ now: Duration, _ actions: inout [RoundAction]) {
+        var clients = present
+        generation += 1
+        guard clients.count >= config.minClients, !clients.isEmpty else {
+            phase = .waitingForClients
+            actions.append(.log("round \(round) waits for clients: \(clients.count) of \(config.minClients) needed connected"))
+            return
+        }
+        if config.clientsPerRound > 0 && config.clientsPerRound < clients.count {
+            var rng = SeededGenerator(seed: UInt64(round) &* 7_919 &+ UInt64(retries.count))
+            clients.shuffle(using: &rng)
+            clients = Array(clients.prefix(config.clientsPerRound))
+        }
+        roundStarted = now
+        bytesDown = [:]
+        phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout))
+        let attempt = retries.isEmpty ? "" : " (attempt \(retries.count + 1))"
+        actions.append(.log("round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
+        actions.append(.beginTraining(round: round, selected: clients))
+    }
+
+    private mutating func startEvaluating(_ outcome: RoundOutcome, _ now: Duration) {
+        phase = .evaluating(Evaluating(outcome: outcome, version: version, pending: Set(present), deadline: now + config.roundTimeout))
+        generation += 1
+    }
+
+    private mutating func finish(_ actions: inout [RoundAction]) {
+        phase = .done
+        generation += 1
+        actions.append(.finish)
+    }
+
+    /// A few names for a log line, sorted, with a count of the rest.
+    static func names(_ clients: Set<String>, limit: Int = 5) -> String {
+        let sorted = clients.sorted()
+        return sorted.prefix(limit).joined(separator: ", ") + (sorted.count > limit ? " and \(sorted.count - limit) more" : "")
+    }
+}
