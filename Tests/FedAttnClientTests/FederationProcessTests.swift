@@ -58,8 +58,10 @@ struct FederationProcessTests {
         #expect(try await server.waitForExit() == 0, "\(server.standardError)")
         let log = server.standardError
         #expect(log.contains("round 1: 3 clients") && log.contains("round 2: 3 clients"))
+        for silo in silos { #expect(log.contains("\(silo) joined ("), "no join line for \(silo)") }
+        #expect(log.contains("of 3 needed connected") && log.contains("round 1: training on 3 of 3 connected clients"))
         let state = try FileManager.default.contentsOfDirectory(atPath: work + "/state").sorted()
-        #expect(state == ["history.sqlite", "round-001.safetensors", "round-002.safetensors"])
+        #expect(state == ["history.sqlite", "lock", "round-001.safetensors", "round-002.safetensors"])
         // The published model improved the pooled AUC the clients reported.
         let aucs = log.split(separator: "\n").compactMap { line in line.range(of: "test AUC ").map { Double(line[$0.upperBound...].prefix(6)) } }
             .compactMap { $0 }

@@ -75,4 +75,12 @@ public struct RoundOutcome: Sendable, Equatable {
     public let examples: Int
     public let bytesUpPerClient: Int
     public let trainSecondsMax: Double
+
+    public init(round: Int, participants: [String], examples: Int, bytesUpPerClient: Int, trainSecondsMax: Double) {
+        self.round = round
+        self.participants = participants
+        self.examples = examples
+        self.bytesUpPerClient = bytesUpPerClient
+        self.trainSecondsMax = trainSecondsMax
+    }
 }

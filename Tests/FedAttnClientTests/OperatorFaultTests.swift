@@ -1,0 +1,95 @@
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+/// What an operator hits when running the executables for real: each gets a first line
+/// naming what is wrong and where, never a trap. Every process started here is stopped here.
+struct OperatorFaultTests {
+    static let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    static let coordinator = folder.appendingPathComponent("fedattn-coordinator").path
+    static let client = folder.appendingPathComponent("fedattn-client").path
+
+    /// A plaintext loopback coordinator in the background, and the port it bound.
+    static func serve(state: String, host: String = "127.0.0.1", extra: [String] = []) async throws -> (BackgroundProcess, String) {
+        let server = try BackgroundProcess(
+            coordinator, ["serve", "--insecure", "--host", host, "--port", "0", "--state", state, "--min-clients", "2"] + extra)
+        let listening = host.contains(":") ? "listening on \\[::1\\]:([0-9]+)" : "listening on 127\\.0\\.0\\.1:([0-9]+)"
+        let port = try #require(try await server.waitFor(listening), "\(server.standardError)")
+        return (server, port)
+    }
+
+    @Test func aPortOutOfRangeIsAnErrorMessageNotACrash() throws {
+        let result = try ProcessRunner.run(Self.coordinator, ["serve", "--insecure", "--port", "70000", "--state", try Fixtures.temporaryFolder()])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("--port 70000 is not a port: give 0...65535"), "\(result.standardError)")
+        #expect(!result.standardError.contains("Fatal error"))
+        let join = try ProcessRunner.run(Self.client, ["join", "--coordinator", "127.0.0.1:70000", "--insecure", "--name", "a", "--data", "x"])
+        #expect(join.standardError.contains("port 70000 is not in 1...65535"), "\(join.standardError)")
+    }
+
+    @Test func aBusyPortIsNamedWithItsCause() async throws {
+        let (first, port) = try await Self.serve(state: try Fixtures.temporaryFolder())
+        defer { first.stop() }
+        let second = try ProcessRunner.run(
+            Self.coordinator, ["serve", "--insecure", "--host", "127.0.0.1", "--port", port, "--state", try Fixtures.temporaryFolder()])
+        #expect(second.status != 0)
+        #expect(
+            second.standardError.contains("cannot listen on 127.0.0.1:\(port): address already in use: another process listens on port \(port)"),
+            "\(second.standardError)")
+    }
+
+    @Test func anIPv6LoopbackAddressIsServed() async throws {
+        let (server, port) = try await Self.serve(state: try Fixtures.temporaryFolder(), host: "::1")
+        defer { server.stop() }
+        #expect(Int(port) ?? 0 > 0)
+    }
+
+    @Test func aHostThatIsNotAnAddressIsNamed() throws {
+        let result = try ProcessRunner.run(
+            Self.coordinator, ["serve", "--insecure", "--host", "127.0.0.1.5", "--port", "0", "--state", try Fixtures.temporaryFolder()])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("--host '127.0.0.1.5' is not an IPv4 or IPv6 address"), "\(result.standardError)")
+    }
+
+    @Test func aStateFolderServesOneCoordinatorAtATime() async throws {
+        let state = try Fixtures.temporaryFolder()
+        let (first, _) = try await Self.serve(state: state)
+        defer { first.stop() }
+        let second = try ProcessRunner.run(Self.coordinator, ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state])
+        #expect(second.status != 0)
+        #expect(second.standardError.contains("\(state) is in use by another coordinator (process "), "\(second.standardError)")
+        // Once the first has stopped, the folder is free again.
+        first.stop()
+        let (third, _) = try await Self.serve(state: state)
+        third.stop()
+    }
+
+    @Test func aKeyThatIsNotTheCertificatesIsNamedAtStart() throws {
+        let work = try Fixtures.temporaryFolder()
+        let provision = try ProcessRunner.run(
+            Self.coordinator, ["provision", "--out", work + "/fed", "--coordinator-host", "127.0.0.1", "--silo", "shop"])
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let fed = work + "/fed"
+        let result = try ProcessRunner.run(
+            Self.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/silos/shop/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", work + "/state",
+            ])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("\(fed)/silos/shop/key.pem is not the private key of \(fed)/coordinator/cert.pem"), "\(result.standardError)")
+    }
+
+    @Test func simulateRefusesASiloWithoutTrainingExamplesByName() throws {
+        let silos = try Fixtures.temporaryFolder()
+        let made = try ProcessRunner.run(
+            Self.client, ["synthesize", "--out", silos, "--silos", "2", "--users", "100", "--items", "100", "--topics", "4", "--strategies", "3", "--seed", "3"])
+        try #require(made.status == 0, "\(made.standardError)")
+        // One row per user: every row falls in the per-user test split.
+        try "user_id,item_id,timestamp,label\nu1,5,100,1\nu2,7,100,0\n".write(toFile: silos + "/silo-01.csv", atomically: true, encoding: .utf8)
+        let result = try ProcessRunner.run(
+            Self.coordinator, ["simulate", "--silos", silos, "--items", "catalogue:100", "--strategies", "3", "--rounds", "1", "--link", "in-process"])
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("\(silos)/silo-01.csv: no training examples"), "\(result.standardError)")
+    }
+}
