@@ -1,0 +1,63 @@
+import FedAttnData
+import FedAttnFederation
+import FedAttnModel
+import Foundation
+import Synchronization
+import Testing
+import _FedAttnTestSupport
+
+/// A link that holds one client's first upload until the round it was for has closed, as a
+/// slow silo (or a coordinator restart while it trained) would.
+struct LateFirstUpload: FederationLink {
+    let inner: InProcessLink
+    let held = Flag()
+
+    func join(protocolVersion: UInt32) async throws -> JoinInfo { try await inner.join(protocolVersion: protocolVersion) }
+    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
+    func downloadModel(version: String) async throws -> Data { try await inner.downloadModel(version: version) }
+    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
+        try await inner.reportEvaluation(round: round, version: version, summary: summary)
+    }
+
+    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        if held.takeFirst() {
+            while await inner.coordinator.history.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        return try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+    }
+}
+
+/// True the first time it is asked, then false.
+final class Flag: Sendable {
+    private let first = Mutex(true)
+    func takeFirst() -> Bool { first.withLock { value in defer { value = false }; return value } }
+}
+
+struct ParticipantTests {
+    @Test func aLateUpdateIsDroppedAndTheClientCarriesOn() async throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let parts = SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) }
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, minClients: 2, quorum: 1, roundTimeout: .milliseconds(500)),
+            initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
+        let dropped = LogLines()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                try await Participant(train: parts[0].train, test: parts[0].test).run(
+                    link: InProcessLink(coordinator: coordinator, client: "fast"), expectedModel: Fixtures.syntheticConfig)
+            }
+            group.addTask {
+                let link = LateFirstUpload(inner: InProcessLink(coordinator: coordinator, client: "slow"))
+                try await Participant(train: parts[1].train, test: parts[1].test).run(link: link, expectedModel: Fixtures.syntheticConfig) { event in
+                    if case .dropped(let round, _) = event { dropped.add("\(round)") }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let history = await coordinator.history
+        #expect(history.map(\.round) == [1, 2, 3])
+        #expect(history[0].participants == ["fast"])
+        #expect(dropped.all == ["1"])
+        #expect(history.dropFirst().contains { $0.participants.contains("slow") })
+    }
+}
