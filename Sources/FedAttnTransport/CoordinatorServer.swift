@@ -29,7 +29,7 @@ public func withCoordinatorServer<Result: Sendable>(
             // One client needs a handful of streams; hundreds would only be an attack.
             $0.http2.maxConcurrentStreams = 16
             $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
-                ConnectionBuffers.bound(channel).flatMap { connections.track(channel) }
+                ConnectionBuffers.bound(channel).flatMap { HandshakeLog.install(on: channel, log: log) }.flatMap { connections.track(channel) }
             }
         })
     let server = GRPCServer(

@@ -92,4 +92,35 @@ struct OperatorFaultTests {
         #expect(result.status != 0)
         #expect(result.standardError.contains("\(silos)/silo-01.csv: no training examples"), "\(result.standardError)")
     }
+
+    @Test func aStoppedClientLeavesAndIsNamed() async throws {
+        let (server, port) = try await Self.serve(state: try Fixtures.temporaryFolder())
+        defer { server.stop() }
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let client = try BackgroundProcess(Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        #expect(try await server.waitFor("shop joined \\(1 of 2 needed connected\\)") != nil, "\(server.standardError)")
+        client.stop()  // SIGTERM, as Ctrl-C or a service manager would
+        #expect(try await server.waitFor("shop left \\(0 of 2 needed connected\\)") != nil, "\(server.standardError)")
+    }
+
+    @Test func aClientWithoutTLSAgainstATLSCoordinatorStopsAtOnceWithTheCause() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let provision = try ProcessRunner.run(
+            Self.coordinator, ["provision", "--out", work + "/fed", "--coordinator-host", "127.0.0.1", "--silo", "shop"])
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let fed = work + "/fed"
+        let server = try BackgroundProcess(
+            Self.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", work + "/state",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let client = try ProcessRunner.run(Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        #expect(client.status != 0)
+        #expect(client.standardError.contains("the coordinator requires mutual TLS; this client runs --insecure"), "\(client.standardError)")
+        #expect(try await server.waitFor("refused connection from ipv4:127\\.0\\.0\\.1:[0-9]+: TLS handshake failed: the client speaks plaintext") != nil)
+    }
 }

@@ -5,8 +5,6 @@ import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
-import GRPCCore
-import Synchronization
 
 extension ClientCommand {
     struct Join: AsyncParsableCommand {
@@ -33,6 +31,8 @@ extension ClientCommand {
             }
             guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(coordinator): port \(port) is not in 1...65535") }
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
+            guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
+            guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         }
 
         func run() async throws {
@@ -45,48 +45,28 @@ extension ClientCommand {
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
             let participant = Participant(train: train, test: test, threads: threads)
-            let security = try self.security.security()
-            var delay = 0.5
-            let heartbeat = Heartbeat()
-            while true {
-                do {
-                    try await withFederationLink(host: host, port: port, security: security, insecureName: name) { link in
-                        try await participant.run(link: link, expectedModel: model) { event in
-                            heartbeat.beat()
-                            switch event {
-                            case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
-                            case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
-                            case .progress(let round, let epoch, let epochs, let done):
-                                progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
-                            case .uploaded(let round, let bytes, let loss, let seconds):
-                                progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
-                            case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
-                            case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
-                            case .done: progress.line("federation done")
-                            }
-                        }
-                    }
-                    return
-                } catch let error as RPCError where [.unavailable, .cancelled, .alreadyExists].contains(error.code) {
-                    // The coordinator is down or restarting, or still holds this silo's previous
-                    // connection (after a network cut it notices only at that connection's idle
-                    // timeout): come back with exponential backoff and jitter, so that silos do
-                    // not all return at once.
-                    guard heartbeat.sinceLast < .seconds(retryFor) else { throw error }
-                    let wait = delay * Double.random(in: 0.5...1.5)
-                    let why = error.code == .alreadyExists ? "refused" : "coordinator unreachable"
-                    progress.line(String(format: "%@ (%@); retrying in %.1f s", why, error.message, wait))
-                    try await Task.sleep(for: .seconds(wait))
-                    delay = min(delay * 2, 10)
+            let session = ClientSession(
+                host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
+            try await session.run(participant, expectedModel: model) { event in
+                switch event {
+                case .retrying(let reason, let after):
+                    progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
+                case .participant(let event): Self.show(event, progress)
                 }
             }
         }
-    }
-}
 
-/// When the client last made progress, written from the participant's events.
-private final class Heartbeat: Sendable {
-    private let last = Mutex(ContinuousClock.now)
-    func beat() { last.withLock { $0 = ContinuousClock.now } }
-    var sinceLast: Duration { ContinuousClock.now - last.withLock { $0 } }
+        private static func show(_ event: ParticipantEvent, _ progress: Progress) {
+            switch event {
+            case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
+            case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
+            case .progress(let round, let epoch, let epochs, let done): progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
+            case .uploaded(let round, let bytes, let loss, let seconds):
+                progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
+            case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
+            case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
+            case .done: progress.line("federation done")
+            }
+        }
+    }
 }

@@ -1,0 +1,104 @@
+public import FedAttnFederation
+public import FedAttnModel
+import Foundation
+import GRPCCore
+import Synchronization
+
+/// A silo's client from start to done over gRPC: runs its `Participant`, and when the
+/// coordinator is down or restarting (or still holds this silo's previous connection),
+/// comes back with exponential backoff and jitter, so that silos do not all return at once.
+/// What cannot get better by waiting (a TLS handshake failure, another protocol version, a
+/// model that does not fit the silo's data) ends it at once with `ClientSessionError`.
+public struct ClientSession: Sendable {
+    public let host: String
+    public let port: Int
+    public let security: TransportSecurity
+    /// With plaintext (loopback only): the name this client goes by.
+    public let insecureName: String?
+    /// How long to keep trying while nothing moves (no task, no answer).
+    public let retryFor: Duration
+
+    public init(host: String, port: Int, security: TransportSecurity, insecureName: String? = nil, retryFor: Duration = .seconds(600)) {
+        self.host = host
+        self.port = port
+        self.security = security
+        self.insecureName = insecureName
+        self.retryFor = retryFor
+    }
+
+    /// What the session says as it works: the participant's events, and each retry.
+    public enum Event: Sendable {
+        case participant(ParticipantEvent)
+        /// The coordinator could not be reached (or refused this connection for now); the
+        /// session tries again after `after`.
+        case retrying(reason: String, after: Duration)
+    }
+
+    /// Runs `participant` until the federation is done.
+    public func run(
+        _ participant: Participant, expectedModel: ModelConfig, events: @escaping @Sendable (Event) -> Void = { _ in }
+    ) async throws(ClientSessionError) {
+        var delay = 0.5
+        let heartbeat = Heartbeat()
+        while true {
+            do {
+                try await withFederationLink(host: host, port: port, security: security, insecureName: insecureName) { link in
+                    try await participant.run(link: link, expectedModel: expectedModel) { event in
+                        heartbeat.beat()
+                        events(.participant(event))
+                    }
+                }
+                return
+            } catch {
+                if case .insecureLoopback = security, let failure = ConnectionFailure.classify(error, side: .client, plaintext: true) {
+                    throw ClientSessionError(.handshake(failure))
+                }
+                if let failure = ConnectionFailure.classify(error, side: .client) { throw ClientSessionError(.handshake(failure)) }
+                guard let rpc = error as? RPCError, [.unavailable, .cancelled, .alreadyExists].contains(rpc.code) else {
+                    throw ClientSessionError(.refused("\(Self.describe(error))"))
+                }
+                guard heartbeat.sinceLast < retryFor else { throw ClientSessionError(.gaveUp(after: retryFor, last: rpc.message)) }
+                let wait = Duration.milliseconds(Int(delay * Double.random(in: 0.5...1.5) * 1_000))
+                let why = rpc.code == .alreadyExists ? "refused: \(rpc.message)" : "coordinator unreachable (\(rpc.message))"
+                events(.retrying(reason: why, after: wait))
+                try? await Task.sleep(for: wait)
+                delay = min(delay * 2, 10)
+            }
+        }
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let rpc = error as? RPCError { return "the coordinator refused: \(rpc.message) (\(rpc.code))" }
+        return "\(error)"
+    }
+}
+
+/// Why a client session ended before the federation was done.
+public struct ClientSessionError: Error, CustomStringConvertible {
+    fileprivate enum Kind {
+        case handshake(ConnectionFailure)
+        case gaveUp(after: Duration, last: String)
+        case refused(String)
+    }
+
+    fileprivate let kind: Kind
+    fileprivate init(_ kind: Kind) { self.kind = kind }
+
+    /// The TLS handshake failure behind it, if that is what it was.
+    public var handshakeFailure: ConnectionFailure? { if case .handshake(let failure) = kind { failure } else { nil } }
+
+    public var description: String {
+        switch kind {
+        case .handshake(let failure): "\(failure)"
+        case .gaveUp(let after, let last): "gave up after \(after.components.seconds) s without progress; last: \(last)"
+        case .refused(let why): why
+        }
+    }
+}
+
+/// When the client last made progress, written from the participant's events.
+private final class Heartbeat: Sendable {
+    private let last = Mutex(ContinuousClock.now)
+    func beat() { last.withLock { $0 = ContinuousClock.now } }
+    var sinceLast: Duration { ContinuousClock.now - last.withLock { $0 } }
+}

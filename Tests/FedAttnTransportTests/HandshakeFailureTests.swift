@@ -1,0 +1,86 @@
+import FedAttnFederation
+import FedAttnModel
+import FedAttnSimulation
+import FedAttnTransport
+import Foundation
+import Synchronization
+import Testing
+import _FedAttnTestSupport
+
+/// A TLS handshake that cannot succeed is named on both sides, and the client stops at once
+/// instead of retrying for ten minutes as if the network were down.
+struct HandshakeFailureTests {
+    final class Lines: Sendable {
+        private let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+        func add(_ line: String) { lines.withLock { $0.append(line) } }
+    }
+
+    /// Serves with `server` security, runs a client session with `client` security, and
+    /// returns what the client was told and what the coordinator logged.
+    static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil) async throws -> (client: String, coordinator: [String]) {
+        let lines = Lines()
+        let silo = TransportTests.silos(1)[0]
+        let clientSaw: String = try await withCoordinatorServer(
+            try TransportTests.coordinator(), host: "127.0.0.1", port: 0, security: server, log: lines.add
+        ) { port in
+            let session = ClientSession(host: "127.0.0.1", port: port, security: client, insecureName: name, retryFor: .seconds(600))
+            let started = ContinuousClock.now
+            do {
+                try await session.run(Participant(train: silo.train, test: silo.test), expectedModel: Fixtures.syntheticConfig)
+                return "joined"
+            } catch {
+                #expect((error as? ClientSessionError)?.handshakeFailure != nil, "\(error)")
+                #expect(ContinuousClock.now - started < .seconds(20))  // not retried
+                return "\(error)"
+            }
+        }
+        // The coordinator's line may arrive a moment after the client gave up.
+        for _ in 0..<100 where !lines.all.contains(where: { $0.contains("refused connection from") }) { try await Task.sleep(for: .milliseconds(20)) }
+        return (clientSaw, lines.all)
+    }
+
+    @Test func aClientCertificateFromAnotherCA() async throws {
+        let authority = try DevCertificateAuthority(), stranger = try DevCertificateAuthority(name: "Other CA")
+        let foreign = try stranger.clientIdentity(name: "silo-x")
+        let (client, coordinator) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity()),
+            client: .mutualTLS(FederationIdentity(certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)))
+        #expect(client.contains("the coordinator does not trust this client's certificate: it was issued by another CA"))
+        #expect(coordinator.contains { $0.contains("refused connection from ipv4:127.0.0.1:") && $0.contains("the client's certificate is not signed by the federation CA") }, "\(coordinator)")
+    }
+
+    @Test func aClientThatTrustsAnotherCA() async throws {
+        let authority = try DevCertificateAuthority(), stranger = try DevCertificateAuthority(name: "Other CA")
+        let mine = try authority.clientIdentity(name: "silo-1")
+        let (client, coordinator) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity()),
+            client: .mutualTLS(FederationIdentity(certificatePEM: mine.certificatePEM, privateKeyPEM: mine.privateKeyPEM, caCertificatePEM: stranger.certificatePEM)))
+        #expect(client.contains("the coordinator's certificate was not accepted: it is not signed by the CA in --ca"))
+        #expect(coordinator.contains { $0.contains("the client does not trust the coordinator's certificate") }, "\(coordinator)")
+    }
+
+    @Test func anExpiredClientCertificate() async throws {
+        let authority = try DevCertificateAuthority()
+        let (client, _) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(try authority.clientIdentity(name: "silo-1", validity: -60)))
+        #expect(client.contains("refused this client's certificate as expired"))
+    }
+
+    @Test func aCoordinatorCertificateForAnotherHost() async throws {
+        let authority = try DevCertificateAuthority()
+        let (client, _) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity(hosts: ["10.1.2.3"])), client: .mutualTLS(try authority.clientIdentity(name: "silo-1")))
+        #expect(client.contains("does not name the host dialled"), "\(client)")
+    }
+
+    @Test func plaintextAgainstTLSAndTLSAgainstPlaintext() async throws {
+        let authority = try DevCertificateAuthority()
+        let (plainClient, coordinator) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity()), client: .insecureLoopback, name: "silo-1")
+        #expect(plainClient.contains("the coordinator requires mutual TLS; this client runs --insecure"), "\(plainClient)")
+        #expect(coordinator.contains { $0.contains("the client speaks plaintext") }, "\(coordinator)")
+        let (tlsClient, _) = try await Self.attempt(server: .insecureLoopback, client: .mutualTLS(try authority.clientIdentity(name: "silo-1")))
+        #expect(tlsClient.contains("the coordinator speaks plaintext"), "\(tlsClient)")
+    }
+}
