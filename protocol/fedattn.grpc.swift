@@ -1,54 +1,98 @@
-/// The FedAttention wire protocol, version 3 (version 1 streamed whole models; version 2
-/// uploaded without reserving a slot first).
+/// The FedAttention wire protocol, version 4. Everything a client in any language needs is
+/// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
+/// without reserving a slot; 3 declared no training examples at Join and sent no limits.)
 ///
+/// ── Transport and identity ──────────────────────────────────────────────────────────────
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 /// client presents a certificate signed by the federation's CA, and the certificate's
 /// subject common name (CN) is the client's identity (its silo name). Nothing in a message
-/// claims an identity.
+/// claims an identity. (A coordinator started with --insecure, on loopback only, takes the
+/// name from the `x-fedattn-client` request header instead.) One connection per silo: a
+/// second live connection presenting the same name is refused with ALREADY_EXISTS until the
+/// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
+/// the coordinator stops selecting and waiting for it; calling again on a new connection
+/// (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
+/// one that does not answer within 20 s is closed (the client has left).
 ///
-/// A client's life:
-///   1. Join, once per connection, with the protocol version it speaks.
+/// ── A client's life ─────────────────────────────────────────────────────────────────────
+///   1. Join, once per connection, with the protocol version it speaks and its number of
+///      training examples. The answer carries the model's shape and the coordinator's limits.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it locally for
-///                  `plan`, reserve an upload slot (ReserveUpload), upload the delta
-///                  (UploadUpdate), then ask again;
+///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it
+///                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
+///                  delta (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
 ///                  (ReportEvaluation), then ask again;
 ///        WAIT      nothing to do yet: ask again after `retry_after_ms`;
 ///        DONE      the federation has finished: disconnect.
-///      NextTask may hold the call for a while (a long poll) before it answers WAIT.
+///      NextTask is a long poll: while there is nothing to do the coordinator holds the call
+///      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
+///      the end of the poll it answers WAIT with retry_after_ms = 20.
+///   3. An update or report refused with ABORTED arrived too late (its round closed, the
+///      coordinator restarted, or another attempt at the round began): drop it and ask for
+///      the next task. Only configuration errors (FAILED_PRECONDITION, UNAUTHENTICATED,
+///      a TLS handshake failure) should end a client.
 ///
-/// Payloads (models and updates) are one zstd frame holding the "FAT1" tensor format,
-/// little-endian throughout:
+/// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
+/// Tensors, in this order, each row-major (the last index varies fastest):
+///   item_embedding      [V, d]   V = rows of the item mapping: "catalogue:N" → V = N + 1
+///                                (item id "k" is row k); "hash:B" → V = B + 1 (item id x is
+///                                row 1 + FNV-1a-64(UTF-8 bytes of x) mod B, FNV offset basis
+///                                0xcbf29ce484222325, prime 0x100000001b3). Row 0 is padding:
+///                                never an item, always zero.
+///   strategy_embedding  [S, d]   S = ModelShape.strategies
+///   attention.query     [d, d]   W_q, applied as q = W_q e_c: q[i] = sum_j W_q[i][j] e_c[j]
+///   attention.key       [d, d]   W_k, k_l = W_k e_{h_l}
+///   hidden.weight       [H, 4d]  W_1, z = ReLU(W_1 x + b_1): z[i] = relu(sum_j W_1[i][j] x[j] + b_1[i])
+///   hidden.bias         [H]      b_1
+///   output.weight       [H]      w_2, logit o = w_2 . z + b_2
+///   output.bias         [1]      b_2
+/// For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
+/// `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
+/// strategy s (row e_s of strategy_embedding):
+///   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
+///   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
+///   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
+///
+/// ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
+/// Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
+/// examples (the seed is a hint: any shuffle is fine) and cut them into batches of
+/// `plan.batch_size` (the last may be smaller). Per batch, the gradient g of the mean loss
+/// over the batch plus the FedProx term (mu/2) |w - w_g|^2 (so g += mu (w - w_g), mu =
+/// plan.proximal_mu), then one Adam step on every parameter: lr = plan.learning_rate,
+/// beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
+/// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
+/// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
+/// The update is the delta w_local - w_g.
+///
+/// ── Payloads (models and updates) ───────────────────────────────────────────────────────
+/// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
+/// update, and its window no larger than that size rounded up to a power of two, at most
+/// 2^27) holding the "FAT1" tensor format, little-endian throughout:
 ///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16) | u32 tensor count
-///   then per tensor, in the model's order:
+///   then per tensor, in the model's order above:
 ///     u16 name length | name (UTF-8) | u8 rank | u32 dims[rank]
-///     u8 sparse (0 or 1; 1 only for rank-2 tables) | if sparse: u32 row count, u32 rows[] (strictly ascending)
+///     u8 sparse (0 or 1) | if sparse: u32 row count, u32 rows[] (strictly ascending, < dims[0])
 ///     u32 value count (= product of dims, or row count * dims[1] when sparse)
-///   then the values of all tensors in that order, byte-shuffled: with n values of w bytes
-///   each, byte k of value i is at offset k * n + i (so equal exponent bytes sit together).
-/// A row a sparse tensor does not list is zero. The model (downloads) is float32, dense and
-/// row-major; an update is `local - global` in float16 with the item table sparse (the rows
-/// that changed). Tensors, shapes (d = 32, H = 64, V = item rows including padding row 0,
-/// S = strategies): item_embedding [V, d], strategy_embedding [S, d], attention.query [d, d]
-/// (q = W_q e_c), attention.key [d, d], hidden.weight [H, 4d], hidden.bias [H],
-/// output.weight [H], output.bias [1]. A decompressed payload larger than the layout can
-/// need is refused.
+///   then the values of ALL tensors, concatenated in that order, then byte-shuffled over the
+///   whole concatenation (not per tensor): with n values of w bytes each, byte k of value i
+///   is at offset k * n + i (so equal exponent bytes sit together).
+/// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
+/// not list is zero. A model (download) is float32 and dense. An update is w_local - w_g,
+/// float16 or float32, normally with item_embedding sparse (the rows that changed); its
+/// row 0 must be zero (absent when sparse), every value finite, its L2 norm over all values
+/// at most Limits.max_update_norm.
 ///
 /// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
 /// an update names the version it started from.
 ///
-/// Status codes a client must expect:
-///   FAILED_PRECONDITION  Join with another protocol version (the message names both), or a
-///                        call before Join;
-///   UNAUTHENTICATED      no client certificate identity could be read;
-///   INVALID_ARGUMENT     an update or report that does not decode or does not fit the model
-///                        (the message says which tensor and why);
-///   ABORTED              an update for another round or base version (stale or early), or a
-///                        second update in one round, or one from a client not selected;
-///   RESOURCE_EXHAUSTED   a payload over the coordinator's size limit;
-///   NOT_FOUND            a model version the coordinator does not have;
-///   OUT_OF_RANGE         a model piece asked from past the payload's end.
+/// ── Status codes ────────────────────────────────────────────────────────────────────────
+/// Any call: UNAUTHENTICATED (no client certificate identity, or with --insecure no
+/// x-fedattn-client header); ALREADY_EXISTS (another live connection speaks for this silo:
+/// retry with backoff, the old one closes within 50 s); UNAVAILABLE (the coordinator is down
+/// or restarting: retry with backoff); RESOURCE_EXHAUSTED from gRPC itself for a message over
+/// 4 MiB. Per call, below. Every refusal's message names the client, the tensor where there
+/// is one, and the reason.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -188,8 +232,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-        /// > protocol versions differ.
+        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_JoinRequest` messages.
@@ -207,7 +251,7 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_TaskRequest` messages.
@@ -225,11 +269,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-        /// > piece, so the coordinator holds at most one piece per client however many download at
-        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-        /// > `offset` is past the end.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+        /// > the coordinator holds at most one piece per client however many download at once.
+        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_ModelRequest` messages.
@@ -247,12 +291,12 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-        /// > no longer wanted (another round or base version, not selected, already sent).
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads
+        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+        /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+        /// > version, not selected, already sent).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UploadReservation` messages.
@@ -270,8 +314,14 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks. Without a slot
-        /// > the upload waits for one, its first bytes held by the transport meanwhile.
+        /// > One training update: a header first, then the payload in data chunks of at most
+        /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UpdateChunk` messages.
@@ -289,7 +339,10 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+        /// > evaluation is no longer being collected, or the caller was not asked (or already
+        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+        /// > finite, or `examples` not the sum of the histograms' counts.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_EvaluationReport` messages.
@@ -316,8 +369,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-        /// > protocol versions differ.
+        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -335,7 +388,7 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -353,11 +406,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-        /// > piece, so the coordinator holds at most one piece per client however many download at
-        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-        /// > `offset` is past the end.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+        /// > the coordinator holds at most one piece per client however many download at once.
+        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -375,12 +428,12 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-        /// > no longer wanted (another round or base version, not selected, already sent).
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads
+        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+        /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+        /// > version, not selected, already sent).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -398,8 +451,14 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks. Without a slot
-        /// > the upload waits for one, its first bytes held by the transport meanwhile.
+        /// > One training update: a header first, then the payload in data chunks of at most
+        /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UpdateChunk` messages.
@@ -417,7 +476,10 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+        /// > evaluation is no longer being collected, or the caller was not asked (or already
+        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+        /// > finite, or `examples` not the sum of the histograms' counts.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -442,8 +504,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-        /// > protocol versions differ.
+        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_JoinRequest` message.
@@ -461,7 +523,7 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_TaskRequest` message.
@@ -479,11 +541,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-        /// > piece, so the coordinator holds at most one piece per client however many download at
-        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-        /// > `offset` is past the end.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+        /// > the coordinator holds at most one piece per client however many download at once.
+        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_ModelRequest` message.
@@ -501,12 +563,12 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-        /// > no longer wanted (another round or base version, not selected, already sent).
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads
+        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+        /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+        /// > version, not selected, already sent).
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_UploadReservation` message.
@@ -524,8 +586,14 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks. Without a slot
-        /// > the upload waits for one, its first bytes held by the transport meanwhile.
+        /// > One training update: a header first, then the payload in data chunks of at most
+        /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
         ///
         /// - Parameters:
         ///   - request: A stream of `Fedattn_V1_UpdateChunk` messages.
@@ -543,7 +611,10 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+        /// > evaluation is no longer being collected, or the caller was not asked (or already
+        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+        /// > finite, or `examples` not the sum of the histograms' counts.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_EvaluationReport` message.
@@ -797,8 +868,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-        /// > protocol versions differ.
+        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -821,7 +892,7 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -844,11 +915,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-        /// > piece, so the coordinator holds at most one piece per client however many download at
-        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-        /// > `offset` is past the end.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+        /// > the coordinator holds at most one piece per client however many download at once.
+        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -871,12 +942,12 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-        /// > no longer wanted (another round or base version, not selected, already sent).
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads
+        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+        /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+        /// > version, not selected, already sent).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -899,8 +970,14 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks. Without a slot
-        /// > the upload waits for one, its first bytes held by the transport meanwhile.
+        /// > One training update: a header first, then the payload in data chunks of at most
+        /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -923,7 +1000,10 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+        /// > evaluation is no longer being collected, or the caller was not asked (or already
+        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+        /// > finite, or `examples` not the sum of the histograms' counts.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -963,8 +1043,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-        /// > protocol versions differ.
+        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -998,7 +1078,7 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -1032,11 +1112,11 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-        /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-        /// > piece, so the coordinator holds at most one piece per client however many download at
-        /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-        /// > `offset` is past the end.
+        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+        /// > the coordinator holds at most one piece per client however many download at once.
+        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1070,12 +1150,12 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-        /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-        /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-        /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-        /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-        /// > no longer wanted (another round or base version, not selected, already sent).
+        /// > A slot for uploading the caller's update for `round`. The coordinator reads
+        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+        /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+        /// > version, not selected, already sent).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -1109,8 +1189,14 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One training update: a header first, then the payload in data chunks. Without a slot
-        /// > the upload waits for one, its first bytes held by the transport meanwhile.
+        /// > One training update: a header first, then the payload in data chunks of at most
+        /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1144,7 +1230,10 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+        /// > evaluation is no longer being collected, or the caller was not asked (or already
+        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+        /// > finite, or `examples` not the sum of the histograms' counts.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1183,8 +1272,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-    /// > protocol versions differ.
+    /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -1213,7 +1302,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The caller's next task.
+    /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -1242,11 +1331,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-    /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-    /// > piece, so the coordinator holds at most one piece per client however many download at
-    /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-    /// > `offset` is past the end.
+    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+    /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+    /// > the coordinator holds at most one piece per client however many download at once.
+    /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+    /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1275,12 +1364,12 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-    /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-    /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-    /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-    /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-    /// > no longer wanted (another round or base version, not selected, already sent).
+    /// > A slot for uploading the caller's update for `round`. The coordinator reads
+    /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+    /// > slot. The call is held up to a second; `granted` false means ask again after
+    /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+    /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+    /// > version, not selected, already sent).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -1309,8 +1398,14 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One training update: a header first, then the payload in data chunks. Without a slot
-    /// > the upload waits for one, its first bytes held by the transport meanwhile.
+    /// > One training update: a header first, then the payload in data chunks of at most
+    /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+    /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+    /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+    /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+    /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+    /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+    /// > payload (compressed or decompressed) over Limits.max_update_bytes.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1339,7 +1434,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Scores of a model version on the caller's test split, as histograms.
+    /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+    /// > evaluation is no longer being collected, or the caller was not asked (or already
+    /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+    /// > finite, or `examples` not the sum of the histograms' counts.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1372,8 +1470,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Registers the caller for the federation. Refused with FAILED_PRECONDITION when the
-    /// > protocol versions differ.
+    /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
+    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1406,7 +1504,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The caller's next task.
+    /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1439,11 +1537,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes` and
-    /// > at most the coordinator's piece size (127 KiB). A client fetches a model piece after
-    /// > piece, so the coordinator holds at most one piece per client however many download at
-    /// > once (a server stream would queue the whole model per client). OUT_OF_RANGE when
-    /// > `offset` is past the end.
+    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+    /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
+    /// > the coordinator holds at most one piece per client however many download at once.
+    /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
+    /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1476,12 +1574,12 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > A slot for uploading the caller's update for `round`. The coordinator reads a few
-    /// > uploads at a time; a client sends its bytes only once it holds a slot, so that clients
-    /// > waiting their turn cost the coordinator no memory. The call is held up to a second;
-    /// > `granted` false means ask again after `retry_after_ms`. A granted slot is the caller's
-    /// > until its upload ends, or for 10 seconds if no upload starts. ABORTED when the update is
-    /// > no longer wanted (another round or base version, not selected, already sent).
+    /// > A slot for uploading the caller's update for `round`. The coordinator reads
+    /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
+    /// > slot. The call is held up to a second; `granted` false means ask again after
+    /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
+    /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
+    /// > version, not selected, already sent).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1514,8 +1612,14 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One training update: a header first, then the payload in data chunks. Without a slot
-    /// > the upload waits for one, its first bytes held by the transport meanwhile.
+    /// > One training update: a header first, then the payload in data chunks of at most
+    /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
+    /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
+    /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+    /// > size, a payload that does not decode or does not fit the model (which tensor and why),
+    /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
+    /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
+    /// > payload (compressed or decompressed) over Limits.max_update_bytes.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.
@@ -1549,7 +1653,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Scores of a model version on the caller's test split, as histograms.
+    /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
+    /// > evaluation is no longer being collected, or the caller was not asked (or already
+    /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
+    /// > finite, or `examples` not the sum of the histograms' counts.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -8,57 +8,101 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 3 (version 1 streamed whole models; version 2
-/// uploaded without reserving a slot first).
+/// The FedAttention wire protocol, version 4. Everything a client in any language needs is
+/// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
+/// without reserving a slot; 3 declared no training examples at Join and sent no limits.)
 ///
+/// ── Transport and identity ──────────────────────────────────────────────────────────────
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 /// client presents a certificate signed by the federation's CA, and the certificate's
 /// subject common name (CN) is the client's identity (its silo name). Nothing in a message
-/// claims an identity.
+/// claims an identity. (A coordinator started with --insecure, on loopback only, takes the
+/// name from the `x-fedattn-client` request header instead.) One connection per silo: a
+/// second live connection presenting the same name is refused with ALREADY_EXISTS until the
+/// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
+/// the coordinator stops selecting and waiting for it; calling again on a new connection
+/// (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
+/// one that does not answer within 20 s is closed (the client has left).
 ///
-/// A client's life:
-///   1. Join, once per connection, with the protocol version it speaks.
+/// ── A client's life ─────────────────────────────────────────────────────────────────────
+///   1. Join, once per connection, with the protocol version it speaks and its number of
+///      training examples. The answer carries the model's shape and the coordinator's limits.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it locally for
-///                  `plan`, reserve an upload slot (ReserveUpload), upload the delta
-///                  (UploadUpdate), then ask again;
+///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it
+///                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
+///                  delta (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
 ///                  (ReportEvaluation), then ask again;
 ///        WAIT      nothing to do yet: ask again after `retry_after_ms`;
 ///        DONE      the federation has finished: disconnect.
-///      NextTask may hold the call for a while (a long poll) before it answers WAIT.
+///      NextTask is a long poll: while there is nothing to do the coordinator holds the call
+///      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
+///      the end of the poll it answers WAIT with retry_after_ms = 20.
+///   3. An update or report refused with ABORTED arrived too late (its round closed, the
+///      coordinator restarted, or another attempt at the round began): drop it and ask for
+///      the next task. Only configuration errors (FAILED_PRECONDITION, UNAUTHENTICATED,
+///      a TLS handshake failure) should end a client.
 ///
-/// Payloads (models and updates) are one zstd frame holding the "FAT1" tensor format,
-/// little-endian throughout:
+/// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
+/// Tensors, in this order, each row-major (the last index varies fastest):
+///   item_embedding      [V, d]   V = rows of the item mapping: "catalogue:N" → V = N + 1
+///                                (item id "k" is row k); "hash:B" → V = B + 1 (item id x is
+///                                row 1 + FNV-1a-64(UTF-8 bytes of x) mod B, FNV offset basis
+///                                0xcbf29ce484222325, prime 0x100000001b3). Row 0 is padding:
+///                                never an item, always zero.
+///   strategy_embedding  [S, d]   S = ModelShape.strategies
+///   attention.query     [d, d]   W_q, applied as q = W_q e_c: q[i] = sum_j W_q[i][j] e_c[j]
+///   attention.key       [d, d]   W_k, k_l = W_k e_{h_l}
+///   hidden.weight       [H, 4d]  W_1, z = ReLU(W_1 x + b_1): z[i] = relu(sum_j W_1[i][j] x[j] + b_1[i])
+///   hidden.bias         [H]      b_1
+///   output.weight       [H]      w_2, logit o = w_2 . z + b_2
+///   output.bias         [1]      b_2
+/// For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
+/// `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
+/// strategy s (row e_s of strategy_embedding):
+///   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
+///   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
+///   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
+///
+/// ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
+/// Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
+/// examples (the seed is a hint: any shuffle is fine) and cut them into batches of
+/// `plan.batch_size` (the last may be smaller). Per batch, the gradient g of the mean loss
+/// over the batch plus the FedProx term (mu/2) |w - w_g|^2 (so g += mu (w - w_g), mu =
+/// plan.proximal_mu), then one Adam step on every parameter: lr = plan.learning_rate,
+/// beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
+/// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
+/// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
+/// The update is the delta w_local - w_g.
+///
+/// ── Payloads (models and updates) ───────────────────────────────────────────────────────
+/// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
+/// update, and its window no larger than that size rounded up to a power of two, at most
+/// 2^27) holding the "FAT1" tensor format, little-endian throughout:
 ///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16) | u32 tensor count
-///   then per tensor, in the model's order:
+///   then per tensor, in the model's order above:
 ///     u16 name length | name (UTF-8) | u8 rank | u32 dims[rank]
-///     u8 sparse (0 or 1; 1 only for rank-2 tables) | if sparse: u32 row count, u32 rows[] (strictly ascending)
+///     u8 sparse (0 or 1) | if sparse: u32 row count, u32 rows[] (strictly ascending, < dims[0])
 ///     u32 value count (= product of dims, or row count * dims[1] when sparse)
-///   then the values of all tensors in that order, byte-shuffled: with n values of w bytes
-///   each, byte k of value i is at offset k * n + i (so equal exponent bytes sit together).
-/// A row a sparse tensor does not list is zero. The model (downloads) is float32, dense and
-/// row-major; an update is `local - global` in float16 with the item table sparse (the rows
-/// that changed). Tensors, shapes (d = 32, H = 64, V = item rows including padding row 0,
-/// S = strategies): item_embedding [V, d], strategy_embedding [S, d], attention.query [d, d]
-/// (q = W_q e_c), attention.key [d, d], hidden.weight [H, 4d], hidden.bias [H],
-/// output.weight [H], output.bias [1]. A decompressed payload larger than the layout can
-/// need is refused.
+///   then the values of ALL tensors, concatenated in that order, then byte-shuffled over the
+///   whole concatenation (not per tensor): with n values of w bytes each, byte k of value i
+///   is at offset k * n + i (so equal exponent bytes sit together).
+/// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
+/// not list is zero. A model (download) is float32 and dense. An update is w_local - w_g,
+/// float16 or float32, normally with item_embedding sparse (the rows that changed); its
+/// row 0 must be zero (absent when sparse), every value finite, its L2 norm over all values
+/// at most Limits.max_update_norm.
 ///
 /// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
 /// an update names the version it started from.
 ///
-/// Status codes a client must expect:
-///   FAILED_PRECONDITION  Join with another protocol version (the message names both), or a
-///                        call before Join;
-///   UNAUTHENTICATED      no client certificate identity could be read;
-///   INVALID_ARGUMENT     an update or report that does not decode or does not fit the model
-///                        (the message says which tensor and why);
-///   ABORTED              an update for another round or base version (stale or early), or a
-///                        second update in one round, or one from a client not selected;
-///   RESOURCE_EXHAUSTED   a payload over the coordinator's size limit;
-///   NOT_FOUND            a model version the coordinator does not have;
-///   OUT_OF_RANGE         a model piece asked from past the payload's end.
+/// ── Status codes ────────────────────────────────────────────────────────────────────────
+/// Any call: UNAUTHENTICATED (no client certificate identity, or with --insecure no
+/// x-fedattn-client header); ALREADY_EXISTS (another live connection speaks for this silo:
+/// retry with backoff, the old one closes within 50 s); UNAVAILABLE (the coordinator is down
+/// or restarting: retry with backoff); RESOURCE_EXHAUSTED from gRPC itself for a message over
+/// 4 MiB. Per call, below. Every refusal's message names the client, the tensor where there
+/// is one, and the reason.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -82,49 +126,112 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 3 for this file.
+  /// The protocol version the client speaks: 4 for this file.
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports, e.g. "float16-updates".
+  /// Optional features the client supports (none are defined in version 4).
   public var capabilities: [String] = []
+
+  /// The training examples this silo holds (rows of its train split). No update of this
+  /// client may claim more; at least 1.
+  public var trainExamples: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 }
 
-public nonisolated struct Fedattn_V1_JoinResponse: Sendable {
+public nonisolated struct Fedattn_V1_JoinResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// The protocol version the coordinator speaks (equal to the client's when accepted).
-  public var protocolVersion: UInt32 = 0
+  public var protocolVersion: UInt32 {
+    get {_storage._protocolVersion}
+    set {_uniqueStorage()._protocolVersion = newValue}
+  }
 
   /// The identity the coordinator read from the client's certificate.
-  public var clientID: String = String()
+  public var clientID: String {
+    get {_storage._clientID}
+    set {_uniqueStorage()._clientID = newValue}
+  }
 
   /// The model every client trains; it must match the client's data (its item mapping).
   public var model: Fedattn_V1_ModelShape {
-    get {_model ?? Fedattn_V1_ModelShape()}
-    set {_model = newValue}
+    get {_storage._model ?? Fedattn_V1_ModelShape()}
+    set {_uniqueStorage()._model = newValue}
   }
   /// Returns true if `model` has been explicitly set.
-  public var hasModel: Bool {self._model != nil}
+  public var hasModel: Bool {_storage._model != nil}
   /// Clears the value of `model`. Subsequent reads from it will return its default value.
-  public mutating func clearModel() {self._model = nil}
+  public mutating func clearModel() {_uniqueStorage()._model = nil}
 
   /// Rounds the federation will run in all.
-  public var rounds: UInt32 = 0
+  public var rounds: UInt32 {
+    get {_storage._rounds}
+    set {_uniqueStorage()._rounds = newValue}
+  }
+
+  /// What the coordinator accepts.
+  public var limits: Fedattn_V1_Limits {
+    get {_storage._limits ?? Fedattn_V1_Limits()}
+    set {_uniqueStorage()._limits = newValue}
+  }
+  /// Returns true if `limits` has been explicitly set.
+  public var hasLimits: Bool {_storage._limits != nil}
+  /// Clears the value of `limits`. Subsequent reads from it will return its default value.
+  public mutating func clearLimits() {_uniqueStorage()._limits = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _model: Fedattn_V1_ModelShape? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-/// The configuration of the attention model (see BENCHMARK.md).
+/// The coordinator's limits, as configured; a client that stays within them is never
+/// refused for size or time.
+public nonisolated struct Fedattn_V1_Limits: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The largest update payload, compressed or decompressed, in bytes.
+  public var maxUpdateBytes: UInt64 = 0
+
+  /// The largest L2 norm of an update's values (all tensors together).
+  public var maxUpdateNorm: Double = 0
+
+  /// The longest an upload may take to arrive whole, in milliseconds.
+  public var uploadTimeoutMs: UInt32 = 0
+
+  /// The most bytes one DownloadModel answer carries.
+  public var pieceBytes: UInt32 = 0
+
+  /// The largest data chunk of an upload the coordinator expects (larger ones are taken too,
+  /// but cost it memory while the upload waits).
+  public var updateChunkBytes: UInt32 = 0
+
+  /// How long NextTask holds a call while there is nothing to do, in milliseconds.
+  public var longPollMs: UInt32 = 0
+
+  /// The most training examples a client may declare at Join.
+  public var maxTrainExamples: UInt64 = 0
+
+  /// How long a round waits for updates, and an evaluation for reports, in milliseconds.
+  public var roundTimeoutMs: UInt32 = 0
+
+  /// Uploads the coordinator reads at once.
+  public var uploadSlots: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The configuration of the attention model (see the model section above).
 public nonisolated struct Fedattn_V1_ModelShape: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -136,7 +243,7 @@ public nonisolated struct Fedattn_V1_ModelShape: Sendable {
   /// the most history items an example holds
   public var historyLength: UInt32 = 0
 
-  /// units of the ReLU layer
+  /// units H of the ReLU layer
   public var hidden: UInt32 = 0
 
   /// item id mapping: "catalogue:N" or "hash:B"
@@ -170,7 +277,7 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
 
   public var kind: Fedattn_V1_Task.Kind = .unspecified
 
-  /// The round the task belongs to (TRAIN, EVALUATE).
+  /// The round the task belongs to (TRAIN, EVALUATE); rounds count from 1.
   public var round: UInt32 = 0
 
   /// The model to download (TRAIN, EVALUATE).
@@ -242,21 +349,25 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
   fileprivate var _plan: Fedattn_V1_TrainingPlan? = nil
 }
 
+/// How to train one round (see "Local training" above).
 public nonisolated struct Fedattn_V1_TrainingPlan: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// Passes over the silo's training examples.
   public var epochs: UInt32 = 0
 
+  /// Examples per Adam step.
   public var batchSize: UInt32 = 0
 
+  /// Adam's learning rate.
   public var learningRate: Float = 0
 
-  /// Seeds the client's shuffling for this round.
+  /// Seeds the client's shuffling for this round (a hint; any shuffle is fine).
   public var seed: UInt64 = 0
 
-  /// FedProx strength: the client adds mu/2 |w - w_global|^2 to its loss.
+  /// FedProx strength mu: the client adds (mu/2) |w - w_global|^2 to its loss.
   public var proximalMu: Float = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -274,7 +385,7 @@ public nonisolated struct Fedattn_V1_ModelRequest: Sendable {
   /// Where the piece starts in the payload.
   public var offset: UInt64 = 0
 
-  /// The most bytes wanted; 0 means the coordinator's piece size.
+  /// The most bytes wanted; 0 means Limits.piece_bytes.
   public var maxBytes: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -348,7 +459,9 @@ public nonisolated struct Fedattn_V1_UpdateHeader: Sendable {
   /// The model version the client trained from.
   public var baseVersion: String = String()
 
-  /// Train examples behind the update: its weight in the average. At least 1.
+  /// The training examples behind the update (the silo's train rows, whatever the number of
+  /// epochs): its weight in the average. At least 1, at most the client's train_examples
+  /// declared at Join.
   public var exampleCount: UInt64 = 0
 
   /// The payload's size in bytes; the data chunks must add up to it.
@@ -395,7 +508,7 @@ public nonisolated struct Fedattn_V1_UploadReceipt: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The update was counted in its round.
+  /// Always true: a refused update is answered with a gRPC status, never with false.
   public var accepted: Bool = false
 
   public var message: String = String()
@@ -414,13 +527,17 @@ public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
 
   public var modelVersion: String = String()
 
+  /// Test examples scored: the sum of both histograms' counts.
   public var examples: UInt64 = 0
 
-  /// Sum over the examples of the binary cross-entropy (natural log).
+  /// Sum over the examples of the binary cross-entropy (natural log) of sigmoid(o).
   public var logLossSum: Double = 0
 
-  /// Counts of positive and negative examples by logit bin: 4096 bins evenly over
-  /// [-16, 16]; logits outside fall in the end bins.
+  /// Counts of positive (label 1) and negative (label 0) examples by logit o: exactly 4096
+  /// bins evenly over [-16, 16], bin = clamp(floor((o + 16) / 32 * 4096), 0, 4095); o of
+  /// +infinity falls in bin 4095, -infinity and NaN in bin 0. Histograms let the coordinator
+  /// pool an exact-to-the-bin AUC over all clients without seeing any score; 4096 bins keep
+  /// its error under 1/4096 of the pairs that share a bin.
   public var positiveHistogram: [UInt64] = []
 
   public var negativeHistogram: [UInt64] = []
@@ -446,7 +563,7 @@ fileprivate nonisolated let _protobuf_package = "fedattn.v1"
 
 nonisolated extension Fedattn_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}capabilities\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{1}capabilities\0\u{3}train_examples\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -456,6 +573,7 @@ nonisolated extension Fedattn_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtob
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
       case 2: try { try decoder.decodeRepeatedStringField(value: &self.capabilities) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.trainExamples) }()
       default: break
       }
     }
@@ -468,12 +586,16 @@ nonisolated extension Fedattn_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtob
     if !self.capabilities.isEmpty {
       try visitor.visitRepeatedStringField(value: self.capabilities, fieldNumber: 2)
     }
+    if self.trainExamples != 0 {
+      try visitor.visitSingularUInt64Field(value: self.trainExamples, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedattn_V1_JoinRequest, rhs: Fedattn_V1_JoinRequest) -> Bool {
     if lhs.protocolVersion != rhs.protocolVersion {return false}
     if lhs.capabilities != rhs.capabilities {return false}
+    if lhs.trainExamples != rhs.trainExamples {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -481,7 +603,105 @@ nonisolated extension Fedattn_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}model\0\u{1}rounds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}model\0\u{1}rounds\0\u{1}limits\0")
+
+  fileprivate class _StorageClass {
+    var _protocolVersion: UInt32 = 0
+    var _clientID: String = String()
+    var _model: Fedattn_V1_ModelShape? = nil
+    var _rounds: UInt32 = 0
+    var _limits: Fedattn_V1_Limits? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _protocolVersion = source._protocolVersion
+      _clientID = source._clientID
+      _model = source._model
+      _rounds = source._rounds
+      _limits = source._limits
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._protocolVersion) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._clientID) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._model) }()
+        case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._rounds) }()
+        case 5: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._protocolVersion != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._protocolVersion, fieldNumber: 1)
+      }
+      if !_storage._clientID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._clientID, fieldNumber: 2)
+      }
+      try { if let v = _storage._model {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      if _storage._rounds != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._rounds, fieldNumber: 4)
+      }
+      try { if let v = _storage._limits {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_JoinResponse, rhs: Fedattn_V1_JoinResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._protocolVersion != rhs_storage._protocolVersion {return false}
+        if _storage._clientID != rhs_storage._clientID {return false}
+        if _storage._model != rhs_storage._model {return false}
+        if _storage._rounds != rhs_storage._rounds {return false}
+        if _storage._limits != rhs_storage._limits {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Limits"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_update_bytes\0\u{3}max_update_norm\0\u{3}upload_timeout_ms\0\u{3}piece_bytes\0\u{3}update_chunk_bytes\0\u{3}long_poll_ms\0\u{3}max_train_examples\0\u{3}round_timeout_ms\0\u{3}upload_slots\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -489,40 +709,61 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.protocolVersion) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.clientID) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._model) }()
-      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.rounds) }()
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.maxUpdateBytes) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.maxUpdateNorm) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.uploadTimeoutMs) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.pieceBytes) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.updateChunkBytes) }()
+      case 6: try { try decoder.decodeSingularUInt32Field(value: &self.longPollMs) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.maxTrainExamples) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.roundTimeoutMs) }()
+      case 9: try { try decoder.decodeSingularUInt32Field(value: &self.uploadSlots) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.protocolVersion != 0 {
-      try visitor.visitSingularUInt32Field(value: self.protocolVersion, fieldNumber: 1)
+    if self.maxUpdateBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxUpdateBytes, fieldNumber: 1)
     }
-    if !self.clientID.isEmpty {
-      try visitor.visitSingularStringField(value: self.clientID, fieldNumber: 2)
+    if self.maxUpdateNorm.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.maxUpdateNorm, fieldNumber: 2)
     }
-    try { if let v = self._model {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    if self.rounds != 0 {
-      try visitor.visitSingularUInt32Field(value: self.rounds, fieldNumber: 4)
+    if self.uploadTimeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uploadTimeoutMs, fieldNumber: 3)
+    }
+    if self.pieceBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.pieceBytes, fieldNumber: 4)
+    }
+    if self.updateChunkBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.updateChunkBytes, fieldNumber: 5)
+    }
+    if self.longPollMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.longPollMs, fieldNumber: 6)
+    }
+    if self.maxTrainExamples != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxTrainExamples, fieldNumber: 7)
+    }
+    if self.roundTimeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.roundTimeoutMs, fieldNumber: 8)
+    }
+    if self.uploadSlots != 0 {
+      try visitor.visitSingularUInt32Field(value: self.uploadSlots, fieldNumber: 9)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Fedattn_V1_JoinResponse, rhs: Fedattn_V1_JoinResponse) -> Bool {
-    if lhs.protocolVersion != rhs.protocolVersion {return false}
-    if lhs.clientID != rhs.clientID {return false}
-    if lhs._model != rhs._model {return false}
-    if lhs.rounds != rhs.rounds {return false}
+  public static func ==(lhs: Fedattn_V1_Limits, rhs: Fedattn_V1_Limits) -> Bool {
+    if lhs.maxUpdateBytes != rhs.maxUpdateBytes {return false}
+    if lhs.maxUpdateNorm != rhs.maxUpdateNorm {return false}
+    if lhs.uploadTimeoutMs != rhs.uploadTimeoutMs {return false}
+    if lhs.pieceBytes != rhs.pieceBytes {return false}
+    if lhs.updateChunkBytes != rhs.updateChunkBytes {return false}
+    if lhs.longPollMs != rhs.longPollMs {return false}
+    if lhs.maxTrainExamples != rhs.maxTrainExamples {return false}
+    if lhs.roundTimeoutMs != rhs.roundTimeoutMs {return false}
+    if lhs.uploadSlots != rhs.uploadSlots {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -10,7 +10,7 @@ public import Foundation
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 3
+    public static let protocolVersion: UInt32 = 4
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -93,14 +93,35 @@ public actor Coordinator {
 
     // MARK: Calls from clients
 
-    /// Registers a client on `connection` (the peer address over gRPC); refuses another
-    /// protocol version. A known client joining again on a new connection is back.
-    public func join(client: String, protocolVersion: UInt32, connection: String = "in-process") throws(CoordinatorError) {
+    /// Registers a client on `connection` (the peer address over gRPC) with the training
+    /// examples it holds (no update of it may claim more); refuses another protocol version,
+    /// and a count of 0 or over `config.maxTrainExamples`. A known client joining again on a
+    /// new connection is back.
+    public func join(client: String, protocolVersion: UInt32, trainExamples: Int, connection: String = "in-process") throws(CoordinatorError) {
         guard protocolVersion == Self.protocolVersion else {
             throw .protocolMismatch(client: protocolVersion, coordinator: Self.protocolVersion)
         }
-        try handle(.joined(client: client, connection: connection))
+        guard trainExamples >= 1 else {
+            throw .invalidRequest("client '\(client)' declares no training examples: a silo without any cannot take part")
+        }
+        guard trainExamples <= config.maxTrainExamples else {
+            throw .invalidRequest(
+                "client '\(client)' declares \(trainExamples) training examples, over the coordinator's limit of \(config.maxTrainExamples) (--max-train-examples)")
+        }
+        try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
     }
+
+    /// What a client is told of the coordinator's limits at Join; `transport` adds what the
+    /// transport decides (piece and chunk sizes, upload slots).
+    public nonisolated func limits(pieceBytes: Int = .max, updateChunkBytes: Int = .max, uploadSlots: Int = 1) -> CoordinatorLimits {
+        CoordinatorLimits(
+            maxUpdateBytes: config.maxUpdateBytes, maxUpdateNorm: config.maxUpdateNorm, uploadTimeout: config.uploadTimeout, pieceBytes: pieceBytes,
+            updateChunkBytes: updateChunkBytes, longPoll: Self.longPoll, maxTrainExamples: config.maxTrainExamples, roundTimeout: config.roundTimeout,
+            uploadSlots: uploadSlots)
+    }
+
+    /// How long `nextTask` holds a call while there is nothing to do.
+    public static let longPoll: Duration = .seconds(1)
 
     /// A known client calling on a new connection (its transport reconnected on its own):
     /// it is present again. Does nothing for a client that never joined.
@@ -117,7 +138,7 @@ public actor Coordinator {
 
     /// The client's next task. Holds the call up to `longPoll` while there is nothing to do,
     /// waking as soon as the answer changes (a new round, an evaluation, the end).
-    public func nextTask(client: String, longPoll: Duration = .seconds(1)) async throws(CoordinatorError) -> FederationTask {
+    public func nextTask(client: String, longPoll: Duration = Coordinator.longPoll) async throws(CoordinatorError) -> FederationTask {
         guard machine.isMember(client) else { throw .notJoined(client) }
         let until = ContinuousClock.now + longPoll
         while true {
@@ -181,8 +202,22 @@ public actor Coordinator {
             if case .tooLarge = error { throw .tooLarge("update from '\(client)': \(error)") }
             throw .invalidUpdate("update from '\(client)': \(error)")
         }
-        guard delta.tensors.allSatisfy({ $0.values.allSatisfy(\.isFinite) }) else {
-            throw .invalidUpdate("update from '\(client)' holds NaN or infinite values")
+        let layout = delta.layout
+        for (index, tensor) in delta.tensors.enumerated() {
+            let name = layout.tensors[index].name
+            guard tensor.values.allSatisfy(\.isFinite) else { throw .invalidUpdate("update from '\(client)': tensor '\(name)' holds NaN or infinite values") }
+            guard tensor.rows == nil || Self.tables.contains(name) else {
+                throw .invalidUpdate("update from '\(client)': tensor '\(name)' is sent as rows; only the embedding tables may be")
+            }
+        }
+        // Row 0 of the item table is padding: it never moves, and a silo may not move it.
+        if let items = layout.index(of: AttentionModel.TensorName.items) {
+            let tensor = delta.tensors[items], width = layout.tensors[items].shape[1]
+            let padding: ArraySlice<Float>? =
+                if let rows = tensor.rows { rows.first == 0 ? tensor.values[0..<width] : nil } else { tensor.values[0..<width] }
+            guard padding?.allSatisfy({ $0 == 0 }) ?? true else {
+                throw .invalidUpdate("update from '\(client)': tensor '\(AttentionModel.TensorName.items)' changes row 0, the padding row, which stays zero")
+            }
         }
         let norm = delta.tensors.reduce(0.0) { sum, tensor in tensor.values.reduce(sum) { $0 + Double($1) * Double($1) } }.squareRoot()
         guard norm <= config.maxUpdateNorm else {
@@ -195,8 +230,16 @@ public actor Coordinator {
         try handle(.update(arrival), folding: update)  // the round may have closed meanwhile: then refused
     }
 
-    /// Folds in one client's evaluation of the round's new model.
+    /// The tensors that may travel as rows: the embedding tables.
+    static let tables: Set<String> = [AttentionModel.TensorName.items, AttentionModel.TensorName.strategies]
+
+    /// Folds in one client's evaluation of the round's new model. Its example count must be
+    /// the histograms' total (a pooled log loss is divided by it).
     public func submitEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
+        let counted = summary.positives.reduce(0, +) + summary.negatives.reduce(0, +)
+        guard UInt64(clamping: summary.examples) == counted else {
+            throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) examples, but its histograms hold \(counted)")
+        }
         try handle(.evaluation(client: client, round: round, version: version, summary: summary))
     }
 

@@ -24,12 +24,16 @@ public struct CoordinatorConfig: Sendable {
     /// The server's step along the averaged delta (FedAvg with a server learning rate;
     /// 1 is plain FedAvg). Larger steps make up for averaging many short trajectories.
     public var serverLearningRate: Float
+    /// The most training examples a client may declare at Join (and so claim for an
+    /// update's weight): a silo claiming 10^12 would otherwise outweigh all others.
+    public var maxTrainExamples: Int
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
         plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, serverLearningRate: Float = 1,
-        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120)
+        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120), maxTrainExamples: Int = 100_000_000
     ) {
+        self.maxTrainExamples = maxTrainExamples
         self.uploadTimeout = uploadTimeout
         self.maxUpdateNorm = maxUpdateNorm
         self.serverLearningRate = serverLearningRate
@@ -83,6 +87,9 @@ public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
     case staleUpdate(String)
     case invalidUpdate(String)
     case tooLarge(String)
+    /// A call whose arguments cannot be right (a declared example count out of bounds, an
+    /// evaluation whose counts disagree).
+    case invalidRequest(String)
     case unknownVersion(String)
     case outOfRange(String)
     /// The coordinator could not do its part (reading a payload file): worth trying again.
@@ -93,7 +100,8 @@ public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
         case .protocolMismatch(let client, let coordinator):
             "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
         case .notJoined(let client): "client '\(client)' has not joined"
-        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why), .outOfRange(let why), .unavailable(let why): why
+        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why), .invalidRequest(let why), .outOfRange(let why), .unavailable(let why):
+            why
         case .unknownVersion(let version): "no model version \(version)"
         }
     }

@@ -13,19 +13,60 @@ public struct JoinInfo: Sendable {
     public let clientID: String
     public let model: ModelConfig
     public let rounds: Int
+    /// What the coordinator accepts.
+    public let limits: CoordinatorLimits
 
-    public init(clientID: String, model: ModelConfig, rounds: Int) {
+    public init(clientID: String, model: ModelConfig, rounds: Int, limits: CoordinatorLimits) {
         self.clientID = clientID
         self.model = model
         self.rounds = rounds
+        self.limits = limits
+    }
+}
+
+/// The coordinator's limits as a client hears them at Join (protocol `Limits`).
+public struct CoordinatorLimits: Sendable, Equatable {
+    /// The largest update payload, compressed or decompressed, in bytes.
+    public var maxUpdateBytes: Int
+    /// The largest L2 norm of an update's values.
+    public var maxUpdateNorm: Double
+    /// The longest an upload may take to arrive whole.
+    public var uploadTimeout: Duration
+    /// The most bytes one model piece carries.
+    public var pieceBytes: Int
+    /// The largest upload data chunk the coordinator expects.
+    public var updateChunkBytes: Int
+    /// How long NextTask holds a call while there is nothing to do.
+    public var longPoll: Duration
+    /// The most training examples a client may declare.
+    public var maxTrainExamples: Int
+    /// How long a round waits for updates.
+    public var roundTimeout: Duration
+    /// Uploads read at once.
+    public var uploadSlots: Int
+
+    public init(
+        maxUpdateBytes: Int, maxUpdateNorm: Double, uploadTimeout: Duration, pieceBytes: Int, updateChunkBytes: Int, longPoll: Duration,
+        maxTrainExamples: Int, roundTimeout: Duration, uploadSlots: Int
+    ) {
+        self.maxUpdateBytes = maxUpdateBytes
+        self.maxUpdateNorm = maxUpdateNorm
+        self.uploadTimeout = uploadTimeout
+        self.pieceBytes = pieceBytes
+        self.updateChunkBytes = updateChunkBytes
+        self.longPoll = longPoll
+        self.maxTrainExamples = maxTrainExamples
+        self.roundTimeout = roundTimeout
+        self.uploadSlots = uploadSlots
     }
 }
 
 /// A client's connection to its coordinator, whatever carries it (gRPC, or a direct call
 /// in tests). Each call is one request of the wire protocol.
 public protocol FederationLink: Sendable {
-    /// Joins with the protocol version the client speaks.
-    func join(protocolVersion: UInt32) async throws -> JoinInfo
+    /// Joins with the protocol version the client speaks and its number of training
+    /// examples (no update of it may claim more).
+    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo
     /// The next task; may take a while (a long poll).
     func nextTask(lastRound: Int) async throws -> FederationTask
     /// The payload of a model version.

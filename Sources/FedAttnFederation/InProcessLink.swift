@@ -12,9 +12,9 @@ public struct InProcessLink: FederationLink {
         self.client = client
     }
 
-    public func join(protocolVersion: UInt32) async throws -> JoinInfo {
-        try await coordinator.join(client: client, protocolVersion: protocolVersion)
-        return JoinInfo(clientID: client, model: coordinator.modelConfig, rounds: coordinator.config.rounds)
+    public func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
+        try await coordinator.join(client: client, protocolVersion: protocolVersion, trainExamples: trainExamples)
+        return JoinInfo(clientID: client, model: coordinator.modelConfig, rounds: coordinator.config.rounds, limits: coordinator.limits())
     }
 
     public func nextTask(lastRound: Int) async throws -> FederationTask {

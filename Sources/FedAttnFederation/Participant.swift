@@ -38,7 +38,7 @@ public struct Participant: Sendable {
     public func run(
         link: any FederationLink, expectedModel: ModelConfig, events: @escaping @Sendable (ParticipantEvent) -> Void = { _ in }
     ) async throws {
-        let info = try await link.join(protocolVersion: Coordinator.protocolVersion)
+        let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: train.count)
         guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
         events(.joined(info))
         var cached: (version: String, model: AttentionModel)?

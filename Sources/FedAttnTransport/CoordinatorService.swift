@@ -14,7 +14,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     /// Which connection speaks for each silo name.
     let connections: ConnectionRegistry
     /// At most this many uploads are read at once.
-    let uploads = UploadSlots(capacity: 8)
+    static let uploadSlots = 8
+    let uploads = UploadSlots(capacity: CoordinatorService.uploadSlots)
 
     /// Plaintext connections (loopback only) name themselves in this header.
     static let insecureIdentityHeader = "x-fedattn-client"
@@ -33,10 +34,12 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     func join(request: ServerRequest<Fedattn_V1_JoinRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_JoinResponse> {
         let client = try await identity(context, request.metadata, joining: true)
         let version = request.message.protocolVersion
+        let examples = Int(clamping: request.message.trainExamples)
         try await call { () throws(CoordinatorError) in
-            try await coordinator.join(client: client, protocolVersion: version, connection: context.remotePeer)
+            try await coordinator.join(client: client, protocolVersion: version, trainExamples: examples, connection: context.remotePeer)
         }
         let model = coordinator.modelConfig
+        let limits = coordinator.limits(pieceBytes: Self.pieceBytes, updateChunkBytes: Self.chunkBytes, uploadSlots: Self.uploadSlots)
         return ServerResponse(
             message: .with {
                 $0.protocolVersion = Coordinator.protocolVersion
@@ -48,6 +51,17 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                     $0.hidden = UInt32(model.hidden)
                     $0.items = model.items.description
                     $0.strategies = UInt32(model.strategies)
+                }
+                $0.limits = .with {
+                    $0.maxUpdateBytes = UInt64(limits.maxUpdateBytes)
+                    $0.maxUpdateNorm = limits.maxUpdateNorm
+                    $0.uploadTimeoutMs = Self.milliseconds(limits.uploadTimeout)
+                    $0.pieceBytes = UInt32(limits.pieceBytes)
+                    $0.updateChunkBytes = UInt32(limits.updateChunkBytes)
+                    $0.longPollMs = Self.milliseconds(limits.longPoll)
+                    $0.maxTrainExamples = UInt64(limits.maxTrainExamples)
+                    $0.roundTimeoutMs = Self.milliseconds(limits.roundTimeout)
+                    $0.uploadSlots = UInt32(limits.uploadSlots)
                 }
             })
     }
@@ -225,6 +239,11 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
     }
 
+    /// A duration in whole milliseconds, as the protocol carries it.
+    static func milliseconds(_ duration: Duration) -> UInt32 {
+        UInt32(clamping: duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
+    }
+
     /// Runs a coordinator call, turning its refusal into the matching gRPC status.
     private func call<T>(_ body: () async throws(CoordinatorError) -> T) async throws -> T {
         do {
@@ -237,6 +256,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 case .staleUpdate: .aborted
                 case .invalidUpdate: .invalidArgument
                 case .tooLarge: .resourceExhausted
+                case .invalidRequest: .invalidArgument
                 case .unknownVersion: .notFound
                 case .outOfRange: .outOfRange
                 case .unavailable: .unavailable

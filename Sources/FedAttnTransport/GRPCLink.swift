@@ -18,15 +18,24 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         self.metadata = metadata
     }
 
-    public func join(protocolVersion: UInt32) async throws -> JoinInfo {
-        let response = try await client.join(.with { $0.protocolVersion = protocolVersion }, metadata: metadata)
+    public func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
+        let response = try await client.join(
+            .with {
+                $0.protocolVersion = protocolVersion
+                $0.trainExamples = UInt64(max(trainExamples, 0))
+            }, metadata: metadata)
         guard let items = ItemMapping(response.model.items) else {
             throw RPCError(code: .internalError, message: "the coordinator sent item mapping '\(response.model.items)'")
         }
         let model = ModelConfig(
             dim: Int(response.model.dim), historyLength: Int(response.model.historyLength), hidden: Int(response.model.hidden),
             items: items, strategies: Int(response.model.strategies))
-        return JoinInfo(clientID: response.clientID, model: model, rounds: Int(response.rounds))
+        let l = response.limits
+        let limits = CoordinatorLimits(
+            maxUpdateBytes: Int(clamping: l.maxUpdateBytes), maxUpdateNorm: l.maxUpdateNorm, uploadTimeout: .milliseconds(Int(l.uploadTimeoutMs)),
+            pieceBytes: Int(l.pieceBytes), updateChunkBytes: Int(l.updateChunkBytes), longPoll: .milliseconds(Int(l.longPollMs)),
+            maxTrainExamples: Int(clamping: l.maxTrainExamples), roundTimeout: .milliseconds(Int(l.roundTimeoutMs)), uploadSlots: Int(l.uploadSlots))
+        return JoinInfo(clientID: response.clientID, model: model, rounds: Int(response.rounds), limits: limits)
     }
 
     public func nextTask(lastRound: Int) async throws -> FederationTask {

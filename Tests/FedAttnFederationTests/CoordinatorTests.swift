@@ -18,18 +18,18 @@ struct CoordinatorTests {
 
     @Test func aWaitingClientHearsOfANewRoundAtOnce() async throws {
         let coordinator = try Self.coordinator()
-        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         let started = ContinuousClock.now
         async let task = coordinator.nextTask(client: "a", longPoll: .seconds(20))
         try await Task.sleep(for: .milliseconds(200))
-        try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion)
+        try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         guard case .train(1, _, _) = try await task else { Issue.record("no round"); return }
         #expect(ContinuousClock.now - started < .seconds(5))  // woken by the join, not by the 20 s limit
     }
 
     @Test func anIdleLongPollWakesOncePerPollNotInALoop() async throws {
         let coordinator = try Self.coordinator()
-        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         for _ in 0..<3 {
             #expect(try await coordinator.nextTask(client: "a", longPoll: .milliseconds(300)) == .wait(retryAfter: .milliseconds(20)))
         }
@@ -39,7 +39,7 @@ struct CoordinatorTests {
     @Test func aClosedConnectionLeavesAndANewOneRejoins() async throws {
         let lines = LogLines()
         let coordinator = try Self.coordinator(log: lines.add)
-        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, connection: "one")
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000, connection: "one")
         await coordinator.leave(client: "a", connection: "one")
         #expect(await coordinator.connectedClients.isEmpty)
         await coordinator.reconnected(client: "a", connection: "two")

@@ -17,16 +17,25 @@ struct HostileInputTests {
         -> (Coordinator, version: String)
     {
         let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try Fixtures.tinyModel())
-        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion)
-        try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
+        try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         guard case .train(1, let version, _) = try await coordinator.nextTask(client: "a") else { throw CoordinatorError.notJoined("a") }
         return (coordinator, version)
     }
 
-    static func payload(_ values: (Int) -> Float = { _ in 0.01 }, layout: ParameterLayout = layout) throws -> Data {
+    /// An update with `values(i)` at flat index i, but for the item table's padding row 0,
+    /// which an honest update leaves at zero (unless `padding` says otherwise).
+    static func payload(
+        _ values: (Int) -> Float = { _ in 0.01 }, layout: ParameterLayout = layout, padding: Float = 0,
+        sparse: Set<String> = [AttentionModel.TensorName.items]
+    ) throws -> Data {
         var delta = Weights(zerosLike: layout)
         for i in delta.values.indices { delta.values[i] = values(i) }
-        return try TensorPayload.encode(SparseWeights(delta, sparseTensors: [AttentionModel.TensorName.items]), precision: .float16)
+        if let items = layout.index(of: AttentionModel.TensorName.items) {
+            let start = layout.range(at: items).lowerBound
+            for i in start..<(start + layout.tensors[items].shape[1]) { delta.values[i] = padding }
+        }
+        return try TensorPayload.encode(SparseWeights(delta, sparseTensors: sparse), precision: .float16)
     }
 
     func refusal(_ coordinator: Coordinator, round: Int = 1, base: String, payload: Data, client: String = "a") async -> CoordinatorError? {
@@ -131,7 +140,7 @@ struct HostileInputTests {
         }
         await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }
         await #expect(throws: CoordinatorError.protocolMismatch(client: 1, coordinator: Coordinator.protocolVersion)) {
-            try await coordinator.join(client: "c", protocolVersion: 1)
+            try await coordinator.join(client: "c", protocolVersion: 1, trainExamples: 1_000)
         }
     }
 }

@@ -19,7 +19,7 @@ struct ModelDownloadTests {
         let coordinator = try Coordinator(
             modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: 1, minClients: 1), initialModel: model,
             store: try StateStore(folder: folder))
-        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         guard case .train(1, let version, _) = try await coordinator.nextTask(client: "a") else {
             Issue.record("no training task")
             return

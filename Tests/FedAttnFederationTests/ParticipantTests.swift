@@ -12,7 +12,9 @@ struct LateFirstUpload: FederationLink {
     let inner: InProcessLink
     let held = Flag()
 
-    func join(protocolVersion: UInt32) async throws -> JoinInfo { try await inner.join(protocolVersion: protocolVersion) }
+    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
+        try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
+    }
     func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
     func downloadModel(version: String) async throws -> Data { try await inner.downloadModel(version: version) }
     func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {

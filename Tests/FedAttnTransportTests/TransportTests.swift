@@ -56,7 +56,7 @@ struct TransportTests {
             // TLS that trusts the coordinator but presents no certificate of its own.
             let error = await #expect(throws: RPCError.self) {
                 try await withPlainTLSLink(port: port, trusting: authority.certificatePEM) {
-                    try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
                 }
             }
             #expect(error?.code == .unavailable)
@@ -72,7 +72,7 @@ struct TransportTests {
                 certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)
             let error = await #expect(throws: RPCError.self) {
                 try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
-                    try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
                 }
             }
             #expect(error?.code == .unavailable)
@@ -84,7 +84,7 @@ struct TransportTests {
             let expired = try authority.clientIdentity(name: "silo-old", validity: -3_600)
             let error = await #expect(throws: RPCError.self) {
                 try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(expired)) {
-                    try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
                 }
             }
             #expect(error?.code == .unavailable)
@@ -95,7 +95,7 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "silo-1")
             let error = await #expect(throws: RPCError.self) {
-                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 7) }
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 7, trainExamples: 1_000) }
             }
             #expect(error?.code == .failedPrecondition)
             #expect(error?.message.contains("the client speaks version 7, the coordinator version \(Coordinator.protocolVersion)") == true)
@@ -106,7 +106,7 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "video-service")
             let info = try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
-                try await $0.join(protocolVersion: Coordinator.protocolVersion)
+                try await $0.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
             }
             #expect(info.clientID == "video-service")
             #expect(info.model == Fixtures.syntheticConfig)
@@ -126,7 +126,7 @@ struct TransportTests {
             let identity = try authority.clientIdentity(name: "silo-1")
             let error = await #expect(throws: CoordinatorError.self) {
                 try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
-                    _ = try await link.join(protocolVersion: Coordinator.protocolVersion)
+                    _ = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
                     return try await link.uploadUpdate(round: 9, baseVersion: "feed", examples: 10, trainSeconds: 0, payload: Data([1, 2, 3]))
                 }
             }
@@ -144,7 +144,10 @@ struct SlowClientTests {
         try await WireFaultTests.withServer(coordinator) { connect in
             try await connect("slow") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(.with { $0.protocolVersion = Coordinator.protocolVersion })
+                _ = try await federation.join(.with {
+                    $0.protocolVersion = Coordinator.protocolVersion
+                    $0.trainExamples = 1_000
+                })
                 let started = ContinuousClock.now
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await federation.uploadUpdate { writer in

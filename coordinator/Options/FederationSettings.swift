@@ -27,12 +27,14 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "The largest L2 norm an update may have (default 1000).") var maxUpdateNorm: Double?
     @Option(name: .long, help: "The largest update payload in bytes (default 256 MiB).") var maxUpdateBytes: Int?
     @Option(name: .long, help: "Seconds one upload may take to arrive whole (default 120).") var uploadTimeout: Int?
+    @Option(name: .long, help: "The most training examples a client may declare, and so weigh in the average (default 100000000).")
+    var maxTrainExamples: Int?
 
     /// The same settings as a file holds them.
     struct File: Decodable {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
-        var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?
+        var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
     /// The resolved model and coordinator configuration; errors name the file or flag.
@@ -60,7 +62,8 @@ struct FederationSettings: ParsableArguments {
             roundTimeout: .seconds(roundTimeout ?? file.roundTimeout ?? 300), plan: plan,
             maxUpdateBytes: maxUpdateBytes ?? file.maxUpdateBytes ?? 256 << 20,
             serverLearningRate: serverLearningRate ?? file.serverLearningRate ?? 1, maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? 1_000,
-            uploadTimeout: .seconds(uploadTimeout ?? file.uploadTimeout ?? 120))
+            uploadTimeout: .seconds(uploadTimeout ?? file.uploadTimeout ?? 120),
+            maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? 100_000_000)
         guard coordinator.rounds >= 1, coordinator.minClients >= 1, coordinator.quorum >= 1, plan.epochs >= 1, plan.batchSize >= 1,
             plan.learningRate > 0, plan.proximalMu >= 0, model.strategies >= 1, coordinator.clientsPerRound >= 0,
             coordinator.roundTimeout > .zero, coordinator.uploadTimeout > .zero, coordinator.serverLearningRate > 0

@@ -82,9 +82,9 @@ extension CoordinatorCommand {
                 throw ValidationError("the coordinator did not start: \((try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "")")
             }
 
+            let positives = (0..<EvaluationSummary.bins).map { UInt64($0 % 3) }, negatives = (0..<EvaluationSummary.bins).map { UInt64($0 % 2) }
             let summary = EvaluationSummary(
-                examples: 1_000, logLossSum: 650, positives: (0..<EvaluationSummary.bins).map { UInt64($0 % 3) },
-                negatives: (0..<EvaluationSummary.bins).map { UInt64($0 % 2) })
+                examples: Int(positives.reduce(0, +) + negatives.reduce(0, +)), logLossSum: 650, positives: positives, negatives: negatives)
             let started = ContinuousClock.now
             let bombsRefused = Counter()
             let refused = await withTaskGroup(of: Bool.self) { group in
@@ -92,7 +92,7 @@ extension CoordinatorCommand {
                     group.addTask {
                         do {
                             try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
-                                _ = try await link.join(protocolVersion: Coordinator.protocolVersion)
+                                _ = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
                                 var lastRound = 0
                                 while true {
                                     switch try await link.nextTask(lastRound: lastRound) {

@@ -6,7 +6,9 @@ public import FedAttnModel
 public enum RoundEvent: Sendable, Equatable {
     /// A client joined, or came back on a new connection. `connection` names the connection
     /// (the peer address over gRPC), so that the close of an old one cannot undo a newer join.
-    case joined(client: String, connection: String)
+    /// `trainExamples` is what it declared: no update of it may claim more (nil keeps what it
+    /// declared before; without any, updates are bounded by `CoordinatorConfig.maxTrainExamples`).
+    case joined(client: String, connection: String, trainExamples: Int? = nil)
     /// A client's connection closed, or it said goodbye.
     case left(client: String, connection: String)
     /// A decoded and checked update arrived. The machine accepts it (`.fold`) or refuses it.

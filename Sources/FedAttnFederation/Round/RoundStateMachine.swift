@@ -37,6 +37,8 @@ public struct RoundStateMachine: Sendable {
         let order: Int
         /// The connection it is present on; nil once that closed.
         var connection: String?
+        /// The training examples it declared: the most an update of it may claim.
+        var trainExamples: Int
     }
 
     private enum Phase {
@@ -145,7 +147,7 @@ public struct RoundStateMachine: Sendable {
     public mutating func handle(_ event: RoundEvent, at now: Duration) throws(CoordinatorError) -> [RoundAction] {
         var actions: [RoundAction] = []
         switch event {
-        case .joined(let client, let connection): join(client, connection, &actions)
+        case .joined(let client, let connection, let examples): join(client, connection, examples, &actions)
         case .left(let client, let connection): leave(client, connection, &actions)
         case .update(let update): try accept(update, &actions)
         case .downloaded(let client, let bytes): bytesDown[client, default: 0] += bytes
@@ -162,13 +164,14 @@ public struct RoundStateMachine: Sendable {
         return actions
     }
 
-    private mutating func join(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
+    private mutating func join(_ client: String, _ connection: String, _ examples: Int?, _ actions: inout [RoundAction]) {
         if let member = members[client] {
+            if let examples { members[client]!.trainExamples = examples }
             guard member.connection != connection else { return }
             members[client]!.connection = connection
             actions.append(.log("\(client) rejoined (\(presentSummary))"))
         } else {
-            members[client] = Member(order: members.count, connection: connection)
+            members[client] = Member(order: members.count, connection: connection, trainExamples: examples ?? config.maxTrainExamples)
             actions.append(.log("\(client) joined (\(presentSummary))"))
         }
         generation += 1
@@ -199,6 +202,10 @@ public struct RoundStateMachine: Sendable {
     private mutating func accept(_ update: UpdateArrival, _ actions: inout [RoundAction]) throws(CoordinatorError) {
         try checkUpdateWanted(client: update.client, round: update.round, baseVersion: update.baseVersion)
         guard update.examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(update.examples)") }
+        let declared = members[update.client]?.trainExamples ?? config.maxTrainExamples
+        guard update.examples <= declared else {
+            throw .invalidUpdate("update from '\(update.client)' claims \(update.examples) training examples, but it declared \(declared) at Join")
+        }
         guard case .training(var t) = phase else { return }
         t.received.insert(update.client)
         t.participants.append(update.client)

@@ -1,0 +1,52 @@
+import FedAttnCodec
+import FedAttnCore
+import FedAttnFederation
+import FedAttnModel
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+/// What protocol 4 no longer takes on trust: the padding row, rows of dense tensors, a
+/// weight larger than the client declared, evaluation counts that disagree.
+extension HostileInputTests {
+    @Test func thePaddingRowStaysZeroAndOnlyTablesTravelAsRows() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        guard case .invalidUpdate(let padding) = await refusal(coordinator, base: version, payload: try Self.payload(padding: 0.5)) else {
+            Issue.record("a moved padding row was accepted"); return
+        }
+        #expect(padding == "update from 'a': tensor 'item_embedding' changes row 0, the padding row, which stays zero")
+        let rows = try Self.payload(sparse: [AttentionModel.TensorName.items, AttentionModel.TensorName.query])
+        guard case .invalidUpdate(let dense) = await refusal(coordinator, base: version, payload: rows) else {
+            Issue.record("a dense tensor sent as rows was accepted"); return
+        }
+        #expect(dense == "update from 'a': tensor 'attention.query' is sent as rows; only the embedding tables may be")
+        #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
+    }
+
+    @Test func anUpdateCannotClaimMoreExamplesThanItsClientDeclared() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        do {
+            try await coordinator.submitUpdate(
+                client: "a", round: 1, baseVersion: version, examples: 1_000_000_000_000, trainSeconds: 0, payload: try Self.payload())
+            Issue.record("10^12 examples accepted")
+        } catch {
+            #expect(error as? CoordinatorError == .invalidUpdate("update from 'a' claims 1000000000000 training examples, but it declared 1000 at Join"))
+        }
+        await #expect(throws: CoordinatorError.self) {
+            try await coordinator.join(client: "z", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000_000_000_000)
+        }
+        await #expect(throws: CoordinatorError.self) { try await coordinator.join(client: "z", protocolVersion: Coordinator.protocolVersion, trainExamples: 0) }
+        #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
+    }
+
+    @Test func anEvaluationWhoseCountDisagreesWithItsHistogramsIsRefused() async throws {
+        let (coordinator, _) = try await Self.openRound(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(120)))
+        var positives = [UInt64](repeating: 0, count: EvaluationSummary.bins), negatives = positives
+        positives[3000] = 10
+        negatives[1000] = 30
+        let lying = EvaluationSummary(examples: 4_000, logLossSum: 40 * 0.66, positives: positives, negatives: negatives)
+        await #expect(throws: CoordinatorError.invalidRequest("evaluation from 'a' counts 4000 examples, but its histograms hold 40")) {
+            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", summary: lying)
+        }
+    }
+}
