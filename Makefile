@@ -16,7 +16,8 @@ DATA        = ../shared/data/movielens-100k
 
 all: build
 
-# System packages and the Python reader used by the safetensors interop test.
+# System packages, the Python reader used by the safetensors interop test, and what the
+# Python client (clients/python, a second implementation of the protocol) needs.
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH: install Swift 6 first"; exit 1; }
 	@missing=""; for p in pkg-config libzstd-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -24,6 +25,8 @@ deps:
 	  (apt-get update -qq && apt-get install -y -qq $$missing) || echo "warning: could not install$$missing"; fi
 	@python3 -c "import safetensors.numpy" 2>/dev/null || pip install -q safetensors 2>/dev/null \
 	  || echo "note: python3 safetensors not installed; its interop test will be skipped"
+	@python3 -c "import grpc, grpc_tools, zstandard, numpy" 2>/dev/null || pip install -q grpcio grpcio-tools zstandard numpy 2>/dev/null \
+	  || echo "note: python3 grpcio, grpcio-tools, zstandard or numpy not installed; the Python client's test will be skipped"
 
 build: deps
 	$(BUILD)

@@ -20,7 +20,8 @@ import GRDB
 public final class StateStore: Sendable {
     public let folder: String
     private let database: DatabaseQueue
-    private let lock: FolderLock
+    /// Held by the coordinator that owns the folder; nil for a reader (`history`).
+    private let lock: FolderLock?
 
     /// A round as stored: published, and evaluated once its metrics are in.
     public struct StoredRound: Sendable, Equatable {
@@ -35,11 +36,31 @@ public final class StateStore: Sendable {
         public let evaluation: RoundRecord?
     }
 
-    public init(folder: String) throws {
+    /// Opens (or creates) `folder` as its coordinator, holding its lock: `StateStoreError.inUse`
+    /// while another coordinator has it.
+    public convenience init(folder: String) throws {
+        try self.init(folder: folder, owner: true)
+    }
+
+    /// Opens an existing state folder to read its history while its coordinator may be
+    /// running: no lock, nothing written.
+    public static func reading(folder: String) throws -> StateStore {
+        try StateStore(folder: folder, owner: false)
+    }
+
+    private init(folder: String, owner: Bool) throws {
         self.folder = folder
+        let path = (folder as NSString).appendingPathComponent("history.sqlite")
+        guard owner else {
+            lock = nil
+            var configuration = Configuration()
+            configuration.readonly = true
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            return
+        }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         lock = try FolderLock(folder: folder)
-        database = try DatabaseQueue(path: (folder as NSString).appendingPathComponent("history.sqlite"))
+        database = try DatabaseQueue(path: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("rounds") { db in
             try db.execute(

@@ -131,7 +131,7 @@ extension CoordinatorCommand {
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             let peak =
                 log.range(of: #"peak memory ([0-9]+) bytes"#, options: .regularExpression).flatMap { Int(log[$0].split(separator: " ")[2]) } ?? 0
-            let history = try StateStore(folder: work + "/state").rounds()
+            let history = try StateStore.reading(folder: work + "/state").rounds()
             let roundSeconds = history.compactMap { $0.evaluation?.seconds }
             let updates = history.reduce(0) { $0 + $1.participants.count }
             let result = LoadResult(

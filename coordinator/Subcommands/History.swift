@@ -13,7 +13,7 @@ extension CoordinatorCommand {
             guard FileManager.default.fileExists(atPath: (state as NSString).appendingPathComponent("history.sqlite")) else {
                 throw ValidationError("\(state): no history.sqlite; is this a coordinator's state folder?")
             }
-            let rounds = try StateStore(folder: state).rounds()
+            let rounds = try StateStore.reading(folder: state).rounds()
             if json {
                 let objects: [[String: Any]] = rounds.map { r in
                     var o: [String: Any] = [

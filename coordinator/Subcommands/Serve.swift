@@ -63,7 +63,7 @@ extension CoordinatorCommand {
                 }
                 // Keep answering for a moment so that every client's next poll hears DONE.
                 try await Task.sleep(for: .seconds(3))
-                log("done: \(config.rounds) rounds; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
+                log("stopped; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
             }
         }
 

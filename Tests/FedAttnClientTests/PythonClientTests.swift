@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+/// A second implementation keeps the contract honest: the Python client in clients/python,
+/// written from protocol/fedattn.proto alone, federates beside Swift clients over mutual TLS.
+/// Runs where python3 has grpcio, grpcio-tools, zstandard and numpy (`make deps` installs them).
+struct PythonClientTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../clients/python/fedattn_client.py")
+        .standardized.path
+
+    static let available: Bool = {
+        guard let result = try? ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import grpc, grpc_tools, zstandard, numpy"]) else { return false }
+        return result.status == 0
+    }()
+
+    @Test(.enabled(if: available, "python3 with grpcio, grpcio-tools, zstandard and numpy")) func aPythonClientFederatesBesideSwiftClients() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let fed = work + "/fed", state = work + "/state"
+        let silos = ["shop", "video", "python"]
+        let provision = try ProcessRunner.run(
+            FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let server = try BackgroundProcess(
+            FederationProcessTests.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "2", "--min-clients", "3",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10")
+        func credentials(_ silo: String) -> [String] {
+            ["--cert", "\(fed)/silos/\(silo)/cert.pem", "--key", "\(fed)/silos/\(silo)/key.pem", "--ca", "\(fed)/silos/\(silo)/ca.pem"]
+        }
+        let swiftClients = try silos.prefix(2).enumerated().map { i, silo in
+            try BackgroundProcess(
+                FederationProcessTests.client,
+                ["join", "--coordinator", "127.0.0.1:\(port)", "--data", "\(data)/silo-0\(i).csv"] + credentials(silo))
+        }
+        let python = try BackgroundProcess(
+            "/usr/bin/env", ["python3", Self.script, "--coordinator", "127.0.0.1:\(port)", "--data", "\(data)/silo-02.csv"] + credentials("python"))
+        #expect(try await python.waitForExit(timeout: .seconds(120)) == 0, "\(python.standardError)")
+        for client in swiftClients { #expect(try await client.waitForExit() == 0, "\(client.standardError)") }
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        let log = python.standardError
+        #expect(log.contains("joined as python") && log.contains("round 2: sent") && log.contains("federation done"), "\(log)")
+        #expect(!log.contains("not counted"))
+
+        let history = try ProcessRunner.run(FederationProcessTests.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]])
+        #expect(rounds.count == 2)
+        for round in rounds {
+            #expect(Set(round["participants"] as? [String] ?? []) == Set(silos), "\(round)")
+            #expect(round["evaluated_clients"] as? Int == 3)
+        }
+        let aucs = rounds.compactMap { $0["test_auc"] as? Double }
+        #expect(aucs.count == 2 && aucs[1] > aucs[0])
+    }
+}

@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""A FedAttention silo client in Python, written from protocol/fedattn.proto alone.
+
+It keeps the wire contract honest: a second implementation that joins a federation of
+Swift clients, trains the attention model with numpy exactly as the protocol describes,
+uploads float16 deltas with the item table sent as rows, and reports evaluations as
+histograms. Needs python3 with grpcio, grpcio-tools (stubs are generated from the .proto
+at start), zstandard and numpy.
+
+    python3 clients/python/fedattn_client.py --coordinator 127.0.0.1:7443 \
+        --cert silo/cert.pem --key silo/key.pem --ca silo/ca.pem --data silo.csv
+"""
+
+import argparse
+import csv
+import hashlib
+import os
+import struct
+import sys
+import tempfile
+import time
+
+import grpc
+import numpy as np
+import zstandard
+
+PROTOCOL_VERSION = 4
+HISTORY_LENGTH = 20
+TEST_FRACTION = 0.2
+BINS, LOGIT_RANGE = 4096, 16.0
+ORDER = ["item_embedding", "strategy_embedding", "attention.query", "attention.key",
+         "hidden.weight", "hidden.bias", "output.weight", "output.bias"]
+
+
+def log(line):
+    print(line, file=sys.stderr, flush=True)
+
+
+def load_stubs():
+    """Generates the Python stubs from the .proto into a temporary folder and imports them."""
+    from grpc_tools import protoc
+    proto_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "protocol")
+    out = tempfile.mkdtemp(prefix="fedattn-py-")
+    status = protoc.main(["protoc", f"-I{proto_dir}", f"--python_out={out}", f"--grpc_python_out={out}",
+                          os.path.join(proto_dir, "fedattn.proto")])
+    if status != 0:
+        raise SystemExit("could not generate stubs from fedattn.proto")
+    sys.path.insert(0, out)
+    import fedattn_pb2
+    import fedattn_pb2_grpc
+    return fedattn_pb2, fedattn_pb2_grpc
+
+
+# ── Data: the silo's click log as examples (the protocol's model section) ──────────────
+
+def item_row(item_id, mapping):
+    kind, n = mapping.split(":")
+    n = int(n)
+    if kind in ("catalogue", "catalog"):
+        k = int(item_id)
+        if not 1 <= k <= n:
+            raise ValueError(f"item {item_id} is outside catalogue:{n}")
+        return k
+    h = 0xCBF29CE484222325
+    for byte in item_id.encode("utf-8"):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return 1 + h % n
+
+
+def read_examples(path, mapping):
+    """Train and test examples: candidate row, strategy, label, history rows (oldest first)."""
+    users = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            users.setdefault(row["user_id"], []).append(
+                (int(row["timestamp"]), row["item_id"], int(row["label"]), int(row.get("strategy") or 0)))
+    train, test = [], []
+    for rows in users.values():
+        rows.sort(key=lambda r: (r[0], int(r[1]) if r[1].isdigit() else float("inf"), r[1]))
+        first_test = len(rows) - max(1, int(TEST_FRACTION * len(rows)))
+        history = []
+        for position, (_, item, label, strategy) in enumerate(rows):
+            row = item_row(item, mapping)
+            (train if position < first_test else test).append((row, strategy, float(label), list(history)))
+            if label == 1:
+                history = (history + [row])[-HISTORY_LENGTH:]
+    return train, test
+
+
+def count_train_examples(path):
+    """Rows of the train split: each user's rows but the last 20% (at least one is test)."""
+    per_user = {}
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            per_user[row["user_id"]] = per_user.get(row["user_id"], 0) + 1
+    return sum(n - max(1, int(TEST_FRACTION * n)) for n in per_user.values())
+
+
+def batch_arrays(examples):
+    candidates = np.array([e[0] for e in examples], dtype=np.int64)
+    strategies = np.array([e[1] for e in examples], dtype=np.int64)
+    labels = np.array([e[2] for e in examples], dtype=np.float64)
+    histories = np.zeros((len(examples), HISTORY_LENGTH), dtype=np.int64)
+    mask = np.zeros((len(examples), HISTORY_LENGTH), dtype=bool)
+    for i, e in enumerate(examples):
+        histories[i, :len(e[3])] = e[3]
+        mask[i, :len(e[3])] = True
+    return candidates, strategies, labels, histories, mask
+
+
+# ── The model: forward and backward in numpy (float64 for clarity) ─────────────────────
+
+def forward(w, c, s, hist, mask):
+    E, S, Wq, Wk, W1, b1, w2, b2 = (w[n] for n in ORDER)
+    d = E.shape[1]
+    ec, es, eh = E[c], S[s], E[hist]                      # (B,d) (B,d) (B,L,d)
+    q = ec @ Wq.T                                          # q = W_q e_c
+    k = eh @ Wk.T                                          # k_l = W_k e_{h_l}
+    scores = np.einsum("bld,bd->bl", k, q) / np.sqrt(d)
+    scores = np.where(mask, scores, -np.inf)
+    top = np.max(np.where(mask, scores, 0.0), axis=1, keepdims=True)
+    ex = np.where(mask, np.exp(scores - top), 0.0)
+    total = ex.sum(axis=1, keepdims=True)
+    a = np.divide(ex, total, out=np.zeros_like(ex), where=total > 0)   # u = 0 when no history
+    u = np.einsum("bl,bld->bd", a, eh)
+    x = np.concatenate([u, ec, u * ec, es], axis=1)       # (B,4d)
+    h = x @ W1.T + b1
+    z = np.maximum(h, 0)
+    o = z @ w2 + b2[0]
+    return o, (ec, es, eh, q, k, a, u, x, h, z)
+
+
+def gradients(w, c, s, hist, mask, y, cache, o):
+    E, S, Wq, Wk, W1, b1, w2, b2 = (w[n] for n in ORDER)
+    ec, es, eh, q, k, a, u, x, h, z = cache
+    B, d = ec.shape
+    g = {n: np.zeros_like(w[n]) for n in ORDER}
+    do = (1 / (1 + np.exp(-o)) - y) / B                    # mean BCE through the sigmoid
+    g["output.weight"] = z.T @ do
+    g["output.bias"][0] = do.sum()
+    dh = np.outer(do, w2) * (h > 0)
+    g["hidden.weight"] = dh.T @ x
+    g["hidden.bias"] = dh.sum(axis=0)
+    dx = dh @ W1
+    du = dx[:, :d] + dx[:, 2 * d:3 * d] * ec
+    dec = dx[:, d:2 * d] + dx[:, 2 * d:3 * d] * u
+    des = dx[:, 3 * d:]
+    da = np.einsum("bld,bd->bl", eh, du)
+    deh = a[:, :, None] * du[:, None, :]
+    dscores = a * (da - (a * da).sum(axis=1, keepdims=True)) / np.sqrt(d)
+    dq = np.einsum("bl,bld->bd", dscores, k)
+    dk = dscores[:, :, None] * q[:, None, :]
+    g["attention.key"] = np.einsum("bli,blj->ij", dk, eh)
+    deh += dk @ Wk
+    g["attention.query"] = dq.T @ ec
+    dec += dq @ Wq
+    np.add.at(g["item_embedding"], c, dec)
+    np.add.at(g["item_embedding"], hist[mask], deh[mask])
+    np.add.at(g["strategy_embedding"], s, des)
+    return g
+
+
+def train_round(global_w, examples, plan):
+    """One round of local training as the protocol's "Local training" section says."""
+    w = {n: v.astype(np.float64).copy() for n, v in global_w.items()}
+    m = {n: np.zeros_like(v) for n, v in w.items()}
+    v2 = {n: np.zeros_like(v) for n, v in w.items()}
+    lr, mu, b1, b2, eps = plan.learning_rate, plan.proximal_mu, 0.9, 0.999, 1e-7
+    rng = np.random.default_rng(plan.seed)
+    arrays = batch_arrays(examples)
+    t, losses = 0, []
+    for _ in range(plan.epochs):
+        order = rng.permutation(len(examples))
+        for start in range(0, len(order), plan.batch_size):
+            idx = order[start:start + plan.batch_size]
+            c, s, y, hist, mask = (arr[idx] for arr in arrays)
+            o, cache = forward(w, c, s, hist, mask)
+            losses.append(float(np.mean(np.logaddexp(0, o) - y * o)))
+            g = gradients(w, c, s, hist, mask, y, cache, o)
+            t += 1
+            alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            for n in ORDER:
+                gn = g[n] + mu * (w[n] - global_w[n])
+                m[n] = b1 * m[n] + (1 - b1) * gn
+                v2[n] = b2 * v2[n] + (1 - b2) * gn * gn
+                w[n] -= alpha * m[n] / (np.sqrt(v2[n]) + eps)
+    return {n: w[n] - global_w[n] for n in ORDER}, float(np.mean(losses))
+
+
+def evaluate(w, examples):
+    c, s, y, hist, mask = batch_arrays(examples)
+    o, _ = forward(w, c, s, hist, mask)
+    bins = np.clip(np.floor((o + LOGIT_RANGE) / (2 * LOGIT_RANGE) * BINS), 0, BINS - 1).astype(np.int64)
+    positives = np.bincount(bins[y == 1], minlength=BINS)
+    negatives = np.bincount(bins[y == 0], minlength=BINS)
+    return len(examples), float(np.sum(np.logaddexp(0, o) - y * o)), positives, negatives
+
+
+# ── Payloads: the FAT1 format inside one zstd frame ────────────────────────────────────
+
+def decode_payload(data, max_bytes):
+    raw = zstandard.ZstdDecompressor().decompress(data, max_output_size=max_bytes)
+    if raw[:4] != b"FAT1":
+        raise ValueError("not a FAT1 payload")
+    precision, count = raw[4], struct.unpack_from("<I", raw, 5)[0]
+    at, specs = 9, []
+    for _ in range(count):
+        (length,) = struct.unpack_from("<H", raw, at); at += 2
+        name = raw[at:at + length].decode(); at += length
+        rank = raw[at]; at += 1
+        dims = list(struct.unpack_from(f"<{rank}I", raw, at)); at += 4 * rank
+        sparse = raw[at]; at += 1
+        rows = None
+        if sparse:
+            (n_rows,) = struct.unpack_from("<I", raw, at); at += 4
+            rows = np.frombuffer(raw, "<u4", n_rows, at).astype(np.int64); at += 4 * n_rows
+        (n_values,) = struct.unpack_from("<I", raw, at); at += 4
+        specs.append((name, dims, rows, n_values))
+    width, dtype = (4, "<f4") if precision == 0 else (2, "<f2")
+    total = sum(spec[3] for spec in specs)
+    shuffled = np.frombuffer(raw, np.uint8, total * width, at)
+    values = shuffled.reshape(width, total).T.copy().view(dtype).reshape(-1)   # undo the byte shuffle
+    tensors, offset = {}, 0
+    for name, dims, rows, n in specs:
+        part = values[offset:offset + n].astype(np.float64); offset += n
+        if rows is None:
+            tensors[name] = part.reshape(dims)
+        else:
+            full = np.zeros(dims); full[rows] = part.reshape(len(rows), dims[1]); tensors[name] = full
+    return tensors
+
+
+def encode_update(delta):
+    """float16 values, the item table as its changed rows (never row 0), byte-shuffled, zstd."""
+    header, chunks = bytearray(b"FAT1") + bytes([1]) + struct.pack("<I", len(ORDER)), []
+    for name in ORDER:
+        tensor = delta[name].astype(np.float16)
+        header += struct.pack("<H", len(name)) + name.encode() + bytes([tensor.ndim])
+        header += struct.pack(f"<{tensor.ndim}I", *tensor.shape)
+        if name == "item_embedding":
+            rows = np.nonzero(np.any(tensor != 0, axis=1))[0]
+            rows = rows[rows != 0]
+            header += bytes([1]) + struct.pack("<I", len(rows)) + rows.astype("<u4").tobytes()
+            tensor = tensor[rows]
+        else:
+            header += bytes([0])
+        header += struct.pack("<I", tensor.size)
+        chunks.append(tensor.reshape(-1))
+    values = np.concatenate(chunks).astype("<f2")
+    shuffled = values.view(np.uint8).reshape(values.size, 2).T.tobytes()
+    return zstandard.ZstdCompressor(level=3).compress(bytes(header) + shuffled)
+
+
+# ── The client's life (the protocol's "A client's life") ───────────────────────────────
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--coordinator", required=True, help="HOST:PORT")
+    parser.add_argument("--cert"); parser.add_argument("--key"); parser.add_argument("--ca")
+    parser.add_argument("--insecure", action="store_true", help="plaintext on loopback; needs --name")
+    parser.add_argument("--name")
+    parser.add_argument("--data", required=True, help="the silo's CSV: user_id,item_id,timestamp,label[,strategy]")
+    args = parser.parse_args()
+    pb, rpc = load_stubs()
+
+    options = [("grpc.max_receive_message_length", 8 << 20)]
+    if args.insecure:
+        channel = grpc.insecure_channel(args.coordinator, options=options)
+        metadata = [("x-fedattn-client", args.name)]
+    else:
+        read = lambda p: open(p, "rb").read()
+        credentials = grpc.ssl_channel_credentials(read(args.ca), read(args.key), read(args.cert))
+        channel = grpc.secure_channel(args.coordinator, credentials, options=options)
+        metadata = []
+    stub = rpc.FederationStub(channel)
+
+    # The item mapping comes from Join; the number of training examples does not need it.
+    joined = stub.Join(pb.JoinRequest(protocol_version=PROTOCOL_VERSION, train_examples=count_train_examples(args.data)),
+                       metadata=metadata)
+    train, test = read_examples(args.data, joined.model.items)
+    limits = joined.limits
+    log(f"joined as {joined.client_id}: {len(train)} train and {len(test)} test examples; {joined.rounds} rounds")
+
+    cache = {}
+
+    def model(version):
+        if version not in cache:
+            payload = bytearray()
+            while True:
+                piece = stub.DownloadModel(pb.ModelRequest(model_version=version, offset=len(payload)), metadata=metadata)
+                payload += piece.data
+                if len(payload) >= piece.total_bytes:
+                    break
+            if hashlib.sha256(payload).hexdigest() != version:
+                raise SystemExit(f"model {version[:12]} arrived with another SHA-256")
+            cache.clear()
+            cache[version] = decode_payload(bytes(payload), 1 << 31)
+        return cache[version]
+
+    last_round = 0
+    while True:
+        task = stub.NextTask(pb.TaskRequest(last_round=last_round), metadata=metadata)
+        try:
+            if task.kind == pb.Task.TRAIN:
+                global_w = model(task.model_version)
+                started = time.time()
+                delta, loss = train_round(global_w, train, task.plan)
+                payload = encode_update(delta)
+                while not stub.ReserveUpload(pb.UploadReservation(round=task.round, base_version=task.model_version),
+                                             metadata=metadata).granted:
+                    time.sleep(0.01)
+                chunk = limits.update_chunk_bytes or 8192
+                header = pb.UpdateHeader(round=task.round, base_version=task.model_version, example_count=len(train),
+                                         total_bytes=len(payload), train_seconds=time.time() - started)
+                parts = [pb.UpdateChunk(header=header)] + [pb.UpdateChunk(data=payload[i:i + chunk])
+                                                            for i in range(0, len(payload), chunk)]
+                stub.UploadUpdate(iter(parts), metadata=metadata)
+                log(f"round {task.round}: sent {len(payload)} bytes (train loss {loss:.4f})")
+                last_round = task.round
+            elif task.kind == pb.Task.EVALUATE:
+                n, loss_sum, positives, negatives = evaluate(model(task.model_version), test)
+                stub.ReportEvaluation(pb.EvaluationReport(
+                    round=task.round, model_version=task.model_version, examples=n, log_loss_sum=loss_sum,
+                    positive_histogram=positives.tolist(), negative_histogram=negatives.tolist()), metadata=metadata)
+                log(f"round {task.round}: evaluated on {n} test examples")
+            elif task.kind == pb.Task.WAIT:
+                time.sleep(task.retry_after_ms / 1000)
+            elif task.kind == pb.Task.DONE:
+                log("federation done")
+                return
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.ABORTED:
+                raise
+            log(f"round {task.round}: not counted ({error.details()}); carrying on")
+
+
+if __name__ == "__main__":
+    main()
