@@ -3,6 +3,8 @@ import FedAttnCodec
 public import FedAttnCore
 public import FedAttnModel
 public import Foundation
+public import Logging
+import CoreMetrics
 
 /// The coordinator's side of a federation, whatever the transport. The rounds themselves
 /// are a pure `RoundStateMachine`; this actor feeds it events (calls from clients, closed
@@ -28,7 +30,10 @@ public actor Coordinator {
     private var unstoredRecords: [RoundRecord] = []
     private var recordRetry: Task<Void, Never>?
     private let store: StateStore?
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
+    private let metrics = CoordinatorMetrics()
+    /// When the round being aggregated closed.
+    private var aggregationStarted: ContinuousClock.Instant?
     /// Where payload files are made: the state folder, or the system's temporary folder.
     private let payloadFolder: String
 
@@ -54,16 +59,16 @@ public actor Coordinator {
     /// With a `store`, every version is made durable before any client hears of it, every
     /// round's record is kept, and a coordinator started again on the same store resumes
     /// from the last published version: it loses no published round and repeats none.
-    /// `log` hears one line per join, leave, round, retry and storage fault.
+    /// `logger` hears one line per join, leave, round, retry (warning) and storage fault (error).
     public init(
         modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: (any Strategy)? = nil,
-        store: StateStore? = nil, log: @escaping @Sendable (String) -> Void = { _ in }
+        store: StateStore? = nil, logger: Logger = Logger(label: "fedattn.coordinator", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
         self.modelConfig = modelConfig
         self.config = config
         self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
         self.store = store
-        self.log = log
+        self.logger = logger
         payloadFolder = store?.folder ?? FileManager.default.temporaryDirectory.path
         if let store { PayloadFile.removeLeftovers(in: store.folder) }
         var model = initialModel
@@ -168,6 +173,7 @@ public actor Coordinator {
         }
         let end = offset + min(max(maxBytes, 0), payload.count - offset)
         try handle(.downloaded(client: client, bytes: end - offset))
+        metrics.bytesDown.increment(by: end - offset)
         return (payload, offset..<end)
     }
 
@@ -228,6 +234,8 @@ public actor Coordinator {
 
     private func fold(_ update: ClientUpdate, _ arrival: UpdateArrival) throws(CoordinatorError) {
         try handle(.update(arrival), folding: update)  // the round may have closed meanwhile: then refused
+        metrics.updates.increment()
+        metrics.bytesUp.increment(by: arrival.bytes)
     }
 
     /// The tensors that may travel as rows: the embedding tables.
@@ -268,24 +276,37 @@ public actor Coordinator {
         let generation = machine.generation
         let actions = try machine.handle(event, at: now)
         for action in actions { perform(action, update) }
-        if machine.generation != generation { wakeWaiters() }
+        if machine.generation != generation {
+            metrics.connected.record(machine.present.count)
+            wakeWaiters()
+        }
         scheduleTick()
     }
 
     private func perform(_ action: RoundAction, _ update: ClientUpdate?) {
         switch action {
-        case .log(let line): log(line)
-        case .beginTraining: accumulator = UpdateAccumulator(layout: global.parameters.layout)
+        case .log(let level, let line): logger.log(level: level, "\(line)")
+        case .beginTraining(_, let selected):
+            accumulator = UpdateAccumulator(layout: global.parameters.layout)
+            metrics.selected.record(selected.count)
         case .fold:
             // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
             if let update { accumulator?.add(update) }
         case .aggregate(let outcome): aggregate(outcome)
         case .storeAgain(let outcome): storeStaged(outcome)
         case .record(let record):
+            metrics.rounds.increment()
+            metrics.retries.increment(by: record.retries.count)
+            metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
+            let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
+            let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
+            logger.info(
+                "\(String(format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count, record.examples, auc, record.seconds))\(retried)"
+            )
             records.append(record)
             unstoredRecords.append(record)
             storeRecords()
-        case .finish: log("done: \(config.rounds) rounds")
+        case .finish: logger.notice("done: \(config.rounds) rounds")
         }
     }
 
@@ -300,6 +321,7 @@ public actor Coordinator {
         }
         // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
+        aggregationStarted = ContinuousClock.now
         staged = Staged(model: model, published: nil)
         storeStaged(outcome)
     }
@@ -326,6 +348,9 @@ public actor Coordinator {
     private func serve(_ staged: Staged, _ outcome: RoundOutcome) {
         guard let new = staged.published else { return }
         self.staged = nil
+        if let started = aggregationStarted {
+            metrics.aggregationSeconds.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
+        }
         previousVersions = [published.version: published.payload]
         global = staged.model
         published = new
@@ -334,6 +359,7 @@ public actor Coordinator {
 
     private func storeFailed(_ outcome: RoundOutcome, _ staged: Staged, _ reason: String) {
         self.staged = staged
+        metrics.storeFailures.increment()
         try? handle(.storeFailed(round: outcome.round, reason: reason))
     }
 
@@ -348,9 +374,10 @@ public actor Coordinator {
             do {
                 try store.recordEvaluation(record)
                 unstoredRecords.removeFirst()
-                if failures > 0 { log("round \(record.round): its record is stored, at attempt \(failures + 1)") }
+                if failures > 0 { logger.notice("round \(record.round): its record is stored, at attempt \(failures + 1)") }
             } catch {
-                if failures == 0 { log("round \(record.round): cannot store its record: \(error); trying again with backoff") }
+                metrics.storeFailures.increment()
+                if failures == 0 { logger.error("round \(record.round): cannot store its record: \(error); trying again with backoff") }
                 let wait = RoundStateMachine.storeBackoff(afterFailures: failures + 1)
                 recordRetry = Task { [self] in
                     try? await Task.sleep(for: wait)

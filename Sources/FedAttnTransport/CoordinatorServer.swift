@@ -1,15 +1,17 @@
 public import FedAttnFederation
 import Foundation
+public import Logging
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import NIOCore
 
 /// Serves a coordinator over gRPC until `body` returns, then shuts the server down.
-/// `body` receives the port actually bound (so port 0 works); `log` gets a line for each
-/// refused call. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
+/// `body` receives the port actually bound (so port 0 works); `logger` gets a warning for
+/// each refused call and each failed TLS handshake. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
 /// bound is `TransportError.bind`, with the cause and what to change.
 public func withCoordinatorServer<Result: Sendable>(
-    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity, log: @escaping @Sendable (String) -> Void = { _ in },
+    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity,
+    logger: Logger = Logger(label: "fedattn.transport", factory: { _ in SwiftLogNoOpLogHandler() }),
     _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
@@ -29,12 +31,12 @@ public func withCoordinatorServer<Result: Sendable>(
             // One client needs a handful of streams; hundreds would only be an attack.
             $0.http2.maxConcurrentStreams = 16
             $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
-                ConnectionBuffers.bound(channel).flatMap { HandshakeLog.install(on: channel, log: log) }.flatMap { connections.track(channel) }
+                ConnectionBuffers.bound(channel).flatMap { HandshakeLog.install(on: channel, logger: logger) }.flatMap { connections.track(channel) }
             }
         })
     let server = GRPCServer(
         transport: transport, services: [CoordinatorService(coordinator: coordinator, security: security, connections: connections)],
-        interceptors: [RefusalLog(log: log)])
+        interceptors: [RefusalLog(logger: logger)])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
         let bound: Int

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOSSL
 import NIOTLS
@@ -8,15 +9,15 @@ import NIOTLS
 final class HandshakeLog: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
-    private let log: @Sendable (String) -> Void
+    private let logger: Logger
     private var logged = false
 
-    init(log: @escaping @Sendable (String) -> Void) { self.log = log }
+    init(logger: Logger) { self.logger = logger }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if !logged, let failure = ConnectionFailure.classify(error, side: .coordinator) {
             logged = true
-            log("refused connection from \(ConnectionRegistry.peer(of: context.remoteAddress)): \(failure)")
+            logger.warning("refused connection from \(ConnectionRegistry.peer(of: context.remoteAddress)): \(failure)")
         }
         context.fireErrorCaught(error)
     }
@@ -28,11 +29,11 @@ final class HandshakeLog: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     /// Installs the log after `channel`'s TLS handler, if it has one.
-    static func install(on channel: any Channel, log: @escaping @Sendable (String) -> Void) -> EventLoopFuture<Void> {
+    static func install(on channel: any Channel, logger: Logger) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             guard let tls = try? pipeline.handler(type: NIOSSLServerHandler.self) else { return }
-            try pipeline.addHandler(HandshakeLog(log: log), position: .after(tls))
+            try pipeline.addHandler(HandshakeLog(logger: logger), position: .after(tls))
         }
     }
 }

@@ -1,11 +1,14 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import Logging
+import CoreMetrics
+import Metrics
 
 /// Writes one line for every call the coordinator refuses, naming the method, the peer, the
 /// status and why, so that an operator sees hostile or broken clients without the clients'
 /// help. (A failed TLS handshake never reaches gRPC; NIO closes that connection.)
 struct RefusalLog: ServerInterceptor {
-    let log: @Sendable (String) -> Void
+    let logger: Logger
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
@@ -23,8 +26,10 @@ struct RefusalLog: ServerInterceptor {
 
     private func record(_ error: any Error, _ context: ServerContext) {
         let status = (error as? RPCError).map { "\($0.code): \($0.message)" } ?? "\(error)"
+        let code = (error as? RPCError).map { "\($0.code)" } ?? "unknown"
+        Counter(label: "fedattn_refusals_total", dimensions: [("code", code), ("method", context.descriptor.method)]).increment()
         let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
         let who = certificate.flatMap(commonName(of:)).map { "'\($0)' (\(context.remotePeer))" } ?? context.remotePeer
-        log("refused \(context.descriptor.method) from \(who): \(status)")
+        logger.warning("refused \(context.descriptor.method) from \(who): \(status)")
     }
 }

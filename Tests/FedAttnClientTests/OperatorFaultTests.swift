@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 import Testing
 import _FedAttnTestSupport
 
@@ -122,5 +125,27 @@ struct OperatorFaultTests {
         #expect(client.status != 0)
         #expect(client.standardError.contains("the coordinator requires mutual TLS; this client runs --insecure"), "\(client.standardError)")
         #expect(try await server.waitFor("refused connection from ipv4:127\\.0\\.0\\.1:[0-9]+: TLS handshake failed: the client speaks plaintext") != nil)
+    }
+
+    @Test func prometheusMetricsAreServedAndLogLevelsFilter() async throws {
+        let (server, port) = try await Self.serve(state: try Fixtures.temporaryFolder(), extra: ["--metrics-port", "0", "--log-level", "notice"])
+        defer { server.stop() }
+        let metricsPort = try #require(try await server.waitFor("metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let client = try BackgroundProcess(Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        defer { client.stop() }
+        var text = ""
+        for _ in 0..<150 where !text.contains("fedattn_clients_connected 1") {
+            try await Task.sleep(for: .milliseconds(100))
+            let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            text = String(decoding: body, as: UTF8.self)
+        }
+        #expect(text.contains("# TYPE fedattn_clients_connected gauge"), "\(text)")
+        #expect(text.contains("fedattn_clients_connected 1"), "\(text)")
+        // At notice, a join (info) is not logged; where the server listens is.
+        #expect(!server.standardError.contains("shop joined"))
+        let bad = try ProcessRunner.run(Self.coordinator, ["serve", "--insecure", "--log-level", "loud", "--state", try Fixtures.temporaryFolder()])
+        #expect(bad.standardError.contains("--log-level loud is not a level"), "\(bad.standardError)")
     }
 }

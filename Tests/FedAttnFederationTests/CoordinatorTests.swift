@@ -1,6 +1,8 @@
 import FedAttnFederation
 import FedAttnModel
 import Foundation
+import InMemoryLogging
+import Logging
 import Synchronization
 import Testing
 import _FedAttnTestSupport
@@ -8,12 +10,10 @@ import _FedAttnTestSupport
 /// The actor around the round state machine: long polls woken by changes rather than by a
 /// sleep loop, membership from connections, the state folder's lock and its records.
 struct CoordinatorTests {
-    static func coordinator(minClients: Int = 2, rounds: Int = 2, store: StateStore? = nil, log: @escaping @Sendable (String) -> Void = { _ in }) throws
-        -> Coordinator
-    {
+    static func coordinator(minClients: Int = 2, rounds: Int = 2, store: StateStore? = nil, log: LogLines = LogLines()) throws -> Coordinator {
         try Coordinator(
             modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: rounds, minClients: minClients), initialModel: try Fixtures.tinyModel(),
-            store: store, log: log)
+            store: store, logger: log.logger)
     }
 
     @Test func aWaitingClientHearsOfANewRoundAtOnce() async throws {
@@ -38,7 +38,7 @@ struct CoordinatorTests {
 
     @Test func aClosedConnectionLeavesAndANewOneRejoins() async throws {
         let lines = LogLines()
-        let coordinator = try Self.coordinator(log: lines.add)
+        let coordinator = try Self.coordinator(log: lines)
         try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000, connection: "one")
         await coordinator.leave(client: "a", connection: "one")
         #expect(await coordinator.connectedClients.isEmpty)
@@ -73,9 +73,13 @@ struct CoordinatorTests {
     }
 }
 
-/// Log lines a test collects from the coordinator.
+/// Log lines a test collects from the coordinator, at every level.
 final class LogLines: Sendable {
-    private let lines = Mutex<[String]>([])
-    var all: [String] { lines.withLock { $0 } }
-    func add(_ line: String) { lines.withLock { $0.append(line) } }
+    private let handler: InMemoryLogHandler = {
+        var handler = InMemoryLogHandler()
+        handler.logLevel = .trace
+        return handler
+    }()
+    var logger: Logger { Logger(label: "test", factory: { [handler] _ in handler }) }
+    var all: [String] { handler.entries.map { "\($0.message)" } }
 }

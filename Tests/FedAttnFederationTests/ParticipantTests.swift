@@ -29,6 +29,13 @@ struct LateFirstUpload: FederationLink {
     }
 }
 
+/// Strings a test collects from concurrent code.
+final class Recorded: Sendable {
+    private let lines = Mutex<[String]>([])
+    var all: [String] { lines.withLock { $0 } }
+    func add(_ line: String) { lines.withLock { $0.append(line) } }
+}
+
 /// True the first time it is asked, then false.
 final class Flag: Sendable {
     private let first = Mutex(true)
@@ -42,7 +49,7 @@ struct ParticipantTests {
         let coordinator = try Coordinator(
             modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, minClients: 2, quorum: 1, roundTimeout: .milliseconds(500)),
             initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
-        let dropped = LogLines()
+        let dropped = Recorded()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 try await Participant(train: parts[0].train, test: parts[0].test).run(

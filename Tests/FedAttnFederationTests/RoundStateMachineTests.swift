@@ -37,7 +37,7 @@ struct RoundStateMachineTests {
     }
 
     static func logs(_ actions: [RoundAction]) -> [String] {
-        actions.compactMap { if case .log(let line) = $0 { line } else { nil } }
+        actions.compactMap { if case .log(_, let line) = $0 { line } else { nil } }
     }
 
     /// Publishes round `round` as `version` and has every present client evaluate it.

@@ -10,19 +10,15 @@ import _FedAttnTestSupport
 /// A TLS handshake that cannot succeed is named on both sides, and the client stops at once
 /// instead of retrying for ten minutes as if the network were down.
 struct HandshakeFailureTests {
-    final class Lines: Sendable {
-        private let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-        func add(_ line: String) { lines.withLock { $0.append(line) } }
-    }
+
 
     /// Serves with `server` security, runs a client session with `client` security, and
     /// returns what the client was told and what the coordinator logged.
     static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil) async throws -> (client: String, coordinator: [String]) {
-        let lines = Lines()
+        let lines = WireFaultTests.LogLines()
         let silo = TransportTests.silos(1)[0]
         let clientSaw: String = try await withCoordinatorServer(
-            try TransportTests.coordinator(), host: "127.0.0.1", port: 0, security: server, log: lines.add
+            try TransportTests.coordinator(), host: "127.0.0.1", port: 0, security: server, logger: lines.logger
         ) { port in
             let session = ClientSession(host: "127.0.0.1", port: port, security: client, insecureName: name, retryFor: .seconds(600))
             let started = ContinuousClock.now

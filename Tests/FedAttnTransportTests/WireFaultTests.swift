@@ -8,6 +8,8 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
+import InMemoryLogging
+import Logging
 import SwiftProtobuf
 import Synchronization
 import Testing
@@ -18,9 +20,13 @@ import _FedAttnTestSupport
 struct WireFaultTests {
     /// Lines the coordinator's refusal log wrote.
     final class LogLines: Sendable {
-        private let lines = Mutex<[String]>([])
-        func append(_ line: String) { lines.withLock { $0.append(line) } }
-        var all: [String] { lines.withLock { $0 } }
+        private let handler: InMemoryLogHandler = {
+            var handler = InMemoryLogHandler()
+            handler.logLevel = .trace
+            return handler
+        }()
+        var logger: Logger { Logger(label: "test", factory: { [handler] _ in handler }) }
+        var all: [String] { handler.entries.map { "\($0.message)" } }
     }
 
     /// Serves `coordinator` with a fresh CA and runs `body` with a way to open raw clients.
@@ -30,7 +36,7 @@ struct WireFaultTests {
     ) async throws {
         let authority = try DevCertificateAuthority()
         try await withCoordinatorServer(
-            coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity()), log: log.append
+            coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity()), logger: log.logger
         ) { port in
             try await body { name, use in
                 let identity = try authority.clientIdentity(name: name)

@@ -5,6 +5,9 @@ import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
+import Logging
+import Metrics
+import Prometheus
 
 extension CoordinatorCommand {
     struct Serve: AsyncParsableCommand {
@@ -21,52 +24,67 @@ extension CoordinatorCommand {
         )
         var state: String
         @OptionGroup var settings: FederationSettings
+        @Option(name: .long, help: "Least level logged: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
+        @Option(name: .long, help: "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics (off when not given; 0 picks a port).")
+        var metricsPort: Int?
+        @Option(name: .long, help: "Address the metrics endpoint listens on.") var metricsHost = "127.0.0.1"
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
+            if let metricsPort, !(0...65_535).contains(metricsPort) {
+                throw ValidationError("--metrics-port \(metricsPort) is not a port: give 0...65535 (0 picks a free one)")
+            }
+            guard Logger.Level(rawValue: logLevel) != nil else {
+                throw ValidationError("--log-level \(logLevel) is not a level: give trace, debug, info, notice, warning, error or critical")
+            }
             _ = try settings.resolve()
         }
 
         func run() async throws {
             MallocTuning.returnLargeBlocksToTheSystem()
+            let level = Logger.Level(rawValue: logLevel)!
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+            let registry = PrometheusCollectorRegistry()
+            if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
+            let logger = Logger(label: "fedattn.coordinator")
             let (modelConfig, config) = try settings.resolve()
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
             let coordinator = try Coordinator(
                 modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed),
-                store: store, log: log)
+                store: store, logger: logger)
             if let resumed {
-                log(
+                logger.notice(
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
-            try await withCoordinatorServer(coordinator, host: host, port: port, security: try security.security(), log: log) { port in
-                log("listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
-                var shown = await coordinator.history.count
-                while true {
-                    let history = await coordinator.history
-                    for record in history.dropFirst(shown) {
-                        let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
-                        let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
-                        log(
-                            String(
-                                format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count,
-                                record.examples, auc, record.seconds) + retried)
+            let serve = { @Sendable () async throws in
+                try await withCoordinatorServer(
+                    coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
+                ) { port in
+                    logger.notice("listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
+                    while await !coordinator.isDone {
+                        // glibc keeps freed buffers of finished calls in its arenas; given back
+                        // five times a second, they no longer add to the next peak (10 MB at 200
+                        // clients, at no measurable cost).
+                        MallocTuning.giveBackFreePages()
+                        try await Task.sleep(for: .milliseconds(200))
                     }
-                    shown = history.count
-                    if await coordinator.isDone { break }
-                    // glibc keeps freed buffers of finished calls in its arenas; given back
-                    // five times a second, they no longer add to the next peak (10 MB at 200
-                    // clients, at no measurable cost).
-                    MallocTuning.giveBackFreePages()
-                    try await Task.sleep(for: .milliseconds(200))
+                    // Keep answering for a moment so that every client's next poll hears DONE.
+                    try await Task.sleep(for: .seconds(3))
+                    logger.notice("stopped; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
                 }
-                // Keep answering for a moment so that every client's next poll hears DONE.
-                try await Task.sleep(for: .seconds(3))
-                log("stopped; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
+            }
+            guard let metricsPort else { return try await serve() }
+            try await withMetricsServer(host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }) { bound in
+                logger.notice("metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics")
+                try await serve()
             }
         }
-
     }
 }
 

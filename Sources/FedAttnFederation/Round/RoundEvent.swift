@@ -1,4 +1,5 @@
 public import FedAttnModel
+public import Logging
 
 /// Something that happened to a federation, as the round state machine hears of it. The
 /// actor that owns the machine turns calls, closed connections, finished I/O and the clock
@@ -52,8 +53,8 @@ public struct UpdateArrival: Sendable, Equatable {
 
 /// What the machine asks its owner to do. None of it is done by the machine itself.
 public enum RoundAction: Sendable, Equatable {
-    /// One line for the operator.
-    case log(String)
+    /// One line for the operator, at its level.
+    case log(Logger.Level, String)
     /// Start collecting round `round`'s updates into a fresh running sum.
     case beginTraining(round: Int, selected: [String])
     /// Fold the update just accepted into the running sum.

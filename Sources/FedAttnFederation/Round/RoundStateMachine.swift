@@ -1,5 +1,6 @@
 import FedAttnCore
 public import FedAttnModel
+public import Logging
 
 /// The life of a federation's rounds as a pure value: it takes events (a join, a leave, an
 /// update, an evaluation, time passing, the end of a store) and returns what its owner must
@@ -169,10 +170,10 @@ public struct RoundStateMachine: Sendable {
             if let examples { members[client]!.trainExamples = examples }
             guard member.connection != connection else { return }
             members[client]!.connection = connection
-            actions.append(.log("\(client) rejoined (\(presentSummary))"))
+            actions.append(.log(.info, "\(client) rejoined (\(presentSummary))"))
         } else {
             members[client] = Member(order: members.count, connection: connection, trainExamples: examples ?? config.maxTrainExamples)
-            actions.append(.log("\(client) joined (\(presentSummary))"))
+            actions.append(.log(.info, "\(client) joined (\(presentSummary))"))
         }
         generation += 1
     }
@@ -189,7 +190,7 @@ public struct RoundStateMachine: Sendable {
             note = "; round \(e.outcome.round)'s evaluation no longer waits for it"
         default: break
         }
-        actions.append(.log("\(client) left (\(presentSummary))\(note)"))
+        actions.append(.log(.info, "\(client) left (\(presentSummary))\(note)"))
         generation += 1
     }
 
@@ -233,7 +234,7 @@ public struct RoundStateMachine: Sendable {
         if p.failures > 0 {
             let note = "round \(round): the new version was stored at attempt \(p.failures + 1) (first failure: \(p.firstFailure ?? "?"))"
             retries.append(note)
-            actions.append(.log(note))
+            actions.append(.log(.notice, note))
         }
         version = newVersion
         startEvaluating(p.outcome, now)
@@ -246,7 +247,7 @@ public struct RoundStateMachine: Sendable {
         if p.failures == 1 {
             p.firstFailure = reason
             actions.append(
-                .log("round \(round): cannot store the new version: \(reason); trying again with backoff (up to \(Self.maxStoreBackoff)); no silo retrains"))
+                .log(.error, "round \(round): cannot store the new version: \(reason); trying again with backoff (up to \(Self.maxStoreBackoff)); no silo retrains"))
         }
         p.retryAt = now + backoff
         phase = .publishing(p)
@@ -271,7 +272,7 @@ public struct RoundStateMachine: Sendable {
             if let pending = unevaluated {
                 // Published before a restart: evaluate it, don't train it again.
                 unevaluated = nil
-                actions.append(.log("round \(pending.round): published before the restart; evaluating it"))
+                actions.append(.log(.notice, "round \(pending.round): published before the restart; evaluating it"))
                 roundStarted = now
                 bytesDown = [:]
                 startEvaluating(pending, now)
@@ -298,6 +299,7 @@ public struct RoundStateMachine: Sendable {
             let missing = t.selected.count - t.received.count
             actions.append(
                 .log(
+                    .info,
                     "round \(t.round): closed with \(t.received.count) of \(t.selected.count) updates"
                         + (missing > 0 ? " (\(missing) missing: \(Self.names(t.selected.subtracting(t.received))))" : "")))
             phase = .publishing(Publishing(outcome: outcome))
@@ -327,7 +329,7 @@ public struct RoundStateMachine: Sendable {
 
     private mutating func retry(_ round: Int, _ reason: String, _ now: Duration, _ actions: inout [RoundAction]) {
         retries.append(reason)
-        actions.append(.log("\(reason); retrying the round"))
+        actions.append(.log(.warning, "\(reason); retrying the round"))
         startTraining(round, now, &actions)
     }
 
@@ -338,7 +340,7 @@ public struct RoundStateMachine: Sendable {
         generation += 1
         guard clients.count >= config.minClients, !clients.isEmpty else {
             phase = .waitingForClients
-            actions.append(.log("round \(round) waits for clients: \(clients.count) of \(config.minClients) needed connected"))
+            actions.append(.log(.notice, "round \(round) waits for clients: \(clients.count) of \(config.minClients) needed connected"))
             return
         }
         if config.clientsPerRound > 0 && config.clientsPerRound < clients.count {
@@ -350,7 +352,7 @@ public struct RoundStateMachine: Sendable {
         bytesDown = [:]
         phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout))
         let attempt = retries.isEmpty ? "" : " (attempt \(retries.count + 1))"
-        actions.append(.log("round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
+        actions.append(.log(.info, "round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
         actions.append(.beginTraining(round: round, selected: clients))
     }
 
