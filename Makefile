@@ -12,7 +12,7 @@ BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps build test demo bench lint clean proto
+.PHONY: all deps build test demo bench lint clean proto fuzz-asan
 
 all: build
 
@@ -48,6 +48,12 @@ demo: build
 # 20-round federations of its iid-10 and dirichlet0.5-10 silos.
 bench: build
 	scripts/benchmark.sh $(BIN) $(DATA) $(COORDINATOR)
+
+# The update decoder's fuzz test under AddressSanitizer, FUZZ_ITERATIONS mutated inputs: a
+# debug build of its own in .build-asan (several minutes the first time).
+FUZZ_ITERATIONS ?= 300000
+fuzz-asan: deps
+	FEDATTN_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter DecoderFuzzTests
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client coordinator

@@ -8,8 +8,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
-// The numeric kernels are the hot path; bounds checks there cost ~30% of throughput and
-// every index they touch is validated when an example is built.
+// The numeric kernels (the model's forward and backward passes, Adam, aggregation) are the
+// hot path; bounds checks there cost ~30% of throughput and every index they touch is
+// validated when an example is built or an update decoded. Code that parses bytes from
+// outside (codec, data, safetensors in core, transport) keeps its bounds checks.
 let kernelSettings: [SwiftSetting] =
     swiftSettings + [
         .unsafeFlags(["-Ounchecked"], .when(configuration: .release))
@@ -42,10 +44,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // Core keeps its bounds checks: it parses safetensors files from outside.
         .target(
             name: "FedAttnCore",
             dependencies: ["CMalloc", .product(name: "RealModule", package: "swift-numerics")],
-            swiftSettings: kernelSettings
+            swiftSettings: swiftSettings
         ),
         .target(
             name: "FedAttnModel",

@@ -147,9 +147,34 @@ struct HostileInputTests {
 
 /// A seeded random-mutation fuzzer for the update decoder: flips, inserts, deletes and
 /// truncates bytes of valid payloads, both of the zstd frame and of the raw tensor format
-/// beneath it, and checks that every input decodes or is refused, never crashes, never
-/// allocates past the limit, and that whatever decodes has the expected layout.
+/// beneath it. Every input decodes or is refused with a `CodecError` (the decoder's typed
+/// throws: nothing else can escape), never crashes, never allocates past the limit; whatever
+/// decodes has the expected layout and survives re-encoding bit for bit. `make fuzz-asan`
+/// runs it for longer under AddressSanitizer.
 struct DecoderFuzzTests {
+    /// Float32 values as bits, so that -0 and NaN payloads compare exactly.
+    static func bits(_ weights: SparseWeights) -> [[UInt32]] { weights.tensors.map { $0.values.map(\.bitPattern) } }
+
+    @Test func validPayloadsRoundTripBitForBit() throws {
+        var rng = SeededGenerator(seed: 7)
+        let layout = HostileInputTests.layout
+        for trial in 0..<40 {
+            var dense = Weights(zerosLike: layout)
+            let keep = Double(trial % 5) / 4  // 0%, 25%, ... 100% of the item rows changed
+            for i in dense.values.indices where Double(rng.next() % 1_000) / 1_000 < keep || i >= 64 {
+                dense.values[i] = Float(bitPattern: UInt32(truncatingIfNeeded: rng.next()) & 0xBF7F_FFFF)  // finite, any sign and exponent
+            }
+            let sparse = SparseWeights(dense, sparseTensors: [AttentionModel.TensorName.items])
+            for precision in [TensorPayload.Precision.float32, .float16] {
+                let payload = try TensorPayload.encode(sparse, precision: precision)
+                let decoded = try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
+                #expect(decoded.tensors.map(\.rows) == sparse.tensors.map(\.rows))
+                let expected = precision == .float32 ? Self.bits(sparse) : sparse.tensors.map { $0.values.map { Float(Float16($0)).bitPattern } }
+                #expect(Self.bits(decoded) == expected, "trial \(trial), \(precision)")
+            }
+        }
+    }
+
     @Test func mutatedPayloadsDecodeOrAreRefused() throws {
         let layout = HostileInputTests.layout
         let valid = try HostileInputTests.payload { Float($0 % 13) * 0.001 }
@@ -157,7 +182,8 @@ struct DecoderFuzzTests {
         var rng = SeededGenerator(seed: 20_261_129)
         // FEDATTN_FUZZ_ITERATIONS runs it longer; the suite's own run stays under a second.
         let iterations = Int(ProcessInfo.processInfo.environment["FEDATTN_FUZZ_ITERATIONS"] ?? "") ?? 30_000
-        var decoded = 0, refused = 0
+        var decoded = 0
+        var refusals: [String: Int] = [:]
         for i in 0..<iterations {
             var bytes = [UInt8](i % 2 == 0 ? valid : raw)
             for _ in 0..<(1 + Int(rng.next() % 4)) {
@@ -170,15 +196,33 @@ struct DecoderFuzzTests {
                 }
             }
             let input = i % 2 == 0 ? Data(bytes) : try ZstdFrame.compress(Data(bytes), level: 1)
-            do {
+            do throws(CodecError) {
                 let result = try TensorPayload.decode(input, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
                 #expect(result.layout == layout)
+                // What decodes is a payload like any other: it encodes and decodes to the same bits.
+                let again = try TensorPayload.decode(
+                    try TensorPayload.encode(result, precision: .float32), expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
+                #expect(Self.bits(again) == Self.bits(result) && again.tensors.map(\.rows) == result.tensors.map(\.rows))
                 decoded += 1
             } catch {
-                refused += 1
+                refusals[Self.kind(error), default: 0] += 1
             }
         }
+        let refused = refusals.values.reduce(0, +)
         #expect(decoded + refused == iterations)
-        print("decoder fuzz: \(iterations) mutated inputs tried, \(decoded) decoded to a valid layout, \(refused) refused, no crash")
+        // Mutating a zstd frame mostly breaks the frame; mutating the tensor format beneath it
+        // mostly breaks the format: both kinds of refusal must have been met.
+        #expect(refusals["malformed", default: 0] > iterations / 10 && refused - refusals["malformed", default: 0] > iterations / 10)
+        print("decoder fuzz: \(iterations) mutated inputs tried, \(decoded) decoded and re-encoded bit for bit, \(refused) refused \(refusals.sorted { $0.key < $1.key }), no crash")
+    }
+
+    static func kind(_ error: CodecError) -> String {
+        switch error {
+        case .notZstd: "notZstd"
+        case .truncated: "truncated"
+        case .tooLarge: "tooLarge"
+        case .zstd: "zstd"
+        case .malformed: "malformed"
+        }
     }
 }

@@ -7,27 +7,33 @@ import Foundation
 /// The file uses the flags' names in snake case, e.g.
 ///     {"rounds": 20, "min_clients": 10, "quorum": 8, "round_timeout": 300, "items": "catalogue:1682"}
 struct FederationSettings: ParsableArguments {
+    /// The defaults, as the library writes them.
+    private static let D = CoordinatorConfig()
+
     @Option(name: .long, help: "A JSON file with any of these settings (snake_case keys); flags override it.")
     var config: String?
-    @Option(name: .long, help: "Rounds to run (default 20).") var rounds: Int?
-    @Option(name: .long, help: "Clients to wait for before the first round (default 1).") var minClients: Int?
-    @Option(name: .long, help: "Clients per round; 0 takes every joined client (default 0).") var clientsPerRound: Int?
-    @Option(name: .long, help: "The fewest updates a round may close with at its timeout (default 1).") var quorum: Int?
-    @Option(name: .long, help: "Seconds a round waits for updates (default 300).") var roundTimeout: Int?
-    @Option(name: .long, help: "Local epochs per round (default 1).") var localEpochs: Int?
-    @Option(name: .long, help: "Clients' Adam learning rate (default 0.001).") var learningRate: Float?
-    @Option(name: .long, help: "Examples per local step (default 256).") var batchSize: Int?
-    @Option(name: .long, help: "FedProx strength mu; 0 is plain FedAvg (default 0.005).") var proximalMu: Float?
-    @Option(name: .long, help: "The server's step along the averaged delta; 1 is plain FedAvg (default 1).") var serverLearningRate: Float?
+    @Option(name: .long, help: "Rounds to run (default \(FederationSettings.D.rounds)).") var rounds: Int?
+    @Option(name: .long, help: "Clients to wait for before the first round (default \(FederationSettings.D.minClients)).") var minClients: Int?
+    @Option(name: .long, help: "Clients per round; 0 takes every joined client (default \(FederationSettings.D.clientsPerRound)).") var clientsPerRound: Int?
+    @Option(name: .long, help: "The fewest updates a round may close with at its timeout (default \(FederationSettings.D.quorum)).") var quorum: Int?
+    @Option(name: .long, help: "Seconds a round waits for updates (default \(FederationSettings.D.roundTimeout.components.seconds)).") var roundTimeout: Int?
+    @Option(name: .long, help: "Local epochs per round (default \(FederationSettings.D.plan.epochs)).") var localEpochs: Int?
+    @Option(name: .long, help: "Clients' Adam learning rate (default \(FederationSettings.D.plan.learningRate)).") var learningRate: Float?
+    @Option(name: .long, help: "Examples per local step (default \(FederationSettings.D.plan.batchSize)).") var batchSize: Int?
+    @Option(name: .long, help: "FedProx strength mu; 0 is plain FedAvg (default \(FederationSettings.D.plan.proximalMu)).") var proximalMu: Float?
+    @Option(name: .long, help: "The server's step along the averaged delta; 1 is plain FedAvg (default \(FederationSettings.D.serverLearningRate)).")
+    var serverLearningRate: Float?
     @Option(
-        name: .long, help: "Item id mapping every silo uses: catalogue:N or hash:B (default catalogue:1682; simulate's built-in silos: their own).")
+        name: .long,
+        help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
     var items: String?
-    @Option(name: .long, help: "Strategies (default 1; simulate's built-in silos: their own).") var strategies: Int?
-    @Option(name: .long, help: "Seed of the initial model (default 0).") var seed: UInt64?
-    @Option(name: .long, help: "The largest L2 norm an update may have (default 1000).") var maxUpdateNorm: Double?
-    @Option(name: .long, help: "The largest update payload in bytes (default 256 MiB).") var maxUpdateBytes: Int?
-    @Option(name: .long, help: "Seconds one upload may take to arrive whole (default 120).") var uploadTimeout: Int?
-    @Option(name: .long, help: "The most training examples a client may declare, and so weigh in the average (default 100000000).")
+    @Option(name: .long, help: "Strategies (default \(ModelConfig().strategies); simulate's built-in silos: their own).") var strategies: Int?
+    @Option(name: .long, help: "Seed of the initial model (default \(FederationSettings.D.plan.seed)).") var seed: UInt64?
+    @Option(name: .long, help: "The largest L2 norm an update may have (default \(Int(D.maxUpdateNorm))).") var maxUpdateNorm: Double?
+    @Option(name: .long, help: "The largest update payload in bytes (default \(FederationSettings.D.maxUpdateBytes)).") var maxUpdateBytes: Int?
+    @Option(name: .long, help: "Seconds one upload may take to arrive whole (default \(FederationSettings.D.uploadTimeout.components.seconds)).")
+    var uploadTimeout: Int?
+    @Option(name: .long, help: "The most training examples a client may declare, and so weigh in the average (default \(FederationSettings.D.maxTrainExamples)).")
     var maxTrainExamples: Int?
 
     /// The same settings as a file holds them.
@@ -39,7 +45,7 @@ struct FederationSettings: ParsableArguments {
 
     /// The resolved model and coordinator configuration; errors name the file or flag.
     /// `defaultModel` gives the items and strategies when neither flag nor file does.
-    func resolve(defaultModel: ModelConfig = ModelConfig(items: .catalogue(items: 1682))) throws -> (
+    func resolve(defaultModel: ModelConfig = ModelConfig()) throws -> (
         model: ModelConfig, coordinator: CoordinatorConfig
     ) {
         var file = File()
@@ -52,24 +58,28 @@ struct FederationSettings: ParsableArguments {
         let itemsText = items ?? file.items ?? defaultModel.items.description
         guard let mapping = ItemMapping(itemsText) else { throw ValidationError("items '\(itemsText)' must be catalogue:N or hash:B") }
         let model = ModelConfig(items: mapping, strategies: strategies ?? file.strategies ?? defaultModel.strategies)
+        // Every default is CoordinatorConfig's and LocalTrainingPlan's own, written once there.
+        let d = Self.D
         let plan = LocalTrainingPlan(
-            epochs: localEpochs ?? file.localEpochs ?? 1, batchSize: batchSize ?? file.batchSize ?? 256,
-            learningRate: learningRate ?? file.learningRate ?? 1e-3, seed: seed ?? file.seed ?? 0,
-            proximalMu: proximalMu ?? file.proximalMu ?? 0.005)
+            epochs: localEpochs ?? file.localEpochs ?? d.plan.epochs, batchSize: batchSize ?? file.batchSize ?? d.plan.batchSize,
+            learningRate: learningRate ?? file.learningRate ?? d.plan.learningRate, seed: seed ?? file.seed ?? d.plan.seed,
+            proximalMu: proximalMu ?? file.proximalMu ?? d.plan.proximalMu)
         let coordinator = CoordinatorConfig(
-            rounds: rounds ?? file.rounds ?? 20, minClients: minClients ?? file.minClients ?? 1,
-            clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? 0, quorum: quorum ?? file.quorum ?? 1,
-            roundTimeout: .seconds(roundTimeout ?? file.roundTimeout ?? 300), plan: plan,
-            maxUpdateBytes: maxUpdateBytes ?? file.maxUpdateBytes ?? 256 << 20,
-            serverLearningRate: serverLearningRate ?? file.serverLearningRate ?? 1, maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? 1_000,
-            uploadTimeout: .seconds(uploadTimeout ?? file.uploadTimeout ?? 120),
-            maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? 100_000_000)
+            rounds: rounds ?? file.rounds ?? d.rounds, minClients: minClients ?? file.minClients ?? d.minClients,
+            clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? d.clientsPerRound, quorum: quorum ?? file.quorum ?? d.quorum,
+            roundTimeout: (roundTimeout ?? file.roundTimeout).map { .seconds($0) } ?? d.roundTimeout, plan: plan,
+            maxUpdateBytes: maxUpdateBytes ?? file.maxUpdateBytes ?? d.maxUpdateBytes,
+            serverLearningRate: serverLearningRate ?? file.serverLearningRate ?? d.serverLearningRate,
+            maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? d.maxUpdateNorm,
+            uploadTimeout: (uploadTimeout ?? file.uploadTimeout).map { .seconds($0) } ?? d.uploadTimeout,
+            maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples)
         guard coordinator.rounds >= 1, coordinator.minClients >= 1, coordinator.quorum >= 1, plan.epochs >= 1, plan.batchSize >= 1,
             plan.learningRate > 0, plan.proximalMu >= 0, model.strategies >= 1, coordinator.clientsPerRound >= 0,
-            coordinator.roundTimeout > .zero, coordinator.uploadTimeout > .zero, coordinator.serverLearningRate > 0
+            coordinator.roundTimeout > .zero, coordinator.uploadTimeout > .zero, coordinator.serverLearningRate > 0, coordinator.maxTrainExamples >= 1,
+            coordinator.maxUpdateBytes >= 1, coordinator.maxUpdateNorm > 0
         else {
             throw ValidationError(
-                "rounds, min clients, quorum, local epochs, batch size, strategies, round and upload timeouts must be at least 1; learning rates above 0"
+                "rounds, min clients, quorum, local epochs, batch size, strategies, round and upload timeouts, max train examples and max update bytes must be at least 1; learning rates and the max update norm above 0"
             )
         }
         return (model, coordinator)
