@@ -17,4 +17,16 @@ public enum ResourceUsage {
             return Int(usage.ru_maxrss)
         #endif
     }
+
+    /// CPU seconds the process has used so far, user and system, all threads.
+    public static func cpuSeconds() -> Double {
+        var usage = rusage()
+        #if os(Linux)
+            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+        #else
+            guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
 }
