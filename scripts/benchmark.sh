@@ -38,6 +38,8 @@ load "200 clients, dense updates" --clients 200 --rounds 3 --changed-rows 1
 echo "20 clients, then 20 clients each sending a 1 GiB decompression bomb before each update (3 runs each) ..." >&2
 load "20 clients" --clients 20 --rounds 3
 load "20 clients, bombs" --clients 20 --rounds 3 --bombs 20
+echo "waiting clients: 200 clients long-polling a coordinator that cannot start a round, 5 s ..." >&2
+"$coordinator" idle-bench --clients 200 --seconds 5 --json | sed 's/^{/{"kind":"idle",/' | tee -a out/bench.jsonl
 if python3 -c "import tensorflow" 2>/dev/null; then
   echo "Keras reference, same model and data, 1 thread ..." >&2
   python3 "$(dirname "$0")/keras_reference.py" "$silos" --seed 0 2>/dev/null | sed 's/^{/{"kind":"keras",/' | tee -a out/bench.jsonl
@@ -93,4 +95,8 @@ for case, runs in cases.items():
     rate = median([x["updates_aggregated_per_second"] for x in runs])
     peak = median([x["coordinator_peak_rss_bytes"] for x in runs])
     print(f"{case:<27} {r['update_bytes']:>12,} {refused:>15} {bombs:>18} {rate:>9.0f} {peak / 1e6:>8.1f} MB {r['memory_budget_bytes'] / 1e6:>6.1f} MB")
+for r in [r for r in rows if r["kind"] == "idle"]:
+    print()
+    print(f"Idle: {int(r['clients'])} clients waiting for a round: {r['wakeups_per_second_per_client']:.2f} coordinator wake-ups per second each "
+          f"(the sleep loop of protocol 3: up to 500), {r['cpu_seconds_per_second']:.4f} CPU seconds per second")
 PY

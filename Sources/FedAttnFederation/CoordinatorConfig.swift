@@ -80,29 +80,56 @@ public struct ModelPiece: Sendable {
     public let totalBytes: Int
 }
 
-/// Why the coordinator refused a call. The transport maps each case to a status code.
-public enum CoordinatorError: Error, Equatable, CustomStringConvertible {
-    case protocolMismatch(client: UInt32, coordinator: UInt32)
-    case notJoined(String)
-    case staleUpdate(String)
-    case invalidUpdate(String)
-    case tooLarge(String)
-    /// A call whose arguments cannot be right (a declared example count out of bounds, an
-    /// evaluation whose counts disagree).
-    case invalidRequest(String)
-    case unknownVersion(String)
-    case outOfRange(String)
-    /// The coordinator could not do its part (reading a payload file): worth trying again.
-    case unavailable(String)
+/// Why the coordinator refused a call: its kind (which the transport maps to a status code)
+/// and a message naming the client, the tensor or the round and the reason. A struct over a
+/// private enum, so that kinds can be added without breaking callers.
+public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
+    /// What kind of refusal it is.
+    public struct Kind: Hashable, Sendable, CustomStringConvertible {
+        fileprivate enum Wrapped: String { case protocolMismatch, notJoined, stale, invalidUpdate, tooLarge, invalidRequest, unknownVersion, outOfRange, unavailable }
+        fileprivate let wrapped: Wrapped
 
-    public var description: String {
-        switch self {
-        case .protocolMismatch(let client, let coordinator):
-            "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
-        case .notJoined(let client): "client '\(client)' has not joined"
-        case .staleUpdate(let why), .invalidUpdate(let why), .tooLarge(let why), .invalidRequest(let why), .outOfRange(let why), .unavailable(let why):
-            why
-        case .unknownVersion(let version): "no model version \(version)"
-        }
+        /// The client speaks another protocol version.
+        public static let protocolMismatch = Kind(wrapped: .protocolMismatch)
+        /// A call from a client that has not joined.
+        public static let notJoined = Kind(wrapped: .notJoined)
+        /// An update or evaluation no longer (or not yet) wanted: the client drops it and carries on.
+        public static let stale = Kind(wrapped: .stale)
+        /// An update that does not decode, does not fit the model, or breaks a bound.
+        public static let invalidUpdate = Kind(wrapped: .invalidUpdate)
+        /// A payload over the size limit.
+        public static let tooLarge = Kind(wrapped: .tooLarge)
+        /// A call whose arguments cannot be right (a declared example count out of bounds, an
+        /// evaluation whose counts disagree).
+        public static let invalidRequest = Kind(wrapped: .invalidRequest)
+        /// A model version the coordinator does not serve.
+        public static let unknownVersion = Kind(wrapped: .unknownVersion)
+        /// A model piece past the payload's end.
+        public static let outOfRange = Kind(wrapped: .outOfRange)
+        /// The coordinator could not do its part (reading a payload file): worth trying again.
+        public static let unavailable = Kind(wrapped: .unavailable)
+
+        public var description: String { wrapped.rawValue }
     }
+
+    public let kind: Kind
+    /// What was refused and why, for the client and the log.
+    public let message: String
+
+    public var description: String { message }
+
+    /// The message, when the error is of `kind`.
+    public func message(if kind: Kind) -> String? { self.kind == kind ? message : nil }
+
+    public static func protocolMismatch(client: UInt32, coordinator: UInt32) -> Self {
+        Self(kind: .protocolMismatch, message: "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)")
+    }
+    public static func notJoined(_ client: String) -> Self { Self(kind: .notJoined, message: "client '\(client)' has not joined") }
+    public static func staleUpdate(_ why: String) -> Self { Self(kind: .stale, message: why) }
+    public static func invalidUpdate(_ why: String) -> Self { Self(kind: .invalidUpdate, message: why) }
+    public static func tooLarge(_ why: String) -> Self { Self(kind: .tooLarge, message: why) }
+    public static func invalidRequest(_ why: String) -> Self { Self(kind: .invalidRequest, message: why) }
+    public static func unknownVersion(_ version: String) -> Self { Self(kind: .unknownVersion, message: "no model version \(version)") }
+    public static func outOfRange(_ why: String) -> Self { Self(kind: .outOfRange, message: why) }
+    public static func unavailable(_ why: String) -> Self { Self(kind: .unavailable, message: why) }
 }

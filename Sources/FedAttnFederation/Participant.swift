@@ -94,7 +94,7 @@ public struct Participant: Sendable {
         do {
             try await send()
         } catch let error as CoordinatorError {
-            guard case .staleUpdate(let reason) = error else { throw error }
+            guard let reason = error.message(if: .stale) else { throw error }
             events(.dropped(round: round, reason: reason))
         }
     }

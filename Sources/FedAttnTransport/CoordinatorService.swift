@@ -250,16 +250,15 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             return try await body()
         } catch {
             let code: RPCError.Code =
-                switch error {
-                case .protocolMismatch: .failedPrecondition
-                case .notJoined: .failedPrecondition
-                case .staleUpdate: .aborted
-                case .invalidUpdate: .invalidArgument
+                switch error.kind {
+                case .protocolMismatch, .notJoined: .failedPrecondition
+                case .stale: .aborted
+                case .invalidUpdate, .invalidRequest: .invalidArgument
                 case .tooLarge: .resourceExhausted
-                case .invalidRequest: .invalidArgument
                 case .unknownVersion: .notFound
                 case .outOfRange: .outOfRange
                 case .unavailable: .unavailable
+                default: .unknown
                 }
             throw RPCError(code: code, message: error.description)
         }

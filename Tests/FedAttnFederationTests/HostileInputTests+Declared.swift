@@ -11,12 +11,12 @@ import _FedAttnTestSupport
 extension HostileInputTests {
     @Test func thePaddingRowStaysZeroAndOnlyTablesTravelAsRows() async throws {
         let (coordinator, version) = try await Self.openRound()
-        guard case .invalidUpdate(let padding) = await refusal(coordinator, base: version, payload: try Self.payload(padding: 0.5)) else {
+        guard let padding = await refusal(coordinator, base: version, payload: try Self.payload(padding: 0.5))?.message(if: .invalidUpdate) else {
             Issue.record("a moved padding row was accepted"); return
         }
         #expect(padding == "update from 'a': tensor 'item_embedding' changes row 0, the padding row, which stays zero")
         let rows = try Self.payload(sparse: [AttentionModel.TensorName.items, AttentionModel.TensorName.query])
-        guard case .invalidUpdate(let dense) = await refusal(coordinator, base: version, payload: rows) else {
+        guard let dense = await refusal(coordinator, base: version, payload: rows)?.message(if: .invalidUpdate) else {
             Issue.record("a dense tensor sent as rows was accepted"); return
         }
         #expect(dense == "update from 'a': tensor 'attention.query' is sent as rows; only the embedding tables may be")

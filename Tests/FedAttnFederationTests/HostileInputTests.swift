@@ -48,12 +48,12 @@ struct HostileInputTests {
     @Test func updatesForAnotherRoundOrVersionAreStale() async throws {
         let (coordinator, version) = try await Self.openRound()
         let good = try Self.payload()
-        guard case .staleUpdate(let past) = await refusal(coordinator, round: 0, base: version, payload: good) else {
+        guard let past = await refusal(coordinator, round: 0, base: version, payload: good)?.message(if: .stale) else {
             Issue.record("round 0 accepted"); return
         }
         #expect(past.contains("round 0"))
-        guard case .staleUpdate = await refusal(coordinator, round: 2, base: version, payload: good) else { Issue.record("round 2 accepted"); return }
-        guard case .staleUpdate(let base) = await refusal(coordinator, base: String(repeating: "0", count: 64), payload: good) else {
+        guard await refusal(coordinator, round: 2, base: version, payload: good)?.kind == .stale else { Issue.record("round 2 accepted"); return }
+        guard let base = await refusal(coordinator, base: String(repeating: "0", count: 64), payload: good)?.message(if: .stale) else {
             Issue.record("another base accepted"); return
         }
         #expect(base.contains("trained from version 000000000000"))
@@ -65,12 +65,12 @@ struct HostileInputTests {
         var bigger = Self.config
         bigger.hidden = 16
         let shapes = try Self.payload(layout: AttentionModel.layout(for: bigger))
-        guard case .invalidUpdate(let why) = await refusal(coordinator, base: version, payload: shapes) else {
+        guard let why = await refusal(coordinator, base: version, payload: shapes)?.message(if: .invalidUpdate) else {
             Issue.record("shape accepted"); return
         }
         #expect(why.contains("hidden.weight"))
         let strangers = ParameterLayout([TensorSpec(name: "backdoor", shape: [4])])
-        guard case .invalidUpdate(let names) = await refusal(coordinator, base: version, payload: try Self.payload(layout: strangers)) else {
+        guard let names = await refusal(coordinator, base: version, payload: try Self.payload(layout: strangers))?.message(if: .invalidUpdate) else {
             Issue.record("unknown tensors accepted"); return
         }
         #expect(names.contains("1 tensors, expected 8"))
@@ -78,11 +78,11 @@ struct HostileInputTests {
 
     @Test func nonFiniteAndAbsurdlyLargeUpdatesAreRefused() async throws {
         let (coordinator, version) = try await Self.openRound()
-        guard case .invalidUpdate(let nan) = await refusal(coordinator, base: version, payload: try Self.payload { $0 == 40 ? .nan : 0.01 }) else {
+        guard let nan = await refusal(coordinator, base: version, payload: try Self.payload { $0 == 40 ? .nan : 0.01 })?.message(if: .invalidUpdate) else {
             Issue.record("NaN accepted"); return
         }
         #expect(nan.contains("NaN or infinite"))
-        guard case .invalidUpdate(let huge) = await refusal(coordinator, base: version, payload: try Self.payload { _ in 5_000 }) else {
+        guard let huge = await refusal(coordinator, base: version, payload: try Self.payload { _ in 5_000 })?.message(if: .invalidUpdate) else {
             Issue.record("huge norm accepted"); return
         }
         #expect(huge.contains("over the bound of 1e+03"))
@@ -91,13 +91,13 @@ struct HostileInputTests {
     @Test func oversizedPayloadsAndBombsAreRefused() async throws {
         let (coordinator, version) = try await Self.openRound()
         let tooBig = Data(repeating: 7, count: (1 << 20) + 1)
-        guard case .tooLarge = await refusal(coordinator, base: version, payload: tooBig) else { Issue.record("oversized accepted"); return }
+        guard await refusal(coordinator, base: version, payload: tooBig)?.kind == .tooLarge else { Issue.record("oversized accepted"); return }
         // 64 MiB of zeros in a few KB: refused before it is decompressed.
         let bomb = try ZstdFrame.compress(Data(count: 64 << 20))
-        guard case .tooLarge = await refusal(coordinator, base: version, payload: bomb) else { Issue.record("bomb accepted"); return }
+        guard await refusal(coordinator, base: version, payload: bomb)?.kind == .tooLarge else { Issue.record("bomb accepted"); return }
         var garbage = SeededGenerator(seed: 3)
         let random = Data((0..<5_000).map { _ in UInt8(truncatingIfNeeded: garbage.next()) })
-        guard case .invalidUpdate = await refusal(coordinator, base: version, payload: random) else { Issue.record("random bytes accepted"); return }
+        guard await refusal(coordinator, base: version, payload: random)?.kind == .invalidUpdate else { Issue.record("random bytes accepted"); return }
         #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
     }
 
@@ -106,7 +106,7 @@ struct HostileInputTests {
             CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(120)))
         let good = try Self.payload()
         #expect(await refusal(coordinator, base: version, payload: good) == nil)
-        guard case .staleUpdate(let why) = await refusal(coordinator, base: version, payload: good) else {
+        guard let why = await refusal(coordinator, base: version, payload: good)?.message(if: .stale) else {
             Issue.record("duplicate accepted"); return
         }
         #expect(why.contains("already sent"))
@@ -135,7 +135,7 @@ struct HostileInputTests {
 
     @Test func strangersAndOtherProtocolVersionsAreRefused() async throws {
         let (coordinator, version) = try await Self.openRound()
-        guard case .staleUpdate = await refusal(coordinator, base: version, payload: try Self.payload(), client: "mallory") else {
+        guard await refusal(coordinator, base: version, payload: try Self.payload(), client: "mallory")?.kind == .stale else {
             Issue.record("an unselected client's update was accepted"); return
         }
         await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }

@@ -118,8 +118,7 @@ struct RoundStateMachineTests {
                 _ = try machine.handle(event, at: .seconds(1))
                 return nil
             } catch {
-                guard case .staleUpdate(let why) = error else { return "not stale: \(error)" }
-                return why
+                return error.message(if: .stale) ?? "not stale: \(error)"
             }
         }
         #expect(refusal(Self.update(selected, round: 2))?.contains("round 1 is collecting") == true)

@@ -130,7 +130,7 @@ struct TransportTests {
                     return try await link.uploadUpdate(round: 9, baseVersion: "feed", examples: 10, trainSeconds: 0, payload: Data([1, 2, 3]))
                 }
             }
-            guard case .staleUpdate(let why) = error else { Issue.record("not stale: \(String(describing: error))"); return }
+            guard let why = error?.message(if: .stale) else { Issue.record("not stale: \(String(describing: error))"); return }
             #expect(why.contains("round 9"))
         }
     }
