@@ -53,7 +53,8 @@ bench: build
 # debug build of its own in .build-asan (several minutes the first time).
 FUZZ_ITERATIONS ?= 300000
 fuzz-asan: deps
-	FEDATTN_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter DecoderFuzzTests
+	FEDATTN_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt \
+	  $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter DecoderFuzzTests
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client coordinator
