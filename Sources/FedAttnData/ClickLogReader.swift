@@ -1,4 +1,4 @@
-public import FedAttnModel
+public import FedAttnCore
 import Foundation
 
 /// Reads click logs: benchmark silo CSVs (a header naming `user_id,item_id,timestamp,label`

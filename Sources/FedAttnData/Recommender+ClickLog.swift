@@ -1,3 +1,4 @@
+import FedAttnCore
 public import FedAttnModel
 
 extension Recommender {

@@ -1,4 +1,4 @@
-import FedAttnCore
+public import FedAttnCore
 public import FedAttnModel
 import Foundation
 

@@ -1,3 +1,4 @@
+import FedAttnCore
 extension ExampleSet {
     /// Why these examples cannot be run by a model of `config`, or nil when they can.
     /// The kernels are compiled without bounds checks, so every public entry point that

@@ -1,3 +1,5 @@
+public import FedAttnCore
+
 /// The shape of the attention model of BENCHMARK.md. Everything needed to rebuild the model
 /// from a saved file is in here, and travels in the file's metadata.
 public struct ModelConfig: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
 import FedAttnProtocol

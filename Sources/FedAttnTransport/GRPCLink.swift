@@ -5,6 +5,7 @@ public import Foundation
 public import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
+import FedAttnCore
 
 /// A client's FederationLink over gRPC.
 public struct GRPCLink<Transport: ClientTransport>: FederationLink {

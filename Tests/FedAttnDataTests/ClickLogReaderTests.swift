@@ -3,6 +3,7 @@ import FedAttnModel
 import Foundation
 import Testing
 import _FedAttnTestSupport
+import FedAttnCore
 
 struct ClickLogReaderTests {
     let reader = ClickLogReader(items: .catalogue(items: 100), strategies: 3)

@@ -1,3 +1,4 @@
+import FedAttnCore
 import FedAttnData
 import FedAttnModel
 import Testing

@@ -5,6 +5,7 @@ import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
+import FedAttnCore
 
 extension ClientCommand {
     struct Join: AsyncParsableCommand {

@@ -1,3 +1,4 @@
+import FedAttnCore
 import ArgumentParser
 import FedAttnData
 import FedAttnModel

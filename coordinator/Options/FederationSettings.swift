@@ -2,6 +2,7 @@ import ArgumentParser
 import FedAttnFederation
 import FedAttnModel
 import Foundation
+import FedAttnCore
 
 /// The settings of a served federation, from flags over a JSON config file over defaults.
 /// The file uses the flags' names in snake case, e.g.
