@@ -1,10 +1,10 @@
+import CoreMetrics
 public import FedAttnAggregation
 import FedAttnCodec
 public import FedAttnCore
 public import FedAttnModel
 public import Foundation
 public import Logging
-import CoreMetrics
 
 /// The coordinator's side of a federation, whatever the transport. The rounds themselves
 /// are a pure `RoundStateMachine`; this actor feeds it events (calls from clients, closed
@@ -111,7 +111,8 @@ public actor Coordinator {
         }
         guard trainExamples <= config.maxTrainExamples else {
             throw .invalidRequest(
-                "client '\(client)' declares \(trainExamples) training examples, over the coordinator's limit of \(config.maxTrainExamples) (--max-train-examples)")
+                "client '\(client)' declares \(trainExamples) training examples, over the coordinator's limit of \(config.maxTrainExamples) (--max-train-examples)"
+            )
         }
         try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
     }
@@ -185,7 +186,8 @@ public actor Coordinator {
         try await checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
         guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
         let delta = try decodeUpdate(payload, from: client)
-        let arrival = UpdateArrival(client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
+        let arrival = UpdateArrival(
+            client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
         try await fold(ClientUpdate(client: client, exampleCount: examples, delta: delta), arrival)
     }
 
@@ -211,7 +213,9 @@ public actor Coordinator {
         let layout = delta.layout
         for (index, tensor) in delta.tensors.enumerated() {
             let name = layout.tensors[index].name
-            guard tensor.values.allSatisfy(\.isFinite) else { throw .invalidUpdate("update from '\(client)': tensor '\(name)' holds NaN or infinite values") }
+            guard tensor.values.allSatisfy(\.isFinite) else {
+                throw .invalidUpdate("update from '\(client)': tensor '\(name)' holds NaN or infinite values")
+            }
             guard tensor.rows == nil || Self.tables.contains(name) else {
                 throw .invalidUpdate("update from '\(client)': tensor '\(name)' is sent as rows; only the embedding tables may be")
             }
@@ -222,7 +226,8 @@ public actor Coordinator {
             let padding: ArraySlice<Float>? =
                 if let rows = tensor.rows { rows.first == 0 ? tensor.values[0..<width] : nil } else { tensor.values[0..<width] }
             guard padding?.allSatisfy({ $0 == 0 }) ?? true else {
-                throw .invalidUpdate("update from '\(client)': tensor '\(AttentionModel.TensorName.items)' changes row 0, the padding row, which stays zero")
+                throw .invalidUpdate(
+                    "update from '\(client)': tensor '\(AttentionModel.TensorName.items)' changes row 0, the padding row, which stays zero")
             }
         }
         let norm = delta.tensors.reduce(0.0) { sum, tensor in tensor.values.reduce(sum) { $0 + Double($1) * Double($1) } }.squareRoot()

@@ -86,7 +86,9 @@ public struct ModelPiece: Sendable {
 public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     /// What kind of refusal it is.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        fileprivate enum Wrapped: String { case protocolMismatch, notJoined, stale, invalidUpdate, tooLarge, invalidRequest, unknownVersion, outOfRange, unavailable }
+        fileprivate enum Wrapped: String {
+            case protocolMismatch, notJoined, stale, invalidUpdate, tooLarge, invalidRequest, unknownVersion, outOfRange, unavailable
+        }
         fileprivate let wrapped: Wrapped
 
         /// The client speaks another protocol version.
@@ -122,7 +124,9 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     public func message(if kind: Kind) -> String? { self.kind == kind ? message : nil }
 
     public static func protocolMismatch(client: UInt32, coordinator: UInt32) -> Self {
-        Self(kind: .protocolMismatch, message: "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)")
+        Self(
+            kind: .protocolMismatch, message: "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
+        )
     }
     public static func notJoined(_ client: String) -> Self { Self(kind: .notJoined, message: "client '\(client)' has not joined") }
     public static func staleUpdate(_ why: String) -> Self { Self(kind: .stale, message: why) }

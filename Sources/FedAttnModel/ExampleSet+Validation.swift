@@ -1,4 +1,5 @@
 import FedAttnCore
+
 extension ExampleSet {
     /// Why these examples cannot be run by a model of `config`, or nil when they can.
     /// The kernels are compiled without bounds checks, so every public entry point that

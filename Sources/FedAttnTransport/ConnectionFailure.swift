@@ -45,13 +45,15 @@ public struct ConnectionFailure: Error, Equatable, CustomStringConvertible {
         let text = texts.joined(separator: " ")
         if let hostname { return ConnectionFailure(.nameMismatch(hostname), side) }
         let kind: Kind? =
-            if text.contains("CERTIFICATE_VERIFY_FAILED") { .untrustedPeer }
-            else if text.contains("ALERT_UNKNOWN_CA") { .unknownCA }
-            else if text.contains("ALERT_CERTIFICATE_EXPIRED") { .expired }
-            else if text.contains("CERTIFICATE_REQUIRED") || text.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE") { .noCertificate }
-            else if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") { side == .client ? .peerIsPlaintext : .peerExpectsTLS }
-            else if plaintext && side == .client && text.contains("HTTP/2 connection preface") { .peerExpectsTLS }
-            else { nil }
+            if text.contains("CERTIFICATE_VERIFY_FAILED") { .untrustedPeer } else if text.contains("ALERT_UNKNOWN_CA") {
+                .unknownCA
+            } else if text.contains("ALERT_CERTIFICATE_EXPIRED") {
+                .expired
+            } else if text.contains("CERTIFICATE_REQUIRED") || text.contains("PEER_DID_NOT_RETURN_A_CERTIFICATE") {
+                .noCertificate
+            } else if text.contains("WRONG_VERSION_NUMBER") || text.contains("HTTP_REQUEST") {
+                side == .client ? .peerIsPlaintext : .peerExpectsTLS
+            } else if plaintext && side == .client && text.contains("HTTP/2 connection preface") { .peerExpectsTLS } else { nil }
         return kind.map { ConnectionFailure($0, side) }
     }
 
@@ -70,7 +72,8 @@ public struct ConnectionFailure: Error, Equatable, CustomStringConvertible {
         case (.noCertificate, .client): "TLS handshake failed: the coordinator requires a client certificate (--cert, --key, --ca)"
         case (.noCertificate, .coordinator): "TLS handshake failed: the client presented no certificate"
         case (.nameMismatch(let detail), _): "TLS handshake failed: the coordinator's certificate does not name the host dialled (\(detail))"
-        case (.peerIsPlaintext, _): "TLS handshake failed: the coordinator speaks plaintext (started with --insecure); drop TLS or restart it with certificates"
+        case (.peerIsPlaintext, _):
+            "TLS handshake failed: the coordinator speaks plaintext (started with --insecure); drop TLS or restart it with certificates"
         case (.peerExpectsTLS, .client): "the coordinator requires mutual TLS; this client runs --insecure: give it --cert, --key and --ca"
         case (.peerExpectsTLS, .coordinator): "TLS handshake failed: the client speaks plaintext (--insecure) to a TLS coordinator"
         }

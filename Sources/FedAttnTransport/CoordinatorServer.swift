@@ -1,8 +1,8 @@
 public import FedAttnFederation
 import Foundation
-public import Logging
 import GRPCCore
 import GRPCNIOTransportHTTP2
+public import Logging
 import NIOCore
 
 /// Serves a coordinator over gRPC until `body` returns, then shuts the server down.

@@ -1,3 +1,4 @@
+import FedAttnCore
 public import FedAttnFederation
 public import FedAttnModel
 import FedAttnProtocol
@@ -5,7 +6,6 @@ public import Foundation
 public import GRPCCore
 import GRPCNIOTransportHTTP2
 import SwiftProtobuf
-import FedAttnCore
 
 /// A client's FederationLink over gRPC.
 public struct GRPCLink<Transport: ClientTransport>: FederationLink {
@@ -92,7 +92,9 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     /// Waits for an upload slot (sending nothing meanwhile), then streams the update. An
     /// update the coordinator no longer wants is `CoordinatorError.staleUpdate`.
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
-        try await Self.staleAsCoordinatorError { try await upload(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload) }
+        try await Self.staleAsCoordinatorError {
+            try await upload(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+        }
     }
 
     /// ABORTED (the update or report is no longer wanted) as the coordinator's own refusal.
@@ -138,14 +140,14 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     public func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
         _ = try await Self.staleAsCoordinatorError {
             try await client.reportEvaluation(
-            .with {
-                $0.round = UInt32(round)
-                $0.modelVersion = version
-                $0.examples = UInt64(summary.examples)
-                $0.logLossSum = summary.logLossSum
-                $0.positiveHistogram = summary.positives
-                $0.negativeHistogram = summary.negatives
-            }, metadata: metadata)
+                .with {
+                    $0.round = UInt32(round)
+                    $0.modelVersion = version
+                    $0.examples = UInt64(summary.examples)
+                    $0.logLossSum = summary.logLossSum
+                    $0.positiveHistogram = summary.positives
+                    $0.negativeHistogram = summary.negatives
+                }, metadata: metadata)
         }
     }
 }

@@ -1,7 +1,7 @@
+import CoreMetrics
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
-import CoreMetrics
 import Metrics
 
 /// Writes one line for every call the coordinator refuses, naming the method, the peer, the

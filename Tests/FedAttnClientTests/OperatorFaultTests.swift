@@ -1,9 +1,10 @@
 import Foundation
+import Testing
+import _FedAttnTestSupport
+
 #if canImport(FoundationNetworking)
     import FoundationNetworking
 #endif
-import Testing
-import _FedAttnTestSupport
 
 /// What an operator hits when running the executables for real: each gets a first line
 /// naming what is wrong and where, never a trap. Every process started here is stopped here.
@@ -80,18 +81,22 @@ struct OperatorFaultTests {
                 "--ca", fed + "/coordinator/ca.pem", "--state", work + "/state",
             ])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("\(fed)/silos/shop/key.pem is not the private key of \(fed)/coordinator/cert.pem"), "\(result.standardError)")
+        #expect(
+            result.standardError.contains("\(fed)/silos/shop/key.pem is not the private key of \(fed)/coordinator/cert.pem"),
+            "\(result.standardError)")
     }
 
     @Test func simulateRefusesASiloWithoutTrainingExamplesByName() throws {
         let silos = try Fixtures.temporaryFolder()
         let made = try ProcessRunner.run(
-            Self.client, ["synthesize", "--out", silos, "--silos", "2", "--users", "100", "--items", "100", "--topics", "4", "--strategies", "3", "--seed", "3"])
+            Self.client,
+            ["synthesize", "--out", silos, "--silos", "2", "--users", "100", "--items", "100", "--topics", "4", "--strategies", "3", "--seed", "3"])
         try #require(made.status == 0, "\(made.standardError)")
         // One row per user: every row falls in the per-user test split.
         try "user_id,item_id,timestamp,label\nu1,5,100,1\nu2,7,100,0\n".write(toFile: silos + "/silo-01.csv", atomically: true, encoding: .utf8)
         let result = try ProcessRunner.run(
-            Self.coordinator, ["simulate", "--silos", silos, "--items", "catalogue:100", "--strategies", "3", "--rounds", "1", "--link", "in-process"])
+            Self.coordinator,
+            ["simulate", "--silos", silos, "--items", "catalogue:100", "--strategies", "3", "--rounds", "1", "--link", "in-process"])
         #expect(result.status != 0)
         #expect(result.standardError.contains("\(silos)/silo-01.csv: no training examples"), "\(result.standardError)")
     }
@@ -100,7 +105,8 @@ struct OperatorFaultTests {
         let (server, port) = try await Self.serve(state: try Fixtures.temporaryFolder())
         defer { server.stop() }
         let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
-        let client = try BackgroundProcess(Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        let client = try BackgroundProcess(
+            Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
         #expect(try await server.waitFor("shop joined \\(1 of 2 needed connected\\)") != nil, "\(server.standardError)")
         client.stop()  // SIGTERM, as Ctrl-C or a service manager would
         #expect(try await server.waitFor("shop left \\(0 of 2 needed connected\\)") != nil, "\(server.standardError)")
@@ -121,10 +127,12 @@ struct OperatorFaultTests {
         defer { server.stop() }
         let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
         let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
-        let client = try ProcessRunner.run(Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        let client = try ProcessRunner.run(
+            Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
         #expect(client.status != 0)
         #expect(client.standardError.contains("the coordinator requires mutual TLS; this client runs --insecure"), "\(client.standardError)")
-        #expect(try await server.waitFor("refused connection from ipv4:127\\.0\\.0\\.1:[0-9]+: TLS handshake failed: the client speaks plaintext") != nil)
+        #expect(
+            try await server.waitFor("refused connection from ipv4:127\\.0\\.0\\.1:[0-9]+: TLS handshake failed: the client speaks plaintext") != nil)
     }
 
     @Test func prometheusMetricsAreServedAndLogLevelsFilter() async throws {
@@ -132,7 +140,8 @@ struct OperatorFaultTests {
         defer { server.stop() }
         let metricsPort = try #require(try await server.waitFor("metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"), "\(server.standardError)")
         let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
-        let client = try BackgroundProcess(Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        let client = try BackgroundProcess(
+            Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
         defer { client.stop() }
         var text = ""
         for _ in 0..<150 where !text.contains("fedattn_clients_connected 1") {

@@ -10,11 +10,15 @@ struct PythonClientTests {
         .standardized.path
 
     static let available: Bool = {
-        guard let result = try? ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import grpc, grpc_tools, zstandard, numpy"]) else { return false }
+        guard let result = try? ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import grpc, grpc_tools, zstandard, numpy"]) else {
+            return false
+        }
         return result.status == 0
     }()
 
-    @Test(.enabled(if: available, "python3 with grpcio, grpcio-tools, zstandard and numpy")) func aPythonClientFederatesBesideSwiftClients() async throws {
+    @Test(.enabled(if: available, "python3 with grpcio, grpcio-tools, zstandard and numpy")) func aPythonClientFederatesBesideSwiftClients()
+        async throws
+    {
         let work = try Fixtures.temporaryFolder()
         let fed = work + "/fed", state = work + "/state"
         let silos = ["shop", "video", "python"]

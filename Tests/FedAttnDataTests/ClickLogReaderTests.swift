@@ -1,9 +1,9 @@
+import FedAttnCore
 import FedAttnData
 import FedAttnModel
 import Foundation
 import Testing
 import _FedAttnTestSupport
-import FedAttnCore
 
 struct ClickLogReaderTests {
     let reader = ClickLogReader(items: .catalogue(items: 100), strategies: 3)

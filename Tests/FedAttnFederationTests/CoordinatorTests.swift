@@ -12,7 +12,8 @@ import _FedAttnTestSupport
 struct CoordinatorTests {
     static func coordinator(minClients: Int = 2, rounds: Int = 2, store: StateStore? = nil, log: LogLines = LogLines()) throws -> Coordinator {
         try Coordinator(
-            modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: rounds, minClients: minClients), initialModel: try Fixtures.tinyModel(),
+            modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: rounds, minClients: minClients),
+            initialModel: try Fixtures.tinyModel(),
             store: store, logger: log.logger)
     }
 

@@ -30,12 +30,15 @@ extension HostileInputTests {
                 client: "a", round: 1, baseVersion: version, examples: 1_000_000_000_000, trainSeconds: 0, payload: try Self.payload())
             Issue.record("10^12 examples accepted")
         } catch {
-            #expect(error as? CoordinatorError == .invalidUpdate("update from 'a' claims 1000000000000 training examples, but it declared 1000 at Join"))
+            #expect(
+                error as? CoordinatorError == .invalidUpdate("update from 'a' claims 1000000000000 training examples, but it declared 1000 at Join"))
         }
         await #expect(throws: CoordinatorError.self) {
             try await coordinator.join(client: "z", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000_000_000_000)
         }
-        await #expect(throws: CoordinatorError.self) { try await coordinator.join(client: "z", protocolVersion: Coordinator.protocolVersion, trainExamples: 0) }
+        await #expect(throws: CoordinatorError.self) {
+            try await coordinator.join(client: "z", protocolVersion: Coordinator.protocolVersion, trainExamples: 0)
+        }
         #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
     }
 

@@ -78,7 +78,8 @@ struct HostileInputTests {
 
     @Test func nonFiniteAndAbsurdlyLargeUpdatesAreRefused() async throws {
         let (coordinator, version) = try await Self.openRound()
-        guard let nan = await refusal(coordinator, base: version, payload: try Self.payload { $0 == 40 ? .nan : 0.01 })?.message(if: .invalidUpdate) else {
+        guard let nan = await refusal(coordinator, base: version, payload: try Self.payload { $0 == 40 ? .nan : 0.01 })?.message(if: .invalidUpdate)
+        else {
             Issue.record("NaN accepted"); return
         }
         #expect(nan.contains("NaN or infinite"))
@@ -97,7 +98,9 @@ struct HostileInputTests {
         guard await refusal(coordinator, base: version, payload: bomb)?.kind == .tooLarge else { Issue.record("bomb accepted"); return }
         var garbage = SeededGenerator(seed: 3)
         let random = Data((0..<5_000).map { _ in UInt8(truncatingIfNeeded: garbage.next()) })
-        guard await refusal(coordinator, base: version, payload: random)?.kind == .invalidUpdate else { Issue.record("random bytes accepted"); return }
+        guard await refusal(coordinator, base: version, payload: random)?.kind == .invalidUpdate else {
+            Issue.record("random bytes accepted"); return
+        }
         #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
     }
 
@@ -213,7 +216,9 @@ struct DecoderFuzzTests {
         // Mutating a zstd frame mostly breaks the frame; mutating the tensor format beneath it
         // mostly breaks the format: both kinds of refusal must have been met.
         #expect(refusals["malformed", default: 0] > iterations / 10 && refused - refusals["malformed", default: 0] > iterations / 10)
-        print("decoder fuzz: \(iterations) mutated inputs tried, \(decoded) decoded and re-encoded bit for bit, \(refused) refused \(refusals.sorted { $0.key < $1.key }), no crash")
+        print(
+            "decoder fuzz: \(iterations) mutated inputs tried, \(decoded) decoded and re-encoded bit for bit, \(refused) refused \(refusals.sorted { $0.key < $1.key }), no crash"
+        )
     }
 
     static func kind(_ error: CodecError) -> String {

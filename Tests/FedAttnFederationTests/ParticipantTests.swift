@@ -39,7 +39,11 @@ final class Recorded: Sendable {
 /// True the first time it is asked, then false.
 final class Flag: Sendable {
     private let first = Mutex(true)
-    func takeFirst() -> Bool { first.withLock { value in defer { value = false }; return value } }
+    func takeFirst() -> Bool {
+        first.withLock { value in
+            defer { value = false }; return value
+        }
+    }
 }
 
 struct ParticipantTests {

@@ -11,7 +11,8 @@ struct RoundStateMachineTests {
         _ clients: [String] = ["a", "b", "c"], rounds: Int = 3, minClients: Int = 3, quorum: Int = 2, clientsPerRound: Int = 0
     ) throws -> (RoundStateMachine, [RoundAction]) {
         var machine = RoundStateMachine(
-            config: CoordinatorConfig(rounds: rounds, minClients: minClients, clientsPerRound: clientsPerRound, quorum: quorum, roundTimeout: timeout),
+            config: CoordinatorConfig(
+                rounds: rounds, minClients: minClients, clientsPerRound: clientsPerRound, quorum: quorum, roundTimeout: timeout),
             version: "v0")
         var actions: [RoundAction] = []
         for client in clients { actions += try machine.handle(.joined(client: client, connection: "conn-\(client)"), at: .zero) }
@@ -217,7 +218,10 @@ struct RoundStateMachineTests {
         #expect(logged.first?.contains("cannot store the new version: No space left on device") == true)
         #expect(machine.task(for: "a") == .wait(retryAfter: .zero))  // nobody retrains meanwhile
         let done = try Self.publishAndEvaluate(&machine, round: 1, version: "v1", at: now)
-        #expect(Self.records(done).first?.retries == ["round 1: the new version was stored at attempt \(attempts) (first failure: No space left on device)"])
+        #expect(
+            Self.records(done).first?.retries == [
+                "round 1: the new version was stored at attempt \(attempts) (first failure: No space left on device)"
+            ])
     }
 
     @Test func aFailedAggregationRetrainsTheRound() throws {

@@ -11,10 +11,11 @@ import _FedAttnTestSupport
 /// instead of retrying for ten minutes as if the network were down.
 struct HandshakeFailureTests {
 
-
     /// Serves with `server` security, runs a client session with `client` security, and
     /// returns what the client was told and what the coordinator logged.
-    static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil) async throws -> (client: String, coordinator: [String]) {
+    static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil) async throws -> (
+        client: String, coordinator: [String]
+    ) {
         let lines = WireFaultTests.LogLines()
         let silo = TransportTests.silos(1)[0]
         let clientSaw: String = try await withCoordinatorServer(
@@ -41,9 +42,14 @@ struct HandshakeFailureTests {
         let foreign = try stranger.clientIdentity(name: "silo-x")
         let (client, coordinator) = try await Self.attempt(
             server: .mutualTLS(try authority.serverIdentity()),
-            client: .mutualTLS(FederationIdentity(certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)))
+            client: .mutualTLS(
+                FederationIdentity(
+                    certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)))
         #expect(client.contains("the coordinator does not trust this client's certificate: it was issued by another CA"))
-        #expect(coordinator.contains { $0.contains("refused connection from ipv4:127.0.0.1:") && $0.contains("the client's certificate is not signed by the federation CA") }, "\(coordinator)")
+        #expect(
+            coordinator.contains {
+                $0.contains("refused connection from ipv4:127.0.0.1:") && $0.contains("the client's certificate is not signed by the federation CA")
+            }, "\(coordinator)")
     }
 
     @Test func aClientThatTrustsAnotherCA() async throws {
@@ -51,7 +57,9 @@ struct HandshakeFailureTests {
         let mine = try authority.clientIdentity(name: "silo-1")
         let (client, coordinator) = try await Self.attempt(
             server: .mutualTLS(try authority.serverIdentity()),
-            client: .mutualTLS(FederationIdentity(certificatePEM: mine.certificatePEM, privateKeyPEM: mine.privateKeyPEM, caCertificatePEM: stranger.certificatePEM)))
+            client: .mutualTLS(
+                FederationIdentity(certificatePEM: mine.certificatePEM, privateKeyPEM: mine.privateKeyPEM, caCertificatePEM: stranger.certificatePEM))
+        )
         #expect(client.contains("the coordinator's certificate was not accepted: it is not signed by the CA in --ca"))
         #expect(coordinator.contains { $0.contains("the client does not trust the coordinator's certificate") }, "\(coordinator)")
     }

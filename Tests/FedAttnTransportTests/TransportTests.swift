@@ -95,7 +95,9 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "silo-1")
             let error = await #expect(throws: RPCError.self) {
-                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { try await $0.join(protocolVersion: 7, trainExamples: 1_000) }
+                try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
+                    try await $0.join(protocolVersion: 7, trainExamples: 1_000)
+                }
             }
             #expect(error?.code == .failedPrecondition)
             #expect(error?.message.contains("the client speaks version 7, the coordinator version \(Coordinator.protocolVersion)") == true)
@@ -144,10 +146,11 @@ struct SlowClientTests {
         try await WireFaultTests.withServer(coordinator) { connect in
             try await connect("slow") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })
+                _ = try await federation.join(
+                    .with {
+                        $0.protocolVersion = Coordinator.protocolVersion
+                        $0.trainExamples = 1_000
+                    })
                 let started = ContinuousClock.now
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await federation.uploadUpdate { writer in

@@ -65,10 +65,11 @@ struct WireFaultTests {
             let (closing, closeFirst) = AsyncStream<Void>.makeStream()
             let first = Task {
                 try await connect("shop") { client in
-                    _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })
+                    _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(
+                        .with {
+                            $0.protocolVersion = Coordinator.protocolVersion
+                            $0.trainExamples = 1_000
+                        })
                     firstJoined.increment()
                     for await _ in closing { break }
                     client.beginGracefulShutdown()
@@ -78,10 +79,11 @@ struct WireFaultTests {
             try await connect("shop") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
                 let error = await #expect(throws: RPCError.self) {
-                    _ = try await federation.join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })
+                    _ = try await federation.join(
+                        .with {
+                            $0.protocolVersion = Coordinator.protocolVersion
+                            $0.trainExamples = 1_000
+                        })
                 }
                 #expect(error?.code == .alreadyExists)
                 #expect(error?.message.contains("silo 'shop' is already connected") == true)
@@ -92,10 +94,12 @@ struct WireFaultTests {
                 try await first.value
                 var joined = false
                 for _ in 0..<100 where !joined {
-                    joined = (try? await federation.join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })) != nil
+                    joined =
+                        (try? await federation.join(
+                            .with {
+                                $0.protocolVersion = Coordinator.protocolVersion
+                                $0.trainExamples = 1_000
+                            })) != nil
                     if !joined { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 #expect(joined)
@@ -111,10 +115,11 @@ struct WireFaultTests {
         try await Self.withServer(coordinator) { connect in
             try await connect("news") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })
+                _ = try await federation.join(
+                    .with {
+                        $0.protocolVersion = Coordinator.protocolVersion
+                        $0.trainExamples = 1_000
+                    })
                 let task = try await federation.nextTask(.init())
                 let whole = try await coordinator.modelPiece(version: task.modelVersion, offset: 0, maxBytes: .max, for: "test").bytes
                 #expect(whole.count > 300_000)
@@ -184,10 +189,11 @@ struct WireFaultTests {
                 #expect(upload?.code == .invalidArgument)
                 // The same connection still gets on with the federation.
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })
+                _ = try await federation.join(
+                    .with {
+                        $0.protocolVersion = Coordinator.protocolVersion
+                        $0.trainExamples = 1_000
+                    })
                 #expect(try await federation.nextTask(.init()).kind == .train)
                 client.beginGracefulShutdown()
             }
@@ -350,10 +356,11 @@ struct WireFaultTests {
     /// Joins, then asks for tasks until one says train.
     static func joinAndTrain(_ client: GRPCClient<HTTP2ClientTransport.Posix>, counting joined: Counter) async throws -> Fedattn_V1_Task {
         let federation = Fedattn_V1_Federation.Client(wrapping: client)
-        _ = try await federation.join(.with {
-                    $0.protocolVersion = Coordinator.protocolVersion
-                    $0.trainExamples = 1_000
-                })
+        _ = try await federation.join(
+            .with {
+                $0.protocolVersion = Coordinator.protocolVersion
+                $0.trainExamples = 1_000
+            })
         joined.increment()
         while true {
             let task = try await federation.nextTask(.init())

@@ -1,7 +1,7 @@
 import ArgumentParser
+import FedAttnCore
 import FedAttnData
 import FedAttnModel
-import FedAttnCore
 
 /// Where the data comes from and how its ids are read; shared by every subcommand that reads a log.
 struct DataOptions: ParsableArguments {

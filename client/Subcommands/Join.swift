@@ -1,11 +1,11 @@
 import ArgumentParser
 import FedAttnCommandLine
+import FedAttnCore
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
-import FedAttnCore
 
 extension ClientCommand {
     struct Join: AsyncParsableCommand {

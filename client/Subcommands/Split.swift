@@ -1,5 +1,5 @@
-import FedAttnCore
 import ArgumentParser
+import FedAttnCore
 import FedAttnData
 import FedAttnModel
 import Foundation

@@ -1,8 +1,8 @@
 import ArgumentParser
+import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
 import Foundation
-import FedAttnCore
 
 /// The settings of a served federation, from flags over a JSON config file over defaults.
 /// The file uses the flags' names in snake case, e.g.
@@ -15,9 +15,11 @@ struct FederationSettings: ParsableArguments {
     var config: String?
     @Option(name: .long, help: "Rounds to run (default \(FederationSettings.D.rounds)).") var rounds: Int?
     @Option(name: .long, help: "Clients to wait for before the first round (default \(FederationSettings.D.minClients)).") var minClients: Int?
-    @Option(name: .long, help: "Clients per round; 0 takes every joined client (default \(FederationSettings.D.clientsPerRound)).") var clientsPerRound: Int?
+    @Option(name: .long, help: "Clients per round; 0 takes every joined client (default \(FederationSettings.D.clientsPerRound)).")
+    var clientsPerRound: Int?
     @Option(name: .long, help: "The fewest updates a round may close with at its timeout (default \(FederationSettings.D.quorum)).") var quorum: Int?
-    @Option(name: .long, help: "Seconds a round waits for updates (default \(FederationSettings.D.roundTimeout.components.seconds)).") var roundTimeout: Int?
+    @Option(name: .long, help: "Seconds a round waits for updates (default \(FederationSettings.D.roundTimeout.components.seconds)).")
+    var roundTimeout: Int?
     @Option(name: .long, help: "Local epochs per round (default \(FederationSettings.D.plan.epochs)).") var localEpochs: Int?
     @Option(name: .long, help: "Clients' Adam learning rate (default \(FederationSettings.D.plan.learningRate)).") var learningRate: Float?
     @Option(name: .long, help: "Examples per local step (default \(FederationSettings.D.plan.batchSize)).") var batchSize: Int?
@@ -34,7 +36,9 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "The largest update payload in bytes (default \(FederationSettings.D.maxUpdateBytes)).") var maxUpdateBytes: Int?
     @Option(name: .long, help: "Seconds one upload may take to arrive whole (default \(FederationSettings.D.uploadTimeout.components.seconds)).")
     var uploadTimeout: Int?
-    @Option(name: .long, help: "The most training examples a client may declare, and so weigh in the average (default \(FederationSettings.D.maxTrainExamples)).")
+    @Option(
+        name: .long,
+        help: "The most training examples a client may declare, and so weigh in the average (default \(FederationSettings.D.maxTrainExamples)).")
     var maxTrainExamples: Int?
 
     /// The same settings as a file holds them.
@@ -76,7 +80,8 @@ struct FederationSettings: ParsableArguments {
             maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples)
         guard coordinator.rounds >= 1, coordinator.minClients >= 1, coordinator.quorum >= 1, plan.epochs >= 1, plan.batchSize >= 1,
             plan.learningRate > 0, plan.proximalMu >= 0, model.strategies >= 1, coordinator.clientsPerRound >= 0,
-            coordinator.roundTimeout > .zero, coordinator.uploadTimeout > .zero, coordinator.serverLearningRate > 0, coordinator.maxTrainExamples >= 1,
+            coordinator.roundTimeout > .zero, coordinator.uploadTimeout > .zero, coordinator.serverLearningRate > 0,
+            coordinator.maxTrainExamples >= 1,
             coordinator.maxUpdateBytes >= 1, coordinator.maxUpdateNorm > 0
         else {
             throw ValidationError(

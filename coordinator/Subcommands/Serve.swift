@@ -66,7 +66,8 @@ extension CoordinatorCommand {
                 try await withCoordinatorServer(
                     coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
                 ) { port in
-                    logger.notice("listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
+                    logger.notice(
+                        "listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
                     while await !coordinator.isDone {
                         // glibc keeps freed buffers of finished calls in its arenas; given back
                         // five times a second, they no longer add to the next peak (10 MB at 200

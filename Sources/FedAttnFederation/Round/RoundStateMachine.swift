@@ -247,7 +247,10 @@ public struct RoundStateMachine: Sendable {
         if p.failures == 1 {
             p.firstFailure = reason
             actions.append(
-                .log(.error, "round \(round): cannot store the new version: \(reason); trying again with backoff (up to \(Self.maxStoreBackoff)); no silo retrains"))
+                .log(
+                    .error,
+                    "round \(round): cannot store the new version: \(reason); trying again with backoff (up to \(Self.maxStoreBackoff)); no silo retrains"
+                ))
         }
         p.retryAt = now + backoff
         phase = .publishing(p)
