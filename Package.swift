@@ -152,7 +152,11 @@ let package = Package(
         ),
         .target(
             name: "_FedAttnTestSupport",
-            dependencies: ["FedAttnModel", "FedAttnData", "FedAttnCore"],
+            dependencies: [
+                "FedAttnModel", "FedAttnData", "FedAttnCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryLogging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

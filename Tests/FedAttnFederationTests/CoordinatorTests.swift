@@ -1,8 +1,6 @@
 import FedAttnFederation
 import FedAttnModel
 import Foundation
-import InMemoryLogging
-import Logging
 import Synchronization
 import Testing
 import _FedAttnTestSupport
@@ -72,15 +70,4 @@ struct CoordinatorTests {
         }
         #expect(try store.rounds().map(\.version) == ["v1"])
     }
-}
-
-/// Log lines a test collects from the coordinator, at every level.
-final class LogLines: Sendable {
-    private let handler: InMemoryLogHandler = {
-        var handler = InMemoryLogHandler()
-        handler.logLevel = .trace
-        return handler
-    }()
-    var logger: Logger { Logger(label: "test", factory: { [handler] _ in handler }) }
-    var all: [String] { handler.entries.map { "\($0.message)" } }
 }

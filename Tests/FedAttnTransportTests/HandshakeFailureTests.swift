@@ -16,7 +16,7 @@ struct HandshakeFailureTests {
     static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil) async throws -> (
         client: String, coordinator: [String]
     ) {
-        let lines = WireFaultTests.LogLines()
+        let lines = LogLines()
         let silo = TransportTests.silos(1)[0]
         let clientSaw: String = try await withCoordinatorServer(
             try TransportTests.coordinator(), host: "127.0.0.1", port: 0, security: server, logger: lines.logger

@@ -8,8 +8,6 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import GRPCProtobuf
-import InMemoryLogging
-import Logging
 import SwiftProtobuf
 import Synchronization
 import Testing
@@ -18,17 +16,6 @@ import _FedAttnTestSupport
 /// Faults seen from the wire: raw gRPC clients over mutual TLS on 127.0.0.1 doing what the
 /// real client never would. Each test checks the refusal and that the federation carries on.
 struct WireFaultTests {
-    /// Lines the coordinator's refusal log wrote.
-    final class LogLines: Sendable {
-        private let handler: InMemoryLogHandler = {
-            var handler = InMemoryLogHandler()
-            handler.logLevel = .trace
-            return handler
-        }()
-        var logger: Logger { Logger(label: "test", factory: { [handler] _ in handler }) }
-        var all: [String] { handler.entries.map { "\($0.message)" } }
-    }
-
     /// Serves `coordinator` with a fresh CA and runs `body` with a way to open raw clients.
     static func withServer(
         _ coordinator: Coordinator, log: LogLines = LogLines(),
