@@ -11,7 +11,7 @@ let swiftSettings: [SwiftSetting] = [
 // The numeric kernels (the model's forward and backward passes, Adam, aggregation) are the
 // hot path; bounds checks there cost ~30% of throughput and every index they touch is
 // validated when an example is built or an update decoded. Code that parses bytes from
-// outside (codec, data, safetensors in core, transport) keeps its bounds checks.
+// outside (codec, data, safetensors, transport) keeps its bounds checks.
 let kernelSettings: [SwiftSetting] =
     swiftSettings + [
         .unsafeFlags(["-Ounchecked"], .when(configuration: .release))
@@ -44,15 +44,20 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
-        // Core keeps its bounds checks: it parses safetensors files from outside.
         .target(
             name: "FedAttnCore",
             dependencies: ["CMalloc", .product(name: "RealModule", package: "swift-numerics")],
+            swiftSettings: kernelSettings
+        ),
+        // Parses model files from outside: keeps its bounds checks.
+        .target(
+            name: "FedAttnSafetensors",
+            dependencies: ["FedAttnCore"],
             swiftSettings: swiftSettings
         ),
         .target(
             name: "FedAttnModel",
-            dependencies: ["FedAttnCore", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["FedAttnCore", "FedAttnSafetensors", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: kernelSettings
         ),
         .target(
@@ -75,7 +80,7 @@ let package = Package(
         .target(
             name: "FedAttnFederation",
             dependencies: [
-                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore",
+                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnSafetensors",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,7 +167,7 @@ let package = Package(
         .testTarget(
             name: "FedAttnModelTests",
             dependencies: [
-                "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport",
+                "FedAttnModel", "FedAttnCore", "FedAttnSafetensors", "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
             ],
             swiftSettings: swiftSettings

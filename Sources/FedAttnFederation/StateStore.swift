@@ -1,4 +1,5 @@
 import FedAttnCore
+import FedAttnSafetensors
 public import FedAttnModel
 public import Foundation
 import GRDB

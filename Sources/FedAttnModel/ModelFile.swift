@@ -1,4 +1,5 @@
 import FedAttnCore
+import FedAttnSafetensors
 import Foundation
 
 /// Saving and loading a model as one `.safetensors` file whose metadata carries the

@@ -1,4 +1,5 @@
 import FedAttnCore
+import FedAttnSafetensors
 import FedAttnModel
 import Foundation
 import Testing

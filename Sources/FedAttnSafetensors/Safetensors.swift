@@ -1,3 +1,4 @@
+public import FedAttnCore
 public import Foundation
 
 /// Reading and writing `.safetensors` files (https://github.com/huggingface/safetensors):
