@@ -1,6 +1,6 @@
 import FedAttnCore
-import FedAttnSafetensors
 public import FedAttnModel
+import FedAttnSafetensors
 public import Foundation
 import GRDB
 

@@ -1,6 +1,6 @@
 import FedAttnCore
-import FedAttnSafetensors
 import FedAttnModel
+import FedAttnSafetensors
 import Foundation
 import Testing
 import _FedAttnTestSupport
