@@ -28,10 +28,12 @@
 ///      NextTask is a long poll: while there is nothing to do the coordinator holds the call
 ///      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
 ///      the end of the poll it answers WAIT with retry_after_ms = 20.
-///   3. An update or report refused with ABORTED arrived too late (its round closed, the
-///      coordinator restarted, or another attempt at the round began): drop it and ask for
-///      the next task. Only configuration errors (FAILED_PRECONDITION, UNAUTHENTICATED,
-///      a TLS handshake failure) should end a client.
+///   3. An update or report refused with ABORTED arrived too late (its round closed, or
+///      another attempt at the round began): drop it and ask for the next task. A call
+///      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
+///      the client (it restarted since the client joined): drop what was being sent and Join
+///      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
+///      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
 ///
 /// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
 /// Tensors, in this order, each row-major (the last index varies fastest):
@@ -80,8 +82,8 @@
 /// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
 /// not list is zero. A model (download) is float32 and dense. An update is w_local - w_g,
 /// float16 or float32, normally with item_embedding sparse (the rows that changed); its
-/// row 0 must be zero (absent when sparse), every value finite, its L2 norm over all values
-/// at most Limits.max_update_norm.
+/// row 0 must be zero (when sparse: absent, or listed with zeros), every value finite, its
+/// L2 norm over all values at most Limits.max_update_norm.
 ///
 /// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
 /// an update names the version it started from.
@@ -251,7 +253,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+        /// > has no Join from the caller (it restarted since): Join again.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_TaskRequest` messages.
@@ -296,7 +299,7 @@ extension Fedattn_V1_Federation {
         /// > slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-        /// > version, not selected, already sent).
+        /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UploadReservation` messages.
@@ -316,8 +319,10 @@ extension Fedattn_V1_Federation {
         /// >
         /// > One training update: a header first, then the payload in data chunks of at most
         /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+        /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+        /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+        /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
         /// > size, a payload that does not decode or does not fit the model (which tensor and why),
         /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
         /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -341,8 +346,9 @@ extension Fedattn_V1_Federation {
         /// >
         /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
         /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-        /// > finite, or `examples` not the sum of the histograms' counts.
+        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+        /// > counts, or counts over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_EvaluationReport` messages.
@@ -388,7 +394,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+        /// > has no Join from the caller (it restarted since): Join again.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -433,7 +440,7 @@ extension Fedattn_V1_Federation {
         /// > slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-        /// > version, not selected, already sent).
+        /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -453,8 +460,10 @@ extension Fedattn_V1_Federation {
         /// >
         /// > One training update: a header first, then the payload in data chunks of at most
         /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+        /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+        /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+        /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
         /// > size, a payload that does not decode or does not fit the model (which tensor and why),
         /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
         /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -478,8 +487,9 @@ extension Fedattn_V1_Federation {
         /// >
         /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
         /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-        /// > finite, or `examples` not the sum of the histograms' counts.
+        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+        /// > counts, or counts over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -523,7 +533,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+        /// > has no Join from the caller (it restarted since): Join again.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_TaskRequest` message.
@@ -568,7 +579,7 @@ extension Fedattn_V1_Federation {
         /// > slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-        /// > version, not selected, already sent).
+        /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_UploadReservation` message.
@@ -588,8 +599,10 @@ extension Fedattn_V1_Federation {
         /// >
         /// > One training update: a header first, then the payload in data chunks of at most
         /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+        /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+        /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+        /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
         /// > size, a payload that does not decode or does not fit the model (which tensor and why),
         /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
         /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -613,8 +626,9 @@ extension Fedattn_V1_Federation {
         /// >
         /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
         /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-        /// > finite, or `examples` not the sum of the histograms' counts.
+        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+        /// > counts, or counts over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_EvaluationReport` message.
@@ -892,7 +906,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+        /// > has no Join from the caller (it restarted since): Join again.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -947,7 +962,7 @@ extension Fedattn_V1_Federation {
         /// > slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-        /// > version, not selected, already sent).
+        /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -972,8 +987,10 @@ extension Fedattn_V1_Federation {
         /// >
         /// > One training update: a header first, then the payload in data chunks of at most
         /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+        /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+        /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+        /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
         /// > size, a payload that does not decode or does not fit the model (which tensor and why),
         /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
         /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -1002,8 +1019,9 @@ extension Fedattn_V1_Federation {
         /// >
         /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
         /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-        /// > finite, or `examples` not the sum of the histograms' counts.
+        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+        /// > counts, or counts over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1078,7 +1096,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+        /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+        /// > has no Join from the caller (it restarted since): Join again.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -1155,7 +1174,7 @@ extension Fedattn_V1_Federation {
         /// > slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-        /// > version, not selected, already sent).
+        /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -1191,8 +1210,10 @@ extension Fedattn_V1_Federation {
         /// >
         /// > One training update: a header first, then the payload in data chunks of at most
         /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-        /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+        /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+        /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+        /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+        /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
         /// > size, a payload that does not decode or does not fit the model (which tensor and why),
         /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
         /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -1232,8 +1253,9 @@ extension Fedattn_V1_Federation {
         /// >
         /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
         /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-        /// > finite, or `examples` not the sum of the histograms' counts.
+        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+        /// > counts, or counts over Limits.max_train_examples.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1302,7 +1324,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+    /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+    /// > has no Join from the caller (it restarted since): Join again.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_TaskRequest` message.
@@ -1369,7 +1392,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > slot. The call is held up to a second; `granted` false means ask again after
     /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
     /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-    /// > version, not selected, already sent).
+    /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_UploadReservation` message.
@@ -1400,8 +1423,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// >
     /// > One training update: a header first, then the payload in data chunks of at most
     /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-    /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-    /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+    /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+    /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+    /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+    /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
     /// > size, a payload that does not decode or does not fit the model (which tensor and why),
     /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
     /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -1436,8 +1461,9 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// >
     /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
     /// > evaluation is no longer being collected, or the caller was not asked (or already
-    /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-    /// > finite, or `examples` not the sum of the histograms' counts.
+    /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+    /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+    /// > counts, or counts over Limits.max_train_examples.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1504,7 +1530,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: no Join yet.
+    /// > The caller's next task (a long poll, see above). FAILED_PRECONDITION: this coordinator
+    /// > has no Join from the caller (it restarted since): Join again.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1579,7 +1606,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > slot. The call is held up to a second; `granted` false means ask again after
     /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
     /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
-    /// > version, not selected, already sent).
+    /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1614,8 +1641,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// >
     /// > One training update: a header first, then the payload in data chunks of at most
     /// > Limits.update_chunk_bytes. The whole upload must arrive within Limits.upload_timeout_ms
-    /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload), or the round closed
-    /// > while it arrived. INVALID_ARGUMENT: no header or a second one, data past the declared
+    /// > (DEADLINE_EXCEEDED otherwise). ABORTED: stale (as ReserveUpload, checked on the header
+    /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
+    /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
+    /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
     /// > size, a payload that does not decode or does not fit the model (which tensor and why),
     /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
     /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
@@ -1655,8 +1684,9 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// >
     /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
     /// > evaluation is no longer being collected, or the caller was not asked (or already
-    /// > reported). INVALID_ARGUMENT: histograms not of 4096 bins, log_loss_sum negative or not
-    /// > finite, or `examples` not the sum of the histograms' counts.
+    /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
+    /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
+    /// > counts, or counts over Limits.max_train_examples.
     ///
     /// - Parameters:
     ///   - message: request message to send.

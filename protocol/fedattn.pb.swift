@@ -38,10 +38,12 @@
 ///      NextTask is a long poll: while there is nothing to do the coordinator holds the call
 ///      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
 ///      the end of the poll it answers WAIT with retry_after_ms = 20.
-///   3. An update or report refused with ABORTED arrived too late (its round closed, the
-///      coordinator restarted, or another attempt at the round began): drop it and ask for
-///      the next task. Only configuration errors (FAILED_PRECONDITION, UNAUTHENTICATED,
-///      a TLS handshake failure) should end a client.
+///   3. An update or report refused with ABORTED arrived too late (its round closed, or
+///      another attempt at the round began): drop it and ask for the next task. A call
+///      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
+///      the client (it restarted since the client joined): drop what was being sent and Join
+///      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
+///      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
 ///
 /// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
 /// Tensors, in this order, each row-major (the last index varies fastest):
@@ -90,8 +92,8 @@
 /// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
 /// not list is zero. A model (download) is float32 and dense. An update is w_local - w_g,
 /// float16 or float32, normally with item_embedding sparse (the rows that changed); its
-/// row 0 must be zero (absent when sparse), every value finite, its L2 norm over all values
-/// at most Limits.max_update_norm.
+/// row 0 must be zero (when sparse: absent, or listed with zeros), every value finite, its
+/// L2 norm over all values at most Limits.max_update_norm.
 ///
 /// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
 /// an update names the version it started from.

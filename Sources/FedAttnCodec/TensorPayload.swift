@@ -97,7 +97,9 @@ public enum TensorPayload {
             guard shape == spec.shape else { throw .malformed("tensor '\(name)' has shape \(shape), expected \(spec.shape)") }
             var rows: [Int32]?
             var expected = spec.elementCount
-            if try reader.u8() == 1 {
+            let sparse = try reader.u8()
+            guard sparse <= 1 else { throw .malformed("tensor '\(name)' has sparse flag \(sparse); it must be 0 or 1") }
+            if sparse == 1 {
                 guard shape.count == 2 else { throw .malformed("tensor '\(name)' is sent as rows but is not a table") }
                 let rowCount = try reader.u32()
                 guard rowCount <= shape[0] else { throw .malformed("tensor '\(name)' sends \(rowCount) rows of \(shape[0])") }

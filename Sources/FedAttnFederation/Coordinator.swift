@@ -40,6 +40,8 @@ public actor Coordinator {
     private let origin = ContinuousClock.now
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    /// Each waiter's time limit, cancelled when it is woken earlier.
+    private var waiterLimits: [Int: Task<Void, Never>] = [:]
     private var nextWaiterID = 0
     /// Times a waiting call was woken (by a change or by its time limit): the long poll's cost.
     public private(set) var wakeups = 0
@@ -249,7 +251,15 @@ public actor Coordinator {
     /// Folds in one client's evaluation of the round's new model. Its example count must be
     /// the histograms' total (a pooled log loss is divided by it).
     public func submitEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
-        let counted = summary.positives.reduce(0, +) + summary.negatives.reduce(0, +)
+        // Summed with overflow checked: a report of bins near 2^64 is refused, not a trap.
+        var counted: UInt64 = 0
+        for count in summary.positives + summary.negatives {
+            let (sum, overflow) = counted.addingReportingOverflow(count)
+            guard !overflow, sum <= UInt64(config.maxTrainExamples) else {
+                throw .invalidRequest("evaluation from '\(client)' counts more than \(config.maxTrainExamples) examples (--max-train-examples)")
+            }
+            counted = sum
+        }
         guard UInt64(clamping: summary.examples) == counted else {
             throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) examples, but its histograms hold \(counted)")
         }
@@ -291,9 +301,10 @@ public actor Coordinator {
     private func perform(_ action: RoundAction, _ update: ClientUpdate?) {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
-        case .beginTraining(_, let selected):
+        case .beginTraining(_, let selected, let attempt):
             accumulator = UpdateAccumulator(layout: global.parameters.layout)
             metrics.selected.record(selected.count)
+            if attempt > 1 { metrics.retries.increment() }
         case .fold:
             // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
             if let update { accumulator?.add(update) }
@@ -301,7 +312,6 @@ public actor Coordinator {
         case .storeAgain(let outcome): storeStaged(outcome)
         case .record(let record):
             metrics.rounds.increment()
-            metrics.retries.increment(by: record.retries.count)
             metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
             let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
             let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
@@ -425,15 +435,16 @@ public actor Coordinator {
         let id = nextWaiterID
         nextWaiterID += 1
         if let until {
-            Task { [self] in
+            waiterLimits[id] = Task { [self] in
                 try? await Task.sleep(until: until, clock: .continuous)
-                await self.wake(id)
+                if !Task.isCancelled { await self.wake(id) }
             }
         }
         await withCheckedContinuation { waiters[id] = $0 }
     }
 
     private func wake(_ id: Int) {
+        waiterLimits.removeValue(forKey: id)
         guard let waiter = waiters.removeValue(forKey: id) else { return }
         wakeups += 1
         waiter.resume()
@@ -442,6 +453,8 @@ public actor Coordinator {
     private func wakeWaiters() {
         let woken = waiters
         waiters = [:]
+        for limit in waiterLimits.values { limit.cancel() }
+        waiterLimits = [:]
         wakeups += woken.count
         for waiter in woken.values { waiter.resume() }
     }

@@ -128,7 +128,11 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
             kind: .protocolMismatch, message: "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
         )
     }
-    public static func notJoined(_ client: String) -> Self { Self(kind: .notJoined, message: "client '\(client)' has not joined") }
+    public static func notJoined(_ client: String) -> Self {
+        Self(kind: .notJoined, message: "client '\(client)' has not joined (or the coordinator restarted since): join again")
+    }
+    /// A `notJoined` refusal as a client hears it, with the coordinator's own words.
+    public static func notJoinedAnyMore(_ message: String) -> Self { Self(kind: .notJoined, message: message) }
     public static func staleUpdate(_ why: String) -> Self { Self(kind: .stale, message: why) }
     public static func invalidUpdate(_ why: String) -> Self { Self(kind: .invalidUpdate, message: why) }
     public static func tooLarge(_ why: String) -> Self { Self(kind: .tooLarge, message: why) }

@@ -15,6 +15,8 @@ public enum ParticipantEvent: Sendable {
     /// The coordinator no longer wanted this update or evaluation (it arrived after its round
     /// closed, or the coordinator restarted meanwhile); the client carries on with its next task.
     case dropped(round: Int, reason: String)
+    /// Nothing to do yet (the coordinator answered WAIT): the client is alive and connected.
+    case waiting
     case done
 }
 
@@ -38,9 +40,14 @@ public struct Participant: Sendable {
     public func run(
         link: any FederationLink, expectedModel: ModelConfig, events: @escaping @Sendable (ParticipantEvent) -> Void = { _ in }
     ) async throws {
-        let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: train.count)
-        guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
-        events(.joined(info))
+        let trainCount = train.count
+        func join() async throws -> JoinInfo {
+            let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: trainCount)
+            guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
+            events(.joined(info))
+            return info
+        }
+        let info = try await join()
         var cached: (version: String, model: AttentionModel)?
         var lastRound = 0
         func model(_ version: String) async throws -> AttentionModel {
@@ -53,7 +60,15 @@ public struct Participant: Sendable {
             return loaded
         }
         while true {
-            switch try await link.nextTask(lastRound: lastRound) {
+            let task: FederationTask
+            do {
+                task = try await link.nextTask(lastRound: lastRound)
+            } catch let error as CoordinatorError where error.kind == .notJoined {
+                // The coordinator restarted and no longer knows this silo: join again.
+                _ = try await join()
+                continue
+            }
+            switch task {
             case .train(let round, let version, let plan):
                 let global = try await model(version)
                 events(.training(round: round, examples: train.count))
@@ -79,6 +94,7 @@ public struct Participant: Sendable {
                     events(.evaluated(round: round, examples: test.count))
                 }
             case .wait(let retryAfter):
+                events(.waiting)
                 try await Task.sleep(for: retryAfter)
             case .done:
                 events(.done)
@@ -93,9 +109,8 @@ public struct Participant: Sendable {
     static func unlessStale(_ round: Int, _ events: (ParticipantEvent) -> Void, _ send: () async throws -> Void) async throws {
         do {
             try await send()
-        } catch let error as CoordinatorError {
-            guard let reason = error.message(if: .stale) else { throw error }
-            events(.dropped(round: round, reason: reason))
+        } catch let error as CoordinatorError where error.kind == .stale || error.kind == .notJoined {
+            events(.dropped(round: round, reason: error.message))
         }
     }
 

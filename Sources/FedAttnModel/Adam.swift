@@ -69,7 +69,7 @@ public final class Adam {
         guard gradients.count <= 2 else {
             // More than two: sum the rest into the first, then step from it.
             for extra in gradients.dropFirst() { add(extra + range.lowerBound, gradients[0] + range.lowerBound, range.count) }
-            update(range, gradient: gradients[0], parameters: parameters, step: step)
+            update(range, summing: [gradients[0]], parameters: parameters, step: step, proximal: proximal)
             return
         }
         let first = gradients[0], second = gradients.count > 1 ? gradients[1] : nil

@@ -40,6 +40,7 @@ public struct ClientSession: Sendable {
     ) async throws(ClientSessionError) {
         var delay = 0.5
         let heartbeat = Heartbeat()
+        var beatsAtLastFailure = 0
         while true {
             do {
                 try await withFederationLink(host: host, port: port, security: security, insecureName: insecureName) { link in
@@ -58,6 +59,9 @@ public struct ClientSession: Sendable {
                     throw ClientSessionError(.refused("\(Self.describe(error))"))
                 }
                 guard heartbeat.sinceLast < retryFor else { throw ClientSessionError(.gaveUp(after: retryFor, last: rpc.message)) }
+                // Progress since the last failure (a task, even a WAIT): start the backoff over.
+                if heartbeat.beats != beatsAtLastFailure { delay = 0.5 }
+                beatsAtLastFailure = heartbeat.beats
                 let wait = Duration.milliseconds(Int(delay * Double.random(in: 0.5...1.5) * 1_000))
                 let why = rpc.code == .alreadyExists ? "refused: \(rpc.message)" : "coordinator unreachable (\(rpc.message))"
                 events(.retrying(reason: why, after: wait))
@@ -98,7 +102,8 @@ public struct ClientSessionError: Error, CustomStringConvertible {
 
 /// When the client last made progress, written from the participant's events.
 private final class Heartbeat: Sendable {
-    private let last = Mutex(ContinuousClock.now)
-    func beat() { last.withLock { $0 = ContinuousClock.now } }
-    var sinceLast: Duration { ContinuousClock.now - last.withLock { $0 } }
+    private let last = Mutex((at: ContinuousClock.now, beats: 0))
+    func beat() { last.withLock { $0 = (ContinuousClock.now, $0.beats + 1) } }
+    var sinceLast: Duration { ContinuousClock.now - last.withLock { $0.at } }
+    var beats: Int { last.withLock { $0.beats } }
 }

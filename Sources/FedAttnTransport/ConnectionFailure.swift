@@ -10,7 +10,6 @@ public struct ConnectionFailure: Error, Equatable, CustomStringConvertible {
         case untrustedPeer
         case unknownCA
         case expired
-        case notYetValid
         case noCertificate
         case nameMismatch(String)
         case peerIsPlaintext
@@ -68,7 +67,6 @@ public struct ConnectionFailure: Error, Equatable, CustomStringConvertible {
         case (.unknownCA, .coordinator): "TLS handshake failed: the client does not trust the coordinator's certificate (its --ca is another CA)"
         case (.expired, .client): "TLS handshake failed: the coordinator refused this client's certificate as expired; ask for a new one"
         case (.expired, .coordinator): "TLS handshake failed: the client refused the coordinator's certificate as expired"
-        case (.notYetValid, _): "TLS handshake failed: a certificate is not valid yet; check the clocks"
         case (.noCertificate, .client): "TLS handshake failed: the coordinator requires a client certificate (--cert, --key, --ca)"
         case (.noCertificate, .coordinator): "TLS handshake failed: the client presented no certificate"
         case (.nameMismatch(let detail), _): "TLS handshake failed: the coordinator's certificate does not name the host dialled (\(detail))"

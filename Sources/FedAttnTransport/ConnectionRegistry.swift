@@ -24,6 +24,8 @@ final class ConnectionRegistry: Sendable {
         case granted(first: Bool)
         /// Another open connection (this peer) already speaks for the name.
         case taken(by: String)
+        /// The calling connection has closed already.
+        case closed
     }
 
     /// Tracks `channel` from accept to close. Its key is the peer string gRPC reports.
@@ -49,7 +51,7 @@ final class ConnectionRegistry: Sendable {
                 if current == peer { return .granted(first: false) }
                 if state.open.contains(current) { return .taken(by: current) }
             }
-            guard state.open.contains(peer) else { return .granted(first: false) }
+            guard state.open.contains(peer) else { return .closed }
             state.owner[name] = peer
             return .granted(first: true)
         }

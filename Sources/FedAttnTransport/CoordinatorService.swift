@@ -138,12 +138,19 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let uploadTimeLimit = coordinator.config.uploadTimeout
         // The slot (reserved beforehand, or waited for here) is held until the update is folded
         // in: payloads waiting for the coordinator count toward memory too.
-        await uploads.claim(client)
+        guard await uploads.claim(client) else {
+            throw RPCError(code: .resourceExhausted, message: "an upload from '\(client)' is already being read; one at a time")
+        }
         do {
             let (header, payload) = try await withTimeLimit(
                 uploadTimeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the update did not arrive whole within \(uploadTimeLimit)")
             ) {
-                try await Self.read(request.messages, limit: limit)
+                // The update must still be wanted before a byte of its payload is held.
+                try await Self.read(request.messages, limit: limit) { header in
+                    try await call { () throws(CoordinatorError) in
+                        try await coordinator.checkUpdateWanted(client: client, round: Int(header.round), baseVersion: header.baseVersion)
+                    }
+                }
             }
             guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
             guard UInt64(payload.count) == header.totalBytes else {
@@ -166,8 +173,11 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
     }
 
-    /// Reads an update's header and payload, refusing more than `limit` bytes.
-    private static func read(_ messages: RPCAsyncSequence<Fedattn_V1_UpdateChunk, any Error>, limit: Int) async throws -> (
+    /// Reads an update's header and payload, refusing more than `limit` bytes; `checkHeader`
+    /// runs on the header before any payload is read.
+    private static func read(
+        _ messages: RPCAsyncSequence<Fedattn_V1_UpdateChunk, any Error>, limit: Int, checkHeader: (Fedattn_V1_UpdateHeader) async throws -> Void
+    ) async throws -> (
         Fedattn_V1_UpdateHeader?, Data
     ) {
         var header: Fedattn_V1_UpdateHeader?
@@ -179,6 +189,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 guard h.totalBytes <= UInt64(limit) else {
                     throw RPCError(code: .resourceExhausted, message: "update of \(h.totalBytes) bytes, over the limit of \(limit)")
                 }
+                try await checkHeader(h)
                 header = h
                 payload.reserveCapacity(Int(h.totalBytes))
             case .data(let bytes):
@@ -234,6 +245,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         case .taken(let other):
             throw RPCError(
                 code: .alreadyExists, message: "silo '\(name)' is already connected (from \(other)); a second connection with its name is refused")
+        case .closed:
+            throw RPCError(code: .unavailable, message: "the connection closed while '\(name)' was calling")
         case .granted(let first):
             if first && !joining { await coordinator.reconnected(client: name, connection: context.remotePeer) }
             return name

@@ -40,7 +40,9 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     }
 
     public func nextTask(lastRound: Int) async throws -> FederationTask {
-        let task = try await client.nextTask(.with { $0.lastRound = UInt32(lastRound) }, metadata: metadata)
+        let task = try await Self.staleAsCoordinatorError {
+            try await client.nextTask(.with { $0.lastRound = UInt32(lastRound) }, metadata: metadata)
+        }
         switch task.kind {
         case .train:
             let p = task.plan
@@ -97,12 +99,15 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         }
     }
 
-    /// ABORTED (the update or report is no longer wanted) as the coordinator's own refusal.
+    /// ABORTED (the update or report is no longer wanted) and FAILED_PRECONDITION (this
+    /// coordinator does not know the client: it restarted) as the coordinator's own refusals.
     private static func staleAsCoordinatorError<T>(_ call: () async throws -> T) async throws -> T {
         do {
             return try await call()
         } catch let error as RPCError where error.code == .aborted {
             throw CoordinatorError.staleUpdate(error.message)
+        } catch let error as RPCError where error.code == .failedPrecondition {
+            throw CoordinatorError.notJoinedAnyMore(error.message)
         }
     }
 

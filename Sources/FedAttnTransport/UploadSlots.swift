@@ -43,10 +43,15 @@ actor UploadSlots {
         return await withCheckedContinuation { waiters.append(Waiter(id: id, client: client, continuation: $0)) }
     }
 
-    /// Marks `client`'s slot as read from, waiting for one first if it reserved none.
-    func claim(_ client: String) async {
+    /// Marks `client`'s slot as read from, waiting for one first if it reserved none; false
+    /// when an upload of `client`'s is already being read (one at a time per client, or one
+    /// client's parallel streams could share a slot and hold many updates at once).
+    func claim(_ client: String) async -> Bool {
+        if case .reading = holders[client] { return false }
         while await !reserve(client, waiting: .seconds(60)) {}
+        if case .reading = holders[client] { return false }
         holders[client] = .reading
+        return true
     }
 
     /// Frees `client`'s slot for the next in line.

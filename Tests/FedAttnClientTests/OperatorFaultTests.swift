@@ -27,6 +27,12 @@ struct OperatorFaultTests {
         #expect(result.status != 0)
         #expect(result.standardError.contains("--port 70000 is not a port: give 0...65535"), "\(result.standardError)")
         #expect(!result.standardError.contains("Fatal error"))
+        let rounds = try ProcessRunner.run(Self.coordinator, ["serve", "--insecure", "--rounds", "0", "--state", try Fixtures.temporaryFolder()])
+        #expect(rounds.status != 0 && rounds.standardError.contains("--rounds (rounds) must be at least 1"), "\(rounds.standardError)")
+        let quorum = try ProcessRunner.run(Self.coordinator, ["simulate", "--min-clients", "2", "--quorum", "3"])
+        #expect(quorum.status != 0 && quorum.standardError.contains("--quorum (quorum) 3 is more than --min-clients 2"), "\(quorum.standardError)")
+        let rate = try ProcessRunner.run(Self.coordinator, ["simulate", "--learning-rate=-1"])
+        #expect(rate.status != 0 && rate.standardError.contains("--learning-rate (learning_rate) must be a positive number"), "\(rate.standardError)")
         let join = try ProcessRunner.run(Self.client, ["join", "--coordinator", "127.0.0.1:70000", "--insecure", "--name", "a", "--data", "x"])
         #expect(join.standardError.contains("port 70000 is not in 1...65535"), "\(join.standardError)")
     }

@@ -62,4 +62,31 @@ struct PythonClientTests {
         let aucs = rounds.compactMap { $0["test_auc"] as? Double }
         #expect(aucs.count == 2 && aucs[1] > aucs[0])
     }
+
+    static let check = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../clients/python/check_model.py")
+        .standardized.path
+
+    /// The Python client computes the model the protocol describes: its gradients match
+    /// finite differences, and its forward pass scores a Swift-trained model exactly as Swift does.
+    @Test(.enabled(if: available, "python3 with grpcio, grpcio-tools, zstandard and numpy")) func thePythonModelIsTheSwiftModel() throws {
+        let gradients = try ProcessRunner.run("/usr/bin/env", ["python3", Self.check, "gradients"])
+        #expect(gradients.status == 0, "\(gradients.standardOutput)\(gradients.standardError)")
+        let error = try #require(try JSONSerialization.jsonObject(with: Data(gradients.standardOutput.utf8)) as? [String: Double])
+        #expect((error["max_gradient_error"] ?? 1) < 1e-6)
+
+        let work = try Fixtures.temporaryFolder()
+        let silo = Fixtures.movieLens("silos/iid-10") + "/silo-03.csv", model = work + "/m.safetensors"
+        let trained = try ProcessRunner.run(FederationProcessTests.client, ["train", "--data", silo, "--epochs", "1", "--out", model, "--json"])
+        try #require(trained.status == 0, "\(trained.standardError)")
+        let swift = try ProcessRunner.run(FederationProcessTests.client, ["evaluate", "--model", model, "--data", silo, "--json"])
+        let python = try ProcessRunner.run("/usr/bin/env", ["python3", Self.check, "evaluate", model, silo])
+        try #require(python.status == 0, "\(python.standardError)")
+        let s = try #require(try JSONSerialization.jsonObject(with: Data(swift.standardOutput.utf8)) as? [String: Any])
+        let p = try #require(try JSONSerialization.jsonObject(with: Data(python.standardOutput.utf8)) as? [String: Any])
+        #expect(s["test_examples"] as? Int == p["test_examples"] as? Int)
+        let (swiftAUC, pythonAUC) = (try #require(s["test_auc"] as? Double), try #require(p["test_auc"] as? Double))
+        let (swiftLoss, pythonLoss) = (try #require(s["test_logloss"] as? Double), try #require(p["test_logloss"] as? Double))
+        #expect(abs(swiftAUC - pythonAUC) < 1e-6, "Swift \(swiftAUC), Python \(pythonAUC)")
+        #expect(abs(swiftLoss - pythonLoss) < 1e-5, "Swift \(swiftLoss), Python \(pythonLoss)")
+    }
 }

@@ -52,4 +52,15 @@ extension HostileInputTests {
             try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", summary: lying)
         }
     }
+
+    @Test func anEvaluationWhoseCountsOverflowIsRefusedNotATrap() async throws {
+        let (coordinator, _) = try await Self.openRound()
+        var positives = [UInt64](repeating: 0, count: EvaluationSummary.bins)
+        positives[0] = .max
+        positives[1] = .max
+        let hostile = EvaluationSummary(examples: 2, logLossSum: 1, positives: positives, negatives: positives)
+        await #expect(throws: CoordinatorError.invalidRequest("evaluation from 'a' counts more than 100000000 examples (--max-train-examples)")) {
+            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", summary: hostile)
+        }
+    }
 }

@@ -138,7 +138,7 @@ struct HostileInputTests {
 
     @Test func strangersAndOtherProtocolVersionsAreRefused() async throws {
         let (coordinator, version) = try await Self.openRound()
-        guard await refusal(coordinator, base: version, payload: try Self.payload(), client: "mallory")?.kind == .stale else {
+        guard await refusal(coordinator, base: version, payload: try Self.payload(), client: "mallory")?.kind == .notJoined else {
             Issue.record("an unselected client's update was accepted"); return
         }
         await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }

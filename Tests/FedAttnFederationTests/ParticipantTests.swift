@@ -73,4 +73,41 @@ struct ParticipantTests {
         #expect(dropped.all == ["1"])
         #expect(history.dropFirst().contains { $0.participants.contains("slow") })
     }
+
+    @Test func aClientTheCoordinatorForgotJoinsAgainAndCarriesOn() async throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let (train, test) = ExampleBuilder().build(SiloSplitter(silos: 1, scheme: .iid, seed: 1).split(log)[0])
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 2, minClients: 1),
+            initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
+        let link = ForgottenOnce(inner: InProcessLink(coordinator: coordinator, client: "solo"))
+        let joins = Recorded()
+        try await Participant(train: train, test: test).run(link: link, expectedModel: Fixtures.syntheticConfig) { event in
+            if case .joined = event { joins.add("joined") }
+        }
+        #expect(joins.all.count == 2)  // the first join, and again after "not joined"
+        #expect(await coordinator.history.map(\.round) == [1, 2])
+    }
+}
+
+/// A link whose first NextTask is refused as from a client the coordinator does not know, as
+/// a coordinator restarted since the client joined answers.
+struct ForgottenOnce: FederationLink {
+    let inner: InProcessLink
+    let first = Flag()
+
+    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
+        try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
+    }
+    func nextTask(lastRound: Int) async throws -> FederationTask {
+        if first.takeFirst() { throw CoordinatorError.notJoined(inner.client) }
+        return try await inner.nextTask(lastRound: lastRound)
+    }
+    func downloadModel(version: String) async throws -> Data { try await inner.downloadModel(version: version) }
+    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+    }
+    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
+        try await inner.reportEvaluation(round: round, version: version, summary: summary)
+    }
 }

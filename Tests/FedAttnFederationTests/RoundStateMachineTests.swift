@@ -24,7 +24,7 @@ struct RoundStateMachineTests {
     }
 
     static func began(_ actions: [RoundAction]) -> (round: Int, selected: [String])? {
-        for case .beginTraining(let round, let selected) in actions { return (round, selected) }
+        for case .beginTraining(let round, let selected, _) in actions { return (round, selected) }
         return nil
     }
 
@@ -255,5 +255,20 @@ struct RoundStateMachineTests {
         let actions = try Self.publishAndEvaluate(&machine, round: 1, version: "v1", at: .seconds(2))
         #expect(actions.last == .finish)
         #expect(machine.isDone && machine.nextDeadline == nil)
+    }
+
+    @Test func aCloseThatOvertakesItsJoinLeavesTheClientAbsent() throws {
+        var (machine, _) = try Self.machine(["a", "b"], minClients: 3)
+        _ = try machine.handle(.left(client: "c", connection: "conn-c"), at: .seconds(1))  // heard before c's join
+        let joined = try machine.handle(.joined(client: "c", connection: "conn-c", trainExamples: 10), at: .seconds(1))
+        #expect(Self.began(joined) == nil)
+        #expect(machine.present == ["a", "b"] && machine.isMember("c"))
+        let back = try machine.handle(.joined(client: "c", connection: "conn-c2"), at: .seconds(2))
+        #expect(Self.began(back)?.round == 1)
+    }
+
+    @Test func aClientThatNeverJoinedIsToldSo() throws {
+        let (machine, _) = try Self.machine()
+        #expect(throws: CoordinatorError.notJoined("mallory")) { try machine.checkUpdateWanted(client: "mallory", round: 1, baseVersion: "v0") }
     }
 }

@@ -151,14 +151,15 @@ struct SlowClientTests {
                         $0.protocolVersion = Coordinator.protocolVersion
                         $0.trainExamples = 1_000
                     })
+                let round = try await federation.nextTask(.init())
                 let started = ContinuousClock.now
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await federation.uploadUpdate { writer in
-                        // A header promising data, then silence.
+                        // A header promising data for the round under way, then silence.
                         try await writer.write(
                             .with {
                                 $0.header = .with {
-                                    $0.round = 1; $0.totalBytes = 1_000; $0.exampleCount = 1
+                                    $0.round = round.round; $0.baseVersion = round.modelVersion; $0.totalBytes = 1_000; $0.exampleCount = 1
                                 }
                             })
                         try await Task.sleep(for: .seconds(5))

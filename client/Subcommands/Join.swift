@@ -66,6 +66,7 @@ extension ClientCommand {
                 progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
             case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
+            case .waiting: break
             case .done: progress.line("federation done")
             }
         }

@@ -78,16 +78,36 @@ struct FederationSettings: ParsableArguments {
             maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? d.maxUpdateNorm,
             uploadTimeout: (uploadTimeout ?? file.uploadTimeout).map { .seconds($0) } ?? d.uploadTimeout,
             maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples)
-        guard coordinator.rounds >= 1, coordinator.minClients >= 1, coordinator.quorum >= 1, plan.epochs >= 1, plan.batchSize >= 1,
-            plan.learningRate > 0, plan.proximalMu >= 0, model.strategies >= 1, coordinator.clientsPerRound >= 0,
-            coordinator.roundTimeout > .zero, coordinator.uploadTimeout > .zero, coordinator.serverLearningRate > 0,
-            coordinator.maxTrainExamples >= 1,
-            coordinator.maxUpdateBytes >= 1, coordinator.maxUpdateNorm > 0
-        else {
-            throw ValidationError(
-                "rounds, min clients, quorum, local epochs, batch size, strategies, round and upload timeouts, max train examples and max update bytes must be at least 1; learning rates and the max update norm above 0"
-            )
-        }
+        // Each setting by the flag (and config key) that sets it, so the message names it.
+        let checks: [(ok: Bool, message: String)] = [
+            (coordinator.rounds >= 1, "--rounds (rounds) must be at least 1"),
+            (coordinator.minClients >= 1, "--min-clients (min_clients) must be at least 1"),
+            (coordinator.clientsPerRound >= 0, "--clients-per-round (clients_per_round) must be 0 (every client) or more"),
+            (coordinator.quorum >= 1, "--quorum (quorum) must be at least 1"),
+            (
+                coordinator.quorum <= coordinator.minClients,
+                "--quorum (quorum) \(coordinator.quorum) is more than --min-clients \(coordinator.minClients): a round could wait for more updates than there are clients"
+            ),
+            (
+                coordinator.clientsPerRound == 0 || coordinator.quorum <= coordinator.clientsPerRound,
+                "--quorum (quorum) \(coordinator.quorum) is more than --clients-per-round \(coordinator.clientsPerRound): no round could ever close"
+            ),
+            (coordinator.roundTimeout > .zero, "--round-timeout (round_timeout) must be at least 1 second"),
+            (plan.epochs >= 1, "--local-epochs (local_epochs) must be at least 1"),
+            (plan.batchSize >= 1, "--batch-size (batch_size) must be at least 1"),
+            (plan.learningRate > 0 && plan.learningRate.isFinite, "--learning-rate (learning_rate) must be a positive number"),
+            (plan.proximalMu >= 0 && plan.proximalMu.isFinite, "--proximal-mu (proximal_mu) must be 0 or a positive number"),
+            (
+                coordinator.serverLearningRate > 0 && coordinator.serverLearningRate.isFinite,
+                "--server-learning-rate (server_learning_rate) must be a positive number"
+            ),
+            (model.strategies >= 1, "--strategies (strategies) must be at least 1"),
+            (coordinator.maxUpdateNorm > 0, "--max-update-norm (max_update_norm) must be above 0"),
+            (coordinator.maxUpdateBytes >= 1, "--max-update-bytes (max_update_bytes) must be at least 1"),
+            (coordinator.uploadTimeout > .zero, "--upload-timeout (upload_timeout) must be at least 1 second"),
+            (coordinator.maxTrainExamples >= 1, "--max-train-examples (max_train_examples) must be at least 1"),
+        ]
+        if let failed = checks.first(where: { !$0.ok }) { throw ValidationError(failed.message + (config.map { " (flags or \($0))" } ?? "")) }
         return (model, coordinator)
     }
 }

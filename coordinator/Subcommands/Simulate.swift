@@ -26,6 +26,7 @@ extension CoordinatorCommand {
         func validate() throws {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
+            _ = try settings.resolve()
         }
 
         func run() async throws {

@@ -55,8 +55,9 @@ public struct UpdateArrival: Sendable, Equatable {
 public enum RoundAction: Sendable, Equatable {
     /// One line for the operator, at its level.
     case log(Logger.Level, String)
-    /// Start collecting round `round`'s updates into a fresh running sum.
-    case beginTraining(round: Int, selected: [String])
+    /// Start collecting round `round`'s updates into a fresh running sum; `attempt` counts
+    /// from 1 (more after retries).
+    case beginTraining(round: Int, selected: [String], attempt: Int)
     /// Fold the update just accepted into the running sum.
     case fold(client: String)
     /// Aggregate the running sum into the next model, store and serve it, then answer with

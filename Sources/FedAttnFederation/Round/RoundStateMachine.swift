@@ -25,6 +25,9 @@ public struct RoundStateMachine: Sendable {
     public private(set) var generation = 0
 
     private var members: [String: Member] = [:]
+    /// Connections heard closed before any join on them arrived (a close can overtake the
+    /// join it follows): a join on one of these does not make its client present.
+    private var closedEarly: [String] = []
     private var phase: Phase
     /// A round published before a restart whose evaluation never finished.
     private var unevaluated: RoundOutcome?
@@ -131,6 +134,7 @@ public struct RoundStateMachine: Sendable {
     /// Refuses an update for another round or base version, from a client not selected, or
     /// a second one from the same client.
     public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
+        guard members[client] != nil else { throw .notJoined(client) }
         guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
         guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
         guard baseVersion == version else {
@@ -166,6 +170,16 @@ public struct RoundStateMachine: Sendable {
     }
 
     private mutating func join(_ client: String, _ connection: String, _ examples: Int?, _ actions: inout [RoundAction]) {
+        if let closed = closedEarly.firstIndex(of: connection) {
+            // Its connection is already gone: known from now on, present once it calls again.
+            closedEarly.remove(at: closed)
+            if members[client] == nil {
+                members[client] = Member(order: members.count, connection: nil, trainExamples: examples ?? config.maxTrainExamples)
+            } else if let examples {
+                members[client]!.trainExamples = examples
+            }
+            return
+        }
         if let member = members[client] {
             if let examples { members[client]!.trainExamples = examples }
             guard member.connection != connection else { return }
@@ -179,7 +193,14 @@ public struct RoundStateMachine: Sendable {
     }
 
     private mutating func leave(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
-        guard members[client]?.connection == connection else { return }  // an older connection's close
+        guard members[client]?.connection == connection else {
+            // An older connection's close, or one that overtook its own join: remember it.
+            if members[client] == nil || members[client]?.connection == nil {
+                closedEarly.append(connection)
+                if closedEarly.count > 1_024 { closedEarly.removeFirst(closedEarly.count - 1_024) }
+            }
+            return
+        }
         members[client]!.connection = nil
         var note = ""
         switch phase {
@@ -356,7 +377,7 @@ public struct RoundStateMachine: Sendable {
         phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout))
         let attempt = retries.isEmpty ? "" : " (attempt \(retries.count + 1))"
         actions.append(.log(.info, "round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
-        actions.append(.beginTraining(round: round, selected: clients))
+        actions.append(.beginTraining(round: round, selected: clients, attempt: retries.count + 1))
     }
 
     private mutating func startEvaluating(_ outcome: RoundOutcome, _ now: Duration) {
