@@ -319,8 +319,10 @@ public actor Coordinator {
                 "\(String(format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count, record.examples, auc, record.seconds))\(retried)"
             )
             records.append(record)
-            unstoredRecords.append(record)
-            storeRecords()
+            if store != nil {
+                unstoredRecords.append(record)
+                storeRecords()
+            }
         case .finish: logger.notice("done: \(config.rounds) rounds")
         }
     }
@@ -381,10 +383,7 @@ public actor Coordinator {
     /// Writes the records not yet stored, in order; on failure tries again with backoff
     /// (logged once a streak), so no record is dropped.
     private func storeRecords(failures: Int = 0) {
-        guard let store, recordRetry == nil else {
-            if store == nil { unstoredRecords = [] }
-            return
-        }
+        guard let store, recordRetry == nil else { return }
         while let record = unstoredRecords.first {
             do {
                 try store.recordEvaluation(record)

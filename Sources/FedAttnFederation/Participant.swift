@@ -79,7 +79,7 @@ public struct Participant: Sendable {
                     }
                 }
                 let payload = try TensorPayload.encode(result.delta, precision: .float16)
-                try await Self.unlessStale(round, events) {
+                try await Self.droppingIfUnwanted(round, events) {
                     _ = try await link.uploadUpdate(
                         round: round, baseVersion: version, examples: result.examples, trainSeconds: result.seconds, payload: payload)
                     events(.uploaded(round: round, bytes: payload.count, loss: result.meanLoss, seconds: result.seconds))
@@ -89,7 +89,7 @@ public struct Participant: Sendable {
                 let current = try await model(version)
                 let (test, threads) = (self.test, self.threads)
                 let summary = await Self.offPool { LocalRound.evaluate(current, on: test, threads: threads) }
-                try await Self.unlessStale(round, events) {
+                try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, summary: summary)
                     events(.evaluated(round: round, examples: test.count))
                 }
@@ -103,10 +103,10 @@ public struct Participant: Sendable {
         }
     }
 
-    /// Runs `send`; a refusal as stale (the round closed, or the coordinator restarted and
-    /// moved on) is reported and dropped: the client goes on with its next task. Anything
-    /// else is thrown.
-    static func unlessStale(_ round: Int, _ events: (ParticipantEvent) -> Void, _ send: () async throws -> Void) async throws {
+    /// Runs `send`; a refusal as stale (the round closed) or as not joined (the coordinator
+    /// restarted) is reported and dropped: the client goes on with its next task (joining
+    /// again first when it must). Anything else is thrown.
+    static func droppingIfUnwanted(_ round: Int, _ events: (ParticipantEvent) -> Void, _ send: () async throws -> Void) async throws {
         do {
             try await send()
         } catch let error as CoordinatorError where error.kind == .stale || error.kind == .notJoined {

@@ -41,6 +41,7 @@ public struct ClientSession: Sendable {
         var delay = 0.5
         let heartbeat = Heartbeat()
         var beatsAtLastFailure = 0
+        let plaintext = if case .insecureLoopback = security { true } else { false }
         while true {
             do {
                 try await withFederationLink(host: host, port: port, security: security, insecureName: insecureName) { link in
@@ -51,10 +52,9 @@ public struct ClientSession: Sendable {
                 }
                 return
             } catch {
-                if case .insecureLoopback = security, let failure = ConnectionFailure.classify(error, side: .client, plaintext: true) {
+                if let failure = ConnectionFailure.classify(error, side: .client, plaintext: plaintext) {
                     throw ClientSessionError(.handshake(failure))
                 }
-                if let failure = ConnectionFailure.classify(error, side: .client) { throw ClientSessionError(.handshake(failure)) }
                 guard let rpc = error as? RPCError, [.unavailable, .cancelled, .alreadyExists].contains(rpc.code) else {
                     throw ClientSessionError(.refused("\(Self.describe(error))"))
                 }

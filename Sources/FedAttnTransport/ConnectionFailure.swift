@@ -30,18 +30,9 @@ public struct ConnectionFailure: Error, Equatable, CustomStringConvertible {
     /// The failure behind `error` (a gRPC or NIO error, with its causes), or nil when it is
     /// not a TLS handshake failure. `plaintext` says whether this side itself runs without TLS.
     public static func classify(_ error: any Error, side: Side, plaintext: Bool = false) -> ConnectionFailure? {
-        var texts: [String] = []
-        var hostname: String?
-        var current: (any Error)? = error
-        for _ in 0..<8 {
-            guard let error = current else { break }
-            texts.append(String(reflecting: error))
-            if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
-                hostname = extra.description
-            }
-            current = (error as? RPCError)?.cause ?? (error as? RuntimeError)?.cause
-        }
-        let text = texts.joined(separator: " ")
+        let chain = errorChain(error)
+        let text = chain.map { String(reflecting: $0) }.joined(separator: " ")
+        let hostname = chain.lazy.compactMap { $0 as? NIOSSLExtraError }.first { $0 == .failedToValidateHostname }?.description
         if let hostname { return ConnectionFailure(.nameMismatch(hostname), side) }
         let kind: Kind? =
             if text.contains("CERTIFICATE_VERIFY_FAILED") { .untrustedPeer } else if text.contains("ALERT_UNKNOWN_CA") {

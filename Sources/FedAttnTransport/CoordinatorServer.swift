@@ -89,28 +89,16 @@ struct ServerAddress {
 
     /// Why binding failed, from the socket error under gRPC's wrapping, with what to change.
     static func explain(_ error: any Error, port: Int) -> String {
-        var current: (any Error)? = error
-        var seen = 0
-        while let error = current, seen < 8 {
-            if let io = error as? IOError {
-                switch io.errnoCode {
-                case EADDRINUSE: return "address already in use: another process listens on port \(port); stop it or pick another --port"
-                case EACCES: return "permission denied: ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a port of 1024 or more"
-                case EADDRNOTAVAIL: return "no network interface of this machine has that address; use one of its addresses, or 0.0.0.0 / ::"
-                default: return "\(io)"
-                }
+        let chain = errorChain(error)
+        if let io = chain.lazy.compactMap({ $0 as? IOError }).first {
+            switch io.errnoCode {
+            case EADDRINUSE: return "address already in use: another process listens on port \(port); stop it or pick another --port"
+            case EACCES: return "permission denied: ports below 1024 need root (or CAP_NET_BIND_SERVICE); pick a port of 1024 or more"
+            case EADDRNOTAVAIL: return "no network interface of this machine has that address; use one of its addresses, or 0.0.0.0 / ::"
+            default: return "\(io)"
             }
-            if let runtime = error as? RuntimeError {
-                if runtime.cause == nil { return runtime.message }
-                current = runtime.cause
-            } else if let rpc = error as? RPCError {
-                if rpc.cause == nil { return rpc.message }
-                current = rpc.cause
-            } else {
-                return "\(error)"
-            }
-            seen += 1
         }
-        return "\(error)"
+        let innermost = chain.last ?? error
+        return (innermost as? RuntimeError)?.message ?? (innermost as? RPCError)?.message ?? "\(innermost)"
     }
 }

@@ -37,14 +37,15 @@ struct HandshakeFailureTests {
         return (clientSaw, lines.all)
     }
 
+    /// `identity`'s certificate and key, trusting `caPEM` instead of its own CA.
+    static func identity(_ identity: FederationIdentity, trusting caPEM: String) -> FederationIdentity {
+        FederationIdentity(certificatePEM: identity.certificatePEM, privateKeyPEM: identity.privateKeyPEM, caCertificatePEM: caPEM)
+    }
+
     @Test func aClientCertificateFromAnotherCA() async throws {
         let authority = try DevCertificateAuthority(), stranger = try DevCertificateAuthority(name: "Other CA")
-        let foreign = try stranger.clientIdentity(name: "silo-x")
-        let (client, coordinator) = try await Self.attempt(
-            server: .mutualTLS(try authority.serverIdentity()),
-            client: .mutualTLS(
-                FederationIdentity(
-                    certificatePEM: foreign.certificatePEM, privateKeyPEM: foreign.privateKeyPEM, caCertificatePEM: authority.certificatePEM)))
+        let foreign = Self.identity(try stranger.clientIdentity(name: "silo-x"), trusting: authority.certificatePEM)
+        let (client, coordinator) = try await Self.attempt(server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(foreign))
         #expect(client.contains("the coordinator does not trust this client's certificate: it was issued by another CA"))
         #expect(
             coordinator.contains {
@@ -54,12 +55,8 @@ struct HandshakeFailureTests {
 
     @Test func aClientThatTrustsAnotherCA() async throws {
         let authority = try DevCertificateAuthority(), stranger = try DevCertificateAuthority(name: "Other CA")
-        let mine = try authority.clientIdentity(name: "silo-1")
-        let (client, coordinator) = try await Self.attempt(
-            server: .mutualTLS(try authority.serverIdentity()),
-            client: .mutualTLS(
-                FederationIdentity(certificatePEM: mine.certificatePEM, privateKeyPEM: mine.privateKeyPEM, caCertificatePEM: stranger.certificatePEM))
-        )
+        let mine = Self.identity(try authority.clientIdentity(name: "silo-1"), trusting: stranger.certificatePEM)
+        let (client, coordinator) = try await Self.attempt(server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(mine))
         #expect(client.contains("the coordinator's certificate was not accepted: it is not signed by the CA in --ca"))
         #expect(coordinator.contains { $0.contains("the client does not trust the coordinator's certificate") }, "\(coordinator)")
     }

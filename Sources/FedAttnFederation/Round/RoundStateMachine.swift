@@ -155,7 +155,9 @@ public struct RoundStateMachine: Sendable {
         case .joined(let client, let connection, let examples): join(client, connection, examples, &actions)
         case .left(let client, let connection): leave(client, connection, &actions)
         case .update(let update): try accept(update, &actions)
-        case .downloaded(let client, let bytes): bytesDown[client, default: 0] += bytes
+        case .downloaded(let client, let bytes):
+            bytesDown[client, default: 0] += bytes
+            return []  // a piece served moves no round: nothing to advance (this runs for every piece)
         case .evaluation(let client, let round, let version, let summary):
             try acceptEvaluation(client: client, round: round, version: version, summary: summary)
         case .published(let round, let version): published(round, version, now, &actions)
