@@ -18,6 +18,20 @@ public enum ResourceUsage {
         #endif
     }
 
+    /// The largest peak resident set size, in bytes, among this process's children (and
+    /// their descendants) that have ended and been waited for (`ru_maxrss` of
+    /// `RUSAGE_CHILDREN`, as `/usr/bin/time` reports it); 0 when none has.
+    public static func peakResidentBytesOfChildren() -> Int {
+        var usage = rusage()
+        #if os(Linux)
+            guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
+            return Int(usage.ru_maxrss) * 1024  // kilobytes on Linux
+        #else
+            guard getrusage(RUSAGE_CHILDREN, &usage) == 0 else { return 0 }
+            return Int(usage.ru_maxrss)  // bytes on macOS
+        #endif
+    }
+
     /// CPU seconds the process has used so far, user and system, all threads.
     public static func cpuSeconds() -> Double {
         var usage = rusage()

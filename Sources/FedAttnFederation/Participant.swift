@@ -1,5 +1,3 @@
-import Dispatch
-import FedAttnCodec
 public import FedAttnCore
 public import FedAttnModel
 public import Foundation
@@ -20,44 +18,44 @@ public enum ParticipantEvent: Sendable {
     case done
 }
 
-/// A silo's client: joins, then does what the coordinator asks until it says done. It
-/// trains with exactly the local-training code, and sends only deltas and evaluation
-/// summaries: no example, id or prediction leaves the silo.
+/// A federation's client: joins, then does what the coordinator asks until it says done.
+/// It speaks the protocol (long poll, download, upload, report, join again after a
+/// coordinator restart, drop what the coordinator no longer wants); what it computes and
+/// sends is its `LocalWork`'s (a silo's training, or a load generator's prepared answers).
 public struct Participant: Sendable {
-    public let train: ExampleSet
-    public let test: ExampleSet
-    /// Threads for local training.
-    public let threads: Int
+    public let work: any LocalWork
 
+    public init(work: any LocalWork) {
+        self.work = work
+    }
+
+    /// A silo's participant: trains on `train` and evaluates on `test` with `threads` threads.
     public init(train: ExampleSet, test: ExampleSet, threads: Int = 1) {
-        self.train = train
-        self.test = test
-        self.threads = threads
+        self.init(work: SiloWork(train: train, test: test, threads: threads))
     }
 
     /// Runs until the federation is done. `expectedModel` is the configuration the silo's
     /// data was read with; a coordinator with another one is refused before any training.
+    /// - Throws: `ParticipantError.modelMismatch`; the link's errors other than a stale or
+    ///   not-joined refusal of an upload or report (those are reported as `.dropped`).
     public func run(
         link: any FederationLink, expectedModel: ModelConfig, events: @escaping @Sendable (ParticipantEvent) -> Void = { _ in }
     ) async throws {
-        let trainCount = train.count
+        let work = self.work
         func join() async throws -> JoinInfo {
-            let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: trainCount)
+            let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: work.trainExamples)
             guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
             events(.joined(info))
             return info
         }
         let info = try await join()
-        var cached: (version: String, model: AttentionModel)?
+        var cached: GlobalModel?
         var lastRound = 0
-        func model(_ version: String) async throws -> AttentionModel {
-            if let cached, cached.version == version { return cached.model }
-            let payload = try await link.downloadModel(version: version)
-            let layout = AttentionModel.layout(for: info.model)
-            let weights = try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
-            let loaded = try AttentionModel(config: info.model, parameters: weights.densified())
-            cached = (version, loaded)
-            return loaded
+        func model(_ version: String) async throws -> GlobalModel {
+            if let cached, cached.version == version { return cached }
+            let downloaded = GlobalModel(version: version, payload: try await link.downloadModel(version: version), config: info.model)
+            cached = downloaded
+            return downloaded
         }
         while true {
             let task: FederationTask
@@ -71,27 +69,21 @@ public struct Participant: Sendable {
             switch task {
             case .train(let round, let version, let plan):
                 let global = try await model(version)
-                events(.training(round: round, examples: train.count))
-                let (train, threads) = (self.train, self.threads)
-                let result = await Self.offPool {
-                    LocalRound.train(global: global, on: train, plan: plan, threads: threads) { epoch, done in
-                        events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
-                    }
+                events(.training(round: round, examples: work.trainExamples))
+                let update = try await work.train(from: global, plan: plan) { epoch, done in
+                    events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
                 }
-                let payload = try TensorPayload.encode(result.delta, precision: .float16)
                 try await Self.droppingIfUnwanted(round, events) {
                     _ = try await link.uploadUpdate(
-                        round: round, baseVersion: version, examples: result.examples, trainSeconds: result.seconds, payload: payload)
-                    events(.uploaded(round: round, bytes: payload.count, loss: result.meanLoss, seconds: result.seconds))
+                        round: round, baseVersion: version, examples: update.examples, trainSeconds: update.trainSeconds, payload: update.payload)
+                    events(.uploaded(round: round, bytes: update.payload.count, loss: update.meanLoss, seconds: update.trainSeconds))
                 }
                 lastRound = round
             case .evaluate(let round, let version):
-                let current = try await model(version)
-                let (test, threads) = (self.test, self.threads)
-                let summary = await Self.offPool { LocalRound.evaluate(current, on: test, threads: threads) }
+                let summary = try await work.evaluate(try await model(version))
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, summary: summary)
-                    events(.evaluated(round: round, examples: test.count))
+                    events(.evaluated(round: round, examples: summary.examples))
                 }
             case .wait(let retryAfter):
                 events(.waiting)
@@ -111,14 +103,6 @@ public struct Participant: Sendable {
             try await send()
         } catch let error as CoordinatorError where error.kind == .stale || error.kind == .notJoined {
             events(.dropped(round: round, reason: error.message))
-        }
-    }
-
-    /// Runs CPU-heavy work on a Dispatch thread, so the cooperative pool that drives
-    /// networking is never blocked by training.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
         }
     }
 }

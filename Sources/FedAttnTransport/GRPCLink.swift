@@ -92,10 +92,16 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     }
 
     /// Waits for an upload slot (sending nothing meanwhile), then streams the update. An
-    /// update the coordinator no longer wants is `CoordinatorError.staleUpdate`.
+    /// update the coordinator no longer wants is `CoordinatorError.staleUpdate`; a
+    /// RESOURCE_EXHAUSTED refusal (over a size limit, compressed or inflated; or another
+    /// upload of this client's still being read) is `CoordinatorError.tooLarge`.
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         try await Self.staleAsCoordinatorError {
-            try await upload(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+            do {
+                return try await upload(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+            } catch let error as RPCError where error.code == .resourceExhausted {
+                throw CoordinatorError.tooLarge(error.message)
+            }
         }
     }
 

@@ -28,6 +28,10 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics (off when not given; 0 picks a port).")
         var metricsPort: Int?
         @Option(name: .long, help: "Address the metrics endpoint listens on.") var metricsHost = "127.0.0.1"
+        @Option(
+            name: .long,
+            help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
+        var portFile: String?
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
@@ -36,6 +40,13 @@ extension CoordinatorCommand {
             }
             guard Logger.Level(rawValue: logLevel) != nil else {
                 throw ValidationError("--log-level \(logLevel) is not a level: give trace, debug, info, notice, warning, error or critical")
+            }
+            if let portFile {
+                let folder = URL(fileURLWithPath: portFile).deletingLastPathComponent().path
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ValidationError("--port-file \(portFile): the folder \(folder) does not exist")
+                }
             }
             _ = try settings.resolve()
         }
@@ -68,6 +79,14 @@ extension CoordinatorCommand {
                 ) { port in
                     logger.notice(
                         "listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
+                    if let portFile {
+                        // Written whole or not at all: a reader never sees half a number.
+                        do {
+                            try Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic)
+                        } catch {
+                            throw ValidationError("--port-file \(portFile): cannot write the port there: \(error.localizedDescription)")
+                        }
+                    }
                     while await !coordinator.isDone {
                         // glibc keeps freed buffers of finished calls in its arenas; given back
                         // five times a second, they no longer add to the next peak (10 MB at 200

@@ -1,0 +1,114 @@
+import Dispatch
+public import FedAttnCodec
+import FedAttnCore
+public import FedAttnModel
+public import Foundation
+import Synchronization
+
+/// A global model as a participant downloaded it: the payload's bytes, decoded into an
+/// `AttentionModel` only when something asks for it, and then once (training and evaluating
+/// one version share the decoding).
+public final class GlobalModel: Sendable {
+    /// The version's name (the SHA-256 of `payload`, in hex).
+    public let version: String
+    /// The encoded model (protocol `TensorPayload`), as it arrived.
+    public let payload: Data
+    /// The model's shape, as the coordinator announced it at Join.
+    public let config: ModelConfig
+    private let cache = Mutex<AttentionModel?>(nil)
+
+    public init(version: String, payload: Data, config: ModelConfig) {
+        self.version = version
+        self.payload = payload
+        self.config = config
+    }
+
+    /// The model, decoded on the first call.
+    /// - Throws: `CodecError` when the payload does not decode to `config`'s layout.
+    public func decoded() throws -> AttentionModel {
+        if let model = cache.withLock({ $0 }) { return model }
+        let layout = AttentionModel.layout(for: config)
+        let weights = try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
+        let model = try AttentionModel(config: config, parameters: weights.densified())
+        cache.withLock { $0 = model }
+        return model
+    }
+}
+
+/// An update ready to send: the encoded delta and what the upload declares with it.
+public struct LocalUpdate: Sendable {
+    /// The encoded delta (protocol `TensorPayload`, local minus global).
+    public let payload: Data
+    /// Training examples the update was computed from (its weight in the average).
+    public let examples: Int
+    /// Seconds spent training.
+    public let trainSeconds: Double
+    /// Mean training loss of the last epoch (log loss, nats).
+    public let meanLoss: Double
+
+    public init(payload: Data, examples: Int, trainSeconds: Double, meanLoss: Double) {
+        self.payload = payload
+        self.examples = examples
+        self.trainSeconds = trainSeconds
+        self.meanLoss = meanLoss
+    }
+}
+
+/// What a participant does with its tasks on its own side. `Participant` speaks the
+/// protocol (join, long poll, download, upload, report, re-join, drop what is stale); the
+/// work decides what to send. A silo trains and evaluates on its data (`SiloWork`); a load
+/// generator sends prepared answers without training.
+public protocol LocalWork: Sendable {
+    /// Training examples declared at Join; no update may claim more.
+    var trainExamples: Int { get }
+    /// Trains from `global` under `plan` and returns the update to send. `progress` gets
+    /// (epoch, examples done in that epoch).
+    func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> LocalUpdate
+    /// Evaluates `global` on held-out examples.
+    func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary
+}
+
+/// A silo's work: trains with exactly the local-training code and evaluates on its test
+/// examples. Only the delta and the evaluation summary leave it; no example, id or
+/// prediction does.
+public struct SiloWork: LocalWork {
+    public let train: ExampleSet
+    public let test: ExampleSet
+    /// Threads for training and evaluation.
+    public let threads: Int
+
+    public init(train: ExampleSet, test: ExampleSet, threads: Int = 1) {
+        self.train = train
+        self.test = test
+        self.threads = threads
+    }
+
+    public var trainExamples: Int { train.count }
+
+    public func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws
+        -> LocalUpdate
+    {
+        let model = try global.decoded()
+        let (train, threads) = (self.train, self.threads)
+        let result = await Self.offPool {
+            LocalRound.train(global: model, on: train, plan: plan, threads: threads) { progress($0, $1) }
+        }
+        return LocalUpdate(
+            payload: try TensorPayload.encode(result.delta, precision: .float16), examples: result.examples, trainSeconds: result.seconds,
+            meanLoss: result.meanLoss)
+    }
+
+    public func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary {
+        let model = try global.decoded()
+        let (test, threads) = (self.test, self.threads)
+        return await Self.offPool { LocalRound.evaluate(model, on: test, threads: threads) }
+    }
+
+    /// Runs CPU-heavy work on a Dispatch thread, so the cooperative pool that drives
+    /// networking is never blocked by training.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: work()) }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// What `fedattn-coordinator bench` measured, as a table or as JSON (snake_case keys).
+struct LoadResult: Encodable {
+    let clients: Int, rounds: Int, parameters: Int, modelBytesFloat32: Int, updateBytes: Int, updatesAggregated: Int
+    let updatesPerSecond: Double, roundSeconds: [Double], coordinatorPeakRSSBytes: Int, memoryBudgetBytes: Int, refused: Int
+    let bombsSent: Int, bombsRefused: Int, bombBytes: Int, wallSeconds: Double
+    /// Updates the coordinator no longer wanted when they arrived (their round had closed).
+    let updatesDropped: Int
+
+    enum CodingKeys: String, CodingKey {
+        case clients, rounds, parameters, modelBytesFloat32 = "model_bytes_float32", updateBytes = "update_bytes"
+        case updatesAggregated = "updates_aggregated", updatesPerSecond = "updates_aggregated_per_second", roundSeconds = "round_seconds"
+        case coordinatorPeakRSSBytes = "coordinator_peak_rss_bytes", memoryBudgetBytes = "memory_budget_bytes", refused
+        case bombsSent = "bombs_sent", bombsRefused = "bombs_refused", bombBytes = "bomb_bytes", wallSeconds = "wall_seconds"
+        case updatesDropped = "updates_dropped"
+    }
+
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
+    func table() -> String {
+        [
+            "clients                    \(clients) (refused: \(refused))",
+            "model                      \(parameters) parameters, \(modelBytesFloat32) bytes as float32",
+            "update                     \(updateBytes) bytes",
+            "rounds                     \(rounds), \(updatesAggregated) updates aggregated, \(updatesDropped) dropped as late",
+            String(format: "updates aggregated/s       %.0f", updatesPerSecond),
+            "round seconds              " + roundSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "),
+            String(
+                format: "coordinator peak memory    %.1f MB (budget %.1f MB)", Double(coordinatorPeakRSSBytes) / 1e6, Double(memoryBudgetBytes) / 1e6),
+            "bombs                      \(bombsSent) sent (\(bombBytes) bytes each, 1 GiB inflated), \(bombsRefused) refused",
+            String(format: "wall                       %.1f s", wallSeconds),
+        ].joined(separator: "\n")
+    }
+}
