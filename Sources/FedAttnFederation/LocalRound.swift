@@ -56,8 +56,7 @@ public enum LocalRound {
             loss = report.meanLoss
             seconds += report.seconds
         }
-        let delta = trainer.model.parameters.subtracting(global.parameters)
-        return LocalRoundResult(delta: SparseWeights(delta, sparseTensors: sparseTensors), examples: data.count, meanLoss: loss, seconds: seconds)
+        return LocalRoundResult(delta: trainer.delta(), examples: data.count, meanLoss: loss, seconds: seconds)
     }
 
     /// The client side of federated evaluation: a summary of the model on the silo's test split.

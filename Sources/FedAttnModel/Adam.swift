@@ -1,20 +1,30 @@
+public import FedAttnCore
+
 /// Adam (Kingma & Ba), in the form Keras uses, so that results compare with Keras runs:
 /// alpha_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t);  p -= alpha_t * m / (sqrt(v) + epsilon).
 ///
-/// A step is taken in two parts, `beginStep` once and then `update` over disjoint ranges,
-/// so that several threads can each update their share of a large parameter buffer.
+/// A step is taken in two parts, `beginStep` once and then `update` over disjoint ranges
+/// (or, for embedding tables, rows: see Adam+Rows.swift), so that several threads can each
+/// update their share of a large parameter buffer. The moments live in `ZeroedBuffer`s:
+/// parameters that are never stepped cost no memory.
 public final class Adam {
     public var learningRate: Float
     public let beta1: Float, beta2: Float, epsilon: Float
     public let parameterCount: Int
     /// Steps begun so far.
     public private(set) var step = 0
-    private let m: UnsafeMutablePointer<Float>
-    private let v: UnsafeMutablePointer<Float>
+    private let moments: (m: ZeroedBuffer<Float>, v: ZeroedBuffer<Float>)
+    private var m: UnsafeMutablePointer<Float> { moments.m.pointer }
+    private var v: UnsafeMutablePointer<Float> { moments.v.pointer }
+    /// alpha_t of every step begun, `alphas[t - 1]`: rows that sat out steps catch up with them.
+    private(set) var alphas: UnsafeMutablePointer<Float>
+    private var alphaCapacity = 1024
 
     /// The per-step constants every range of one step uses.
     public struct Step: Sendable {
         let alpha: Float
+        /// t, counting from 1.
+        let number: Int
     }
 
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-7) {
@@ -23,22 +33,25 @@ public final class Adam {
         self.beta2 = beta2
         self.epsilon = epsilon
         self.parameterCount = parameterCount
-        m = .allocate(capacity: parameterCount)
-        m.initialize(repeating: 0, count: parameterCount)
-        v = .allocate(capacity: parameterCount)
-        v.initialize(repeating: 0, count: parameterCount)
+        moments = (ZeroedBuffer(count: parameterCount), ZeroedBuffer(count: parameterCount))
+        alphas = .allocate(capacity: alphaCapacity)
     }
 
-    deinit {
-        m.deallocate()
-        v.deallocate()
-    }
+    deinit { alphas.deallocate() }
 
     /// Advances the step count and returns the step's constants.
     public func beginStep() -> Step {
         step += 1
         let t = Double(step)
-        return Step(alpha: Float(Double(learningRate) * (1 - _pow(Double(beta2), t)).squareRoot() / (1 - _pow(Double(beta1), t))))
+        let alpha = Float(Double(learningRate) * (1 - _pow(Double(beta2), t)).squareRoot() / (1 - _pow(Double(beta1), t)))
+        if step > alphaCapacity {
+            let grown = UnsafeMutablePointer<Float>.allocate(capacity: alphaCapacity * 2)
+            grown.moveInitialize(from: alphas, count: alphaCapacity)
+            alphas.deallocate()
+            (alphas, alphaCapacity) = (grown, alphaCapacity * 2)
+        }
+        alphas[step - 1] = alpha
+        return Step(alpha: alpha, number: step)
     }
 
     /// Applies the step to `parameters[range]` from `gradient[range]`. Ranges given to
@@ -91,11 +104,18 @@ public final class Adam {
     }
 
     @inline(__always) private func update8(at i: Int, gradient g: Vec8, parameters: UnsafeMutablePointer<Float>, step: Step) {
-        let mi = Vec8(repeating: beta1) * load8(m + i) + Vec8(repeating: 1 - beta1) * g
-        let vi = Vec8(repeating: beta2) * load8(v + i) + Vec8(repeating: 1 - beta2) * g * g
-        store8(mi, m + i)
-        store8(vi, v + i)
-        store8(load8(parameters + i) - Vec8(repeating: step.alpha) * mi / (vi.squareRoot() + Vec8(repeating: epsilon)), parameters + i)
+        adam8(parameters + i, m + i, v + i, g, step.alpha)
+    }
+
+    /// Eight parameters' step, their moments at `m` and `v`.
+    @inline(__always) func adam8(
+        _ p: UnsafeMutablePointer<Float>, _ m: UnsafeMutablePointer<Float>, _ v: UnsafeMutablePointer<Float>, _ g: Vec8, _ alpha: Float
+    ) {
+        let mi = Vec8(repeating: beta1) * load8(m) + Vec8(repeating: 1 - beta1) * g
+        let vi = Vec8(repeating: beta2) * load8(v) + Vec8(repeating: 1 - beta2) * g * g
+        store8(mi, m)
+        store8(vi, v)
+        store8(load8(p) - Vec8(repeating: alpha) * mi / (vi.squareRoot() + Vec8(repeating: epsilon)), p)
     }
 
     @inline(__always) private func update1(at i: Int, gradient g: Float, parameters: UnsafeMutablePointer<Float>, step: Step) {

@@ -39,7 +39,13 @@ public struct AttentionModel: Sendable, Equatable {
         try config.validate()
         self.config = config
         let layout = Self.layout(for: config)
-        var values = [Float](repeating: 0, count: layout.count)
+        // Huge pages asked for before the first write: rows read at random then cost far
+        // fewer TLB misses (see adviseHugePages).
+        var values = [Float](unsafeUninitializedCapacity: layout.count) { buffer, initialized in
+            adviseHugePages(buffer.baseAddress!, bytes: buffer.count * 4)
+            buffer.initialize(repeating: 0)
+            initialized = buffer.count
+        }
         var rng = SeededGenerator(seed: seed)
         func fill(_ name: String, limit: Double, skipping skipped: Range<Int> = 0..<0) {
             for i in layout.range(of: name)! where !skipped.contains(i) {

@@ -31,6 +31,14 @@ extension ExampleSet {
     }
 }
 
+/// Where one example's item-table gradient goes: row `candidate` of `table` for the
+/// candidate, rows `history[0..<length]` for its (latest) history items.
+struct TableGradientRows {
+    let table: UnsafeMutablePointer<Float>
+    let candidate: Int32
+    let history: UnsafePointer<Int32>
+}
+
 /// Scratch memory for one thread running the kernel; reused for every example.
 final class ExampleKernel {
     let d: Int, hidden: Int, historyLength: Int
@@ -94,9 +102,12 @@ final class ExampleKernel {
     }
 
     /// Runs example `i` forward and backward, adds `scale` times its loss gradient into `g`,
-    /// and returns its (unscaled) loss.
+    /// and returns its (unscaled) loss. The item table's gradient rows go into `g`'s item
+    /// table at the rows' own ids, or, given `tableRows`, where it says (a batch's compact
+    /// gradient rows).
     @inline(__always) func accumulateGradient(
-        _ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ columns: ExampleColumns, _ i: Int, scale: Float
+        _ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>, _ columns: ExampleColumns, _ i: Int, scale: Float,
+        tableRows: TableGradientRows? = nil
     ) -> Float {
         let o = offsets
         let logit = forward(p, columns, i)
@@ -110,8 +121,7 @@ final class ExampleKernel {
             dx: dx)
 
         // x = [u, e_c, u * e_c, e_s]  ->  du = dx_u + dx_prod * e_c,  de_c = dx_c + dx_prod * u,  de_s = dx_s
-        let candidateRow = Int(columns.candidates[i]) * d
-        let ec = p + o.items + candidateRow
+        let ec = p + o.items + Int(columns.candidates[i]) * d
         copy(dx, du, d)
         addProduct(dx + 2 * d, ec, du, d)
         copy(dx + d, dCandidate, d)
@@ -119,11 +129,12 @@ final class ExampleKernel {
         add(dx + 3 * d, g + o.strategies + Int(columns.strategies[i]) * d, d)
 
         let (start, length) = historyRange(columns, i)
+        let rows = tableRows ?? TableGradientRows(table: g + o.items, candidate: columns.candidates[i], history: columns.historyItems + start)
         attentionBackward(
             du: du, candidate: ec, history: columns.historyItems + start, length: length, table: p + o.items,
             query: p + o.query, key: p + o.key, d: d, cache: cache, scratch: attentionScratch,
-            tableGrad: g + o.items, queryGrad: g + o.query, keyGrad: g + o.key, dCandidate: dCandidate)
-        add(dCandidate, g + o.items + candidateRow, d)
+            tableGrad: rows.table, gradientRows: rows.history, queryGrad: g + o.query, keyGrad: g + o.key, dCandidate: dCandidate)
+        add(dCandidate, rows.table + Int(rows.candidate) * d, d)
         return loss
     }
 }

@@ -36,47 +36,57 @@ public struct EpochReport: Sendable {
 
 /// Trains an AttentionModel with mini-batch Adam, on one or more threads.
 ///
-/// Each worker owns a replica of the parameters. Every batch, each computes the gradient of
-/// its fixed slice of the batch; then each takes the Adam step for its own chunk of the
-/// parameters, from the sum of all workers' gradients added in a fixed order, writing the
-/// chunk into its own replica; at the start of the next batch each copies the chunks the
-/// others stepped. So a core writes only its own memory and reads the others' sequentially.
-/// (With one shared copy, every core re-fetched each row the other had just updated: a
-/// random-access miss per row, which made 2 threads only 1.1 to 1.6 times as fast as one.)
+/// The item table takes lazy Adam steps (see `Adam`): a step reads and writes only the rows
+/// its batch touched, so a step costs the same on a 4M-row table as on a 2k-row one, and the
+/// table's optimiser state and gradients cost memory only for the rows touched. The other
+/// tensors (a few thousand floats) take dense steps.
+///
+/// All workers share one copy of the parameters: the model's own buffer, trained in place.
+/// Each batch has two phases, separated by the pool's barrier. First each worker computes
+/// the gradient of its fixed slice of the batch into its own buffer, only reading the
+/// parameters. Then each steps its share of the batch's touched rows (and of the dense
+/// tensors) from the sum of all workers' gradients, added in a fixed order, so the result
+/// depends on the thread count but never on scheduling. (Hogwild-style concurrent writes
+/// would drop determinism; per-thread replicas, as before, cost a table per thread.)
 public final class LocalTrainer {
-    /// The model as of the last finished epoch.
+    /// The model; after `trainEpoch` returns, as of the last finished epoch.
     public private(set) var model: AttentionModel
     public let config: TrainingConfig
     private var rng: SeededGenerator
     private var epochsDone = 0
     private let pool: WorkerPool
-    private let workers: [Worker]
-    /// One Adam state; worker t alone steps `chunks[t]` of it.
+    private let workers: [WorkerBuffers]
     private let optimizer: Adam
-    private let chunks: [Range<Int>]
-    /// The parameters FedProx pulls toward.
-    private let anchor: UnsafeMutablePointer<Float>
+    /// The item table's rows and width; its rows are stepped lazily.
+    private let tableRows: Int, width: Int
+    /// The dense tensors (all but the item table), and each worker's share of their step.
+    private let dense: Range<Int>
+    private let denseChunks: [Range<Int>]
+    private let touched: TouchedRows
+    private let rowMoments: RowMoments
+    /// The dense tensors as training found them (indexed like the parameters; only
+    /// `dense` is written): FedProx's anchor and the base of `delta()`.
+    private let denseAnchor: ZeroedBuffer<Float>
+    private var hugePagesAdvised: UnsafeMutablePointer<Float>?
 
-    /// What one worker owns: its kernel scratch, gradient buffer and parameter replica.
-    private final class Worker {
+    /// What one worker owns: its kernel scratch and gradient buffers (the dense tensors'
+    /// where they sit in the parameters, the item table's as the batch's rows, compactly:
+    /// owner t's rows from t * batchCapacity on).
+    final class WorkerBuffers {
         let kernel: ExampleKernel
-        let gradient: UnsafeMutablePointer<Float>
-        let parameters: UnsafeMutablePointer<Float>
+        let gradient: ZeroedBuffer<Float>
+        let tableGradient: ZeroedBuffer<Float>
+        /// One example's history gradient rows.
+        let historyRows: UnsafeMutablePointer<Int32>
 
-        init(model: AttentionModel) {
-            let count = model.parameterCount
+        init(model: AttentionModel, batchRows: Int, width: Int) {
             kernel = ExampleKernel(config: model.config, offsets: TensorOffsets(model.parameters.layout))
-            gradient = .allocate(capacity: count)
-            gradient.initialize(repeating: 0, count: count)
-            let replica = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            model.parameters.values.withUnsafeBufferPointer { replica.initialize(from: $0.baseAddress!, count: $0.count) }
-            parameters = replica
+            gradient = ZeroedBuffer(count: model.parameterCount)
+            tableGradient = ZeroedBuffer(count: batchRows * width)
+            historyRows = .allocate(capacity: max(1, model.config.historyLength))
         }
 
-        deinit {
-            gradient.deallocate()
-            parameters.deallocate()
-        }
+        deinit { historyRows.deallocate() }
     }
 
     public init(model: AttentionModel, config: TrainingConfig) {
@@ -84,18 +94,27 @@ public final class LocalTrainer {
         self.config = config
         rng = SeededGenerator(seed: config.seed)
         pool = WorkerPool(threads: config.threads)
-        workers = (0..<config.threads).map { _ in Worker(model: model) }
         optimizer = Adam(parameterCount: model.parameterCount, learningRate: config.learningRate)
-        let start = UnsafeMutablePointer<Float>.allocate(capacity: model.parameterCount)
-        model.parameters.values.withUnsafeBufferPointer { start.initialize(from: $0.baseAddress!, count: $0.count) }
-        anchor = start
+        let items = model.parameters.layout.tensors[0]
+        precondition(items.name == AttentionModel.TensorName.items, "The item table must come first in the layout.")
+        (tableRows, width) = (items.shape[0], items.shape[1])
+        dense = items.elementCount..<model.parameterCount
+        touched = TouchedRows(
+            rowCount: tableRows, width: width, historyLength: model.config.historyLength, workers: config.threads, batchSize: config.batchSize)
+        rowMoments = RowMoments(rows: touched.slotCapacity, width: width)
+        let batchRows = touched.batchCapacity * config.threads
+        workers = (0..<config.threads).map { [width] _ in WorkerBuffers(model: model, batchRows: batchRows, width: width) }
+        denseAnchor = ZeroedBuffer(count: model.parameterCount)
+        model.parameters.values.withUnsafeBufferPointer { [dense, denseAnchor] p in
+            (denseAnchor.pointer + dense.lowerBound).initialize(from: p.baseAddress! + dense.lowerBound, count: dense.count)
+        }
         // Chunks aligned to 8 floats, so the SIMD loop covers all but the last one's tail.
-        let count = model.parameterCount, threads = config.threads
-        let size = (count / threads + 7) / 8 * 8
-        chunks = (0..<threads).map { t in min(count, t * size)..<(t == threads - 1 ? count : min(count, (t + 1) * size)) }
+        let threads = config.threads, size = (dense.count / threads + 7) / 8 * 8
+        denseChunks = (0..<threads).map { [dense] t in
+            let lo = min(dense.upperBound, dense.lowerBound + t * size)
+            return lo..<(t == threads - 1 ? dense.upperBound : min(dense.upperBound, lo + size))
+        }
     }
-
-    deinit { anchor.deallocate() }
 
     /// One pass over `data` in a fresh random order. `progress` hears the examples done so far.
     @discardableResult
@@ -114,43 +133,124 @@ public final class LocalTrainer {
             batchStart = batchEnd
             if let progress, (batchStart / batchSize) % 50 == 0 || batchStart == order.count { progress(batchStart) }
         }
+        catchUpRows()
         epochsDone += 1
-        // Each chunk is current in the replica of the worker that stepped it.
-        model.parameters.values.withUnsafeMutableBufferPointer { model in
-            for (worker, chunk) in zip(workers, chunks) {
-                (model.baseAddress! + chunk.lowerBound).update(from: worker.parameters + chunk.lowerBound, count: chunk.count)
-            }
-        }
         return EpochReport(
             epoch: epochsDone, examples: data.count, meanLoss: totalLoss / Double(data.count),
             seconds: (ContinuousClock.now - clock).seconds)
     }
 
-    /// One Adam step on the mean loss of the batch; returns the batch's summed loss.
-    private func trainBatch(_ batch: ArraySlice<Int32>, _ data: ExampleSet) -> Double {
-        let threads = pool.threads, workers = workers, chunks = chunks, optimizer = optimizer
-        let proximal = config.proximalMu > 0 ? (anchor: UnsafePointer(anchor), mu: config.proximalMu) : nil
-        let scale = 1 / Float(batch.count)
-        let gradients = workers.map(\.gradient)
-        var losses = [Double](repeating: 0, count: threads)
-        data.withColumns { columns in
-            batch.withUnsafeBufferPointer { indices in
-                losses.withUnsafeMutableBufferPointer { lossOut in
-                    pool.run { t in
-                        let worker = workers[t]
-                        // Bring in the chunks the other workers stepped last time.
-                        for (u, chunk) in chunks.enumerated() where u != t {
-                            (worker.parameters + chunk.lowerBound).update(from: workers[u].parameters + chunk.lowerBound, count: chunk.count)
-                        }
-                        let work = BatchWork(parameters: worker.parameters, columns: columns, indices: indices, threads: threads, scale: scale)
-                        lossOut[t] = work.run(slice: t, kernel: worker.kernel, gradient: worker.gradient, count: optimizer.parameterCount)
+    /// Brings every row touched so far up to the last step (see Adam+Rows.swift), so that
+    /// the model is what dense Adam would have made it. Each worker brings its own rows.
+    private func catchUpRows() {
+        let pool = pool, optimizer = optimizer, rowMoments = rowMoments, width = width, touched = touched
+        let mu = config.proximalMu, through = optimizer.step
+        let proximal = mu > 0 ? (anchor: UnsafePointer(touched.originals.pointer), mu: mu) : nil
+        model.parameters.values.withUnsafeMutableBufferPointer { buffer in
+            let p = buffer.baseAddress!
+            pool.run { t in
+                let owner = touched.owners[t]
+                owner.rows.withUnsafeBufferPointer { rows in
+                    owner.slots.withUnsafeBufferPointer { slots in
+                        optimizer.catchUp(
+                            rows: rows, slots: slots, width: width, table: p, moments: rowMoments, through: through, proximal: proximal)
                     }
                 }
             }
         }
-        let step = optimizer.beginStep()
-        pool.run { t in
-            optimizer.update(chunks[t], summing: gradients, parameters: workers[t].parameters, step: step, proximal: proximal)
+    }
+
+    /// How far training has moved the model from where it started: the item table as the
+    /// rows that changed (ascending), every other tensor whole. Costs the rows touched, not
+    /// the table.
+    public func delta() -> SparseWeights {
+        let layout = model.parameters.layout, width = width, originals = touched.originals.pointer
+        let touchedRows = touched.owners.flatMap { owner in zip(owner.rows, owner.slots).map { (row: $0, slot: $1) } }.sorted { $0.row < $1.row }
+        var rows: [Int32] = [], values: [Float] = []
+        model.parameters.values.withUnsafeBufferPointer { p in
+            for (row, slot) in touchedRows {
+                let start = Int(row) * width, original = originals + Int(slot) * width
+                let difference = (0..<width).map { p[start + $0] - original[$0] }
+                guard difference.contains(where: { $0 != 0 }) else { continue }
+                rows.append(row)
+                values.append(contentsOf: difference)
+            }
+        }
+        var tensors = [SparseWeights.Tensor(rows: rows, values: values)]
+        for i in 1..<layout.tensors.count {
+            let range = layout.range(at: i)
+            tensors.append(SparseWeights.Tensor(rows: nil, values: range.map { model.parameters.values[$0] - denseAnchor.pointer[$0] }))
+        }
+        return SparseWeights(layout: layout, tensors: tensors)
+    }
+
+    /// One Adam step on the mean loss of the batch; returns the batch's summed loss.
+    private func trainBatch(_ batch: ArraySlice<Int32>, _ data: ExampleSet) -> Double {
+        let threads = pool.threads, workers = workers, optimizer = optimizer, pool = pool, rowMoments = rowMoments
+        let dense = dense, denseChunks = denseChunks, width = width, historyLength = model.config.historyLength
+        let touched = touched, batchCapacity = touched.batchCapacity
+        let mu = config.proximalMu
+        let scale = 1 / Float(batch.count)
+        let gradients = workers.map(\.gradient.pointer)
+        let candidateLocals = touched.owners.map { UnsafePointer($0.candidateLocal) }
+        let historyLocals = touched.owners.map { UnsafePointer($0.historyLocal) }
+        let batchNumber = touched.beginBatch()
+        var losses = [Double](repeating: 0, count: threads)
+        data.withColumns { columns in
+            batch.withUnsafeBufferPointer { indices in
+                model.parameters.values.withUnsafeMutableBufferPointer { buffer in
+                    let p = buffer.baseAddress!
+                    if hugePagesAdvised != p {
+                        adviseHugePages(p, bytes: buffer.count * 4)
+                        hugePagesAdvised = p
+                    }
+                    // Each worker lists the rows it owns and brings them up to date (a row read
+                    // before it caught up would give another gradient than dense Adam's); then
+                    // each computes its slice's gradient.
+                    let stepsDone = optimizer.step
+                    let rowProximal = mu > 0 ? (anchor: UnsafePointer(touched.originals.pointer), mu: mu) : nil
+                    pool.run { t in
+                        let owner = touched.owners[t]
+                        owner.collect(indices, columns, table: p, batchNumber: batchNumber, in: touched)
+                        owner.batch.withUnsafeBufferPointer { rows in
+                            owner.batchSlots.withUnsafeBufferPointer { slots in
+                                optimizer.catchUp(
+                                    rows: rows, slots: slots, width: width, table: p, moments: rowMoments, through: stepsDone, proximal: rowProximal)
+                            }
+                        }
+                    }
+                    losses.withUnsafeMutableBufferPointer { lossOut in
+                        candidateLocals.withUnsafeBufferPointer { candidateLocals in
+                            historyLocals.withUnsafeBufferPointer { historyLocals in
+                                pool.run { t in
+                                    let worker = workers[t]
+                                    // Table rows were zeroed by the last step; the dense part is zeroed here, on this core.
+                                    zero(worker.gradient.pointer + dense.lowerBound, dense.count)
+                                    let work = BatchWork(
+                                        parameters: p, columns: columns, indices: indices, candidateLocals: candidateLocals,
+                                        historyLocals: historyLocals, historyLength: historyLength, threads: threads, scale: scale)
+                                    lossOut[t] = work.run(slice: t, kernel: worker.kernel, gradient: worker.gradient.pointer, worker: worker)
+                                }
+                            }
+                        }
+                    }
+                    let step = optimizer.beginStep()
+                    let denseProximal = mu > 0 ? (anchor: UnsafePointer(denseAnchor.pointer), mu: mu) : nil
+                    pool.run { t in
+                        // Each worker steps the rows it owns, from every worker's gradient rows for them.
+                        let owner = touched.owners[t]
+                        owner.batch.withUnsafeBufferPointer { rows in
+                            owner.batchSlots.withUnsafeBufferPointer { slots in
+                                optimizer.update(
+                                    rows: rows, slots: slots, width: width, table: p, moments: rowMoments,
+                                    summing: workers.map { $0.tableGradient.pointer + t * batchCapacity * width }, step: step,
+                                    proximal: rowProximal)
+                            }
+                        }
+                        optimizer.update(denseChunks[t], summing: gradients, parameters: p, step: step, proximal: denseProximal)
+                    }
+                }
+            }
         }
         return losses.reduce(0, +)
     }
@@ -161,18 +261,32 @@ private struct BatchWork {
     let parameters: UnsafePointer<Float>
     let columns: ExampleColumns
     let indices: UnsafeBufferPointer<Int32>
+    /// By owner, by batch position: the batch-local gradient rows of the candidate and of
+    /// the history items that owner owns (row r's owner is r % threads).
+    let candidateLocals: UnsafeBufferPointer<UnsafePointer<Int32>>
+    let historyLocals: UnsafeBufferPointer<UnsafePointer<Int32>>
+    let historyLength: Int
     let threads: Int
     let scale: Float
 
-    /// Zeroes `gradient` (its own buffer, so on its own core), then accumulates the
-    /// gradient of worker `slice`'s share of the batch into it.
-    func run(slice: Int, kernel: ExampleKernel, gradient: UnsafeMutablePointer<Float>, count: Int) -> Double {
-        zero(gradient, count)
+    /// Accumulates the gradient of worker `slice`'s share of the batch: the dense tensors'
+    /// into `gradient`, the item table's into the worker's batch-local table rows.
+    func run(slice: Int, kernel: ExampleKernel, gradient: UnsafeMutablePointer<Float>, worker: LocalTrainer.WorkerBuffers) -> Double {
         let lo = indices.count * slice / threads
         let hi = indices.count * (slice + 1) / threads
+        let historyRows = worker.historyRows
         var loss = 0.0
         for j in lo..<hi {
-            loss += Double(kernel.accumulateGradient(parameters, gradient, columns, Int(indices[j]), scale: scale))
+            let i = Int(indices[j])
+            let candidate = columns.candidates[i]
+            let (start, length) = kernel.historyRange(columns, i)
+            for l in 0..<length {
+                let row = Int(columns.historyItems[start + l])
+                historyRows[l] = historyLocals[row % threads][j * historyLength + l]
+            }
+            let rows = TableGradientRows(
+                table: worker.tableGradient.pointer, candidate: candidateLocals[Int(candidate) % threads][j], history: historyRows)
+            loss += Double(kernel.accumulateGradient(parameters, gradient, columns, i, scale: scale, tableRows: rows))
         }
         return loss
     }

@@ -30,6 +30,13 @@ extension ClientCommand {
         @Option(name: .long, help: "Examples per Adam step.")
         var batchSize = 256
 
+        @Option(
+            name: .long,
+            help:
+                "Also train models with this item mapping (e.g. hash:4000000) on the same data, turn by turn with --items', and report each one's speed against theirs."
+        )
+        var compareItems: String?
+
         @Flag(name: .long, help: "Print one JSON object instead of a table.")
         var json = false
 
@@ -42,34 +49,56 @@ extension ClientCommand {
             }
             guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
             guard warmup >= 0 else { throw ValidationError("--warmup must not be negative") }
+            if let compareItems, ItemMapping(compareItems) == nil {
+                throw ValidationError("--compare-items '\(compareItems)' must be catalogue:N or hash:B, with N or B at least 1")
+            }
         }
 
         func run() async throws {
             let progress = Progress(enabled: !json)
-            let config = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
-            let (_, train, _) = try dataOptions.loadExamples(config: config)
-            let model = try AttentionModel(config: config, seed: 0)
+            let first = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
+            var configs = [first]
+            if let compareItems, let mapping = ItemMapping(compareItems) {
+                var other = first
+                other.items = mapping
+                try other.validate()
+                configs.append(other)
+            }
             let counts = threadCounts
-            let trainers = counts.map { LocalTrainer(model: model, config: TrainingConfig(batchSize: batchSize, threads: $0)) }
+            // Every (mapping, thread count) pair, mapping by mapping; each trainer has a model
+            // of its own, trained in place (no shared copy is kept).
+            var runs: [(config: ModelConfig, threads: Int, train: ExampleSet, trainer: LocalTrainer)] = []
+            for config in configs {
+                let (_, train, _) = try dataOptions.loadExamples(config: config)
+                for count in counts {
+                    let trainer = LocalTrainer(
+                        model: try AttentionModel(config: config, seed: 0), config: TrainingConfig(batchSize: batchSize, threads: count))
+                    runs.append((config, count, train, trainer))
+                }
+            }
             for epoch in 0..<warmup {
-                for trainer in trainers { trainer.trainEpoch(on: train) }
+                for run in runs { run.trainer.trainEpoch(on: run.train) }
                 progress.line("warm-up epoch \(epoch + 1)/\(warmup) done")
             }
-            var rates = [[Double]](repeating: [], count: counts.count)
+            var rates = [[Double]](repeating: [], count: runs.count)
             for epoch in 0..<epochs {
-                for (k, trainer) in trainers.enumerated() {
-                    let report = trainer.trainEpoch(on: train)
+                for (k, run) in runs.enumerated() {
+                    let report = run.trainer.trainEpoch(on: run.train)
                     rates[k].append(Double(report.examples) / report.seconds)
                 }
-                let line = zip(counts, rates).map { String(format: "%d thread(s) %.0f", $0, $1.last!) }.joined(separator: ", ")
-                progress.line("epoch \(epoch + 1)/\(epochs): \(line) examples/s")
+                let line = zip(runs, rates).map { String(format: "%@ %d thread(s) %.0f", "\($0.config.items)", $0.threads, $1.last!) }
+                progress.line("epoch \(epoch + 1)/\(epochs): \(line.joined(separator: ", ")) examples/s")
             }
             let peak = ResourceUsage.peakResidentBytes() ?? 0
-            let results = counts.indices.map { k in
-                BenchResult(
-                    examplesPerSecond: median(rates[k]), threads: counts[k], peakRSSBytes: peak, trainExamples: train.count,
-                    epochRates: rates[k], parameters: model.parameterCount,
-                    speedup: k == 0 ? nil : median(zip(rates[k], rates[0]).map { $0 / $1 }))
+            let results = runs.indices.map { k in
+                let run = runs[k]
+                // The same mapping's first thread count, and the first mapping's same thread count.
+                let sameMapping = k - k % counts.count, sameThreads = k % counts.count
+                return BenchResult(
+                    examplesPerSecond: median(rates[k]), threads: run.threads, items: "\(run.config.items)", peakRSSBytes: peak,
+                    trainExamples: run.train.count, epochRates: rates[k], parameters: run.trainer.model.parameterCount,
+                    speedup: k == sameMapping ? nil : median(zip(rates[k], rates[sameMapping]).map { $0 / $1 }),
+                    versusFirstItems: k < counts.count ? nil : median(zip(rates[k], rates[sameThreads]).map { $0 / $1 }))
             }
             if json {
                 print(try results.count == 1 ? encodeJSON(results[0]) : encodeJSON(BenchComparison(results: results)))
@@ -90,35 +119,43 @@ func median(_ values: [Double]) -> Double {
 struct BenchResult: Encodable {
     let examplesPerSecond: Double
     let threads: Int
+    /// The item mapping, as `--items` spells it.
+    let items: String
+    /// Peak resident memory of the whole process (every model it trained), in bytes.
     let peakRSSBytes: Int
     let trainExamples: Int
     let epochRates: [Double]
     let parameters: Int
     /// Median over rounds of this count's rate over the first count's, when comparing.
     let speedup: Double?
+    /// Median over rounds of this rate over the first mapping's at the same thread count.
+    let versusFirstItems: Double?
 
     enum CodingKeys: String, CodingKey {
         case examplesPerSecond = "examples_per_second", threads, peakRSSBytes = "peak_rss_bytes"
         case trainExamples = "train_examples", epochRates = "epoch_examples_per_second", parameters
-        case speedup = "speedup_vs_first"
+        case speedup = "speedup_vs_first", items, versusFirstItems = "ratio_vs_first_items"
     }
 
     func table() -> String {
-        Table(
-            rows: [
-                ("threads", "\(threads)"),
-                ("examples/s (median epoch)", String(format: "%.0f", examplesPerSecond)),
-            ] + (speedup.map { [("speed-up (median paired)", String(format: "%.2fx", $0))] } ?? []) + [
-                ("peak memory", String(format: "%.1f MB", Double(peakRSSBytes) / 1e6)),
-                ("train examples", "\(trainExamples)"),
-                ("parameters", "\(parameters)"),
-                ("epochs timed", epochRates.map { String(format: "%.0f", $0) }.joined(separator: " ")),
-            ]
-        ).render()
+        var rows: [(String, String)] = [
+            ("items", items),
+            ("threads", "\(threads)"),
+            ("examples/s (median epoch)", String(format: "%.0f", examplesPerSecond)),
+        ]
+        if let speedup { rows.append(("speed-up (median paired)", String(format: "%.2fx", speedup))) }
+        if let versusFirstItems { rows.append(("vs the first mapping (paired)", String(format: "%.2fx", versusFirstItems))) }
+        rows += [
+            ("peak memory", String(format: "%.1f MB", Double(peakRSSBytes) / 1e6)),
+            ("train examples", "\(trainExamples)"),
+            ("parameters", "\(parameters)"),
+            ("epochs timed", epochRates.map { String(format: "%.0f", $0) }.joined(separator: " ")),
+        ]
+        return Table(rows: rows).render()
     }
 }
 
-/// Several thread counts measured turn by turn.
+/// Several thread counts (or item mappings) measured turn by turn.
 struct BenchComparison: Encodable {
     let results: [BenchResult]
 }

@@ -61,13 +61,15 @@ struct AttentionScratch {
 }
 
 /// Given du, accumulates gradients into the history rows of `tableGrad`, into dW_q and dW_k,
-/// and adds the candidate's share into `dCandidate`.
+/// and adds the candidate's share into `dCandidate`. History position l's gradient goes to
+/// row `gradientRows[l]` of `tableGrad` (the table's own row ids for a whole-table gradient,
+/// or a batch's compact indices).
 @inline(__always) func attentionBackward(
     du: UnsafePointer<Float>, candidate ec: UnsafePointer<Float>, history: UnsafePointer<Int32>, length: Int,
     table: UnsafePointer<Float>, query wq: UnsafePointer<Float>, key wk: UnsafePointer<Float>, d: Int,
     cache: AttentionCache, scratch: AttentionScratch,
-    tableGrad: UnsafeMutablePointer<Float>, queryGrad: UnsafeMutablePointer<Float>, keyGrad: UnsafeMutablePointer<Float>,
-    dCandidate: UnsafeMutablePointer<Float>
+    tableGrad: UnsafeMutablePointer<Float>, gradientRows: UnsafePointer<Int32>, queryGrad: UnsafeMutablePointer<Float>,
+    keyGrad: UnsafeMutablePointer<Float>, dCandidate: UnsafeMutablePointer<Float>
 ) {
     guard length > 0 else { return }  // u = 0 is constant: nothing flows back
     let q = cache.q, r = cache.r, a = cache.weights
@@ -76,20 +78,18 @@ struct AttentionScratch {
     // u = sum_l a_l e_l  ->  da_l = du . e_l,  de_l += a_l du
     var weightedSum: Float = 0
     for l in 0..<length {
-        let row = Int(history[l]) * d
-        let da = dot(du, table + row, d)
+        let da = dot(du, table + Int(history[l]) * d, d)
         ds[l] = da
         weightedSum += a[l] * da
-        axpy(a[l], du, tableGrad + row, d)
+        axpy(a[l], du, tableGrad + Int(gradientRows[l]) * d, d)
     }
     // a = softmax(s)  ->  ds_l = a_l (da_l - sum_m a_m da_m)
     // s_l = r . e_l * scale  ->  dr += ds_l scale e_l,  de_l += ds_l scale r
     zero(dr, d)
     for l in 0..<length {
-        let row = Int(history[l]) * d
         let g = a[l] * (ds[l] - weightedSum) * scale
-        axpy(g, table + row, dr, d)
-        axpy(g, r, tableGrad + row, d)
+        axpy(g, table + Int(history[l]) * d, dr, d)
+        axpy(g, r, tableGrad + Int(gradientRows[l]) * d, d)
     }
     // r = sum_i q_i W_k[i,:]  ->  dq_i = W_k[i,:] . dr,  dW_k[i,:] += q_i dr
     for i in 0..<d {
