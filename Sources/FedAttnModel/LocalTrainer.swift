@@ -212,12 +212,9 @@ public final class LocalTrainer {
                     pool.run { t in
                         let owner = touched.owners[t]
                         owner.collect(indices, columns, table: p, batchNumber: batchNumber, in: touched)
-                        owner.batch.withUnsafeBufferPointer { rows in
-                            owner.batchSlots.withUnsafeBufferPointer { slots in
-                                optimizer.catchUp(
-                                    rows: rows, slots: slots, width: width, table: p, moments: rowMoments, through: stepsDone, proximal: rowProximal)
-                            }
-                        }
+                        optimizer.catchUp(
+                            rows: owner.batch, slots: owner.batchSlots, width: width, table: p, moments: rowMoments, through: stepsDone,
+                            proximal: rowProximal)
                     }
                     losses.withUnsafeMutableBufferPointer { lossOut in
                         candidateLocals.withUnsafeBufferPointer { candidateLocals in
@@ -228,6 +225,7 @@ public final class LocalTrainer {
                                     zero(worker.gradient.pointer + dense.lowerBound, dense.count)
                                     let work = BatchWork(
                                         parameters: p, columns: columns, indices: indices, candidateLocals: candidateLocals,
+                                        ownership: touched.ownership,
                                         historyLocals: historyLocals, historyLength: historyLength, threads: threads, scale: scale)
                                     lossOut[t] = work.run(slice: t, kernel: worker.kernel, gradient: worker.gradient.pointer, worker: worker)
                                 }
@@ -239,14 +237,9 @@ public final class LocalTrainer {
                     pool.run { t in
                         // Each worker steps the rows it owns, from every worker's gradient rows for them.
                         let owner = touched.owners[t]
-                        owner.batch.withUnsafeBufferPointer { rows in
-                            owner.batchSlots.withUnsafeBufferPointer { slots in
-                                optimizer.update(
-                                    rows: rows, slots: slots, width: width, table: p, moments: rowMoments,
-                                    summing: workers.map { $0.tableGradient.pointer + t * batchCapacity * width }, step: step,
-                                    proximal: rowProximal)
-                            }
-                        }
+                        optimizer.update(
+                            rows: owner.batch, slots: owner.batchSlots, width: width, table: p, moments: rowMoments,
+                            summing: workers.map { $0.tableGradient.pointer + t * batchCapacity * width }, step: step, proximal: rowProximal)
                         optimizer.update(denseChunks[t], summing: gradients, parameters: p, step: step, proximal: denseProximal)
                     }
                 }
@@ -262,8 +255,9 @@ private struct BatchWork {
     let columns: ExampleColumns
     let indices: UnsafeBufferPointer<Int32>
     /// By owner, by batch position: the batch-local gradient rows of the candidate and of
-    /// the history items that owner owns (row r's owner is r % threads).
+    /// the history items that owner owns.
     let candidateLocals: UnsafeBufferPointer<UnsafePointer<Int32>>
+    let ownership: RowOwnership
     let historyLocals: UnsafeBufferPointer<UnsafePointer<Int32>>
     let historyLength: Int
     let threads: Int
@@ -281,11 +275,11 @@ private struct BatchWork {
             let candidate = columns.candidates[i]
             let (start, length) = kernel.historyRange(columns, i)
             for l in 0..<length {
-                let row = Int(columns.historyItems[start + l])
-                historyRows[l] = historyLocals[row % threads][j * historyLength + l]
+                let row = columns.historyItems[start + l]
+                historyRows[l] = historyLocals[ownership.owner(of: row)][j * historyLength + l]
             }
             let rows = TableGradientRows(
-                table: worker.tableGradient.pointer, candidate: candidateLocals[Int(candidate) % threads][j], history: historyRows)
+                table: worker.tableGradient.pointer, candidate: candidateLocals[ownership.owner(of: candidate)][j], history: historyRows)
             loss += Double(kernel.accumulateGradient(parameters, gradient, columns, i, scale: scale, tableRows: rows))
         }
         return loss

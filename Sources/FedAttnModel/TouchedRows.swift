@@ -10,6 +10,8 @@ import FedAttnCore
 /// rows, where their gradient rows go. Its cost grows with the rows touched; the one
 /// table-sized part, row to slot, is a `ZeroedBuffer`.
 final class TouchedRows {
+    /// Which worker owns a row.
+    let ownership: RowOwnership
     /// Floats in a row.
     let width: Int
     let historyLength: Int
@@ -31,28 +33,37 @@ final class TouchedRows {
         private(set) var rows: [Int32] = []
         private(set) var slots: [Int32] = []
         /// This batch's rows, each once, and their slots.
-        private(set) var batch: [Int32] = []
-        private(set) var batchSlots: [Int32] = []
+        var batch: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: batchRows, count: batchCount) }
+        var batchSlots: UnsafeBufferPointer<Int32> { UnsafeBufferPointer(start: batchRowSlots, count: batchCount) }
+        private let batchRows: UnsafeMutablePointer<Int32>, batchRowSlots: UnsafeMutablePointer<Int32>
+        private var batchCount = 0
         /// By batch position, the batch-local index of the candidate and of each history
         /// item (`historyLength` a position), where this owner owns the row; other entries
         /// are stale and not read.
         let candidateLocal: UnsafeMutablePointer<Int32>
         let historyLocal: UnsafeMutablePointer<Int32>
-        private var stampOfK: [UInt32] = []
-        private var localOfK: [Int32] = []
+        /// By k: the batch number that last listed the row, and its index in that batch.
+        private let stampOfK: ZeroedBuffer<UInt32>
+        private let localOfK: ZeroedBuffer<Int32>
         private let positions: Int, historyLength: Int
 
-        init(index: Int, positions: Int, historyLength: Int) {
+        init(index: Int, positions: Int, historyLength: Int, rowCapacity: Int) {
             self.index = index
             self.positions = positions
             self.historyLength = historyLength
             candidateLocal = .allocate(capacity: positions)
             historyLocal = .allocate(capacity: max(1, positions * historyLength))
+            batchRows = .allocate(capacity: positions * (1 + historyLength))
+            batchRowSlots = .allocate(capacity: positions * (1 + historyLength))
+            stampOfK = ZeroedBuffer(count: rowCapacity)
+            localOfK = ZeroedBuffer(count: rowCapacity)
         }
 
         deinit {
             candidateLocal.deallocate()
             historyLocal.deallocate()
+            batchRows.deallocate()
+            batchRowSlots.deallocate()
         }
 
         /// Lists the owned rows among examples `indices` (a batch), as the kernel reads them.
@@ -60,20 +71,19 @@ final class TouchedRows {
             _ indices: UnsafeBufferPointer<Int32>, _ columns: ExampleColumns, table: UnsafePointer<Float>, batchNumber: UInt32,
             in touched: TouchedRows
         ) {
-            batch.removeAll(keepingCapacity: true)
-            batchSlots.removeAll(keepingCapacity: true)
+            batchCount = 0
             let base = Int32(index * touched.batchCapacity)
             for (j, example) in indices.enumerated() {
                 let i = Int(example)
                 let candidate = columns.candidates[i]
-                if Int(candidate) % touched.workers == index {
+                if touched.ownership.owner(of: candidate) == index {
                     candidateLocal[j] = base + local(candidate, table, batchNumber, touched)
                 }
                 let end = Int(columns.historyStarts[i + 1])
                 let start = end - min(end - Int(columns.historyStarts[i]), historyLength)
                 for k in start..<end {
                     let row = columns.historyItems[k]
-                    guard Int(row) % touched.workers == index else { continue }
+                    guard touched.ownership.owner(of: row) == index else { continue }
                     historyLocal[j * historyLength + k - start] = base + local(row, table, batchNumber, touched)
                 }
             }
@@ -92,19 +102,18 @@ final class TouchedRows {
                 rows.append(row)
                 slots.append(Int32(slot))
                 (touched.originals.pointer + slot * width).update(from: table + r * width, count: width)
-                stampOfK.append(0)
-                localOfK.append(0)
                 touched.slotOfRow.pointer[r] = Int32(slot + 1)
             } else {
                 k = (stored - 1 - index) / workers
             }
-            if stampOfK[k] != batchNumber {
-                stampOfK[k] = batchNumber
-                localOfK[k] = Int32(batch.count)
-                batch.append(row)
-                batchSlots.append(slots[k])
+            if stampOfK.pointer[k] != batchNumber {
+                stampOfK.pointer[k] = batchNumber
+                localOfK.pointer[k] = Int32(batchCount)
+                batchRows[batchCount] = row
+                batchRowSlots[batchCount] = Int32(k * workers + index)
+                batchCount += 1
             }
-            return localOfK[k]
+            return localOfK.pointer[k]
         }
     }
 
@@ -112,11 +121,13 @@ final class TouchedRows {
         self.width = width
         self.historyLength = historyLength
         self.workers = workers
+        ownership = RowOwnership(workers: workers)
         batchCapacity = batchSize * (1 + historyLength)
         // Read at a random place for every row an example names: huge pages spare a TLB
         // miss each (16 MB resident at 4M rows).
         slotOfRow = ZeroedBuffer(count: rowCount, hugePages: true)
-        owners = (0..<workers).map { Owner(index: $0, positions: batchSize, historyLength: historyLength) }
+        let rowCapacity = (rowCount + workers - 1) / workers
+        owners = (0..<workers).map { Owner(index: $0, positions: batchSize, historyLength: historyLength, rowCapacity: rowCapacity) }
         originals = ZeroedBuffer(count: (rowCount + workers - 1) / workers * workers * width)
     }
 
@@ -131,4 +142,18 @@ final class TouchedRows {
 
     /// Slots there can be: every row, rounded up to whole rounds of owners.
     var slotCapacity: Int { (slotOfRow.count + workers - 1) / workers * workers }
+}
+
+/// Row r belongs to worker r % workers; with a power-of-two count that is a mask, not a
+/// division (one per row an example names, in the hot loop).
+struct RowOwnership {
+    let workers: Int
+    private let mask: Int
+
+    init(workers: Int) {
+        self.workers = workers
+        mask = workers & (workers - 1) == 0 ? workers - 1 : -1
+    }
+
+    @inline(__always) func owner(of row: Int32) -> Int { mask >= 0 ? Int(row) & mask : Int(row) % workers }
 }
