@@ -20,7 +20,7 @@ all: build
 # Python client (clients/python, a second implementation of the protocol) needs.
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH: install Swift 6 first"; exit 1; }
-	@missing=""; for p in pkg-config libzstd-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@missing=""; for p in pkg-config libzstd-dev zlib1g-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  (apt-get update -qq && apt-get install -y -qq $$missing) || echo "warning: could not install$$missing"; fi
 	@python3 -c "import safetensors.numpy" 2>/dev/null || pip install -q safetensors 2>/dev/null \

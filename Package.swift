@@ -62,11 +62,12 @@ let package = Package(
         ),
         .target(
             name: "FedAttnData",
-            dependencies: ["FedAttnModel", "FedAttnCore"],
+            dependencies: ["FedAttnModel", "FedAttnCore", "FedAttnCodec", "CZlib"],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "FedAttnCodec",
             dependencies: ["CZstd", "FedAttnCore"],
@@ -170,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedAttnDataTests",
-            dependencies: ["FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport"],
+            dependencies: ["FedAttnData", "FedAttnModel", "FedAttnCore", "FedAttnCodec", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

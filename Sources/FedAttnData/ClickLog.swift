@@ -9,6 +9,7 @@ public struct ClickLog: Sendable {
     public internal(set) var users: [Int32] = []
     public internal(set) var itemKeys: [Int32] = []  // index into itemIDs
     public internal(set) var itemRows: [Int32] = []  // embedding row of the item
+    /// Microseconds since 1970-01-01T00:00:00Z.
     public internal(set) var timestamps: [Int64] = []
     public internal(set) var labels: [UInt8] = []
     public internal(set) var strategies: [Int32] = []
@@ -28,7 +29,7 @@ public struct ClickLog: Sendable {
     /// The index of the user with this id, if the log has them.
     public func user(named id: String) -> Int32? { userIndex[id] }
 
-    /// Adds one row; ids are interned.
+    /// Adds one row (`timestamp` in microseconds since 1970); ids are interned.
     public mutating func append(user: String, item: String, itemRow: Int32, timestamp: Int64, label: UInt8, strategy: Int32) {
         users.append(Self.intern(user, in: &userIndex, ids: &userIDs))
         itemKeys.append(Self.intern(item, in: &itemIndex, ids: &itemIDs))

@@ -1,9 +1,13 @@
 public import FedAttnCore
 import Foundation
 
-/// Reads click logs: benchmark silo CSVs (a header naming `user_id,item_id,timestamp,label`
-/// and optionally `strategy`, in any order) and MovieLens `u.data` (tab-separated
-/// user, item, rating, timestamp; a rating of 4 or 5 is a click).
+/// Reads click logs as they are exported: silo CSVs (a header naming
+/// `user_id,item_id,timestamp,label` and optionally `strategy`, in any order; fields may be
+/// quoted, and a quoted field may hold commas, quotes and line breaks), the same with tabs
+/// (a header line names the columns), and MovieLens `u.data` (tab-separated user, item,
+/// rating, timestamp, no header; a rating of 4 or 5 is a click). Any of them may be gzip
+/// (`.gz`) or zstd (`.zst`) compressed. Timestamps are seconds since 1970, whole or
+/// fractional, or ISO-8601 (see `Timestamp`); labels 0/1 or true/false.
 public struct ClickLogReader: Sendable {
     /// Maps item ids to embedding rows; an id the mapping refuses is a malformed row.
     public var items: ItemMapping
@@ -18,14 +22,20 @@ public struct ClickLogReader: Sendable {
         self.skipMalformed = skipMalformed
     }
 
-    /// Reads one file, or every `.csv` file in a folder (sorted by name), pooled.
+    /// File names a folder's silos may have: `.csv` or `.tsv`, plain, `.gz` or `.zst`.
+    public static func isSiloFile(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return [".csv", ".tsv"].contains { lower.hasSuffix($0) || lower.hasSuffix($0 + ".gz") || lower.hasSuffix($0 + ".zst") }
+    }
+
+    /// Reads one file, or every silo file in a folder (sorted by name), pooled.
     public func read(path: String) throws(DataError) -> ClickLog {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw .fileNotFound(path: path) }
         guard isFolder.boolValue else { return try readFile(path) }
         let names: [String]
         do {
-            names = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".csv") }.sorted()
+            names = try FileManager.default.contentsOfDirectory(atPath: path).filter(Self.isSiloFile).sorted()
         } catch { throw .unreadable(path: path, reason: "\(error.localizedDescription)") }
         guard !names.isEmpty else { throw .noSiloFiles(folder: path) }
         var pooled = ClickLog()
@@ -41,7 +51,7 @@ public struct ClickLogReader: Sendable {
             throw FileManager.default.fileExists(atPath: path)
                 ? .unreadable(path: path, reason: "permission denied or not a file") : .fileNotFound(path: path)
         }
-        var log = try parse([UInt8](data), source: path)
+        var log = try parse([UInt8](try CompressedFile.contents(data, path: path)), source: path)
         guard log.count > 0 else { throw .emptySilo(path: path) }
         log.noteSource(path)
         return log
@@ -49,29 +59,32 @@ public struct ClickLogReader: Sendable {
 
     /// Parses a whole file's bytes; `source` names it in errors.
     public func parse(_ bytes: [UInt8], source: String) throws(DataError) -> ClickLog {
-        var lines = LineSplitter(bytes)
+        var lines = RecordSplitter(bytes)
         guard let (firstNumber, first) = lines.next() else { throw .emptySilo(path: source) }
-        let isMovieLens = first.contains(UInt8(ascii: "\t"))
-        let columns: Columns
+        let tabs = first.contains(UInt8(ascii: "\t"))
+        let format: Format
         var log = ClickLog()
-        if isMovieLens {
-            columns = Columns(user: 0, item: 1, timestamp: 3, label: 2, strategy: nil, count: 4)
-            try parseRow(first, line: firstNumber, columns: columns, ratings: true, source: source, into: &log)
+        if tabs && !Columns.isHeader(first, separator: UInt8(ascii: "\t")) {
+            // MovieLens u.data: no header, the first line is a row.
+            format = Format(
+                columns: Columns(user: 0, item: 1, timestamp: 3, label: 2, strategy: nil, count: 4), separator: UInt8(ascii: "\t"), ratings: true)
+            try parseRow(first, line: firstNumber, format: format, source: source, into: &log)
         } else {
-            columns = try Columns(header: first, source: source)
+            let separator = tabs ? UInt8(ascii: "\t") : UInt8(ascii: ",")
+            format = Format(columns: try Columns(header: first, separator: separator, source: source), separator: separator, ratings: false)
         }
         while let (number, line) = lines.next() {
-            try parseRow(line, line: number, columns: columns, ratings: isMovieLens, source: source, into: &log)
+            try parseRow(line, line: number, format: format, source: source, into: &log)
         }
         return log
     }
 
     /// Parses one row into `log`; a malformed one is an error, or is counted when skipping.
     private func parseRow(
-        _ line: ArraySlice<UInt8>, line number: Int, columns: Columns, ratings: Bool, source: String, into log: inout ClickLog
+        _ line: ArraySlice<UInt8>, line number: Int, format: Format, source: String, into log: inout ClickLog
     ) throws(DataError) {
         do throws(RowProblem) {
-            let row = try fields(of: line, columns: columns, ratings: ratings)
+            let row = try fields(of: line, format: format)
             log.append(user: row.user, item: row.item, itemRow: row.itemRow, timestamp: row.timestamp, label: row.label, strategy: row.strategy)
         } catch {
             guard skipMalformed else { throw .malformedRow(file: source, line: number, reason: error.reason) }
@@ -80,17 +93,23 @@ public struct ClickLogReader: Sendable {
     }
 
     /// The validated fields of one row. Kept apart from the log so that no row copies it.
-    private func fields(of line: ArraySlice<UInt8>, columns: Columns, ratings: Bool) throws(RowProblem) -> ParsedRow {
-        let fields = splitFields(line, separator: ratings ? UInt8(ascii: "\t") : UInt8(ascii: ","))
-        guard fields.count == columns.count else { throw RowProblem("expected \(columns.count) fields, found \(fields.count)") }
+    private func fields(of line: ArraySlice<UInt8>, format: Format) throws(RowProblem) -> ParsedRow {
+        let columns = format.columns, ratings = format.ratings
+        let fields = splitFields(line, separator: format.separator)
+        guard fields.count == columns.count else {
+            let name = format.separator == UInt8(ascii: "\t") ? "tab-separated" : "comma-separated"
+            throw RowProblem("expected \(columns.count) \(name) fields, found \(fields.count)")
+        }
         let user = fields[columns.user], item = fields[columns.item]
         guard !user.isEmpty else { throw RowProblem("user_id is empty") }
         guard !item.isEmpty else { throw RowProblem("item_id is empty") }
         guard let itemRow = items.row(for: Substring(item)) else {
             throw RowProblem("item_id '\(item)' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
         }
-        guard let timestamp = Int64(fields[columns.timestamp]) else {
-            throw RowProblem("timestamp '\(fields[columns.timestamp])' is not a whole number of seconds")
+        guard let timestamp = Timestamp.microseconds(Substring(fields[columns.timestamp].trimmingCharacters(in: .whitespaces))) else {
+            throw RowProblem(
+                "timestamp '\(fields[columns.timestamp])' is neither seconds since 1970 (1709296205 or 1709296205.25) nor ISO-8601 (2024-03-01T12:30:05Z, 2024-03-01 12:30:05.250+02:00)"
+            )
         }
         let label: UInt8
         if ratings {
@@ -99,10 +118,10 @@ public struct ClickLogReader: Sendable {
             }
             label = rating >= 4 ? 1 : 0
         } else {
-            switch fields[columns.label] {
-            case "0": label = 0
-            case "1": label = 1
-            default: throw RowProblem("label '\(fields[columns.label])' is not 0 or 1")
+            switch fields[columns.label].trimmingCharacters(in: .whitespaces).lowercased() {
+            case "0", "false": label = 0
+            case "1", "true": label = 1
+            default: throw RowProblem("label '\(fields[columns.label])' is not 0, 1, true or false")
             }
         }
         var strategy: Int32 = 0
@@ -127,6 +146,14 @@ private struct RowProblem: Error {
     init(_ reason: String) { self.reason = reason }
 }
 
+/// How a file's rows are laid out.
+private struct Format {
+    let columns: Columns
+    let separator: UInt8
+    /// MovieLens ratings (1-5) in the label column instead of 0/1.
+    let ratings: Bool
+}
+
 /// Where each field sits in a row.
 private struct Columns {
     let user: Int, item: Int, timestamp: Int, label: Int, strategy: Int?, count: Int
@@ -136,9 +163,16 @@ private struct Columns {
         self.strategy = strategy; self.count = count
     }
 
-    /// Finds the columns by name in a CSV header.
-    init(header: ArraySlice<UInt8>, source: String) throws(DataError) {
-        let names = splitFields(header, separator: UInt8(ascii: ",")).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+    /// Whether a tab-separated first line names columns rather than holding a MovieLens
+    /// row (four numbers): a header is then read by its names, and a wrong one is named.
+    static func isHeader(_ line: ArraySlice<UInt8>, separator: UInt8) -> Bool {
+        let fields = splitFields(line, separator: separator)
+        return fields.count != 4 || fields.contains { Int($0.trimmingCharacters(in: .whitespaces)) == nil }
+    }
+
+    /// Finds the columns by name in a header.
+    init(header: ArraySlice<UInt8>, separator: UInt8, source: String) throws(DataError) {
+        let names = splitFields(header, separator: separator).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         let required = ["user_id", "item_id", "timestamp", "label"]
         let missing = required.filter { !names.contains($0) }
         guard missing.isEmpty else { throw .missingColumns(file: source, missing: missing, found: names) }
@@ -149,8 +183,10 @@ private struct Columns {
     }
 }
 
-/// Splits bytes into lines (LF or CRLF), skipping blank ones, numbering from 1.
-private struct LineSplitter {
+/// Splits bytes into records: lines (LF or CRLF), except that a line break inside a quoted
+/// field belongs to the field. Skips blank lines; a record is numbered by the line it
+/// starts on, counting from 1.
+private struct RecordSplitter {
     let bytes: [UInt8]
     var position = 0
     var number = 0
@@ -162,13 +198,22 @@ private struct LineSplitter {
     }
 
     mutating func next() -> (Int, ArraySlice<UInt8>)? {
+        let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
         while position < bytes.count {
             number += 1
-            let start = position
-            var end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+            let start = position, first = number
+            var end = bytes[start...].firstIndex(of: newline) ?? bytes.count
+            // An odd number of quotes so far: the line break is inside a field; go on.
+            var quotes = bytes[start..<end].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
+            while quotes % 2 == 1 && end < bytes.count {
+                number += 1
+                let next = bytes[(end + 1)...].firstIndex(of: newline) ?? bytes.count
+                quotes += bytes[(end + 1)..<next].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
+                end = next
+            }
             position = end + 1
             if end > start && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-            if end > start { return (number, bytes[start..<end]) }
+            if end > start { return (first, bytes[start..<end]) }
         }
         return nil
     }

@@ -10,7 +10,7 @@ public enum ClickLogWriter {
             out += field(log.userIDs[Int(log.users[row])])
             out += ","
             out += field(log.itemIDs[Int(log.itemKeys[row])])
-            out += ",\(log.timestamps[row]),\(log.labels[row])"
+            out += ",\(Timestamp.text(microseconds: log.timestamps[row])),\(log.labels[row])"
             if includeStrategy { out += ",\(log.strategies[row])" }
             out += "\n"
         }

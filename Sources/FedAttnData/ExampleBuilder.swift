@@ -39,8 +39,9 @@ public struct ExampleBuilder: Sendable {
     private func forEachUser(_ log: ClickLog, _ body: ([(candidate: Int32, strategy: Int32, label: Float, history: [Int32])], Int) -> Void) {
         let ranks = itemRanks(log.itemIDs)
         var history = RecentClicks(capacity: historyLength)
+        var duplicates = 0
         for rows in rowsByUser(log) {
-            let ordered = chronological(rows, log, ranks)
+            let ordered = withoutDuplicates(chronological(rows, log, ranks), log, dropped: &duplicates)
             let firstTest = ordered.count - max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             history.removeAll()
             var examples: [(candidate: Int32, strategy: Int32, label: Float, history: [Int32])] = []
@@ -52,14 +53,22 @@ public struct ExampleBuilder: Sendable {
         }
     }
 
-    /// Builds the examples of every user in the log.
+    /// Builds the examples of every user in the log; a row that repeats an earlier one
+    /// exactly (same user, item, timestamp, label and strategy) is counted once.
     public func build(_ log: ClickLog) -> (train: ExampleSet, test: ExampleSet) {
+        let built = buildCountingDuplicates(log)
+        return (built.train, built.test)
+    }
+
+    /// `build`, and how many rows repeated an earlier row exactly (and were counted once).
+    public func buildCountingDuplicates(_ log: ClickLog) -> (train: ExampleSet, test: ExampleSet, duplicateRows: Int) {
+        var duplicates = 0
         var train = ExampleSet(), test = ExampleSet()
         train.reserveCapacity(examples: log.count, historyItems: log.count * historyLength / 2)
         let ranks = itemRanks(log.itemIDs)
         var history = RecentClicks(capacity: historyLength)
         for rows in rowsByUser(log) {
-            let ordered = chronological(rows, log, ranks)
+            let ordered = withoutDuplicates(chronological(rows, log, ranks), log, dropped: &duplicates)
             let testCount = max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             let firstTest = ordered.count - testCount
             history.removeAll()
@@ -73,7 +82,27 @@ public struct ExampleBuilder: Sendable {
                 if log.labels[row] == 1 { history.push(log.itemRows[row]) }
             }
         }
-        return (train, test)
+        return (train, test, duplicates)
+    }
+
+    /// `ordered` (one user's rows in order) without the rows that repeat an earlier one
+    /// exactly: those sit among the rows of the same timestamp and item.
+    private func withoutDuplicates(_ ordered: [Int], _ log: ClickLog, dropped: inout Int) -> [Int] {
+        var kept: [Int] = []
+        kept.reserveCapacity(ordered.count)
+        var runStart = 0  // where the kept rows of the current (timestamp, item) start
+        for row in ordered {
+            if let last = kept.last, log.timestamps[last] == log.timestamps[row], log.itemKeys[last] == log.itemKeys[row] {
+                if kept[runStart...].contains(where: { log.labels[$0] == log.labels[row] && log.strategies[$0] == log.strategies[row] }) {
+                    dropped += 1
+                    continue
+                }
+            } else {
+                runStart = kept.count
+            }
+            kept.append(row)
+        }
+        return kept
     }
 
     /// What a recommendation for `user` starts from: their latest clicked items (oldest
@@ -86,9 +115,9 @@ public struct ExampleBuilder: Sendable {
         return (history.items, Set(rows.map { log.itemKeys[$0] }))
     }
 
-    /// Rows in the order BENCHMARK.md gives: by timestamp, ties by item id.
+    /// Rows in the order BENCHMARK.md gives: by timestamp, ties by item id (then as the file has them).
     private func chronological(_ rows: [Int], _ log: ClickLog, _ ranks: [Int]) -> [Int] {
-        rows.sorted { (log.timestamps[$0], ranks[Int(log.itemKeys[$0])]) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])]) }
+        rows.sorted { (log.timestamps[$0], ranks[Int(log.itemKeys[$0])], $0) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])], $1) }
     }
 
     /// Row indices grouped by user, users in order of first appearance.

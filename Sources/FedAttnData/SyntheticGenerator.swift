@@ -99,7 +99,7 @@ public struct SyntheticGenerator: Sendable {
                 let clicked = rng.nextUnit() < 1 / (1 + _exp(-logit))
                 time += 30 + Int64(rng.next() % 3_600)
                 log.append(
-                    user: userID, item: itemIDs[item], itemRow: itemRows[item], timestamp: time,
+                    user: userID, item: itemIDs[item], itemRow: itemRows[item], timestamp: time * 1_000_000,
                     label: clicked ? 1 : 0, strategy: Int32(strategy))
             }
         }

@@ -26,7 +26,7 @@ struct ClickLogReaderTests {
         #expect(log.count == 2)
         #expect(log.userIDs == ["shop, user 1", "u2"])
         #expect(log.itemRows == [7, 8])
-        #expect(log.timestamps == [50, 60])
+        #expect(log.timestamps == [50_000_000, 60_000_000])  // microseconds
         #expect(log.labels == [1, 0])
         #expect(log.strategies == [2, 0])
     }
@@ -39,10 +39,16 @@ struct ClickLogReaderTests {
 
     @Test func malformedRowsNameTheFileAndLine() throws {
         let header = "user_id,item_id,timestamp,label\nu1,1,10,1\n"
-        #expect(try error(header + "u1,2,11\n") == "FILE:3: expected 4 fields, found 3")
-        #expect(try error(header + "u1,2,11,yes\n") == "FILE:3: label 'yes' is not 0 or 1")
-        #expect(try error(header + "u1,2,noon,1\n") == "FILE:3: timestamp 'noon' is not a whole number of seconds")
-        #expect(try error(header + "\nu1,2,11,1\nu1,2,11.5,1\n") == "FILE:5: timestamp '11.5' is not a whole number of seconds")
+        #expect(try error(header + "u1,2,11\n") == "FILE:3: expected 4 comma-separated fields, found 3")
+        #expect(try error(header + "u1,2,11,yes\n") == "FILE:3: label 'yes' is not 0, 1, true or false")
+        #expect(
+            try error(header + "u1,2,noon,1\n")
+                == "FILE:3: timestamp 'noon' is neither seconds since 1970 (1709296205 or 1709296205.25) nor ISO-8601 (2024-03-01T12:30:05Z, 2024-03-01 12:30:05.250+02:00)"
+        )
+        #expect(
+            try error(header + "\nu1,2,11,1\nu1,2,11.5.2,1\n")
+                == "FILE:5: timestamp '11.5.2' is neither seconds since 1970 (1709296205 or 1709296205.25) nor ISO-8601 (2024-03-01T12:30:05Z, 2024-03-01 12:30:05.250+02:00)"
+        )
         #expect(try error(header + ",2,11,1\n") == "FILE:3: user_id is empty")
         #expect(try error(header + "u1,101,11,1\n").hasPrefix("FILE:3: item_id '101' is outside the catalogue (1...100)"))
         #expect(try error("user_id,item_id,timestamp,label,strategy\nu1,2,11,1,3\n") == "FILE:2: strategy '3' is not a whole number in 0..<3")
@@ -55,7 +61,7 @@ struct ClickLogReaderTests {
         let log = try read("user_id,item_id,timestamp,label\nu1,1,10,1\nu1,x,10\nu2,2,11,2\nu2,3,12,0\n", skip: true)
         #expect(log.count == 2)
         #expect(log.skippedRows == 2)
-        #expect(log.skippedExamples.first?.hasSuffix(":3: expected 4 fields, found 3") == true)
+        #expect(log.skippedExamples.first?.hasSuffix(":3: expected 4 comma-separated fields, found 3") == true)
     }
 
     @Test func missingFilesAndEmptySilosAreClearErrors() throws {

@@ -20,14 +20,16 @@ struct DataOptions: ParsableArguments {
 
     /// The log and its train and test examples. Stops with a clear error when there is
     /// nothing to train on (or, for evaluation, nothing to test on).
-    func loadExamples(config: ModelConfig, needing part: ExamplePart = .train) throws -> (log: ClickLog, train: ExampleSet, test: ExampleSet) {
+    func loadExamples(config: ModelConfig, needing part: ExamplePart = .train) throws -> (
+        log: ClickLog, train: ExampleSet, test: ExampleSet, duplicateRows: Int
+    ) {
         let log = try loadLog(config: config)
-        let (train, test) = ExampleBuilder(historyLength: config.historyLength).build(log)
+        let (train, test, duplicates) = ExampleBuilder(historyLength: config.historyLength).buildCountingDuplicates(log)
         if part == .train && train.isEmpty {
             throw DataError.noTrainingExamples(path: dataName, rows: log.count, users: log.userIDs.count)
         }
         if part == .test && test.isEmpty { throw DataError.emptySilo(path: dataName) }
-        return (log, train, test)
+        return (log, train, test, duplicates)
     }
 
     enum ExamplePart { case train, test }

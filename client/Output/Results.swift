@@ -11,11 +11,13 @@ struct TrainResult: Encodable {
     let trainSeconds: Double
     let parameters: Int
     let skippedRows: Int
+    /// Rows that repeated an earlier row exactly and were counted once.
+    let duplicateRows: Int
 
     enum CodingKeys: String, CodingKey {
         case testAUC = "test_auc", testLogLoss = "test_logloss", trainExamples = "train_examples"
         case testExamples = "test_examples", epochs, seconds, trainSeconds = "train_seconds", parameters
-        case skippedRows = "skipped_rows"
+        case skippedRows = "skipped_rows", duplicateRows = "duplicate_rows"
     }
 
     func table() -> String {
@@ -30,6 +32,7 @@ struct TrainResult: Encodable {
                 ("seconds", String(format: "%.2f", seconds)),
                 ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
             ] + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])
+                + (duplicateRows > 0 ? [("duplicate rows counted once", "\(duplicateRows)")] : [])
         ).render()
     }
 

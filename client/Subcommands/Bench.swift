@@ -69,7 +69,7 @@ extension ClientCommand {
             // of its own, trained in place (no shared copy is kept).
             var runs: [(config: ModelConfig, threads: Int, train: ExampleSet, trainer: LocalTrainer)] = []
             for config in configs {
-                let (_, train, _) = try dataOptions.loadExamples(config: config)
+                let (_, train, _, _) = try dataOptions.loadExamples(config: config)
                 for count in counts {
                     let trainer = LocalTrainer(
                         model: try AttentionModel(config: config, seed: 0), config: TrainingConfig(batchSize: batchSize, threads: count))

@@ -39,10 +39,10 @@ extension ClientCommand {
         func run() async throws {
             let model = ModelConfig(items: ItemMapping(items)!, strategies: strategies)
             let log = try ClickLogReader(items: model.items, strategies: model.strategies, skipMalformed: skipMalformed).read(path: data)
-            let (train, test) = ExampleBuilder(historyLength: model.historyLength).build(log)
+            let (train, test, duplicates) = ExampleBuilder(historyLength: model.historyLength).buildCountingDuplicates(log)
             guard !train.isEmpty else { throw DataError.noTrainingExamples(path: data, rows: log.count, users: log.userIDs.count) }
             let progress = Progress(enabled: true)
-            progress.line("silo: \(train.count) train and \(test.count) test examples" + skippedNote(log))
+            progress.line("silo: \(train.count) train and \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
             let participant = Participant(train: train, test: test, threads: threads)

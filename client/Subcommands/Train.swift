@@ -43,10 +43,10 @@ extension ClientCommand {
         func run() async throws {
             let progress = Progress(enabled: !json)
             let config = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
-            let (log, train, test) = try dataOptions.loadExamples(config: config)
+            let (log, train, test, duplicates) = try dataOptions.loadExamples(config: config)
             progress.line(
                 "data: \(dataOptions.dataName): \(log.count) rows, \(log.userIDs.count) users; "
-                    + "\(train.count) train, \(test.count) test examples" + skippedNote(log))
+                    + "\(train.count) train, \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
 
             let model = try AttentionModel(config: config, seed: seed)
             let trainer = LocalTrainer(
@@ -75,16 +75,20 @@ extension ClientCommand {
             let result = TrainResult(
                 testAUC: final.auc, testLogLoss: final.logLoss, trainExamples: train.count, testExamples: test.count,
                 epochs: epochs, seconds: seconds, trainSeconds: trainSeconds, parameters: model.parameterCount,
-                skippedRows: log.skippedRows)
+                skippedRows: log.skippedRows, duplicateRows: duplicates)
             print(json ? try result.json() : result.table())
         }
     }
 }
 
-/// A note on skipped rows for the progress line, or nothing.
-func skippedNote(_ log: ClickLog) -> String {
-    guard log.skippedRows > 0 else { return "" }
-    return "; skipped \(log.skippedRows) malformed rows (first: \(log.skippedExamples.first ?? ""))"
+/// A note on skipped and duplicate rows for the progress line, or nothing.
+func skippedNote(_ log: ClickLog, duplicateRows: Int = 0) -> String {
+    var note = ""
+    if log.skippedRows > 0 { note += "; skipped \(log.skippedRows) malformed rows (first: \(log.skippedExamples.first ?? ""))" }
+    if duplicateRows > 0 {
+        note += "; \(duplicateRows) rows repeated an earlier row exactly (user, item, timestamp, label, strategy) and were counted once"
+    }
+    return note
 }
 
 /// A metric with 4 decimals, or "n/a" where it is undefined.
