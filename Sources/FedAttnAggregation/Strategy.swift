@@ -7,9 +7,19 @@ public import FedAttnCore
 public protocol Strategy: Sendable {
     /// A short name for logs and the round history.
     var name: String { get }
-    /// The next global model from `global` and the round's accumulated updates, or nil
-    /// when there is nothing to publish.
-    mutating func aggregate(_ round: UpdateAccumulator, global: Weights) -> Weights?
+    /// Turns `global` into the next global model in place (a 4M-row model is not copied)
+    /// from the round's accumulated updates; false, leaving it unchanged, when there is
+    /// nothing to publish.
+    mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> Bool
+}
+
+extension Strategy {
+    /// The next global model from `global` and the round's updates, as a new value (a copy
+    /// of the model), or nil when there is nothing to publish.
+    public mutating func aggregate(_ round: UpdateAccumulator, global: Weights) -> Weights? {
+        var next = global
+        return aggregate(round, into: &next) ? next : nil
+    }
 }
 
 /// Federated averaging (McMahan et al.): the example-weighted mean delta, scaled by a
@@ -31,19 +41,18 @@ public struct FedAvg: Strategy {
         "fedavg" + (momentum > 0 ? "m(\(momentum))" : "") + (rowWise ? "+rowwise" : "") + (serverLearningRate != 1 ? " lr \(serverLearningRate)" : "")
     }
 
-    public mutating func aggregate(_ round: UpdateAccumulator, global: Weights) -> Weights? {
-        guard var step = round.meanDelta(rowWise: rowWise) else { return nil }
-        if momentum > 0 {
-            var v = velocity ?? Weights(zerosLike: global.layout)
-            v.scale(by: momentum)
-            v.add(step)
-            velocity = v
-            step = v
+    public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> Bool {
+        guard momentum > 0 else {
+            // global + lr * mean, row by row: the same numbers as building the step first.
+            return round.addMean(to: &global, scaledBy: serverLearningRate, rowWise: rowWise)
         }
-        // global + lr * step, built in the step's own buffer rather than a copy of the model
-        // (the same numbers: IEEE addition and multiplication commute).
-        if serverLearningRate != 1 { step.scale(by: serverLearningRate) }
-        step.add(global)
-        return step
+        // FedAvgM keeps a velocity the size of the model.
+        guard let step = round.meanDelta(rowWise: rowWise) else { return false }
+        var v = velocity ?? Weights(zerosLike: global.layout)
+        v.scale(by: momentum)
+        v.add(step)
+        velocity = v
+        global.add(v, scaledBy: serverLearningRate)
+        return true
     }
 }

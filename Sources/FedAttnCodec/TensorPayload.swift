@@ -46,14 +46,65 @@ public enum TensorPayload {
     /// Encodes and compresses dense weights straight from their buffer (the coordinator's
     /// model: no gathered copy).
     public static func encode(_ weights: Weights, precision: Precision, level: Int32 = 3) throws(CodecError) -> Data {
-        try encode(
+        var out = Data()
+        do {
+            try encode(weights, precision: precision, level: level) { out.append(contentsOf: $0) }
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw .zstd("\(error)")
+        }
+        return out
+    }
+
+    /// Encodes and compresses dense weights, handing the payload's bytes to `sink` as they
+    /// are made: the payload is never whole in memory (a 4M-row model's is 480 MB). The
+    /// bytes are those `encode(_:precision:level:)` returns.
+    /// - Throws: `CodecError`, or what `sink` throws.
+    public static func encode(
+        _ weights: Weights, precision: Precision, level: Int32 = 3, to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let header = self.header(
             layout: weights.layout, rows: weights.layout.tensors.map { _ in nil }, counts: weights.layout.tensors.map(\.elementCount),
-            values: weights.values, precision: precision, level: level)
+            precision: precision)
+        let width = precision.byteWidth, n = weights.values.count
+        try withoutActuallyEscaping(sink) { sink in
+            let writer = try ZstdStreamWriter(level: level, pledgedSize: header.count + n * width, sink: sink)
+            try header.withUnsafeBytes { try writer.write($0) }
+            // Plane by plane (byte k of every value), a slice of values at a time.
+            let slice = 1 << 20
+            var plane = [UInt8](repeating: 0, count: min(slice, max(n, 1)))
+            try weights.values.withUnsafeBufferPointer { values in
+                for k in 0..<width {
+                    var start = 0
+                    while start < n {
+                        let end = min(start + slice, n)
+                        plane.withUnsafeMutableBufferPointer { out in
+                            for i in start..<end {
+                                let bits: UInt32 = precision == .float32 ? values[i].bitPattern : UInt32(Float16(values[i]).bitPattern)
+                                out[i - start] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k)))
+                            }
+                        }
+                        try plane.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<(end - start)])) }
+                        start = end
+                    }
+                }
+            }
+            try writer.finish()
+        }
     }
 
     private static func encode(
         layout: ParameterLayout, rows: [[Int32]?], counts: [Int], values: [Float], precision: Precision, level: Int32
     ) throws(CodecError) -> Data {
+        var raw = header(layout: layout, rows: rows, counts: counts, precision: precision)
+        raw.reserveCapacity(raw.count + values.count * precision.byteWidth)
+        appendShuffled(values, precision: precision, to: &raw)
+        return try ZstdFrame.compress(raw, level: level)
+    }
+
+    /// The payload's header, before the values.
+    private static func header(layout: ParameterLayout, rows: [[Int32]?], counts: [Int], precision: Precision) -> [UInt8] {
         var header = ByteWriter()
         header.bytes(magic)
         header.u8(Int(precision.rawValue))
@@ -73,10 +124,7 @@ public enum TensorPayload {
             }
             header.u32(counts[index])
         }
-        var raw = header.data
-        raw.reserveCapacity(raw.count + values.count * precision.byteWidth)
-        appendShuffled(values, precision: precision, to: &raw)
-        return try ZstdFrame.compress(raw, level: level)
+        return header.data
     }
 
     /// Decompresses (at most `maxBytes`) and decodes a payload that must carry exactly the

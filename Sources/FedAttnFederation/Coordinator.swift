@@ -1,4 +1,5 @@
 import CoreMetrics
+import Crypto
 public import FedAttnAggregation
 import FedAttnCodec
 public import FedAttnCore
@@ -93,9 +94,17 @@ public actor Coordinator {
         machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
     }
 
+    /// Encodes `model` into a payload file, streaming (the payload is never whole in
+    /// memory), its version hashed on the way.
     private static func publish(_ model: AttentionModel, in folder: String) throws -> Published {
-        let payload = try TensorPayload.encode(model.parameters, precision: .float32)
-        return Published(payload: try PayloadFile(payload, in: folder), version: modelVersion(of: payload))
+        var hash = SHA256()
+        let file = try PayloadFile(in: folder) { write in
+            try TensorPayload.encode(model.parameters, precision: .float32) { bytes in
+                hash.update(bufferPointer: bytes)
+                try write(bytes)
+            }
+        }
+        return Published(payload: file, version: hash.finalize().map { String(format: "%02x", $0) }.joined())
     }
 
     // MARK: Calls from clients
@@ -330,12 +339,13 @@ public actor Coordinator {
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then
     /// encodes and stores off it; the machine hears how it went.
     private func aggregate(_ outcome: RoundOutcome) {
-        guard let next = accumulator.take().flatMap({ strategy.aggregate($0, global: global.parameters) }),
-            let model = try? AttentionModel(config: modelConfig, parameters: next)
-        else {
+        // In place: the model is not copied (at 4M rows it is 512 MB). Clients download the
+        // published payload from its file, so nothing else reads this buffer meanwhile.
+        guard let round = accumulator.take(), strategy.aggregate(round, into: &global.parameters) else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
+        let model = global
         // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
         aggregationStarted = ContinuousClock.now

@@ -22,21 +22,31 @@ final class PayloadFile: Sendable {
     static let namePrefix = ".payload-"
 
     /// Writes `payload` to a new unnamed file in `folder`.
-    init(_ payload: Data, in folder: String) throws(PayloadFileError) {
+    convenience init(_ payload: Data, in folder: String) throws {
+        try self.init(in: folder) { write in try payload.withUnsafeBytes { try write($0) } }
+    }
+
+    /// A new unnamed file in `folder` holding what `body` writes with the function it is
+    /// handed, piece by piece (a payload being encoded: never whole in memory).
+    /// - Throws: `PayloadFileError` when the file cannot be made or written; what `body` throws.
+    init(in folder: String, writing body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         var template = Array((folder as NSString).appendingPathComponent(Self.namePrefix + "XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw PayloadFileError("cannot create a payload file in \(folder)") }
         _ = template.withUnsafeBufferPointer { unlink($0.baseAddress!) }
-        let whole = payload.withUnsafeBytes { bytes in
-            Self.transfer(bytes.count) { done in write(descriptor, bytes.baseAddress! + done, bytes.count - done) }
-        }
-        guard whole else {
-            let error = PayloadFileError("cannot write a payload file in \(folder)")
+        var count = 0
+        do {
+            try body { bytes in
+                guard bytes.count == 0 || Self.transfer(bytes.count, { done in write(descriptor, bytes.baseAddress! + done, bytes.count - done) })
+                else { throw PayloadFileError("cannot write a payload file in \(folder)") }
+                count += bytes.count
+            }
+        } catch {
             close(descriptor)
             throw error
         }
         self.descriptor = descriptor
-        self.count = payload.count
+        self.count = count
     }
 
     deinit { close(descriptor) }

@@ -86,7 +86,7 @@ public final class StateStore: Sendable {
         let name = String(format: "round-%03d.safetensors", round)
         let known = try database.read { db in try Int.fetchOne(db, sql: "SELECT round FROM round WHERE round = ?", arguments: [round]) }
         guard known == nil else { throw StateStoreError.alreadyPublished(round: round, folder: folder) }
-        try writeDurably(try Safetensors.encode(model.parameters, metadata: model.config.metadata), to: name)
+        try writeDurably(to: name) { write in try Safetensors.write(model.parameters, metadata: model.config.metadata, to: write) }
         let people = String(decoding: try JSONEncoder().encode(participants), as: UTF8.self)
         try database.write { db in
             try db.execute(
@@ -142,14 +142,18 @@ public final class StateStore: Sendable {
 
     /// Temporary file, fsync, rename over the name, fsync of the folder: after this returns
     /// the file survives a crash, and a crash before it leaves the old file (or none) intact.
-    private func writeDurably(_ data: Data, to name: String) throws {
+    /// `body` writes the file's bytes, piece by piece, with the function it is handed.
+    private func writeDurably(to name: String, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let path = (folder as NSString).appendingPathComponent(name)
         let temporary = path + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary])
         }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.write(contentsOf: data)
+        try body { bytes in
+            guard let start = bytes.baseAddress, bytes.count > 0 else { return }
+            try handle.write(contentsOf: Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: start), count: bytes.count, deallocator: .none))
+        }
         try handle.synchronize()
         try handle.close()
         guard rename(temporary, path) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }

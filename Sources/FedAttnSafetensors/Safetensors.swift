@@ -11,6 +11,15 @@ public enum Safetensors {
 
     /// Encodes `weights` in layout order, with `metadata` under `__metadata__`.
     public static func encode(_ weights: Weights, metadata: [String: String]) throws -> Data {
+        var out = Data(capacity: 8 + 1024 + weights.values.count * 4)
+        try write(weights, metadata: metadata) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The file's bytes for `weights`, handed to `sink` in pieces: the header, then the
+    /// values straight from their buffer (little-endian float32, as this machine holds
+    /// them), so a model is written without a copy of it in memory.
+    public static func write(_ weights: Weights, metadata: [String: String], to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         for (i, tensor) in weights.layout.tensors.enumerated() {
@@ -25,15 +34,21 @@ public enum Safetensors {
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad with spaces so the data starts 8-byte aligned, as the reference writer does.
         while json.count % 8 != 0 { json.append(0x20) }
-        var out = Data(capacity: 8 + json.count + weights.values.count * 4)
-        withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
-        out.append(json)
-        weights.values.withUnsafeBufferPointer { buffer in
-            for v in buffer {
-                withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) }
-            }
+        try withUnsafeBytes(of: UInt64(json.count).littleEndian) { try sink($0) }
+        try json.withUnsafeBytes { try sink($0) }
+        try weights.values.withUnsafeBufferPointer { values in
+            #if _endian(little)
+                let bytes = UnsafeRawBufferPointer(values)
+                var start = 0
+                while start < bytes.count {
+                    let end = min(start + (8 << 20), bytes.count)
+                    try sink(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+                    start = end
+                }
+            #else
+                for v in values { try withUnsafeBytes(of: v.bitPattern.littleEndian) { try sink($0) } }
+            #endif
         }
-        return out
     }
 
     /// Decodes a file's bytes into weights (tensors in the order of their data) and metadata.

@@ -82,3 +82,40 @@ struct FedAvgTests {
         #expect(aggregated == nil)
     }
 }
+
+/// The running sums keep a table by the rows sent; the mean must be what dense sums give.
+struct RowSumTests {
+    static let layout = ParameterLayout([TensorSpec(name: "table", shape: [50, 8]), TensorSpec(name: "w", shape: [5])])
+
+    @Test(arguments: [false, true])
+    func aTableSummedByRowGivesTheDenseMean(rowWise: Bool) throws {
+        var rng = SeededGenerator(seed: 11)
+        var round = UpdateAccumulator(layout: Self.layout)
+        var denseSum = [Double](repeating: 0, count: Self.layout.count), rowWeight = [Double](repeating: 0, count: 50)
+        var total = 0.0
+        for client in 0..<9 {
+            let n = 10 + client * 7
+            var values = [Float](repeating: 0, count: Self.layout.count)
+            for row in 1..<50 where rng.nextUnit() < 0.2 {
+                for j in 0..<8 { values[row * 8 + j] = Float(rng.nextNormal()) }
+            }
+            for j in 400..<405 { values[j] = Float(rng.nextNormal()) }
+            // Most clients send the table as rows; two send it whole (the rows it changed count as sent).
+            let whole = client % 4 == 3
+            round.add(
+                ClientUpdate(
+                    client: "c\(client)", exampleCount: n,
+                    delta: SparseWeights(Weights(layout: Self.layout, values: values), sparseTensors: whole ? [] : ["table"])))
+            for (j, value) in values.enumerated() { denseSum[j] += Double(n) * Double(value) }
+            for row in 0..<50 where values[(row * 8)..<(row * 8 + 8)].contains(where: { $0 != 0 }) { rowWeight[row] += Double(n) }
+            total += Double(n)
+        }
+        let mean = try #require(round.meanDelta(rowWise: rowWise))
+        for j in 0..<Self.layout.count {
+            let divisor = rowWise && j < 400 ? rowWeight[j / 8] : total
+            let expected = divisor > 0 ? denseSum[j] / divisor : 0
+            #expect(abs(Double(mean.values[j]) - expected) < 1e-5 * max(1, abs(expected)), "value \(j)")
+        }
+        #expect(round.rowsSent(tensor: 0) == (0..<50).filter { rowWeight[$0] > 0 }.map { Int32($0) })
+    }
+}
