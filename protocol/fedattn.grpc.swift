@@ -1,6 +1,7 @@
-/// The FedAttention wire protocol, version 4. Everything a client in any language needs is
+/// The FedAttention wire protocol, version 5. Everything a client in any language needs is
 /// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
-/// without reserving a slot; 3 declared no training examples at Join and sent no limits.)
+/// without reserving a slot; 3 declared no training examples at Join and sent no limits;
+/// 4 named a model version by its payload's SHA-256 and always sent the whole model.)
 ///
 /// ── Transport and identity ──────────────────────────────────────────────────────────────
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -18,7 +19,8 @@
 ///   1. Join, once per connection, with the protocol version it speaks and its number of
 ///      training examples. The answer carries the model's shape and the coordinator's limits.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it
+///        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
+///                  holding an earlier version may get only what changed), train it
 ///                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
 ///                  delta (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
@@ -80,13 +82,27 @@
 ///   whole concatenation (not per tensor): with n values of w bytes each, byte k of value i
 ///   is at offset k * n + i (so equal exponent bytes sit together).
 /// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
-/// not list is zero. A model (download) is float32 and dense. An update is w_local - w_g,
+/// not list is zero. A whole model (download) is float32 and dense. An update is w_local - w_g,
 /// float16 or float32, normally with item_embedding sparse (the rows that changed); its
 /// row 0 must be zero (when sparse: absent, or listed with zeros), every value finite, its
 /// L2 norm over all values at most Limits.max_update_norm.
 ///
-/// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
-/// an update names the version it started from.
+/// A delta download (ModelChunk.delta_from set) takes a model the client holds to the
+/// version it asked for, exactly: precision 2 ("float32 XOR"), item_embedding sparse, listing
+/// the rows that changed, every other tensor dense; each value's 32 bits are the new float32's
+/// bits XOR the held one's. Rows not listed are unchanged. The coordinator serves a delta
+/// from the version published just before (the one a client that evaluated the last round
+/// holds), and only when it is smaller than the whole model.
+///
+/// ── Model versions ──────────────────────────────────────────────────────────────────────
+/// A version names a model's values, so that a client can check, after a whole or a delta
+/// download, that its model is the coordinator's bit for bit: cut item_embedding into blocks
+/// of 16 rows (the last may be shorter) and hash each block's values (little-endian float32,
+/// row-major) with SHA-256; hash all other tensors' values together, in the model's order,
+/// the same way. The version is the lowercase hex SHA-256 of the ASCII bytes "FATD1", the
+/// number of blocks as u32 little-endian, the block hashes in order, then the other tensors'
+/// hash. (Blocks let a client that applied a delta rehash only the blocks it touched.) An
+/// update names the version it started from.
 ///
 /// ── Status codes ────────────────────────────────────────────────────────────────────────
 /// Any call: UNAUTHENTICATED (no client certificate identity, or with --insecure no
@@ -272,7 +288,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+        /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
@@ -413,7 +430,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+        /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
@@ -552,7 +570,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+        /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
@@ -930,7 +949,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+        /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
@@ -1131,7 +1151,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+        /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+        /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
@@ -1354,7 +1375,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+    /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+    /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
     /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
     /// > the coordinator holds at most one piece per client however many download at once.
     /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
@@ -1564,7 +1586,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > One piece of a model version's payload: the bytes from `offset`, at most `max_bytes`
+    /// > One piece of a model version's payload (the whole model, or a delta from `base_version`:
+    /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
     /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
     /// > the coordinator holds at most one piece per client however many download at once.
     /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are

@@ -8,9 +8,10 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 4. Everything a client in any language needs is
+/// The FedAttention wire protocol, version 5. Everything a client in any language needs is
 /// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
-/// without reserving a slot; 3 declared no training examples at Join and sent no limits.)
+/// without reserving a slot; 3 declared no training examples at Join and sent no limits;
+/// 4 named a model version by its payload's SHA-256 and always sent the whole model.)
 ///
 /// ── Transport and identity ──────────────────────────────────────────────────────────────
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -28,7 +29,8 @@
 ///   1. Join, once per connection, with the protocol version it speaks and its number of
 ///      training examples. The answer carries the model's shape and the coordinator's limits.
 ///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel, piece by piece), train it
+///        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
+///                  holding an earlier version may get only what changed), train it
 ///                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
 ///                  delta (UploadUpdate), then ask again;
 ///        EVALUATE  download model `model_version`, score the local test split, report
@@ -90,13 +92,27 @@
 ///   whole concatenation (not per tensor): with n values of w bytes each, byte k of value i
 ///   is at offset k * n + i (so equal exponent bytes sit together).
 /// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
-/// not list is zero. A model (download) is float32 and dense. An update is w_local - w_g,
+/// not list is zero. A whole model (download) is float32 and dense. An update is w_local - w_g,
 /// float16 or float32, normally with item_embedding sparse (the rows that changed); its
 /// row 0 must be zero (when sparse: absent, or listed with zeros), every value finite, its
 /// L2 norm over all values at most Limits.max_update_norm.
 ///
-/// A model version is the lowercase hex SHA-256 of the model payload's bytes as downloaded;
-/// an update names the version it started from.
+/// A delta download (ModelChunk.delta_from set) takes a model the client holds to the
+/// version it asked for, exactly: precision 2 ("float32 XOR"), item_embedding sparse, listing
+/// the rows that changed, every other tensor dense; each value's 32 bits are the new float32's
+/// bits XOR the held one's. Rows not listed are unchanged. The coordinator serves a delta
+/// from the version published just before (the one a client that evaluated the last round
+/// holds), and only when it is smaller than the whole model.
+///
+/// ── Model versions ──────────────────────────────────────────────────────────────────────
+/// A version names a model's values, so that a client can check, after a whole or a delta
+/// download, that its model is the coordinator's bit for bit: cut item_embedding into blocks
+/// of 16 rows (the last may be shorter) and hash each block's values (little-endian float32,
+/// row-major) with SHA-256; hash all other tensors' values together, in the model's order,
+/// the same way. The version is the lowercase hex SHA-256 of the ASCII bytes "FATD1", the
+/// number of blocks as u32 little-endian, the block hashes in order, then the other tensors'
+/// hash. (Blocks let a client that applied a delta rehash only the blocks it touched.) An
+/// update names the version it started from.
 ///
 /// ── Status codes ────────────────────────────────────────────────────────────────────────
 /// Any call: UNAUTHENTICATED (no client certificate identity, or with --insecure no
@@ -128,10 +144,10 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 4 for this file.
+  /// The protocol version the client speaks: 5 for this file.
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports (none are defined in version 4).
+  /// Optional features the client supports (none are defined in version 5).
   public var capabilities: [String] = []
 
   /// The training examples this silo holds (rows of its train split). No update of this
@@ -390,6 +406,10 @@ public nonisolated struct Fedattn_V1_ModelRequest: Sendable {
   /// The most bytes wanted; 0 means Limits.piece_bytes.
   public var maxBytes: UInt32 = 0
 
+  /// The version the client holds, if any (empty: none). Send the same on every piece of
+  /// one download.
+  public var baseVersion: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -407,6 +427,10 @@ public nonisolated struct Fedattn_V1_ModelChunk: Sendable {
 
   /// Where `data` starts in the payload (the request's offset).
   public var offset: UInt64 = 0
+
+  /// Set (to the request's base_version) when the payload is a delta from that version;
+  /// empty when it is the whole model. The same on every piece of one download.
+  public var deltaFrom: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -961,7 +985,7 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}offset\0\u{3}max_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}model_version\0\u{1}offset\0\u{3}max_bytes\0\u{3}base_version\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -972,6 +996,7 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
       case 1: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
       case 3: try { try decoder.decodeSingularUInt32Field(value: &self.maxBytes) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.baseVersion) }()
       default: break
       }
     }
@@ -987,6 +1012,9 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
     if self.maxBytes != 0 {
       try visitor.visitSingularUInt32Field(value: self.maxBytes, fieldNumber: 3)
     }
+    if !self.baseVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseVersion, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -994,6 +1022,7 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
     if lhs.modelVersion != rhs.modelVersion {return false}
     if lhs.offset != rhs.offset {return false}
     if lhs.maxBytes != rhs.maxBytes {return false}
+    if lhs.baseVersion != rhs.baseVersion {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1001,7 +1030,7 @@ nonisolated extension Fedattn_V1_ModelRequest: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ModelChunk"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{3}total_bytes\0\u{1}offset\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}data\0\u{3}total_bytes\0\u{1}offset\0\u{3}delta_from\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1012,6 +1041,7 @@ nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularBytesField(value: &self.data) }()
       case 2: try { try decoder.decodeSingularUInt64Field(value: &self.totalBytes) }()
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.deltaFrom) }()
       default: break
       }
     }
@@ -1027,6 +1057,9 @@ nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobu
     if self.offset != 0 {
       try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 3)
     }
+    if !self.deltaFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.deltaFrom, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1034,6 +1067,7 @@ nonisolated extension Fedattn_V1_ModelChunk: SwiftProtobuf.Message, SwiftProtobu
     if lhs.data != rhs.data {return false}
     if lhs.totalBytes != rhs.totalBytes {return false}
     if lhs.offset != rhs.offset {return false}
+    if lhs.deltaFrom != rhs.deltaFrom {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -11,6 +11,9 @@ public protocol Strategy: Sendable {
     /// from the round's accumulated updates; false, leaving it unchanged, when there is
     /// nothing to publish.
     mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> Bool
+    /// Whether a round changes only the table rows its updates sent (and the dense tensors):
+    /// then the coordinator serves the change alone as a delta download.
+    var changesOnlyRowsSent: Bool { get }
 }
 
 extension Strategy {
@@ -40,6 +43,9 @@ public struct FedAvg: Strategy {
     public var name: String {
         "fedavg" + (momentum > 0 ? "m(\(momentum))" : "") + (rowWise ? "+rowwise" : "") + (serverLearningRate != 1 ? " lr \(serverLearningRate)" : "")
     }
+
+    /// Server momentum moves every row with velocity, sent this round or not.
+    public var changesOnlyRowsSent: Bool { momentum == 0 }
 
     public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> Bool {
         guard momentum > 0 else {

@@ -15,8 +15,13 @@ public enum TensorPayload {
         case float32 = 0
         /// Half the bytes, ~3 significant digits: deltas, whose rounding averages out.
         case float16 = 1
+        /// A model download as a delta from a version the client holds: each value's 32 bits
+        /// are the new float32's bits XOR the held one's, exact, and mostly zero in their
+        /// sign, exponent and high mantissa (a round moves a weight little), which zstd
+        /// packs after the byte shuffle. A table sent as rows lists the rows that changed.
+        case float32XOR = 2
 
-        var byteWidth: Int { self == .float32 ? 4 : 2 }
+        var byteWidth: Int { self == .float16 ? 2 : 4 }
     }
 
     static let magic: [UInt8] = Array("FAT1".utf8)
@@ -81,7 +86,7 @@ public enum TensorPayload {
                         let end = min(start + slice, n)
                         plane.withUnsafeMutableBufferPointer { out in
                             for i in start..<end {
-                                let bits: UInt32 = precision == .float32 ? values[i].bitPattern : UInt32(Float16(values[i]).bitPattern)
+                                let bits: UInt32 = precision == .float16 ? UInt32(Float16(values[i]).bitPattern) : values[i].bitPattern
                                 out[i - start] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k)))
                             }
                         }
@@ -128,12 +133,18 @@ public enum TensorPayload {
     }
 
     /// Decompresses (at most `maxBytes`) and decodes a payload that must carry exactly the
-    /// tensors of `layout`, in order, with their shapes.
-    public static func decode(_ data: Data, expecting layout: ParameterLayout, maxBytes: Int) throws(CodecError) -> SparseWeights {
+    /// tensors of `layout`, in order, with their shapes, in one of the `accepted` precisions
+    /// (float32XOR values come back as their bit patterns, `Float(bitPattern:)`).
+    public static func decode(
+        _ data: Data, expecting layout: ParameterLayout, maxBytes: Int, accepting accepted: Set<Precision> = [.float32, .float16]
+    ) throws(CodecError) -> SparseWeights {
         let raw = try ZstdFrame.decompress(data, maxOutput: maxBytes)
         var reader = ByteReader(raw)
         guard try reader.bytes(4) == magic else { throw .malformed("it does not start with FAT1") }
-        guard let precision = Precision(rawValue: UInt8(try reader.u8())) else { throw .malformed("unknown precision") }
+        let tag = try reader.u8()
+        guard let precision = Precision(rawValue: UInt8(tag)), accepted.contains(precision) else {
+            throw .malformed("precision \(tag) is not accepted here (\(accepted.map { "\($0.rawValue)" }.sorted().joined(separator: ", ")))")
+        }
         let count = try reader.u32()
         guard count == layout.tensors.count else { throw .malformed("\(count) tensors, expected \(layout.tensors.count)") }
         var entries: [(rows: [Int32]?, valueCount: Int)] = []
@@ -186,7 +197,7 @@ public enum TensorPayload {
         out.append(contentsOf: repeatElement(0, count: n * width))
         out.withUnsafeMutableBufferPointer { bytes in
             for (i, value) in values.enumerated() {
-                let bits: UInt32 = precision == .float32 ? value.bitPattern : UInt32(Float16(value).bitPattern)
+                let bits: UInt32 = precision == .float16 ? UInt32(Float16(value).bitPattern) : value.bitPattern
                 for k in 0..<width { bytes[base + k * n + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k))) }
             }
         }
@@ -197,7 +208,7 @@ public enum TensorPayload {
         return (0..<n).map { i in
             var bits: UInt32 = 0
             for k in 0..<width { bits |= UInt32(bytes[base + k * n + i]) << (8 * UInt32(k)) }
-            return precision == .float32 ? Float(bitPattern: bits) : Float(Float16(bitPattern: UInt16(bits)))
+            return precision == .float16 ? Float(Float16(bitPattern: UInt16(bits))) : Float(bitPattern: bits)
         }
     }
 }

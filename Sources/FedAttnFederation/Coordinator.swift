@@ -1,5 +1,4 @@
 import CoreMetrics
-import Crypto
 public import FedAttnAggregation
 import FedAttnCodec
 public import FedAttnCore
@@ -13,13 +12,15 @@ public import Logging
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 4
+    public static let protocolVersion: UInt32 = 5
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
     private var machine: RoundStateMachine
     private var strategy: any Strategy
     private var global: AttentionModel
+    /// `global`'s version, kept up to date row by row.
+    private var digest: ModelDigest
     private var published: Published
     /// Versions still served to clients that started downloading them.
     private var previousVersions: [String: PayloadFile] = [:]
@@ -47,15 +48,20 @@ public actor Coordinator {
     /// Times a waiting call was woken (by a change or by its time limit): the long poll's cost.
     public private(set) var wakeups = 0
 
-    /// A published model: its payload as clients download it, and its version.
+    /// A published model: its payload as clients download it, its version, and the delta
+    /// from the version before it (for clients holding that one), when it is smaller.
     private struct Published: Sendable {
         let payload: PayloadFile
         let version: String
+        let delta: (from: String, payload: PayloadFile)?
     }
 
     /// A round's new model on its way to being served: encoded once, stored until it holds.
     private struct Staged: Sendable {
         let model: AttentionModel
+        let version: String
+        /// What changed since the version before, as float32XOR values (nil: not known).
+        let delta: (from: String, weights: SparseWeights)?
         var published: Published?
     }
 
@@ -90,21 +96,20 @@ public actor Coordinator {
             }
         }
         global = model
-        published = try Self.publish(model, in: payloadFolder)
+        digest = ModelDigest(model.parameters)
+        published = try Self.publish(model, version: digest.version, delta: nil, in: payloadFolder)
         machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
     }
 
     /// Encodes `model` into a payload file, streaming (the payload is never whole in
-    /// memory), its version hashed on the way.
-    private static func publish(_ model: AttentionModel, in folder: String) throws -> Published {
-        var hash = SHA256()
-        let file = try PayloadFile(in: folder) { write in
-            try TensorPayload.encode(model.parameters, precision: .float32) { bytes in
-                hash.update(bufferPointer: bytes)
-                try write(bytes)
-            }
-        }
-        return Published(payload: file, version: hash.finalize().map { String(format: "%02x", $0) }.joined())
+    /// memory), and `delta` into one of its own when that is smaller.
+    private static func publish(
+        _ model: AttentionModel, version: String, delta: (from: String, weights: SparseWeights)?, in folder: String
+    ) throws -> Published {
+        let file = try PayloadFile(in: folder) { write in try TensorPayload.encode(model.parameters, precision: .float32, to: write) }
+        let deltaFile = try delta.map { try PayloadFile(TensorPayload.encode($0.weights, precision: .float32XOR), in: folder) }
+        guard let delta, let deltaFile, deltaFile.count < file.count else { return Published(payload: file, version: version, delta: nil) }
+        return Published(payload: file, version: version, delta: (delta.from, deltaFile))
     }
 
     // MARK: Calls from clients
@@ -167,18 +172,28 @@ public actor Coordinator {
     }
 
     /// Up to `maxBytes` of a model version's payload from `offset` (transports send models
-    /// piece by piece), counted toward the round's bytes down. Read off the actor, many at once.
-    public nonisolated func modelPiece(version: String, offset: Int, maxBytes: Int, for client: String) async throws(CoordinatorError) -> ModelPiece {
-        let (payload, range) = try await pieceRange(version: version, offset: offset, maxBytes: maxBytes, for: client)
+    /// piece by piece), counted toward the round's bytes down. A client holding version
+    /// `base` gets the delta from it when there is one (`ModelPiece.deltaFrom` says so),
+    /// else the whole model. Read off the actor, many at once.
+    public nonisolated func modelPiece(
+        version: String, base: String? = nil, offset: Int, maxBytes: Int, for client: String
+    ) async throws(CoordinatorError) -> ModelPiece {
+        let (payload, range, deltaFrom) = try await pieceRange(version: version, base: base, offset: offset, maxBytes: maxBytes, for: client)
         do {
-            return ModelPiece(bytes: try payload.read(range), totalBytes: payload.count)
+            return ModelPiece(bytes: try payload.read(range), totalBytes: payload.count, deltaFrom: deltaFrom)
         } catch {
             throw .unavailable("model \(version.prefix(12)): \(error)")
         }
     }
 
-    private func pieceRange(version: String, offset: Int, maxBytes: Int, for client: String) throws(CoordinatorError) -> (PayloadFile, Range<Int>) {
-        let payload = version == published.version ? published.payload : previousVersions[version]
+    private func pieceRange(
+        version: String, base: String?, offset: Int, maxBytes: Int, for client: String
+    ) throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
+        var deltaFrom: String?
+        var payload = version == published.version ? published.payload : previousVersions[version]
+        if version == published.version, let base, let delta = published.delta, delta.from == base {
+            (payload, deltaFrom) = (delta.payload, base)
+        }
         guard let payload else { throw .unknownVersion(version) }
         guard offset >= 0, offset <= payload.count else {
             throw .outOfRange("offset \(offset) is past the end of the \(payload.count)-byte model \(version.prefix(12))")
@@ -186,7 +201,7 @@ public actor Coordinator {
         let end = offset + min(max(maxBytes, 0), payload.count - offset)
         try handle(.downloaded(client: client, bytes: end - offset))
         metrics.bytesDown.increment(by: end - offset)
-        return (payload, offset..<end)
+        return (payload, offset..<end, deltaFrom)
     }
 
     /// Folds in one client's update for the current round. The payload is decoded and checked
@@ -341,15 +356,25 @@ public actor Coordinator {
     private func aggregate(_ outcome: RoundOutcome) {
         // In place: the model is not copied (at 4M rows it is 512 MB). Clients download the
         // published payload from its file, so nothing else reads this buffer meanwhile.
-        guard let round = accumulator.take(), strategy.aggregate(round, into: &global.parameters) else {
+        // What the rows sent and the dense tensors held before: the delta download's base.
+        guard let round = accumulator.take() else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
+        let before = strategy.changesOnlyRowsSent ? round.rowsSent(tensor: 0).map { ModelChange.snapshot(global.parameters, rows: $0) } : nil
+        guard strategy.aggregate(round, into: &global.parameters) else {
+            try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
+            return
+        }
+        let change = before?.change(to: global.parameters)
+        if let change { digest.update(global.parameters, changedRows: change.rows) } else { digest = ModelDigest(global.parameters) }
         let model = global
         // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
         aggregationStarted = ContinuousClock.now
-        staged = Staged(model: model, published: nil)
+        staged = Staged(
+            model: model, version: digest.version, delta: change.map { (published.version, $0.xorWeights(layout: model.parameters.layout)) },
+            published: nil)
         storeStaged(outcome)
     }
 
@@ -361,7 +386,9 @@ public actor Coordinator {
         Task.detached { [self] in
             var staged = staged
             do {
-                if staged.published == nil { staged.published = try Self.publish(staged.model, in: folder) }
+                if staged.published == nil {
+                    staged.published = try Self.publish(staged.model, version: staged.version, delta: staged.delta, in: folder)
+                }
                 try store?.publish(
                     round: outcome.round, version: staged.published!.version, model: staged.model, participants: outcome.participants,
                     examples: outcome.examples, bytesUpPerClient: outcome.bytesUpPerClient, trainSecondsMax: outcome.trainSecondsMax)

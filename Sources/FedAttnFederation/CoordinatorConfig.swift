@@ -78,6 +78,14 @@ public struct ModelPiece: Sendable {
     public let bytes: Data
     /// The whole payload's size.
     public let totalBytes: Int
+    /// The version the payload is a delta from (float32XOR), or nil for the whole model.
+    public let deltaFrom: String?
+
+    public init(bytes: Data, totalBytes: Int, deltaFrom: String? = nil) {
+        self.bytes = bytes
+        self.totalBytes = totalBytes
+        self.deltaFrom = deltaFrom
+    }
 }
 
 /// Why the coordinator refused a call: its kind (which the transport maps to a status code)

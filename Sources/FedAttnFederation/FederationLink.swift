@@ -1,11 +1,17 @@
-import Crypto
 public import FedAttnModel
 public import Foundation
 
-/// A model version's name: the SHA-256 of its payload in hex, so that a client can check
-/// that the bytes it downloaded are the version it asked for.
-public func modelVersion(of payload: Data) -> String {
-    SHA256.hash(data: payload).map { String(format: "%02x", $0) }.joined()
+/// A downloaded model payload: the whole model, or a delta from a version the client holds.
+public struct DownloadedPayload: Sendable {
+    /// The payload (protocol `TensorPayload`: float32, or float32XOR for a delta).
+    public let bytes: Data
+    /// The version the payload is a delta from, or nil for the whole model.
+    public let deltaFrom: String?
+
+    public init(bytes: Data, deltaFrom: String? = nil) {
+        self.bytes = bytes
+        self.deltaFrom = deltaFrom
+    }
 }
 
 /// What a client learns when it joins.
@@ -69,8 +75,10 @@ public protocol FederationLink: Sendable {
     func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo
     /// The next task; may take a while (a long poll).
     func nextTask(lastRound: Int) async throws -> FederationTask
-    /// The payload of a model version.
-    func downloadModel(version: String) async throws -> Data
+    /// The payload of a model version: a delta from `base` when the client holds that
+    /// version and the coordinator has one, else the whole model. The bytes are not checked
+    /// here: the version names the model, and only the decoded model can be checked.
+    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload
     /// Sends one update; returns the coordinator's receipt message.
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String
     /// Sends one evaluation of a model version.

@@ -21,8 +21,9 @@ public struct InProcessLink: FederationLink {
         try await coordinator.nextTask(client: client)
     }
 
-    public func downloadModel(version: String) async throws -> Data {
-        try await coordinator.modelPiece(version: version, offset: 0, maxBytes: .max, for: client).bytes
+    public func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        let piece = try await coordinator.modelPiece(version: version, base: base, offset: 0, maxBytes: .max, for: client)
+        return DownloadedPayload(bytes: piece.bytes, deltaFrom: piece.deltaFrom)
     }
 
     public func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {

@@ -5,33 +5,24 @@ public import FedAttnModel
 public import Foundation
 import Synchronization
 
-/// A global model as a participant downloaded it: the payload's bytes, decoded into an
-/// `AttentionModel` only when something asks for it, and then once (training and evaluating
-/// one version share the decoding).
+/// A global model as a participant downloaded it: the payload's bytes, the whole model or
+/// a delta from a version the participant's work holds. Nothing is decoded until the work
+/// asks (a load generator never does).
 public final class GlobalModel: Sendable {
-    /// The version's name (the SHA-256 of `payload`, in hex).
+    /// The version's name (see `ModelDigest`).
     public let version: String
-    /// The encoded model (protocol `TensorPayload`), as it arrived.
+    /// The payload (protocol `TensorPayload`), as it arrived.
     public let payload: Data
+    /// The version the payload is a delta from (float32XOR), or nil for the whole model.
+    public let deltaFrom: String?
     /// The model's shape, as the coordinator announced it at Join.
     public let config: ModelConfig
-    private let cache = Mutex<AttentionModel?>(nil)
 
-    public init(version: String, payload: Data, config: ModelConfig) {
+    public init(version: String, payload: Data, deltaFrom: String? = nil, config: ModelConfig) {
         self.version = version
         self.payload = payload
+        self.deltaFrom = deltaFrom
         self.config = config
-    }
-
-    /// The model, decoded on the first call.
-    /// - Throws: `CodecError` when the payload does not decode to `config`'s layout.
-    public func decoded() throws -> AttentionModel {
-        if let model = cache.withLock({ $0 }) { return model }
-        let layout = AttentionModel.layout(for: config)
-        let weights = try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
-        let model = try AttentionModel(config: config, parameters: weights.densified())
-        cache.withLock { $0 = model }
-        return model
     }
 }
 
@@ -61,6 +52,8 @@ public struct LocalUpdate: Sendable {
 public protocol LocalWork: Sendable {
     /// Training examples declared at Join; no update may claim more.
     var trainExamples: Int { get }
+    /// The model version the work holds (a download may then be a delta from it), if any.
+    var heldVersion: String? { get }
     /// Trains from `global` under `plan` and returns the update to send. `progress` gets
     /// (epoch, examples done in that epoch).
     func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> LocalUpdate
@@ -68,14 +61,21 @@ public protocol LocalWork: Sendable {
     func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary
 }
 
+extension LocalWork {
+    public var heldVersion: String? { nil }
+}
+
 /// A silo's work: trains with exactly the local-training code and evaluates on its test
-/// examples. Only the delta and the evaluation summary leave it; no example, id or
+/// examples. It keeps the last global model between rounds (`ModelReplica`), so a download
+/// can be a delta from it. Only the delta and the evaluation summary leave it; no example, id or
 /// prediction does.
 public struct SiloWork: LocalWork {
     public let train: ExampleSet
     public let test: ExampleSet
     /// Threads for training and evaluation.
     public let threads: Int
+
+    private let replica = ModelReplica()
 
     public init(train: ExampleSet, test: ExampleSet, threads: Int = 1) {
         self.train = train
@@ -84,11 +84,12 @@ public struct SiloWork: LocalWork {
     }
 
     public var trainExamples: Int { train.count }
+    public var heldVersion: String? { replica.version }
 
     public func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws
         -> LocalUpdate
     {
-        let model = try global.decoded()
+        let model = try replica.model(for: global)
         let (train, threads) = (self.train, self.threads)
         let result = await Self.offPool {
             LocalRound.train(global: model, on: train, plan: plan, threads: threads) { progress($0, $1) }
@@ -99,7 +100,7 @@ public struct SiloWork: LocalWork {
     }
 
     public func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary {
-        let model = try global.decoded()
+        let model = try replica.model(for: global)
         let (test, threads) = (self.test, self.threads)
         return await Self.offPool { LocalRound.evaluate(model, on: test, threads: threads) }
     }

@@ -51,11 +51,23 @@ public struct Participant: Sendable {
         let info = try await join()
         var cached: GlobalModel?
         var lastRound = 0
-        func model(_ version: String) async throws -> GlobalModel {
-            if let cached, cached.version == version { return cached }
-            let downloaded = GlobalModel(version: version, payload: try await link.downloadModel(version: version), config: info.model)
-            cached = downloaded
-            return downloaded
+        /// The model `version`: a delta from what the work holds when the coordinator has one.
+        func model(_ version: String, whole: Bool = false) async throws -> GlobalModel {
+            if let cached, cached.version == version, !whole { return cached }
+            let downloaded = try await link.downloadModel(version: version, base: whole ? nil : work.heldVersion)
+            let global = GlobalModel(version: version, payload: downloaded.bytes, deltaFrom: downloaded.deltaFrom, config: info.model)
+            cached = global
+            return global
+        }
+        /// `body` on the model `version`; if a delta download does not give that version (the
+        /// work held another, or it does not check out), once more on the whole model.
+        func withModel<T>(_ version: String, _ body: (GlobalModel) async throws -> T) async throws -> T {
+            let global = try await model(version)
+            do {
+                return try await body(global)
+            } catch is ModelDownloadError where global.deltaFrom != nil {
+                return try await body(try await model(version, whole: true))
+            }
         }
         while true {
             let task: FederationTask
@@ -68,10 +80,11 @@ public struct Participant: Sendable {
             }
             switch task {
             case .train(let round, let version, let plan):
-                let global = try await model(version)
                 events(.training(round: round, examples: work.trainExamples))
-                let update = try await work.train(from: global, plan: plan) { epoch, done in
-                    events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
+                let update = try await withModel(version) { global in
+                    try await work.train(from: global, plan: plan) { epoch, done in
+                        events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
+                    }
                 }
                 try await Self.droppingIfUnwanted(round, events) {
                     _ = try await link.uploadUpdate(
@@ -80,7 +93,7 @@ public struct Participant: Sendable {
                 }
                 lastRound = round
             case .evaluate(let round, let version):
-                let summary = try await work.evaluate(try await model(version))
+                let summary = try await withModel(version) { try await work.evaluate($0) }
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, summary: summary)
                     events(.evaluated(round: round, examples: summary.examples))

@@ -103,13 +103,16 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let wanted = request.message
         let maxBytes = wanted.maxBytes == 0 ? Self.pieceBytes : min(Int(wanted.maxBytes), Self.pieceBytes)
         let piece = try await call { () throws(CoordinatorError) in
-            try await coordinator.modelPiece(version: wanted.modelVersion, offset: Int(clamping: wanted.offset), maxBytes: maxBytes, for: client)
+            try await coordinator.modelPiece(
+                version: wanted.modelVersion, base: wanted.baseVersion.isEmpty ? nil : wanted.baseVersion, offset: Int(clamping: wanted.offset),
+                maxBytes: maxBytes, for: client)
         }
         return ServerResponse(
             message: .with {
                 $0.data = piece.bytes
                 $0.totalBytes = UInt64(piece.totalBytes)
                 $0.offset = wanted.offset
+                $0.deltaFrom = piece.deltaFrom ?? ""
             })
     }
 

@@ -62,18 +62,23 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     /// The most a piece may carry, as the client asks; the coordinator sends at most 127 KiB.
     static var maxPieceBytes: Int { 4 << 20 }
 
-    /// Fetches the model piece by piece and checks that its bytes hash to `version`.
-    public func downloadModel(version: String) async throws -> Data {
+    /// Fetches the model piece by piece: the delta from `base` when the coordinator has one
+    /// (every piece must say the same), else the whole model.
+    public func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
         var payload = Data()
         var total: UInt64?
+        var deltaFrom: String?
         repeat {
             let piece = try await client.downloadModel(
                 .with {
                     $0.modelVersion = version
+                    $0.baseVersion = base ?? ""
                     $0.offset = UInt64(payload.count)
                     $0.maxBytes = UInt32(Self.maxPieceBytes)
                 }, metadata: metadata)
             guard piece.offset == UInt64(payload.count), total == nil || total == piece.totalBytes,
+                total == nil || deltaFrom == (piece.deltaFrom.isEmpty ? nil : piece.deltaFrom),
+                piece.deltaFrom.isEmpty || piece.deltaFrom == base,
                 piece.data.count <= Self.maxPieceBytes, UInt64(payload.count + piece.data.count) <= piece.totalBytes,
                 !piece.data.isEmpty || UInt64(payload.count) == piece.totalBytes
             else {
@@ -82,13 +87,10 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
             }
             if total == nil { payload.reserveCapacity(Int(clamping: piece.totalBytes)) }
             total = piece.totalBytes
+            deltaFrom = piece.deltaFrom.isEmpty ? nil : piece.deltaFrom
             payload.append(piece.data)
         } while UInt64(payload.count) < total!
-        let digest = modelVersion(of: payload)
-        guard digest == version else {
-            throw RPCError(code: .dataLoss, message: "model \(version.prefix(12)) arrived with SHA-256 \(digest.prefix(12))")
-        }
-        return payload
+        return DownloadedPayload(bytes: payload, deltaFrom: deltaFrom)
     }
 
     /// Waits for an upload slot (sending nothing meanwhile), then streams the update. An

@@ -1,5 +1,6 @@
 import FedAttnCodec
 import FedAttnCore
+import FedAttnData
 import FedAttnFederation
 import FedAttnModel
 import Foundation
@@ -33,15 +34,71 @@ struct ModelDownloadTests {
             payload += piece.bytes
             total = piece.totalBytes
         }
-        #expect(modelVersion(of: payload) == version)
         let layout = model.parameters.layout
         let decoded = try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
         #expect(decoded.densified().values == model.parameters.values)
+        #expect(ModelDigest(decoded.densified()).version == version)
 
         await #expect(throws: CoordinatorError.self) {
             try await coordinator.modelPiece(version: version, offset: total + 1, maxBytes: 1_000, for: "a")
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(names.filter { $0.hasPrefix(".payload-") }.isEmpty, "left in the state folder: \(names)")
+    }
+
+    @Test func aClientHoldingTheLastVersionDownloadsOnlyWhatChangedAndHoldsTheCoordinatorsModel() async throws {
+        // A large hashed table: the silos touch a few hundred of its 50,001 rows.
+        let config = ModelConfig(items: .hashed(buckets: 50_000), strategies: Fixtures.syntheticConfig.strategies)
+        let reader = ClickLogReader(items: config.items, strategies: config.strategies)
+        let text = ClickLogWriter.csv(SyntheticGenerator(config: Fixtures.syntheticData).generate(), includeStrategy: true)
+        let log = try reader.read(path: try Fixtures.writeTemporaryFile("silo.csv", text))
+        let parts = SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) }
+        let coordinator = try Coordinator(
+            modelConfig: config, config: CoordinatorConfig(rounds: 3, minClients: 2), initialModel: try AttentionModel(config: config, seed: 0))
+        let downloads = Recorded()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, part) in parts.enumerated() {
+                group.addTask {
+                    let link = RecordingDownloads(inner: InProcessLink(coordinator: coordinator, client: "silo\(index)"), downloads: downloads)
+                    try await Participant(train: part.train, test: part.test).run(link: link, expectedModel: config)
+                }
+            }
+            try await group.waitForAll()
+        }
+        // Each silo: the initial model whole, then every published version as a delta from the
+        // one before (rounds 1, 2, 3); never a second, whole download of a version (which is
+        // what a delta that did not check out against its version would cause).
+        let lines = downloads.all
+        let whole = lines.filter { $0.hasPrefix("whole") }, deltas = lines.filter { $0.hasPrefix("delta") }
+        #expect(whole.count == 2, "\(lines)")
+        #expect(deltas.count == 6, "\(lines)")
+        let wholeBytes = whole.compactMap { Int($0.split(separator: " ")[1]) }.max()!
+        let deltaBytes = deltas.compactMap { Int($0.split(separator: " ")[1]) }.max()!
+        #expect(deltaBytes * 20 < wholeBytes, "a delta of \(deltaBytes) bytes against a whole model of \(wholeBytes)")
+        // The coordinator's model is the version its last round published.
+        let final = await coordinator.currentModel
+        #expect(ModelDigest(final.parameters).version == (await coordinator.history.last?.modelVersion))
+    }
+}
+
+/// A link that notes each download: "whole BYTES" or "delta BYTES".
+struct RecordingDownloads: FederationLink {
+    let inner: InProcessLink
+    let downloads: Recorded
+
+    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
+        try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
+    }
+    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
+    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        let payload = try await inner.downloadModel(version: version, base: base)
+        downloads.add("\(payload.deltaFrom == nil ? "whole" : "delta") \(payload.bytes.count)")
+        return payload
+    }
+    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+    }
+    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
+        try await inner.reportEvaluation(round: round, version: version, summary: summary)
     }
 }

@@ -16,7 +16,9 @@ struct LateFirstUpload: FederationLink {
         try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
     }
     func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
-    func downloadModel(version: String) async throws -> Data { try await inner.downloadModel(version: version) }
+    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        try await inner.downloadModel(version: version, base: base)
+    }
     func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
         try await inner.reportEvaluation(round: round, version: version, summary: summary)
     }
@@ -103,7 +105,9 @@ struct ForgottenOnce: FederationLink {
         if first.takeFirst() { throw CoordinatorError.notJoined(inner.client) }
         return try await inner.nextTask(lastRound: lastRound)
     }
-    func downloadModel(version: String) async throws -> Data { try await inner.downloadModel(version: version) }
+    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        try await inner.downloadModel(version: version, base: base)
+    }
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
     }

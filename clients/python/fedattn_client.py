@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 import zstandard
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
@@ -230,6 +230,16 @@ def decode_payload(data, max_bytes):
     return tensors
 
 
+def model_version(tensors):
+    """The version naming a model's values ("Model versions" in fedattn.proto): SHA-256 over
+    "FATD1", the block count, the hashes of item_embedding's 16-row blocks, and the hash of
+    every other tensor's values, all as little-endian float32."""
+    table = np.ascontiguousarray(tensors["item_embedding"], dtype="<f4")
+    blocks = [hashlib.sha256(table[r:r + 16].tobytes()).digest() for r in range(0, len(table), 16)]
+    rest = hashlib.sha256(b"".join(np.ascontiguousarray(tensors[n], dtype="<f4").tobytes() for n in ORDER[1:])).digest()
+    return hashlib.sha256(b"FATD1" + struct.pack("<I", len(blocks)) + b"".join(blocks) + rest).hexdigest()
+
+
 def encode_update(delta):
     """float16 values, the item table as its changed rows (never row 0), byte-shuffled, zstd."""
     header, chunks = bytearray(b"FAT1") + bytes([1]) + struct.pack("<I", len(ORDER)), []
@@ -291,10 +301,12 @@ def main():
                 payload += piece.data
                 if len(payload) >= piece.total_bytes:
                     break
-            if hashlib.sha256(payload).hexdigest() != version:
-                raise SystemExit(f"model {version[:12]} arrived with another SHA-256")
+            # No base_version is sent: this client always downloads the whole model.
+            tensors = decode_payload(bytes(payload), 1 << 31)
+            if model_version(tensors) != version:
+                raise SystemExit(f"model {version[:12]} arrived as another model ({model_version(tensors)[:12]})")
             cache.clear()
-            cache[version] = decode_payload(bytes(payload), 1 << 31)
+            cache[version] = tensors
         return cache[version]
 
     last_round = 0

@@ -18,7 +18,9 @@ struct BombingLink: FederationLink {
 
     func nextTask(lastRound: Int) async throws -> FederationTask { try await link.nextTask(lastRound: lastRound) }
 
-    func downloadModel(version: String) async throws -> Data { try await link.downloadModel(version: version) }
+    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        try await link.downloadModel(version: version, base: base)
+    }
 
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         do {

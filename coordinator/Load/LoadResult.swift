@@ -28,7 +28,7 @@ struct LoadResult: Encodable {
             "model                      \(parameters) parameters, \(modelBytesFloat32) bytes as float32",
             "update                     \(updateBytes) bytes",
             "rounds                     \(rounds), \(updatesAggregated) updates aggregated, \(updatesDropped) dropped as late",
-            String(format: "updates aggregated/s       %.0f", updatesPerSecond),
+            String(format: updatesPerSecond < 10 ? "updates aggregated/s       %.2f" : "updates aggregated/s       %.0f", updatesPerSecond),
             "round seconds              " + roundSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "),
             String(
                 format: "coordinator peak memory    %.1f MB (budget %.1f MB)", Double(coordinatorPeakRSSBytes) / 1e6, Double(memoryBudgetBytes) / 1e6),

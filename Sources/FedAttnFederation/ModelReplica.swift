@@ -1,0 +1,87 @@
+import FedAttnCodec
+import FedAttnCore
+public import FedAttnModel
+import Foundation
+import Synchronization
+
+/// The global model a silo holds between rounds: replaced by a whole download, brought up
+/// to date by a delta download (only the changed rows are touched and rehashed), and after
+/// either checked against the version it was downloaded as, so the silo trains on exactly
+/// the coordinator's model.
+final class ModelReplica: Sendable {
+    private let held = Mutex<(version: String, model: AttentionModel, digest: ModelDigest)?>(nil)
+
+    /// The version held, if any.
+    var version: String? { held.withLock { $0?.version } }
+
+    /// The model `global` names, from the one held (no download needed), a delta, or a whole payload.
+    /// - Throws: `ModelDownloadError` when a delta is from another version than the one held
+    ///   or the result is not the version asked for; `CodecError` for a payload that does not decode.
+    func model(for global: GlobalModel) throws -> AttentionModel {
+        try held.withLock { held throws -> AttentionModel in
+            if let held, held.version == global.version { return held.model }
+            let layout = AttentionModel.layout(for: global.config)
+            let maxBytes = TensorPayload.maximumSize(of: layout)
+            var next: (version: String, model: AttentionModel, digest: ModelDigest)
+            if let base = global.deltaFrom {
+                guard var current = held, current.version == base else {
+                    throw ModelDownloadError.notHeld(base: base, held: held?.version)
+                }
+                held = nil  // the model's only reference while it changes, in place
+                let delta = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32XOR])
+                let rows = Self.apply(delta, to: &current.model.parameters)
+                current.digest.update(current.model.parameters, changedRows: rows)
+                next = (global.version, current.model, current.digest)
+            } else {
+                let weights = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32]).densified()
+                next = (global.version, try AttentionModel(config: global.config, parameters: weights), ModelDigest(weights))
+            }
+            let got = next.digest.version
+            guard got == global.version else { throw ModelDownloadError.mismatch(asked: global.version, got: got, delta: global.deltaFrom != nil) }
+            held = next
+            return next.model
+        }
+    }
+
+    /// XORs the delta's bits into `weights`; returns the table rows it changed.
+    private static func apply(_ delta: SparseWeights, to weights: inout Weights) -> [Int32] {
+        var changed: [Int32] = []
+        weights.values.withUnsafeMutableBufferPointer { values in
+            for (i, tensor) in delta.tensors.enumerated() {
+                let offset = delta.layout.range(at: i).lowerBound
+                if let rows = tensor.rows {
+                    let width = delta.layout.tensors[i].shape[1]
+                    for (k, row) in rows.enumerated() {
+                        let start = offset + Int(row) * width
+                        for j in 0..<width {
+                            values[start + j] = Float(bitPattern: values[start + j].bitPattern ^ tensor.values[k * width + j].bitPattern)
+                        }
+                    }
+                    if i == 0 { changed = rows }
+                } else {
+                    for (j, bits) in tensor.values.enumerated() {
+                        values[offset + j] = Float(bitPattern: values[offset + j].bitPattern ^ bits.bitPattern)
+                    }
+                }
+            }
+        }
+        return changed
+    }
+}
+
+/// A downloaded model that is not the version it was asked as.
+public enum ModelDownloadError: Error, CustomStringConvertible {
+    /// A delta from a version this client does not hold.
+    case notHeld(base: String, held: String?)
+    /// The model's values hash to another version.
+    case mismatch(asked: String, got: String, delta: Bool)
+
+    public var description: String {
+        switch self {
+        case .notHeld(let base, let held):
+            "the coordinator sent a delta from model \(base.prefix(12)); this client holds \(held.map { String($0.prefix(12)) } ?? "none")"
+        case .mismatch(let asked, let got, let delta):
+            "model \(asked.prefix(12)) arrived as \(got.prefix(12))\(delta ? " after applying a delta" : "")"
+        }
+    }
+}
