@@ -203,12 +203,29 @@ public enum TensorPayload {
         }
     }
 
+    /// The values of `bytes` (n values byte-shuffled, as `appendShuffled` writes them).
+    /// The caller has checked that `bytes` holds exactly n values of `precision`.
     static func unshuffle(_ bytes: ArraySlice<UInt8>, count n: Int, precision: Precision) -> [Float] {
-        let width = precision.byteWidth, base = bytes.startIndex
-        return (0..<n).map { i in
-            var bits: UInt32 = 0
-            for k in 0..<width { bits |= UInt32(bytes[base + k * n + i]) << (8 * UInt32(k)) }
-            return precision == .float16 ? Float(Float16(bitPattern: UInt16(bits))) : Float(bitPattern: bits)
+        precondition(bytes.count == n * precision.byteWidth, "\(bytes.count) bytes for \(n) values")
+        return bytes.withUnsafeBufferPointer { source in
+            let planes = source.baseAddress!
+            return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                if precision == .float16 {
+                    for i in 0..<n {
+                        let bits = UInt16(planes[i]) | UInt16(planes[n + i]) << 8
+                        out[i] = Float(Float16(bitPattern: bits))
+                    }
+                } else {
+                    // Plane by plane into the values' own storage: four sequential passes.
+                    let words = UnsafeMutableRawPointer(out.baseAddress!).bindMemory(to: UInt32.self, capacity: n)
+                    for i in 0..<n { words[i] = UInt32(planes[i]) }
+                    for k in 1..<4 {
+                        let plane = planes + k * n, shift = UInt32(8 * k)
+                        for i in 0..<n { words[i] |= UInt32(plane[i]) << shift }
+                    }
+                }
+                initialized = n
+            }
         }
     }
 }

@@ -48,13 +48,20 @@ public actor Coordinator {
     /// Times a waiting call was woken (by a change or by its time limit): the long poll's cost.
     public private(set) var wakeups = 0
 
-    /// A published model: its payload as clients download it, its version, and the delta
-    /// from the version before it (for clients holding that one), when it is smaller.
+    /// A published model: its version, the delta from the version before it (for clients
+    /// holding that one) when it is smaller than the model, and the whole model's payload
+    /// once a client has asked for it (encoded then: with every client holding the version
+    /// before, no round encodes the whole model).
     private struct Published: Sendable {
-        let payload: PayloadFile
         let version: String
         let delta: (from: String, payload: PayloadFile)?
+        var whole: PayloadFile?
     }
+    /// The whole payload of the current version, while it is being encoded.
+    private var wholeEncoding: Task<PayloadFile, any Error>?
+    /// The model's values already belong to the next version (aggregated in place) while the
+    /// current one, never asked for whole, is still published: it can no longer be encoded.
+    private var retiringUnencoded = false
 
     /// A round's new model on its way to being served: encoded once, stored until it holds.
     private struct Staged: Sendable {
@@ -97,19 +104,45 @@ public actor Coordinator {
         }
         global = model
         digest = ModelDigest(model.parameters)
-        published = try Self.publish(model, version: digest.version, delta: nil, in: payloadFolder)
+        published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)
         machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
     }
 
-    /// Encodes `model` into a payload file, streaming (the payload is never whole in
-    /// memory), and `delta` into one of its own when that is smaller.
+    /// Encodes `delta` into a payload file, when it is smaller than the whole model would
+    /// be before compression; the whole model is encoded when first asked for.
     private static func publish(
-        _ model: AttentionModel, version: String, delta: (from: String, weights: SparseWeights)?, in folder: String
+        version: String, delta: (from: String, weights: SparseWeights)?, layout: ParameterLayout, in folder: String
     ) throws -> Published {
-        let file = try PayloadFile(in: folder) { write in try TensorPayload.encode(model.parameters, precision: .float32, to: write) }
         let deltaFile = try delta.map { try PayloadFile(TensorPayload.encode($0.weights, precision: .float32XOR), in: folder) }
-        guard let delta, let deltaFile, deltaFile.count < file.count else { return Published(payload: file, version: version, delta: nil) }
-        return Published(payload: file, version: version, delta: (delta.from, deltaFile))
+        guard let delta, let deltaFile, deltaFile.count < 4 * layout.count else { return Published(version: version, delta: nil) }
+        return Published(version: version, delta: (delta.from, deltaFile))
+    }
+
+    /// The current version's whole payload: encoded (off the actor, streaming: never whole
+    /// in memory) on the first request, which later ones wait for. The encoder holds its own
+    /// reference to the model's values, so a round aggregated meanwhile copies the model
+    /// rather than change what is being encoded.
+    private func wholePayload() async throws(CoordinatorError) -> PayloadFile {
+        if let whole = published.whole { return whole }
+        let version = published.version
+        guard !retiringUnencoded else { throw .unknownVersion(version) }
+        let task =
+            wholeEncoding
+            ?? Task.detached { [weights = global.parameters, folder = payloadFolder] in
+                try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, precision: .float32, to: write) }
+            }
+        wholeEncoding = task
+        do {
+            let file = try await task.value
+            if published.version == version {
+                published.whole = file
+                wholeEncoding = nil
+            }
+            return file
+        } catch {
+            if published.version == version { wholeEncoding = nil }
+            throw .unavailable("model \(version.prefix(12)) could not be encoded: \(error)")
+        }
     }
 
     // MARK: Calls from clients
@@ -188,13 +221,18 @@ public actor Coordinator {
 
     private func pieceRange(
         version: String, base: String?, offset: Int, maxBytes: Int, for client: String
-    ) throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
+    ) async throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
         var deltaFrom: String?
-        var payload = version == published.version ? published.payload : previousVersions[version]
+        let payload: PayloadFile
         if version == published.version, let base, let delta = published.delta, delta.from == base {
             (payload, deltaFrom) = (delta.payload, base)
+        } else if version == published.version {
+            payload = try await wholePayload()
+        } else if let previous = previousVersions[version] {
+            payload = previous
+        } else {
+            throw .unknownVersion(version)
         }
-        guard let payload else { throw .unknownVersion(version) }
         guard offset >= 0, offset <= payload.count else {
             throw .outOfRange("offset \(offset) is past the end of the \(payload.count)-byte model \(version.prefix(12))")
         }
@@ -366,6 +404,9 @@ public actor Coordinator {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
+        // A whole payload being encoded kept its own reference (the write above copied the
+        // model); one never asked for can no longer be made for the current version.
+        retiringUnencoded = published.whole == nil && wholeEncoding == nil
         let change = before?.change(to: global.parameters)
         if let change { digest.update(global.parameters, changedRows: change.rows) } else { digest = ModelDigest(global.parameters) }
         let model = global
@@ -387,7 +428,8 @@ public actor Coordinator {
             var staged = staged
             do {
                 if staged.published == nil {
-                    staged.published = try Self.publish(staged.model, version: staged.version, delta: staged.delta, in: folder)
+                    staged.published = try Self.publish(
+                        version: staged.version, delta: staged.delta, layout: staged.model.parameters.layout, in: folder)
                 }
                 try store?.publish(
                     round: outcome.round, version: staged.published!.version, model: staged.model, participants: outcome.participants,
@@ -405,7 +447,10 @@ public actor Coordinator {
         if let started = aggregationStarted {
             metrics.aggregationSeconds.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
         }
-        previousVersions = [published.version: published.payload]
+        // Clients still downloading the version before (whole) may finish it.
+        previousVersions = published.whole.map { [published.version: $0] } ?? [:]
+        wholeEncoding = nil
+        retiringUnencoded = false
         global = staged.model
         published = new
         try? handle(.published(round: outcome.round, version: new.version))

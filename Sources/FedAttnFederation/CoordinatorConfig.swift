@@ -53,6 +53,14 @@ public enum FederationTask: Sendable, Equatable {
     case evaluate(round: Int, modelVersion: String)
     case wait(retryAfter: Duration)
     case done
+
+    /// The round a training or evaluation task belongs to.
+    public var round: Int? {
+        switch self {
+        case .train(let round, _, _), .evaluate(let round, _): round
+        case .wait, .done: nil
+        }
+    }
 }
 
 /// A finished round, as the coordinator records it.

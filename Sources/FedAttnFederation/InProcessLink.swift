@@ -22,7 +22,12 @@ public struct InProcessLink: FederationLink {
     }
 
     public func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
-        let piece = try await coordinator.modelPiece(version: version, base: base, offset: 0, maxBytes: .max, for: client)
+        let piece: ModelPiece
+        do {
+            piece = try await coordinator.modelPiece(version: version, base: base, offset: 0, maxBytes: .max, for: client)
+        } catch  where error.kind == .unknownVersion {
+            throw CoordinatorError.staleUpdate(error.message)  // as over gRPC
+        }
         return DownloadedPayload(bytes: piece.bytes, deltaFrom: piece.deltaFrom)
     }
 

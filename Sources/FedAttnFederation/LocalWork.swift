@@ -89,11 +89,18 @@ public struct SiloWork: LocalWork {
     public func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws
         -> LocalUpdate
     {
-        let model = try replica.model(for: global)
-        let (train, threads) = (self.train, self.threads)
-        let result = await Self.offPool {
-            LocalRound.train(global: model, on: train, plan: plan, threads: threads) { progress($0, $1) }
-        }
+        // Trained in place and put back as it was: no copy of the model per round. The model
+        // is lent inside the work so that the only reference to it is the trainer's.
+        let (train, threads, replica) = (self.train, self.threads, self.replica)
+        let result = try await Self.offPool { () -> Result<LocalRoundResult, any Error> in
+            Result {
+                let (result, restored) = LocalRound.trainRestoring(
+                    try replica.lend(for: global), on: train, plan: plan, threads: threads
+                ) { progress($0, $1) }
+                replica.giveBack(restored, version: global.version)
+                return result
+            }
+        }.get()
         return LocalUpdate(
             payload: try TensorPayload.encode(result.delta, precision: .float16), examples: result.examples, trainSeconds: result.seconds,
             meanLoss: result.meanLoss)

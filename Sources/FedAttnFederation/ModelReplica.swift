@@ -9,29 +9,48 @@ import Synchronization
 /// either checked against the version it was downloaded as, so the silo trains on exactly
 /// the coordinator's model.
 final class ModelReplica: Sendable {
-    private let held = Mutex<(version: String, model: AttentionModel, digest: ModelDigest)?>(nil)
+    /// The version held, its model (absent while lent out for training), and its digest.
+    private let held = Mutex<(version: String, model: AttentionModel?, digest: ModelDigest)?>(nil)
 
-    /// The version held, if any.
-    var version: String? { held.withLock { $0?.version } }
+    /// The version held, if any (a model lent out and not given back is not held).
+    var version: String? { held.withLock { $0?.model == nil ? nil : $0?.version } }
+
+    /// The model `global` names, moved out of the replica (not copied) for training in
+    /// place; `giveBack` returns it, unchanged, afterwards. See `model(for:)` for errors.
+    func lend(for global: GlobalModel) throws -> AttentionModel {
+        _ = try model(for: global)
+        return held.withLock { held in
+            defer { held?.model = nil }
+            return held!.model!
+        }
+    }
+
+    /// Takes back a model lent for `version`.
+    func giveBack(_ model: consuming AttentionModel, version: String) {
+        held.withLock { held in
+            if held?.version == version { held?.model = model }
+        }
+    }
 
     /// The model `global` names, from the one held (no download needed), a delta, or a whole payload.
     /// - Throws: `ModelDownloadError` when a delta is from another version than the one held
     ///   or the result is not the version asked for; `CodecError` for a payload that does not decode.
     func model(for global: GlobalModel) throws -> AttentionModel {
         try held.withLock { held throws -> AttentionModel in
-            if let held, held.version == global.version { return held.model }
+            if let held, held.version == global.version, let model = held.model { return model }
             let layout = AttentionModel.layout(for: global.config)
             let maxBytes = TensorPayload.maximumSize(of: layout)
-            var next: (version: String, model: AttentionModel, digest: ModelDigest)
+            let next: (version: String, model: AttentionModel, digest: ModelDigest)
             if let base = global.deltaFrom {
-                guard var current = held, current.version == base else {
-                    throw ModelDownloadError.notHeld(base: base, held: held?.version)
+                guard let current = held, current.version == base, var model = current.model else {
+                    throw ModelDownloadError.notHeld(base: base, held: held?.model == nil ? nil : held?.version)
                 }
+                var digest = current.digest
                 held = nil  // the model's only reference while it changes, in place
                 let delta = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32XOR])
-                let rows = Self.apply(delta, to: &current.model.parameters)
-                current.digest.update(current.model.parameters, changedRows: rows)
-                next = (global.version, current.model, current.digest)
+                let rows = Self.apply(delta, to: &model.parameters)
+                digest.update(model.parameters, changedRows: rows)
+                next = (global.version, model, digest)
             } else {
                 let weights = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32]).densified()
                 next = (global.version, try AttentionModel(config: global.config, parameters: weights), ModelDigest(weights))

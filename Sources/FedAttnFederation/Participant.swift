@@ -69,15 +69,8 @@ public struct Participant: Sendable {
                 return try await body(try await model(version, whole: true))
             }
         }
-        while true {
-            let task: FederationTask
-            do {
-                task = try await link.nextTask(lastRound: lastRound)
-            } catch let error as CoordinatorError where error.kind == .notJoined {
-                // The coordinator restarted and no longer knows this silo: join again.
-                _ = try await join()
-                continue
-            }
+        /// Does one task; true when the federation is done.
+        func perform(_ task: FederationTask) async throws -> Bool {
             switch task {
             case .train(let round, let version, let plan):
                 events(.training(round: round, examples: work.trainExamples))
@@ -103,7 +96,24 @@ public struct Participant: Sendable {
                 try await Task.sleep(for: retryAfter)
             case .done:
                 events(.done)
-                return
+                return true
+            }
+            return false
+        }
+        while true {
+            let task: FederationTask
+            do {
+                task = try await link.nextTask(lastRound: lastRound)
+            } catch let error as CoordinatorError where error.kind == .notJoined {
+                // The coordinator restarted and no longer knows this silo: join again.
+                _ = try await join()
+                continue
+            }
+            do {
+                if try await perform(task) { return }
+            } catch let error as CoordinatorError where error.kind == .stale {
+                // The model was replaced before this client fetched it: the task is stale.
+                events(.dropped(round: task.round ?? lastRound, reason: error.message))
             }
         }
     }

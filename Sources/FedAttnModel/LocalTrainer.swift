@@ -160,6 +160,23 @@ public final class LocalTrainer {
         }
     }
 
+    /// Puts every value training changed back as training found it (the rows touched, from
+    /// their originals, and the dense tensors) and returns the model, bit for bit the one the
+    /// trainer was made with, at the cost of the rows touched. Ends the trainer's use: a
+    /// silo keeps the global model this way without copying it for each round.
+    public func restoreStart() -> AttentionModel {
+        let width = width, dense = dense, touched = touched, denseAnchor = denseAnchor
+        model.parameters.values.withUnsafeMutableBufferPointer { p in
+            for owner in touched.owners {
+                for (row, slot) in zip(owner.rows, owner.slots) {
+                    (p.baseAddress! + Int(row) * width).update(from: touched.originals.pointer + Int(slot) * width, count: width)
+                }
+            }
+            (p.baseAddress! + dense.lowerBound).update(from: denseAnchor.pointer + dense.lowerBound, count: dense.count)
+        }
+        return model
+    }
+
     /// How far training has moved the model from where it started: the item table as the
     /// rows that changed (ascending), every other tensor whole. Costs the rows touched, not
     /// the table.

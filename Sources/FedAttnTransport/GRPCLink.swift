@@ -63,8 +63,18 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
     static var maxPieceBytes: Int { 4 << 20 }
 
     /// Fetches the model piece by piece: the delta from `base` when the coordinator has one
-    /// (every piece must say the same), else the whole model.
+    /// (every piece must say the same), else the whole model. A version no longer served
+    /// (NOT_FOUND) is `CoordinatorError.staleUpdate`: the task it came with is stale.
     public func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        do {
+            return try await download(version: version, base: base)
+        } catch let error as RPCError where error.code == .notFound {
+            // The version was replaced while this client meant to fetch it: its task is stale.
+            throw CoordinatorError.staleUpdate(error.message)
+        }
+    }
+
+    private func download(version: String, base: String?) async throws -> DownloadedPayload {
         var payload = Data()
         var total: UInt64?
         var deltaFrom: String?
