@@ -98,9 +98,12 @@
 /// L2 norm over all values at most Limits.max_update_norm.
 ///
 /// A delta download (ModelChunk.delta_from set) takes a model the client holds to the
-/// version it asked for, exactly: precision 2 ("float32 XOR"), item_embedding sparse, listing
-/// the rows that changed, every other tensor dense; each value's 32 bits are the new float32's
-/// bits XOR the held one's. Rows not listed are unchanged. The coordinator serves a delta
+/// version it asked for, exactly: precision 2 ("float32 step"), item_embedding sparse, listing
+/// the rows that moved, every other tensor dense; add each value to the held one with one
+/// IEEE-754 binary32 addition (round to nearest, ties to even; no fused multiply-add), as the
+/// coordinator made the new model. Rows not listed are unchanged. (The coordinator rounds each
+/// round's averaged step to 11 significant bits, the precision of a float16 update, before
+/// adding it: the steps' low mantissa bytes are then zero.) The coordinator serves a delta
 /// from the version published just before (the one a client that evaluated the last round
 /// holds), and only when it is smaller than the whole model.
 ///

@@ -8,12 +8,18 @@ public protocol Strategy: Sendable {
     /// A short name for logs and the round history.
     var name: String { get }
     /// Turns `global` into the next global model in place (a 4M-row model is not copied)
-    /// from the round's accumulated updates; false, leaving it unchanged, when there is
-    /// nothing to publish.
-    mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> Bool
-    /// Whether a round changes only the table rows its updates sent (and the dense tensors):
-    /// then the coordinator serves the change alone as a delta download.
-    var changesOnlyRowsSent: Bool { get }
+    /// from the round's accumulated updates. Returns how it changed, or nil (leaving it
+    /// unchanged) when there is nothing to publish.
+    mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> ModelStep?
+}
+
+/// How a round changed the global model.
+public enum ModelStep: Sendable {
+    /// Exactly these values were added (`SparseWeights.add(to:)`): the rows of a table that
+    /// are not listed did not move. The coordinator serves it as the delta download.
+    case added(SparseWeights)
+    /// Anything may have changed (server momentum moves every row with velocity).
+    case anything
 }
 
 extension Strategy {
@@ -21,12 +27,15 @@ extension Strategy {
     /// of the model), or nil when there is nothing to publish.
     public mutating func aggregate(_ round: UpdateAccumulator, global: Weights) -> Weights? {
         var next = global
-        return aggregate(round, into: &next) ? next : nil
+        return aggregate(round, into: &next) == nil ? nil : next
     }
 }
 
-/// Federated averaging (McMahan et al.): the example-weighted mean delta, scaled by a
-/// server learning rate (1 is plain FedAvg), with optional server momentum (FedAvgM).
+/// Federated averaging (McMahan et al., 2017): the example-weighted mean delta, scaled by a
+/// server learning rate (1 is plain FedAvg), with optional server momentum (FedAvgM, Hsu et
+/// al., 2019). Without momentum the step is rounded to 11 significant bits (the precision
+/// of the float16 updates it averages) and added row by row: a client holding the last
+/// version downloads just those steps, and they pack to about half their float32 size.
 public struct FedAvg: Strategy {
     public var serverLearningRate: Float
     public var momentum: Float
@@ -44,21 +53,20 @@ public struct FedAvg: Strategy {
         "fedavg" + (momentum > 0 ? "m(\(momentum))" : "") + (rowWise ? "+rowwise" : "") + (serverLearningRate != 1 ? " lr \(serverLearningRate)" : "")
     }
 
-    /// Server momentum moves every row with velocity, sent this round or not.
-    public var changesOnlyRowsSent: Bool { momentum == 0 }
-
-    public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> Bool {
+    public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> ModelStep? {
         guard momentum > 0 else {
-            // global + lr * mean, row by row: the same numbers as building the step first.
-            return round.addMean(to: &global, scaledBy: serverLearningRate, rowWise: rowWise)
+            // global + lr * mean (rounded to 11 significant bits), row by row.
+            guard let step = round.meanStep(scaledBy: serverLearningRate, rowWise: rowWise) else { return nil }
+            step.add(to: &global)
+            return .added(step)
         }
         // FedAvgM keeps a velocity the size of the model.
-        guard let step = round.meanDelta(rowWise: rowWise) else { return false }
+        guard let step = round.meanDelta(rowWise: rowWise) else { return nil }
         var v = velocity ?? Weights(zerosLike: global.layout)
         v.scale(by: momentum)
         v.add(step)
         velocity = v
         global.add(v, scaledBy: serverLearningRate)
-        return true
+        return .anything
     }
 }

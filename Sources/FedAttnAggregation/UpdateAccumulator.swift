@@ -106,45 +106,57 @@ public struct UpdateAccumulator: Sendable {
         clients.append(update.client)
     }
 
-    /// Adds `scale` times the weighted mean delta to `weights` in place: sum / total
-    /// examples; with `rowWise`, each row of a tensor sent as rows is divided by the weight
-    /// of the clients that sent it instead. Costs the rows sent, not the table. Returns
-    /// false (and changes nothing) when no update was folded in.
-    public func addMean(to weights: inout Weights, scaledBy scale: Float = 1, rowWise: Bool) -> Bool {
-        precondition(weights.layout == layout, "The mean is added to weights of its own layout.")
-        guard totalExamples > 0 else { return false }
+    /// The round's step: `scale` times the weighted mean delta (sum / total examples; with
+    /// `rowWise`, each row of a tensor sent as rows divided by the weight of the clients that
+    /// sent it instead), each value rounded to 11 significant bits (`roundedStep`). A table
+    /// summed by row comes as the rows sent, ascending; every other tensor whole (zeros
+    /// where nothing was sent). Nil when no update was folded in. Costs the rows sent.
+    public func meanStep(scaledBy scale: Float = 1, rowWise: Bool, rounded: Bool = true) -> SparseWeights? {
+        guard totalExamples > 0 else { return nil }
         let total = Double(totalExamples)
-        weights.values.withUnsafeMutableBufferPointer { out in
-            for (i, entry) in sums.enumerated() {
-                let offset = layout.range(at: i).lowerBound
-                switch entry {
-                case nil: continue
-                case .whole(let values, let rowWeights):
-                    let width = layout.tensors[i].shape.count == 2 ? layout.tensors[i].shape[1] : 1
-                    for (j, value) in values.enumerated() {
-                        let divisor = rowWise ? rowWeights.map { $0[j / width] } ?? total : total
-                        guard divisor > 0 else { continue }
-                        out[offset + j] += scale * Float(Double(value) / divisor)
-                    }
-                case .rows(let table):
-                    for (slot, row) in table.rows.enumerated() {
-                        let divisor = rowWise ? table.weights[slot] : total
-                        let start = offset + Int(row) * table.width
-                        for j in 0..<table.width {
-                            out[start + j] += scale * Float(Double(table.values[slot * table.width + j]) / divisor)
-                        }
-                    }
+        func step(_ sum: Float, _ divisor: Double) -> Float {
+            guard divisor > 0 else { return 0 }
+            let value = scale * Float(Double(sum) / divisor)
+            return rounded ? Self.roundedStep(value) : value
+        }
+        var tensors: [SparseWeights.Tensor] = []
+        for i in layout.tensors.indices {
+            let spec = layout.tensors[i]
+            switch sums[i] {
+            case nil:
+                tensors.append(SparseWeights.Tensor(rows: nil, values: [Float](repeating: 0, count: spec.elementCount)))
+            case .whole(let values, let rowWeights):
+                let width = spec.shape.count == 2 ? spec.shape[1] : 1
+                var steps = [Float](repeating: 0, count: values.count)
+                for (j, value) in values.enumerated() {
+                    let divisor: Double = rowWise ? (rowWeights?[j / width] ?? total) : total
+                    steps[j] = step(value, divisor)
                 }
+                tensors.append(SparseWeights.Tensor(rows: nil, values: steps))
+            case .rows(let table):
+                var rows: [Int32] = [], steps: [Float] = []
+                for slot in table.rows.indices.sorted(by: { table.rows[$0] < table.rows[$1] }) {
+                    let divisor = rowWise ? table.weights[slot] : total
+                    rows.append(table.rows[slot])
+                    for j in 0..<table.width { steps.append(step(table.values[slot * table.width + j], divisor)) }
+                }
+                tensors.append(SparseWeights.Tensor(rows: rows, values: steps))
             }
         }
-        return true
+        return SparseWeights(layout: layout, tensors: tensors)
     }
 
-    /// The weighted mean delta as dense weights (see `addMean`): a model-sized buffer, for
-    /// strategies that keep state across rounds.
+    /// A step rounded to nearest at 11 significant bits (the precision of a float16 upload),
+    /// whatever its exponent.
+    @inline(__always) static func roundedStep(_ step: Float) -> Float {
+        guard step.isFinite else { return step }
+        return Float(bitPattern: (step.bitPattern &+ 0x1000) & 0xFFFF_E000)
+    }
+
+    /// The weighted mean delta as dense weights, not rounded (see `meanStep`): a model-sized
+    /// buffer, for strategies that keep state across rounds.
     public func meanDelta(rowWise: Bool) -> Weights? {
-        var mean = Weights(zerosLike: layout)
-        return addMean(to: &mean, rowWise: rowWise) ? mean : nil
+        meanStep(rowWise: rowWise, rounded: false)?.densified()
     }
 
     /// The rows of tensor `index` some update changed, ascending; nil for a tensor summed whole.

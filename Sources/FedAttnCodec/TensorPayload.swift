@@ -15,11 +15,12 @@ public enum TensorPayload {
         case float32 = 0
         /// Half the bytes, ~3 significant digits: deltas, whose rounding averages out.
         case float16 = 1
-        /// A model download as a delta from a version the client holds: each value's 32 bits
-        /// are the new float32's bits XOR the held one's, exact, and mostly zero in their
-        /// sign, exponent and high mantissa (a round moves a weight little), which zstd
-        /// packs after the byte shuffle. A table sent as rows lists the rows that changed.
-        case float32XOR = 2
+        /// A model download as a delta from a version the client holds: float32 steps, each
+        /// added to the held value (one IEEE-754 binary32 addition, as the coordinator made
+        /// the new model), so the result is exact. The coordinator rounds its steps to 11
+        /// significant bits, so their low mantissa bytes are zero and zstd packs them. A
+        /// table sent as rows lists the rows that moved.
+        case float32Step = 2
 
         var byteWidth: Int { self == .float16 ? 2 : 4 }
     }
@@ -134,7 +135,7 @@ public enum TensorPayload {
 
     /// Decompresses (at most `maxBytes`) and decodes a payload that must carry exactly the
     /// tensors of `layout`, in order, with their shapes, in one of the `accepted` precisions
-    /// (float32XOR values come back as their bit patterns, `Float(bitPattern:)`).
+    /// (float32Step values come back as the steps).
     public static func decode(
         _ data: Data, expecting layout: ParameterLayout, maxBytes: Int, accepting accepted: Set<Precision> = [.float32, .float16]
     ) throws(CodecError) -> SparseWeights {

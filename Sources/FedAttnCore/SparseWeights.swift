@@ -65,6 +65,26 @@ public struct SparseWeights: Sendable, Equatable {
         return dense
     }
 
+    /// Adds these values to `weights` in place, one Float addition per value (absent rows
+    /// add nothing): how a step is applied, identically wherever it is applied.
+    public func add(to weights: inout Weights) {
+        precondition(weights.layout == layout, "A step adds to weights of its own layout.")
+        weights.values.withUnsafeMutableBufferPointer { out in
+            for (i, tensor) in tensors.enumerated() {
+                let offset = layout.range(at: i).lowerBound
+                if let rows = tensor.rows {
+                    let width = layout.tensors[i].shape[1]
+                    for (k, row) in rows.enumerated() {
+                        let start = offset + Int(row) * width
+                        for j in 0..<width { out[start + j] += tensor.values[k * width + j] }
+                    }
+                } else {
+                    for (j, value) in tensor.values.enumerated() { out[offset + j] += value }
+                }
+            }
+        }
+    }
+
     /// Scalars carried (the size of what travels, before encoding).
     public var scalarCount: Int { tensors.reduce(0) { $0 + $1.values.count } }
 }

@@ -67,7 +67,7 @@ public actor Coordinator {
     private struct Staged: Sendable {
         let model: AttentionModel
         let version: String
-        /// What changed since the version before, as float32XOR values (nil: not known).
+        /// The step from the version before, exactly as added (nil: not known).
         let delta: (from: String, weights: SparseWeights)?
         var published: Published?
     }
@@ -113,7 +113,7 @@ public actor Coordinator {
     private static func publish(
         version: String, delta: (from: String, weights: SparseWeights)?, layout: ParameterLayout, in folder: String
     ) throws -> Published {
-        let deltaFile = try delta.map { try PayloadFile(TensorPayload.encode($0.weights, precision: .float32XOR), in: folder) }
+        let deltaFile = try delta.map { try PayloadFile(TensorPayload.encode($0.weights, precision: .float32Step), in: folder) }
         guard let delta, let deltaFile, deltaFile.count < 4 * layout.count else { return Published(version: version, delta: nil) }
         return Published(version: version, delta: (delta.from, deltaFile))
     }
@@ -393,29 +393,31 @@ public actor Coordinator {
     /// encodes and stores off it; the machine hears how it went.
     private func aggregate(_ outcome: RoundOutcome) {
         // In place: the model is not copied (at 4M rows it is 512 MB). Clients download the
-        // published payload from its file, so nothing else reads this buffer meanwhile.
-        // What the rows sent and the dense tensors held before: the delta download's base.
+        // published payload from its file, so nothing else reads this buffer meanwhile. The
+        // step added is what a client holding the version before downloads.
         guard let round = accumulator.take() else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
-        let before = strategy.changesOnlyRowsSent ? round.rowsSent(tensor: 0).map { ModelChange.snapshot(global.parameters, rows: $0) } : nil
-        guard strategy.aggregate(round, into: &global.parameters) else {
+        guard let step = strategy.aggregate(round, into: &global.parameters) else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
         // A whole payload being encoded kept its own reference (the write above copied the
         // model); one never asked for can no longer be made for the current version.
         retiringUnencoded = published.whole == nil && wholeEncoding == nil
-        let change = before?.change(to: global.parameters)
-        if let change { digest.update(global.parameters, changedRows: change.rows) } else { digest = ModelDigest(global.parameters) }
+        var delta: (from: String, weights: SparseWeights)?
+        if case .added(let added) = step {
+            digest.update(global.parameters, changedRows: added.tensors[0].rows ?? [])
+            delta = (published.version, added)
+        } else {
+            digest = ModelDigest(global.parameters)
+        }
         let model = global
         // Clients still downloading the current version may finish; the one before it goes.
         previousVersions = [:]
         aggregationStarted = ContinuousClock.now
-        staged = Staged(
-            model: model, version: digest.version, delta: change.map { (published.version, $0.xorWeights(layout: model.parameters.layout)) },
-            published: nil)
+        staged = Staged(model: model, version: digest.version, delta: delta, published: nil)
         storeStaged(outcome)
     }
 

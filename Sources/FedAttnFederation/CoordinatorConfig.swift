@@ -86,7 +86,7 @@ public struct ModelPiece: Sendable {
     public let bytes: Data
     /// The whole payload's size.
     public let totalBytes: Int
-    /// The version the payload is a delta from (float32XOR), or nil for the whole model.
+    /// The version the payload is a delta from (float32Step), or nil for the whole model.
     public let deltaFrom: String?
 
     public init(bytes: Data, totalBytes: Int, deltaFrom: String? = nil) {

@@ -3,7 +3,7 @@ public import Foundation
 
 /// A downloaded model payload: the whole model, or a delta from a version the client holds.
 public struct DownloadedPayload: Sendable {
-    /// The payload (protocol `TensorPayload`: float32, or float32XOR for a delta).
+    /// The payload (protocol `TensorPayload`: float32, or float32Step for a delta).
     public let bytes: Data
     /// The version the payload is a delta from, or nil for the whole model.
     public let deltaFrom: String?

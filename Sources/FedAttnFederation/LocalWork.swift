@@ -13,7 +13,7 @@ public final class GlobalModel: Sendable {
     public let version: String
     /// The payload (protocol `TensorPayload`), as it arrived.
     public let payload: Data
-    /// The version the payload is a delta from (float32XOR), or nil for the whole model.
+    /// The version the payload is a delta from (float32Step), or nil for the whole model.
     public let deltaFrom: String?
     /// The model's shape, as the coordinator announced it at Join.
     public let config: ModelConfig

@@ -47,8 +47,9 @@ final class ModelReplica: Sendable {
                 }
                 var digest = current.digest
                 held = nil  // the model's only reference while it changes, in place
-                let delta = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32XOR])
-                let rows = Self.apply(delta, to: &model.parameters)
+                let delta = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32Step])
+                delta.add(to: &model.parameters)  // the additions the coordinator made
+                let rows = delta.tensors[0].rows ?? []
                 digest.update(model.parameters, changedRows: rows)
                 next = (global.version, model, digest)
             } else {
@@ -60,31 +61,6 @@ final class ModelReplica: Sendable {
             held = next
             return next.model
         }
-    }
-
-    /// XORs the delta's bits into `weights`; returns the table rows it changed.
-    private static func apply(_ delta: SparseWeights, to weights: inout Weights) -> [Int32] {
-        var changed: [Int32] = []
-        weights.values.withUnsafeMutableBufferPointer { values in
-            for (i, tensor) in delta.tensors.enumerated() {
-                let offset = delta.layout.range(at: i).lowerBound
-                if let rows = tensor.rows {
-                    let width = delta.layout.tensors[i].shape[1]
-                    for (k, row) in rows.enumerated() {
-                        let start = offset + Int(row) * width
-                        for j in 0..<width {
-                            values[start + j] = Float(bitPattern: values[start + j].bitPattern ^ tensor.values[k * width + j].bitPattern)
-                        }
-                    }
-                    if i == 0 { changed = rows }
-                } else {
-                    for (j, bits) in tensor.values.enumerated() {
-                        values[offset + j] = Float(bitPattern: values[offset + j].bitPattern ^ bits.bitPattern)
-                    }
-                }
-            }
-        }
-        return changed
     }
 }
 
