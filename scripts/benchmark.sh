@@ -38,6 +38,16 @@ load "200 clients, dense updates" --clients 200 --rounds 3 --changed-rows 1
 echo "20 clients, then 20 clients each sending a 1 GiB decompression bomb before each update (3 runs each) ..." >&2
 load "20 clients" --clients 20 --rounds 3
 load "20 clients, bombs" --clients 20 --rounds 3 --bombs 20
+echo "catalogue scale: training throughput, catalogue:1682 and hash:4000000 taking turns epoch by epoch, 1 and 2 threads ..." >&2
+"$bin" bench --data "$silos" --items catalogue:1682 --compare-items hash:4000000 --threads 1,2 --epochs 9 --warmup 1 --json \
+  | sed 's/^{/{"kind":"scale-train",/' | tee -a out/bench.jsonl
+echo "catalogue scale: peak memory of hash:4000000 training alone, 1 and 2 threads ..." >&2
+"$bin" bench --data "$silos" --items hash:4000000 --threads 1,2 --epochs 3 --warmup 1 --json | sed 's/^{/{"kind":"scale-memory",/' | tee -a out/bench.jsonl
+echo "catalogue scale: federation dirichlet0.5-10 with hash:1000000 (32M parameters), 20 rounds ..." >&2
+"$coordinator" simulate --silos "$data/silos/dirichlet0.5-10" --rounds 20 --items hash:1000000 --json \
+  | sed 's/^{/{"kind":"scale-federation",/' | tee -a out/bench.jsonl
+echo "catalogue scale: a coordinator with a 4M-row table (128M parameters, 512 MB), 10 clients, 5 rounds (about 3 minutes) ..." >&2
+"$coordinator" bench --items 4000000 --clients 10 --rounds 5 --changed-rows 0.001 --json | sed 's/^{/{"kind":"scale-load",/' | tee -a out/bench.jsonl
 echo "waiting clients: 200 clients long-polling a coordinator that cannot start a round, 5 s ..." >&2
 "$coordinator" idle-bench --clients 200 --seconds 5 --json | sed 's/^{/{"kind":"idle",/' | tee -a out/bench.jsonl
 if python3 -c "import tensorflow" 2>/dev/null; then
@@ -95,6 +105,32 @@ for case, runs in cases.items():
     rate = median([x["updates_aggregated_per_second"] for x in runs])
     peak = median([x["coordinator_peak_rss_bytes"] for x in runs])
     print(f"{case:<27} {r['update_bytes']:>12,} {refused:>15} {bombs:>18} {rate:>9.0f} {peak / 1e6:>8.1f} MB {r['memory_budget_bytes'] / 1e6:>6.1f} MB")
+scale = [r for r in rows if r["kind"] == "scale-train"]
+if scale:
+    print()
+    print("Catalogue scale: training throughput, MovieLens iid-10 pooled, mappings taking turns epoch by epoch (medians)")
+    print(f"{'items':<16} {'threads':>7} {'examples/s':>11} {'vs catalogue':>12} {'2-thread speed-up':>17}")
+    for r in scale[0]["results"]:
+        vs = f"{r['ratio_vs_first_items']:.2f}x" if r.get("ratio_vs_first_items") else ""
+        sp = f"{r['speedup_vs_first']:.2f}x" if r.get("speedup_vs_first") else ""
+        print(f"{r['items']:<16} {r['threads']:>7} {r['examples_per_second']:>11,.0f} {vs:>12} {sp:>17}")
+for r in [r for r in rows if r["kind"] == "scale-memory"]:
+    x = r["results"][0]
+    table = 4 * 4000001 * 32  # the item table's float32 bytes
+    print(f"hash:4000000 training alone (1 and 2 threads, a model each): peak memory {x['peak_rss_bytes'] / 1e6:.1f} MB "
+          f"(budget 3 x {table / 1e6:.0f} MB + 150 MB = {(3 * table + 150e6) / 1e6:.0f} MB)")
+for f in [r for r in rows if r["kind"] == "scale-federation"]:
+    base = next((b for b in rows if b["kind"] == "federation" and b["split"] == "dirichlet0.5-10"), None)
+    up = sum(x["bytes_up_per_client"] for x in f["rounds"][1:]) / (len(f["rounds"]) - 1)
+    down = sum(x["bytes_down_per_client"] for x in f["rounds"][1:]) / (len(f["rounds"]) - 1)
+    last = f["rounds"][-1]["test_auc"]
+    print(f"Federation, dirichlet0.5-10, hash:1000000: round-20 test AUC {last:.4f}"
+          + (f" (catalogue:1682 in this run: {base['rounds'][-1]['test_auc']:.4f})" if base else "")
+          + f"; bytes down {down:,.0f} per client per round after round 1, {down / up:.2f}x the {up:,.0f} up; mean overhead {f['mean_overhead_seconds']:.2f} s")
+for r in [r for r in rows if r["kind"] == "scale-load"]:
+    print(f"Coordinator, 4M-row table ({r['parameters']:,} parameters), {r['clients']} clients, {r['rounds']} rounds: peak memory "
+          f"{r['coordinator_peak_rss_bytes'] / 1e6:.1f} MB (budget {r['memory_budget_bytes'] / 1e6:.1f} MB); rounds "
+          + " ".join(f"{x:.1f}" for x in r["round_seconds"]) + " s")
 for r in [r for r in rows if r["kind"] == "idle"]:
     print()
     print(f"Idle: {int(r['clients'])} clients waiting for a round: {r['wakeups_per_second_per_client']:.2f} coordinator wake-ups per second each "
