@@ -80,4 +80,16 @@ struct LazyAdamTests {
         }
         for i in 0..<8 { #expect(abs(p[i] - q[i]) < 1e-7, "parameter \(i): dense \(p[i]), lazy \(q[i])") }
     }
+
+    @Test(arguments: [1, 2])
+    func trainingInPlaceThenRestoringGivesBackTheModelBitForBit(threads: Int) throws {
+        let data = Fixtures.syntheticExamples().train
+        let start = try AttentionModel(config: Fixtures.syntheticConfig, seed: 5)
+        let trainer = LocalTrainer(model: start, config: TrainingConfig(batchSize: 64, seed: 5, threads: threads, proximalMu: 0.01))
+        trainer.trainEpoch(on: data)
+        let delta = trainer.delta()
+        #expect(delta.scalarCount > 0)
+        let restored = trainer.restoreStart()
+        #expect(restored.parameters.values == start.parameters.values)
+    }
 }
