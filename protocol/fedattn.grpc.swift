@@ -295,8 +295,11 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
-        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+        /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+        /// > so drop it and ask for the next task. (The current version is served; the one before
+        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while a new version is being stored the current one is not encoded whole anew.)
+        /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_ModelRequest` messages.
@@ -437,8 +440,11 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
-        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+        /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+        /// > so drop it and ask for the next task. (The current version is served; the one before
+        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while a new version is being stored the current one is not encoded whole anew.)
+        /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -577,8 +583,11 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
-        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+        /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+        /// > so drop it and ask for the next task. (The current version is served; the one before
+        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while a new version is being stored the current one is not encoded whole anew.)
+        /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_ModelRequest` message.
@@ -956,8 +965,11 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
-        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+        /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+        /// > so drop it and ask for the next task. (The current version is served; the one before
+        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while a new version is being stored the current one is not encoded whole anew.)
+        /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1158,8 +1170,11 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
-        /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-        /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+        /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+        /// > so drop it and ask for the next task. (The current version is served; the one before
+        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while a new version is being stored the current one is not encoded whole anew.)
+        /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1382,8 +1397,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
     /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
     /// > the coordinator holds at most one piece per client however many download at once.
-    /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-    /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+    /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+    /// > so drop it and ask for the next task. (The current version is served; the one before
+    /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+    /// > while a new version is being stored the current one is not encoded whole anew.)
+    /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_ModelRequest` message.
@@ -1593,8 +1611,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
     /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
     /// > the coordinator holds at most one piece per client however many download at once.
-    /// > NOT_FOUND: a version the coordinator no longer serves (the current and the previous are
-    /// > served); OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
+    /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
+    /// > so drop it and ask for the next task. (The current version is served; the one before
+    /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+    /// > while a new version is being stored the current one is not encoded whole anew.)
+    /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -54,8 +54,15 @@ public struct UpdateAccumulator: Sendable {
         }
     }
 
-    public init(layout: ParameterLayout) {
+    /// Tensors summed by row however an update sends them (whole or as rows): the
+    /// embedding tables that grow with the catalogue.
+    public let tables: Set<String>
+
+    /// Sums for `layout`; `tables` are kept by the rows sent (a table first sent as rows is
+    /// too), so their memory and the round's step grow with the rows touched.
+    public init(layout: ParameterLayout, tables: Set<String> = []) {
         self.layout = layout
+        self.tables = tables
         sums = Array(repeating: nil, count: layout.tensors.count)
     }
 
@@ -68,8 +75,9 @@ public struct UpdateAccumulator: Sendable {
         for (i, tensor) in update.delta.tensors.enumerated() {
             let spec = layout.tensors[i]
             let width = spec.shape.count == 2 ? spec.shape[1] : 0
-            switch (sums[i], tensor.rows) {
-            case (nil, .some), (.rows, _):
+            let byRow = spec.shape.count == 2 && (tables.contains(spec.name) || tensor.rows != nil)
+            switch (sums[i], byRow) {
+            case (nil, true), (.rows, _):
                 guard case .rows(var table) = sums[i] ?? .rows(RowSums(width: width)) else { fatalError("unreachable") }
                 sums[i] = nil  // in place: the only reference while folding
                 if let rows = tensor.rows {
@@ -82,7 +90,7 @@ public struct UpdateAccumulator: Sendable {
                     }
                 }
                 sums[i] = .rows(table)
-            case (nil, nil), (.whole, _):
+            case (nil, false), (.whole, _):
                 guard
                     case .whole(var values, var rowWeights) = sums[i]
                         ?? .whole(values: [Float](repeating: 0, count: spec.elementCount), rowWeights: nil)

@@ -22,10 +22,13 @@ public struct ClickLogReader: Sendable {
         self.skipMalformed = skipMalformed
     }
 
-    /// File names a folder's silos may have: `.csv` or `.tsv`, plain, `.gz` or `.zst`.
+    /// File names a folder's silos may have: `.csv` or `.tsv`, plain, `.gz`, `.zst` or `.zstd`.
     public static func isSiloFile(_ name: String) -> Bool {
         let lower = name.lowercased()
-        return [".csv", ".tsv"].contains { lower.hasSuffix($0) || lower.hasSuffix($0 + ".gz") || lower.hasSuffix($0 + ".zst") }
+        let plain =
+            lower.hasSuffix(".gz") || lower.hasSuffix(".zst")
+            ? String(lower[..<lower.lastIndex(of: ".")!]) : lower.hasSuffix(".zstd") ? String(lower.dropLast(5)) : lower
+        return plain.hasSuffix(".csv") || plain.hasSuffix(".tsv")
     }
 
     /// Reads one file, or every silo file in a folder (sorted by name), pooled.
@@ -74,6 +77,10 @@ public struct ClickLogReader: Sendable {
             format = Format(columns: try Columns(header: first, separator: separator, source: source), separator: separator, ratings: false)
         }
         while let (number, line) = lines.next() {
+            if let opened = lines.unterminatedQuote {
+                throw .malformedRow(
+                    file: source, line: opened, reason: "a quote opened on this line is never closed (the rest of the file would be one field)")
+            }
             try parseRow(line, line: number, format: format, source: source, into: &log)
         }
         return log
@@ -190,6 +197,8 @@ private struct RecordSplitter {
     let bytes: [UInt8]
     var position = 0
     var number = 0
+    /// The line of a record whose quote was never closed (it ran to the end of the file).
+    var unterminatedQuote: Int?
 
     init(_ bytes: [UInt8]) {
         self.bytes = bytes
@@ -212,6 +221,7 @@ private struct RecordSplitter {
                 end = next
             }
             position = end + 1
+            if quotes % 2 == 1 { unterminatedQuote = first }
             if end > start && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
             if end > start { return (first, bytes[start..<end]) }
         }

@@ -33,9 +33,17 @@ enum CompressedFile {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         let failure: String? = data.withUnsafeBytes { (input: UnsafeRawBufferPointer) -> String? in
             guard let base = input.bindMemory(to: Bytef.self).baseAddress else { return "the file is empty" }
-            stream.next_in = UnsafeMutablePointer(mutating: base)
-            stream.avail_in = uInt(input.count)
+            // zlib counts input in 32 bits: feed a file over 4 GiB a piece at a time.
+            var fed = 0
+            func feed() {
+                let piece = min(input.count - fed, Int(UInt32.max))
+                stream.next_in = UnsafeMutablePointer(mutating: base + fed)
+                stream.avail_in = uInt(piece)
+                fed += piece
+            }
+            feed()
             while true {
+                if stream.avail_in == 0 && fed < input.count { feed() }
                 let status = chunk.withUnsafeMutableBufferPointer { out -> Int32 in
                     stream.next_out = out.baseAddress
                     stream.avail_out = uInt(out.count)
@@ -47,9 +55,10 @@ enum CompressedFile {
                 case Z_OK: continue
                 case Z_STREAM_END:
                     // Another gzip member may follow (files concatenated with cat).
-                    if stream.avail_in == 0 { return nil }
+                    if stream.avail_in == 0 && fed == input.count { return nil }
                     guard inflateReset(&stream) == Z_OK else { return "a second gzip member could not be read" }
-                case Z_BUF_ERROR where stream.avail_in == 0: return "the file ends in the middle of its gzip data"
+                case Z_BUF_ERROR where stream.avail_in == 0 && fed == input.count: return "the file ends in the middle of its gzip data"
+                case Z_BUF_ERROR: continue
                 default: return "not gzip data (\(stream.msg.map { String(cString: $0) } ?? "zlib status \(status)"))"
                 }
             }

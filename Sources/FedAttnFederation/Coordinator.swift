@@ -22,8 +22,9 @@ public actor Coordinator {
     /// `global`'s version, kept up to date row by row.
     private var digest: ModelDigest
     private var published: Published
-    /// Versions still served to clients that started downloading them.
-    private var previousVersions: [String: PayloadFile] = [:]
+    /// The version before, still served (its delta, and its whole payload if it was made)
+    /// to clients finishing downloads they started.
+    private var previous: Published?
     private var accumulator: UpdateAccumulator?
     /// A new model whose storing failed, kept so it is stored again rather than retrained.
     private var staged: Staged?
@@ -59,9 +60,6 @@ public actor Coordinator {
     }
     /// The whole payload of the current version, while it is being encoded.
     private var wholeEncoding: Task<PayloadFile, any Error>?
-    /// The model's values already belong to the next version (aggregated in place) while the
-    /// current one, never asked for whole, is still published: it can no longer be encoded.
-    private var retiringUnencoded = false
 
     /// A round's new model on its way to being served: encoded once, stored until it holds.
     private struct Staged: Sendable {
@@ -125,13 +123,18 @@ public actor Coordinator {
     private func wholePayload() async throws(CoordinatorError) -> PayloadFile {
         if let whole = published.whole { return whole }
         let version = published.version
-        guard !retiringUnencoded else { throw .unknownVersion(version) }
-        let task =
-            wholeEncoding
-            ?? Task.detached { [weights = global.parameters, folder = payloadFolder] in
+        let task: Task<PayloadFile, any Error>
+        if let running = wholeEncoding {
+            task = running
+        } else {
+            // Aggregated in place and not yet published (staged): the values are the next
+            // version's, so the current one can no longer be encoded whole.
+            guard staged == nil else { throw .unknownVersion(version) }
+            task = Task.detached { [weights = global.parameters, folder = payloadFolder] in
                 try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, precision: .float32, to: write) }
             }
-        wholeEncoding = task
+            wholeEncoding = task
+        }
         do {
             let file = try await task.value
             if published.version == version {
@@ -222,14 +225,17 @@ public actor Coordinator {
     private func pieceRange(
         version: String, base: String?, offset: Int, maxBytes: Int, for client: String
     ) async throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
+        // The same (version, base) always gets the same payload, piece after piece.
         var deltaFrom: String?
         let payload: PayloadFile
         if version == published.version, let base, let delta = published.delta, delta.from == base {
             (payload, deltaFrom) = (delta.payload, base)
         } else if version == published.version {
             payload = try await wholePayload()
-        } else if let previous = previousVersions[version] {
-            payload = previous
+        } else if let previous, previous.version == version, let base, let delta = previous.delta, delta.from == base {
+            (payload, deltaFrom) = (delta.payload, base)
+        } else if let previous, previous.version == version, let whole = previous.whole {
+            payload = whole
         } else {
             throw .unknownVersion(version)
         }
@@ -364,7 +370,7 @@ public actor Coordinator {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
         case .beginTraining(_, let selected, let attempt):
-            accumulator = UpdateAccumulator(layout: global.parameters.layout)
+            accumulator = UpdateAccumulator(layout: global.parameters.layout, tables: [AttentionModel.TensorName.items])
             metrics.selected.record(selected.count)
             if attempt > 1 { metrics.retries.increment() }
         case .fold:
@@ -404,18 +410,17 @@ public actor Coordinator {
             return
         }
         // A whole payload being encoded kept its own reference (the write above copied the
-        // model); one never asked for can no longer be made for the current version.
-        retiringUnencoded = published.whole == nil && wholeEncoding == nil
+        // model); until the new version is published none can be started (`staged`).
         var delta: (from: String, weights: SparseWeights)?
-        if case .added(let added) = step {
-            digest.update(global.parameters, changedRows: added.tensors[0].rows ?? [])
+        if case .added(let added) = step, let rows = added.tensors[0].rows {
+            digest.update(global.parameters, changedRows: rows)
             delta = (published.version, added)
         } else {
             digest = ModelDigest(global.parameters)
         }
         let model = global
         // Clients still downloading the current version may finish; the one before it goes.
-        previousVersions = [:]
+        previous = nil
         aggregationStarted = ContinuousClock.now
         staged = Staged(model: model, version: digest.version, delta: delta, published: nil)
         storeStaged(outcome)
@@ -449,10 +454,9 @@ public actor Coordinator {
         if let started = aggregationStarted {
             metrics.aggregationSeconds.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
         }
-        // Clients still downloading the version before (whole) may finish it.
-        previousVersions = published.whole.map { [published.version: $0] } ?? [:]
+        // Clients still downloading the version before may finish it.
+        previous = published
         wholeEncoding = nil
-        retiringUnencoded = false
         global = staged.model
         published = new
         try? handle(.published(round: outcome.round, version: new.version))

@@ -46,8 +46,9 @@ final class ModelReplica: Sendable {
                     throw ModelDownloadError.notHeld(base: base, held: held?.model == nil ? nil : held?.version)
                 }
                 var digest = current.digest
-                held = nil  // the model's only reference while it changes, in place
+                // Decoded first: a delta that does not decode leaves the held model as it was.
                 let delta = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32Step])
+                held = nil  // the model's only reference while it changes, in place
                 delta.add(to: &model.parameters)  // the additions the coordinator made
                 let rows = delta.tensors[0].rows ?? []
                 digest.update(model.parameters, changedRows: rows)

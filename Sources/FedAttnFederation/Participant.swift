@@ -60,12 +60,16 @@ public struct Participant: Sendable {
             return global
         }
         /// `body` on the model `version`; if a delta download does not give that version (the
-        /// work held another, or it does not check out), once more on the whole model.
+        /// work held another, it does not decode, or it does not check out), once more on the
+        /// whole model.
         func withModel<T>(_ version: String, _ body: (GlobalModel) async throws -> T) async throws -> T {
             let global = try await model(version)
+            guard global.deltaFrom != nil else { return try await body(global) }
             do {
                 return try await body(global)
-            } catch is ModelDownloadError where global.deltaFrom != nil {
+            } catch is CancellationError {
+                throw CancellationError()
+            } catch {
                 return try await body(try await model(version, whole: true))
             }
         }

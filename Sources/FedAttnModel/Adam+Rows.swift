@@ -8,14 +8,15 @@ public import FedAttnCore
 // seen item learns. On MovieLens federated (1 local epoch a round) pure lazy steps cost
 // 0.005 AUC. So a row that sat out steps first catches up on them when it is next touched
 // (and when an epoch ends): its moments decay, momentum carries it, FedProx pulls it, step
-// by step with each missed step's alpha_t, exactly as dense Adam would have moved it, for
-// up to `catchUpLimit` steps; after that the carry is below 1e-4 of one step and only the
-// moments' decay is applied. The cost is the rows touched times the steps they missed (at
-// most the limit), never the table.
+// by step with each missed step's alpha_t, exactly as dense Adam would have moved it.
+// Without FedProx, after `catchUpLimit` steps the carry is below 1e-4 of one step and only
+// the moments' decay is applied; with FedProx every missed step is replayed (its pull does
+// not die out). The cost is the rows touched times the steps they missed, never the table.
 
 extension Adam {
-    /// Missed steps replayed one by one; beyond them a row's moments just decay. The carry
-    /// after j missed steps is about (beta1 / sqrt(beta2))^j of the first: 4e-5 at 96.
+    /// Missed steps replayed one by one without FedProx; beyond them a row's moments just
+    /// decay. The carry after j missed steps is about (beta1 / sqrt(beta2))^j of the first:
+    /// 4e-5 at 96. (With FedProx all are replayed.)
     public static let catchUpLimit = 96
 
     /// A step for some rows of an embedding table: row `rows[k]` of `table` (rows `width`
@@ -84,7 +85,11 @@ extension Adam {
         after last: Int, through: Int, anchor: UnsafePointer<Float>?, mu: Vec8
     ) {
         guard last > 0, through > last else { return }
-        let replayed = min(through - last, Self.catchUpLimit), decayed = through - last - replayed
+        // With FedProx the pull toward the anchor keeps a row moving (its m / sqrt(v) stays
+        // near 1 while v decays): every missed step is replayed, at most what dense Adam
+        // would have spent on the row. Without it the carry dies out: the limit applies.
+        let replayed = anchor == nil ? min(through - last, Self.catchUpLimit) : through - last
+        let decayed = through - last - replayed
         let b1 = Vec8(repeating: beta1), b2 = Vec8(repeating: beta2), c1 = Vec8(repeating: 1 - beta1), c2 = Vec8(repeating: 1 - beta2)
         let eps = Vec8(repeating: epsilon)
         let decay1 = Vec8(repeating: decayed == 0 ? 1 : Float(_pow(Double(beta1), Double(decayed))))

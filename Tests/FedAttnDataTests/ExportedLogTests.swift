@@ -108,4 +108,10 @@ struct ExportedLogTests {
         let error = try #require(throws: DataError.self) { try reader.read(path: broken) }
         #expect(error.description.hasPrefix("\(broken): cannot read: not gzip data"), "\(error)")
     }
+
+    @Test func aQuoteNeverClosedIsNamedByTheLineItOpensOn() throws {
+        let path = try Fixtures.writeTemporaryFile("silo.csv", "user_id,item_id,timestamp,label\nu,a,1,1\nu,\"12 vinyl,2,1\nu,b,3,0\nu,c,4,1\n")
+        let error = try #require(throws: DataError.self) { try reader.read(path: path) }
+        #expect(error.description.hasPrefix("\(path):3: a quote opened on this line is never closed"), "\(error)")
+    }
 }

@@ -79,6 +79,37 @@ struct ModelDownloadTests {
         let final = await coordinator.currentModel
         #expect(ModelDigest(final.parameters).version == (await coordinator.history.last?.modelVersion))
     }
+
+    @Test func anUpdateSendingTheTableWholeStillPublishesAVersionThatNamesTheModel() async throws {
+        let model = try Fixtures.tinyModel()
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: 1, minClients: 1), initialModel: model)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
+        guard case .train(1, let base, _) = try await coordinator.nextTask(client: "a") else {
+            Issue.record("no training task")
+            return
+        }
+        // Every value moves a little (row 0, the padding row, stays), the table sent whole.
+        var delta = Weights(zerosLike: model.parameters.layout)
+        for i in Fixtures.tinyConfig.dim..<delta.values.count { delta.values[i] = Float(i % 7 + 1) * 1e-3 }
+        let payload = try TensorPayload.encode(SparseWeights(delta, sparseTensors: []), precision: .float16)
+        try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 100, trainSeconds: 0, payload: payload)
+        guard case .evaluate(1, let version) = try await coordinator.nextTask(client: "a") else {
+            Issue.record("no evaluation task")
+            return
+        }
+        let published = await coordinator.currentModel
+        #expect(published.parameters.values != model.parameters.values)
+        #expect(ModelDigest(published.parameters).version == version)
+        // A client holding the version before gets the step, and reaches the same model.
+        let piece = try await coordinator.modelPiece(version: version, base: base, offset: 0, maxBytes: .max, for: "a")
+        #expect(piece.deltaFrom == base)
+        let layout = model.parameters.layout
+        var held = model.parameters
+        try TensorPayload.decode(piece.bytes, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32Step])
+            .add(to: &held)
+        #expect(held.values == published.parameters.values)
+    }
 }
 
 /// A link that notes each download: "whole BYTES" or "delta BYTES".

@@ -92,4 +92,41 @@ struct LazyAdamTests {
         let restored = trainer.restoreStart()
         #expect(restored.parameters.values == start.parameters.values)
     }
+
+    @Test func withFedProxARowCatchesUpOnEveryMissedStep() {
+        // One row of 8, anchored at its start: a gradient at step 1, nothing but FedProx's
+        // pull for steps 2...199, a gradient at 200: past the 96-step limit of the pull-free case.
+        let mu: Float = 0.01
+        let dense = Adam(parameterCount: 8), lazy = Adam(parameterCount: 8)
+        let moments = RowMoments(rows: 1, width: 8)
+        let anchor: [Float] = (0..<8).map { Float($0) * 0.01 }
+        var p = anchor, q = anchor
+        let g1: [Float] = (0..<8).map { Float($0 + 1) * 1e-3 }, g200: [Float] = (0..<8).map { -Float($0) * 2e-3 }
+        let zeros = [Float](repeating: 0, count: 8)
+        for t in 1...200 {
+            var g = t == 1 ? g1 : t == 200 ? g200 : zeros
+            let denseStep = dense.beginStep()
+            p.withUnsafeMutableBufferPointer { p in
+                g.withUnsafeMutableBufferPointer { g in
+                    anchor.withUnsafeBufferPointer { a in
+                        dense.update(0..<8, summing: [g.baseAddress!], parameters: p.baseAddress!, step: denseStep, proximal: (a.baseAddress!, mu))
+                    }
+                }
+            }
+            let step = lazy.beginStep()
+            guard t == 1 || t == 200 else { continue }
+            q.withUnsafeMutableBufferPointer { q in
+                g.withUnsafeMutableBufferPointer { gradient in
+                    anchor.withUnsafeBufferPointer { a in
+                        [Int32(0)].withUnsafeBufferPointer { rows in
+                            lazy.update(
+                                rows: rows, slots: rows, width: 8, table: q.baseAddress!, moments: moments, summing: [gradient.baseAddress!],
+                                step: step, proximal: (a.baseAddress!, mu))
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..<8 { #expect(abs(p[i] - q[i]) < 1e-7, "parameter \(i): dense \(p[i]), lazy \(q[i])") }
+    }
 }

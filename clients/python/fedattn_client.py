@@ -341,7 +341,9 @@ def main():
                 log("federation done")
                 return
         except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.ABORTED:
+            # ABORTED: the update or report came too late; NOT_FOUND: the model was replaced
+            # before it was fetched. Either way the task is stale: ask for the next one.
+            if error.code() not in (grpc.StatusCode.ABORTED, grpc.StatusCode.NOT_FOUND):
                 raise
             log(f"round {task.round}: not counted ({error.details()}); carrying on")
 

@@ -85,8 +85,12 @@ extension CoordinatorCommand {
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             let wall = (ContinuousClock.now - started).seconds
+            // A client that failed leaves serve short of --min-clients for good: stop it.
+            if refused > 0 { serve.stop() }
             let (status, peak) = serve.waitForExit()
-            guard status == 0 else { throw ServeProcessError(log: (try? String(contentsOfFile: serve.logPath, encoding: .utf8)) ?? "") }
+            guard status == 0 || refused > 0 else {
+                throw ServeProcessError(log: (try? String(contentsOfFile: serve.logPath, encoding: .utf8)) ?? "")
+            }
             let history = try StateStore.reading(folder: folder + "/state").rounds()
             let roundSeconds = history.compactMap { $0.evaluation?.seconds }
             let updates = history.reduce(0) { $0 + $1.participants.count }
@@ -94,7 +98,8 @@ extension CoordinatorCommand {
             let result = LoadResult(
                 clients: clients, rounds: history.count, parameters: layout.count, modelBytesFloat32: layout.count * 4,
                 updateBytes: work.update.count,
-                updatesAggregated: updates, updatesPerSecond: Double(updates) / roundSeconds.reduce(0, +), roundSeconds: roundSeconds,
+                updatesAggregated: updates, updatesPerSecond: roundSeconds.isEmpty ? 0 : Double(updates) / roundSeconds.reduce(0, +),
+                roundSeconds: roundSeconds,
                 coordinatorPeakRSSBytes: peak, memoryBudgetBytes: 3 * layout.count * 4 + 100_000_000, refused: refused,
                 bombsSent: tally.sent, bombsRefused: tally.refused, bombBytes: bomb.count, wallSeconds: wall, updatesDropped: dropped.value)
             print(json ? try result.json() : result.table())
