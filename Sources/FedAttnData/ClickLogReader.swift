@@ -15,6 +15,8 @@ public struct ClickLogReader: Sendable {
     public var strategies: Int
     /// Skip and count malformed rows instead of stopping at the first.
     public var skipMalformed: Bool
+    /// Bytes read from a plain file at a time: a file is never whole in memory.
+    public var pieceBytes = 8 << 20
 
     public init(items: ItemMapping, strategies: Int = 1, skipMalformed: Bool = false) {
         self.items = items
@@ -50,11 +52,33 @@ public struct ClickLogReader: Sendable {
 
     /// Reads one silo file; an empty one is an error.
     public func readFile(_ path: String) throws(DataError) -> ClickLog {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw FileManager.default.fileExists(atPath: path)
-                ? .unreadable(path: path, reason: "permission denied or not a file") : .fileNotFound(path: path)
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw .fileNotFound(path: path) }
+        guard !isFolder.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
+            throw .unreadable(path: path, reason: "permission denied or not a file")
         }
-        var log = try parse([UInt8](try CompressedFile.contents(data, path: path)), source: path)
+        defer { try? handle.close() }
+        var log: ClickLog
+        if CompressedFile.isCompressed(path) {
+            let data: Data
+            do { data = try handle.readToEnd() ?? Data() } catch { throw .unreadable(path: path, reason: error.localizedDescription) }
+            log = try parse([UInt8](try CompressedFile.contents(data, path: path)), source: path)
+        } else {
+            // Read a piece at a time: a file is never whole in memory (a 7.9M-row silo is 209 MB).
+            var failure: (any Error)?
+            let source = RecordSource {
+                do {
+                    // An empty piece is the end, as nil is.
+                    guard let piece = try handle.read(upToCount: pieceBytes), !piece.isEmpty else { return nil }
+                    return [UInt8](piece)
+                } catch {
+                    failure = error
+                    return nil
+                }
+            }
+            log = try parse(RecordSplitter(source), source: path)
+            if let failure { throw .unreadable(path: path, reason: failure.localizedDescription) }
+        }
         guard log.count > 0 else { throw .emptySilo(path: path) }
         log.noteSource(path)
         return log
@@ -62,7 +86,16 @@ public struct ClickLogReader: Sendable {
 
     /// Parses a whole file's bytes; `source` names it in errors.
     public func parse(_ bytes: [UInt8], source: String) throws(DataError) -> ClickLog {
-        var lines = RecordSplitter(bytes)
+        var whole: [UInt8]? = bytes
+        return try parse(
+            RecordSplitter(
+                RecordSource {
+                    defer { whole = nil }; return whole
+                }), source: source)
+    }
+
+    private func parse(_ records: RecordSplitter, source: String) throws(DataError) -> ClickLog {
+        var lines = records
         guard let (firstNumber, first) = lines.next() else { throw .emptySilo(path: source) }
         let tabs = first.contains(UInt8(ascii: "\t"))
         let format: Format
@@ -190,42 +223,86 @@ private struct Columns {
     }
 }
 
+/// Where a record splitter gets its bytes: pieces in order, nil at the end.
+private struct RecordSource {
+    let next: () -> [UInt8]?
+    init(_ next: @escaping () -> [UInt8]?) { self.next = next }
+}
+
 /// Splits bytes into records: lines (LF or CRLF), except that a line break inside a quoted
 /// field belongs to the field. Skips blank lines; a record is numbered by the line it
-/// starts on, counting from 1.
+/// starts on, counting from 1. Reads its source a piece at a time, keeping only the record
+/// in progress between pieces.
 private struct RecordSplitter {
-    let bytes: [UInt8]
-    var position = 0
-    var number = 0
+    private var bytes: [UInt8] = []
+    private var position = 0
+    private var number = 0
+    private var exhausted = false
+    private var startedFile = false
+    private let source: RecordSource
     /// The line of a record whose quote was never closed (it ran to the end of the file).
-    var unterminatedQuote: Int?
+    private(set) var unterminatedQuote: Int?
 
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        // A UTF-8 byte order mark is not part of the first column's name.
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+    init(_ source: RecordSource) { self.source = source }
+
+    /// Reads the next piece, dropping what has been consumed; false at the end.
+    private mutating func refill() -> Bool {
+        guard !exhausted, let piece = source.next(), !piece.isEmpty else {
+            exhausted = true
+            return false
+        }
+        if position > 0 {
+            bytes.removeSubrange(0..<position)
+            position = 0
+        }
+        bytes.append(contentsOf: piece)
+        if !startedFile {
+            // A UTF-8 byte order mark is not part of the first column's name (the first
+            // pieces may be shorter than the mark).
+            while bytes.count < 3, let more = source.next() { bytes.append(contentsOf: more) }
+            startedFile = true
+            if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { position = 3 }
+        }
+        return true
     }
 
     mutating func next() -> (Int, ArraySlice<UInt8>)? {
         let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
-        while position < bytes.count {
-            number += 1
-            let start = position, first = number
-            var end = bytes[start...].firstIndex(of: newline) ?? bytes.count
-            // An odd number of quotes so far: the line break is inside a field; go on.
-            var quotes = bytes[start..<end].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
-            while quotes % 2 == 1 && end < bytes.count {
-                number += 1
-                let next = bytes[(end + 1)...].firstIndex(of: newline) ?? bytes.count
-                quotes += bytes[(end + 1)..<next].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
-                end = next
+        while true {
+            if position >= bytes.count && !refill() { return nil }
+            if position >= bytes.count { continue }
+            // A record: up to a line break outside quotes, reading more while there is none.
+            var scan = position, quotes = 0, lines = 1
+            var end: Int?
+            while end == nil {
+                if let found = bytes[scan...].firstIndex(of: newline) {
+                    quotes += bytes[scan..<found].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
+                    if quotes % 2 == 0 {
+                        end = found
+                    } else {
+                        lines += 1
+                        scan = found + 1
+                    }
+                } else {
+                    let consumed = position
+                    quotes += bytes[scan...].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
+                    let scanned = bytes.count
+                    if !refill() {
+                        end = bytes.count
+                    } else {
+                        // refill dropped the consumed prefix: positions moved back by `consumed`.
+                        scan = scanned - consumed  // quotes are counted up to there
+                    }
+                }
             }
-            position = end + 1
+            let start = position, first = number + 1
+            number += lines
+            position = end! + 1
             if quotes % 2 == 1 { unterminatedQuote = first }
-            if end > start && bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-            if end > start { return (first, bytes[start..<end]) }
+            var last = end!
+            if last > start && bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
+            if last > start { return (first, bytes[start..<last]) }
         }
-        return nil
     }
 }
 

@@ -8,6 +8,12 @@ enum CompressedFile {
     /// The most bytes a compressed silo may inflate to (16 GiB): a bomb is refused, not obeyed.
     static let maximumInflatedBytes = 16 << 30
 
+    /// Whether `path` names a compressed file.
+    static func isCompressed(_ path: String) -> Bool {
+        let name = path.lowercased()
+        return name.hasSuffix(".gz") || name.hasSuffix(".zst") || name.hasSuffix(".zstd")
+    }
+
     /// `data` as it is, or inflated for a `.gz` or `.zst` `path`.
     static func contents(_ data: Data, path: String) throws(DataError) -> Data {
         let name = path.lowercased()

@@ -64,22 +64,36 @@ public struct ExampleBuilder: Sendable {
     public func buildCountingDuplicates(_ log: ClickLog) -> (train: ExampleSet, test: ExampleSet, duplicateRows: Int) {
         var duplicates = 0
         var train = ExampleSet(), test = ExampleSet()
-        train.reserveCapacity(examples: log.count, historyItems: log.count * historyLength / 2)
+        train.reserveCapacity(examples: log.count, historyItems: log.count / 2)
         let ranks = itemRanks(log.itemIDs)
-        var history = RecentClicks(capacity: historyLength)
+        let length = Int32(historyLength)
+        var recent = RecentClicks(capacity: historyLength)
         for rows in rowsByUser(log) {
             let ordered = withoutDuplicates(chronological(rows, log, ranks), log, dropped: &duplicates)
             let testCount = max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             let firstTest = ordered.count - testCount
-            history.removeAll()
+            // Histories are windows into each set's click sequence: the user's clicks go to
+            // train while train examples follow, and to test from its first example on (seeded
+            // with the latest clicks before it).
+            recent.removeAll()
+            let trainStart = train.clickCount
+            var testStart: Int32 = 0
             for (position, row) in ordered.enumerated() {
-                let label = Float(log.labels[row])
+                let label = Float(log.labels[row]), item = log.itemRows[row], clicked = log.labels[row] == 1
                 if position < firstTest {
-                    train.append(candidate: log.itemRows[row], strategy: log.strategies[row], label: label, history: history.items)
+                    let end = train.clickCount
+                    train.append(candidate: item, strategy: log.strategies[row], label: label, window: max(trainStart, end - length)..<end)
+                    if clicked && position + 1 < firstTest { train.appendClick(item) }
                 } else {
-                    test.append(candidate: log.itemRows[row], strategy: log.strategies[row], label: label, history: history.items)
+                    if position == firstTest {
+                        testStart = test.clickCount
+                        for earlier in recent.items { test.appendClick(earlier) }
+                    }
+                    let end = test.clickCount
+                    test.append(candidate: item, strategy: log.strategies[row], label: label, window: max(testStart, end - length)..<end)
+                    if clicked { test.appendClick(item) }
                 }
-                if log.labels[row] == 1 { history.push(log.itemRows[row]) }
+                if clicked { recent.push(item) }
             }
         }
         return (train, test, duplicates)

@@ -7,6 +7,7 @@ struct ExampleColumns {
     let strategies: UnsafePointer<Int32>
     let labels: UnsafePointer<Float>
     let historyStarts: UnsafePointer<Int32>
+    let historyEnds: UnsafePointer<Int32>
     let historyItems: UnsafePointer<Int32>
 }
 
@@ -18,11 +19,13 @@ extension ExampleSet {
             try strategies.withUnsafeBufferPointer { s in
                 try labels.withUnsafeBufferPointer { l in
                     try historyStarts.withUnsafeBufferPointer { hs in
-                        try items.withUnsafeBufferPointer { hi in
-                            try body(
-                                ExampleColumns(
-                                    candidates: c.baseAddress!, strategies: s.baseAddress!, labels: l.baseAddress!,
-                                    historyStarts: hs.baseAddress!, historyItems: hi.baseAddress!))
+                        try historyEnds.withUnsafeBufferPointer { he in
+                            try items.withUnsafeBufferPointer { hi in
+                                try body(
+                                    ExampleColumns(
+                                        candidates: c.baseAddress!, strategies: s.baseAddress!, labels: l.baseAddress!,
+                                        historyStarts: hs.baseAddress!, historyEnds: he.baseAddress!, historyItems: hi.baseAddress!))
+                            }
                         }
                     }
                 }
@@ -77,7 +80,7 @@ final class ExampleKernel {
     /// Where example `i`'s history starts and how long it is: at most the latest
     /// `historyLength` items, which is all the scratch memory holds.
     @inline(__always) func historyRange(_ columns: ExampleColumns, _ i: Int) -> (start: Int, length: Int) {
-        let end = Int(columns.historyStarts[i + 1])
+        let end = Int(columns.historyEnds[i])
         let length = min(end - Int(columns.historyStarts[i]), historyLength)
         return (end - length, length)
     }

@@ -12,6 +12,11 @@ extension ExampleSet {
         if let i = strategies.firstIndex(where: { $0 < 0 || Int($0) >= config.strategies }) {
             return "example \(i): strategy \(strategies[i]) is outside 0..<\(config.strategies)"
         }
+        if let i = historyStarts.indices.first(where: {
+            historyStarts[$0] < 0 || historyStarts[$0] > historyEnds[$0] || Int(historyEnds[$0]) > historyItems.count
+        }) {
+            return "example \(i): history window \(historyStarts[i])..<\(historyEnds[i]) is outside the \(historyItems.count) clicks"
+        }
         if let bad = historyItems.first(where: { $0 < 1 || $0 >= rows }) {
             return "a history holds row \(bad), outside 1..<\(rows)"
         }

@@ -79,7 +79,7 @@ final class TouchedRows {
                 if touched.ownership.owner(of: candidate) == index {
                     candidateLocal[j] = base + local(candidate, table, batchNumber, touched)
                 }
-                let end = Int(columns.historyStarts[i + 1])
+                let end = Int(columns.historyEnds[i])
                 let start = end - min(end - Int(columns.historyStarts[i]), historyLength)
                 for k in start..<end {
                     let row = columns.historyItems[k]

@@ -114,4 +114,22 @@ struct ExportedLogTests {
         let error = try #require(throws: DataError.self) { try reader.read(path: path) }
         #expect(error.description.hasPrefix("\(path):3: a quote opened on this line is never closed"), "\(error)")
     }
+
+    @Test func aFileReadInTinyPiecesReadsAsAWholeOne() throws {
+        var log = ClickLog()
+        log.append(user: "shop \"north\"\nsecond line", item: "a,b", itemRow: 5, timestamp: 1_500_000, label: 1, strategy: 0)
+        for i in 0..<50 {
+            log.append(user: "u\(i % 7)", item: "i\(i)", itemRow: 6, timestamp: Int64(i) * 1_000_000, label: UInt8(i % 2), strategy: 1)
+        }
+        let text = "\u{FEFF}" + ClickLogWriter.csv(log, includeStrategy: true).replacingOccurrences(of: "\n", with: "\r\n")
+        let path = try Fixtures.writeTemporaryFile("silo.csv", text)
+        let whole = try reader.read(path: path)
+        for piece in [1, 2, 3, 7, 64] {
+            var small = reader
+            small.pieceBytes = piece
+            let read = try small.read(path: path)
+            #expect(read.userIDs == whole.userIDs && read.itemIDs == whole.itemIDs && read.timestamps == whole.timestamps, "pieces of \(piece)")
+        }
+        #expect(whole.count == 51 && whole.userIDs.first == "shop \"north\"\r\nsecond line")
+    }
 }
