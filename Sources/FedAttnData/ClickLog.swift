@@ -62,6 +62,39 @@ public struct ClickLog: Sendable {
         sources += other.sources
     }
 
+    /// Room for `rows` rows in every column.
+    mutating func reserveCapacity(rows: Int) {
+        guard rows > 0 else { return }
+        users.reserveCapacity(rows)
+        itemKeys.reserveCapacity(rows)
+        itemRows.reserveCapacity(rows)
+        timestamps.reserveCapacity(rows)
+        labels.reserveCapacity(rows)
+        strategies.reserveCapacity(rows)
+    }
+
+    /// What the log was, once its rows are gone: for reports.
+    public struct Summary: Sendable {
+        public let rows: Int
+        public let users: Int
+        public let skippedRows: Int
+        public let skippedExamples: [String]
+    }
+
+    public var summary: Summary { Summary(rows: count, users: userIDs.count, skippedRows: skippedRows, skippedExamples: skippedExamples) }
+
+    /// Drops the columns and indexes examples no longer need once each user's rows are in
+    /// order (ids, users, item keys, timestamps): most of the log's memory.
+    mutating func releaseAllButExampleColumns() {
+        userIDs = []
+        itemIDs = []
+        users = []
+        itemKeys = []
+        timestamps = []
+        userIndex = [:]
+        itemIndex = [:]
+    }
+
     mutating func noteSkipped(_ reason: String) {
         skippedRows += 1
         if skippedExamples.count < 5 { skippedExamples.append(reason) }

@@ -61,15 +61,41 @@ public struct ExampleBuilder: Sendable {
     }
 
     /// `build`, and how many rows repeated an earlier row exactly (and were counted once).
-    public func buildCountingDuplicates(_ log: ClickLog) -> (train: ExampleSet, test: ExampleSet, duplicateRows: Int) {
+    /// Given the log's only reference (`consume log`), it frees the log's ids, users, item
+    /// keys and timestamps once every user's rows are in order, before the examples are
+    /// made: a 7.9M-row silo never holds all of its log and all of its examples at once.
+    public func buildCountingDuplicates(_ log: consuming ClickLog) -> (train: ExampleSet, test: ExampleSet, duplicateRows: Int) {
+        var log = log
         var duplicates = 0
+        // Every user's rows in order, duplicates left out: users one after another.
+        let (order, userEnds) = orderedByUser(log, dropped: &duplicates)
+        log.releaseAllButExampleColumns()
+        // Both sets sized exactly before they are filled: grown by doubling, they would hold
+        // up to twice what they need, and both buffers at each doubling.
+        var sizes = (trainExamples: 0, trainClicks: 0, testExamples: 0, testClicks: 0)
+        var previousEnd = 0
+        for userEnd in userEnds {
+            let rows = order[previousEnd..<userEnd]
+            let firstTest = rows.count - max(1, Int((testFraction * Double(rows.count)).rounded(.down)))
+            var clicksBefore = 0
+            for (position, row) in rows.enumerated() where log.labels[Int(row)] == 1 {
+                if position < firstTest { clicksBefore += 1 } else { sizes.testClicks += 1 }
+                if position + 1 < firstTest { sizes.trainClicks += 1 }
+            }
+            sizes.trainExamples += firstTest
+            sizes.testExamples += rows.count - firstTest
+            sizes.testClicks += min(clicksBefore, historyLength)
+            previousEnd = userEnd
+        }
         var train = ExampleSet(), test = ExampleSet()
-        train.reserveCapacity(examples: log.count, historyItems: log.count / 2)
-        let ranks = itemRanks(log.itemIDs)
+        train.reserveCapacity(examples: sizes.trainExamples, historyItems: sizes.trainClicks)
+        test.reserveCapacity(examples: sizes.testExamples, historyItems: sizes.testClicks)
         let length = Int32(historyLength)
         var recent = RecentClicks(capacity: historyLength)
-        for rows in rowsByUser(log) {
-            let ordered = withoutDuplicates(chronological(rows, log, ranks), log, dropped: &duplicates)
+        var userStart = 0
+        for userEnd in userEnds {
+            let ordered = order[userStart..<userEnd]
+            userStart = userEnd
             let testCount = max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             let firstTest = ordered.count - testCount
             // Histories are windows into each set's click sequence: the user's clicks go to
@@ -78,7 +104,8 @@ public struct ExampleBuilder: Sendable {
             recent.removeAll()
             let trainStart = train.clickCount
             var testStart: Int32 = 0
-            for (position, row) in ordered.enumerated() {
+            for (position, row32) in ordered.enumerated() {
+                let row = Int(row32)
                 let label = Float(log.labels[row]), item = log.itemRows[row], clicked = log.labels[row] == 1
                 if position < firstTest {
                     let end = train.clickCount
@@ -97,6 +124,60 @@ public struct ExampleBuilder: Sendable {
             }
         }
         return (train, test, duplicates)
+    }
+
+    /// Row indices grouped by user (users in order of first appearance), each user's rows in
+    /// chronological order without exact duplicates, and where each user's rows end: one
+    /// 4-byte array for the whole log (a counting sort), not an array per user.
+    private func orderedByUser(_ log: ClickLog, dropped: inout Int) -> (order: [Int32], userEnds: [Int]) {
+        let users = log.userIDs.count
+        var starts = [Int](repeating: 0, count: users + 1)
+        for user in log.users { starts[Int(user) + 1] += 1 }
+        for u in 0..<users { starts[u + 1] += starts[u] }
+        var next = starts
+        var grouped = [Int32](repeating: 0, count: log.count)
+        for row in 0..<log.count {
+            let user = Int(log.users[row])
+            grouped[next[user]] = Int32(row)
+            next[user] += 1
+        }
+        // Each user's rows sorted in place, then compacted without duplicates: one array.
+        let ranks = itemRanks(log.itemIDs)
+        var userEnds: [Int] = []
+        userEnds.reserveCapacity(users)
+        var write = 0
+        for u in 0..<users {
+            grouped[starts[u]..<starts[u + 1]].sort { a, b in
+                let (x, y) = (Int(a), Int(b))
+                return (log.timestamps[x], ranks[Int(log.itemKeys[x])], x) < (log.timestamps[y], ranks[Int(log.itemKeys[y])], y)
+            }
+            // Compacted in place (the write position never passes the read one); exact
+            // duplicates sit among the rows of the same timestamp and item.
+            let userFirst = write
+            var runStart = write  // where the kept rows of the current (timestamp, item) start
+            for read in starts[u]..<starts[u + 1] {
+                let row = Int(grouped[read])
+                let last = write > userFirst ? Int(grouped[write - 1]) : -1
+                if last >= 0, log.timestamps[last] == log.timestamps[row], log.itemKeys[last] == log.itemKeys[row] {
+                    let repeated = (runStart..<write).contains { k in
+                        let kept = Int(grouped[k])
+                        return log.labels[kept] == log.labels[row] && log.strategies[kept] == log.strategies[row]
+                    }
+                    if repeated {
+                        dropped += 1
+                        continue
+                    }
+                } else {
+                    runStart = write
+                }
+                grouped[write] = Int32(row)
+                write += 1
+            }
+            userEnds.append(write)
+        }
+        grouped.removeLast(grouped.count - write)
+        let order = grouped
+        return (order, userEnds)
     }
 
     /// `ordered` (one user's rows in order) without the rows that repeat an earlier one

@@ -18,18 +18,20 @@ struct DataOptions: ParsableArguments {
         return try reader.read(path: data)
     }
 
-    /// The log and its train and test examples. Stops with a clear error when there is
-    /// nothing to train on (or, for evaluation, nothing to test on).
+    /// What the log was (its rows are let go once the examples are made) and its train and
+    /// test examples. Stops with a clear error when there is nothing to train on (or, for
+    /// evaluation, nothing to test on).
     func loadExamples(config: ModelConfig, needing part: ExamplePart = .train) throws -> (
-        log: ClickLog, train: ExampleSet, test: ExampleSet, duplicateRows: Int
+        log: ClickLog.Summary, train: ExampleSet, test: ExampleSet, duplicateRows: Int
     ) {
         let log = try loadLog(config: config)
-        let (train, test, duplicates) = ExampleBuilder(historyLength: config.historyLength).buildCountingDuplicates(log)
+        let summary = log.summary
+        let (train, test, duplicates) = ExampleBuilder(historyLength: config.historyLength).buildCountingDuplicates(consume log)
         if part == .train && train.isEmpty {
-            throw DataError.noTrainingExamples(path: dataName, rows: log.count, users: log.userIDs.count)
+            throw DataError.noTrainingExamples(path: dataName, rows: summary.rows, users: summary.users)
         }
         if part == .test && test.isEmpty { throw DataError.emptySilo(path: dataName) }
-        return (log, train, test, duplicates)
+        return (summary, train, test, duplicates)
     }
 
     enum ExamplePart { case train, test }

@@ -13,11 +13,15 @@ struct TrainResult: Encodable {
     let skippedRows: Int
     /// Rows that repeated an earlier row exactly and were counted once.
     let duplicateRows: Int
+    /// Rows read, and the seconds to read them and build the examples.
+    let rows: Int
+    let readSeconds: Double
 
     enum CodingKeys: String, CodingKey {
         case testAUC = "test_auc", testLogLoss = "test_logloss", trainExamples = "train_examples"
         case testExamples = "test_examples", epochs, seconds, trainSeconds = "train_seconds", parameters
-        case skippedRows = "skipped_rows", duplicateRows = "duplicate_rows"
+        case skippedRows = "skipped_rows", duplicateRows = "duplicate_rows", rows, readSeconds = "read_seconds"
+        case rowsPerSecond = "rows_read_per_second"
     }
 
     func table() -> String {
@@ -31,12 +35,33 @@ struct TrainResult: Encodable {
                 ("parameters", "\(parameters)"),
                 ("seconds", String(format: "%.2f", seconds)),
                 ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
+                ("rows read/s", String(format: "%.0f (%d rows in %.1f s, examples built)", rowsPerSecond, rows, readSeconds)),
             ] + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])
                 + (duplicateRows > 0 ? [("duplicate rows counted once", "\(duplicateRows)")] : [])
         ).render()
     }
 
     func json() throws -> String { try encodeJSON(self) }
+
+    /// Rows read and turned into examples per second.
+    var rowsPerSecond: Double { readSeconds > 0 ? Double(rows) / readSeconds : 0 }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(testAUC, forKey: .testAUC)
+        try c.encodeIfPresent(testLogLoss, forKey: .testLogLoss)
+        try c.encode(trainExamples, forKey: .trainExamples)
+        try c.encode(testExamples, forKey: .testExamples)
+        try c.encode(epochs, forKey: .epochs)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(trainSeconds, forKey: .trainSeconds)
+        try c.encode(parameters, forKey: .parameters)
+        try c.encode(skippedRows, forKey: .skippedRows)
+        try c.encode(duplicateRows, forKey: .duplicateRows)
+        try c.encode(rows, forKey: .rows)
+        try c.encode(readSeconds, forKey: .readSeconds)
+        try c.encode(rowsPerSecond, forKey: .rowsPerSecond)
+    }
 }
 
 /// One JSON object on one line, keys sorted.

@@ -23,7 +23,7 @@ extension ClientCommand {
             let model = try ModelFile.load(from: model)
             let (log, _, test, duplicates) = try dataOptions.loadExamples(config: model.config, needing: .test)
             Progress(enabled: !json).line(
-                "data: \(dataOptions.dataName): \(log.count) rows, \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
+                "data: \(dataOptions.dataName): \(log.rows) rows, \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
             let evaluation = Evaluation(model: model, data: test, threads: threads)
             let result = EvaluateResult(
                 testAUC: evaluation.auc, testLogLoss: evaluation.logLoss, testExamples: test.count,

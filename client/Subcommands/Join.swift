@@ -42,7 +42,7 @@ extension ClientCommand {
             let (train, test, duplicates) = ExampleBuilder(historyLength: model.historyLength).buildCountingDuplicates(log)
             guard !train.isEmpty else { throw DataError.noTrainingExamples(path: data, rows: log.count, users: log.userIDs.count) }
             let progress = Progress(enabled: true)
-            progress.line("silo: \(train.count) train and \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
+            progress.line("silo: \(train.count) train and \(test.count) test examples" + skippedNote(log.summary, duplicateRows: duplicates))
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
             let participant = Participant(train: train, test: test, threads: threads)

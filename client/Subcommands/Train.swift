@@ -43,10 +43,14 @@ extension ClientCommand {
         func run() async throws {
             let progress = Progress(enabled: !json)
             let config = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
+            let reading = ContinuousClock.now
             let (log, train, test, duplicates) = try dataOptions.loadExamples(config: config)
+            let readSeconds = (ContinuousClock.now - reading).seconds
             progress.line(
-                "data: \(dataOptions.dataName): \(log.count) rows, \(log.userIDs.count) users; "
-                    + "\(train.count) train, \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
+                "data: \(dataOptions.dataName): \(log.rows) rows, \(log.users) users; "
+                    + "\(train.count) train, \(test.count) test examples"
+                    + String(format: "; read and built in %.1f s (%.0f rows/s)", readSeconds, Double(log.rows) / readSeconds)
+                    + skippedNote(log, duplicateRows: duplicates))
 
             let model = try AttentionModel(config: config, seed: seed)
             let trainer = LocalTrainer(
@@ -75,14 +79,14 @@ extension ClientCommand {
             let result = TrainResult(
                 testAUC: final.auc, testLogLoss: final.logLoss, trainExamples: train.count, testExamples: test.count,
                 epochs: epochs, seconds: seconds, trainSeconds: trainSeconds, parameters: model.parameterCount,
-                skippedRows: log.skippedRows, duplicateRows: duplicates)
+                skippedRows: log.skippedRows, duplicateRows: duplicates, rows: log.rows, readSeconds: readSeconds)
             print(json ? try result.json() : result.table())
         }
     }
 }
 
 /// A note on skipped and duplicate rows for the progress line, or nothing.
-func skippedNote(_ log: ClickLog, duplicateRows: Int = 0) -> String {
+func skippedNote(_ log: ClickLog.Summary, duplicateRows: Int = 0) -> String {
     var note = ""
     if log.skippedRows > 0 { note += "; skipped \(log.skippedRows) malformed rows (first: \(log.skippedExamples.first ?? ""))" }
     if duplicateRows > 0 {
