@@ -48,6 +48,11 @@ echo "catalogue scale: federation dirichlet0.5-10 with hash:1000000 (32M paramet
   | sed 's/^{/{"kind":"scale-federation",/' | tee -a out/bench.jsonl
 echo "catalogue scale: a coordinator with a 4M-row table (128M parameters, 512 MB), 10 clients, 5 rounds (about 3 minutes) ..." >&2
 "$coordinator" bench --items 4000000 --clients 10 --rounds 5 --changed-rows 0.001 --json | sed 's/^{/{"kind":"scale-load",/' | tee -a out/bench.jsonl
+echo "catalogue scale: a 7.9M-row synthetic silo (synthesize --users 200000), train --epochs 1: peak memory and rows read per second ..." >&2
+"$bin" synthesize --out out/big-silo --silos 1 --users 200000 >/dev/null
+/usr/bin/time -f '{"kind":"big-silo-memory","peak_kib":%M}' -a -o out/bench.jsonl "$bin" train --data out/big-silo/silo-00.csv --items catalogue:200 --strategies 3 --epochs 1 --json \
+  | sed 's/^{/{"kind":"big-silo",/' | tee -a out/bench.jsonl
+rm -rf out/big-silo
 echo "waiting clients: 200 clients long-polling a coordinator that cannot start a round, 5 s ..." >&2
 "$coordinator" idle-bench --clients 200 --seconds 5 --json | sed 's/^{/{"kind":"idle",/' | tee -a out/bench.jsonl
 if python3 -c "import tensorflow" 2>/dev/null; then
@@ -131,6 +136,10 @@ for r in [r for r in rows if r["kind"] == "scale-load"]:
     print(f"Coordinator, 4M-row table ({r['parameters']:,} parameters), {r['clients']} clients, {r['rounds']} rounds: peak memory "
           f"{r['coordinator_peak_rss_bytes'] / 1e6:.1f} MB (budget {r['memory_budget_bytes'] / 1e6:.1f} MB); rounds "
           + " ".join(f"{x:.1f}" for x in r["round_seconds"]) + " s")
+for r in [r for r in rows if r["kind"] == "big-silo"]:
+    peak = next((m["peak_kib"] for m in rows if m["kind"] == "big-silo-memory"), 0) * 1024
+    print(f"7.9M-row silo, train --epochs 1: {r['rows']:,} rows read and made into examples at {r['rows_read_per_second']:,.0f} rows/s; "
+          f"peak memory {peak / 1e6:.1f} MB (aim: under 350 MB); test AUC {r['test_auc']:.4f}")
 for r in [r for r in rows if r["kind"] == "idle"]:
     print()
     print(f"Idle: {int(r['clients'])} clients waiting for a round: {r['wakeups_per_second_per_client']:.2f} coordinator wake-ups per second each "
