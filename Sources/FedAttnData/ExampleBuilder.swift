@@ -37,11 +37,13 @@ public struct ExampleBuilder: Sendable {
 
     /// One user's examples in order, with their histories, and where their test rows start.
     private func forEachUser(_ log: ClickLog, _ body: ([(candidate: Int32, strategy: Int32, label: Float, history: [Int32])], Int) -> Void) {
-        let ranks = itemRanks(log.itemIDs)
         var history = RecentClicks(capacity: historyLength)
         var duplicates = 0
-        for rows in rowsByUser(log) {
-            let ordered = withoutDuplicates(chronological(rows, log, ranks), log, dropped: &duplicates)
+        let (order, userEnds) = orderedByUser(log, dropped: &duplicates)
+        var userStart = 0
+        for userEnd in userEnds {
+            let ordered = order[userStart..<userEnd].map { Int($0) }
+            userStart = userEnd
             let firstTest = ordered.count - max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
             history.removeAll()
             var examples: [(candidate: Int32, strategy: Int32, label: Float, history: [Int32])] = []
@@ -180,26 +182,6 @@ public struct ExampleBuilder: Sendable {
         return (order, userEnds)
     }
 
-    /// `ordered` (one user's rows in order) without the rows that repeat an earlier one
-    /// exactly: those sit among the rows of the same timestamp and item.
-    private func withoutDuplicates(_ ordered: [Int], _ log: ClickLog, dropped: inout Int) -> [Int] {
-        var kept: [Int] = []
-        kept.reserveCapacity(ordered.count)
-        var runStart = 0  // where the kept rows of the current (timestamp, item) start
-        for row in ordered {
-            if let last = kept.last, log.timestamps[last] == log.timestamps[row], log.itemKeys[last] == log.itemKeys[row] {
-                if kept[runStart...].contains(where: { log.labels[$0] == log.labels[row] && log.strategies[$0] == log.strategies[row] }) {
-                    dropped += 1
-                    continue
-                }
-            } else {
-                runStart = kept.count
-            }
-            kept.append(row)
-        }
-        return kept
-    }
-
     /// What a recommendation for `user` starts from: their latest clicked items (oldest
     /// first, as a history) and every item they already have in the log.
     public func profile(of user: Int32, in log: ClickLog) -> (history: [Int32], seenItemKeys: Set<Int32>) {
@@ -213,13 +195,6 @@ public struct ExampleBuilder: Sendable {
     /// Rows in the order BENCHMARK.md gives: by timestamp, ties by item id (then as the file has them).
     private func chronological(_ rows: [Int], _ log: ClickLog, _ ranks: [Int]) -> [Int] {
         rows.sorted { (log.timestamps[$0], ranks[Int(log.itemKeys[$0])], $0) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])], $1) }
-    }
-
-    /// Row indices grouped by user, users in order of first appearance.
-    private func rowsByUser(_ log: ClickLog) -> [[Int]] {
-        var groups = [[Int]](repeating: [], count: log.userIDs.count)
-        for row in 0..<log.count { groups[Int(log.users[row])].append(row) }
-        return groups
     }
 
     /// The rank of each item id in tie-breaking order: numbers numerically, before other ids.

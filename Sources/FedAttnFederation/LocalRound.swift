@@ -45,18 +45,8 @@ public enum LocalRound {
         global: AttentionModel, on data: ExampleSet, plan: LocalTrainingPlan, threads: Int = 1,
         progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)? = nil
     ) -> LocalRoundResult {
-        let trainer = LocalTrainer(
-            model: global,
-            config: TrainingConfig(
-                batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads,
-                proximalMu: plan.proximalMu))
-        var loss = 0.0, seconds = 0.0
-        for epoch in 1...plan.epochs {
-            let report = trainer.trainEpoch(on: data) { progress?(epoch, $0) }
-            loss = report.meanLoss
-            seconds += report.seconds
-        }
-        return LocalRoundResult(delta: trainer.delta(), examples: data.count, meanLoss: loss, seconds: seconds)
+        let trainer = LocalTrainer(model: global, config: config(plan, threads: threads))
+        return run(trainer, on: data, epochs: plan.epochs, progress: progress)
     }
 
     /// `train`, on `global` itself rather than a copy: returns the result and `global` put
@@ -66,19 +56,27 @@ public enum LocalRound {
         _ global: consuming AttentionModel, on data: ExampleSet, plan: LocalTrainingPlan, threads: Int = 1,
         progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)? = nil
     ) -> (result: LocalRoundResult, global: AttentionModel) {
-        let trainer = LocalTrainer(
-            model: global,
-            config: TrainingConfig(
-                batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads,
-                proximalMu: plan.proximalMu))
+        let trainer = LocalTrainer(model: global, config: config(plan, threads: threads))
+        let result = run(trainer, on: data, epochs: plan.epochs, progress: progress)
+        return (result, trainer.restoreStart())
+    }
+
+    private static func config(_ plan: LocalTrainingPlan, threads: Int) -> TrainingConfig {
+        TrainingConfig(
+            batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads, proximalMu: plan.proximalMu)
+    }
+
+    /// The round's epochs; the last epoch's mean loss and the seconds of all.
+    private static func run(
+        _ trainer: LocalTrainer, on data: ExampleSet, epochs: Int, progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)?
+    ) -> LocalRoundResult {
         var loss = 0.0, seconds = 0.0
-        for epoch in 1...plan.epochs {
+        for epoch in 1...epochs {
             let report = trainer.trainEpoch(on: data) { progress?(epoch, $0) }
             loss = report.meanLoss
             seconds += report.seconds
         }
-        let result = LocalRoundResult(delta: trainer.delta(), examples: data.count, meanLoss: loss, seconds: seconds)
-        return (result, trainer.restoreStart())
+        return LocalRoundResult(delta: trainer.delta(), examples: data.count, meanLoss: loss, seconds: seconds)
     }
 
     /// The client side of federated evaluation: a summary of the model on the silo's test split.

@@ -128,7 +128,7 @@ final class TouchedRows {
         slotOfRow = ZeroedBuffer(count: rowCount, hugePages: true)
         let rowCapacity = (rowCount + workers - 1) / workers
         owners = (0..<workers).map { Owner(index: $0, positions: batchSize, historyLength: historyLength, rowCapacity: rowCapacity) }
-        originals = ZeroedBuffer(count: (rowCount + workers - 1) / workers * workers * width)
+        originals = ZeroedBuffer(count: rowCapacity * workers * width)  // slotCapacity rows
     }
 
     /// Counts batches, so that an owner knows which rows it has listed for this one.

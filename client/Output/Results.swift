@@ -16,6 +16,8 @@ struct TrainResult: Encodable {
     /// Rows read, and the seconds to read them and build the examples.
     let rows: Int
     let readSeconds: Double
+    /// Rows read and turned into examples per second.
+    let rowsPerSecond: Double
 
     enum CodingKeys: String, CodingKey {
         case testAUC = "test_auc", testLogLoss = "test_logloss", trainExamples = "train_examples"
@@ -42,26 +44,6 @@ struct TrainResult: Encodable {
     }
 
     func json() throws -> String { try encodeJSON(self) }
-
-    /// Rows read and turned into examples per second.
-    var rowsPerSecond: Double { readSeconds > 0 ? Double(rows) / readSeconds : 0 }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encodeIfPresent(testAUC, forKey: .testAUC)
-        try c.encodeIfPresent(testLogLoss, forKey: .testLogLoss)
-        try c.encode(trainExamples, forKey: .trainExamples)
-        try c.encode(testExamples, forKey: .testExamples)
-        try c.encode(epochs, forKey: .epochs)
-        try c.encode(seconds, forKey: .seconds)
-        try c.encode(trainSeconds, forKey: .trainSeconds)
-        try c.encode(parameters, forKey: .parameters)
-        try c.encode(skippedRows, forKey: .skippedRows)
-        try c.encode(duplicateRows, forKey: .duplicateRows)
-        try c.encode(rows, forKey: .rows)
-        try c.encode(readSeconds, forKey: .readSeconds)
-        try c.encode(rowsPerSecond, forKey: .rowsPerSecond)
-    }
 }
 
 /// One JSON object on one line, keys sorted.

@@ -49,7 +49,7 @@ extension ClientCommand {
             progress.line(
                 "data: \(dataOptions.dataName): \(log.rows) rows, \(log.users) users; "
                     + "\(train.count) train, \(test.count) test examples"
-                    + String(format: "; read and built in %.1f s (%.0f rows/s)", readSeconds, Double(log.rows) / readSeconds)
+                    + String(format: "; read and built in %.1f s", readSeconds)
                     + skippedNote(log, duplicateRows: duplicates))
 
             let model = try AttentionModel(config: config, seed: seed)
@@ -79,7 +79,8 @@ extension ClientCommand {
             let result = TrainResult(
                 testAUC: final.auc, testLogLoss: final.logLoss, trainExamples: train.count, testExamples: test.count,
                 epochs: epochs, seconds: seconds, trainSeconds: trainSeconds, parameters: model.parameterCount,
-                skippedRows: log.skippedRows, duplicateRows: duplicates, rows: log.rows, readSeconds: readSeconds)
+                skippedRows: log.skippedRows, duplicateRows: duplicates, rows: log.rows, readSeconds: readSeconds,
+                rowsPerSecond: readSeconds > 0 ? Double(log.rows) / readSeconds : 0)
             print(json ? try result.json() : result.table())
         }
     }
