@@ -93,9 +93,16 @@
 /// IEEE-754 binary32 addition (round to nearest, ties to even; no fused multiply-add), as the
 /// coordinator made the new model. Rows not listed are unchanged. (The coordinator rounds each
 /// round's averaged step to 11 significant bits, the precision of a float16 update, before
-/// adding it: the steps' low mantissa bytes are then zero.) The coordinator serves a delta
-/// from the version published just before (the one a client that evaluated the last round
-/// holds), and only when it is smaller than the whole model.
+/// adding it: the steps' low mantissa bytes are then zero.) The coordinator serves such a
+/// step from the version published just before (the one a client that evaluated the last
+/// round holds), and only when it is smaller than the whole model.
+/// A client holding an older version (it missed rounds) may get a catch-up instead: a delta
+/// download in precision 0 (float32), item_embedding sparse, listing the rows changed since
+/// its version, every other tensor dense; each value REPLACES the held one (rows not listed
+/// are unchanged). The coordinator remembers the rows changed by its last 64 published
+/// versions (not across a restart) and serves a catch-up when the version is among them and
+/// the catch-up carries fewer values than the whole model; otherwise the whole model.
+/// The precision byte tells a step (2, add) from a catch-up (0, replace).
 ///
 /// ── Model versions ──────────────────────────────────────────────────────────────────────
 /// A version names a model's values, so that a client can check, after a whole or a delta
@@ -297,7 +304,7 @@ extension Fedattn_V1_Federation {
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
-        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while clients finish the downloads they started, only as payloads already made of it;
         /// > while a new version is being stored the current one is not encoded whole anew.)
         /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
@@ -442,7 +449,7 @@ extension Fedattn_V1_Federation {
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
-        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while clients finish the downloads they started, only as payloads already made of it;
         /// > while a new version is being stored the current one is not encoded whole anew.)
         /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
@@ -585,7 +592,7 @@ extension Fedattn_V1_Federation {
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
-        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while clients finish the downloads they started, only as payloads already made of it;
         /// > while a new version is being stored the current one is not encoded whole anew.)
         /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
@@ -967,7 +974,7 @@ extension Fedattn_V1_Federation {
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
-        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while clients finish the downloads they started, only as payloads already made of it;
         /// > while a new version is being stored the current one is not encoded whole anew.)
         /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
@@ -1172,7 +1179,7 @@ extension Fedattn_V1_Federation {
         /// > the coordinator holds at most one piece per client however many download at once.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
-        /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+        /// > while clients finish the downloads they started, only as payloads already made of it;
         /// > while a new version is being stored the current one is not encoded whole anew.)
         /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
         ///
@@ -1399,7 +1406,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > the coordinator holds at most one piece per client however many download at once.
     /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
     /// > so drop it and ask for the next task. (The current version is served; the one before
-    /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+    /// > while clients finish the downloads they started, only as payloads already made of it;
     /// > while a new version is being stored the current one is not encoded whole anew.)
     /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
     ///
@@ -1613,7 +1620,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > the coordinator holds at most one piece per client however many download at once.
     /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
     /// > so drop it and ask for the next task. (The current version is served; the one before
-    /// > while clients finish the downloads they started, whole only if it was ever sent whole;
+    /// > while clients finish the downloads they started, only as payloads already made of it;
     /// > while a new version is being stored the current one is not encoded whole anew.)
     /// > OUT_OF_RANGE: `offset` past the end; UNAVAILABLE: the payload could not be read.
     ///

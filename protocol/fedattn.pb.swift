@@ -103,9 +103,16 @@
 /// IEEE-754 binary32 addition (round to nearest, ties to even; no fused multiply-add), as the
 /// coordinator made the new model. Rows not listed are unchanged. (The coordinator rounds each
 /// round's averaged step to 11 significant bits, the precision of a float16 update, before
-/// adding it: the steps' low mantissa bytes are then zero.) The coordinator serves a delta
-/// from the version published just before (the one a client that evaluated the last round
-/// holds), and only when it is smaller than the whole model.
+/// adding it: the steps' low mantissa bytes are then zero.) The coordinator serves such a
+/// step from the version published just before (the one a client that evaluated the last
+/// round holds), and only when it is smaller than the whole model.
+/// A client holding an older version (it missed rounds) may get a catch-up instead: a delta
+/// download in precision 0 (float32), item_embedding sparse, listing the rows changed since
+/// its version, every other tensor dense; each value REPLACES the held one (rows not listed
+/// are unchanged). The coordinator remembers the rows changed by its last 64 published
+/// versions (not across a restart) and serves a catch-up when the version is among them and
+/// the catch-up carries fewer values than the whole model; otherwise the whole model.
+/// The precision byte tells a step (2, add) from a catch-up (0, replace).
 ///
 /// ── Model versions ──────────────────────────────────────────────────────────────────────
 /// A version names a model's values, so that a client can check, after a whole or a delta
@@ -431,7 +438,8 @@ public nonisolated struct Fedattn_V1_ModelChunk: Sendable {
   /// Where `data` starts in the payload (the request's offset).
   public var offset: UInt64 = 0
 
-  /// Set (to the request's base_version) when the payload is a delta from that version;
+  /// Set (to the request's base_version) when the payload is a delta from that version (a
+  /// step or a catch-up, told apart by its precision byte: see "A delta download" above);
   /// empty when it is the whole model. The same on every piece of one download.
   public var deltaFrom: String = String()
 

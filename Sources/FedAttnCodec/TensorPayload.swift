@@ -11,7 +11,9 @@ public import Foundation
 ///     the values of all tensors, byte-shuffled
 public enum TensorPayload {
     public enum Precision: UInt8, Sendable {
-        /// Exact: models.
+        /// Exact: models. A model download as a catch-up from an older version the client
+        /// holds is float32 too, with the table sent as rows: the listed rows' and the other
+        /// tensors' values replace the held ones.
         case float32 = 0
         /// Half the bytes, ~3 significant digits: deltas, whose rounding averages out.
         case float16 = 1
@@ -70,31 +72,68 @@ public enum TensorPayload {
     public static func encode(
         _ weights: Weights, precision: Precision, level: Int32 = 3, to sink: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        let header = self.header(
-            layout: weights.layout, rows: weights.layout.tensors.map { _ in nil }, counts: weights.layout.tensors.map(\.elementCount),
-            precision: precision)
-        let width = precision.byteWidth, n = weights.values.count
+        try encode(weights, rows: weights.layout.tensors.map { _ in nil }, precision: precision, level: level, to: sink)
+    }
+
+    /// Encodes and compresses `weights` with some tables sent as rows, streaming, as above:
+    /// `rows[i]` lists the rows of tensor i to send (ascending, within its first dimension),
+    /// nil sends it whole. The values are read from `weights`' buffer (nothing gathered).
+    /// - Throws: `CodecError`, or what `sink` throws.
+    public static func encode(
+        _ weights: Weights, rows: [[Int32]?], precision: Precision, level: Int32 = 3, to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let layout = weights.layout
+        precondition(rows.count == layout.tensors.count, "One row list (or nil) per tensor.")
+        // The stretches of the buffer sent, in payload order: a whole tensor, or one row.
+        var stretches: [Range<Int>] = []
+        var counts: [Int] = []
+        for (i, spec) in layout.tensors.enumerated() {
+            let range = layout.range(at: i)
+            guard let list = rows[i] else {
+                stretches.append(range)
+                counts.append(spec.elementCount)
+                continue
+            }
+            precondition(spec.shape.count == 2, "Only a table is sent as rows.")
+            let width = spec.shape[1]
+            for row in list {
+                precondition(row >= 0 && Int(row) < spec.shape[0], "Row \(row) lies within \(spec.name).")
+                stretches.append((range.lowerBound + Int(row) * width)..<(range.lowerBound + (Int(row) + 1) * width))
+            }
+            counts.append(list.count * width)
+        }
+        let header = self.header(layout: layout, rows: rows, counts: counts, precision: precision)
+        let width = precision.byteWidth, n = counts.reduce(0, +)
         try withoutActuallyEscaping(sink) { sink in
             let writer = try ZstdStreamWriter(level: level, pledgedSize: header.count + n * width, sink: sink)
             try header.withUnsafeBytes { try writer.write($0) }
-            // Plane by plane (byte k of every value), a slice of values at a time.
-            let slice = 1 << 20
-            var plane = [UInt8](repeating: 0, count: min(slice, max(n, 1)))
+            // Plane by plane (byte k of every value), a buffer's worth of values at a time.
+            let capacity = 1 << 20
+            var plane = [UInt8](repeating: 0, count: capacity)
+            var filled = 0
+            func flush() throws {
+                try plane.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<filled])) }
+                filled = 0
+            }
             try weights.values.withUnsafeBufferPointer { values in
                 for k in 0..<width {
-                    var start = 0
-                    while start < n {
-                        let end = min(start + slice, n)
-                        plane.withUnsafeMutableBufferPointer { out in
-                            for i in start..<end {
-                                let bits: UInt32 = precision == .float16 ? UInt32(Float16(values[i]).bitPattern) : values[i].bitPattern
-                                out[i - start] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k)))
+                    for stretch in stretches {
+                        var start = stretch.lowerBound
+                        while start < stretch.upperBound {
+                            let end = min(stretch.upperBound, start + capacity - filled)
+                            plane.withUnsafeMutableBufferPointer { out in
+                                for i in start..<end {
+                                    let bits: UInt32 = precision == .float16 ? UInt32(Float16(values[i]).bitPattern) : values[i].bitPattern
+                                    out[filled + i - start] = UInt8(truncatingIfNeeded: bits >> (8 * UInt32(k)))
+                                }
                             }
+                            filled += end - start
+                            start = end
+                            if filled == capacity { try flush() }
                         }
-                        try plane.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<(end - start)])) }
-                        start = end
                     }
                 }
+                if filled > 0 { try flush() }
             }
             try writer.finish()
         }
@@ -139,6 +178,14 @@ public enum TensorPayload {
     public static func decode(
         _ data: Data, expecting layout: ParameterLayout, maxBytes: Int, accepting accepted: Set<Precision> = [.float32, .float16]
     ) throws(CodecError) -> SparseWeights {
+        try decodeTagged(data, expecting: layout, maxBytes: maxBytes, accepting: accepted).weights
+    }
+
+    /// `decode`, also telling the payload's precision (a model download's says whether its
+    /// values are added to the held ones or replace them).
+    public static func decodeTagged(
+        _ data: Data, expecting layout: ParameterLayout, maxBytes: Int, accepting accepted: Set<Precision>
+    ) throws(CodecError) -> (weights: SparseWeights, precision: Precision) {
         let raw = try ZstdFrame.decompress(data, maxOutput: maxBytes)
         var reader = ByteReader(raw)
         guard try reader.bytes(4) == magic else { throw .malformed("it does not start with FAT1") }
@@ -188,7 +235,7 @@ public enum TensorPayload {
             defer { values = values.dropFirst(entry.valueCount) }
             return SparseWeights.Tensor(rows: entry.rows, values: Array(values.prefix(entry.valueCount)))
         }
-        return SparseWeights(layout: layout, tensors: tensors)
+        return (SparseWeights(layout: layout, tensors: tensors), precision)
     }
 
     /// Byte k of every value, for k = 0, 1, ...

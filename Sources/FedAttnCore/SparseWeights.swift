@@ -85,6 +85,26 @@ public struct SparseWeights: Sendable, Equatable {
         }
     }
 
+    /// Writes these values over `weights`' (the rows listed, the dense tensors whole; rows
+    /// not listed keep theirs): how a catch-up download brings a held model up to date.
+    public func overwrite(_ weights: inout Weights) {
+        precondition(weights.layout == layout, "Values overwrite weights of their own layout.")
+        weights.values.withUnsafeMutableBufferPointer { out in
+            for (i, tensor) in tensors.enumerated() {
+                let offset = layout.range(at: i).lowerBound
+                if let rows = tensor.rows {
+                    let width = layout.tensors[i].shape[1]
+                    for (k, row) in rows.enumerated() {
+                        let start = offset + Int(row) * width
+                        for j in 0..<width { out[start + j] = tensor.values[k * width + j] }
+                    }
+                } else {
+                    for (j, value) in tensor.values.enumerated() { out[offset + j] = value }
+                }
+            }
+        }
+    }
+
     /// Scalars carried (the size of what travels, before encoding).
     public var scalarCount: Int { tensors.reduce(0) { $0 + $1.values.count } }
 }

@@ -22,9 +22,11 @@ public actor Coordinator {
     /// `global`'s version, kept up to date row by row.
     private var digest: ModelDigest
     private var published: Published
-    /// The version before, still served (its delta, and its whole payload if it was made)
-    /// to clients finishing downloads they started.
+    /// The version before, still served (its delta, and the payloads made of it) to
+    /// clients finishing downloads they started.
     private var previous: Published?
+    /// The recent versions and the rows each changed: what a catch-up download sends.
+    private var trail: VersionTrail
     private var accumulator: UpdateAccumulator?
     /// A new model whose storing failed, kept so it is stored again rather than retrained.
     private var staged: Staged?
@@ -50,16 +52,32 @@ public actor Coordinator {
     public private(set) var wakeups = 0
 
     /// A published model: its version, the delta from the version before it (for clients
-    /// holding that one) when it is smaller than the model, and the whole model's payload
-    /// once a client has asked for it (encoded then: with every client holding the version
-    /// before, no round encodes the whole model).
+    /// holding that one) when it is smaller than the model, and the payloads clients have
+    /// asked for (encoded then: with every client holding the version before, no round
+    /// encodes the whole model).
     private struct Published: Sendable {
         let version: String
         let delta: (from: String, payload: PayloadFile)?
-        var whole: PayloadFile?
+        var encoded: [PayloadKind: PayloadFile] = [:]
+        /// Older versions whose holders are sent the whole model (a catch-up would not be smaller).
+        var wholeFor: Set<String> = []
+
+        /// What was made for a client holding `base`, if anything.
+        func payload(for base: String?) -> (PayloadFile, deltaFrom: String?)? {
+            if let base, let delta, delta.from == base { return (delta.payload, base) }
+            if let base, let file = encoded[.catchUp(from: base)] { return (file, base) }
+            return encoded[.whole].map { ($0, nil) }
+        }
     }
-    /// The whole payload of the current version, while it is being encoded.
-    private var wholeEncoding: Task<PayloadFile, any Error>?
+    /// A payload of a version encoded when first asked for: the whole model, or a catch-up
+    /// (float32 values of the item rows changed since an older version, and of every other
+    /// tensor, which replace the held ones).
+    private enum PayloadKind: Hashable, Sendable {
+        case whole
+        case catchUp(from: String)
+    }
+    /// Payloads of the current version being encoded.
+    private var encodings: [PayloadKind: Task<PayloadFile, any Error>] = [:]
 
     /// A round's new model on its way to being served: encoded once, stored until it holds.
     private struct Staged: Sendable {
@@ -103,6 +121,7 @@ public actor Coordinator {
         global = model
         digest = ModelDigest(model.parameters)
         published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)
+        trail = VersionTrail(current: published.version)
         machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
     }
 
@@ -116,34 +135,57 @@ public actor Coordinator {
         return Published(version: version, delta: (delta.from, deltaFile))
     }
 
-    /// The current version's whole payload: encoded (off the actor, streaming: never whole
-    /// in memory) on the first request, which later ones wait for. The encoder holds its own
-    /// reference to the model's values, so a round aggregated meanwhile copies the model
-    /// rather than change what is being encoded.
-    private func wholePayload() async throws(CoordinatorError) -> PayloadFile {
-        if let whole = published.whole { return whole }
+    /// What a client holding `base` (nil: none) is sent of the current version: the step
+    /// from the version before; for an older version on the trail, a catch-up when it is
+    /// smaller than the model; else the whole model.
+    private func currentPayload(base: String?) async throws(CoordinatorError) -> (PayloadFile, deltaFrom: String?) {
+        guard let base, base != published.version, !published.wholeFor.contains(base) else { return (try await encoded(.whole), nil) }
+        if let delta = published.delta, delta.from == base { return (delta.payload, base) }
+        let kind = PayloadKind.catchUp(from: base)
+        if published.encoded[kind] != nil || encodings[kind] != nil { return (try await encoded(kind), base) }
+        let layout = global.parameters.layout
+        let width = layout.tensors[0].shape[1], others = layout.count - layout.tensors[0].elementCount
+        guard let rows = trail.rowsChanged(since: base), rows.count * width + others < layout.count else {
+            published.wholeFor.insert(base)
+            return (try await encoded(.whole), nil)
+        }
+        return (try await encoded(kind, tableRows: rows), base)
+    }
+
+    /// A payload of the current version: encoded (off the actor, streaming: never whole in
+    /// memory) on the first request, which later ones wait for. `tableRows`: the item rows a
+    /// catch-up sends (needed only to start one). The encoder holds its own reference to the
+    /// model's values, so a round aggregated meanwhile copies the model rather than change
+    /// what is being encoded.
+    private func encoded(_ kind: PayloadKind, tableRows: [Int32]? = nil) async throws(CoordinatorError) -> PayloadFile {
+        if let file = published.encoded[kind] { return file }
         let version = published.version
         let task: Task<PayloadFile, any Error>
-        if let running = wholeEncoding {
+        if let running = encodings[kind] {
             task = running
         } else {
             // Aggregated in place and not yet published (staged): the values are the next
-            // version's, so the current one can no longer be encoded whole.
+            // version's, so the current one can no longer be encoded.
             guard staged == nil else { throw .unknownVersion(version) }
-            task = Task.detached { [weights = global.parameters, folder = payloadFolder] in
-                try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, precision: .float32, to: write) }
+            var rows = global.parameters.layout.tensors.map { _ in nil as [Int32]? }
+            if case .catchUp = kind {
+                precondition(tableRows != nil, "A catch-up is started with its rows.")
+                rows[0] = tableRows
             }
-            wholeEncoding = task
+            task = Task.detached { [weights = global.parameters, folder = payloadFolder] in
+                try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, rows: rows, precision: .float32, to: write) }
+            }
+            encodings[kind] = task
         }
         do {
             let file = try await task.value
             if published.version == version {
-                published.whole = file
-                wholeEncoding = nil
+                published.encoded[kind] = file
+                encodings[kind] = nil
             }
             return file
         } catch {
-            if published.version == version { wholeEncoding = nil }
+            if published.version == version { encodings[kind] = nil }
             throw .unavailable("model \(version.prefix(12)) could not be encoded: \(error)")
         }
     }
@@ -226,16 +268,11 @@ public actor Coordinator {
         version: String, base: String?, offset: Int, maxBytes: Int, for client: String
     ) async throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
         // The same (version, base) always gets the same payload, piece after piece.
-        var deltaFrom: String?
-        let payload: PayloadFile
-        if version == published.version, let base, let delta = published.delta, delta.from == base {
-            (payload, deltaFrom) = (delta.payload, base)
-        } else if version == published.version {
-            payload = try await wholePayload()
-        } else if let previous, previous.version == version, let base, let delta = previous.delta, delta.from == base {
-            (payload, deltaFrom) = (delta.payload, base)
-        } else if let previous, previous.version == version, let whole = previous.whole {
-            payload = whole
+        let (payload, deltaFrom): (PayloadFile, String?)
+        if version == published.version {
+            (payload, deltaFrom) = try await currentPayload(base: base)
+        } else if let previous, previous.version == version, let made = previous.payload(for: base) {
+            (payload, deltaFrom) = made
         } else {
             throw .unknownVersion(version)
         }
@@ -456,9 +493,10 @@ public actor Coordinator {
         }
         // Clients still downloading the version before may finish it.
         previous = published
-        wholeEncoding = nil
+        encodings = [:]
         global = staged.model
         published = new
+        trail.append(new.version, changedRows: staged.delta?.weights.tensors[0].rows)
         try? handle(.published(round: outcome.round, version: new.version))
     }
 

@@ -5,7 +5,8 @@ import Foundation
 import Synchronization
 
 /// The global model a silo holds between rounds: replaced by a whole download, brought up
-/// to date by a delta download (only the changed rows are touched and rehashed), and after
+/// to date by a delta download (a step added, or a catch-up's rows written: only the
+/// changed rows are touched and rehashed), and after
 /// either checked against the version it was downloaded as, so the silo trains on exactly
 /// the coordinator's model.
 final class ModelReplica: Sendable {
@@ -47,9 +48,14 @@ final class ModelReplica: Sendable {
                 }
                 var digest = current.digest
                 // Decoded first: a delta that does not decode leaves the held model as it was.
-                let delta = try TensorPayload.decode(global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32Step])
+                let (delta, precision) = try TensorPayload.decodeTagged(
+                    global.payload, expecting: layout, maxBytes: maxBytes, accepting: [.float32Step, .float32])
                 held = nil  // the model's only reference while it changes, in place
-                delta.add(to: &model.parameters)  // the additions the coordinator made
+                if precision == .float32Step {
+                    delta.add(to: &model.parameters)  // the additions the coordinator made
+                } else {
+                    delta.overwrite(&model.parameters)  // a catch-up: the changed rows' values
+                }
                 let rows = delta.tensors[0].rows ?? []
                 digest.update(model.parameters, changedRows: rows)
                 next = (global.version, model, digest)

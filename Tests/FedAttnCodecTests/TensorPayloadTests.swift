@@ -37,6 +37,31 @@ struct TensorPayloadTests {
         for (a, b) in zip(decoded.values, Self.delta().values) { #expect(abs(a - b) <= 1e-3 * abs(b)) }
     }
 
+    @Test func rowsStreamedFromAModelDecodeToThoseRowsValuesAndCatchUpAHeldModel() throws {
+        // 1.3M values: more than the encoder's plane buffer, so rows straddle its refills.
+        let layout = ParameterLayout([TensorSpec(name: "table", shape: [40_000, 33]), TensorSpec(name: "bias", shape: [5])])
+        var model = Weights(zerosLike: layout)
+        for i in model.values.indices { model.values[i] = Float(i % 1_009) * 0.25 - 100 }
+        let rows = stride(from: 1, to: 40_000, by: 3).map { Int32($0) }
+        var payload = Data()
+        try TensorPayload.encode(model, rows: [rows, nil], precision: .float32) { payload.append(contentsOf: $0) }
+        let (decoded, precision) = try TensorPayload.decodeTagged(
+            payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32])
+        #expect(precision == .float32)
+        #expect(decoded.tensors[0].rows == rows)
+        #expect(decoded.tensors[1].values == Array(model.values[(40_000 * 33)...]))
+        // A held model that differs from this one in those rows (and the bias) becomes it.
+        var held = model
+        for row in rows { held.values[Int(row) * 33] += 1 }
+        held.values[held.values.count - 1] = 7
+        decoded.overwrite(&held)
+        #expect(held.values.map(\.bitPattern) == model.values.map(\.bitPattern))
+        // Sent whole, streamed: the one-shot encoding's values.
+        var whole = Data()
+        try TensorPayload.encode(model, precision: .float32) { whole.append(contentsOf: $0) }
+        #expect(try TensorPayload.decode(whole, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout)).densified() == model)
+    }
+
     @Test func aPayloadForAnotherLayoutIsRefusedByName() throws {
         let payload = try TensorPayload.encode(SparseWeights(Self.delta(), sparseTensors: []), precision: .float32)
         let other = ParameterLayout([TensorSpec(name: "table", shape: [6, 5]), TensorSpec(name: "bias", shape: [3])])

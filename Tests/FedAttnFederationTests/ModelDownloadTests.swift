@@ -69,7 +69,7 @@ struct ModelDownloadTests {
         // one before (rounds 1, 2, 3); never a second, whole download of a version (which is
         // what a delta that did not check out against its version would cause).
         let lines = downloads.all
-        let whole = lines.filter { $0.hasPrefix("whole") }, deltas = lines.filter { $0.hasPrefix("delta") }
+        let whole = lines.filter { $0.hasPrefix("whole") }, deltas = lines.filter { $0.hasPrefix("step") }
         #expect(whole.count == 2, "\(lines)")
         #expect(deltas.count == 6, "\(lines)")
         let wholeBytes = whole.compactMap { Int($0.split(separator: " ")[1]) }.max()!
@@ -78,6 +78,47 @@ struct ModelDownloadTests {
         // The coordinator's model is the version its last round published.
         let final = await coordinator.currentModel
         #expect(ModelDigest(final.parameters).version == (await coordinator.history.last?.modelVersion))
+    }
+
+    @Test func aClientBackAfterMissingRoundsDownloadsTheRowsChangedSinceItsVersion() async throws {
+        let config = ModelConfig(items: .hashed(buckets: 50_000), strategies: Fixtures.syntheticConfig.strategies)
+        let reader = ClickLogReader(items: config.items, strategies: config.strategies)
+        let text = ClickLogWriter.csv(SyntheticGenerator(config: Fixtures.syntheticData).generate(), includeStrategy: true)
+        let log = try reader.read(path: try Fixtures.writeTemporaryFile("silo.csv", text))
+        let parts = SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) }
+        var settings = CoordinatorConfig(rounds: 4, minClients: 2)
+        (settings.quorum, settings.roundTimeout) = (1, .milliseconds(300))
+        let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try AttentionModel(config: config, seed: 0))
+        let (steady, away) = (Recorded(), Recorded())
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                let link = RecordingDownloads(inner: InProcessLink(coordinator: coordinator, client: "steady"), downloads: steady)
+                try await Participant(train: parts[0].train, test: parts[0].test).run(link: link, expectedModel: config)
+            }
+            group.addTask {
+                // Away (silent, as if offline) from round 1's evaluation until round 3 is published:
+                // rounds 2 and 3 close at their deadline without it.
+                var link = RecordingDownloads(inner: InProcessLink(coordinator: coordinator, client: "away"), downloads: away)
+                link.beforeTask = {
+                    let rounds = await coordinator.history.count
+                    guard rounds >= 1, rounds < 3 else { return }
+                    while await coordinator.history.count < 3 { try await Task.sleep(for: .milliseconds(20)) }
+                }
+                try await Participant(train: parts[1].train, test: parts[1].test).run(link: link, expectedModel: config)
+            }
+            try await group.waitForAll()
+        }
+        // Back, it holds round 1's version and is asked to evaluate round 3's: the rows changed
+        // in rounds 2 and 3, checked against the version (no whole download follows), then
+        // round 4 as a step.
+        let lines = away.all
+        #expect(lines.map { $0.split(separator: " ")[0] } == ["whole", "step", "catch-up", "step"], "\(lines)")
+        let bytes = Dictionary(lines.map { ($0.split(separator: " ")[0], Int($0.split(separator: " ")[1])!) }, uniquingKeysWith: max)
+        #expect((bytes["catch-up"] ?? .max) * 10 < (bytes["whole"] ?? 0), "\(lines)")
+        #expect(!steady.all.contains { $0.hasPrefix("catch-up") }, "\(steady.all)")
+        let history = await coordinator.history
+        #expect(history.count == 4)
+        #expect(history[1].evaluatedClients == 1 && history[3].evaluatedClients == 2, "\(history.map(\.evaluatedClients))")
     }
 
     @Test func anUpdateSendingTheTableWholeStillPublishesAVersionThatNamesTheModel() async throws {
@@ -112,18 +153,32 @@ struct ModelDownloadTests {
     }
 }
 
-/// A link that notes each download: "whole BYTES" or "delta BYTES".
+/// A link that notes each download: "whole BYTES", "step BYTES" (a delta from the version
+/// before) or "catch-up BYTES" (the rows changed since an older version); `beforeTask`
+/// may hold the client back before it asks for a task.
 struct RecordingDownloads: FederationLink {
     let inner: InProcessLink
     let downloads: Recorded
+    var beforeTask: @Sendable () async throws -> Void = {}
 
     func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
         try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
     }
-    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
+    func nextTask(lastRound: Int) async throws -> FederationTask {
+        try await beforeTask()
+        return try await inner.nextTask(lastRound: lastRound)
+    }
     func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
         let payload = try await inner.downloadModel(version: version, base: base)
-        downloads.add("\(payload.deltaFrom == nil ? "whole" : "delta") \(payload.bytes.count)")
+        var kind = "whole"
+        if payload.deltaFrom != nil {
+            let layout = AttentionModel.layout(for: inner.coordinator.modelConfig)
+            let precision = try TensorPayload.decodeTagged(
+                payload.bytes, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32Step, .float32]
+            ).precision
+            kind = precision == .float32Step ? "step" : "catch-up"
+        }
+        downloads.add("\(kind) \(payload.bytes.count)")
         return payload
     }
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
