@@ -12,7 +12,7 @@ BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps build test demo bench lint clean proto fuzz-asan
+.PHONY: all deps build test demo bench bench-quality lint clean proto fuzz-asan
 
 all: build
 
@@ -48,6 +48,11 @@ demo: build
 # 20-round federations of its iid-10 and dirichlet0.5-10 silos.
 bench: build
 	scripts/benchmark.sh $(BIN) $(DATA) $(COORDINATOR)
+
+# The model-quality figures: every server optimiser on the demo, iid-10 and dirichlet0.5-10
+# silos, 20 rounds each (about 2 minutes).
+bench-quality: build
+	scripts/quality.sh $(DATA) $(COORDINATOR)
 
 # The update decoder's fuzz test under AddressSanitizer, FUZZ_ITERATIONS mutated inputs: a
 # debug build of its own in .build-asan (several minutes the first time).

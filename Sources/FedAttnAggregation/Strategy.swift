@@ -11,6 +11,22 @@ public protocol Strategy: Sendable {
     /// from the round's accumulated updates. Returns how it changed, or nil (leaving it
     /// unchanged) when there is nothing to publish.
     mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> ModelStep?
+
+    /// The layout of the state this strategy keeps across rounds for a model of `model`'s
+    /// layout (tensor names carry the strategy's name, so another strategy's state does not
+    /// decode as this one's); nil when it keeps none.
+    func stateLayout(for model: ParameterLayout) -> ParameterLayout?
+    /// The state to make durable with the round just aggregated, in `stateLayout`'s layout
+    /// (tables as the rows that have any state); nil when it keeps none.
+    func savedState(for model: ParameterLayout) -> SparseWeights?
+    /// Takes back the state `savedState` returned (a coordinator resuming from its state folder).
+    mutating func restore(_ state: SparseWeights)
+}
+
+extension Strategy {
+    public func stateLayout(for model: ParameterLayout) -> ParameterLayout? { nil }
+    public func savedState(for model: ParameterLayout) -> SparseWeights? { nil }
+    public mutating func restore(_ state: SparseWeights) {}
 }
 
 /// How a round changed the global model.
@@ -68,5 +84,22 @@ public struct FedAvg: Strategy {
         velocity = v
         global.add(v, scaledBy: serverLearningRate)
         return .anything
+    }
+
+    public func stateLayout(for model: ParameterLayout) -> ParameterLayout? {
+        momentum > 0 ? ParameterLayout(model.tensors.map { TensorSpec(name: "fedavgm.velocity." + $0.name, shape: $0.shape) }) : nil
+    }
+
+    public func savedState(for model: ParameterLayout) -> SparseWeights? {
+        guard let layout = stateLayout(for: model) else { return nil }
+        let v = velocity ?? Weights(zerosLike: model)
+        return SparseWeights(
+            layout: layout, tensors: model.tensors.indices.map { SparseWeights.Tensor(rows: nil, values: Array(v.values[model.range(at: $0)])) })
+    }
+
+    public mutating func restore(_ state: SparseWeights) {
+        let model = ParameterLayout(
+            state.layout.tensors.map { TensorSpec(name: String($0.name.dropFirst("fedavgm.velocity.".count)), shape: $0.shape) })
+        velocity = Weights(layout: model, values: state.densified().values)
     }
 }

@@ -16,6 +16,8 @@ public actor Coordinator {
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
+    /// The server optimiser and its settings, for logs and reports (e.g. "fedadam eta 0.01 tau 0.0001").
+    public nonisolated let strategyName: String
     private var machine: RoundStateMachine
     private var strategy: any Strategy
     private var global: AttentionModel
@@ -85,6 +87,8 @@ public actor Coordinator {
         let version: String
         /// The step from the version before, exactly as added (nil: not known).
         let delta: (from: String, weights: SparseWeights)?
+        /// The server optimiser's state after the round, stored with the model.
+        let serverState: SparseWeights?
         var published: Published?
     }
 
@@ -98,7 +102,7 @@ public actor Coordinator {
     ) throws {
         self.modelConfig = modelConfig
         self.config = config
-        self.strategy = strategy ?? FedAvg(serverLearningRate: config.serverLearningRate)
+        var strategy = strategy ?? config.server.makeStrategy()
         self.store = store
         self.logger = logger
         payloadFolder = store?.folder ?? FileManager.default.temporaryDirectory.path
@@ -112,17 +116,52 @@ public actor Coordinator {
                 throw CoordinatorError.invalidUpdate("the state folder holds a model of another configuration (items \(model.config.items))")
             }
             records = stored.compactMap(\.evaluation)
+            try Self.restoreServerState(of: last, from: store, into: &strategy, model: model.parameters.layout)
             if last.evaluation == nil {
                 unevaluated = RoundOutcome(
                     round: last.round, participants: last.participants, examples: last.examples, bytesUpPerClient: last.bytesUpPerClient,
                     trainSecondsMax: last.trainSecondsMax)
             }
         }
+        self.strategy = strategy
+        strategyName = strategy.name
         global = model
         digest = ModelDigest(model.parameters)
         published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)
         trail = VersionTrail(current: published.version)
         machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
+    }
+
+    /// Gives `strategy` the state stored with round `last`; refuses a state folder whose
+    /// server optimiser is another than this coordinator's (its moments would be lost or misread).
+    private static func restoreServerState(
+        of last: StateStore.StoredRound, from store: StateStore, into strategy: inout any Strategy, model: ParameterLayout
+    ) throws {
+        let stored: Data?
+        do {
+            stored = try store.serverState(of: last)
+        } catch {
+            throw CoordinatorError.invalidUpdate(
+                "\(store.folder)/\(last.serverStateFile ?? ""): cannot read round \(last.round)'s server optimiser state (\(error.localizedDescription))"
+            )
+        }
+        let layout = strategy.stateLayout(for: model)
+        let mismatch = CoordinatorError.invalidUpdate(
+            "the state folder's round \(last.round) was aggregated by another server optimiser than \(strategy.name); "
+                + "run with the same --strategy, or start a new --state folder")
+        switch (stored, layout) {
+        case (nil, nil): return
+        case (let data?, let layout?):
+            let state: SparseWeights
+            do {
+                state = try TensorPayload.decode(data, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32])
+            } catch {
+                // Another optimiser's tensors are named after it, so they do not decode as these.
+                throw "\(error)".contains("was expected") ? mismatch : CoordinatorError.invalidUpdate("\(last.serverStateFile ?? ""): \(error)")
+            }
+            strategy.restore(state)
+        default: throw mismatch
+        }
     }
 
     /// Encodes `delta` into a payload file, when it is smaller than the whole model would
@@ -459,7 +498,8 @@ public actor Coordinator {
         // Clients still downloading the current version may finish; the one before it goes.
         previous = nil
         aggregationStarted = ContinuousClock.now
-        staged = Staged(model: model, version: digest.version, delta: delta, published: nil)
+        staged = Staged(
+            model: model, version: digest.version, delta: delta, serverState: strategy.savedState(for: model.parameters.layout), published: nil)
         storeStaged(outcome)
     }
 
@@ -475,8 +515,10 @@ public actor Coordinator {
                     staged.published = try Self.publish(
                         version: staged.version, delta: staged.delta, layout: staged.model.parameters.layout, in: folder)
                 }
+                let serverState = try staged.serverState.map { try TensorPayload.encode($0, precision: .float32) }
                 try store?.publish(
-                    round: outcome.round, version: staged.published!.version, model: staged.model, participants: outcome.participants,
+                    round: outcome.round, version: staged.published!.version, model: staged.model, serverState: serverState,
+                    participants: outcome.participants,
                     examples: outcome.examples, bytesUpPerClient: outcome.bytesUpPerClient, trainSecondsMax: outcome.trainSecondsMax)
                 await self.serve(staged, outcome)
             } catch {

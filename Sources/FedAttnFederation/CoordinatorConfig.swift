@@ -1,3 +1,4 @@
+public import FedAttnAggregation
 public import Foundation
 
 /// How a coordinator runs its federation.
@@ -21,22 +22,22 @@ public struct CoordinatorConfig: Sendable {
     /// The largest L2 norm an update may have; a larger one is refused as absurd (a broken
     /// or hostile client), before it can swamp the average.
     public var maxUpdateNorm: Double
-    /// The server's step along the averaged delta (FedAvg with a server learning rate;
-    /// 1 is plain FedAvg). Larger steps make up for averaging many short trajectories.
-    public var serverLearningRate: Float
+    /// The server's update rule (FedAvg, FedAvgM, FedAdam, FedYogi, FedAdagrad) and its
+    /// learning rate. Its state (momentum, moments) is stored with each round.
+    public var server: ServerOptimizer
     /// The most training examples a client may declare at Join (and so claim for an
     /// update's weight): a silo claiming 10^12 would otherwise outweigh all others.
     public var maxTrainExamples: Int
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
-        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, serverLearningRate: Float = 1,
+        plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, server: ServerOptimizer = ServerOptimizer(),
         maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120), maxTrainExamples: Int = 100_000_000
     ) {
         self.maxTrainExamples = maxTrainExamples
         self.uploadTimeout = uploadTimeout
         self.maxUpdateNorm = maxUpdateNorm
-        self.serverLearningRate = serverLearningRate
+        self.server = server
         self.rounds = rounds
         self.minClients = minClients
         self.clientsPerRound = clientsPerRound

@@ -10,8 +10,9 @@ import GRDB
     import Darwin
 #endif
 
-/// The coordinator's state folder: every published model as `round-NNN.safetensors`, and
-/// the round history in `history.sqlite`. A version is durable (temporary file, fsync,
+/// The coordinator's state folder: every published model as `round-NNN.safetensors`, the
+/// server optimiser's state with it as `round-NNN.server-state` (when it keeps any: a
+/// FAT1 payload, float32), and the round history in `history.sqlite`. A version is durable (temporary file, fsync,
 /// rename, fsync of the folder, then its database row) before any client can hear of it,
 /// so a coordinator killed at any moment resumes from the last published version.
 ///
@@ -33,6 +34,8 @@ public final class StateStore: Sendable {
         public let examples: Int
         public let bytesUpPerClient: Int
         public let trainSecondsMax: Double
+        /// The server optimiser's state after the round, if it keeps any.
+        public let serverStateFile: String?
         /// Nil until the round's evaluation finished.
         public let evaluation: RoundRecord?
     }
@@ -74,27 +77,36 @@ public final class StateStore: Sendable {
                         bytes_down INTEGER, seconds REAL, retries TEXT)
                     """)
         }
+        migrator.registerMigration("server-state") { db in
+            try db.execute(sql: "ALTER TABLE round ADD COLUMN server_state_file TEXT")
+        }
         try migrator.migrate(database)
     }
 
-    /// Makes a newly published version durable: the model file, then its row. A round
-    /// already published is never written again (`StateStoreError`): its row stays, and so
-    /// does its file.
+    /// Makes a newly published version durable: the model file, the server optimiser's
+    /// state (an encoded payload) if any, then its row. A round already published is never
+    /// written again (`StateStoreError`): its row stays, and so do its files.
     public func publish(
-        round: Int, version: String, model: AttentionModel, participants: [String], examples: Int, bytesUpPerClient: Int, trainSecondsMax: Double
+        round: Int, version: String, model: AttentionModel, serverState: Data? = nil, participants: [String], examples: Int,
+        bytesUpPerClient: Int, trainSecondsMax: Double
     ) throws {
         let name = String(format: "round-%03d.safetensors", round)
         let known = try database.read { db in try Int.fetchOne(db, sql: "SELECT round FROM round WHERE round = ?", arguments: [round]) }
         guard known == nil else { throw StateStoreError.alreadyPublished(round: round, folder: folder) }
         try writeDurably(to: name) { write in try Safetensors.write(model.parameters, metadata: model.config.metadata, to: write) }
+        var stateName: String?
+        if let serverState {
+            stateName = String(format: "round-%03d.server-state", round)
+            try writeDurably(to: stateName!) { write in try serverState.withUnsafeBytes { try write($0) } }
+        }
         let people = String(decoding: try JSONEncoder().encode(participants), as: UTF8.self)
         try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO round (round, version, model_file, participants, examples, bytes_up, train_seconds_max, published_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO round (round, version, model_file, participants, examples, bytes_up, train_seconds_max, published_at, server_state_file)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [round, version, name, people, examples, bytesUpPerClient, trainSecondsMax, Date().timeIntervalSince1970])
+                arguments: [round, version, name, people, examples, bytesUpPerClient, trainSecondsMax, Date().timeIntervalSince1970, stateName])
         }
     }
 
@@ -124,6 +136,7 @@ public final class StateStore: Sendable {
                 return StoredRound(
                     round: stored.round, version: stored.version, modelFile: row["model_file"], participants: participants,
                     examples: row["examples"], bytesUpPerClient: row["bytes_up"], trainSecondsMax: row["train_seconds_max"],
+                    serverStateFile: row["server_state_file"],
                     evaluation: evaluated
                         ? RoundRecord(
                             round: stored.round, modelVersion: stored.version, participants: participants, examples: row["examples"],
@@ -138,6 +151,13 @@ public final class StateStore: Sendable {
     /// The model of a stored round.
     public func model(of round: StoredRound) throws -> AttentionModel {
         try ModelFile.load(from: (folder as NSString).appendingPathComponent(round.modelFile))
+    }
+
+    /// The server optimiser's state stored with a round (nil when it stored none).
+    public func serverState(of round: StoredRound) throws -> Data? {
+        guard let file = round.serverStateFile else { return nil }
+        let path = (folder as NSString).appendingPathComponent(file)
+        return try Data(contentsOf: URL(fileURLWithPath: path))
     }
 
     /// Temporary file, fsync, rename over the name, fsync of the folder: after this returns

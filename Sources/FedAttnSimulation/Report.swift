@@ -47,11 +47,13 @@ public struct SimulationReport: Sendable, Encodable {
     public let modelBytesFloat32: Int
     /// How clients and coordinator talked.
     public let link: String
+    /// The server optimiser and its settings.
+    public let strategy: String
     /// The global model after the last round.
     public let finalModel: AttentionModel
 
     enum CodingKeys: String, CodingKey {
-        case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link
+        case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy
         case meanOverheadSeconds = "mean_overhead_seconds"
     }
 
@@ -68,6 +70,7 @@ public struct SimulationReport: Sendable, Encodable {
         try c.encode(modelBytesFloat32, forKey: .modelBytesFloat32)
         try c.encode(finalAUC, forKey: .testAUC)
         try c.encode(link, forKey: .link)
+        try c.encode(strategy, forKey: .strategy)
         try c.encode(meanOverheadSeconds, forKey: .meanOverheadSeconds)
     }
 
@@ -75,8 +78,8 @@ public struct SimulationReport: Sendable, Encodable {
     public var summary: String {
         let up = rounds.map(\.bytesUpPerClient).reduce(0, +) / max(rounds.count, 1)
         return String(
-            format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@",
-            modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link)
+            format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@; server: %@",
+            modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link, strategy)
     }
 }
 

@@ -37,6 +37,21 @@ struct OperatorFaultTests {
         #expect(join.standardError.contains("port 70000 is not in 1...65535"), "\(join.standardError)")
     }
 
+    @Test func aServerOptimiserSettingThatCannotRunIsNamed() throws {
+        let unknown = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedadamw"])
+        #expect(
+            unknown.status != 0 && unknown.standardError.contains("--strategy (strategy) 'fedadamw' must be one of fedprox, fedavg, fedavgm"),
+            "\(unknown.standardError)")
+        let prox = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedprox", "--proximal-mu", "0"])
+        #expect(
+            prox.status != 0 && prox.standardError.contains("--strategy fedprox needs --proximal-mu (proximal_mu) above 0"), "\(prox.standardError)")
+        let file = try Fixtures.writeTemporaryFile("federation.json", #"{"strategy": "fedyogi", "server_tau": -1}"#)
+        let tau = try ProcessRunner.run(Self.coordinator, ["simulate", "--config", file])
+        #expect(
+            tau.status != 0 && tau.standardError.contains("--server-tau (server_tau) must be a positive number (flags or \(file))"),
+            "\(tau.standardError)")
+    }
+
     @Test func aBusyPortIsNamedWithItsCause() async throws {
         let (first, port) = try await Self.serve(state: try Fixtures.temporaryFolder())
         defer { first.stop() }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FedAttnAggregation
 import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
@@ -23,9 +24,32 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "Local epochs per round (default \(FederationSettings.D.plan.epochs)).") var localEpochs: Int?
     @Option(name: .long, help: "Clients' Adam learning rate (default \(FederationSettings.D.plan.learningRate)).") var learningRate: Float?
     @Option(name: .long, help: "Examples per local step (default \(FederationSettings.D.plan.batchSize)).") var batchSize: Int?
-    @Option(name: .long, help: "FedProx strength mu; 0 is plain FedAvg (default \(FederationSettings.D.plan.proximalMu)).") var proximalMu: Float?
-    @Option(name: .long, help: "The server's step along the averaged delta; 1 is plain FedAvg (default \(FederationSettings.D.serverLearningRate)).")
+    @Option(
+        name: .long,
+        help:
+            "FedProx strength mu: clients add (mu/2)|w - w_global|^2 to their loss (default \(FederationSettings.D.plan.proximalMu); 0 with --strategy fedavg)."
+    )
+    var proximalMu: Float?
+    @Option(
+        name: .long,
+        help: """
+            The server's rule: fedprox (FedAvg on the server; clients add FedProx's proximal term, --proximal-mu), fedavg (plain: \
+            mu 0), fedavgm (server momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021; clients keep the proximal term) \
+            (default fedprox).
+            """)
+    var strategy: String?
+    @Option(
+        name: .long,
+        help: """
+            The server's learning rate: FedAvg's step along the averaged delta (1 is plain FedAvg), the adaptive rules' eta \
+            (default: fedavg and fedprox 1, fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
+            \(ServerOptimizer.defaultLearningRate(.fedadam)), fedadagrad \(ServerOptimizer.defaultLearningRate(.fedadagrad))).
+            """)
     var serverLearningRate: Float?
+    @Option(name: .long, help: "fedavgm's server momentum (default \(FederationSettings.D.server.momentum)).") var serverMomentum: Float?
+    @Option(name: .long, help: "The adaptive rules' beta1 (default \(FederationSettings.D.server.beta1)).") var serverBeta1: Float?
+    @Option(name: .long, help: "fedadam's and fedyogi's beta2 (default \(FederationSettings.D.server.beta2)).") var serverBeta2: Float?
+    @Option(name: .long, help: "The adaptive rules' tau, the adaptivity (default \(FederationSettings.D.server.tau)).") var serverTau: Float?
     @Option(
         name: .long,
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
@@ -45,6 +69,7 @@ struct FederationSettings: ParsableArguments {
     struct File: Decodable {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
+        var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
@@ -65,16 +90,28 @@ struct FederationSettings: ParsableArguments {
         let model = ModelConfig(items: mapping, strategies: strategies ?? file.strategies ?? defaultModel.strategies)
         // Every default is CoordinatorConfig's and LocalTrainingPlan's own, written once there.
         let d = Self.D
+        let strategyName = strategy ?? file.strategy ?? "fedprox"
+        let isFedProx = strategyName == "fedprox"
+        guard let rule = isFedProx ? .fedavg : ServerOptimizer.Rule(rawValue: strategyName) else {
+            throw ValidationError(
+                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad"
+                    + (config.map { " (flags or \($0))" } ?? ""))
+        }
+        let server = ServerOptimizer(
+            rule: rule, learningRate: serverLearningRate ?? file.serverLearningRate,
+            momentum: serverMomentum ?? file.serverMomentum ?? d.server.momentum,
+            beta1: serverBeta1 ?? file.serverBeta1 ?? d.server.beta1, beta2: serverBeta2 ?? file.serverBeta2 ?? d.server.beta2,
+            tau: serverTau ?? file.serverTau ?? d.server.tau)
         let plan = LocalTrainingPlan(
             epochs: localEpochs ?? file.localEpochs ?? d.plan.epochs, batchSize: batchSize ?? file.batchSize ?? d.plan.batchSize,
             learningRate: learningRate ?? file.learningRate ?? d.plan.learningRate, seed: seed ?? file.seed ?? d.plan.seed,
-            proximalMu: proximalMu ?? file.proximalMu ?? d.plan.proximalMu)
+            proximalMu: proximalMu ?? file.proximalMu ?? (rule == .fedavg && !isFedProx ? 0 : d.plan.proximalMu))
         let coordinator = CoordinatorConfig(
             rounds: rounds ?? file.rounds ?? d.rounds, minClients: minClients ?? file.minClients ?? d.minClients,
             clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? d.clientsPerRound, quorum: quorum ?? file.quorum ?? d.quorum,
             roundTimeout: (roundTimeout ?? file.roundTimeout).map { .seconds($0) } ?? d.roundTimeout, plan: plan,
             maxUpdateBytes: maxUpdateBytes ?? file.maxUpdateBytes ?? d.maxUpdateBytes,
-            serverLearningRate: serverLearningRate ?? file.serverLearningRate ?? d.serverLearningRate,
+            server: server,
             maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? d.maxUpdateNorm,
             uploadTimeout: (uploadTimeout ?? file.uploadTimeout).map { .seconds($0) } ?? d.uploadTimeout,
             maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples)
@@ -97,10 +134,12 @@ struct FederationSettings: ParsableArguments {
             (plan.batchSize >= 1, "--batch-size (batch_size) must be at least 1"),
             (plan.learningRate > 0 && plan.learningRate.isFinite, "--learning-rate (learning_rate) must be a positive number"),
             (plan.proximalMu >= 0 && plan.proximalMu.isFinite, "--proximal-mu (proximal_mu) must be 0 or a positive number"),
-            (
-                coordinator.serverLearningRate > 0 && coordinator.serverLearningRate.isFinite,
-                "--server-learning-rate (server_learning_rate) must be a positive number"
-            ),
+            (!isFedProx || plan.proximalMu > 0, "--strategy fedprox needs --proximal-mu (proximal_mu) above 0"),
+            (server.learningRate > 0 && server.learningRate.isFinite, "--server-learning-rate (server_learning_rate) must be a positive number"),
+            (rule != .fedavgm || (server.momentum > 0 && server.momentum < 1), "--server-momentum (server_momentum) must lie in (0, 1)"),
+            (server.beta1 >= 0 && server.beta1 < 1, "--server-beta1 (server_beta1) must lie in [0, 1)"),
+            (server.beta2 > 0 && server.beta2 < 1, "--server-beta2 (server_beta2) must lie in (0, 1)"),
+            (server.tau > 0 && server.tau.isFinite, "--server-tau (server_tau) must be a positive number"),
             (model.strategies >= 1, "--strategies (strategies) must be at least 1"),
             (coordinator.maxUpdateNorm > 0, "--max-update-norm (max_update_norm) must be above 0"),
             (coordinator.maxUpdateBytes >= 1, "--max-update-bytes (max_update_bytes) must be at least 1"),

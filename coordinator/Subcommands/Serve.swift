@@ -68,6 +68,7 @@ extension CoordinatorCommand {
             let coordinator = try Coordinator(
                 modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed),
                 store: store, logger: logger)
+            logger.notice("server optimiser: \(coordinator.strategyName)")
             if let resumed {
                 logger.notice(
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"

@@ -1,0 +1,53 @@
+/// The server's update rule and its settings, as a coordinator's configuration names them:
+/// FedAvg (McMahan et al., 2017), FedAvgM (Hsu et al., 2019), and the adaptive FedAdam,
+/// FedYogi and FedAdagrad (Reddi et al., 2021). (FedProx is FedAvg on the server with a
+/// proximal term in the clients' loss: `LocalTrainingPlan.proximalMu`.)
+public struct ServerOptimizer: Sendable, Equatable {
+    public enum Rule: String, Sendable, CaseIterable {
+        case fedavg, fedavgm, fedadam, fedyogi, fedadagrad
+    }
+
+    public var rule: Rule
+    /// The server's learning rate: FedAvg's step along the mean delta (1 is plain FedAvg),
+    /// the adaptive rules' eta.
+    public var learningRate: Float
+    /// FedAvgM's server momentum.
+    public var momentum: Float
+    /// The adaptive rules' first- and second-moment decay (beta2 unused by FedAdagrad).
+    public var beta1: Float
+    public var beta2: Float
+    /// The adaptive rules' tau (adaptivity).
+    public var tau: Float
+
+    /// `learningRate` nil takes the rule's default (`defaultLearningRate`).
+    public init(rule: Rule = .fedavg, learningRate: Float? = nil, momentum: Float = 0.9, beta1: Float = 0.9, beta2: Float = 0.99, tau: Float = 1e-4) {
+        self.rule = rule
+        self.learningRate = learningRate ?? Self.defaultLearningRate(rule)
+        self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.tau = tau
+    }
+
+    /// The learning rate a rule starts from when none is given (tuned on MovieLens-100k
+    /// iid-10 and dirichlet0.5-10, docs/server-optimisers.md).
+    public static func defaultLearningRate(_ rule: Rule) -> Float {
+        switch rule {
+        case .fedavg: 1
+        case .fedavgm: 0.3
+        case .fedadam, .fedyogi: 0.01
+        case .fedadagrad: 0.1
+        }
+    }
+
+    /// A fresh strategy of these settings (no state).
+    public func makeStrategy() -> any Strategy {
+        switch rule {
+        case .fedavg: FedAvg(serverLearningRate: learningRate)
+        case .fedavgm: FedAvg(serverLearningRate: learningRate, momentum: momentum)
+        case .fedadam: FedOpt(rule: .adam, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
+        case .fedyogi: FedOpt(rule: .yogi, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
+        case .fedadagrad: FedOpt(rule: .adagrad, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
+        }
+    }
+}
