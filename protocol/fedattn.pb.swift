@@ -579,6 +579,30 @@ public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
 
   public var negativeHistogram: [UInt64] = []
 
+  /// The same four for the client's validation split (the last 10% of each user's train
+  /// rows, at least one while a train row is left, held out of training), from which the
+  /// coordinator chooses the round to keep. All zero (histograms empty or all zeros) when
+  /// the client carved none.
+  public var validationExamples: UInt64 = 0
+
+  public var validationLogLossSum: Double = 0
+
+  public var validationPositiveHistogram: [UInt64] = []
+
+  public var validationNegativeHistogram: [UInt64] = []
+
+  /// Leave-one-out ranking (He et al. 2017): for each of `ranked_users` users with a clicked
+  /// test row, its last clicked test item is scored with that row's history and strategy,
+  /// beside 99 items drawn uniformly without replacement from the items of the client's
+  /// data the user never interacted with (fewer when the client knows fewer). rank = the
+  /// number of those items scoring at least as high (ties count against the item). hits_at_10
+  /// counts users with rank < 10; ndcg_at_10_sum adds 1 / log2(rank + 2) for each of them.
+  public var rankedUsers: UInt64 = 0
+
+  public var hitsAt10: UInt64 = 0
+
+  public var ndcgAt10Sum: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1303,7 +1327,7 @@ nonisolated extension Fedattn_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluationReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1317,6 +1341,13 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularDoubleField(value: &self.logLossSum) }()
       case 5: try { try decoder.decodeRepeatedUInt64Field(value: &self.positiveHistogram) }()
       case 6: try { try decoder.decodeRepeatedUInt64Field(value: &self.negativeHistogram) }()
+      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.validationExamples) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.validationLogLossSum) }()
+      case 9: try { try decoder.decodeRepeatedUInt64Field(value: &self.validationPositiveHistogram) }()
+      case 10: try { try decoder.decodeRepeatedUInt64Field(value: &self.validationNegativeHistogram) }()
+      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.rankedUsers) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt10) }()
+      case 13: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt10Sum) }()
       default: break
       }
     }
@@ -1341,6 +1372,27 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
     if !self.negativeHistogram.isEmpty {
       try visitor.visitPackedUInt64Field(value: self.negativeHistogram, fieldNumber: 6)
     }
+    if self.validationExamples != 0 {
+      try visitor.visitSingularUInt64Field(value: self.validationExamples, fieldNumber: 7)
+    }
+    if self.validationLogLossSum.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.validationLogLossSum, fieldNumber: 8)
+    }
+    if !self.validationPositiveHistogram.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.validationPositiveHistogram, fieldNumber: 9)
+    }
+    if !self.validationNegativeHistogram.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.validationNegativeHistogram, fieldNumber: 10)
+    }
+    if self.rankedUsers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rankedUsers, fieldNumber: 11)
+    }
+    if self.hitsAt10 != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hitsAt10, fieldNumber: 12)
+    }
+    if self.ndcgAt10Sum.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ndcgAt10Sum, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1351,6 +1403,13 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
     if lhs.logLossSum != rhs.logLossSum {return false}
     if lhs.positiveHistogram != rhs.positiveHistogram {return false}
     if lhs.negativeHistogram != rhs.negativeHistogram {return false}
+    if lhs.validationExamples != rhs.validationExamples {return false}
+    if lhs.validationLogLossSum != rhs.validationLogLossSum {return false}
+    if lhs.validationPositiveHistogram != rhs.validationPositiveHistogram {return false}
+    if lhs.validationNegativeHistogram != rhs.validationNegativeHistogram {return false}
+    if lhs.rankedUsers != rhs.rankedUsers {return false}
+    if lhs.hitsAt10 != rhs.hitsAt10 {return false}
+    if lhs.ndcgAt10Sum != rhs.ndcgAt10Sum {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -129,7 +129,9 @@ public actor Coordinator {
         digest = ModelDigest(model.parameters)
         published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)
         trail = VersionTrail(current: published.version)
-        machine = RoundStateMachine(config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated)
+        machine = RoundStateMachine(
+            config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated, history: records)
+        if let store, let best = machine.selection.bestRound { try store.keepBest(round: best) }
     }
 
     /// Gives `strategy` the state stored with round `last`; refuses a state folder whose
@@ -392,22 +394,33 @@ public actor Coordinator {
     /// The tensors that may travel as rows: the embedding tables.
     static let tables: Set<String> = [AttentionModel.TensorName.items, AttentionModel.TensorName.strategies]
 
-    /// Folds in one client's evaluation of the round's new model. Its example count must be
-    /// the histograms' total (a pooled log loss is divided by it).
-    public func submitEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
-        // Summed with overflow checked: a report of bins near 2^64 is refused, not a trap.
-        var counted: UInt64 = 0
-        for count in summary.positives + summary.negatives {
-            let (sum, overflow) = counted.addingReportingOverflow(count)
-            guard !overflow, sum <= UInt64(config.maxTrainExamples) else {
-                throw .invalidRequest("evaluation from '\(client)' counts more than \(config.maxTrainExamples) examples (--max-train-examples)")
+    /// Folds in one client's evaluation of the round's new model. Each summary's example count
+    /// must be its histograms' total (a pooled log loss is divided by it), and the ranking
+    /// sums must be possible (hits at most the users, the NDCG sum at most the hits).
+    public func submitEvaluation(client: String, round: Int, version: String, report: EvaluationReport) throws(CoordinatorError) {
+        for (name, summary) in [("test", report.test), ("validation", report.validation)] {
+            // Summed with overflow checked: a report of bins near 2^64 is refused, not a trap.
+            var counted: UInt64 = 0
+            for count in summary.positives + summary.negatives {
+                let (sum, overflow) = counted.addingReportingOverflow(count)
+                guard !overflow, sum <= UInt64(config.maxTrainExamples) else {
+                    throw .invalidRequest(
+                        "evaluation from '\(client)' counts more than \(config.maxTrainExamples) \(name) examples (--max-train-examples)")
+                }
+                counted = sum
             }
-            counted = sum
+            guard UInt64(clamping: summary.examples) == counted else {
+                throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) \(name) examples, but its histograms hold \(counted)")
+            }
         }
-        guard UInt64(clamping: summary.examples) == counted else {
-            throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) examples, but its histograms hold \(counted)")
+        let r = report.ranking
+        guard r.users >= 0, r.users <= config.maxTrainExamples, r.hits >= 0, r.hits <= r.users, r.ndcgSum.isFinite, r.ndcgSum >= 0,
+            r.ndcgSum <= Double(r.hits) + 1e-9
+        else {
+            throw .invalidRequest(
+                "evaluation from '\(client)' ranks \(r.users) users with \(r.hits) hits and an NDCG sum of \(r.ndcgSum): not possible")
         }
-        try handle(.evaluation(client: client, round: round, version: version, summary: summary))
+        try handle(.evaluation(client: client, round: round, version: version, report: report))
     }
 
     // MARK: State
@@ -467,7 +480,13 @@ public actor Coordinator {
                 unstoredRecords.append(record)
                 storeRecords()
             }
-        case .finish: logger.notice("done: \(config.rounds) rounds")
+        case .keepBest(let round):
+            do {
+                try store?.keepBest(round: round)
+            } catch {
+                logger.error("round \(round) is the best so far, but best.safetensors could not be linked to it: \(error) (tried again on restart)")
+            }
+        case .finish: logger.notice("done: \(machine.completedRounds) rounds")
         }
     }
 

@@ -25,6 +25,9 @@ public struct CoordinatorConfig: Sendable {
     /// The server's update rule (FedAvg, FedAvgM, FedAdam, FedYogi, FedAdagrad) and its
     /// learning rate. Its state (momentum, moments) is stored with each round.
     public var server: ServerOptimizer
+    /// Stop once the pooled validation AUC has not improved for this many rounds (0: run
+    /// every round). The best round's model is kept either way.
+    public var patience: Int
     /// The most training examples a client may declare at Join (and so claim for an
     /// update's weight): a silo claiming 10^12 would otherwise outweigh all others.
     public var maxTrainExamples: Int
@@ -32,8 +35,9 @@ public struct CoordinatorConfig: Sendable {
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
         plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, server: ServerOptimizer = ServerOptimizer(),
-        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120), maxTrainExamples: Int = 100_000_000
+        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120), maxTrainExamples: Int = 100_000_000, patience: Int = 0
     ) {
+        self.patience = patience
         self.maxTrainExamples = maxTrainExamples
         self.uploadTimeout = uploadTimeout
         self.maxUpdateNorm = maxUpdateNorm
@@ -80,6 +84,14 @@ public struct RoundRecord: Sendable, Equatable {
     public let trainSecondsMax: Double
     /// Why earlier attempts at this round were retried, if any were.
     public let retries: [String]
+    /// Pooled over the clients' validation splits (carved from their train rows); nil when
+    /// none reported one. The round kept (`best.safetensors`) is the one with the highest.
+    public var validationAUC: Double? = nil
+    public var validationLogLoss: Double? = nil
+    /// HR@10 and NDCG@10 of the leave-one-out ranking protocol, pooled over `rankedUsers`.
+    public var hitRate: Double? = nil
+    public var ndcg: Double? = nil
+    public var rankedUsers: Int = 0
 }
 
 /// Part of a model version's payload.

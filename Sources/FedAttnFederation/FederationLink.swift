@@ -82,5 +82,5 @@ public protocol FederationLink: Sendable {
     /// Sends one update; returns the coordinator's receipt message.
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String
     /// Sends one evaluation of a model version.
-    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws
+    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws
 }

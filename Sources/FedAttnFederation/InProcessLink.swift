@@ -37,7 +37,7 @@ public struct InProcessLink: FederationLink {
         return "update for round \(round) counted"
     }
 
-    public func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
-        try await coordinator.submitEvaluation(client: client, round: round, version: version, summary: summary)
+    public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
+        try await coordinator.submitEvaluation(client: client, round: round, version: version, report: report)
     }
 }

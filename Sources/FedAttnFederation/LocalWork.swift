@@ -57,8 +57,8 @@ public protocol LocalWork: Sendable {
     /// Trains from `global` under `plan` and returns the update to send. `progress` gets
     /// (epoch, examples done in that epoch).
     func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> LocalUpdate
-    /// Evaluates `global` on held-out examples.
-    func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary
+    /// Evaluates `global` on held-out examples: test, validation and ranking.
+    func evaluate(_ global: GlobalModel) async throws -> EvaluationReport
 }
 
 extension LocalWork {
@@ -66,20 +66,26 @@ extension LocalWork {
 }
 
 /// A silo's work: trains with exactly the local-training code and evaluates on its test
-/// examples. It keeps the last global model between rounds (`ModelReplica`), so a download
-/// can be a delta from it. Only the delta and the evaluation summary leave it; no example, id or
-/// prediction does.
+/// and validation examples and its ranking cases. It keeps the last global model between
+/// rounds (`ModelReplica`), so a download can be a delta from it. Only the delta and the
+/// evaluation's sums leave it; no example, id or prediction does.
 public struct SiloWork: LocalWork {
     public let train: ExampleSet
+    /// Held out of training, for choosing the round to keep (may be empty).
+    public let validation: ExampleSet
     public let test: ExampleSet
+    /// Leave-one-out ranking cases (may be empty).
+    public let ranking: RankingSet
     /// Threads for training and evaluation.
     public let threads: Int
 
     private let replica = ModelReplica()
 
-    public init(train: ExampleSet, test: ExampleSet, threads: Int = 1) {
+    public init(train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1) {
         self.train = train
+        self.validation = validation
         self.test = test
+        self.ranking = ranking
         self.threads = threads
     }
 
@@ -106,10 +112,15 @@ public struct SiloWork: LocalWork {
             meanLoss: result.meanLoss)
     }
 
-    public func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary {
+    public func evaluate(_ global: GlobalModel) async throws -> EvaluationReport {
         let model = try replica.model(for: global)
-        let (test, threads) = (self.test, self.threads)
-        return await Self.offPool { LocalRound.evaluate(model, on: test, threads: threads) }
+        let (test, validation, ranking, threads) = (self.test, self.validation, self.ranking, self.threads)
+        return await Self.offPool {
+            EvaluationReport(
+                test: LocalRound.evaluate(model, on: test, threads: threads),
+                validation: LocalRound.evaluate(model, on: validation, threads: threads),
+                ranking: model.rank(ranking, threads: threads))
+        }
     }
 
     /// Runs CPU-heavy work on a Dispatch thread, so the cooperative pool that drives

@@ -30,8 +30,8 @@ public struct Participant: Sendable {
     }
 
     /// A silo's participant: trains on `train` and evaluates on `test` with `threads` threads.
-    public init(train: ExampleSet, test: ExampleSet, threads: Int = 1) {
-        self.init(work: SiloWork(train: train, test: test, threads: threads))
+    public init(train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1) {
+        self.init(work: SiloWork(train: train, validation: validation, test: test, ranking: ranking, threads: threads))
     }
 
     /// Runs until the federation is done. `expectedModel` is the configuration the silo's
@@ -90,10 +90,10 @@ public struct Participant: Sendable {
                 }
                 lastRound = round
             case .evaluate(let round, let version):
-                let summary = try await withModel(version) { try await work.evaluate($0) }
+                let report = try await withModel(version) { try await work.evaluate($0) }
                 try await Self.droppingIfUnwanted(round, events) {
-                    try await link.reportEvaluation(round: round, version: version, summary: summary)
-                    events(.evaluated(round: round, examples: summary.examples))
+                    try await link.reportEvaluation(round: round, version: version, report: report)
+                    events(.evaluated(round: round, examples: report.test.examples))
                 }
             case .wait(let retryAfter):
                 events(.waiting)

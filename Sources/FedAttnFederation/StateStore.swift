@@ -10,7 +10,8 @@ import GRDB
     import Darwin
 #endif
 
-/// The coordinator's state folder: every published model as `round-NNN.safetensors`, the
+/// The coordinator's state folder: every published model as `round-NNN.safetensors` (and the
+/// best by validation AUC as `best.safetensors`), the
 /// server optimiser's state with it as `round-NNN.server-state` (when it keeps any: a
 /// FAT1 payload, float32), and the round history in `history.sqlite`. A version is durable (temporary file, fsync,
 /// rename, fsync of the folder, then its database row) before any client can hear of it,
@@ -80,6 +81,11 @@ public final class StateStore: Sendable {
         migrator.registerMigration("server-state") { db in
             try db.execute(sql: "ALTER TABLE round ADD COLUMN server_state_file TEXT")
         }
+        migrator.registerMigration("validation-and-ranking") { db in
+            for column in ["validation_auc REAL", "validation_logloss REAL", "hit_rate REAL", "ndcg REAL", "ranked_users INTEGER"] {
+                try db.execute(sql: "ALTER TABLE round ADD COLUMN \(column)")
+            }
+        }
         try migrator.migrate(database)
     }
 
@@ -116,11 +122,13 @@ public final class StateStore: Sendable {
         try database.write { db in
             try db.execute(
                 sql: """
-                    UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?
+                    UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
+                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?
                     WHERE round = ?
                     """,
                 arguments: [
-                    record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries, record.round,
+                    record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
+                    record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.round,
                 ])
         }
     }
@@ -142,7 +150,9 @@ public final class StateStore: Sendable {
                             round: stored.round, modelVersion: stored.version, participants: participants, examples: row["examples"],
                             testAUC: row["test_auc"], testLogLoss: row["test_logloss"], evaluatedClients: row["evaluated_clients"] ?? 0,
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
-                            trainSecondsMax: row["train_seconds_max"], retries: retries)
+                            trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
+                            validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
+                            rankedUsers: row["ranked_users"] ?? 0)
                         : nil)
             }
         }
@@ -151,6 +161,28 @@ public final class StateStore: Sendable {
     /// The model of a stored round.
     public func model(of round: StoredRound) throws -> AttentionModel {
         try ModelFile.load(from: (folder as NSString).appendingPathComponent(round.modelFile))
+    }
+
+    /// The file holding the best round's model (a hard link to its round file).
+    public static let bestModelFile = "best.safetensors"
+
+    /// Makes `best.safetensors` the model of `round` (already published): a hard link to its
+    /// file, made under a temporary name and renamed over the old one, so the name always
+    /// holds a whole model.
+    public func keepBest(round: Int) throws {
+        let source = (folder as NSString).appendingPathComponent(String(format: "round-%03d.safetensors", round))
+        let target = (folder as NSString).appendingPathComponent(Self.bestModelFile)
+        let temporary = target + ".tmp"
+        unlink(temporary)
+        guard link(source, temporary) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+        }
+        guard rename(temporary, target) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target]) }
+        let directory = open(folder, O_RDONLY)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
     }
 
     /// The server optimiser's state stored with a round (nil when it stored none).

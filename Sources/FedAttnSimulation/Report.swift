@@ -13,6 +13,9 @@ public struct RoundReport: Sendable, Encodable {
         bytesDownPerClient = record.bytesDownPerClient
         seconds = record.seconds
         trainSecondsMax = record.trainSecondsMax
+        validationAUC = record.validationAUC
+        hitRate = record.hitRate
+        ndcg = record.ndcg
     }
 
     public let round: Int
@@ -24,21 +27,26 @@ public struct RoundReport: Sendable, Encodable {
     public let seconds: Double
     /// The slowest client's local training: the rest of `seconds` is overhead.
     public let trainSecondsMax: Double
+    /// Pooled over the silos' validation splits (nil without any).
+    public let validationAUC: Double?
+    /// HR@10 and NDCG@10, leave-one-out, pooled over the silos' users.
+    public let hitRate: Double?
+    public let ndcg: Double?
 
     enum CodingKeys: String, CodingKey {
         case round, clients, testAUC = "test_auc", testLogLoss = "test_logloss"
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
-        case seconds, trainSecondsMax = "train_seconds_max"
+        case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
     }
 
     /// The row of the table.
     public var line: String {
         String(
-            format: "%5d %7d %9@ %9@ %10d %10d %8.2f %8.2f", round, clients, metric(testAUC), metric(testLogLoss),
-            bytesUpPerClient, bytesDownPerClient, seconds, trainSecondsMax)
+            format: "%5d %7d %9@ %9@ %9@ %7@ %7@ %10d %10d %8.2f %8.2f", round, clients, metric(testAUC), metric(testLogLoss),
+            metric(validationAUC), metric(hitRate), metric(ndcg), bytesUpPerClient, bytesDownPerClient, seconds, trainSecondsMax)
     }
 
-    public static let header = "round clients  test AUC  log loss   bytes up bytes down  seconds train max"
+    public static let header = "round clients  test AUC  log loss   val AUC   HR@10 NDCG@10   bytes up bytes down  seconds train max"
 }
 
 /// A whole simulated federation.
@@ -55,9 +63,17 @@ public struct SimulationReport: Sendable, Encodable {
     enum CodingKeys: String, CodingKey {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy
         case meanOverheadSeconds = "mean_overhead_seconds"
+        case bestRound = "best_round", bestTestAUC = "best_test_auc", bestValidationAUC = "best_validation_auc"
+        case bestHitRate = "best_hr_at_10", bestNDCG = "best_ndcg_at_10"
     }
 
     public var finalAUC: Double? { rounds.last?.testAUC }
+
+    /// The round kept: the highest validation AUC (the first of equals), as the coordinator
+    /// chooses it; nil when no silo had a validation split.
+    public var best: RoundReport? {
+        rounds.filter { $0.validationAUC != nil }.max { ($0.validationAUC!, -$0.round) < ($1.validationAUC!, -$1.round) }
+    }
 
     /// Mean over rounds of (round seconds - slowest client's training).
     public var meanOverheadSeconds: Double {
@@ -72,14 +88,23 @@ public struct SimulationReport: Sendable, Encodable {
         try c.encode(link, forKey: .link)
         try c.encode(strategy, forKey: .strategy)
         try c.encode(meanOverheadSeconds, forKey: .meanOverheadSeconds)
+        try c.encode(best?.round, forKey: .bestRound)
+        try c.encode(best?.testAUC, forKey: .bestTestAUC)
+        try c.encode(best?.validationAUC, forKey: .bestValidationAUC)
+        try c.encode(best?.hitRate, forKey: .bestHitRate)
+        try c.encode(best?.ndcg, forKey: .bestNDCG)
     }
 
     /// The closing lines under the table.
     public var summary: String {
         let up = rounds.map(\.bytesUpPerClient).reduce(0, +) / max(rounds.count, 1)
-        return String(
-            format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@; server: %@",
-            modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link, strategy)
+        let kept =
+            best.map { String(format: "kept: round %d (validation AUC %.4f, test AUC %@)\n", $0.round, $0.validationAUC ?? 0, metric($0.testAUC)) }
+            ?? ""
+        return kept
+            + String(
+                format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@; server: %@",
+                modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link, strategy)
     }
 }
 

@@ -5,42 +5,59 @@ public import FedAttnModel
 import FedAttnTransport
 import Foundation
 
-/// One silo of a simulated federation: its name and its own train and test examples.
+/// One silo of a simulated federation: its name and its own train, validation and test
+/// examples and ranking cases.
 public struct SimulatedSilo: Sendable {
     public let name: String
     public let train: ExampleSet
+    public let validation: ExampleSet
     public let test: ExampleSet
+    public let ranking: RankingSet
 
-    public init(name: String, train: ExampleSet, test: ExampleSet) {
+    public init(name: String, train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet()) {
         self.name = name
         self.train = train
+        self.validation = validation
         self.test = test
+        self.ranking = ranking
     }
 
-    /// One silo per `.csv` file of `folder` (sorted by name). With `validation`, the test
-    /// side is a validation split carved from the train rows instead, for choosing settings.
-    public static func load(folder: String, reader: ClickLogReader, builder: ExampleBuilder, validation: Bool = false) throws -> [SimulatedSilo] {
+    /// A silo from its log: `validationFraction` of each user's train rows held out as its
+    /// validation split (0: none), and its ranking cases.
+    public init(name: String, log: ClickLog, builder: ExampleBuilder, validationFraction: Double) {
+        let train: ExampleSet, validation: ExampleSet, test: ExampleSet
+        if validationFraction > 0 {
+            (train, validation, test, _) = builder.buildWithValidation(log, fraction: validationFraction)
+        } else {
+            (train, test) = builder.build(log)
+            validation = ExampleSet()
+        }
+        self.init(name: name, train: train, validation: validation, test: test, ranking: builder.rankingSet(log))
+    }
+
+    /// One silo per `.csv` file of `folder` (sorted by name).
+    public static func load(folder: String, reader: ClickLogReader, builder: ExampleBuilder, validationFraction: Double = 0.1) throws
+        -> [SimulatedSilo]
+    {
         let names = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".csv") }.sorted()
         guard !names.isEmpty else { throw DataError.noSiloFiles(folder: folder) }
         return try names.map { name in
             let path = (folder as NSString).appendingPathComponent(name)
             let log = try reader.readFile(path)
-            let silo = (name as NSString).deletingPathExtension
-            let train: ExampleSet, test: ExampleSet
-            if validation { (train, test) = builder.buildValidation(log) } else { (train, test) = builder.build(log) }
+            let silo = SimulatedSilo(
+                name: (name as NSString).deletingPathExtension, log: log, builder: builder, validationFraction: validationFraction)
             // Refused up front, naming the file: such a silo could never send an update.
-            guard !train.isEmpty else { throw DataError.noTrainingExamples(path: path, rows: log.count, users: log.userIDs.count) }
-            return SimulatedSilo(name: silo, train: train, test: test)
+            guard !silo.train.isEmpty else { throw DataError.noTrainingExamples(path: path, rows: log.count, users: log.userIDs.count) }
+            return silo
         }
     }
 
     /// The built-in synthetic data split over `count` silos by user.
-    public static func builtIn(count: Int, builder: ExampleBuilder) -> [SimulatedSilo] {
+    public static func builtIn(count: Int, builder: ExampleBuilder, validationFraction: Double = 0.1) -> [SimulatedSilo] {
         let generator = SyntheticGenerator(config: .demo)
         let parts = SiloSplitter(silos: count, scheme: .iid, seed: 1).split(generator.generate())
         return parts.enumerated().map { i, log in
-            let (train, test) = builder.build(log)
-            return SimulatedSilo(name: String(format: "silo-%02d", i), train: train, test: test)
+            SimulatedSilo(name: String(format: "silo-%02d", i), log: log, builder: builder, validationFraction: validationFraction)
         }
     }
 }
@@ -83,7 +100,7 @@ public struct Simulation: Sendable {
         config.minClients = silos.count
         let coordinator = try Coordinator(
             modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: modelSeed))
-        let clients = silos.map { Participant(train: $0.train, test: $0.test, threads: threads) }
+        let clients = silos.map { Participant(train: $0.train, validation: $0.validation, test: $0.test, ranking: $0.ranking, threads: threads) }
         let names = silos.map(\.name)
         let modelConfig = modelConfig
         let monitor = Task {

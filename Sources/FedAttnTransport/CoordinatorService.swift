@@ -219,11 +219,31 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         guard request.logLossSum.isFinite, request.logLossSum >= 0 else {
             throw RPCError(code: .invalidArgument, message: "log_loss_sum must be finite and non-negative")
         }
-        let summary = EvaluationSummary(
+        let test = EvaluationSummary(
             examples: Int(clamping: request.examples), logLossSum: request.logLossSum, positives: request.positiveHistogram,
             negatives: request.negativeHistogram)
+        // The validation split's: absent (empty histograms) from a client that carved none.
+        var validation = EvaluationSummary()
+        if !request.validationPositiveHistogram.isEmpty || !request.validationNegativeHistogram.isEmpty {
+            guard request.validationPositiveHistogram.count == EvaluationSummary.bins,
+                request.validationNegativeHistogram.count == EvaluationSummary.bins
+            else {
+                throw RPCError(code: .invalidArgument, message: "validation histograms must have \(EvaluationSummary.bins) bins, or none")
+            }
+            guard request.validationLogLossSum.isFinite, request.validationLogLossSum >= 0 else {
+                throw RPCError(code: .invalidArgument, message: "validation_log_loss_sum must be finite and non-negative")
+            }
+            validation = EvaluationSummary(
+                examples: Int(clamping: request.validationExamples), logLossSum: request.validationLogLossSum,
+                positives: request.validationPositiveHistogram, negatives: request.validationNegativeHistogram)
+        } else if request.validationExamples != 0 {
+            throw RPCError(code: .invalidArgument, message: "validation_examples is \(request.validationExamples) without validation histograms")
+        }
+        let ranking = RankingSums(
+            users: Int(clamping: request.rankedUsers), hits: Int(clamping: request.hitsAt10), ndcgSum: request.ndcgAt10Sum)
+        let report = EvaluationReport(test: test, validation: validation, ranking: ranking)
         try await call { () throws(CoordinatorError) in
-            try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, summary: summary)
+            try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, report: report)
         }
         return ServerResponse(message: Fedattn_V1_EvaluationReceipt())
     }

@@ -160,16 +160,25 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         return receipt.message
     }
 
-    public func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
+    public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         _ = try await Self.staleAsCoordinatorError {
             try await client.reportEvaluation(
                 .with {
                     $0.round = UInt32(round)
                     $0.modelVersion = version
-                    $0.examples = UInt64(summary.examples)
-                    $0.logLossSum = summary.logLossSum
-                    $0.positiveHistogram = summary.positives
-                    $0.negativeHistogram = summary.negatives
+                    $0.examples = UInt64(report.test.examples)
+                    $0.logLossSum = report.test.logLossSum
+                    $0.positiveHistogram = report.test.positives
+                    $0.negativeHistogram = report.test.negatives
+                    if report.validation.examples > 0 {
+                        $0.validationExamples = UInt64(report.validation.examples)
+                        $0.validationLogLossSum = report.validation.logLossSum
+                        $0.validationPositiveHistogram = report.validation.positives
+                        $0.validationNegativeHistogram = report.validation.negatives
+                    }
+                    $0.rankedUsers = UInt64(report.ranking.users)
+                    $0.hitsAt10 = UInt64(report.ranking.hits)
+                    $0.ndcgAt10Sum = report.ranking.ndcgSum
                 }, metadata: metadata)
         }
     }

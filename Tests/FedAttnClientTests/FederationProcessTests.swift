@@ -61,7 +61,10 @@ struct FederationProcessTests {
         for silo in silos { #expect(log.contains("\(silo) joined ("), "no join line for \(silo)") }
         #expect(log.contains("of 3 needed connected") && log.contains("round 1: training on 3 of 3 connected clients"))
         let state = try FileManager.default.contentsOfDirectory(atPath: work + "/state").sorted()
-        #expect(state == ["history.sqlite", "lock", "round-001.safetensors", "round-002.safetensors"])
+        #expect(state == ["best.safetensors", "history.sqlite", "lock", "round-001.safetensors", "round-002.safetensors"])
+        // The round kept by the silos' validation splits is one of the two.
+        let best = try Data(contentsOf: URL(fileURLWithPath: work + "/state/best.safetensors"))
+        #expect(try ["round-001", "round-002"].contains { try Data(contentsOf: URL(fileURLWithPath: work + "/state/\($0).safetensors")) == best })
         // The published model improved the pooled AUC the clients reported.
         let aucs = log.split(separator: "\n").compactMap { line in line.range(of: "test AUC ").map { Double(line[$0.upperBound...].prefix(6)) } }
             .compactMap { $0 }
@@ -129,7 +132,10 @@ struct CoordinatorRestartTests {
         #expect(rounds.allSatisfy { $0["evaluated"] as? Bool == true })
         let aucs = rounds.compactMap { $0["test_auc"] as? Double }
         #expect(aucs.count == totalRounds && aucs[totalRounds - 1] > aucs[0])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasSuffix(".safetensors") }.count == totalRounds)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasPrefix("round-") && $0.hasSuffix(".safetensors") }.count
+                == totalRounds)
+        #expect(FileManager.default.fileExists(atPath: state + "/best.safetensors"))
 
         // Started once more on the finished folder, it says so and exits rather than wait for clients.
         let again = try BackgroundProcess(FederationProcessTests.coordinator, serve)

@@ -48,8 +48,8 @@ extension HostileInputTests {
         positives[3000] = 10
         negatives[1000] = 30
         let lying = EvaluationSummary(examples: 4_000, logLossSum: 40 * 0.66, positives: positives, negatives: negatives)
-        await #expect(throws: CoordinatorError.invalidRequest("evaluation from 'a' counts 4000 examples, but its histograms hold 40")) {
-            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", summary: lying)
+        await #expect(throws: CoordinatorError.invalidRequest("evaluation from 'a' counts 4000 test examples, but its histograms hold 40")) {
+            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: EvaluationReport(test: lying))
         }
     }
 
@@ -59,8 +59,27 @@ extension HostileInputTests {
         positives[0] = .max
         positives[1] = .max
         let hostile = EvaluationSummary(examples: 2, logLossSum: 1, positives: positives, negatives: positives)
-        await #expect(throws: CoordinatorError.invalidRequest("evaluation from 'a' counts more than 100000000 examples (--max-train-examples)")) {
-            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", summary: hostile)
+        await #expect(throws: CoordinatorError.invalidRequest("evaluation from 'a' counts more than 100000000 test examples (--max-train-examples)"))
+        {
+            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: EvaluationReport(test: hostile))
+        }
+        // The validation split's counts are checked the same way.
+        await #expect(
+            throws: CoordinatorError.invalidRequest("evaluation from 'a' counts more than 100000000 validation examples (--max-train-examples)")
+        ) {
+            try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: EvaluationReport(validation: hostile))
+        }
+    }
+
+    @Test func rankingSumsThatCannotBeAreRefused() async throws {
+        let (coordinator, _) = try await Self.openRound()
+        for impossible in [
+            RankingSums(users: 10, hits: 11, ndcgSum: 1), RankingSums(users: 10, hits: 2, ndcgSum: 3), RankingSums(users: 1, hits: 1, ndcgSum: .nan),
+        ] {
+            let error = await #expect(throws: CoordinatorError.self) {
+                try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: EvaluationReport(ranking: impossible))
+            }
+            #expect(error?.kind == .invalidRequest && error?.message.contains("not possible") == true, "\(String(describing: error))")
         }
     }
 }

@@ -119,7 +119,7 @@ struct HostileInputTests {
         while await coordinator.history.isEmpty, ContinuousClock.now < deadline {
             for client in ["a"] {
                 if case .evaluate(let round, let v) = try await coordinator.nextTask(client: client, longPoll: .milliseconds(50)) {
-                    try await coordinator.submitEvaluation(client: client, round: round, version: v, summary: EvaluationSummary())
+                    try await coordinator.submitEvaluation(client: client, round: round, version: v, report: EvaluationReport())
                 }
             }
         }

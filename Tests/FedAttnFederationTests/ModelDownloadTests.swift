@@ -184,7 +184,7 @@ struct RecordingDownloads: FederationLink {
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
     }
-    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
-        try await inner.reportEvaluation(round: round, version: version, summary: summary)
+    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
+        try await inner.reportEvaluation(round: round, version: version, report: report)
     }
 }

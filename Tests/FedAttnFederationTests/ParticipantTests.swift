@@ -19,8 +19,8 @@ struct LateFirstUpload: FederationLink {
     func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
         try await inner.downloadModel(version: version, base: base)
     }
-    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
-        try await inner.reportEvaluation(round: round, version: version, summary: summary)
+    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
+        try await inner.reportEvaluation(round: round, version: version, report: report)
     }
 
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
@@ -111,7 +111,7 @@ struct ForgottenOnce: FederationLink {
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
     }
-    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
-        try await inner.reportEvaluation(round: round, version: version, summary: summary)
+    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
+        try await inner.reportEvaluation(round: round, version: version, report: report)
     }
 }

@@ -45,7 +45,7 @@ struct RoundStateMachineTests {
     static func publishAndEvaluate(_ machine: inout RoundStateMachine, round: Int, version: String, at now: Duration) throws -> [RoundAction] {
         var actions = try machine.handle(.published(round: round, version: version), at: now)
         for client in machine.present {
-            actions += try machine.handle(.evaluation(client: client, round: round, version: version, summary: EvaluationSummary()), at: now)
+            actions += try machine.handle(.evaluation(client: client, round: round, version: version, report: EvaluationReport()), at: now)
         }
         return actions
     }
@@ -127,7 +127,7 @@ struct RoundStateMachineTests {
         #expect(refusal(Self.update(unselected))?.contains("was not selected") == true)
         #expect(refusal(Self.update(selected)) == nil)
         #expect(refusal(Self.update(selected))?.contains("already sent") == true)
-        #expect(refusal(.evaluation(client: selected, round: 1, version: "v0", summary: EvaluationSummary())) != nil)
+        #expect(refusal(.evaluation(client: selected, round: 1, version: "v0", report: EvaluationReport())) != nil)
         #expect(throws: CoordinatorError.invalidUpdate("an update must carry at least one example, got 0")) {
             let other = ["a", "b", "c", "d"].first { $0 != unselected && $0 != selected }!
             _ = try machine.handle(Self.update(other, examples: 0), at: .seconds(1))
@@ -189,7 +189,7 @@ struct RoundStateMachineTests {
         for client in ["a", "b", "c"] { _ = try machine.handle(Self.update(client), at: .seconds(1)) }
         _ = try machine.handle(.published(round: 1, version: "v1"), at: .seconds(2))
         for client in ["a", "b"] {
-            _ = try machine.handle(.evaluation(client: client, round: 1, version: "v1", summary: EvaluationSummary()), at: .seconds(3))
+            _ = try machine.handle(.evaluation(client: client, round: 1, version: "v1", report: EvaluationReport()), at: .seconds(3))
         }
         let actions = try machine.handle(.left(client: "c", connection: "conn-c"), at: .seconds(4))
         #expect(Self.records(actions).first?.evaluatedClients == 2)
@@ -237,7 +237,7 @@ struct RoundStateMachineTests {
             config: CoordinatorConfig(rounds: 3, minClients: 1, roundTimeout: Self.timeout), version: "v2", completedRounds: 1, unevaluated: outcome)
         _ = try machine.handle(.joined(client: "a", connection: "x"), at: .zero)
         #expect(machine.task(for: "a") == .evaluate(round: 2, modelVersion: "v2"))
-        let actions = try machine.handle(.evaluation(client: "a", round: 2, version: "v2", summary: EvaluationSummary()), at: .seconds(1))
+        let actions = try machine.handle(.evaluation(client: "a", round: 2, version: "v2", report: EvaluationReport()), at: .seconds(1))
         #expect(Self.records(actions).first?.round == 2)
         #expect(Self.began(actions)?.round == 3)
     }

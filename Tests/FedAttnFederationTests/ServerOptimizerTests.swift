@@ -34,7 +34,7 @@ struct ServerOptimizerTests {
                 try await coordinator.submitUpdate(
                     client: "a", round: r, baseVersion: version, examples: 100, trainSeconds: 0, payload: try update(round: r))
             case .evaluate(let r, let version):
-                try await coordinator.submitEvaluation(client: "a", round: r, version: version, summary: EvaluationSummary())
+                try await coordinator.submitEvaluation(client: "a", round: r, version: version, report: EvaluationReport())
                 round = r + 1
             case .wait, .done:
                 break

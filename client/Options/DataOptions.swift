@@ -36,6 +36,24 @@ struct DataOptions: ParsableArguments {
 
     enum ExamplePart { case train, test }
 
+    /// Train, validation (each train row held out with probability `validationFraction`;
+    /// none at 0) and test examples, and with `ranking` the leave-one-out ranking cases.
+    /// At 0 and without ranking, the same lean path as `loadExamples`.
+    func loadSplits(config: ModelConfig, validationFraction: Double, ranking: Bool, needing part: ExamplePart = .train) throws -> (
+        log: ClickLog.Summary, train: ExampleSet, validation: ExampleSet, test: ExampleSet, ranking: RankingSet, duplicateRows: Int
+    ) {
+        guard validationFraction > 0 || ranking else {
+            let (log, train, test, duplicates) = try loadExamples(config: config, needing: part)
+            return (log, train, ExampleSet(), test, RankingSet(), duplicates)
+        }
+        let log = try loadLog(config: config)
+        let builder = ExampleBuilder(historyLength: config.historyLength)
+        let (train, validation, test, duplicates) = builder.buildWithValidation(log, fraction: validationFraction)
+        if part == .train && train.isEmpty { throw DataError.noTrainingExamples(path: dataName, rows: log.count, users: log.userIDs.count) }
+        if part == .test && test.isEmpty { throw DataError.emptySilo(path: dataName) }
+        return (log.summary, train, validation, test, ranking ? builder.rankingSet(log) : RankingSet(), duplicates)
+    }
+
     /// A short name for the data in reports.
     var dataName: String { data ?? "built-in synthetic silos" }
 }

@@ -18,12 +18,23 @@ struct TrainResult: Encodable {
     let readSeconds: Double
     /// Rows read and turned into examples per second.
     let rowsPerSecond: Double
+    let validationExamples: Int
+    /// The epoch with the best validation AUC, and its validation and test AUC (nil without a validation split).
+    let bestEpoch: Int?
+    let bestValidationAUC: Double?
+    let bestTestAUC: Double?
+    /// HR@10 and NDCG@10 of the model written (the kept epoch's with --patience), with --ranking.
+    let hitRate: Double?
+    let ndcg: Double?
+    let rankedUsers: Int?
 
     enum CodingKeys: String, CodingKey {
         case testAUC = "test_auc", testLogLoss = "test_logloss", trainExamples = "train_examples"
         case testExamples = "test_examples", epochs, seconds, trainSeconds = "train_seconds", parameters
         case skippedRows = "skipped_rows", duplicateRows = "duplicate_rows", rows, readSeconds = "read_seconds"
-        case rowsPerSecond = "rows_read_per_second"
+        case rowsPerSecond = "rows_read_per_second", validationExamples = "validation_examples", bestEpoch = "best_epoch"
+        case bestValidationAUC = "best_validation_auc", bestTestAUC = "best_test_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
+        case rankedUsers = "ranked_users"
     }
 
     func table() -> String {
@@ -38,7 +49,12 @@ struct TrainResult: Encodable {
                 ("seconds", String(format: "%.2f", seconds)),
                 ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
                 ("rows read/s", String(format: "%.0f (%d rows in %.1f s, examples built)", rowsPerSecond, rows, readSeconds)),
-            ] + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])
+            ]
+                + (bestEpoch.map {
+                    [("kept epoch (best validation AUC)", "\($0): validation AUC \(format(bestValidationAUC)), test AUC \(format(bestTestAUC))")]
+                } ?? [])
+                + (rankedUsers.map { [("HR@10 / NDCG@10", "\(format(hitRate)) / \(format(ndcg)) over \($0) users")] } ?? [])
+                + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])
                 + (duplicateRows > 0 ? [("duplicate rows counted once", "\(duplicateRows)")] : [])
         ).render()
     }

@@ -21,6 +21,12 @@ extension ClientCommand {
         @Flag(name: .long, help: "Skip malformed rows and report how many.") var skipMalformed = false
         @Option(name: .long, help: "Threads for local training.") var threads = 1
         @Option(
+            name: .long,
+            help:
+                "Share of each user's train rows held out (at random) as the validation split the coordinator chooses the kept round by; 0 for none.")
+        var validationFraction = 0.1
+        @Flag(name: .long, help: "Skip the HR@10 / NDCG@10 ranking (it holds each user's interacted items in memory).") var noRanking = false
+        @Option(
             name: .long, help: "Seconds to keep trying a coordinator that is down or restarting, or that still holds this silo's previous connection."
         )
         var retryFor = 600
@@ -34,18 +40,23 @@ extension ClientCommand {
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+            guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
         }
 
         func run() async throws {
             let model = ModelConfig(items: ItemMapping(items)!, strategies: strategies)
             let log = try ClickLogReader(items: model.items, strategies: model.strategies, skipMalformed: skipMalformed).read(path: data)
-            let (train, test, duplicates) = ExampleBuilder(historyLength: model.historyLength).buildCountingDuplicates(log)
+            let builder = ExampleBuilder(historyLength: model.historyLength)
+            let (train, validation, test, duplicates) = builder.buildWithValidation(log, fraction: validationFraction)
             guard !train.isEmpty else { throw DataError.noTrainingExamples(path: data, rows: log.count, users: log.userIDs.count) }
+            let ranking = noRanking ? RankingSet() : builder.rankingSet(log)
             let progress = Progress(enabled: true)
-            progress.line("silo: \(train.count) train and \(test.count) test examples" + skippedNote(log.summary, duplicateRows: duplicates))
+            progress.line(
+                "silo: \(train.count) train, \(validation.count) validation and \(test.count) test examples, \(ranking.count) users ranked"
+                    + skippedNote(log.summary, duplicateRows: duplicates))
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
-            let participant = Participant(train: train, test: test, threads: threads)
+            let participant = Participant(train: train, validation: validation, test: test, ranking: ranking, threads: threads)
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
             try await session.run(participant, expectedModel: model) { event in

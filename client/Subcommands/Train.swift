@@ -27,8 +27,25 @@ extension ClientCommand {
         @Option(name: .long, help: "Worker threads.")
         var threads = 1
 
-        @Option(name: .long, help: "Write the trained model here (.safetensors).")
+        @Option(name: .long, help: "Write the trained model here (.safetensors): the kept epoch's with --patience.")
         var out: String?
+
+        @Option(
+            name: .long,
+            help:
+                "Share of each user's train rows held out (at random) as a validation split, scored after every epoch. Default: 0.1 with --patience, else 0."
+        )
+        var validationFraction: Double?
+
+        @Option(
+            name: .long,
+            help:
+                "Keep the epoch with the best validation AUC, and stop once it has not improved for this many epochs (0: run every epoch, keep the last)."
+        )
+        var patience = 0
+
+        @Flag(name: .long, help: "Also rank each user's last clicked test item among 99 items it never interacted with: HR@10 and NDCG@10.")
+        var ranking = false
 
         @Flag(name: .long, help: "Print one JSON object instead of a table.")
         var json = false
@@ -38,17 +55,24 @@ extension ClientCommand {
             guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+            guard patience >= 0 else { throw ValidationError("--patience must be 0 (run every epoch) or more") }
+            if let validationFraction {
+                guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
+                guard patience == 0 || validationFraction > 0 else { throw ValidationError("--patience needs a --validation-fraction above 0") }
+            }
         }
 
         func run() async throws {
             let progress = Progress(enabled: !json)
             let config = try modelOptions.config(usingBuiltInData: dataOptions.data == nil)
             let reading = ContinuousClock.now
-            let (log, train, test, duplicates) = try dataOptions.loadExamples(config: config)
+            let fraction = validationFraction ?? (patience > 0 ? 0.1 : 0)
+            let data = try dataOptions.loadSplits(config: config, validationFraction: fraction, ranking: ranking)
+            let (log, train, validation, test, duplicates) = (data.log, data.train, data.validation, data.test, data.duplicateRows)
             let readSeconds = (ContinuousClock.now - reading).seconds
             progress.line(
                 "data: \(dataOptions.dataName): \(log.rows) rows, \(log.users) users; "
-                    + "\(train.count) train, \(test.count) test examples"
+                    + "\(train.count) train, \(validation.isEmpty ? "" : "\(validation.count) validation, ")\(test.count) test examples"
                     + String(format: "; read and built in %.1f s", readSeconds)
                     + skippedNote(log, duplicateRows: duplicates))
 
@@ -58,29 +82,46 @@ extension ClientCommand {
                 config: TrainingConfig(batchSize: batchSize, learningRate: learningRate, seed: seed, threads: threads))
             let clock = ContinuousClock.now
             var trainSeconds = 0.0
+            // Early stopping: the epoch with the best validation AUC is kept (the first of equals).
+            var kept: (epoch: Int, validationAUC: Double, model: AttentionModel)?
+            var epochsRun = 0
             for epoch in 1...epochs {
                 let report = trainer.trainEpoch(on: train) { done in
                     progress.update("epoch \(epoch)/\(epochs)  \(done)/\(train.count) examples")
                 }
                 trainSeconds += report.seconds
+                epochsRun = epoch
                 let evaluation = Evaluation(model: trainer.model, data: test, threads: threads)
+                let checked = validation.isEmpty ? nil : Evaluation(model: trainer.model, data: validation, threads: threads).auc
                 progress.line(
                     String(
-                        format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@  %.0f examples/s",
+                        format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@%@  %.0f examples/s",
                         epoch, epochs, report.meanLoss, format(evaluation.auc), format(evaluation.logLoss),
-                        Double(report.examples) / report.seconds))
+                        checked.map { "  validation AUC " + format($0) } ?? "", Double(report.examples) / report.seconds))
+                if let checked, kept.map({ checked > $0.validationAUC }) ?? true {
+                    kept = (epoch, checked, trainer.model)
+                } else if let best = kept, patience > 0, epoch - best.epoch >= patience {
+                    progress.line("stopping: the validation AUC has not improved for \(patience) epochs (best: epoch \(best.epoch))")
+                    break
+                }
             }
             let seconds = (ContinuousClock.now - clock).seconds
             let final = Evaluation(model: trainer.model, data: test, threads: threads)
+            // With early stopping the kept epoch's model is the result.
+            let resultModel = patience > 0 ? (kept?.model ?? trainer.model) : trainer.model
+            let best = kept.map { Evaluation(model: $0.model, data: test, threads: threads) }
+            let ranked = ranking ? resultModel.rank(data.ranking, threads: threads) : nil
             if let out {
-                try ModelFile.save(trainer.model, to: out)
-                progress.line("model written to \(out)")
+                try ModelFile.save(resultModel, to: out)
+                progress.line("model written to \(out)\(patience > 0 ? " (epoch \(kept?.epoch ?? epochsRun))" : "")")
             }
             let result = TrainResult(
                 testAUC: final.auc, testLogLoss: final.logLoss, trainExamples: train.count, testExamples: test.count,
-                epochs: epochs, seconds: seconds, trainSeconds: trainSeconds, parameters: model.parameterCount,
+                epochs: epochsRun, seconds: seconds, trainSeconds: trainSeconds, parameters: model.parameterCount,
                 skippedRows: log.skippedRows, duplicateRows: duplicates, rows: log.rows, readSeconds: readSeconds,
-                rowsPerSecond: readSeconds > 0 ? Double(log.rows) / readSeconds : 0)
+                rowsPerSecond: readSeconds > 0 ? Double(log.rows) / readSeconds : 0, validationExamples: validation.count,
+                bestEpoch: kept?.epoch, bestValidationAUC: kept?.validationAUC, bestTestAUC: best?.auc, hitRate: ranked?.hitRate,
+                ndcg: ranked?.ndcg, rankedUsers: ranked?.users)
             print(json ? try result.json() : result.table())
         }
     }

@@ -32,8 +32,8 @@ struct BombingLink: FederationLink {
         return try await link.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
     }
 
-    func reportEvaluation(round: Int, version: String, summary: EvaluationSummary) async throws {
-        try await link.reportEvaluation(round: round, version: version, summary: summary)
+    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
+        try await link.reportEvaluation(round: round, version: version, report: report)
     }
 
     /// 1 GiB of zeros in one streamed zstd frame (about 32 KB), its size left out of the header.

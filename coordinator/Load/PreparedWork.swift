@@ -25,7 +25,7 @@ struct PreparedWork: LocalWork {
         LocalUpdate(payload: update, examples: trainExamples, trainSeconds: 0, meanLoss: 0)
     }
 
-    func evaluate(_ global: GlobalModel) async throws -> EvaluationSummary { summary }
+    func evaluate(_ global: GlobalModel) async throws -> EvaluationReport { EvaluationReport(test: summary) }
 
     /// A delta that changes a share `changedRows` of the item rows (drawn with a fixed seed)
     /// and every other tensor, encoded in float16 with the item table as rows.

@@ -55,6 +55,12 @@ struct FederationSettings: ParsableArguments {
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
     var items: String?
     @Option(name: .long, help: "Strategies (default \(ModelConfig().strategies); simulate's built-in silos: their own).") var strategies: Int?
+    @Option(
+        name: .long,
+        help:
+            "Stop once the pooled validation AUC has not improved for this many rounds; 0 runs every round (default \(FederationSettings.D.patience))."
+    )
+    var patience: Int?
     @Option(name: .long, help: "Seed of the initial model (default \(FederationSettings.D.plan.seed)).") var seed: UInt64?
     @Option(name: .long, help: "The largest L2 norm an update may have (default \(Int(D.maxUpdateNorm))).") var maxUpdateNorm: Double?
     @Option(name: .long, help: "The largest update payload in bytes (default \(FederationSettings.D.maxUpdateBytes)).") var maxUpdateBytes: Int?
@@ -69,6 +75,7 @@ struct FederationSettings: ParsableArguments {
     struct File: Decodable {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
+        var patience: Int?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
@@ -114,10 +121,11 @@ struct FederationSettings: ParsableArguments {
             server: server,
             maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? d.maxUpdateNorm,
             uploadTimeout: (uploadTimeout ?? file.uploadTimeout).map { .seconds($0) } ?? d.uploadTimeout,
-            maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples)
+            maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples, patience: patience ?? file.patience ?? d.patience)
         // Each setting by the flag (and config key) that sets it, so the message names it.
         let checks: [(ok: Bool, message: String)] = [
             (coordinator.rounds >= 1, "--rounds (rounds) must be at least 1"),
+            (coordinator.patience >= 0, "--patience (patience) must be 0 (run every round) or more"),
             (coordinator.minClients >= 1, "--min-clients (min_clients) must be at least 1"),
             (coordinator.clientsPerRound >= 0, "--clients-per-round (clients_per_round) must be 0 (every client) or more"),
             (coordinator.quorum >= 1, "--quorum (quorum) must be at least 1"),

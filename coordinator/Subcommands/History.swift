@@ -14,6 +14,8 @@ extension CoordinatorCommand {
                 throw ValidationError("\(state): no history.sqlite; is this a coordinator's state folder?")
             }
             let rounds = try StateStore.reading(folder: state).rounds()
+            // The round kept (best.safetensors): the highest validation AUC, as the coordinator chose it.
+            let best = ModelSelection(patience: 0, replaying: rounds.compactMap(\.evaluation)).bestRound
             if json {
                 let objects: [[String: Any]] = rounds.map { r in
                     var o: [String: Any] = [
@@ -28,23 +30,29 @@ extension CoordinatorCommand {
                         o["bytes_down_per_client"] = e.bytesDownPerClient
                         o["seconds"] = e.seconds
                         o["retries"] = e.retries
+                        o["validation_auc"] = e.validationAUC ?? NSNull()
+                        o["hr_at_10"] = e.hitRate ?? NSNull()
+                        o["ndcg_at_10"] = e.ndcg ?? NSNull()
                     }
                     return o
                 }
-                let data = try JSONSerialization.data(withJSONObject: ["rounds": objects], options: [.sortedKeys])
+                let data = try JSONSerialization.data(withJSONObject: ["rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull()], options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
-            print("round  version           clients  examples  test AUC  log loss  bytes up  seconds  retries")
+            print("round  version           clients  examples  test AUC  log loss   val AUC   HR@10  bytes up  seconds  retries")
+            func metric(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
             for r in rounds {
                 let e = r.evaluation
                 print(
                     String(
-                        format: "%5d  %@  %7d  %8d  %8@  %8@  %8d  %7@  %@", r.round, String(r.version.prefix(16)), r.participants.count, r.examples,
-                        e?.testAUC.map { String(format: "%.4f", $0) } ?? "-", e?.testLogLoss.map { String(format: "%.4f", $0) } ?? "-",
+                        format: "%5d%@ %@  %7d  %8d  %8@  %8@  %8@  %6@  %8d  %7@  %@", r.round, r.round == best ? "*" : " ",
+                        String(r.version.prefix(16)),
+                        r.participants.count, r.examples, metric(e?.testAUC), metric(e?.testLogLoss), metric(e?.validationAUC), metric(e?.hitRate),
                         r.bytesUpPerClient, e.map { String(format: "%.2f", $0.seconds) } ?? "-",
                         e.map { $0.retries.joined(separator: "; ") } ?? "not evaluated"))
             }
+            if let best { print("* kept (best validation AUC): round \(best), \(StateStore.bestModelFile)") }
         }
     }
 }

@@ -16,8 +16,10 @@ extension CoordinatorCommand {
 
         @OptionGroup var settings: FederationSettings
         @Option(name: .long, help: "Threads each client trains with.") var threads = 1
-        @Flag(name: .long, help: "Evaluate on validation splits carved from the train rows (for choosing settings), not on test rows.")
-        var validation = false
+        @Option(
+            name: .long,
+            help: "Share of each user's train rows each silo holds out as its validation split, which chooses the round kept; 0 for none.")
+        var validationFraction = 0.1
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
         @Option(name: .long, help: "Write the final global model here (.safetensors).") var out: String?
@@ -25,6 +27,7 @@ extension CoordinatorCommand {
 
         func validate() throws {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
+            guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
             _ = try settings.resolve()
         }
@@ -37,9 +40,9 @@ extension CoordinatorCommand {
             let data: [SimulatedSilo]
             if let silos {
                 let reader = ClickLogReader(items: modelConfig.items, strategies: modelConfig.strategies)
-                data = try SimulatedSilo.load(folder: silos, reader: reader, builder: builder, validation: validation)
+                data = try SimulatedSilo.load(folder: silos, reader: reader, builder: builder, validationFraction: validationFraction)
             } else {
-                data = SimulatedSilo.builtIn(count: 10, builder: builder)
+                data = SimulatedSilo.builtIn(count: 10, builder: builder, validationFraction: validationFraction)
             }
             let simulation = Simulation(
                 silos: data, modelConfig: modelConfig, config: config, link: SimulationLink(rawValue: link)!, modelSeed: config.plan.seed,

@@ -17,7 +17,7 @@ public enum RoundEvent: Sendable, Equatable {
     /// `bytes` of a model were served to `client` (counted toward the round's bytes down).
     case downloaded(client: String, bytes: Int)
     /// A client's evaluation of the round's new model.
-    case evaluation(client: String, round: Int, version: String, summary: EvaluationSummary)
+    case evaluation(client: String, round: Int, version: String, report: EvaluationReport)
     /// The round's new model is stored and served as `version`.
     case published(round: Int, version: String)
     /// Aggregation gave no model: the round is trained again.
@@ -67,6 +67,8 @@ public enum RoundAction: Sendable, Equatable {
     case storeAgain(RoundOutcome)
     /// A round is finished: keep its record.
     case record(RoundRecord)
+    /// The round just recorded is the best so far by validation AUC: keep its model as the best.
+    case keepBest(round: Int)
     /// Every round is done.
     case finish
 }

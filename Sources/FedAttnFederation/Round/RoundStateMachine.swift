@@ -20,6 +20,8 @@ public struct RoundStateMachine: Sendable {
     public private(set) var version: String
     /// Rounds published and evaluated.
     public private(set) var completedRounds: Int
+    /// The best round by validation AUC, and whether to stop early.
+    public private(set) var selection: ModelSelection
     /// Changes whenever some client's next task may have changed, so the owner wakes the
     /// clients waiting for one.
     public private(set) var generation = 0
@@ -76,20 +78,25 @@ public struct RoundStateMachine: Sendable {
         let outcome: RoundOutcome
         let version: String
         var pending: Set<String>
-        var summary = EvaluationSummary()
+        var report = EvaluationReport()
         var reports = 0
         let deadline: Duration
     }
 
     /// A machine for a new federation whose initial model is `version`, or one resumed from a
-    /// state folder: `completedRounds` published and evaluated, and possibly one more
-    /// (`unevaluated`) published but not yet evaluated, whose model is `version`.
-    public init(config: CoordinatorConfig, version: String, completedRounds: Int = 0, unevaluated: RoundOutcome? = nil) {
+    /// state folder: `completedRounds` published and evaluated (`history`: their records, for
+    /// model selection), and possibly one more (`unevaluated`) published but not yet
+    /// evaluated, whose model is `version`.
+    public init(
+        config: CoordinatorConfig, version: String, completedRounds: Int = 0, unevaluated: RoundOutcome? = nil, history: [RoundRecord] = []
+    ) {
         self.config = config
         self.version = version
         self.completedRounds = completedRounds
         self.unevaluated = unevaluated
-        phase = unevaluated == nil && completedRounds >= config.rounds ? .done : .waitingForClients
+        selection = ModelSelection(patience: config.patience, replaying: history)
+        let finished = completedRounds >= config.rounds || selection.shouldStop
+        phase = unevaluated == nil && finished ? .done : .waitingForClients
     }
 
     // MARK: Questions
@@ -158,8 +165,8 @@ public struct RoundStateMachine: Sendable {
         case .downloaded(let client, let bytes):
             bytesDown[client, default: 0] += bytes
             return []  // a piece served moves no round: nothing to advance (this runs for every piece)
-        case .evaluation(let client, let round, let version, let summary):
-            try acceptEvaluation(client: client, round: round, version: version, summary: summary)
+        case .evaluation(let client, let round, let version, let report):
+            try acceptEvaluation(client: client, round: round, version: version, report: report)
         case .published(let round, let version): published(round, version, now, &actions)
         case .aggregationFailed(let round, let reason):
             guard case .publishing(let p) = phase, p.outcome.round == round else { break }
@@ -240,14 +247,14 @@ public struct RoundStateMachine: Sendable {
         actions.append(.fold(client: update.client))
     }
 
-    private mutating func acceptEvaluation(client: String, round: Int, version: String, summary: EvaluationSummary) throws(CoordinatorError) {
+    private mutating func acceptEvaluation(client: String, round: Int, version: String, report: EvaluationReport) throws(CoordinatorError) {
         guard case .evaluating(var e) = phase, e.outcome.round == round, e.version == version else {
             throw .staleUpdate("evaluation for round \(round) is not being collected")
         }
         guard e.pending.remove(client) != nil else {
             throw .staleUpdate("client '\(client)' was not asked to evaluate round \(round), or already did")
         }
-        e.summary.merge(summary)
+        e.report.merge(report)
         e.reports += 1
         phase = .evaluating(e)
     }
@@ -302,7 +309,7 @@ public struct RoundStateMachine: Sendable {
                 roundStarted = now
                 bytesDown = [:]
                 startEvaluating(pending, now)
-            } else if completedRounds >= config.rounds {
+            } else if completedRounds >= config.rounds || selection.shouldStop {
                 finish(&actions)
             } else {
                 startTraining(completedRounds + 1, now, &actions)
@@ -340,16 +347,29 @@ public struct RoundStateMachine: Sendable {
             guard e.pending.isEmpty || now >= e.deadline else { return }
             let bytesDownPerClient = bytesDown.isEmpty ? 0 : bytesDown.values.reduce(0, +) / bytesDown.count
             let o = e.outcome
-            actions.append(
-                .record(
-                    RoundRecord(
-                        round: o.round, modelVersion: e.version, participants: o.participants, examples: o.examples, testAUC: e.summary.auc,
-                        testLogLoss: e.summary.logLoss, evaluatedClients: e.reports, bytesUpPerClient: o.bytesUpPerClient,
-                        bytesDownPerClient: bytesDownPerClient, seconds: Double((now - roundStarted) / .milliseconds(1)) / 1_000,
-                        trainSecondsMax: o.trainSecondsMax, retries: retries)))
+            let record = RoundRecord(
+                round: o.round, modelVersion: e.version, participants: o.participants, examples: o.examples, testAUC: e.report.test.auc,
+                testLogLoss: e.report.test.logLoss, evaluatedClients: e.reports, bytesUpPerClient: o.bytesUpPerClient,
+                bytesDownPerClient: bytesDownPerClient, seconds: Double((now - roundStarted) / .milliseconds(1)) / 1_000,
+                trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: e.report.validation.auc,
+                validationLogLoss: e.report.validation.logLoss, hitRate: e.report.ranking.hitRate, ndcg: e.report.ranking.ndcg,
+                rankedUsers: e.report.ranking.users)
+            actions.append(.record(record))
+            if selection.observe(record) { actions.append(.keepBest(round: o.round)) }
             completedRounds = o.round
             retries = []
-            if o.round >= config.rounds { finish(&actions) } else { startTraining(o.round + 1, now, &actions) }
+            if o.round >= config.rounds {
+                finish(&actions)
+            } else if selection.shouldStop {
+                actions.append(
+                    .log(
+                        .notice,
+                        "stopping after round \(o.round): the validation AUC has not improved for \(config.patience) rounds "
+                            + "(best: round \(selection.bestRound ?? 0), validation AUC \(((selection.bestAUC ?? 0) * 10_000).rounded() / 10_000))"))
+                finish(&actions)
+            } else {
+                startTraining(o.round + 1, now, &actions)
+            }
         }
     }
 

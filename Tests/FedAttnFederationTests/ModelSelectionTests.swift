@@ -1,0 +1,114 @@
+import FedAttnFederation
+import FedAttnModel
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+/// The round kept is the one with the best pooled validation AUC; with a patience the
+/// federation stops when it stops improving, and a coordinator resumed on its folder keeps
+/// the same choice.
+struct ModelSelectionTests {
+    /// A validation summary whose AUC is `auc` (a share of 100 x 100 pairs ordered right).
+    static func validation(auc: Double) -> EvaluationSummary {
+        // Positives at logit 1, negatives split between -1 (below) and 2 (above).
+        let below = Int((auc * 100).rounded())
+        let logits = [Float](repeating: 1, count: 100) + [Float](repeating: -1, count: below) + [Float](repeating: 2, count: 100 - below)
+        let labels = [Float](repeating: 1, count: 100) + [Float](repeating: 0, count: 100)
+        return EvaluationSummary(logits: logits, labels: labels)
+    }
+
+    static func report(auc: Double?) -> EvaluationReport {
+        EvaluationReport(validation: auc.map { validation(auc: $0) } ?? EvaluationSummary())
+    }
+
+    /// Runs the next rounds on a one-client machine, the client reporting the AUCs in turn,
+    /// until it is done or the AUCs run out; returns every action.
+    static func run(_ machine: inout RoundStateMachine, aucs: [Double?]) throws -> [RoundAction] {
+        var actions: [RoundAction] = []
+        for auc in aucs where !machine.isDone {
+            let round = machine.completedRounds + 1
+            let base = machine.version
+            actions += try machine.handle(
+                .update(UpdateArrival(client: "a", round: round, baseVersion: base, examples: 10, bytes: 1, trainSeconds: 0)), at: .zero)
+            actions += try machine.handle(.published(round: round, version: "v\(round)"), at: .zero)
+            actions += try machine.handle(.evaluation(client: "a", round: round, version: "v\(round)", report: report(auc: auc)), at: .zero)
+        }
+        return actions
+    }
+
+    static func machine(rounds: Int, patience: Int, history: [RoundRecord] = []) throws -> RoundStateMachine {
+        var machine = RoundStateMachine(
+            config: CoordinatorConfig(rounds: rounds, minClients: 1, patience: patience), version: "v\(history.count)",
+            completedRounds: history.count, history: history)
+        _ = try machine.handle(.joined(client: "a", connection: "one"), at: .zero)
+        return machine
+    }
+
+    @Test func theBestValidationRoundIsKeptAndPatienceStopsTheFederation() throws {
+        var machine = try Self.machine(rounds: 10, patience: 2)
+        let actions = try Self.run(&machine, aucs: [0.60, 0.70, 0.65, 0.70, 0.68, 0.90])
+        let kept = actions.compactMap { if case .keepBest(let round) = $0 { round } else { nil } }
+        #expect(kept == [1, 2])  // round 4 equals round 2: the first is kept
+        #expect(machine.isDone)
+        #expect(machine.completedRounds == 4)  // rounds 3 and 4 did not improve: stopped, round 5 never trained
+        #expect(actions.contains(.finish))
+        let records = actions.compactMap { if case .record(let record) = $0 { record } else { nil } }
+        #expect(records.map(\.round) == [1, 2, 3, 4])
+        #expect(abs((records[1].validationAUC ?? 0) - 0.70) < 1e-9)
+        #expect(
+            RoundStateMachineTests.logs(actions).contains {
+                $0.hasPrefix("stopping after round 4: the validation AUC has not improved for 2 rounds (best: round 2")
+            })
+    }
+
+    @Test func withoutPatienceEveryRoundRunsAndRoundsWithoutValidationAreNotKept() throws {
+        var machine = try Self.machine(rounds: 4, patience: 0)
+        let actions = try Self.run(&machine, aucs: [nil, 0.7, 0.6, 0.5])
+        #expect(machine.completedRounds == 4)
+        #expect(actions.compactMap { if case .keepBest(let round) = $0 { round } else { nil } } == [2])
+    }
+
+    @Test func aResumedMachineRebuildsItsChoiceFromTheHistory() throws {
+        var first = try Self.machine(rounds: 10, patience: 3)
+        let history = try Self.run(&first, aucs: [0.6, 0.8, 0.7]).compactMap { if case .record(let r) = $0 { r } else { nil } }
+        var resumed = try Self.machine(rounds: 10, patience: 3, history: history)
+        #expect(resumed.selection.bestRound == 2)
+        #expect(resumed.selection.roundsSinceBest == 1)
+        // Rounds 4 and 5 do not improve either: the third round since the best stops it.
+        let actions = try Self.run(&resumed, aucs: [0.7, 0.75, 0.9])
+        #expect(resumed.isDone && resumed.completedRounds == 5, "\(resumed.completedRounds)")
+        #expect(!actions.contains { if case .keepBest = $0 { true } else { false } })
+    }
+
+    @Test func theStateFolderHoldsTheBestRoundsModelAndARestartRestoresIt() async throws {
+        let folder = try Fixtures.temporaryFolder()
+        let config = CoordinatorConfig(rounds: 3, minClients: 1)
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.tinyConfig, config: config, initialModel: try Fixtures.tinyModel(), store: try StateStore(folder: folder))
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
+        let aucs = [0.6, 0.8, 0.7]
+        while await !coordinator.isDone {
+            switch try await coordinator.nextTask(client: "a", longPoll: .seconds(10)) {
+            case .train(let round, let version, _):
+                try await coordinator.submitUpdate(
+                    client: "a", round: round, baseVersion: version, examples: 100, trainSeconds: 0,
+                    payload: try ServerOptimizerTests.update(round: round))
+            case .evaluate(let round, let version):
+                try await coordinator.submitEvaluation(client: "a", round: round, version: version, report: Self.report(auc: aucs[round - 1]))
+            case .wait, .done: break
+            }
+        }
+        let best = try Data(contentsOf: URL(fileURLWithPath: folder + "/best.safetensors"))
+        #expect(best == (try Data(contentsOf: URL(fileURLWithPath: folder + "/round-002.safetensors"))))
+        #expect(best != (try Data(contentsOf: URL(fileURLWithPath: folder + "/round-003.safetensors"))))
+        #expect(try StateStore.reading(folder: folder).rounds().map { $0.evaluation?.validationAUC.map { ($0 * 100).rounded() } } == [60, 80, 70])
+        // A crash between recording round 2 and linking it: the restart links it.
+        let copy = try Fixtures.temporaryFolder()
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "lock" && name != "best.safetensors" {
+            try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: copy + "/" + name)
+        }
+        _ = try Coordinator(
+            modelConfig: Fixtures.tinyConfig, config: config, initialModel: try Fixtures.tinyModel(), store: try StateStore(folder: copy))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: copy + "/best.safetensors")) == best)
+    }
+}
