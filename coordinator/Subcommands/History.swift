@@ -36,7 +36,8 @@ extension CoordinatorCommand {
                     }
                     return o
                 }
-                let data = try JSONSerialization.data(withJSONObject: ["rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull()], options: [.sortedKeys])
+                let object: [String: Any] = ["rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull()]
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
