@@ -49,10 +49,10 @@ demo: build
 bench: build
 	scripts/benchmark.sh $(BIN) $(DATA) $(COORDINATOR)
 
-# The model-quality figures: every server optimiser on the demo, iid-10 and dirichlet0.5-10
-# silos, 20 rounds each (about 2 minutes).
+# The model-quality figures: server optimisers, model selection against centralised training,
+# and robust aggregation under attack (about 6 minutes; see scripts/quality.sh).
 bench-quality: build
-	scripts/quality.sh $(DATA) $(COORDINATOR)
+	scripts/quality.sh $(DATA) $(COORDINATOR) $(BIN)
 
 # The update decoder's fuzz test under AddressSanitizer, FUZZ_ITERATIONS mutated inputs: a
 # debug build of its own in .build-asan (several minutes the first time).

@@ -579,9 +579,9 @@ public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
 
   public var negativeHistogram: [UInt64] = []
 
-  /// The same four for the client's validation split (the last 10% of each user's train
-  /// rows, at least one while a train row is left, held out of training), from which the
-  /// coordinator chooses the round to keep. All zero (histograms empty or all zeros) when
+  /// The same four for the client's validation split (train rows held out of training: the
+  /// reference client takes each row of a user with more than one with probability 0.1),
+  /// from which the coordinator chooses the round to keep. All zero (histograms empty or all zeros) when
   /// the client carved none.
   public var validationExamples: UInt64 = 0
 

@@ -5,6 +5,11 @@
 public struct ServerOptimizer: Sendable, Equatable {
     public enum Rule: String, Sendable, CaseIterable {
         case fedavg, fedavgm, fedadam, fedyogi, fedadagrad
+        /// Robust rules (`RobustAggregation`).
+        case median
+        case trimmedMean = "trimmed-mean"
+        case krum
+        case normBounded = "norm-bounded"
     }
 
     public var rule: Rule
@@ -18,6 +23,13 @@ public struct ServerOptimizer: Sendable, Equatable {
     public var beta2: Float
     /// The adaptive rules' tau (adaptivity).
     public var tau: Float
+    /// The trimmed mean's share dropped from each end of each coordinate's values.
+    public var trimFraction: Double = 0.1
+    /// Krum's tolerated hostile clients f, and the updates it averages (0: n - f, multi-Krum).
+    public var krumByzantine: Int = 1
+    public var krumSelected: Int = 0
+    /// The norm-bounded rule's L2 bound on each update.
+    public var normBound: Double = 1
 
     /// `learningRate` nil takes the rule's default (`defaultLearningRate`).
     public init(rule: Rule = .fedavg, learningRate: Float? = nil, momentum: Float = 0.9, beta1: Float = 0.9, beta2: Float = 0.99, tau: Float = 1e-4) {
@@ -33,7 +45,7 @@ public struct ServerOptimizer: Sendable, Equatable {
     /// iid-10 and dirichlet0.5-10, docs/server-optimisers.md).
     public static func defaultLearningRate(_ rule: Rule) -> Float {
         switch rule {
-        case .fedavg: 1
+        case .fedavg, .median, .trimmedMean, .krum, .normBounded: 1
         case .fedavgm: 0.3
         case .fedadam, .fedyogi: 0.01
         case .fedadagrad: 0.1
@@ -48,6 +60,10 @@ public struct ServerOptimizer: Sendable, Equatable {
         case .fedadam: FedOpt(rule: .adam, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
         case .fedyogi: FedOpt(rule: .yogi, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
         case .fedadagrad: FedOpt(rule: .adagrad, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
+        case .median: RobustAggregation(rule: .median, learningRate: learningRate)
+        case .trimmedMean: RobustAggregation(rule: .trimmedMean(fraction: trimFraction), learningRate: learningRate)
+        case .krum: RobustAggregation(rule: .krum(byzantine: krumByzantine, selected: krumSelected), learningRate: learningRate)
+        case .normBounded: RobustAggregation(rule: .normBounded(bound: normBound), learningRate: learningRate)
         }
     }
 }

@@ -21,9 +21,13 @@ public protocol Strategy: Sendable {
     func savedState(for model: ParameterLayout) -> SparseWeights?
     /// Takes back the state `savedState` returned (a coordinator resuming from its state folder).
     mutating func restore(_ state: SparseWeights)
+    /// Whether `aggregate` reads the round's individual updates (`UpdateAccumulator.updates`),
+    /// not just their sums.
+    var needsUpdates: Bool { get }
 }
 
 extension Strategy {
+    public var needsUpdates: Bool { false }
     public func stateLayout(for model: ParameterLayout) -> ParameterLayout? { nil }
     public func savedState(for model: ParameterLayout) -> SparseWeights? { nil }
     public mutating func restore(_ state: SparseWeights) {}

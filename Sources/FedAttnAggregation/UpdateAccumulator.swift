@@ -16,6 +16,10 @@ public struct UpdateAccumulator: Sendable {
     private var sums: [TensorSums?]
     public private(set) var totalExamples = 0
     public private(set) var clients: [String] = []
+    /// Every update as it came, when asked for (`keepingUpdates`): what a robust rule needs
+    /// (a median is not a running sum). Their memory is the updates' own.
+    public private(set) var updates: [ClientUpdate] = []
+    public let keepsUpdates: Bool
 
     /// One tensor's running sums.
     enum TensorSums: Sendable {
@@ -60,9 +64,10 @@ public struct UpdateAccumulator: Sendable {
 
     /// Sums for `layout`; `tables` are kept by the rows sent (a table first sent as rows is
     /// too), so their memory and the round's step grow with the rows touched.
-    public init(layout: ParameterLayout, tables: Set<String> = []) {
+    public init(layout: ParameterLayout, tables: Set<String> = [], keepingUpdates: Bool = false) {
         self.layout = layout
         self.tables = tables
+        keepsUpdates = keepingUpdates
         sums = Array(repeating: nil, count: layout.tensors.count)
     }
 
@@ -112,6 +117,7 @@ public struct UpdateAccumulator: Sendable {
         }
         totalExamples += update.exampleCount
         clients.append(update.client)
+        if keepsUpdates { updates.append(update) }
     }
 
     /// The round's step: `scale` times the weighted mean delta (sum / total examples; with

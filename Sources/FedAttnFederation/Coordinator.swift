@@ -459,7 +459,8 @@ public actor Coordinator {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
         case .beginTraining(_, let selected, let attempt):
-            accumulator = UpdateAccumulator(layout: global.parameters.layout, tables: [AttentionModel.TensorName.items])
+            accumulator = UpdateAccumulator(
+                layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates)
             metrics.selected.record(selected.count)
             if attempt > 1 { metrics.retries.increment() }
         case .fold:

@@ -79,11 +79,14 @@ public struct Simulation: Sendable {
     public let link: SimulationLink
     public let modelSeed: UInt64
     public let threads: Int
+    /// The last `hostile.count` silos attack with `hostile.attack` (none by default).
+    public let hostile: (count: Int, attack: Attack)
 
     public init(
         silos: [SimulatedSilo], modelConfig: ModelConfig, config: CoordinatorConfig, link: SimulationLink = .grpc, modelSeed: UInt64 = 0,
-        threads: Int = 1
+        threads: Int = 1, hostile: (count: Int, attack: Attack) = (0, .signFlip)
     ) {
+        self.hostile = hostile
         self.silos = silos
         self.modelConfig = modelConfig
         self.config = config
@@ -100,7 +103,11 @@ public struct Simulation: Sendable {
         config.minClients = silos.count
         let coordinator = try Coordinator(
             modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: modelSeed))
-        let clients = silos.map { Participant(train: $0.train, validation: $0.validation, test: $0.test, ranking: $0.ranking, threads: threads) }
+        let clients = silos.enumerated().map { index, silo in
+            let work = SiloWork(train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking, threads: threads)
+            guard index >= silos.count - hostile.count else { return Participant(work: work) }
+            return Participant(work: HostileWork(inner: work, attack: hostile.attack, seed: UInt64(index)))
+        }
         let names = silos.map(\.name)
         let modelConfig = modelConfig
         let monitor = Task {

@@ -34,8 +34,8 @@ struct FederationSettings: ParsableArguments {
         name: .long,
         help: """
             The server's rule: fedprox (FedAvg on the server; clients add FedProx's proximal term, --proximal-mu), fedavg (plain: \
-            mu 0), fedavgm (server momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021; clients keep the proximal term) \
-            (default fedprox).
+            mu 0), fedavgm (server momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021), or a robust rule: median, \
+            trimmed-mean, krum, norm-bounded (all but fedavg keep the clients' proximal term) (default fedprox).
             """)
     var strategy: String?
     @Option(
@@ -50,6 +50,12 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "The adaptive rules' beta1 (default \(FederationSettings.D.server.beta1)).") var serverBeta1: Float?
     @Option(name: .long, help: "fedadam's and fedyogi's beta2 (default \(FederationSettings.D.server.beta2)).") var serverBeta2: Float?
     @Option(name: .long, help: "The adaptive rules' tau, the adaptivity (default \(FederationSettings.D.server.tau)).") var serverTau: Float?
+    @Option(name: .long, help: "trimmed-mean: the share dropped from each end of each value (default \(FederationSettings.D.server.trimFraction)).")
+    var trimFraction: Double?
+    @Option(name: .long, help: "krum: the hostile clients it tolerates, f (default \(FederationSettings.D.server.krumByzantine)).")
+    var krumByzantine: Int?
+    @Option(name: .long, help: "krum: the best-scored updates averaged; 1 is Krum, 0 takes n - f (multi-Krum) (default 0).") var krumSelected: Int?
+    @Option(name: .long, help: "norm-bounded: the L2 bound on each update (default \(FederationSettings.D.server.normBound)).") var normBound: Double?
     @Option(
         name: .long,
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
@@ -77,6 +83,7 @@ struct FederationSettings: ParsableArguments {
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
         var patience: Int?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
+        var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
@@ -101,14 +108,18 @@ struct FederationSettings: ParsableArguments {
         let isFedProx = strategyName == "fedprox"
         guard let rule = isFedProx ? .fedavg : ServerOptimizer.Rule(rawValue: strategyName) else {
             throw ValidationError(
-                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad"
+                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded"
                     + (config.map { " (flags or \($0))" } ?? ""))
         }
-        let server = ServerOptimizer(
+        var server = ServerOptimizer(
             rule: rule, learningRate: serverLearningRate ?? file.serverLearningRate,
             momentum: serverMomentum ?? file.serverMomentum ?? d.server.momentum,
             beta1: serverBeta1 ?? file.serverBeta1 ?? d.server.beta1, beta2: serverBeta2 ?? file.serverBeta2 ?? d.server.beta2,
             tau: serverTau ?? file.serverTau ?? d.server.tau)
+        server.trimFraction = trimFraction ?? file.trimFraction ?? d.server.trimFraction
+        server.krumByzantine = krumByzantine ?? file.krumByzantine ?? d.server.krumByzantine
+        server.krumSelected = krumSelected ?? file.krumSelected ?? d.server.krumSelected
+        server.normBound = normBound ?? file.normBound ?? d.server.normBound
         let plan = LocalTrainingPlan(
             epochs: localEpochs ?? file.localEpochs ?? d.plan.epochs, batchSize: batchSize ?? file.batchSize ?? d.plan.batchSize,
             learningRate: learningRate ?? file.learningRate ?? d.plan.learningRate, seed: seed ?? file.seed ?? d.plan.seed,
@@ -148,6 +159,10 @@ struct FederationSettings: ParsableArguments {
             (server.beta1 >= 0 && server.beta1 < 1, "--server-beta1 (server_beta1) must lie in [0, 1)"),
             (server.beta2 > 0 && server.beta2 < 1, "--server-beta2 (server_beta2) must lie in (0, 1)"),
             (server.tau > 0 && server.tau.isFinite, "--server-tau (server_tau) must be a positive number"),
+            (server.trimFraction >= 0 && server.trimFraction < 0.5, "--trim-fraction (trim_fraction) must lie in [0, 0.5)"),
+            (server.krumByzantine >= 0, "--krum-byzantine (krum_byzantine) must be 0 or more"),
+            (server.krumSelected >= 0, "--krum-selected (krum_selected) must be 0 (n - f) or more"),
+            (server.normBound > 0 && server.normBound.isFinite, "--norm-bound (norm_bound) must be a positive number"),
             (model.strategies >= 1, "--strategies (strategies) must be at least 1"),
             (coordinator.maxUpdateNorm > 0, "--max-update-norm (max_update_norm) must be above 0"),
             (coordinator.maxUpdateBytes >= 1, "--max-update-bytes (max_update_bytes) must be at least 1"),

@@ -20,6 +20,12 @@ extension CoordinatorCommand {
             name: .long,
             help: "Share of each user's train rows each silo holds out as its validation split, which chooses the round kept; 0 for none.")
         var validationFraction = 0.1
+        @Option(name: .long, help: "Make the last N silos hostile (they train, then attack with what they send).") var hostile = 0
+        @Option(
+            name: .long,
+            help:
+                "What hostile silos do: sign-flip, scale:K, noise, inflate-examples, or none (send honestly: the clean run scored over the same silos)."
+        ) var attack = "sign-flip"
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
         @Option(name: .long, help: "Write the final global model here (.safetensors).") var out: String?
@@ -28,6 +34,10 @@ extension CoordinatorCommand {
         func validate() throws {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
+            guard hostile >= 0 else { throw ValidationError("--hostile must be 0 or more") }
+            guard Attack(attack) != nil else {
+                throw ValidationError("--attack \(attack) is not an attack: give sign-flip, scale:K, noise, inflate-examples or none")
+            }
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
             _ = try settings.resolve()
         }
@@ -44,9 +54,10 @@ extension CoordinatorCommand {
             } else {
                 data = SimulatedSilo.builtIn(count: 10, builder: builder, validationFraction: validationFraction)
             }
+            guard hostile <= data.count else { throw ValidationError("--hostile \(hostile) is more than the \(data.count) silos") }
             let simulation = Simulation(
                 silos: data, modelConfig: modelConfig, config: config, link: SimulationLink(rawValue: link)!, modelSeed: config.plan.seed,
-                threads: threads)
+                threads: threads, hostile: (hostile, Attack(attack)!))
             if !json {
                 let line = "\(data.count) silos, \(data.reduce(0) { $0 + $1.train.count }) train examples; \(config.rounds) rounds over \(link)\n"
                 FileHandle.standardError.write(Data(line.utf8))
