@@ -12,12 +12,12 @@ BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps build test demo bench bench-quality lint clean proto fuzz-asan
+.PHONY: all deps test-deps build test demo bench bench-quality lint clean proto fuzz-asan
 
 all: build
 
-# System packages, the Python reader used by the safetensors interop test, and what the
-# Python client (clients/python, a second implementation of the protocol) needs.
+# System packages, the Python reader used by the safetensors interop test, what the Python
+# client (clients/python, a second implementation of the protocol) needs.
 deps:
 	@command -v $(SWIFT) >/dev/null || { echo "swift is not on PATH: install Swift 6 first"; exit 1; }
 	@missing=""; for p in pkg-config libzstd-dev zlib1g-dev; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -31,8 +31,13 @@ deps:
 build: deps
 	$(BUILD)
 
+# Headless Chromium, which renders the HTML report in its test (tests only: `make demo` does not need it).
+test-deps:
+	@command -v chromium >/dev/null || (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null 2>&1)) \
+	  || echo "note: chromium not installed; the report's rendering test will be skipped"
+
 # Tests run optimised: the numeric tests train real models, which unoptimised Swift does 50x slower.
-test: deps
+test: deps test-deps
 	$(BUILD) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
@@ -40,7 +45,8 @@ test: deps
 # on 127.0.0.1, then the federated model recommending for one user of silo 0.
 demo: build
 	@mkdir -p out
-	$(COORDINATOR) simulate --rounds 20 --out out/federated-model.safetensors
+	$(COORDINATOR) simulate --rounds 20 --out out/federated-model.safetensors --report out/report.html
+	@echo "open $(CURDIR)/out/report.html for the plots"
 	@echo
 	$(BIN) recommend --model out/federated-model.safetensors --user u000001 --k 5
 

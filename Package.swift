@@ -155,7 +155,7 @@ let package = Package(
         .target(
             name: "_FedAttnTestSupport",
             dependencies: [
-                "FedAttnModel", "FedAttnData", "FedAttnCore",
+                "FedAttnModel", "FedAttnData", "FedAttnCore", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

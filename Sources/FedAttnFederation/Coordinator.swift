@@ -124,7 +124,7 @@ public actor Coordinator {
             }
         }
         self.strategy = strategy
-        strategyName = strategy.name
+        strategyName = strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
         global = model
         digest = ModelDigest(model.parameters)
         published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)

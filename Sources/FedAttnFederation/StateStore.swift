@@ -13,7 +13,8 @@ import GRDB
 /// The coordinator's state folder: every published model as `round-NNN.safetensors` (and the
 /// best by validation AUC as `best.safetensors`), the
 /// server optimiser's state with it as `round-NNN.server-state` (when it keeps any: a
-/// FAT1 payload, float32), and the round history in `history.sqlite`. A version is durable (temporary file, fsync,
+/// FAT1 payload, float32), and the round history in `history.sqlite`. (`serve` also leaves
+/// the settings it ran with in `settings.json`, for `report`.) A version is durable (temporary file, fsync,
 /// rename, fsync of the folder, then its database row) before any client can hear of it,
 /// so a coordinator killed at any moment resumes from the last published version.
 ///

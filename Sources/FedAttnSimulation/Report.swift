@@ -1,4 +1,4 @@
-import FedAttnFederation
+public import FedAttnFederation
 public import FedAttnModel
 import Foundation
 
@@ -59,6 +59,8 @@ public struct SimulationReport: Sendable, Encodable {
     public let strategy: String
     /// The global model after the last round.
     public let finalModel: AttentionModel
+    /// The rounds as the coordinator recorded them.
+    public let records: [RoundRecord]
 
     enum CodingKeys: String, CodingKey {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy

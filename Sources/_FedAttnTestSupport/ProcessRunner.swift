@@ -45,6 +45,9 @@ public enum ProcessRunner {
     }
 
     /// True when python3 can import the `safetensors` package.
+    /// Headless Chromium, if installed (`make deps` installs Debian's `chromium`).
+    public static let chromium: String? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { which($0) }.first
+
     public static let pythonHasSafetensors: Bool = {
         guard let python = which("python3") else { return false }
         return (try? run(python, ["-c", "import safetensors.numpy"]).status) == 0

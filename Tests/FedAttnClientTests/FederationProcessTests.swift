@@ -61,7 +61,7 @@ struct FederationProcessTests {
         for silo in silos { #expect(log.contains("\(silo) joined ("), "no join line for \(silo)") }
         #expect(log.contains("of 3 needed connected") && log.contains("round 1: training on 3 of 3 connected clients"))
         let state = try FileManager.default.contentsOfDirectory(atPath: work + "/state").sorted()
-        #expect(state == ["best.safetensors", "history.sqlite", "lock", "round-001.safetensors", "round-002.safetensors"])
+        #expect(state == ["best.safetensors", "history.sqlite", "lock", "round-001.safetensors", "round-002.safetensors", "settings.json"])
         // The round kept by the silos' validation splits is one of the two.
         let best = try Data(contentsOf: URL(fileURLWithPath: work + "/state/best.safetensors"))
         #expect(try ["round-001", "round-002"].contains { try Data(contentsOf: URL(fileURLWithPath: work + "/state/\($0).safetensors")) == best })
@@ -136,6 +136,13 @@ struct CoordinatorRestartTests {
             try FileManager.default.contentsOfDirectory(atPath: state).filter { $0.hasPrefix("round-") && $0.hasSuffix(".safetensors") }.count
                 == totalRounds)
         #expect(FileManager.default.fileExists(atPath: state + "/best.safetensors"))
+        // The state folder's report: every round, the kept one marked, serve's settings.
+        let page = state + "/../report.html"
+        let report = try ProcessRunner.run(FederationProcessTests.coordinator, ["report", "--state", state, "--out", page])
+        #expect(report.status == 0 && report.standardOutput.contains("\(totalRounds) rounds"), "\(report.standardError)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("<th>server rule</th>") && html.contains("<figure id=\"auc\">"))
+        #expect(html.components(separatedBy: "<tr").count - 1 >= totalRounds + 1)
 
         // Started once more on the finished folder, it says so and exits rather than wait for clients.
         let again = try BackgroundProcess(FederationProcessTests.coordinator, serve)

@@ -69,6 +69,12 @@ extension CoordinatorCommand {
                 modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: config.plan.seed),
                 store: store, logger: logger)
             logger.notice("server optimiser: \(coordinator.strategyName)")
+            // What `report` shows as the settings (not read back: the flags and --config are the source).
+            let settingsTable = config.settingsTable(model: modelConfig, strategyName: coordinator.strategyName)
+            let settingsObject = Dictionary(
+                uniqueKeysWithValues: settingsTable.enumerated().map { ("\(100 + $0.offset) \($0.element.name)", $0.element.value) })
+            try JSONSerialization.data(withJSONObject: settingsObject, options: [.sortedKeys])
+                .write(to: URL(fileURLWithPath: (state as NSString).appendingPathComponent("settings.json")), options: .atomic)
             if let resumed {
                 logger.notice(
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"

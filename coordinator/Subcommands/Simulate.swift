@@ -29,6 +29,8 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
         @Option(name: .long, help: "Write the final global model here (.safetensors).") var out: String?
+        @Option(name: .long, help: "Write an HTML report of the rounds here (plots per round, the kept round marked, the settings).")
+        var report: String?
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
         func validate() throws {
@@ -70,6 +72,22 @@ extension CoordinatorCommand {
                 fflush(nil)
             }
             if let out { try ModelFile.save(report.finalModel, to: out) }
+            if let path = self.report {
+                var settings = config.settingsTable(model: modelConfig, strategyName: report.strategy)
+                settings.insert(("silos", silos ?? "the 10 built-in synthetic silos"), at: 0)
+                settings.append(("validation fraction", "\(validationFraction)"))
+                settings.append(("link", link))
+                if hostile > 0 { settings.append(("hostile silos", "\(hostile), \(attack)")) }
+                let page = ReportPage(
+                    title:
+                        "FedAttention federation: \(silos.map { ($0 as NSString).lastPathComponent } ?? "built-in silos"), \(report.rounds.count) rounds",
+                    rounds: report.records.map(ReportRound.init), bestRound: report.best?.round, settings: settings)
+                do {
+                    try Data(page.html().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+                } catch {
+                    throw ValidationError("--report \(path): cannot write the report there: \(error.localizedDescription)")
+                }
+            }
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
@@ -77,6 +95,7 @@ extension CoordinatorCommand {
             } else {
                 print(report.summary)
                 if let out { print("final model written to \(out)") }
+                if let path = self.report { print("report written to \(path)") }
             }
         }
     }

@@ -1,0 +1,202 @@
+public import FedAttnFederation
+import Foundation
+
+/// One round as the report draws it.
+public struct ReportRound: Sendable, Equatable {
+    public let round: Int
+    public let testAUC: Double?
+    public let validationAUC: Double?
+    public let testLogLoss: Double?
+    public let hitRate: Double?
+    public let ndcg: Double?
+    public let bytesUpPerClient: Int
+    public let bytesDownPerClient: Int
+    /// The round's wall seconds, and the slowest client's training seconds within them.
+    public let seconds: Double
+    public let trainSeconds: Double
+
+    public init(_ record: RoundRecord) {
+        round = record.round
+        testAUC = record.testAUC
+        validationAUC = record.validationAUC
+        testLogLoss = record.testLogLoss
+        hitRate = record.hitRate
+        ndcg = record.ndcg
+        bytesUpPerClient = record.bytesUpPerClient
+        bytesDownPerClient = record.bytesDownPerClient
+        seconds = record.seconds
+        trainSeconds = record.trainSecondsMax
+    }
+}
+
+/// A federation's rounds as one self-contained HTML page (no script or file it loads): SVG
+/// plots per round of test and validation AUC, log loss, HR@10 and NDCG@10, bytes up and down
+/// per client, and seconds (training against overhead), the kept round marked on each, then
+/// the settings and a table of the rounds.
+public struct ReportPage: Sendable {
+    public let title: String
+    public let rounds: [ReportRound]
+    /// The round kept (best validation AUC), if any.
+    public let bestRound: Int?
+    /// Name and value of each setting, in order.
+    public let settings: [(name: String, value: String)]
+
+    public init(title: String, rounds: [ReportRound], bestRound: Int?, settings: [(name: String, value: String)]) {
+        self.title = title
+        self.rounds = rounds
+        self.bestRound = bestRound
+        self.settings = settings
+    }
+
+    /// One line of a plot: its name, its colour and its value per round (nil: not drawn there).
+    struct Series {
+        let name: String
+        let color: String
+        let values: [Double?]
+    }
+
+    public func html() -> String {
+        let r = rounds
+        let plots = [
+            plot(
+                "auc", "AUC",
+                [
+                    Series(name: "test AUC", color: "#1f77b4", values: r.map(\.testAUC)),
+                    Series(name: "validation AUC", color: "#ff7f0e", values: r.map(\.validationAUC)),
+                ]),
+            plot("logloss", "test log loss", [Series(name: "test log loss", color: "#d62728", values: r.map(\.testLogLoss))]),
+            plot(
+                "ranking", "HR@10 and NDCG@10",
+                [Series(name: "HR@10", color: "#2ca02c", values: r.map(\.hitRate)), Series(name: "NDCG@10", color: "#9467bd", values: r.map(\.ndcg))]),
+            plot(
+                "bytes", "bytes per client",
+                [
+                    Series(name: "bytes up", color: "#8c564b", values: r.map { Double($0.bytesUpPerClient) }),
+                    Series(name: "bytes down", color: "#e377c2", values: r.map { Double($0.bytesDownPerClient) }),
+                ]),
+            plot(
+                "seconds", "seconds",
+                [
+                    Series(name: "training (slowest client)", color: "#17becf", values: r.map(\.trainSeconds)),
+                    Series(name: "overhead", color: "#7f7f7f", values: r.map { max(0, $0.seconds - $0.trainSeconds) }),
+                ]),
+        ]
+        let kept =
+            bestRound.map { best in
+                let row = rounds.first { $0.round == best }
+                return
+                    "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
+            } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
+        let settingRows = settings.map { "<tr><th>\(Self.escape($0.name))</th><td>\(Self.escape($0.value))</td></tr>" }.joined(separator: "\n")
+        let roundRows = rounds.map { r in
+            "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(Self.number(r.testAUC))</td><td>\(Self.number(r.validationAUC))</td>"
+                + "<td>\(Self.number(r.testLogLoss))</td><td>\(Self.number(r.hitRate))</td><td>\(Self.number(r.ndcg))</td>"
+                + "<td>\(r.bytesUpPerClient)</td><td>\(r.bytesDownPerClient)</td><td>\(String(format: "%.2f", r.seconds))</td>"
+                + "<td>\(String(format: "%.2f", r.trainSeconds))</td></tr>"
+        }.joined(separator: "\n")
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+            <style>
+            body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
+            h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
+            .plots { display: flex; flex-wrap: wrap; gap: 16px; }
+            figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
+            table { border-collapse: collapse; } th, td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #eee; }
+            th { text-align: left; } tr.best td { background: #fff3c4; font-weight: 600; }
+            .kept { background: #fff3c4; display: inline-block; padding: 4px 8px; }
+            </style></head>
+            <body>
+            <h1>\(Self.escape(title))</h1>
+            \(kept)
+            <div class="plots">
+            \(plots.joined(separator: "\n"))
+            </div>
+            <h2>Settings</h2>
+            <table class="settings">
+            \(settingRows)
+            </table>
+            <h2>Rounds</h2>
+            <table class="rounds">
+            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th></tr>
+            \(roundRows)
+            </table>
+            </body></html>
+
+            """
+    }
+
+    /// A line plot of `series` over the rounds, 600 x 260, with its axes, a legend and the
+    /// kept round as a dashed line.
+    func plot(_ id: String, _ caption: String, _ series: [Series]) -> String {
+        let (width, height) = (600.0, 260.0)
+        let (left, right, top, bottom) = (64.0, 16.0, 28.0, 36.0)
+        let xs = rounds.map { Double($0.round) }
+        let values = series.flatMap { $0.values.compactMap { $0 } }
+        guard let xMin = xs.min(), let xMax = xs.max(), var yMin = values.min(), var yMax = values.max() else {
+            return "<figure id=\"\(id)\"><figcaption>\(Self.escape(caption))</figcaption><p>no values</p></figure>"
+        }
+        if yMax - yMin < 1e-12 { (yMin, yMax) = (yMin - 0.5, yMax + 0.5) }
+        let pad = (yMax - yMin) * 0.05
+        (yMin, yMax) = (yMin - pad, yMax + pad)
+        let plotWidth = width - left - right, plotHeight = height - top - bottom
+        func x(_ value: Double) -> Double { left + (xMax > xMin ? (value - xMin) / (xMax - xMin) : 0.5) * plotWidth }
+        func y(_ value: Double) -> Double { top + (1 - (value - yMin) / (yMax - yMin)) * plotHeight }
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        var svg = [
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(Self.escape(caption))\">",
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"#fafafa\" stroke=\"#ccc\"/>",
+        ]
+        for k in 0...4 {
+            let value = yMin + (yMax - yMin) * Double(k) / 4
+            svg.append("<line x1=\"\(f(left - 4))\" x2=\"\(f(left + plotWidth))\" y1=\"\(f(y(value)))\" y2=\"\(f(y(value)))\" stroke=\"#eee\"/>")
+            svg.append("<text x=\"\(f(left - 6))\" y=\"\(f(y(value) + 4))\" font-size=\"11\" text-anchor=\"end\">\(Self.tick(value))</text>")
+        }
+        let step = max(1, Int((xMax - xMin) / 10))
+        for round in stride(from: Int(xMin), through: Int(xMax), by: step) {
+            svg.append("<text x=\"\(f(x(Double(round))))\" y=\"\(f(top + plotHeight + 16))\" font-size=\"11\" text-anchor=\"middle\">\(round)</text>")
+        }
+        svg.append("<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 4))\" font-size=\"11\" text-anchor=\"middle\">round</text>")
+        if let best = bestRound, xs.contains(Double(best)) {
+            svg.append(
+                "<line class=\"kept\" x1=\"\(f(x(Double(best))))\" x2=\"\(f(x(Double(best))))\" y1=\"\(f(top))\" y2=\"\(f(top + plotHeight))\" stroke=\"#b8860b\" stroke-dasharray=\"4 3\"/>"
+            )
+            // The label on the line's left near the right edge, so it is never cut off.
+            let nearEdge = x(Double(best)) > left + plotWidth - 40
+            svg.append(
+                "<text x=\"\(f(x(Double(best)) + (nearEdge ? -3 : 3)))\" y=\"\(f(top + 11))\" font-size=\"11\" fill=\"#b8860b\" text-anchor=\"\(nearEdge ? "end" : "start")\">kept</text>"
+            )
+        }
+        for (index, s) in series.enumerated() {
+            let points = zip(xs, s.values).compactMap { px, v in v.map { "\(f(x(px))),\(f(y($0)))" } }
+            guard !points.isEmpty else { continue }
+            svg.append(
+                "<polyline class=\"series\" data-series=\"\(Self.escape(s.name))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
+            )
+            for point in points {
+                let xy = point.split(separator: ",")
+                svg.append("<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(s.color)\"/>")
+            }
+            let legendX = left + 8 + Double(index) * 190
+            svg.append("<rect x=\"\(f(legendX))\" y=\"8\" width=\"14\" height=\"4\" fill=\"\(s.color)\"/>")
+            svg.append("<text x=\"\(f(legendX + 18))\" y=\"14\" font-size=\"11\">\(Self.escape(s.name))</text>")
+        }
+        svg.append("</svg>")
+        return "<figure id=\"\(id)\"><figcaption>\(Self.escape(caption))</figcaption>\n\(svg.joined(separator: "\n"))\n</figure>"
+    }
+
+    static func tick(_ value: Double) -> String {
+        let magnitude = abs(value)
+        if magnitude >= 10_000 { return String(format: "%.0fk", value / 1_000) }
+        if magnitude >= 100 { return String(format: "%.0f", value) }
+        if magnitude >= 1 { return String(format: "%.2f", value) }
+        return String(format: "%.3f", value)
+    }
+
+    static func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "n/a" }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+            .replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}
