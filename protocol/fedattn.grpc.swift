@@ -1,4 +1,4 @@
-/// The FedAttention wire protocol, version 5. Everything a client in any language needs is
+/// The FedAttention wire protocol, version 6. Everything a client in any language needs is
 /// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
 /// without reserving a slot; 3 declared no training examples at Join and sent no limits;
 /// 4 named a model version by its payload's SHA-256 and always sent the whole model.)

@@ -8,7 +8,7 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 5. Everything a client in any language needs is
+/// The FedAttention wire protocol, version 6. Everything a client in any language needs is
 /// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
 /// without reserving a slot; 3 declared no training examples at Join and sent no limits;
 /// 4 named a model version by its payload's SHA-256 and always sent the whole model.)
@@ -157,7 +157,7 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   /// The protocol version the client speaks: 5 for this file.
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports (none are defined in version 5).
+  /// Optional features the client supports (none are defined in version 6).
   public var capabilities: [String] = []
 
   /// The training examples this silo holds (rows of its train split). No update of this
@@ -594,7 +594,7 @@ public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
   /// Leave-one-out ranking (He et al. 2017): for each of `ranked_users` users with a clicked
   /// test row, its last clicked test item is scored with that row's history and strategy,
   /// beside 99 items drawn uniformly without replacement from the items of the client's
-  /// data the user never interacted with (fewer when the client knows fewer). rank = the
+  /// data the user never interacted with (a user with fewer to draw from is not ranked). rank = the
   /// number of those items scoring at least as high (ties count against the item). hits_at_10
   /// counts users with rank < 10; ndcg_at_10_sum adds 1 / log2(rank + 2) for each of them.
   public var rankedUsers: UInt64 = 0

@@ -10,7 +10,8 @@ public import FedAttnCore
 ///     v = v + d^2                                         (FedAdagrad)
 ///     x = x + eta m / (sqrt(v) + tau)
 ///
-/// with m and v starting at zero and no bias correction, as in the paper. Embedding tables
+/// with no bias correction, as in the paper; m and v start at zero (the paper allows any
+/// v_{-1} >= tau^2; zero is what Flower and FedML do). Embedding tables
 /// are stepped lazily: only the rows some client changed this round move, and only they
 /// update their moments (a row no silo touched keeps its state, as in the lazy Adam of the
 /// clients), so the step stays as sparse as the round and the moments cost the rows ever

@@ -47,10 +47,22 @@ public struct RobustAggregation: Strategy {
 
     public var needsUpdates: Bool { true }
 
+    /// The fewest updates the rule aggregates: 3 for the median and the trimmed mean (one
+    /// value to outvote), f + 3 for Krum (its n - f - 2 neighbours), 1 for the norm bound.
+    public var minimumUpdates: Int {
+        switch rule {
+        case .median, .trimmedMean: 3
+        case .krum(let f, _): f + 3
+        case .normBounded: 1
+        }
+    }
+
     public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> ModelStep? {
         precondition(round.keepsUpdates, "A robust rule reads the round's updates.")
         var updates = round.updates
-        guard !updates.isEmpty else { return nil }
+        // Fewer updates than a rule needs to outvote one hostile update would make it a plain
+        // mean (or the hostile update itself): nothing is published, and the round is retried.
+        guard updates.count >= minimumUpdates else { return nil }
         switch rule {
         case .median, .trimmedMean: break
         case .krum(let f, let m): updates = Self.krum(updates, byzantine: f, selected: m)

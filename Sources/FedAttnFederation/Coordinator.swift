@@ -12,7 +12,7 @@ public import Logging
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 5
+    public static let protocolVersion: UInt32 = 6
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -78,6 +78,8 @@ public actor Coordinator {
         case whole
         case catchUp(from: String)
     }
+    /// The most catch-ups (from distinct older versions) encoded of one version.
+    static let catchUpsPerVersion = 4
     /// Payloads of the current version being encoded.
     private var encodings: [PayloadKind: Task<PayloadFile, any Error>] = [:]
 
@@ -131,7 +133,13 @@ public actor Coordinator {
         trail = VersionTrail(current: published.version)
         machine = RoundStateMachine(
             config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated, history: records)
-        if let store, let best = machine.selection.bestRound { try store.keepBest(round: best) }
+        if let store, let best = machine.selection.bestRound {
+            do {
+                try store.keepBest(round: best)
+            } catch {
+                logger.error("round \(best) is the best so far, but best.safetensors could not be linked to it: \(error)")
+            }
+        }
     }
 
     /// Gives `strategy` the state stored with round `last`; refuses a state folder whose
@@ -153,13 +161,18 @@ public actor Coordinator {
                 + "run with the same --strategy, or start a new --state folder")
         switch (stored, layout) {
         case (nil, nil): return
+        case (nil, _?):
+            throw CoordinatorError.invalidUpdate(
+                "the state folder's round \(last.round) has no server optimiser state (written by a stateless rule such as FedAvg, or before "
+                    + "states were stored); \(strategy.name) cannot resume from it: run with that rule, or start a new --state folder")
         case (let data?, let layout?):
             let state: SparseWeights
             do {
                 state = try TensorPayload.decode(data, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32])
             } catch {
                 // Another optimiser's tensors are named after it, so they do not decode as these.
-                throw "\(error)".contains("was expected") ? mismatch : CoordinatorError.invalidUpdate("\(last.serverStateFile ?? ""): \(error)")
+                throw "\(error)".contains("was expected") || "\(error)".contains("tensors, expected")
+                    ? mismatch : CoordinatorError.invalidUpdate("\(last.serverStateFile ?? ""): \(error)")
             }
             strategy.restore(state)
         default: throw mismatch
@@ -184,6 +197,11 @@ public actor Coordinator {
         if let delta = published.delta, delta.from == base { return (delta.payload, base) }
         let kind = PayloadKind.catchUp(from: base)
         if published.encoded[kind] != nil || encodings[kind] != nil { return (try await encoded(kind), base) }
+        // Each base costs an encoding up to the model's size: a few per version, then whole
+        // models (which every base shares), so clients naming many old versions cannot make
+        // the coordinator encode dozens.
+        let catchUps = published.encoded.keys.filter { $0 != .whole }.count + encodings.keys.filter { $0 != .whole }.count
+        guard catchUps < Self.catchUpsPerVersion else { return (try await encoded(.whole), nil) }
         let layout = global.parameters.layout
         let width = layout.tensors[0].shape[1], others = layout.count - layout.tensors[0].elementCount
         guard let rows = trail.rowsChanged(since: base), rows.count * width + others < layout.count else {
@@ -223,6 +241,9 @@ public actor Coordinator {
             if published.version == version {
                 published.encoded[kind] = file
                 encodings[kind] = nil
+            } else if previous?.version == version {
+                // Published over while encoding: clients that started this download finish it.
+                previous?.encoded[kind] = file
             }
             return file
         } catch {
@@ -413,6 +434,14 @@ public actor Coordinator {
                 throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) \(name) examples, but its histograms hold \(counted)")
             }
         }
+        // A validation split is carved from the train rows: a client claiming more validation
+        // examples than it declared training ones would outweigh the others in the choice of
+        // the round kept, and in when to stop.
+        if let declared = machine.declaredExamples(of: client), report.validation.examples > declared {
+            throw .invalidRequest(
+                "evaluation from '\(client)' counts \(report.validation.examples) validation examples, more than the \(declared) training examples it declared at Join"
+            )
+        }
         let r = report.ranking
         guard r.users >= 0, r.users <= config.maxTrainExamples, r.hits >= 0, r.hits <= r.users, r.ndcgSum.isFinite, r.ndcgSum >= 0,
             r.ndcgSum <= Double(r.hits) + 1e-9
@@ -427,6 +456,9 @@ public actor Coordinator {
 
     /// The rounds finished so far.
     public var history: [RoundRecord] { records }
+    /// The model of the round kept (best validation AUC), held in memory when there is no
+    /// state folder (with one, it is `best.safetensors`).
+    public private(set) var keptModel: AttentionModel?
     public var isDone: Bool { machine.isDone }
     public var currentModel: AttentionModel { global }
     /// Clients whose connection is open, in join order.
@@ -482,6 +514,7 @@ public actor Coordinator {
                 storeRecords()
             }
         case .keepBest(let round):
+            if store == nil { keptModel = global }
             do {
                 try store?.keepBest(round: round)
             } catch {
@@ -502,7 +535,8 @@ public actor Coordinator {
             return
         }
         guard let step = strategy.aggregate(round, into: &global.parameters) else {
-            try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
+            let why = strategy.needsUpdates ? " (\(strategy.name) needs more updates than the \(round.clients.count) it got)" : ""
+            try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing\(why)"))
             return
         }
         // A whole payload being encoded kept its own reference (the write above copied the

@@ -115,6 +115,15 @@ public final class StateStore: Sendable {
                     """,
                 arguments: [round, version, name, people, examples, bytesUpPerClient, trainSecondsMax, Date().timeIntervalSince1970, stateName])
         }
+        // Only the last round's state is read on resume: the one before goes once this row holds
+        // (FedAvgM's is a whole model's worth of velocity).
+        if stateName != nil, round > 1 {
+            let older = (folder as NSString).appendingPathComponent(String(format: "round-%03d.server-state", round - 1))
+            if FileManager.default.fileExists(atPath: older) {
+                try? FileManager.default.removeItem(atPath: older)
+                try database.write { db in try db.execute(sql: "UPDATE round SET server_state_file = NULL WHERE round = ?", arguments: [round - 1]) }
+            }
+        }
     }
 
     /// Records a round's evaluation and timing.

@@ -67,7 +67,8 @@ public struct RankingSet: Sendable, Equatable {
 extension AttentionModel {
     /// HR@10 and NDCG@10 sums over `set`'s users: each target scored beside its negatives
     /// (`RankingSet.negatives(of:seed:)`) with the target's history and strategy; its rank is
-    /// the number of negatives scoring at least as high (ties count against it).
+    /// the number of negatives scoring at least as high (ties count against it). A user with
+    /// fewer than 99 items to draw from is not ranked (a short list would make hits easy).
     public func rank(_ set: RankingSet, seed: UInt64 = 0, threads: Int = 1) -> RankingSums {
         var sums = RankingSums()
         let usersPerBatch = 256
@@ -78,11 +79,12 @@ extension AttentionModel {
             var batch = ExampleSet()
             var sizes: [Int] = []
             for user in users {
+                let negatives = set.negatives(of: user, seed: seed)
+                guard negatives.count == RankingSums.negatives else { continue }
                 let start = batch.clickCount
                 for item in set.targets.history(user) { batch.appendClick(item) }
                 let window = start..<batch.clickCount
                 let strategy = set.targets.strategies[user]
-                let negatives = set.negatives(of: user, seed: seed)
                 batch.append(candidate: set.targets.candidates[user], strategy: strategy, label: 1, window: window)
                 for item in negatives { batch.append(candidate: item, strategy: strategy, label: 0, window: window) }
                 sizes.append(1 + negatives.count)

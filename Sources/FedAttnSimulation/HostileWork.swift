@@ -16,8 +16,9 @@ public enum Attack: Sendable, Equatable, CustomStringConvertible {
     case scale(Float)
     /// Sends Gaussian noise with the update's norm and rows in place of the update.
     case noise
-    /// Declares 100 times its train examples at Join and on each update (capped by the
-    /// coordinator's --max-train-examples), to outweigh the others in a weighted mean.
+    /// Declares 100 times its train examples at Join and on each update, to outweigh the
+    /// others in a weighted mean (a declaration over the coordinator's --max-train-examples
+    /// is refused at Join).
     case inflateExamples
 
     /// `none`, `sign-flip`, `scale:K`, `noise` or `inflate-examples`; nil for anything else.

@@ -61,6 +61,8 @@ public struct SimulationReport: Sendable, Encodable {
     public let finalModel: AttentionModel
     /// The rounds as the coordinator recorded them.
     public let records: [RoundRecord]
+    /// The model of the round kept by validation AUC, if any round was.
+    public let keptModel: AttentionModel?
 
     enum CodingKeys: String, CodingKey {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy

@@ -159,7 +159,7 @@ public struct ReportPage: Sendable {
         svg.append("<text x=\"\(f(left + plotWidth / 2))\" y=\"\(f(height - 4))\" font-size=\"11\" text-anchor=\"middle\">round</text>")
         if let best = bestRound, xs.contains(Double(best)) {
             svg.append(
-                "<line class=\"kept\" x1=\"\(f(x(Double(best))))\" x2=\"\(f(x(Double(best))))\" y1=\"\(f(top))\" y2=\"\(f(top + plotHeight))\" stroke=\"#b8860b\" stroke-dasharray=\"4 3\"/>"
+                "<line class=\"kept\" x1=\"\(f(x(Double(best))))\" x2=\"\(f(x(Double(best))))\" y1=\"\(f(top))\" y2=\"\(f(top + plotHeight))\" stroke=\"#b8860b\" stroke-width=\"2\" stroke-dasharray=\"4 3\"/>"
             )
             // The label on the line's left near the right edge, so it is never cut off.
             let nearEdge = x(Double(best)) > left + plotWidth - 40

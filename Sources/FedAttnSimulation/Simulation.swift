@@ -150,7 +150,8 @@ public struct Simulation: Sendable {
         let layout = AttentionModel.layout(for: modelConfig)
         return SimulationReport(
             rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue,
-            strategy: coordinator.strategyName, finalModel: await coordinator.currentModel, records: history)
+            strategy: coordinator.strategyName, finalModel: await coordinator.currentModel, records: history,
+            keptModel: await coordinator.keptModel)
     }
 }
 

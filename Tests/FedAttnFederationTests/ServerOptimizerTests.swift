@@ -36,8 +36,11 @@ struct ServerOptimizerTests {
             case .evaluate(let r, let version):
                 try await coordinator.submitEvaluation(client: "a", round: r, version: version, report: EvaluationReport())
                 round = r + 1
-            case .wait, .done:
+            case .wait:
                 break
+            case .done:
+                Issue.record("the federation ended before round \(round)")
+                return
             }
         }
     }
@@ -90,6 +93,30 @@ struct ServerOptimizerTests {
         for other in [ServerOptimizer.Rule.fedyogi, .fedavg] {
             let error = #expect(throws: CoordinatorError.self) { _ = try Self.coordinator(ServerOptimizer(rule: other), folder: copy) }
             #expect(error?.message.contains("aggregated by another server optimiser") == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test func fedYogiAndFedAdagradFollowTheirSecondMomentRulesOverTwoRounds() throws {
+        let layout = ParameterLayout([TensorSpec(name: "bias", shape: [1])])
+        func round(_ d: Float) -> UpdateAccumulator {
+            var accumulator = UpdateAccumulator(layout: layout)
+            accumulator.add(
+                ClientUpdate(client: "a", exampleCount: 1, delta: SparseWeights(layout: layout, tensors: [.init(rows: nil, values: [d])])))
+            return accumulator
+        }
+        let (eta, b1, b2, tau) = (0.01, 0.9, 0.99, 1e-4)
+        for rule in [FedOpt.Rule.yogi, .adagrad] {
+            var strategy = FedOpt(rule: rule, learningRate: Float(eta), beta1: Float(b1), beta2: Float(b2), tau: Float(tau))
+            var model = Weights(zerosLike: layout)
+            var (m, v, x) = (0.0, 0.0, 0.0)
+            // A large delta, then a small one: Yogi's v falls by (1 - beta2) d^2 when v > d^2.
+            for d in [0.5, 0.01] {
+                _ = strategy.aggregate(round(Float(d)), into: &model)
+                m = b1 * m + (1 - b1) * d
+                v = rule == .adagrad ? v + d * d : v - (1 - b2) * d * d * (v - d * d > 0 ? 1 : v - d * d < 0 ? -1 : 0)
+                x += eta * m / (v.squareRoot() + tau)
+                #expect(abs(Double(model.values[0]) - x) <= 2e-3 * abs(x), "\(rule) after d = \(d): \(model.values[0]) vs \(x)")
+            }
         }
     }
 

@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 import zstandard
 
-PROTOCOL_VERSION = 5
+PROTOCOL_VERSION = 6
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0

@@ -28,7 +28,8 @@ extension CoordinatorCommand {
         ) var attack = "sign-flip"
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
-        @Option(name: .long, help: "Write the final global model here (.safetensors).") var out: String?
+        @Option(name: .long, help: "Write the global model here (.safetensors): the last round's, or with --patience the kept round's.")
+        var out: String?
         @Option(name: .long, help: "Write an HTML report of the rounds here (plots per round, the kept round marked, the settings).")
         var report: String?
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
@@ -71,7 +72,9 @@ extension CoordinatorCommand {
                 print(round.line)
                 fflush(nil)
             }
-            if let out { try ModelFile.save(report.finalModel, to: out) }
+            // With early stopping the kept round's model is the result (as `train --patience --out`).
+            let written = config.patience > 0 ? (report.keptModel ?? report.finalModel) : report.finalModel
+            if let out { try ModelFile.save(written, to: out) }
             if let path = self.report {
                 var settings = config.settingsTable(model: modelConfig, strategyName: report.strategy)
                 settings.insert(("silos", silos ?? "the 10 built-in synthetic silos"), at: 0)

@@ -103,6 +103,9 @@ public struct RoundStateMachine: Sendable {
 
     public var isDone: Bool { if case .done = phase { true } else { false } }
 
+    /// The training examples `client` declared at Join (nil for a stranger).
+    public func declaredExamples(of client: String) -> Int? { members[client]?.trainExamples }
+
     /// Whether `client` has ever joined (present or not).
     public func isMember(_ client: String) -> Bool { members[client] != nil }
 
