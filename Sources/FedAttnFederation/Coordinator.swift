@@ -527,20 +527,49 @@ public actor Coordinator {
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then
     /// encodes and stores off it; the machine hears how it went.
     private func aggregate(_ outcome: RoundOutcome) {
-        // In place: the model is not copied (at 4M rows it is 512 MB). Clients download the
-        // published payload from its file, so nothing else reads this buffer meanwhile. The
-        // step added is what a client holding the version before downloads.
         guard let round = accumulator.take() else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
-        guard let step = strategy.aggregate(round, into: &global.parameters) else {
-            let why = strategy.needsUpdates ? " (\(strategy.name) needs more updates than the \(round.clients.count) it got)" : ""
+        aggregationStarted = ContinuousClock.now
+        guard strategy.needsUpdates else {
+            // In place: the model is not copied (at 4M rows it is 512 MB). Clients download the
+            // published payload from its file, so nothing else reads this buffer meanwhile.
+            let step = strategy.aggregate(round, into: &global.parameters)
+            stage(outcome, step, updates: round.clients.count)
+            return
+        }
+        // A robust rule reads every update (Krum compares every pair): off the actor, so that
+        // long polls, model pieces and uploads are answered meanwhile. It works on a copy of
+        // the model (copied when first written), so `global` stays the published version.
+        let (model, strategy) = (global, self.strategy)
+        Task.detached { [self] in
+            var (model, strategy) = (model, strategy)
+            let step = strategy.aggregate(round, into: &model.parameters)
+            await self.aggregated(outcome, step, model: model, strategy: strategy, updates: round.clients.count)
+        }
+    }
+
+    /// Takes back a model and strategy aggregated off the actor.
+    private func aggregated(_ outcome: RoundOutcome, _ step: ModelStep?, model: AttentionModel, strategy: any Strategy, updates: Int) {
+        if step != nil {
+            global = model
+            self.strategy = strategy
+        }
+        stage(outcome, step, updates: updates)
+    }
+
+    /// Makes `global`, just changed by `step`, the staged next version (or fails the round
+    /// when the strategy published nothing).
+    private func stage(_ outcome: RoundOutcome, _ step: ModelStep?, updates: Int) {
+        guard let step else {
+            let why = strategy.needsUpdates ? " (\(strategy.name) needs more updates than the \(updates) it got)" : ""
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing\(why)"))
             return
         }
-        // A whole payload being encoded kept its own reference (the write above copied the
-        // model); until the new version is published none can be started (`staged`).
+        // The step added is what a client holding the version before downloads. A whole payload
+        // being encoded kept its own reference (the write above copied the model); until the
+        // new version is published none can be started (`staged`).
         var delta: (from: String, weights: SparseWeights)?
         if case .added(let added) = step, let rows = added.tensors[0].rows {
             digest.update(global.parameters, changedRows: rows)
@@ -551,7 +580,6 @@ public actor Coordinator {
         let model = global
         // Clients still downloading the current version may finish; the one before it goes.
         previous = nil
-        aggregationStarted = ContinuousClock.now
         staged = Staged(
             model: model, version: digest.version, delta: delta, serverState: strategy.savedState(for: model.parameters.layout), published: nil)
         storeStaged(outcome)

@@ -1,3 +1,4 @@
+import FedAttnAggregation
 import FedAttnCore
 import FedAttnData
 import FedAttnFederation
@@ -69,5 +70,25 @@ struct SimulationTests {
         #expect(aucs[2] > 0.62)
         // Deltas travel as changed rows in float16: well under the float32 model.
         #expect(report.rounds.allSatisfy { Double($0.bytesUpPerClient) < 0.75 * Double(report.modelBytesFloat32) })
+    }
+
+    @Test func aSiloScalingItsUpdateAHundredfoldIsOutvotedByKrumButNotByTheMean() async throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 5, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            SimulatedSilo(name: "s\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
+        }
+        func finalAUC(_ server: ServerOptimizer, _ attack: Attack) async throws -> Double {
+            let simulation = Simulation(
+                silos: silos, modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, server: server), link: .inProcess,
+                hostile: (1, attack))
+            let report = try await simulation.run()
+            #expect(report.rounds.count == 3)
+            return try #require(report.finalAUC)
+        }
+        let krum = ServerOptimizer(rule: .krum)
+        let (clean, attacked) = (try await finalAUC(krum, .none), try await finalAUC(krum, .scale(100)))
+        #expect(abs(clean - attacked) < 0.01, "Krum: clean \(clean), attacked \(attacked)")
+        let mean = try await finalAUC(ServerOptimizer(rule: .fedavg), .scale(100))
+        #expect(mean < clean - 0.03, "the mean under the same attack: \(mean) against \(clean)")
     }
 }
