@@ -27,6 +27,8 @@ deps:
 	  || echo "note: python3 safetensors not installed; its interop test will be skipped"
 	@python3 -c "import grpc, grpc_tools, zstandard, numpy" 2>/dev/null || pip install -q grpcio grpcio-tools zstandard numpy 2>/dev/null \
 	  || echo "note: python3 grpcio, grpcio-tools, zstandard or numpy not installed; the Python client's test will be skipped"
+	@python3 -c "import dp_accounting.rdp" 2>/dev/null || pip install -q dp-accounting 2>/dev/null \
+	  || echo "note: python3 dp-accounting not installed; the privacy accountant's cross-check will be skipped"
 
 build: deps
 	$(BUILD)

@@ -79,6 +79,10 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .target(
+            name: "FedAttnPrivacy",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "FedAttnFederation",
             dependencies: [
                 "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnSafetensors",
@@ -133,7 +137,7 @@ let package = Package(
             name: "fedattn-coordinator",
             dependencies: [
                 "FedAttnSimulation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnFederation", "FedAttnModel", "FedAttnData",
-                "FedAttnCodec", "FedAttnCore",
+                "FedAttnCodec", "FedAttnCore", "FedAttnPrivacy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -177,6 +181,11 @@ let package = Package(
         .testTarget(
             name: "FedAttnCodecTests",
             dependencies: ["FedAttnCodec", "FedAttnCore", "CZstd"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FedAttnPrivacyTests",
+            dependencies: ["FedAttnPrivacy", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

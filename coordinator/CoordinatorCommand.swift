@@ -6,6 +6,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fedattn-coordinator",
         abstract: "Coordinate a federation of silos training the FedAttention click model.",
-        subcommands: [Serve.self, Simulate.self, Provision.self, History.self, Report.self, Bench.self, IdleBench.self]
+        subcommands: [Serve.self, Simulate.self, Provision.self, History.self, Report.self, Privacy.self, Bench.self, IdleBench.self]
     )
 }

@@ -48,6 +48,12 @@ public enum ProcessRunner {
     /// Headless Chromium, if installed (`make deps` installs Debian's `chromium`).
     public static let chromium: String? = ["chromium", "chromium-browser", "google-chrome"].lazy.compactMap { which($0) }.first
 
+    /// Whether python3 has Google's dp-accounting package (the privacy accountant's reference).
+    public static let pythonHasDPAccounting: Bool = {
+        guard let python = which("python3") else { return false }
+        return (try? run(python, ["-c", "import dp_accounting.rdp"]).status) == 0
+    }()
+
     public static let pythonHasSafetensors: Bool = {
         guard let python = which("python3") else { return false }
         return (try? run(python, ["-c", "import safetensors.numpy"]).status) == 0
