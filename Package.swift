@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "FedAttnFederation",
             dependencies: [
-                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnSafetensors",
+                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnSafetensors", "FedAttnPrivacy",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -196,7 +196,8 @@ let package = Package(
         .testTarget(
             name: "FedAttnFederationTests",
             dependencies: [
-                "FedAttnFederation", "FedAttnSimulation", "FedAttnCodec", "FedAttnData", "FedAttnModel", "FedAttnCore", "_FedAttnTestSupport",
+                "FedAttnFederation", "FedAttnSimulation", "FedAttnCodec", "FedAttnData", "FedAttnModel", "FedAttnCore", "FedAttnPrivacy",
+                "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),

@@ -149,7 +149,7 @@ public struct RobustAggregation: Strategy {
     }
 
     /// `update` scaled to an L2 norm of at most `bound`.
-    static func bounded(_ update: ClientUpdate, to bound: Double) -> ClientUpdate {
+    public static func bounded(_ update: ClientUpdate, to bound: Double) -> ClientUpdate {
         let norm = update.delta.tensors.reduce(0.0) { $0 + $1.values.reduce(0.0) { $0 + Double($1) * Double($1) } }.squareRoot()
         guard norm > bound else { return update }
         var delta = update.delta

@@ -10,6 +10,8 @@ public struct ServerOptimizer: Sendable, Equatable {
         case trimmedMean = "trimmed-mean"
         case krum
         case normBounded = "norm-bounded"
+        /// Client-level DP-FedAvg (`DPFedAvg`).
+        case dpFedAvg = "dp-fedavg"
     }
 
     public var rule: Rule
@@ -30,6 +32,11 @@ public struct ServerOptimizer: Sendable, Equatable {
     public var krumSelected: Int = 0
     /// The norm-bounded rule's L2 bound on each update.
     public var normBound: Double = 1
+    /// DP-FedAvg's clip norm C and noise multiplier z (noise standard deviation z C on the sum).
+    public var clipNorm: Double = 1
+    public var noiseMultiplier: Double = 1
+    /// DP-FedAvg's delta; 0 takes 1 / the number of silos.
+    public var dpDelta: Double = 0
 
     /// `learningRate` nil takes the rule's default (`defaultLearningRate`).
     public init(rule: Rule = .fedavg, learningRate: Float? = nil, momentum: Float = 0.9, beta1: Float = 0.9, beta2: Float = 0.99, tau: Float = 1e-4) {
@@ -45,7 +52,7 @@ public struct ServerOptimizer: Sendable, Equatable {
     /// iid-10 and dirichlet0.5-10, docs/server-optimisers.md).
     public static func defaultLearningRate(_ rule: Rule) -> Float {
         switch rule {
-        case .fedavg, .median, .trimmedMean, .krum, .normBounded: 1
+        case .fedavg, .median, .trimmedMean, .krum, .normBounded, .dpFedAvg: 1
         case .fedavgm: 0.3
         case .fedadam, .fedyogi: 0.01
         case .fedadagrad: 0.1
@@ -64,6 +71,7 @@ public struct ServerOptimizer: Sendable, Equatable {
         case .trimmedMean: RobustAggregation(rule: .trimmedMean(fraction: trimFraction), learningRate: learningRate)
         case .krum: RobustAggregation(rule: .krum(byzantine: krumByzantine, selected: krumSelected), learningRate: learningRate)
         case .normBounded: RobustAggregation(rule: .normBounded(bound: normBound), learningRate: learningRate)
+        case .dpFedAvg: DPFedAvg(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier, learningRate: learningRate)
         }
     }
 }

@@ -3,6 +3,7 @@ public import FedAttnAggregation
 import FedAttnCodec
 public import FedAttnCore
 public import FedAttnModel
+import FedAttnPrivacy
 public import Foundation
 public import Logging
 
@@ -500,7 +501,8 @@ public actor Coordinator {
             if let update { accumulator?.add(update) }
         case .aggregate(let outcome): aggregate(outcome)
         case .storeAgain(let outcome): storeStaged(outcome)
-        case .record(let record):
+        case .record(var record):
+            record.epsilon = privacySpent(afterRound: record.round)
             metrics.rounds.increment()
             metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
             let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
@@ -522,6 +524,20 @@ public actor Coordinator {
             }
         case .finish: logger.notice("done: \(machine.completedRounds) rounds")
         }
+    }
+
+    /// With DP-FedAvg, the epsilon spent per silo after `round` rounds: the RDP accountant with
+    /// one step a round at sampling rate clients per round / connected clients (1 when every
+    /// client takes part). Rounds select a fixed number of clients, accounted as Poisson
+    /// sampling at the same rate, as TensorFlow Federated and Opacus do.
+    private func privacySpent(afterRound round: Int) -> Double? {
+        guard config.server.rule == .dpFedAvg else { return nil }
+        let connected = max(machine.present.count, 1)
+        let q = config.clientsPerRound == 0 ? 1 : min(1, Double(config.clientsPerRound) / Double(connected))
+        var accountant = RDPAccountant()
+        accountant.compose(samplingRate: q, noiseMultiplier: config.server.noiseMultiplier, steps: round)
+        let spent = accountant.epsilon(delta: config.server.dpDelta > 0 ? config.server.dpDelta : 1 / Double(max(config.minClients, 2))).epsilon
+        return spent.isFinite ? spent : nil
     }
 
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then

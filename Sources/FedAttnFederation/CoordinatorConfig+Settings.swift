@@ -1,3 +1,4 @@
+import FedAttnAggregation
 public import FedAttnModel
 
 extension CoordinatorConfig {
@@ -10,5 +11,10 @@ extension CoordinatorConfig {
             ("FedProx mu", "\(plan.proximalMu)"), ("items", "\(model.items)"), ("strategies", "\(model.strategies)"),
             ("embedding dimension", "\(model.dim)"), ("history length", "\(model.historyLength)"), ("model seed", "\(plan.seed)"),
         ]
+            + (server.rule == .dpFedAvg
+                ? [
+                    ("DP clip norm", "\(server.clipNorm)"), ("DP noise multiplier", "\(server.noiseMultiplier)"),
+                    ("DP delta", server.dpDelta > 0 ? "\(server.dpDelta)" : "1 / \(minClients) silos"),
+                ] : [])
     }
 }

@@ -92,6 +92,8 @@ public struct RoundRecord: Sendable, Equatable {
     public var hitRate: Double? = nil
     public var ndcg: Double? = nil
     public var rankedUsers: Int = 0
+    /// With DP-FedAvg: the (epsilon, at `CoordinatorConfig`'s delta) spent by the rounds so far, per silo.
+    public var epsilon: Double? = nil
 }
 
 /// Part of a model version's payload.

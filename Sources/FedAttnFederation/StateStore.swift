@@ -87,6 +87,9 @@ public final class StateStore: Sendable {
                 try db.execute(sql: "ALTER TABLE round ADD COLUMN \(column)")
             }
         }
+        migrator.registerMigration("privacy") { db in
+            try db.execute(sql: "ALTER TABLE round ADD COLUMN epsilon REAL")
+        }
         try migrator.migrate(database)
     }
 
@@ -133,12 +136,12 @@ public final class StateStore: Sendable {
             try db.execute(
                 sql: """
                     UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
-                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?
+                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?
                     WHERE round = ?
                     """,
                 arguments: [
                     record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
-                    record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.round,
+                    record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon, record.round,
                 ])
         }
     }
@@ -162,7 +165,7 @@ public final class StateStore: Sendable {
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
                             trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
                             validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
-                            rankedUsers: row["ranked_users"] ?? 0)
+                            rankedUsers: row["ranked_users"] ?? 0, epsilon: row["epsilon"])
                         : nil)
             }
         }

@@ -16,6 +16,7 @@ public struct RoundReport: Sendable, Encodable {
         validationAUC = record.validationAUC
         hitRate = record.hitRate
         ndcg = record.ndcg
+        epsilon = record.epsilon
     }
 
     public let round: Int
@@ -32,11 +33,14 @@ public struct RoundReport: Sendable, Encodable {
     /// HR@10 and NDCG@10, leave-one-out, pooled over the silos' users.
     public let hitRate: Double?
     public let ndcg: Double?
+    /// With DP-FedAvg: the epsilon spent per silo so far.
+    public let epsilon: Double?
 
     enum CodingKeys: String, CodingKey {
         case round, clients, testAUC = "test_auc", testLogLoss = "test_logloss"
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
         case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
+        case epsilon
     }
 
     /// The row of the table.

@@ -14,6 +14,8 @@ public struct ReportRound: Sendable, Equatable {
     /// The round's wall seconds, and the slowest client's training seconds within them.
     public let seconds: Double
     public let trainSeconds: Double
+    /// With DP-FedAvg: the epsilon spent per silo so far.
+    public let epsilon: Double?
 
     public init(_ record: RoundRecord) {
         round = record.round
@@ -26,6 +28,7 @@ public struct ReportRound: Sendable, Equatable {
         bytesDownPerClient = record.bytesDownPerClient
         seconds = record.seconds
         trainSeconds = record.trainSecondsMax
+        epsilon = record.epsilon
     }
 }
 
@@ -87,12 +90,13 @@ public struct ReportPage: Sendable {
                 return
                     "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
             } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
+        let isPrivate = rounds.contains { $0.epsilon != nil }
         let settingRows = settings.map { "<tr><th>\(Self.escape($0.name))</th><td>\(Self.escape($0.value))</td></tr>" }.joined(separator: "\n")
         let roundRows = rounds.map { r in
             "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(Self.number(r.testAUC))</td><td>\(Self.number(r.validationAUC))</td>"
                 + "<td>\(Self.number(r.testLogLoss))</td><td>\(Self.number(r.hitRate))</td><td>\(Self.number(r.ndcg))</td>"
                 + "<td>\(r.bytesUpPerClient)</td><td>\(r.bytesDownPerClient)</td><td>\(String(format: "%.2f", r.seconds))</td>"
-                + "<td>\(String(format: "%.2f", r.trainSeconds))</td></tr>"
+                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td>" : "")</tr>"
         }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
@@ -118,7 +122,7 @@ public struct ReportPage: Sendable {
             </table>
             <h2>Rounds</h2>
             <table class="rounds">
-            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th></tr>
+            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon</th>" : "")</tr>
             \(roundRows)
             </table>
             </body></html>

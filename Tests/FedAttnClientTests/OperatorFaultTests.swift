@@ -45,6 +45,12 @@ struct OperatorFaultTests {
         let prox = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedprox", "--proximal-mu", "0"])
         #expect(
             prox.status != 0 && prox.standardError.contains("--strategy fedprox needs --proximal-mu (proximal_mu) above 0"), "\(prox.standardError)")
+        let target = try ProcessRunner.run(Self.coordinator, ["simulate", "--target-epsilon", "2"])
+        #expect(
+            target.status != 0 && target.standardError.contains("--target-epsilon (target_epsilon) needs --strategy dp-fedavg"),
+            "\(target.standardError)")
+        let noiseless = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "dp-fedavg", "--noise-multiplier", "0"])
+        #expect(noiseless.status != 0 && noiseless.standardError.contains("without noise there is no privacy"), "\(noiseless.standardError)")
         let file = try Fixtures.writeTemporaryFile("federation.json", #"{"strategy": "fedyogi", "server_tau": -1}"#)
         let tau = try ProcessRunner.run(Self.coordinator, ["simulate", "--config", file])
         #expect(

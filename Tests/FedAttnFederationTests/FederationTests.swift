@@ -3,6 +3,7 @@ import FedAttnCore
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
+import FedAttnPrivacy
 import FedAttnSimulation
 import RealModule
 import Testing
@@ -90,5 +91,28 @@ struct SimulationTests {
         #expect(abs(clean - attacked) < 0.01, "Krum: clean \(clean), attacked \(attacked)")
         let mean = try await finalAUC(ServerOptimizer(rule: .fedavg), .scale(100))
         #expect(mean < clean - 0.03, "the mean under the same attack: \(mean) against \(clean)")
+    }
+
+    @Test func dpFedAvgRecordsTheEpsilonEachRoundSpends() async throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 4, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            let (train, test) = ExampleBuilder().build(part)
+            return SimulatedSilo(name: "s\(i)", train: train, test: test)
+        }
+        var server = ServerOptimizer(rule: .dpFedAvg)
+        (server.clipNorm, server.noiseMultiplier) = (1, 2)
+        let simulation = Simulation(
+            silos: silos, modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, server: server), link: .inProcess)
+        let report = try await simulation.run()
+        // Every silo every round (q = 1), delta = 1 / 4 silos: the accountant's figure after r rounds.
+        let expected = (1...3).map { rounds in
+            var accountant = RDPAccountant()
+            accountant.compose(samplingRate: 1, noiseMultiplier: 2, steps: rounds)
+            return accountant.epsilon(delta: 0.25).epsilon
+        }
+        let recorded = report.rounds.compactMap(\.epsilon)
+        #expect(recorded.count == 3)
+        for (got, want) in zip(recorded, expected) { #expect(abs(got - want) < 1e-9, "\(recorded) vs \(expected)") }
+        #expect(recorded[0] < recorded[1] && recorded[1] < recorded[2])
     }
 }

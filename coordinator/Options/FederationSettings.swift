@@ -3,6 +3,7 @@ import FedAttnAggregation
 import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
+import FedAttnPrivacy
 import Foundation
 
 /// The settings of a served federation, from flags over a JSON config file over defaults.
@@ -56,6 +57,13 @@ struct FederationSettings: ParsableArguments {
     var krumByzantine: Int?
     @Option(name: .long, help: "krum: the best-scored updates averaged; 1 is Krum, 0 takes n - f (multi-Krum) (default 0).") var krumSelected: Int?
     @Option(name: .long, help: "norm-bounded: the L2 bound on each update (default \(FederationSettings.D.server.normBound)).") var normBound: Double?
+    @Option(name: .long, help: "dp-fedavg: each update's L2 clip norm C (default \(FederationSettings.D.server.clipNorm)).") var clipNorm: Double?
+    @Option(name: .long, help: "dp-fedavg: the noise standard deviation over C (default \(FederationSettings.D.server.noiseMultiplier)).")
+    var noiseMultiplier: Double?
+    @Option(
+        name: .long, help: "dp-fedavg: derive the noise multiplier that keeps --rounds within this epsilon per silo (instead of --noise-multiplier).")
+    var targetEpsilon: Double?
+    @Option(name: .long, help: "dp-fedavg: delta (default 1 / --min-clients, the number of silos).") var dpDelta: Double?
     @Option(
         name: .long,
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
@@ -84,12 +92,15 @@ struct FederationSettings: ParsableArguments {
         var patience: Int?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
+        var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
     /// The resolved model and coordinator configuration; errors name the file or flag.
     /// `defaultModel` gives the items and strategies when neither flag nor file does.
-    func resolve(defaultModel: ModelConfig = ModelConfig()) throws -> (
+    /// `clients`: how many clients will join, when known (a simulation's silos): the default
+    /// of --min-clients, and what DP-FedAvg's delta and sampling rate count.
+    func resolve(defaultModel: ModelConfig = ModelConfig(), clients: Int? = nil) throws -> (
         model: ModelConfig, coordinator: CoordinatorConfig
     ) {
         var file = File()
@@ -108,7 +119,7 @@ struct FederationSettings: ParsableArguments {
         let isFedProx = strategyName == "fedprox"
         guard let rule = isFedProx ? .fedavg : ServerOptimizer.Rule(rawValue: strategyName) else {
             throw ValidationError(
-                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded"
+                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded, dp-fedavg"
                     + (config.map { " (flags or \($0))" } ?? ""))
         }
         var server = ServerOptimizer(
@@ -120,12 +131,15 @@ struct FederationSettings: ParsableArguments {
         server.krumByzantine = krumByzantine ?? file.krumByzantine ?? d.server.krumByzantine
         server.krumSelected = krumSelected ?? file.krumSelected ?? d.server.krumSelected
         server.normBound = normBound ?? file.normBound ?? d.server.normBound
+        server.clipNorm = clipNorm ?? file.clipNorm ?? d.server.clipNorm
+        server.noiseMultiplier = noiseMultiplier ?? file.noiseMultiplier ?? d.server.noiseMultiplier
+        server.dpDelta = dpDelta ?? file.dpDelta ?? d.server.dpDelta
         let plan = LocalTrainingPlan(
             epochs: localEpochs ?? file.localEpochs ?? d.plan.epochs, batchSize: batchSize ?? file.batchSize ?? d.plan.batchSize,
             learningRate: learningRate ?? file.learningRate ?? d.plan.learningRate, seed: seed ?? file.seed ?? d.plan.seed,
             proximalMu: proximalMu ?? file.proximalMu ?? (rule == .fedavg && !isFedProx ? 0 : d.plan.proximalMu))
         let coordinator = CoordinatorConfig(
-            rounds: rounds ?? file.rounds ?? d.rounds, minClients: minClients ?? file.minClients ?? d.minClients,
+            rounds: rounds ?? file.rounds ?? d.rounds, minClients: minClients ?? file.minClients ?? clients ?? d.minClients,
             clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? d.clientsPerRound, quorum: quorum ?? file.quorum ?? d.quorum,
             roundTimeout: (roundTimeout ?? file.roundTimeout).map { .seconds($0) } ?? d.roundTimeout, plan: plan,
             maxUpdateBytes: maxUpdateBytes ?? file.maxUpdateBytes ?? d.maxUpdateBytes,
@@ -170,6 +184,35 @@ struct FederationSettings: ParsableArguments {
             (coordinator.maxTrainExamples >= 1, "--max-train-examples (max_train_examples) must be at least 1"),
         ]
         if let failed = checks.first(where: { !$0.ok }) { throw ValidationError(failed.message + (config.map { " (flags or \($0))" } ?? "")) }
-        return (model, coordinator)
+        var resolved = coordinator
+        try resolvePrivacy(&resolved, target: targetEpsilon ?? file.targetEpsilon, given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
+        return (model, resolved)
+    }
+
+    /// DP-FedAvg's settings checked, and a target epsilon turned into the noise multiplier
+    /// that keeps every round within it (refusing to start when none does).
+    private func resolvePrivacy(_ coordinator: inout CoordinatorConfig, target: Double?, given: Bool) throws {
+        let server = coordinator.server
+        guard server.rule == .dpFedAvg else {
+            if target != nil { throw ValidationError("--target-epsilon (target_epsilon) needs --strategy dp-fedavg") }
+            return
+        }
+        guard server.clipNorm > 0, server.clipNorm.isFinite else { throw ValidationError("--clip-norm (clip_norm) must be a positive number") }
+        guard server.noiseMultiplier > 0, server.noiseMultiplier.isFinite else {
+            throw ValidationError(
+                "--noise-multiplier (noise_multiplier) must be a positive number (without noise there is no privacy: --strategy norm-bounded clips alone)"
+            )
+        }
+        guard server.dpDelta >= 0, server.dpDelta < 1 else { throw ValidationError("--dp-delta (dp_delta) must lie in (0, 1), or 0 for 1 / silos") }
+        guard let target else { return }
+        guard !given else { throw ValidationError("give --target-epsilon or --noise-multiplier, not both") }
+        guard target > 0, target.isFinite else { throw ValidationError("--target-epsilon (target_epsilon) must be a positive number") }
+        let silos = max(coordinator.minClients, 2)
+        let q = coordinator.clientsPerRound == 0 ? 1 : min(1, Double(coordinator.clientsPerRound) / Double(silos))
+        let delta = server.dpDelta > 0 ? server.dpDelta : 1 / Double(silos)
+        guard let sigma = RDPAccountant.noiseMultiplier(forEpsilon: target, delta: delta, samplingRate: q, steps: coordinator.rounds) else {
+            throw ValidationError("no noise multiplier up to 10,000 keeps \(coordinator.rounds) rounds within epsilon \(target) (delta \(delta))")
+        }
+        coordinator.server.noiseMultiplier = sigma
     }
 }

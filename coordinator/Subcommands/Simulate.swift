@@ -47,7 +47,7 @@ extension CoordinatorCommand {
 
         func run() async throws {
             let builtIn = SyntheticGenerator.Config.demo
-            let (modelConfig, config) = try settings.resolve(
+            let (modelConfig, _) = try settings.resolve(
                 defaultModel: silos == nil ? ModelConfig(items: builtIn.itemMapping, strategies: builtIn.strategies) : ModelConfig())
             let builder = ExampleBuilder(historyLength: modelConfig.historyLength)
             let data: [SimulatedSilo]
@@ -58,6 +58,8 @@ extension CoordinatorCommand {
                 data = SimulatedSilo.builtIn(count: 10, builder: builder, validationFraction: validationFraction)
             }
             guard hostile <= data.count else { throw ValidationError("--hostile \(hostile) is more than the \(data.count) silos") }
+            // Again, knowing the silos: every one joins (DP-FedAvg's delta and sampling rate count them).
+            let config = try settings.resolve(defaultModel: modelConfig, clients: data.count).coordinator
             let simulation = Simulation(
                 silos: data, modelConfig: modelConfig, config: config, link: SimulationLink(rawValue: link)!, modelSeed: config.plan.seed,
                 threads: threads, hostile: (hostile, Attack(attack)!))
@@ -94,6 +96,7 @@ extension CoordinatorCommand {
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
+                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
             } else {
                 print(report.summary)

@@ -1,0 +1,43 @@
+import FedAttnAggregation
+import FedAttnCore
+import Testing
+
+/// DP-FedAvg bounds each silo's influence by clipping, and hides it with noise of the stated size.
+struct DPFedAvgTests {
+    static let layout = ParameterLayout([TensorSpec(name: "item_embedding", shape: [3, 2]), TensorSpec(name: "w", shape: [4_000])])
+
+    static func round(_ updates: [[Float]]) -> UpdateAccumulator {
+        var round = UpdateAccumulator(layout: layout, tables: ["item_embedding"], keepingUpdates: true)
+        for (i, values) in updates.enumerated() {
+            round.add(
+                ClientUpdate(
+                    client: "c\(i)", exampleCount: 1 + 1_000 * i,
+                    delta: SparseWeights(Weights(layout: layout, values: values), sparseTensors: ["item_embedding"])))
+        }
+        return round
+    }
+
+    @Test func withoutNoiseEachUpdateCountsOnceAndAtMostTheClipNorm() throws {
+        var huge = [Float](repeating: 0, count: Self.layout.count), small = huge
+        huge[2] = 300  // row 1; norm 300
+        small[3] = 0.1
+        var strategy = DPFedAvg(clipNorm: 1, noiseMultiplier: 0)
+        var model = Weights(zerosLike: Self.layout)
+        _ = try #require(strategy.aggregate(Self.round([huge, small]), into: &model))
+        // (clip(300) = 1, 0) and (0, 0.1), averaged over the 2 updates whatever their example counts.
+        #expect(abs(model.values[2] - 0.5) < 1e-3 && abs(model.values[3] - 0.05) < 1e-4, "\(model.values[0..<6])")
+        #expect(model.values[0] == 0 && model.values[1] == 0)  // the padding row stays zero
+    }
+
+    @Test func theNoiseHasStandardDeviationNoiseMultiplierTimesClipNormOverTheUpdates() throws {
+        let zero = [Float](repeating: 0, count: Self.layout.count)
+        var strategy = DPFedAvg(clipNorm: 2, noiseMultiplier: 1.5)
+        var model = Weights(zerosLike: Self.layout)
+        _ = try #require(strategy.aggregate(Self.round([zero, zero]), into: &model))
+        let noise = model.values[6...].map(Double.init)
+        let mean = noise.reduce(0, +) / Double(noise.count)
+        let deviation = (noise.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(noise.count)).squareRoot()
+        // Expected 1.5 x 2 / 2 = 1.5; 4,000 draws put the sample's within about 2% of it.
+        #expect(abs(deviation - 1.5) < 0.08 && abs(mean) < 0.1, "mean \(mean), deviation \(deviation)")
+    }
+}
