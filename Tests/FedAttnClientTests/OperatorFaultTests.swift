@@ -49,6 +49,9 @@ struct OperatorFaultTests {
         #expect(
             target.status != 0 && target.standardError.contains("--target-epsilon (target_epsilon) needs --strategy dp-fedavg"),
             "\(target.standardError)")
+        let over = try ProcessRunner.run(
+            Self.coordinator, ["simulate", "--strategy", "dp-fedavg", "--noise-multiplier", "1", "--epsilon-budget", "2"])
+        #expect(over.status != 0 && over.standardError.contains("20 rounds at noise multiplier 1.0 would spend epsilon"), "\(over.standardError)")
         let noiseless = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "dp-fedavg", "--noise-multiplier", "0"])
         #expect(noiseless.status != 0 && noiseless.standardError.contains("without noise there is no privacy"), "\(noiseless.standardError)")
         let file = try Fixtures.writeTemporaryFile("federation.json", #"{"strategy": "fedyogi", "server_tau": -1}"#)

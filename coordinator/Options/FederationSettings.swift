@@ -64,6 +64,8 @@ struct FederationSettings: ParsableArguments {
         name: .long, help: "dp-fedavg: derive the noise multiplier that keeps --rounds within this epsilon per silo (instead of --noise-multiplier).")
     var targetEpsilon: Double?
     @Option(name: .long, help: "dp-fedavg: delta (default 1 / --min-clients, the number of silos).") var dpDelta: Double?
+    @Option(name: .long, help: "dp-fedavg with --noise-multiplier: refuse to start when --rounds would spend more than this epsilon per silo.")
+    var epsilonBudget: Double?
     @Option(
         name: .long,
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
@@ -92,7 +94,7 @@ struct FederationSettings: ParsableArguments {
         var patience: Int?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
-        var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?
+        var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?, epsilonBudget: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
@@ -185,16 +187,19 @@ struct FederationSettings: ParsableArguments {
         ]
         if let failed = checks.first(where: { !$0.ok }) { throw ValidationError(failed.message + (config.map { " (flags or \($0))" } ?? "")) }
         var resolved = coordinator
-        try resolvePrivacy(&resolved, target: targetEpsilon ?? file.targetEpsilon, given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
+        try resolvePrivacy(
+            &resolved, target: targetEpsilon ?? file.targetEpsilon, budget: epsilonBudget ?? file.epsilonBudget,
+            given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
         return (model, resolved)
     }
 
     /// DP-FedAvg's settings checked, and a target epsilon turned into the noise multiplier
     /// that keeps every round within it (refusing to start when none does).
-    private func resolvePrivacy(_ coordinator: inout CoordinatorConfig, target: Double?, given: Bool) throws {
+    private func resolvePrivacy(_ coordinator: inout CoordinatorConfig, target: Double?, budget: Double?, given: Bool) throws {
         let server = coordinator.server
         guard server.rule == .dpFedAvg else {
             if target != nil { throw ValidationError("--target-epsilon (target_epsilon) needs --strategy dp-fedavg") }
+            if budget != nil { throw ValidationError("--epsilon-budget (epsilon_budget) needs --strategy dp-fedavg") }
             return
         }
         guard server.clipNorm > 0, server.clipNorm.isFinite else { throw ValidationError("--clip-norm (clip_norm) must be a positive number") }
@@ -204,12 +209,23 @@ struct FederationSettings: ParsableArguments {
             )
         }
         guard server.dpDelta >= 0, server.dpDelta < 1 else { throw ValidationError("--dp-delta (dp_delta) must lie in (0, 1), or 0 for 1 / silos") }
-        guard let target else { return }
-        guard !given else { throw ValidationError("give --target-epsilon or --noise-multiplier, not both") }
-        guard target > 0, target.isFinite else { throw ValidationError("--target-epsilon (target_epsilon) must be a positive number") }
         let silos = max(coordinator.minClients, 2)
         let q = coordinator.clientsPerRound == 0 ? 1 : min(1, Double(coordinator.clientsPerRound) / Double(silos))
         let delta = server.dpDelta > 0 ? server.dpDelta : 1 / Double(silos)
+        if let budget {
+            guard budget > 0, budget.isFinite else { throw ValidationError("--epsilon-budget (epsilon_budget) must be a positive number") }
+            var accountant = RDPAccountant()
+            accountant.compose(samplingRate: q, noiseMultiplier: server.noiseMultiplier, steps: coordinator.rounds)
+            let spent = accountant.epsilon(delta: delta).epsilon
+            guard spent <= budget else {
+                throw ValidationError(
+                    "\(coordinator.rounds) rounds at noise multiplier \(server.noiseMultiplier) would spend epsilon \(String(format: "%.3f", spent)) "
+                        + "per silo, over the budget of \(budget): run fewer --rounds, more noise, or --target-epsilon \(budget)")
+            }
+        }
+        guard let target else { return }
+        guard !given else { throw ValidationError("give --target-epsilon or --noise-multiplier, not both") }
+        guard target > 0, target.isFinite else { throw ValidationError("--target-epsilon (target_epsilon) must be a positive number") }
         guard let sigma = RDPAccountant.noiseMultiplier(forEpsilon: target, delta: delta, samplingRate: q, steps: coordinator.rounds) else {
             throw ValidationError("no noise multiplier up to 10,000 keeps \(coordinator.rounds) rounds within epsilon \(target) (delta \(delta))")
         }
