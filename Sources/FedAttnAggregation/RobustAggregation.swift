@@ -150,7 +150,7 @@ public struct RobustAggregation: Strategy {
 
     /// `update` scaled to an L2 norm of at most `bound`.
     public static func bounded(_ update: ClientUpdate, to bound: Double) -> ClientUpdate {
-        let norm = update.delta.tensors.reduce(0.0) { $0 + $1.values.reduce(0.0) { $0 + Double($1) * Double($1) } }.squareRoot()
+        let norm = update.delta.l2Norm
         guard norm > bound else { return update }
         var delta = update.delta
         let scale = Float(bound / norm)
@@ -166,7 +166,10 @@ public struct RobustAggregation: Strategy {
         guard neighbours >= 1 else { return updates }
         // Squared distances from norms and dot products over the rows both sent: the
         // updates stay sparse (a 4M-row table is never densified).
-        let norms = updates.map { u in u.delta.tensors.reduce(0.0) { $0 + $1.values.reduce(0.0) { $0 + Double($1) * Double($1) } } }
+        let norms = updates.map { update in
+            let norm = update.delta.l2Norm
+            return norm * norm
+        }
         let rowIndex = updates.map { u in
             u.delta.tensors.map { t in t.rows.map { rows in Dictionary(uniqueKeysWithValues: rows.enumerated().map { ($1, $0) }) } }
         }

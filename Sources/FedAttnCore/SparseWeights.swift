@@ -50,45 +50,31 @@ public struct SparseWeights: Sendable, Equatable {
     /// The dense weights, absent rows being zero.
     public func densified() -> Weights {
         var dense = Weights(zerosLike: layout)
-        for (i, tensor) in tensors.enumerated() {
-            let range = layout.range(at: i)
-            guard let rows = tensor.rows else {
-                dense.values.replaceSubrange(range, with: tensor.values)
-                continue
-            }
-            let width = layout.tensors[i].shape[1]
-            for (k, row) in rows.enumerated() {
-                let start = range.lowerBound + Int(row) * width
-                dense.values.replaceSubrange(start..<(start + width), with: tensor.values[(k * width)..<((k + 1) * width)])
-            }
-        }
+        overwrite(&dense)
         return dense
     }
 
     /// Adds these values to `weights` in place, one Float addition per value (absent rows
     /// add nothing): how a step is applied, identically wherever it is applied.
     public func add(to weights: inout Weights) {
-        precondition(weights.layout == layout, "A step adds to weights of its own layout.")
-        weights.values.withUnsafeMutableBufferPointer { out in
-            for (i, tensor) in tensors.enumerated() {
-                let offset = layout.range(at: i).lowerBound
-                if let rows = tensor.rows {
-                    let width = layout.tensors[i].shape[1]
-                    for (k, row) in rows.enumerated() {
-                        let start = offset + Int(row) * width
-                        for j in 0..<width { out[start + j] += tensor.values[k * width + j] }
-                    }
-                } else {
-                    for (j, value) in tensor.values.enumerated() { out[offset + j] += value }
-                }
-            }
-        }
+        apply(to: &weights) { $0 += $1 }
     }
 
     /// Writes these values over `weights`' (the rows listed, the dense tensors whole; rows
     /// not listed keep theirs): how a catch-up download brings a held model up to date.
     public func overwrite(_ weights: inout Weights) {
-        precondition(weights.layout == layout, "Values overwrite weights of their own layout.")
+        apply(to: &weights) { $0 = $1 }
+    }
+
+    /// The Euclidean norm of all values carried, accumulated in Float64 (absent rows are zero).
+    public var l2Norm: Double {
+        tensors.reduce(0.0) { sum, tensor in tensor.values.reduce(sum) { $0 + Double($1) * Double($1) } }.squareRoot()
+    }
+
+    /// `combine(&weight, value)` for every value carried, at its place in `weights`.
+    @inline(__always)
+    private func apply(to weights: inout Weights, _ combine: (inout Float, Float) -> Void) {
+        precondition(weights.layout == layout, "Values apply to weights of their own layout.")
         weights.values.withUnsafeMutableBufferPointer { out in
             for (i, tensor) in tensors.enumerated() {
                 let offset = layout.range(at: i).lowerBound
@@ -96,10 +82,10 @@ public struct SparseWeights: Sendable, Equatable {
                     let width = layout.tensors[i].shape[1]
                     for (k, row) in rows.enumerated() {
                         let start = offset + Int(row) * width
-                        for j in 0..<width { out[start + j] = tensor.values[k * width + j] }
+                        for j in 0..<width { combine(&out[start + j], tensor.values[k * width + j]) }
                     }
                 } else {
-                    for (j, value) in tensor.values.enumerated() { out[offset + j] = value }
+                    for (j, value) in tensor.values.enumerated() { combine(&out[offset + j], value) }
                 }
             }
         }

@@ -400,7 +400,7 @@ public actor Coordinator {
                     "update from '\(client)': tensor '\(AttentionModel.TensorName.items)' changes row 0, the padding row, which stays zero")
             }
         }
-        let norm = delta.tensors.reduce(0.0) { sum, tensor in tensor.values.reduce(sum) { $0 + Double($1) * Double($1) } }.squareRoot()
+        let norm = delta.l2Norm
         guard norm <= config.maxUpdateNorm else {
             throw .invalidUpdate(String(format: "update from '%@' has norm %.3g, over the bound of %.3g", client, norm, config.maxUpdateNorm))
         }
@@ -526,18 +526,10 @@ public actor Coordinator {
         }
     }
 
-    /// With DP-FedAvg, the epsilon spent per silo after `round` rounds: the RDP accountant with
-    /// one step a round at sampling rate clients per round / connected clients (1 when every
-    /// client takes part). Rounds select a fixed number of clients, accounted as Poisson
-    /// sampling at the same rate, as TensorFlow Federated and Opacus do.
+    /// With DP-FedAvg, the epsilon spent per silo after `round` rounds (`CoordinatorConfig.privacyAccounting`).
     private func privacySpent(afterRound round: Int) -> Double? {
         guard config.server.rule == .dpFedAvg else { return nil }
-        let connected = max(machine.present.count, 1)
-        let q = config.clientsPerRound == 0 ? 1 : min(1, Double(config.clientsPerRound) / Double(connected))
-        var accountant = RDPAccountant()
-        accountant.compose(samplingRate: q, noiseMultiplier: config.server.noiseMultiplier, steps: round)
-        let spent = accountant.epsilon(delta: config.server.dpDelta > 0 ? config.server.dpDelta : 1 / Double(max(config.minClients, 2))).epsilon
-        return spent.isFinite ? spent : nil
+        return config.privacySpent(rounds: round, connected: machine.present.count)
     }
 
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then

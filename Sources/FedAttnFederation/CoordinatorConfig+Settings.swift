@@ -1,5 +1,6 @@
 import FedAttnAggregation
 public import FedAttnModel
+import FedAttnPrivacy
 
 extension CoordinatorConfig {
     /// The settings a report shows, by name, in order: what the round ran with.
@@ -16,5 +17,26 @@ extension CoordinatorConfig {
                     ("DP clip norm", "\(server.clipNorm)"), ("DP noise multiplier", "\(server.noiseMultiplier)"),
                     ("DP delta", server.dpDelta > 0 ? "\(server.dpDelta)" : "1 / \(minClients) silos"),
                 ] : [])
+    }
+}
+
+extension CoordinatorConfig {
+    /// DP-FedAvg's accounting with `connected` clients: one step a round at sampling rate
+    /// clients per round / connected (1 when every client takes part), and delta as set or
+    /// 1 / the number of silos. Rounds select a fixed number of clients, accounted as Poisson
+    /// sampling at the same rate, as TensorFlow Federated and Opacus do.
+    public func privacyAccounting(connected: Int) -> (samplingRate: Double, delta: Double) {
+        let q = clientsPerRound == 0 ? 1 : min(1, Double(clientsPerRound) / Double(max(connected, 1)))
+        return (q, server.dpDelta > 0 ? server.dpDelta : 1 / Double(max(minClients, 2)))
+    }
+
+    /// The epsilon per silo that `rounds` DP-FedAvg rounds spend with `connected` clients at
+    /// the configured noise multiplier (nil when infinite).
+    public func privacySpent(rounds: Int, connected: Int) -> Double? {
+        let (q, delta) = privacyAccounting(connected: connected)
+        var accountant = RDPAccountant()
+        accountant.compose(samplingRate: q, noiseMultiplier: server.noiseMultiplier, steps: rounds)
+        let spent = accountant.epsilon(delta: delta).epsilon
+        return spent.isFinite ? spent : nil
     }
 }

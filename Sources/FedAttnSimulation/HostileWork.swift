@@ -63,11 +63,10 @@ struct HostileWork: LocalWork {
         case .scale(let factor): delta = Self.map(delta) { $0 * factor }
         case .none, .inflateExamples: break
         case .noise:
-            let norm = delta.tensors.reduce(0.0) { $0 + $1.values.reduce(0.0) { $0 + Double($1) * Double($1) } }.squareRoot()
+            let norm = delta.l2Norm
             var generator = SeededGenerator(seed: seed &+ UInt64(plan.seed))
             var noise = Self.map(delta) { _ in Float(generator.nextNormal()) }
-            let noiseNorm = noise.tensors.reduce(0.0) { $0 + $1.values.reduce(0.0) { $0 + Double($1) * Double($1) } }.squareRoot()
-            let scale = Float(norm / max(noiseNorm, 1e-12))
+            let scale = Float(norm / max(noise.l2Norm, 1e-12))
             noise = Self.map(noise) { $0 * scale }
             // Row 0 (padding) stays zero, as the coordinator requires.
             if noise.tensors[0].rows == nil { for j in 0..<layout.tensors[0].shape[1] { noise.tensors[0].values[j] = 0 } }

@@ -80,7 +80,8 @@ public struct SimulationReport: Sendable, Encodable {
     /// The round kept: the highest validation AUC (the first of equals), as the coordinator
     /// chooses it; nil when no silo had a validation split.
     public var best: RoundReport? {
-        rounds.filter { $0.validationAUC != nil }.max { ($0.validationAUC!, -$0.round) < ($1.validationAUC!, -$1.round) }
+        let kept = ModelSelection(patience: 0, replaying: records).bestRound
+        return rounds.first { $0.round == kept }
     }
 
     /// Mean over rounds of (round seconds - slowest client's training).

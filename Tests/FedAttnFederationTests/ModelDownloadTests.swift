@@ -46,13 +46,17 @@ struct ModelDownloadTests {
         #expect(names.filter { $0.hasPrefix(".payload-") }.isEmpty, "left in the state folder: \(names)")
     }
 
-    @Test func aClientHoldingTheLastVersionDownloadsOnlyWhatChangedAndHoldsTheCoordinatorsModel() async throws {
-        // A large hashed table: the silos touch a few hundred of its 50,001 rows.
+    /// The synthetic data in two silos over a large hashed table: they touch a few hundred of its 50,001 rows.
+    static func twoHashedSilos() throws -> (ModelConfig, [(train: ExampleSet, test: ExampleSet)]) {
         let config = ModelConfig(items: .hashed(buckets: 50_000), strategies: Fixtures.syntheticConfig.strategies)
         let reader = ClickLogReader(items: config.items, strategies: config.strategies)
         let text = ClickLogWriter.csv(SyntheticGenerator(config: Fixtures.syntheticData).generate(), includeStrategy: true)
         let log = try reader.read(path: try Fixtures.writeTemporaryFile("silo.csv", text))
-        let parts = SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) }
+        return (config, SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) })
+    }
+
+    @Test func aClientHoldingTheLastVersionDownloadsOnlyWhatChangedAndHoldsTheCoordinatorsModel() async throws {
+        let (config, parts) = try Self.twoHashedSilos()
         let coordinator = try Coordinator(
             modelConfig: config, config: CoordinatorConfig(rounds: 3, minClients: 2), initialModel: try AttentionModel(config: config, seed: 0))
         let downloads = Recorded()
@@ -81,11 +85,7 @@ struct ModelDownloadTests {
     }
 
     @Test func aClientBackAfterMissingRoundsDownloadsTheRowsChangedSinceItsVersion() async throws {
-        let config = ModelConfig(items: .hashed(buckets: 50_000), strategies: Fixtures.syntheticConfig.strategies)
-        let reader = ClickLogReader(items: config.items, strategies: config.strategies)
-        let text = ClickLogWriter.csv(SyntheticGenerator(config: Fixtures.syntheticData).generate(), includeStrategy: true)
-        let log = try reader.read(path: try Fixtures.writeTemporaryFile("silo.csv", text))
-        let parts = SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) }
+        let (config, parts) = try Self.twoHashedSilos()
         var settings = CoordinatorConfig(rounds: 4, minClients: 2)
         (settings.quorum, settings.roundTimeout) = (1, .milliseconds(300))
         let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try AttentionModel(config: config, seed: 0))

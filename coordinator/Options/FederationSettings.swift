@@ -209,14 +209,11 @@ struct FederationSettings: ParsableArguments {
             )
         }
         guard server.dpDelta >= 0, server.dpDelta < 1 else { throw ValidationError("--dp-delta (dp_delta) must lie in (0, 1), or 0 for 1 / silos") }
-        let silos = max(coordinator.minClients, 2)
-        let q = coordinator.clientsPerRound == 0 ? 1 : min(1, Double(coordinator.clientsPerRound) / Double(silos))
-        let delta = server.dpDelta > 0 ? server.dpDelta : 1 / Double(silos)
+        // Every silo connected, as planned.
+        let (q, delta) = coordinator.privacyAccounting(connected: max(coordinator.minClients, 2))
         if let budget {
             guard budget > 0, budget.isFinite else { throw ValidationError("--epsilon-budget (epsilon_budget) must be a positive number") }
-            var accountant = RDPAccountant()
-            accountant.compose(samplingRate: q, noiseMultiplier: server.noiseMultiplier, steps: coordinator.rounds)
-            let spent = accountant.epsilon(delta: delta).epsilon
+            let spent = coordinator.privacySpent(rounds: coordinator.rounds, connected: max(coordinator.minClients, 2)) ?? .infinity
             guard spent <= budget else {
                 throw ValidationError(
                     "\(coordinator.rounds) rounds at noise multiplier \(server.noiseMultiplier) would spend epsilon \(String(format: "%.3f", spent)) "
