@@ -150,7 +150,7 @@ let package = Package(
         .executableTarget(
             name: "fedattn-client",
             dependencies: [
-                "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "FedAttnTransport", "FedAttnCommandLine",
+                "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnPrivacy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "client",

@@ -1,7 +1,8 @@
-/// The FedAttention wire protocol, version 6. Everything a client in any language needs is
+/// The FedAttention wire protocol, version 7. Everything a client in any language needs is
 /// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
 /// without reserving a slot; 3 declared no training examples at Join and sent no limits;
-/// 4 named a model version by its payload's SHA-256 and always sent the whole model.)
+/// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
+/// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked.)
 ///
 /// ── Transport and identity ──────────────────────────────────────────────────────────────
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -68,6 +69,21 @@
 /// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
 /// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
 /// The update is the delta w_local - w_g.
+///
+/// ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
+/// DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
+/// silo's training examples, B = plan.batch_size, C = plan.dp_clip_norm, sigma =
+/// plan.dp_noise_multiplier, an epoch is max(1, round(N / B)) steps; each step takes every
+/// example independently with probability q = min(1, B / N) (the sample, possibly empty),
+/// computes each sampled example's gradient of its own loss over ALL parameters (no FedProx
+/// term), scales it by min(1, C / its L2 norm), and sums them: S. Every parameter except
+/// item_embedding row 0 then gets n ~ N(0, sigma^2 C^2), drawn from a generator the
+/// coordinator cannot predict (fresh noise per parameter per step). The item table takes an
+/// SGD step on the noisy sum: w -= plan.dp_row_learning_rate * (S + n); the other tensors
+/// take the Adam step above with g = (S + n) / B + mu (w - w_g). (A client may add a row's noise of k
+/// steps as one draw of variance k sigma^2 C^2 when it next reads the row: the same
+/// distribution.) A client that cannot do this must not train: a plan with dp_clip_norm > 0
+/// is a privacy promise the coordinator accounts for (epsilon per silo, RDP accountant).
 ///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an

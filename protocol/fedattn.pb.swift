@@ -8,10 +8,11 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 6. Everything a client in any language needs is
+/// The FedAttention wire protocol, version 7. Everything a client in any language needs is
 /// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
 /// without reserving a slot; 3 declared no training examples at Join and sent no limits;
-/// 4 named a model version by its payload's SHA-256 and always sent the whole model.)
+/// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
+/// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked.)
 ///
 /// ── Transport and identity ──────────────────────────────────────────────────────────────
 /// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -78,6 +79,21 @@
 /// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
 /// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
 /// The update is the delta w_local - w_g.
+///
+/// ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
+/// DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
+/// silo's training examples, B = plan.batch_size, C = plan.dp_clip_norm, sigma =
+/// plan.dp_noise_multiplier, an epoch is max(1, round(N / B)) steps; each step takes every
+/// example independently with probability q = min(1, B / N) (the sample, possibly empty),
+/// computes each sampled example's gradient of its own loss over ALL parameters (no FedProx
+/// term), scales it by min(1, C / its L2 norm), and sums them: S. Every parameter except
+/// item_embedding row 0 then gets n ~ N(0, sigma^2 C^2), drawn from a generator the
+/// coordinator cannot predict (fresh noise per parameter per step). The item table takes an
+/// SGD step on the noisy sum: w -= plan.dp_row_learning_rate * (S + n); the other tensors
+/// take the Adam step above with g = (S + n) / B + mu (w - w_g). (A client may add a row's noise of k
+/// steps as one draw of variance k sigma^2 C^2 when it next reads the row: the same
+/// distribution.) A client that cannot do this must not train: a plan with dp_clip_norm > 0
+/// is a privacy promise the coordinator accounts for (epsilon per silo, RDP accountant).
 ///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
@@ -154,10 +170,10 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 5 for this file.
+  /// The protocol version the client speaks: 7 for this file.
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports (none are defined in version 6).
+  /// Optional features the client supports (none are defined in version 7).
   public var capabilities: [String] = []
 
   /// The training examples this silo holds (rows of its train split). No update of this
@@ -397,6 +413,15 @@ public nonisolated struct Fedattn_V1_TrainingPlan: Sendable {
 
   /// FedProx strength mu: the client adds (mu/2) |w - w_global|^2 to its loss.
   public var proximalMu: Float = 0
+
+  /// Example-level DP-SGD when above 0 (see "Local training with DP-SGD"): the clip norm C.
+  public var dpClipNorm: Float = 0
+
+  /// DP-SGD: the noise's standard deviation over C (sigma), 0 or more.
+  public var dpNoiseMultiplier: Float = 0
+
+  /// DP-SGD: the item table's SGD learning rate (per example: it multiplies the sum S + n), above 0.
+  public var dpRowLearningRate: Float = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -970,7 +995,7 @@ nonisolated extension Fedattn_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingPlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -983,6 +1008,9 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
       case 3: try { try decoder.decodeSingularFloatField(value: &self.learningRate) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
       case 5: try { try decoder.decodeSingularFloatField(value: &self.proximalMu) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.dpClipNorm) }()
+      case 7: try { try decoder.decodeSingularFloatField(value: &self.dpNoiseMultiplier) }()
+      case 8: try { try decoder.decodeSingularFloatField(value: &self.dpRowLearningRate) }()
       default: break
       }
     }
@@ -1004,6 +1032,15 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
     if self.proximalMu.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.proximalMu, fieldNumber: 5)
     }
+    if self.dpClipNorm.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.dpClipNorm, fieldNumber: 6)
+    }
+    if self.dpNoiseMultiplier.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.dpNoiseMultiplier, fieldNumber: 7)
+    }
+    if self.dpRowLearningRate.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.dpRowLearningRate, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1013,6 +1050,9 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
     if lhs.learningRate != rhs.learningRate {return false}
     if lhs.seed != rhs.seed {return false}
     if lhs.proximalMu != rhs.proximalMu {return false}
+    if lhs.dpClipNorm != rhs.dpClipNorm {return false}
+    if lhs.dpNoiseMultiplier != rhs.dpNoiseMultiplier {return false}
+    if lhs.dpRowLearningRate != rhs.dpRowLearningRate {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -13,7 +13,7 @@ public import Logging
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 6
+    public static let protocolVersion: UInt32 = 7
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig

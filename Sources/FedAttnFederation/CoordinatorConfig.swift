@@ -31,12 +31,16 @@ public struct CoordinatorConfig: Sendable {
     /// The most training examples a client may declare at Join (and so claim for an
     /// update's weight): a silo claiming 10^12 would otherwise outweigh all others.
     public var maxTrainExamples: Int
+    /// Example-level DP-SGD in every silo, and its accounting, when set.
+    public var examplePrivacy: ExamplePrivacy?
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
         plan: LocalTrainingPlan = LocalTrainingPlan(), maxUpdateBytes: Int = 256 << 20, server: ServerOptimizer = ServerOptimizer(),
-        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120), maxTrainExamples: Int = 100_000_000, patience: Int = 0
+        maxUpdateNorm: Double = 1_000, uploadTimeout: Duration = .seconds(120), maxTrainExamples: Int = 100_000_000, patience: Int = 0,
+        examplePrivacy: ExamplePrivacy? = nil
     ) {
+        self.examplePrivacy = examplePrivacy
         self.patience = patience
         self.maxTrainExamples = maxTrainExamples
         self.uploadTimeout = uploadTimeout
@@ -94,6 +98,9 @@ public struct RoundRecord: Sendable, Equatable {
     public var rankedUsers: Int = 0
     /// With DP-FedAvg: the (epsilon, at `CoordinatorConfig`'s delta) spent by the rounds so far, per silo.
     public var epsilon: Double? = nil
+    /// With example-level DP-SGD: the largest epsilon any silo has spent so far (each at its
+    /// own delta; see `ExamplePrivacy`).
+    public var exampleEpsilon: Double? = nil
 }
 
 /// Part of a model version's payload.

@@ -9,9 +9,15 @@ public struct LocalTrainingPlan: Sendable, Hashable {
     public var seed: UInt64
     /// FedProx strength; see TrainingConfig.proximalMu.
     public var proximalMu: Float
+    /// Example-level DP-SGD, when set: the clip norm, this silo's noise multiplier and the
+    /// item table's learning rate (its `seed` is nil: a silo seeds its own noise).
+    public var privacy: DPSGDConfig?
 
-    public init(epochs: Int = 1, batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, proximalMu: Float = 0.005) {
+    public init(
+        epochs: Int = 1, batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, proximalMu: Float = 0.005, privacy: DPSGDConfig? = nil
+    ) {
         self.proximalMu = proximalMu
+        self.privacy = privacy
         self.epochs = epochs
         self.batchSize = batchSize
         self.learningRate = learningRate
@@ -45,7 +51,7 @@ public enum LocalRound {
         global: AttentionModel, on data: ExampleSet, plan: LocalTrainingPlan, threads: Int = 1,
         progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)? = nil
     ) -> LocalRoundResult {
-        let trainer = LocalTrainer(model: global, config: config(plan, threads: threads))
+        let trainer = config(plan, threads: threads).makeTrainer(for: global)
         return run(trainer, on: data, epochs: plan.epochs, progress: progress)
     }
 
@@ -56,19 +62,20 @@ public enum LocalRound {
         _ global: consuming AttentionModel, on data: ExampleSet, plan: LocalTrainingPlan, threads: Int = 1,
         progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)? = nil
     ) -> (result: LocalRoundResult, global: AttentionModel) {
-        let trainer = LocalTrainer(model: global, config: config(plan, threads: threads))
+        let trainer = config(plan, threads: threads).makeTrainer(for: global)
         let result = run(trainer, on: data, epochs: plan.epochs, progress: progress)
         return (result, trainer.restoreStart())
     }
 
     private static func config(_ plan: LocalTrainingPlan, threads: Int) -> TrainingConfig {
         TrainingConfig(
-            batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads, proximalMu: plan.proximalMu)
+            batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads, proximalMu: plan.proximalMu,
+            privacy: plan.privacy)
     }
 
     /// The round's epochs; the last epoch's mean loss and the seconds of all.
     private static func run(
-        _ trainer: LocalTrainer, on data: ExampleSet, epochs: Int, progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)?
+        _ trainer: any EpochTrainer, on data: ExampleSet, epochs: Int, progress: ((_ epoch: Int, _ examplesDone: Int) -> Void)?
     ) -> LocalRoundResult {
         var loss = 0.0, seconds = 0.0
         for epoch in 1...epochs {

@@ -90,6 +90,9 @@ public final class StateStore: Sendable {
         migrator.registerMigration("privacy") { db in
             try db.execute(sql: "ALTER TABLE round ADD COLUMN epsilon REAL")
         }
+        migrator.registerMigration("example-privacy") { db in
+            try db.execute(sql: "ALTER TABLE round ADD COLUMN example_epsilon REAL")
+        }
         try migrator.migrate(database)
     }
 
@@ -136,12 +139,14 @@ public final class StateStore: Sendable {
             try db.execute(
                 sql: """
                     UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
-                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?
+                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?, example_epsilon = ?
                     WHERE round = ?
                     """,
                 arguments: [
                     record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
-                    record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon, record.round,
+                    record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon,
+                    record.exampleEpsilon,
+                    record.round,
                 ])
         }
     }
@@ -165,7 +170,7 @@ public final class StateStore: Sendable {
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
                             trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
                             validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
-                            rankedUsers: row["ranked_users"] ?? 0, epsilon: row["epsilon"])
+                            rankedUsers: row["ranked_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"])
                         : nil)
             }
         }

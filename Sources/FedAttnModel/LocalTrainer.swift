@@ -13,8 +13,12 @@ public struct TrainingConfig: Sendable, Hashable {
     /// trainer started from (a federation's global model). It keeps a silo from drifting
     /// toward its own data over a local epoch; 0 turns it off.
     public var proximalMu: Float
+    /// Example-level DP-SGD when set (`PrivateTrainer`); plain Adam when nil.
+    public var privacy: DPSGDConfig?
 
-    public init(batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, threads: Int = 1, proximalMu: Float = 0) {
+    public init(
+        batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, threads: Int = 1, proximalMu: Float = 0, privacy: DPSGDConfig? = nil
+    ) {
         precondition(batchSize >= 1, "The batch size must be at least 1, got \(batchSize).")
         precondition(threads >= 1, "At least one thread is needed, got \(threads).")
         self.batchSize = batchSize
@@ -22,7 +26,25 @@ public struct TrainingConfig: Sendable, Hashable {
         self.seed = seed
         self.threads = threads
         self.proximalMu = proximalMu
+        self.privacy = privacy
     }
+
+    /// The trainer this configuration asks for: `PrivateTrainer` with `privacy`, else `LocalTrainer`.
+    public func makeTrainer(for model: AttentionModel) -> any EpochTrainer {
+        if let privacy { PrivateTrainer(model: model, config: self, privacy: privacy) } else { LocalTrainer(model: model, config: self) }
+    }
+}
+
+/// What the local-training loops (`train`, a federation's round) need of a trainer.
+public protocol EpochTrainer: AnyObject {
+    /// The model; after `trainEpoch` returns, as of the last finished epoch.
+    var model: AttentionModel { get }
+    /// One epoch over `data`; `progress` hears the examples done so far.
+    @discardableResult func trainEpoch(on data: ExampleSet, progress: ((Int) -> Void)?) -> EpochReport
+    /// How far training has moved the model (the item table as its changed rows).
+    func delta() -> SparseWeights
+    /// The model as the trainer was given it; ends the trainer's use.
+    func restoreStart() -> AttentionModel
 }
 
 /// What one epoch did.
@@ -48,7 +70,7 @@ public struct EpochReport: Sendable {
 /// tensors) from the sum of all workers' gradients, added in a fixed order, so the result
 /// depends on the thread count but never on scheduling. (Hogwild-style concurrent writes
 /// would drop determinism; per-thread replicas, as before, cost a table per thread.)
-public final class LocalTrainer {
+public final class LocalTrainer: EpochTrainer {
     /// The model; after `trainEpoch` returns, as of the last finished epoch.
     public private(set) var model: AttentionModel
     public let config: TrainingConfig

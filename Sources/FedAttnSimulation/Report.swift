@@ -17,6 +17,7 @@ public struct RoundReport: Sendable, Encodable {
         hitRate = record.hitRate
         ndcg = record.ndcg
         epsilon = record.epsilon
+        exampleEpsilon = record.exampleEpsilon
     }
 
     public let round: Int
@@ -35,12 +36,14 @@ public struct RoundReport: Sendable, Encodable {
     public let ndcg: Double?
     /// With DP-FedAvg: the epsilon spent per silo so far.
     public let epsilon: Double?
+    /// With example-level DP-SGD: the largest epsilon a silo has spent so far.
+    public let exampleEpsilon: Double?
 
     enum CodingKeys: String, CodingKey {
         case round, clients, testAUC = "test_auc", testLogLoss = "test_logloss"
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
         case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
-        case epsilon
+        case epsilon, exampleEpsilon = "example_epsilon"
     }
 
     /// The row of the table.

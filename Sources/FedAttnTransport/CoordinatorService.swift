@@ -83,6 +83,11 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                         $0.learningRate = plan.learningRate
                         $0.seed = plan.seed
                         $0.proximalMu = plan.proximalMu
+                        if let privacy = plan.privacy {
+                            $0.dpClipNorm = privacy.clipNorm
+                            $0.dpNoiseMultiplier = privacy.noiseMultiplier
+                            $0.dpRowLearningRate = privacy.rowLearningRate
+                        }
                     }
                 case .evaluate(let round, let version):
                     message.kind = .evaluate

@@ -46,10 +46,19 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         switch task.kind {
         case .train:
             let p = task.plan
+            let privacy =
+                p.dpClipNorm > 0
+                ? DPSGDConfig(clipNorm: p.dpClipNorm, noiseMultiplier: p.dpNoiseMultiplier, rowLearningRate: p.dpRowLearningRate) : nil
             let plan = LocalTrainingPlan(
-                epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu)
+                epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu,
+                privacy: privacy)
             guard plan.epochs >= 1, plan.batchSize >= 1, plan.learningRate > 0 else {
                 throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan")
+            }
+            if let privacy {
+                do { try privacy.validate() } catch {
+                    throw RPCError(code: .internalError, message: "the coordinator sent an unusable DP-SGD plan: \(error)")
+                }
             }
             return .train(round: Int(task.round), modelVersion: task.modelVersion, plan: plan)
         case .evaluate: return .evaluate(round: Int(task.round), modelVersion: task.modelVersion)

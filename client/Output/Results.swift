@@ -27,6 +27,24 @@ struct TrainResult: Encodable {
     let hitRate: Double?
     let ndcg: Double?
     let rankedUsers: Int?
+    /// Examples the epochs trained on (with DP-SGD, those its Poisson samples drew).
+    let examplesTrained: Int
+    /// With DP-SGD: what the run spent.
+    let privacy: Privacy?
+
+    /// Example-level DP-SGD's guarantee for the run (RDP of the Poisson-subsampled Gaussian).
+    struct Privacy: Encodable {
+        let epsilon: Double
+        let delta: Double
+        let noiseMultiplier: Double
+        let clipNorm: Double
+        let samplingRate: Double
+        let steps: Int
+
+        enum CodingKeys: String, CodingKey {
+            case epsilon, delta, noiseMultiplier = "noise_multiplier", clipNorm = "clip_norm", samplingRate = "sampling_rate", steps
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case testAUC = "test_auc", testLogLoss = "test_logloss", trainExamples = "train_examples"
@@ -34,7 +52,7 @@ struct TrainResult: Encodable {
         case skippedRows = "skipped_rows", duplicateRows = "duplicate_rows", rows, readSeconds = "read_seconds"
         case rowsPerSecond = "rows_read_per_second", validationExamples = "validation_examples", bestEpoch = "best_epoch"
         case bestValidationAUC = "best_validation_auc", bestTestAUC = "best_test_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
-        case rankedUsers = "ranked_users"
+        case rankedUsers = "ranked_users", examplesTrained = "examples_trained", privacy
     }
 
     func table() -> String {
@@ -47,11 +65,21 @@ struct TrainResult: Encodable {
                 ("epochs", "\(epochs)"),
                 ("parameters", "\(parameters)"),
                 ("seconds", String(format: "%.2f", seconds)),
-                ("training examples/s", String(format: "%.0f", Double(trainExamples * epochs) / trainSeconds)),
+                ("training examples/s", String(format: "%.0f", Double(examplesTrained) / trainSeconds)),
                 ("rows read/s", String(format: "%.0f (%d rows in %.1f s, examples built)", rowsPerSecond, rows, readSeconds)),
             ]
                 + (bestEpoch.map {
                     [("kept epoch (best validation AUC)", "\($0): validation AUC \(format(bestValidationAUC)), test AUC \(format(bestTestAUC))")]
+                } ?? [])
+                + (privacy.map {
+                    [
+                        (
+                            "DP-SGD (example level)",
+                            String(
+                                format: "epsilon %.3f at delta %.3g: noise multiplier %.4f, clip %g, sampling rate %.5f, %d steps", $0.epsilon,
+                                $0.delta, $0.noiseMultiplier, $0.clipNorm, $0.samplingRate, $0.steps)
+                        )
+                    ]
                 } ?? [])
                 + (rankedUsers.map { [("HR@10 / NDCG@10", "\(format(hitRate)) / \(format(ndcg)) over \($0) users")] } ?? [])
                 + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])

@@ -11,6 +11,7 @@ extension ClientCommand {
 
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup(title: "Example-level differential privacy") var privacy: DPSGDOptions
 
         @Option(name: .long, help: "Passes over the training rows.")
         var epochs = 5
@@ -77,11 +78,18 @@ extension ClientCommand {
                     + skippedNote(log, duplicateRows: duplicates))
 
             let model = try AttentionModel(config: config, seed: seed)
-            let trainer = LocalTrainer(
-                model: model,
-                config: TrainingConfig(batchSize: batchSize, learningRate: learningRate, seed: seed, threads: threads))
+            let dp = try privacy.plan(examples: train.count, batchSize: batchSize, epochs: epochs)
+            if let dp {
+                progress.line(
+                    String(
+                        format: "DP-SGD: clip %g, noise multiplier %.4f, sampling rate %.5f, %d steps an epoch, delta %.3g%@",
+                        dp.config.clipNorm, dp.config.noiseMultiplier, dp.samplingRate, dp.stepsPerEpoch, dp.delta,
+                        threads > 1 ? " (one thread: DP-SGD does not split batches)" : ""))
+            }
+            let trainer = TrainingConfig(batchSize: batchSize, learningRate: learningRate, seed: seed, threads: threads, privacy: dp?.config)
+                .makeTrainer(for: model)
             let clock = ContinuousClock.now
-            var trainSeconds = 0.0
+            var trainSeconds = 0.0, examplesTrained = 0
             // Early stopping: the epoch with the best validation AUC is kept (the first of equals).
             var kept: (epoch: Int, validationAUC: Double, model: AttentionModel)?
             var epochsRun = 0
@@ -90,14 +98,17 @@ extension ClientCommand {
                     progress.update("epoch \(epoch)/\(epochs)  \(done)/\(train.count) examples")
                 }
                 trainSeconds += report.seconds
+                examplesTrained += report.examples
                 epochsRun = epoch
                 let evaluation = Evaluation(model: trainer.model, data: test, threads: threads)
                 let checked = validation.isEmpty ? nil : Evaluation(model: trainer.model, data: validation, threads: threads).auc
                 progress.line(
                     String(
-                        format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@%@  %.0f examples/s",
+                        format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@%@%@  %.0f examples/s",
                         epoch, epochs, report.meanLoss, format(evaluation.auc), format(evaluation.logLoss),
-                        checked.map { "  validation AUC " + format($0) } ?? "", Double(report.examples) / report.seconds))
+                        checked.map { "  validation AUC " + format($0) } ?? "",
+                        dp.map { String(format: "  epsilon %.3f", $0.epsilon(afterEpochs: epoch)) } ?? "",
+                        Double(report.examples) / report.seconds))
                 if let checked, kept.map({ checked > $0.validationAUC }) ?? true {
                     kept = (epoch, checked, trainer.model)
                 } else if let best = kept, patience > 0, epoch - best.epoch >= patience {
@@ -121,7 +132,12 @@ extension ClientCommand {
                 skippedRows: log.skippedRows, duplicateRows: duplicates, rows: log.rows, readSeconds: readSeconds,
                 rowsPerSecond: readSeconds > 0 ? Double(log.rows) / readSeconds : 0, validationExamples: validation.count,
                 bestEpoch: kept?.epoch, bestValidationAUC: kept?.validationAUC, bestTestAUC: best?.auc, hitRate: ranked?.hitRate,
-                ndcg: ranked?.ndcg, rankedUsers: ranked?.users)
+                ndcg: ranked?.ndcg, rankedUsers: ranked?.users, examplesTrained: examplesTrained,
+                privacy: dp.map {
+                    TrainResult.Privacy(
+                        epsilon: $0.epsilon(afterEpochs: epochsRun), delta: $0.delta, noiseMultiplier: Double($0.config.noiseMultiplier),
+                        clipNorm: Double($0.config.clipNorm), samplingRate: $0.samplingRate, steps: epochsRun * $0.stepsPerEpoch)
+                })
             print(json ? try result.json() : result.table())
         }
     }

@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 import zstandard
 
-PROTOCOL_VERSION = 6
+PROTOCOL_VERSION = 7
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
@@ -314,6 +314,10 @@ def main():
         task = stub.NextTask(pb.TaskRequest(last_round=last_round), metadata=metadata)
         try:
             if task.kind == pb.Task.TRAIN:
+                if task.plan.dp_clip_norm > 0:
+                    # Training without the noise asked for would break the federation's privacy promise.
+                    raise SystemExit("the coordinator asks for example-level DP-SGD, which this client does not implement: "
+                                     "use fedattn-client join, or a coordinator without --example-noise-multiplier/--example-target-epsilon")
                 global_w = model(task.model_version)
                 started = time.time()
                 delta, loss = train_round(global_w, train, task.plan)

@@ -66,6 +66,20 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "dp-fedavg: delta (default 1 / --min-clients, the number of silos).") var dpDelta: Double?
     @Option(name: .long, help: "dp-fedavg with --noise-multiplier: refuse to start when --rounds would spend more than this epsilon per silo.")
     var epsilonBudget: Double?
+    @Option(name: .long, help: "Example-level DP-SGD in every silo at this noise multiplier (noise deviation over --example-clip-norm).")
+    var exampleNoiseMultiplier: Double?
+    @Option(
+        name: .long,
+        help: "Example-level DP-SGD in every silo, each silo's noise multiplier derived so that --rounds spend at most this epsilon (its budget).")
+    var exampleTargetEpsilon: Double?
+    @Option(name: .long, help: "Example-level DP-SGD: each example's gradient's L2 clip norm (default 1).") var exampleClipNorm: Float?
+    @Option(name: .long, help: "Example-level DP-SGD: delta (default 1 / each silo's training examples).") var exampleDelta: Double?
+    @Option(name: .long, help: "Example-level DP-SGD: the item table's SGD learning rate (default \(DPSGDConfig.defaultRowLearningRate)).")
+    var exampleRowLearningRate: Float?
+    @Option(
+        name: .long,
+        help: "Example-level DP-SGD with --example-noise-multiplier: a silo whose next round would spend more epsilon is no longer asked to train.")
+    var exampleEpsilonBudget: Double?
     @Option(
         name: .long,
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
@@ -95,6 +109,8 @@ struct FederationSettings: ParsableArguments {
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
         var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?, epsilonBudget: Double?
+        var exampleNoiseMultiplier: Double?, exampleTargetEpsilon: Double?, exampleClipNorm: Float?, exampleDelta: Double?
+        var exampleRowLearningRate: Float?, exampleEpsilonBudget: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
@@ -190,6 +206,7 @@ struct FederationSettings: ParsableArguments {
         try resolvePrivacy(
             &resolved, target: targetEpsilon ?? file.targetEpsilon, budget: epsilonBudget ?? file.epsilonBudget,
             given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
+        resolved.examplePrivacy = try resolveExamplePrivacy(file)
         return (model, resolved)
     }
 

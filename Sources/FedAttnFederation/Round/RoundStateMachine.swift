@@ -37,6 +37,9 @@ public struct RoundStateMachine: Sendable {
     private var retries: [String] = []
     private var roundStarted: Duration = .zero
     private var bytesDown: [String: Int] = [:]
+    /// With example-level DP: the rounds each silo's update was accepted into, from the
+    /// history on a resume; what its epsilon is accounted from.
+    private var roundsTrained: [String: Int] = [:]
 
     private struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
@@ -45,6 +48,8 @@ public struct RoundStateMachine: Sendable {
         var connection: String?
         /// The training examples it declared: the most an update of it may claim.
         var trainExamples: Int
+        /// With example-level DP: its noise multiplier (nil: no multiplier reaches the target).
+        var exampleNoise: Double?
     }
 
     private enum Phase {
@@ -95,6 +100,7 @@ public struct RoundStateMachine: Sendable {
         self.completedRounds = completedRounds
         self.unevaluated = unevaluated
         selection = ModelSelection(patience: config.patience, replaying: history)
+        for record in history { for client in record.participants { roundsTrained[client, default: 0] += 1 } }
         let finished = completedRounds >= config.rounds || selection.shouldStop
         phase = unevaluated == nil && finished ? .done : .waitingForClients
     }
@@ -134,6 +140,10 @@ public struct RoundStateMachine: Sendable {
             guard t.selected.contains(client), !t.received.contains(client), let member = members[client] else { return .wait(retryAfter: .zero) }
             var plan = config.plan
             plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(member.order)
+            if let privacy = config.examplePrivacy {
+                guard let sigma = member.exampleNoise else { return .wait(retryAfter: .zero) }
+                plan.privacy = privacy.trainingConfig(noiseMultiplier: sigma)
+            }
             return .train(round: t.round, modelVersion: version, plan: plan)
         case .evaluating(let e):
             guard e.pending.contains(client) else { return .wait(retryAfter: .zero) }
@@ -187,21 +197,54 @@ public struct RoundStateMachine: Sendable {
             closedEarly.remove(at: closed)
             if members[client] == nil {
                 members[client] = Member(order: members.count, connection: nil, trainExamples: examples ?? config.maxTrainExamples)
+                declare(client, examples ?? config.maxTrainExamples, &actions)
             } else if let examples {
-                members[client]!.trainExamples = examples
+                declare(client, examples, &actions)
             }
             return
         }
         if let member = members[client] {
-            if let examples { members[client]!.trainExamples = examples }
+            if let examples { declare(client, examples, &actions) }
             guard member.connection != connection else { return }
             members[client]!.connection = connection
             actions.append(.log(.info, "\(client) rejoined (\(presentSummary))"))
         } else {
             members[client] = Member(order: members.count, connection: connection, trainExamples: examples ?? config.maxTrainExamples)
+            declare(client, examples ?? config.maxTrainExamples, &actions)
             actions.append(.log(.info, "\(client) joined (\(presentSummary))"))
         }
         generation += 1
+    }
+
+    /// Records the training examples `client` declared, and with example-level DP the noise
+    /// multiplier they call for.
+    private mutating func declare(_ client: String, _ examples: Int, _ actions: inout [RoundAction]) {
+        let changed = members[client]!.trainExamples != examples || (config.examplePrivacy != nil && members[client]!.exampleNoise == nil)
+        members[client]!.trainExamples = examples
+        guard let privacy = config.examplePrivacy, changed else { return }
+        let sigma = privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds)
+        members[client]!.exampleNoise = sigma
+        if sigma == nil {
+            actions.append(
+                .log(
+                    .warning,
+                    "\(client): with \(examples) training examples no noise multiplier keeps \(config.rounds) rounds within the target epsilon; it will not be asked to train"
+                ))
+        }
+    }
+
+    /// The epsilon `client` will have spent after `rounds` rounds (nil without example-level DP
+    /// or without a noise multiplier for it).
+    private func exampleEpsilon(_ client: String, rounds: Int) -> Double? {
+        guard let privacy = config.examplePrivacy, let member = members[client], let sigma = member.exampleNoise else { return nil }
+        return privacy.epsilon(examples: member.trainExamples, noiseMultiplier: sigma, plan: config.plan, rounds: rounds)
+    }
+
+    /// Whether `client` may train one more round within the example-level privacy budget.
+    private func withinBudget(_ client: String) -> Bool {
+        guard let privacy = config.examplePrivacy else { return true }
+        guard let spent = exampleEpsilon(client, rounds: roundsTrained[client, default: 0] + 1) else { return false }
+        return privacy.budget.map { spent <= $0 * (1 + 1e-9) } ?? true
     }
 
     private mutating func leave(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
@@ -357,8 +400,13 @@ public struct RoundStateMachine: Sendable {
                 trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: e.report.validation.auc,
                 validationLogLoss: e.report.validation.logLoss, hitRate: e.report.ranking.hitRate, ndcg: e.report.ranking.ndcg,
                 rankedUsers: e.report.ranking.users)
-            actions.append(.record(record))
-            if selection.observe(record) { actions.append(.keepBest(round: o.round)) }
+            for client in o.participants { roundsTrained[client, default: 0] += 1 }
+            var recorded = record
+            if config.examplePrivacy != nil {
+                recorded.exampleEpsilon = roundsTrained.compactMap { exampleEpsilon($0.key, rounds: $0.value) }.max()
+            }
+            actions.append(.record(recorded))
+            if selection.observe(recorded) { actions.append(.keepBest(round: o.round)) }
             completedRounds = o.round
             retries = []
             if o.round >= config.rounds {
@@ -385,8 +433,17 @@ public struct RoundStateMachine: Sendable {
     /// Selects round `round`'s clients among those present (all, or a seeded sample), or
     /// waits for clients when too few are connected.
     private mutating func startTraining(_ round: Int, _ now: Duration, _ actions: inout [RoundAction]) {
-        var clients = present
+        var clients = present.filter(withinBudget)
         generation += 1
+        if clients.count < config.minClients, present.count >= config.minClients {
+            actions.append(
+                .log(
+                    .notice,
+                    "stopping before round \(round): only \(clients.count) of \(present.count) connected silos can train another round within "
+                        + "the example-level privacy budget (epsilon \(config.examplePrivacy?.budget ?? 0)), \(config.minClients) needed"))
+            finish(&actions)
+            return
+        }
         guard clients.count >= config.minClients, !clients.isEmpty else {
             phase = .waitingForClients
             actions.append(.log(.notice, "round \(round) waits for clients: \(clients.count) of \(config.minClients) needed connected"))

@@ -1,0 +1,73 @@
+import ArgumentParser
+import FedAttnModel
+import FedAttnPrivacy
+
+/// Example-level DP-SGD for `train`: a noise multiplier, or a target epsilon it is derived from.
+struct DPSGDOptions: ParsableArguments {
+    @Option(name: .long, help: "Train with example-level DP-SGD at this noise multiplier (noise deviation over the clip norm).")
+    var dpNoiseMultiplier: Float?
+
+    @Option(name: .long, help: "Train with example-level DP-SGD, the noise multiplier derived so that the run spends this epsilon.")
+    var dpTargetEpsilon: Double?
+
+    @Option(name: .long, help: "DP-SGD: the L2 norm each example's gradient is clipped to.")
+    var dpClipNorm: Float = 1
+
+    @Option(name: .long, help: "DP-SGD: delta of the (epsilon, delta) guarantee. Default: 1 / training examples.")
+    var dpDelta: Double?
+
+    @Option(name: .long, help: "DP-SGD: the SGD learning rate of the item table (the other tensors take Adam steps).")
+    var dpRowLearningRate: Float = DPSGDConfig.defaultRowLearningRate
+
+    var enabled: Bool { dpNoiseMultiplier != nil || dpTargetEpsilon != nil }
+
+    func validate() throws {
+        guard dpNoiseMultiplier == nil || dpTargetEpsilon == nil else {
+            throw ValidationError("give --dp-noise-multiplier or --dp-target-epsilon, not both")
+        }
+        if let dpTargetEpsilon {
+            guard dpTargetEpsilon > 0, dpTargetEpsilon.isFinite else { throw ValidationError("--dp-target-epsilon must be positive") }
+        }
+        if let dpDelta { guard dpDelta > 0, dpDelta < 1 else { throw ValidationError("--dp-delta must lie in (0, 1)") } }
+        guard enabled || dpDelta == nil else { throw ValidationError("--dp-delta needs --dp-noise-multiplier or --dp-target-epsilon") }
+        if enabled {
+            let probe = DPSGDConfig(clipNorm: dpClipNorm, noiseMultiplier: dpNoiseMultiplier ?? 1, rowLearningRate: dpRowLearningRate)
+            do { try probe.validate() } catch { throw ValidationError(error.description) }
+        }
+    }
+
+    /// The DP-SGD settings and accounting for `epochs` epochs over `examples` at `batchSize`,
+    /// or nil without DP. Throws when no noise multiplier reaches the target epsilon.
+    func plan(examples: Int, batchSize: Int, epochs: Int) throws -> DPSGDPlan? {
+        guard enabled else { return nil }
+        let rate = DPSGDConfig.samplingRate(batchSize: batchSize, examples: examples)
+        let stepsPerEpoch = DPSGDConfig.stepsPerEpoch(batchSize: batchSize, examples: examples)
+        let delta = dpDelta ?? 1 / Double(max(2, examples))
+        var sigma = Double(dpNoiseMultiplier ?? 0)
+        if let dpTargetEpsilon {
+            guard
+                let derived = RDPAccountant.noiseMultiplier(
+                    forEpsilon: dpTargetEpsilon, delta: delta, samplingRate: rate, steps: epochs * stepsPerEpoch)
+            else { throw ValidationError("no noise multiplier up to 10,000 keeps \(epochs) epochs within epsilon \(dpTargetEpsilon)") }
+            sigma = derived
+        }
+        return DPSGDPlan(
+            config: DPSGDConfig(clipNorm: dpClipNorm, noiseMultiplier: Float(sigma), rowLearningRate: dpRowLearningRate), delta: delta,
+            samplingRate: rate, stepsPerEpoch: stepsPerEpoch)
+    }
+}
+
+/// DP-SGD's settings for a run and what its epochs spend.
+struct DPSGDPlan {
+    let config: DPSGDConfig
+    let delta: Double
+    let samplingRate: Double
+    let stepsPerEpoch: Int
+
+    /// Epsilon at `delta` after `epochs` epochs (RDP of the Poisson-subsampled Gaussian).
+    func epsilon(afterEpochs epochs: Int) -> Double {
+        var accountant = RDPAccountant()
+        accountant.compose(samplingRate: samplingRate, noiseMultiplier: Double(config.noiseMultiplier), steps: epochs * stepsPerEpoch)
+        return accountant.epsilon(delta: delta).epsilon
+    }
+}
