@@ -96,11 +96,14 @@ struct TransportTests {
             let identity = try authority.clientIdentity(name: "silo-1")
             let error = await #expect(throws: RPCError.self) {
                 try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
-                    try await $0.join(protocolVersion: 7, trainExamples: 1_000)
+                    try await $0.join(protocolVersion: Coordinator.protocolVersion + 1, trainExamples: 1_000)
                 }
             }
             #expect(error?.code == .failedPrecondition)
-            #expect(error?.message.contains("the client speaks version 7, the coordinator version \(Coordinator.protocolVersion)") == true)
+            #expect(
+                error?.message.contains(
+                    "the client speaks version \(Coordinator.protocolVersion + 1), the coordinator version \(Coordinator.protocolVersion)")
+                    == true)
         }
     }
 
@@ -112,6 +115,26 @@ struct TransportTests {
             }
             #expect(info.clientID == "video-service")
             #expect(info.model == Fixtures.syntheticConfig)
+        }
+    }
+
+    /// A DP-SGD plan crosses the wire whole: a client that dropped it would train without the
+    /// noise the coordinator accounts for.
+    @Test func anExampleLevelDPPlanReachesTheClient() async throws {
+        let privacy = ExamplePrivacy(noise: .targetEpsilon(2), clipNorm: 0.7, rowLearningRate: 0.02)
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, minClients: 1, examplePrivacy: privacy),
+            initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
+        let expected = try #require(privacy.noiseMultiplier(examples: 5_000, plan: LocalTrainingPlan(), rounds: 3))
+        try await Self.withServer(coordinator) { port, authority in
+            let identity = try authority.clientIdentity(name: "silo-1")
+            let task = try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                _ = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 5_000)
+                return try await link.nextTask(lastRound: 0)
+            }
+            guard case .train(1, _, let plan) = task, let dp = plan.privacy else { Issue.record("no DP-SGD training task: \(task)"); return }
+            #expect(dp.clipNorm == 0.7 && dp.rowLearningRate == 0.02)
+            #expect(dp.noiseMultiplier == Float(expected), "the silo's own noise multiplier for 5,000 examples")
         }
     }
 

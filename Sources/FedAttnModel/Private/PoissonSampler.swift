@@ -3,12 +3,13 @@ import RealModule
 /// Poisson sampling of a batch: every index of 0..<count is taken independently with
 /// probability `rate`, found by jumping geometric gaps (Devroye, "Non-Uniform Random Variate
 /// Generation", 1986, ch. X.2), so a batch costs its size in draws, not `count`.
-struct PoissonSampler {
-    let count: Int
-    let rate: Double
+public struct PoissonSampler: Sendable {
+    public let count: Int
+    public let rate: Double
     private let logMiss: Double
 
-    init(count: Int, rate: Double) {
+    /// - Precondition: `rate` in (0, 1].
+    public init(count: Int, rate: Double) {
         precondition(rate > 0 && rate <= 1, "A sampling rate in (0, 1], got \(rate).")
         self.count = count
         self.rate = rate
@@ -16,7 +17,7 @@ struct PoissonSampler {
     }
 
     /// The indices of one batch, ascending (possibly none).
-    func sample(into batch: inout [Int32], using noise: inout GaussianNoise) {
+    public func sample(into batch: inout [Int32], using noise: inout GaussianNoise) {
         batch.removeAll(keepingCapacity: true)
         guard rate < 1 else {
             batch.append(contentsOf: 0..<Int32(count))

@@ -1,0 +1,79 @@
+import FedAttnCore
+import FedAttnData
+import FedAttnFederation
+import FedAttnModel
+import FedAttnSimulation
+import Testing
+import _FedAttnTestSupport
+
+/// Example-level DP-SGD in a federation: each silo's noise follows from its own examples,
+/// the epsilon each round spends is recorded, a silo past its budget trains no more, and a
+/// private federation of the MovieLens silos still learns.
+struct ExamplePrivacyTests {
+    typealias M = RoundStateMachineTests
+
+    static func machine(_ privacy: ExamplePrivacy, examples: [String: Int], rounds: Int) throws -> (RoundStateMachine, [RoundAction]) {
+        var machine = RoundStateMachine(
+            config: CoordinatorConfig(rounds: rounds, minClients: examples.count, quorum: 1, examplePrivacy: privacy), version: "v0")
+        var actions: [RoundAction] = []
+        for (client, count) in examples.sorted(by: { $0.key < $1.key }) {
+            actions += try machine.handle(.joined(client: client, connection: "conn-\(client)", trainExamples: count), at: .zero)
+        }
+        return (machine, actions)
+    }
+
+    static func privacyPlan(_ machine: RoundStateMachine, _ client: String) -> DPSGDConfig? {
+        if case .train(_, _, let plan) = machine.task(for: client) { plan.privacy } else { nil }
+    }
+
+    @Test func aTargetEpsilonGivesEachSiloTheNoiseItsOwnSizeNeeds() throws {
+        let privacy = ExamplePrivacy(noise: .targetEpsilon(4))
+        let (machine, _) = try Self.machine(privacy, examples: ["small": 500, "large": 20_000], rounds: 10)
+        let plan = LocalTrainingPlan()
+        let small = try #require(Self.privacyPlan(machine, "small")), large = try #require(Self.privacyPlan(machine, "large"))
+        #expect(small.noiseMultiplier > large.noiseMultiplier, "a small silo samples at a higher rate: it needs more noise")
+        #expect(small.seed == nil, "the coordinator never chooses a silo's noise seed")
+        for (examples, config) in [(500, small), (20_000, large)] {
+            let spent = privacy.epsilon(examples: examples, noiseMultiplier: Double(config.noiseMultiplier), plan: plan, rounds: 10)
+            #expect(spent <= 4 * 1.0001 && spent > 3.9, "\(examples) examples: epsilon \(spent) after the 10 rounds")
+        }
+    }
+
+    @Test func aSiloPastItsBudgetTrainsNoMoreAndTheRunStops() throws {
+        var privacy = ExamplePrivacy(noise: .multiplier(1.5))
+        let plan = LocalTrainingPlan()
+        let afterTwo = privacy.epsilon(examples: 1_000, noiseMultiplier: 1.5, plan: plan, rounds: 2)
+        privacy.epsilonBudget = afterTwo * 1.01  // room for two rounds, not three
+        var (machine, _) = try Self.machine(privacy, examples: ["a": 1_000, "b": 1_000], rounds: 5)
+        var records: [RoundRecord] = []
+        var last: [RoundAction] = []
+        for round in 1...2 {
+            #expect(M.began(last)?.round == round || round == 1)
+            _ = try machine.handle(M.update("a", round: round, base: "v\(round - 1)"), at: .seconds(round))
+            _ = try machine.handle(M.update("b", round: round, base: "v\(round - 1)"), at: .seconds(round))
+            last = try M.publishAndEvaluate(&machine, round: round, version: "v\(round)", at: .seconds(round))
+            records += M.records(last)
+        }
+        let spent = records.map(\.exampleEpsilon)
+        #expect(spent.count == 2)
+        #expect(abs((spent[1] ?? 0) - afterTwo) < 1e-9, "recorded \(spent), the accountant says \(afterTwo) after two rounds")
+        #expect((spent[0] ?? .infinity) < (spent[1] ?? 0))
+        #expect(machine.isDone, "a third round would spend more than the budget")
+        #expect(M.logs(last).contains { $0.contains("stopping before round 3") && $0.contains("privacy budget") })
+    }
+
+    @Test func aPrivateFederationOfTheMovieLensSilosLearns() async throws {
+        let reader = ClickLogReader(items: .catalogue(items: 1682))
+        let silos = try SimulatedSilo.load(folder: Fixtures.movieLens("silos/iid-10"), reader: reader, builder: ExampleBuilder())
+        var plan = LocalTrainingPlan(epochs: 2, batchSize: 1_024, learningRate: 0.003, proximalMu: 0)
+        plan.seed = 1
+        let config = CoordinatorConfig(
+            rounds: 10, plan: plan, examplePrivacy: ExamplePrivacy(noise: .targetEpsilon(8), clipNorm: 0.7))
+        let report = try await Simulation(silos: silos, modelConfig: ModelConfig(), config: config, link: .inProcess).run()
+        let spent = report.rounds.compactMap(\.exampleEpsilon)
+        #expect(spent.count == 10 && zip(spent, spent.dropFirst()).allSatisfy { $0 < $1 }, "epsilon grows each round: \(spent)")
+        #expect((spent.last ?? .infinity) <= 8 * 1.0001)
+        let auc = report.rounds.last?.testAUC ?? 0
+        #expect(auc > 0.68, "test AUC after 10 private rounds: \(auc)")
+    }
+}
