@@ -10,34 +10,56 @@ import Foundation
 /// model by at most what the noise hides, and the coordinator's RDP accountant turns the
 /// rounds into an (epsilon, delta) per silo.
 ///
+/// With `adaptive`, the clip norm follows a quantile of the updates' norms (Andrew, Thakkar,
+/// McMahan and Ramaswamy, "Differentially Private Learning with Adaptive Clipping", NeurIPS
+/// 2021): see `AdaptiveClipping`.
+///
 /// The noise covers every coordinate, so the step is dense (the item table too): a round
 /// costs O(model), and downloads are the whole table's step. The noise comes from the
 /// system's cryptographic generator. The number of updates is not hidden (it is the round's
 /// participation, which the coordinator sees anyway).
 public struct DPFedAvg: Strategy {
-    public let clipNorm: Double
+    /// The clip norm of the next round (adaptive clipping moves it).
+    public private(set) var clipNorm: Double
+    /// z: the noise multiplier of the whole mechanism, which the accountant composes.
     public let noiseMultiplier: Double
     public var learningRate: Float
+    public let adaptive: AdaptiveClipping?
 
-    public init(clipNorm: Double, noiseMultiplier: Double, learningRate: Float = 1) {
+    /// - Precondition: a positive clip norm, a noise multiplier of 0 or more, and with
+    ///   `adaptive` a count noise above noiseMultiplier / 2.
+    public init(clipNorm: Double, noiseMultiplier: Double, learningRate: Float = 1, adaptive: AdaptiveClipping? = nil) {
         precondition(clipNorm > 0 && noiseMultiplier >= 0, "A positive clip norm and a noise multiplier of 0 or more.")
+        if let adaptive { precondition(adaptive.countNoise > noiseMultiplier / 2, "The count's noise must exceed z / 2.") }
         self.clipNorm = clipNorm
         self.noiseMultiplier = noiseMultiplier
         self.learningRate = learningRate
+        self.adaptive = adaptive
     }
 
-    public var name: String { "dp-fedavg clip \(clipNorm) noise \(noiseMultiplier)" }
+    public var name: String {
+        "dp-fedavg clip \(adaptive == nil ? "\(clipNorm)" : "adaptive from \(clipNorm)") noise \(noiseMultiplier)"
+    }
     public var needsUpdates: Bool { true }
+
+    /// The noise multiplier of the updates' sum: z itself, or with adaptive clipping the
+    /// share of z the count leaves, (z^-2 - (2 sigma_b)^-2)^(-1/2) (Andrew et al., Thm. 1).
+    public var sumNoiseMultiplier: Double {
+        guard let adaptive, noiseMultiplier > 0 else { return noiseMultiplier }
+        return 1 / (1 / (noiseMultiplier * noiseMultiplier) - 1 / (4 * adaptive.countNoise * adaptive.countNoise)).squareRoot()
+    }
 
     public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> ModelStep? {
         precondition(round.keepsUpdates, "DP-FedAvg clips each update.")
         guard !round.updates.isEmpty else { return nil }
         var sum = Weights(zerosLike: global.layout)
+        var unclipped = 0
         for update in round.updates {
+            if update.delta.l2Norm <= clipNorm { unclipped += 1 }
             RobustAggregation.bounded(update, to: clipNorm).delta.add(to: &sum)
         }
         var generator = SystemRandomNumberGenerator()
-        let deviation = noiseMultiplier * clipNorm
+        let deviation = sumNoiseMultiplier * clipNorm
         let count = Float(round.updates.count)
         // Row 0 of the item table (padding) stays zero.
         let padding = global.layout.tensors[0].shape.count == 2 ? global.layout.tensors[0].shape[1] : 0
@@ -46,6 +68,11 @@ public struct DPFedAvg: Strategy {
             sum.values[k] = UpdateAccumulator.roundedStep(learningRate * Float(noisy) / count)
         }
         for k in 0..<padding { sum.values[k] = 0 }
+        if let adaptive {
+            let noisyCount = Double(unclipped) + adaptive.countNoise * Self.standardNormal(&generator)
+            // Held at float32 precision, the state's: a resumed run goes on from the same value.
+            clipNorm = Double(Float(adaptive.next(clipNorm: clipNorm, unclippedShare: noisyCount / Double(round.updates.count))))
+        }
         let step = SparseWeights(sum, sparseTensors: [])
         step.add(to: &global)
         return .added(step)
@@ -56,5 +83,49 @@ public struct DPFedAvg: Strategy {
         let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &generator)
         let u2 = Double.random(in: 0..<1, using: &generator)
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+
+    // The adaptive clip norm is state: a coordinator restarted mid-run goes on from it.
+    static let clipStateName = "dp-fedavg.clip_norm"
+
+    public func stateLayout(for model: ParameterLayout) -> ParameterLayout? {
+        adaptive == nil ? nil : ParameterLayout([TensorSpec(name: Self.clipStateName, shape: [1])])
+    }
+
+    public func savedState(for model: ParameterLayout) -> SparseWeights? {
+        guard let layout = stateLayout(for: model) else { return nil }
+        return SparseWeights(layout: layout, tensors: [SparseWeights.Tensor(rows: nil, values: [Float(clipNorm)])])
+    }
+
+    public mutating func restore(_ state: SparseWeights) {
+        guard let value = state.tensors.first?.values.first, value > 0, value.isFinite else { return }
+        clipNorm = Double(value)
+    }
+}
+
+/// Adaptive clipping (Andrew et al., NeurIPS 2021, Alg. 1 with the geometric update): after
+/// each round the coordinator counts the updates whose norm was within the clip norm C, adds
+/// Gaussian noise of standard deviation `countNoise` to the count (so the clip norm it
+/// publishes is private too), and moves C toward the `targetQuantile` of the norms:
+/// C <- C exp(-eta (noisy share within C - targetQuantile)). The sum's noise multiplier is
+/// lowered so that sum and count together keep the noise multiplier z the accountant uses.
+public struct AdaptiveClipping: Sendable, Hashable {
+    /// gamma: the share of updates meant to be left unclipped (0.5: the median norm).
+    public var targetQuantile: Double
+    /// eta_C of the geometric update.
+    public var learningRate: Double
+    /// sigma_b: the count's noise standard deviation; more than z / 2 (the paper: expected
+    /// clients per round / 20).
+    public var countNoise: Double
+
+    public init(targetQuantile: Double = 0.5, learningRate: Double = 0.2, countNoise: Double) {
+        self.targetQuantile = targetQuantile
+        self.learningRate = learningRate
+        self.countNoise = countNoise
+    }
+
+    /// The clip norm after a round that left `unclippedShare` (noisy) of the updates unclipped.
+    public func next(clipNorm: Double, unclippedShare: Double) -> Double {
+        clipNorm * exp(-learningRate * (unclippedShare - targetQuantile))
     }
 }

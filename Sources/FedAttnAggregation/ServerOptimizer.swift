@@ -37,6 +37,8 @@ public struct ServerOptimizer: Sendable, Equatable {
     public var noiseMultiplier: Double = 1
     /// DP-FedAvg's delta; 0 takes 1 / the number of silos.
     public var dpDelta: Double = 0
+    /// DP-FedAvg's adaptive clipping, if on: `clipNorm` is then where the clip norm starts.
+    public var adaptiveClipping: AdaptiveClipping? = nil
 
     /// `learningRate` nil takes the rule's default (`defaultLearningRate`).
     public init(rule: Rule = .fedavg, learningRate: Float? = nil, momentum: Float = 0.9, beta1: Float = 0.9, beta2: Float = 0.99, tau: Float = 1e-4) {
@@ -71,7 +73,7 @@ public struct ServerOptimizer: Sendable, Equatable {
         case .trimmedMean: RobustAggregation(rule: .trimmedMean(fraction: trimFraction), learningRate: learningRate)
         case .krum: RobustAggregation(rule: .krum(byzantine: krumByzantine, selected: krumSelected), learningRate: learningRate)
         case .normBounded: RobustAggregation(rule: .normBounded(bound: normBound), learningRate: learningRate)
-        case .dpFedAvg: DPFedAvg(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier, learningRate: learningRate)
+        case .dpFedAvg: DPFedAvg(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier, learningRate: learningRate, adaptive: adaptiveClipping)
         }
     }
 }

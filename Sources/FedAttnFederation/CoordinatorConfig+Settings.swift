@@ -17,6 +17,22 @@ extension CoordinatorConfig {
                     ("DP clip norm", "\(server.clipNorm)"), ("DP noise multiplier", "\(server.noiseMultiplier)"),
                     ("DP delta", server.dpDelta > 0 ? "\(server.dpDelta)" : "1 / \(minClients) silos"),
                 ] : [])
+            + (server.rule == .dpFedAvg
+                ? server.adaptiveClipping.map {
+                    [("DP adaptive clipping", "quantile \($0.targetQuantile), eta \($0.learningRate), count noise \($0.countNoise)")]
+                } ?? [] : [])
+            + (examplePrivacy.map { p in
+                let noise: String
+                switch p.noise {
+                case .multiplier(let sigma): noise = "noise multiplier \(sigma)"
+                case .targetEpsilon(let epsilon): noise = "target epsilon \(epsilon) per silo"
+                }
+                return [
+                    ("example-level DP-SGD", noise + (p.epsilonBudget.map { ", budget epsilon \($0)" } ?? "")),
+                    ("DP-SGD clip norm, row rate", "\(p.clipNorm), \(p.rowLearningRate)"),
+                    ("DP-SGD delta", p.delta.map { "\($0)" } ?? "1 / each silo's training examples"),
+                ]
+            } ?? [])
     }
 }
 

@@ -40,4 +40,38 @@ struct DPFedAvgTests {
         // Expected 1.5 x 2 / 2 = 1.5; 4,000 draws put the sample's within about 2% of it.
         #expect(abs(deviation - 1.5) < 0.08 && abs(mean) < 0.1, "mean \(mean), deviation \(deviation)")
     }
+
+    /// Ten updates of norms 1 ... 10: from a clip norm of 0.5, adaptive clipping aiming at the
+    /// median moves the clip norm to between the 4th and 7th norms, and keeps it there.
+    @Test func adaptiveClippingFindsTheMedianNorm() throws {
+        let updates = (1...10).map { k in
+            var values = [Float](repeating: 0, count: Self.layout.count)
+            values[10] = Float(k)
+            return values
+        }
+        // Count noise this small is no privacy; it makes the path deterministic to check.
+        var strategy = DPFedAvg(clipNorm: 0.5, noiseMultiplier: 0, adaptive: AdaptiveClipping(targetQuantile: 0.5, countNoise: 1e-9))
+        var model = Weights(zerosLike: Self.layout)
+        var path: [Double] = []
+        for _ in 0..<60 {
+            _ = strategy.aggregate(Self.round(updates), into: &model)
+            path.append(strategy.clipNorm)
+        }
+        #expect(path[0] > 0.5 && path[0] < 0.6, "every update was clipped: up by exp(0.2 x 0.5) = 1.105")
+        #expect(path.suffix(20).allSatisfy { $0 > 4 && $0 < 7 }, "\(path.suffix(20))")
+    }
+
+    @Test func adaptiveClippingLeavesTheSumLessNoiseAndKeepsItsClipNormAcrossARestart() throws {
+        let adaptive = AdaptiveClipping(countNoise: 1)
+        var strategy = DPFedAvg(clipNorm: 1, noiseMultiplier: 1, adaptive: adaptive)
+        // (1 - 1/4)^(-1/2): together with the count's noise, the mechanism's multiplier is 1.
+        #expect(abs(strategy.sumNoiseMultiplier - 1.1547005) < 1e-6)
+        var model = Weights(zerosLike: Self.layout)
+        _ = strategy.aggregate(Self.round([[Float](repeating: 0, count: Self.layout.count)]), into: &model)
+        let saved = try #require(strategy.savedState(for: Self.layout))
+        var resumed = DPFedAvg(clipNorm: 1, noiseMultiplier: 1, adaptive: adaptive)
+        resumed.restore(saved)
+        #expect(strategy.clipNorm != 1, "the first round moved the clip norm")
+        #expect(resumed.clipNorm == strategy.clipNorm)
+    }
 }

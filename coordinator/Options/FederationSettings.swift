@@ -66,6 +66,18 @@ struct FederationSettings: ParsableArguments {
     @Option(name: .long, help: "dp-fedavg: delta (default 1 / --min-clients, the number of silos).") var dpDelta: Double?
     @Option(name: .long, help: "dp-fedavg with --noise-multiplier: refuse to start when --rounds would spend more than this epsilon per silo.")
     var epsilonBudget: Double?
+    @Option(
+        name: .long,
+        help:
+            "dp-fedavg: adapt the clip norm each round toward this quantile of the updates' norms (Andrew et al. 2021; 0.5: the median), starting from --clip-norm."
+    )
+    var adaptiveClipQuantile: Double?
+    @Option(name: .long, help: "dp-fedavg adaptive clipping: eta of the clip norm's geometric update (default 0.2).")
+    var adaptiveClipLearningRate: Double?
+    @Option(
+        name: .long,
+        help: "dp-fedavg adaptive clipping: the noise deviation on the count of unclipped updates (default: the larger of clients / 20 and z).")
+    var adaptiveClipCountNoise: Double?
     @Option(name: .long, help: "Example-level DP-SGD in every silo at this noise multiplier (noise deviation over --example-clip-norm).")
     var exampleNoiseMultiplier: Double?
     @Option(
@@ -111,6 +123,7 @@ struct FederationSettings: ParsableArguments {
         var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?, epsilonBudget: Double?
         var exampleNoiseMultiplier: Double?, exampleTargetEpsilon: Double?, exampleClipNorm: Float?, exampleDelta: Double?
         var exampleRowLearningRate: Float?, exampleEpsilonBudget: Double?
+        var adaptiveClipQuantile: Double?, adaptiveClipLearningRate: Double?, adaptiveClipCountNoise: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
     }
 
@@ -206,6 +219,7 @@ struct FederationSettings: ParsableArguments {
         try resolvePrivacy(
             &resolved, target: targetEpsilon ?? file.targetEpsilon, budget: epsilonBudget ?? file.epsilonBudget,
             given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
+        try resolveAdaptiveClipping(&resolved, file)
         resolved.examplePrivacy = try resolveExamplePrivacy(file)
         return (model, resolved)
     }
