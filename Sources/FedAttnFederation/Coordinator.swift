@@ -123,7 +123,7 @@ public actor Coordinator {
             if last.evaluation == nil {
                 unevaluated = RoundOutcome(
                     round: last.round, participants: last.participants, examples: last.examples, bytesUpPerClient: last.bytesUpPerClient,
-                    trainSecondsMax: last.trainSecondsMax)
+                    trainSecondsMax: last.trainSecondsMax, dpSamplingRate: last.dpSamplingRate)
             }
         }
         self.strategy = strategy
@@ -501,8 +501,7 @@ public actor Coordinator {
             if let update { accumulator?.add(update) }
         case .aggregate(let outcome): aggregate(outcome)
         case .storeAgain(let outcome): storeStaged(outcome)
-        case .record(var record):
-            record.epsilon = privacySpent(afterRound: record.round)
+        case .record(let record):
             metrics.rounds.increment()
             metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
             let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
@@ -524,12 +523,6 @@ public actor Coordinator {
             }
         case .finish: logger.notice("done: \(machine.completedRounds) rounds")
         }
-    }
-
-    /// With DP-FedAvg, the epsilon spent per silo after `round` rounds (`CoordinatorConfig.privacyAccounting`).
-    private func privacySpent(afterRound round: Int) -> Double? {
-        guard config.server.rule == .dpFedAvg else { return nil }
-        return config.privacySpent(rounds: round, connected: machine.present.count)
     }
 
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then
@@ -609,7 +602,8 @@ public actor Coordinator {
                 try store?.publish(
                     round: outcome.round, version: staged.published!.version, model: staged.model, serverState: serverState,
                     participants: outcome.participants,
-                    examples: outcome.examples, bytesUpPerClient: outcome.bytesUpPerClient, trainSecondsMax: outcome.trainSecondsMax)
+                    examples: outcome.examples, bytesUpPerClient: outcome.bytesUpPerClient, trainSecondsMax: outcome.trainSecondsMax,
+                    dpSamplingRate: outcome.dpSamplingRate)
                 await self.serve(staged, outcome)
             } catch {
                 await self.storeFailed(outcome, staged, "\(error)")

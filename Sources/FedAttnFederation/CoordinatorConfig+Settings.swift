@@ -49,10 +49,15 @@ extension CoordinatorConfig {
     /// The epsilon per silo that `rounds` DP-FedAvg rounds spend with `connected` clients at
     /// the configured noise multiplier (nil when infinite).
     public func privacySpent(rounds: Int, connected: Int) -> Double? {
-        let (q, delta) = privacyAccounting(connected: connected)
+        privacySpent(samplingRates: Array(repeating: privacyAccounting(connected: connected).samplingRate, count: rounds))
+    }
+
+    /// The epsilon per silo that DP-FedAvg rounds at these sampling rates spend, one step
+    /// each (nil when infinite).
+    public func privacySpent(samplingRates: [Double]) -> Double? {
         var accountant = RDPAccountant()
-        accountant.compose(samplingRate: q, noiseMultiplier: server.noiseMultiplier, steps: rounds)
-        let spent = accountant.epsilon(delta: delta).epsilon
+        for q in samplingRates { accountant.compose(samplingRate: q, noiseMultiplier: server.noiseMultiplier, steps: 1) }
+        let spent = accountant.epsilon(delta: privacyAccounting(connected: minClients).delta).epsilon
         return spent.isFinite ? spent : nil
     }
 }

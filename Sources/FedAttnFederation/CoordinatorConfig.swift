@@ -33,6 +33,9 @@ public struct CoordinatorConfig: Sendable {
     public var maxTrainExamples: Int
     /// Example-level DP-SGD in every silo, and its accounting, when set.
     public var examplePrivacy: ExamplePrivacy?
+    /// With DP-FedAvg: no round starts that would take the epsilon per silo past this (a
+    /// round's sampling rate rises when fewer clients are connected).
+    public var clientEpsilonBudget: Double?
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),
@@ -101,6 +104,8 @@ public struct RoundRecord: Sendable, Equatable {
     /// With example-level DP-SGD: the largest epsilon any silo has spent so far (each at its
     /// own delta; see `ExamplePrivacy`).
     public var exampleEpsilon: Double? = nil
+    /// With DP-FedAvg: the round's sampling rate in the accounting.
+    public var dpSamplingRate: Double? = nil
 }
 
 /// Part of a model version's payload.

@@ -38,6 +38,8 @@ public final class StateStore: Sendable {
         public let trainSecondsMax: Double
         /// The server optimiser's state after the round, if it keeps any.
         public let serverStateFile: String?
+        /// With DP-FedAvg: the round's sampling rate in the accounting.
+        public let dpSamplingRate: Double?
         /// Nil until the round's evaluation finished.
         public let evaluation: RoundRecord?
     }
@@ -92,6 +94,7 @@ public final class StateStore: Sendable {
         }
         migrator.registerMigration("example-privacy") { db in
             try db.execute(sql: "ALTER TABLE round ADD COLUMN example_epsilon REAL")
+            try db.execute(sql: "ALTER TABLE round ADD COLUMN dp_sampling_rate REAL")
         }
         try migrator.migrate(database)
     }
@@ -101,7 +104,7 @@ public final class StateStore: Sendable {
     /// written again (`StateStoreError`): its row stays, and so do its files.
     public func publish(
         round: Int, version: String, model: AttentionModel, serverState: Data? = nil, participants: [String], examples: Int,
-        bytesUpPerClient: Int, trainSecondsMax: Double
+        bytesUpPerClient: Int, trainSecondsMax: Double, dpSamplingRate: Double? = nil
     ) throws {
         let name = String(format: "round-%03d.safetensors", round)
         let known = try database.read { db in try Int.fetchOne(db, sql: "SELECT round FROM round WHERE round = ?", arguments: [round]) }
@@ -116,10 +119,14 @@ public final class StateStore: Sendable {
         try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO round (round, version, model_file, participants, examples, bytes_up, train_seconds_max, published_at, server_state_file)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO round (round, version, model_file, participants, examples, bytes_up, train_seconds_max, published_at, server_state_file,
+                    dp_sampling_rate)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [round, version, name, people, examples, bytesUpPerClient, trainSecondsMax, Date().timeIntervalSince1970, stateName])
+                arguments: [
+                    round, version, name, people, examples, bytesUpPerClient, trainSecondsMax, Date().timeIntervalSince1970, stateName,
+                    dpSamplingRate,
+                ])
         }
         // Only the last round's state is read on resume: the one before goes once this row holds
         // (FedAvgM's is a whole model's worth of velocity).
@@ -162,7 +169,7 @@ public final class StateStore: Sendable {
                 return StoredRound(
                     round: stored.round, version: stored.version, modelFile: row["model_file"], participants: participants,
                     examples: row["examples"], bytesUpPerClient: row["bytes_up"], trainSecondsMax: row["train_seconds_max"],
-                    serverStateFile: row["server_state_file"],
+                    serverStateFile: row["server_state_file"], dpSamplingRate: row["dp_sampling_rate"],
                     evaluation: evaluated
                         ? RoundRecord(
                             round: stored.round, modelVersion: stored.version, participants: participants, examples: row["examples"],
@@ -170,7 +177,8 @@ public final class StateStore: Sendable {
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
                             trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
                             validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
-                            rankedUsers: row["ranked_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"])
+                            rankedUsers: row["ranked_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
+                            dpSamplingRate: row["dp_sampling_rate"])
                         : nil)
             }
         }

@@ -64,7 +64,11 @@ struct FederationSettings: ParsableArguments {
         name: .long, help: "dp-fedavg: derive the noise multiplier that keeps --rounds within this epsilon per silo (instead of --noise-multiplier).")
     var targetEpsilon: Double?
     @Option(name: .long, help: "dp-fedavg: delta (default 1 / --min-clients, the number of silos).") var dpDelta: Double?
-    @Option(name: .long, help: "dp-fedavg with --noise-multiplier: refuse to start when --rounds would spend more than this epsilon per silo.")
+    @Option(
+        name: .long,
+        help:
+            "dp-fedavg with --noise-multiplier: refuse to start when --rounds would spend more than this epsilon per silo, and stop before a round that would (fewer clients connected raise the sampling rate)."
+    )
     var epsilonBudget: Double?
     @Option(
         name: .long,
@@ -250,6 +254,7 @@ struct FederationSettings: ParsableArguments {
                     "\(coordinator.rounds) rounds at noise multiplier \(server.noiseMultiplier) would spend epsilon \(String(format: "%.3f", spent)) "
                         + "per silo, over the budget of \(budget): run fewer --rounds, more noise, or --target-epsilon \(budget)")
             }
+            coordinator.clientEpsilonBudget = budget
         }
         guard let target else { return }
         guard !given else { throw ValidationError("give --target-epsilon or --noise-multiplier, not both") }
@@ -258,5 +263,6 @@ struct FederationSettings: ParsableArguments {
             throw ValidationError("no noise multiplier up to 10,000 keeps \(coordinator.rounds) rounds within epsilon \(target) (delta \(delta))")
         }
         coordinator.server.noiseMultiplier = sigma
+        coordinator.clientEpsilonBudget = target  // a target is its own budget: fewer clients connected stop the run
     }
 }

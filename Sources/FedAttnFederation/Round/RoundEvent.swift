@@ -81,8 +81,14 @@ public struct RoundOutcome: Sendable, Equatable {
     public let examples: Int
     public let bytesUpPerClient: Int
     public let trainSecondsMax: Double
+    /// With DP-FedAvg: the round's sampling rate in the accounting (clients per round over
+    /// those connected, or 1).
+    public let dpSamplingRate: Double?
 
-    public init(round: Int, participants: [String], examples: Int, bytesUpPerClient: Int, trainSecondsMax: Double) {
+    public init(
+        round: Int, participants: [String], examples: Int, bytesUpPerClient: Int, trainSecondsMax: Double, dpSamplingRate: Double? = nil
+    ) {
+        self.dpSamplingRate = dpSamplingRate
         self.round = round
         self.participants = participants
         self.examples = examples

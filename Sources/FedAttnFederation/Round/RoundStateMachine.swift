@@ -1,3 +1,4 @@
+import FedAttnAggregation
 import FedAttnCore
 public import FedAttnModel
 public import Logging
@@ -40,6 +41,8 @@ public struct RoundStateMachine: Sendable {
     /// With example-level DP: the rounds each silo's update was accepted into, from the
     /// history on a resume; what its epsilon is accounted from.
     private var roundsTrained: [String: Int] = [:]
+    /// With DP-FedAvg: the sampling rate of each round recorded, what its epsilon composes.
+    private var clientLevelRates: [Double] = []
 
     private struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
@@ -69,6 +72,8 @@ public struct RoundStateMachine: Sendable {
         var bytesUp = 0
         var trainSecondsMax = 0.0
         let deadline: Duration
+        /// With DP-FedAvg: the round's sampling rate in the accounting.
+        var dpSamplingRate: Double? = nil
     }
 
     private struct Publishing {
@@ -101,6 +106,7 @@ public struct RoundStateMachine: Sendable {
         self.unevaluated = unevaluated
         selection = ModelSelection(patience: config.patience, replaying: history)
         for record in history { for client in record.participants { roundsTrained[client, default: 0] += 1 } }
+        clientLevelRates = history.compactMap(\.dpSamplingRate)
         let finished = completedRounds >= config.rounds || selection.shouldStop
         phase = unevaluated == nil && finished ? .done : .waitingForClients
     }
@@ -374,7 +380,8 @@ public struct RoundStateMachine: Sendable {
             }
             let outcome = RoundOutcome(
                 round: t.round, participants: t.participants, examples: t.examples,
-                bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax: t.trainSecondsMax)
+                bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax: t.trainSecondsMax,
+                dpSamplingRate: t.dpSamplingRate)
             let missing = t.selected.count - t.received.count
             actions.append(
                 .log(
@@ -402,6 +409,11 @@ public struct RoundStateMachine: Sendable {
                 rankedUsers: e.report.ranking.users)
             for client in o.participants { roundsTrained[client, default: 0] += 1 }
             var recorded = record
+            if let q = o.dpSamplingRate {
+                clientLevelRates.append(q)
+                recorded.dpSamplingRate = q
+                recorded.epsilon = config.privacySpent(samplingRates: clientLevelRates)
+            }
             if config.examplePrivacy != nil {
                 recorded.exampleEpsilon = roundsTrained.compactMap { exampleEpsilon($0.key, rounds: $0.value) }.max()
             }
@@ -454,9 +466,26 @@ public struct RoundStateMachine: Sendable {
             clients.shuffle(using: &rng)
             clients = Array(clients.prefix(config.clientsPerRound))
         }
+        var dpSamplingRate: Double?
+        if config.server.rule == .dpFedAvg {
+            // Fewer clients connected raise the sampling rate, and with it what a round spends.
+            let q = config.privacyAccounting(connected: present.count).samplingRate
+            if let budget = config.clientEpsilonBudget, let spent = config.privacySpent(samplingRates: clientLevelRates + [q]),
+                spent > budget * (1 + 1e-9)
+            {
+                actions.append(
+                    .log(
+                        .notice,
+                        "stopping before round \(round): at sampling rate \((q * 1_000).rounded() / 1_000) (\(present.count) connected) it would take "
+                            + "the epsilon per silo to \((spent * 1_000).rounded() / 1_000), over the budget of \(budget)"))
+                finish(&actions)
+                return
+            }
+            dpSamplingRate = q
+        }
         roundStarted = now
         bytesDown = [:]
-        phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout))
+        phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout, dpSamplingRate: dpSamplingRate))
         let attempt = retries.isEmpty ? "" : " (attempt \(retries.count + 1))"
         actions.append(.log(.info, "round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
         actions.append(.beginTraining(round: round, selected: clients, attempt: retries.count + 1))

@@ -1,3 +1,4 @@
+import FedAttnAggregation
 import FedAttnCore
 import FedAttnData
 import FedAttnFederation
@@ -6,10 +7,12 @@ import FedAttnSimulation
 import Testing
 import _FedAttnTestSupport
 
-/// Example-level DP-SGD in a federation: each silo's noise follows from its own examples,
+/// Privacy in a federation. Example level: each silo's noise follows from its own examples,
 /// the epsilon each round spends is recorded, a silo past its budget trains no more, and a
-/// private federation of the MovieLens silos still learns.
-struct ExamplePrivacyTests {
+/// private federation of the MovieLens silos still learns. Client level (DP-FedAvg): each
+/// round is accounted at its own sampling rate, and a round that would pass the budget is
+/// not started.
+struct PrivacyAccountingTests {
     typealias M = RoundStateMachineTests
 
     static func machine(_ privacy: ExamplePrivacy, examples: [String: Int], rounds: Int) throws -> (RoundStateMachine, [RoundAction]) {
@@ -60,6 +63,39 @@ struct ExamplePrivacyTests {
         #expect((spent[0] ?? .infinity) < (spent[1] ?? 0))
         #expect(machine.isDone, "a third round would spend more than the budget")
         #expect(M.logs(last).contains { $0.contains("stopping before round 3") && $0.contains("privacy budget") })
+    }
+
+    /// DP-FedAvg, 2 clients a round: round 1 samples 2 of the 2 joined (q = 1), then 4 are
+    /// connected (q = 0.5), and the budget is exactly rounds 1-3 at those rates. When a client
+    /// leaves before round 3, its rate would be 2/3 and the run stops rather than overspend;
+    /// when none leaves, round 3 runs. Each recorded epsilon composes the rounds' own rates.
+    @Test(arguments: [false, true])
+    func dpFedAvgStopsBeforeARoundWhoseRisingSamplingRateWouldPassTheBudget(aClientLeaves: Bool) throws {
+        var server = ServerOptimizer(rule: .dpFedAvg)
+        (server.noiseMultiplier, server.dpDelta) = (2, 1e-3)
+        var config = CoordinatorConfig(rounds: 5, minClients: 2, clientsPerRound: 2, quorum: 1, server: server)
+        let budget = try #require(config.privacySpent(samplingRates: [1, 0.5, 0.5]))
+        #expect(budget > 1, "a budget that means something: \(budget)")
+        config.clientEpsilonBudget = budget * 1.001
+        var machine = RoundStateMachine(config: config, version: "v0")
+        var last: [RoundAction] = []
+        for client in ["a", "b", "c", "d"] { last += try machine.handle(.joined(client: client, connection: "conn-\(client)"), at: .zero) }
+        var records: [RoundRecord] = []
+        for round in 1...2 {
+            let selected = try #require(M.began(last)?.selected ?? (round == 1 ? ["a", "b"] : nil))
+            for client in selected { _ = try machine.handle(M.update(client, round: round, base: "v\(round - 1)"), at: .seconds(round)) }
+            if round == 2 && aClientLeaves { _ = try machine.handle(.left(client: "d", connection: "conn-d"), at: .seconds(round)) }
+            last = try M.publishAndEvaluate(&machine, round: round, version: "v\(round)", at: .seconds(round))
+            records += M.records(last)
+        }
+        #expect(records.map(\.dpSamplingRate) == [1, 0.5])
+        #expect(abs((records[1].epsilon ?? 0) - (config.privacySpent(samplingRates: [1, 0.5]) ?? 0)) < 1e-12)
+        if aClientLeaves {
+            #expect(machine.isDone)
+            #expect(M.logs(last).contains { $0.contains("stopping before round 3: at sampling rate 0.667 (3 connected)") }, "\(M.logs(last))")
+        } else {
+            #expect(M.began(last)?.round == 3, "with 4 connected, round 3 fits the budget")
+        }
     }
 
     @Test func aPrivateFederationOfTheMovieLensSilosLearns() async throws {
