@@ -16,8 +16,11 @@ public struct ReportRound: Sendable, Equatable {
     public let trainSeconds: Double
     /// With DP-FedAvg: the epsilon spent per silo so far.
     public let epsilon: Double?
+    /// With example-level DP-SGD: the most epsilon any silo has spent so far.
+    public let exampleEpsilon: Double?
 
     public init(_ record: RoundRecord) {
+        exampleEpsilon = record.exampleEpsilon
         round = record.round
         testAUC = record.testAUC
         validationAUC = record.validationAUC
@@ -34,8 +37,9 @@ public struct ReportRound: Sendable, Equatable {
 
 /// A federation's rounds as one self-contained HTML page (no script or file it loads): SVG
 /// plots per round of test and validation AUC, log loss, HR@10 and NDCG@10, bytes up and down
-/// per client, and seconds (training against overhead), the kept round marked on each, then
-/// the settings and a table of the rounds.
+/// per client, and seconds (training against overhead), with differential privacy the epsilon
+/// spent so far (per silo: DP-FedAvg's, and DP-SGD's largest), the kept round marked on each,
+/// then the settings and a table of the rounds.
 public struct ReportPage: Sendable {
     public let title: String
     public let rounds: [ReportRound]
@@ -60,6 +64,7 @@ public struct ReportPage: Sendable {
 
     public func html() -> String {
         let r = rounds
+        let isPrivate = rounds.contains { $0.epsilon != nil || $0.exampleEpsilon != nil }
         let plots = [
             plot(
                 "auc", "AUC",
@@ -84,19 +89,27 @@ public struct ReportPage: Sendable {
                     Series(name: "overhead", color: "#7f7f7f", values: r.map { max(0, $0.seconds - $0.trainSeconds) }),
                 ]),
         ]
+            + (isPrivate
+                ? [
+                    plot(
+                        "privacy", "epsilon spent (per silo)",
+                        [
+                            Series(name: "DP-FedAvg (client level)", color: "#bcbd22", values: r.map(\.epsilon)),
+                            Series(name: "DP-SGD (example level, largest)", color: "#393b79", values: r.map(\.exampleEpsilon)),
+                        ])
+                ] : [])
         let kept =
             bestRound.map { best in
                 let row = rounds.first { $0.round == best }
                 return
                     "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
             } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
-        let isPrivate = rounds.contains { $0.epsilon != nil }
         let settingRows = settings.map { "<tr><th>\(Self.escape($0.name))</th><td>\(Self.escape($0.value))</td></tr>" }.joined(separator: "\n")
         let roundRows = rounds.map { r in
             "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(Self.number(r.testAUC))</td><td>\(Self.number(r.validationAUC))</td>"
                 + "<td>\(Self.number(r.testLogLoss))</td><td>\(Self.number(r.hitRate))</td><td>\(Self.number(r.ndcg))</td>"
                 + "<td>\(r.bytesUpPerClient)</td><td>\(r.bytesDownPerClient)</td><td>\(String(format: "%.2f", r.seconds))</td>"
-                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td>" : "")</tr>"
+                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td><td>\(Self.number(r.exampleEpsilon))</td>" : "")</tr>"
         }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
@@ -122,7 +135,7 @@ public struct ReportPage: Sendable {
             </table>
             <h2>Rounds</h2>
             <table class="rounds">
-            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon</th>" : "")</tr>
+            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon (DP-FedAvg)</th><th>epsilon (DP-SGD, largest)</th>" : "")</tr>
             \(roundRows)
             </table>
             </body></html>

@@ -48,4 +48,30 @@ struct ReportTests {
         // The AUC plot is the first, top left: all of its blue is there.
         #expect(image.count("#1f77b4", in: (0..<700, 0..<420)) == image.count("#1f77b4"))
     }
+
+    /// With example-level DP-SGD the report plots the epsilon spent, round by round, and the
+    /// table lists it; Chromium draws the line (when it is installed).
+    @Test func aPrivateRunsReportPlotsTheEpsilonSpent() throws {
+        let folder = try Fixtures.temporaryFolder()
+        let page = folder + "/report.html", shot = folder + "/report.png"
+        let run = try ProcessRunner.run(
+            OperatorFaultTests.coordinator,
+            ["simulate", "--link", "in-process", "--rounds", "3", "--example-target-epsilon", "4", "--report", page])
+        #expect(run.status == 0, "\(run.standardError)")
+        let html = try String(contentsOfFile: page, encoding: .utf8)
+        #expect(html.contains("<figure id=\"privacy\">"))
+        #expect(html.contains("data-series=\"DP-SGD (example level, largest)\""))
+        #expect(!html.contains("data-series=\"DP-FedAvg (client level)\""), "no client-level line without DP-FedAvg")
+        #expect(html.contains("<th>epsilon (DP-SGD, largest)</th>") && html.contains("<th>example-level DP-SGD</th><td>target epsilon 4.0 per silo</td>"))
+        guard let chromium = ProcessRunner.chromium else { return }
+        let render = try ProcessRunner.run(
+            chromium,
+            [
+                "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1300,1500", "--screenshot=\(shot)",
+                "file://\(page)",
+            ])
+        #expect(render.status == 0, "\(render.standardError)")
+        let image = try PNGImage(try Data(contentsOf: URL(fileURLWithPath: shot)))
+        #expect(image.count("#393b79") > 150, "the epsilon line: \(image.count("#393b79")) pixels drawn")
+    }
 }
