@@ -36,6 +36,9 @@ public struct LocalUpdate: Sendable {
     public let trainSeconds: Double
     /// Mean training loss of the last epoch (log loss, nats).
     public let meanLoss: Double
+    /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger,
+    /// and its delta.
+    public var privacySpent: (epsilon: Double, delta: Double)? = nil
 
     public init(payload: Data, examples: Int, trainSeconds: Double, meanLoss: Double) {
         self.payload = payload
@@ -54,9 +57,10 @@ public protocol LocalWork: Sendable {
     var trainExamples: Int { get }
     /// The model version the work holds (a download may then be a delta from it), if any.
     var heldVersion: String? { get }
-    /// Trains from `global` under `plan` and returns the update to send. `progress` gets
-    /// (epoch, examples done in that epoch).
-    func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> LocalUpdate
+    /// Trains round `round` from `global` under `plan` and returns the update to send.
+    /// `progress` gets (epoch, examples done in that epoch).
+    func train(from global: GlobalModel, plan: LocalTrainingPlan, round: Int, progress: @escaping @Sendable (Int, Int) -> Void) async throws
+        -> LocalUpdate
     /// Evaluates `global` on held-out examples: test, validation and ranking.
     func evaluate(_ global: GlobalModel) async throws -> EvaluationReport
 }
@@ -78,10 +82,16 @@ public struct SiloWork: LocalWork {
     public let ranking: RankingSet
     /// Threads for training and evaluation.
     public let threads: Int
+    /// The silo's own account of the privacy it spends.
+    public let privacy: SiloPrivacyLedger
 
     private let replica = ModelReplica()
 
-    public init(train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1) {
+    public init(
+        train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1,
+        privacy: SiloPrivacyLedger? = nil
+    ) {
+        self.privacy = privacy ?? (try! SiloPrivacyLedger())  // no file: cannot fail
         self.train = train
         self.validation = validation
         self.test = test
@@ -92,9 +102,11 @@ public struct SiloWork: LocalWork {
     public var trainExamples: Int { train.count }
     public var heldVersion: String? { replica.version }
 
-    public func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws
-        -> LocalUpdate
-    {
+    /// Refuses (`SiloPrivacyError`) a round its privacy ledger does not allow.
+    public func train(
+        from global: GlobalModel, plan: LocalTrainingPlan, round: Int, progress: @escaping @Sendable (Int, Int) -> Void
+    ) async throws -> LocalUpdate {
+        let spending = try privacy.check(round: round, plan: plan, examples: train.count)
         // Trained in place and put back as it was: no copy of the model per round. The model
         // is lent inside the work so that the only reference to it is the trainer's.
         let (train, threads, replica) = (self.train, self.threads, self.replica)
@@ -107,9 +119,14 @@ public struct SiloWork: LocalWork {
                 return result
             }
         }.get()
-        return LocalUpdate(
+        var update = LocalUpdate(
             payload: try TensorPayload.encode(result.delta, precision: .float16), examples: result.examples, trainSeconds: result.seconds,
             meanLoss: result.meanLoss)
+        if let spending {
+            try privacy.record(spending)
+            update.privacySpent = (privacy.epsilon(examples: train.count), privacy.delta(examples: train.count))
+        }
+        return update
     }
 
     public func evaluate(_ global: GlobalModel) async throws -> EvaluationReport {

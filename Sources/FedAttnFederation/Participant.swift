@@ -9,6 +9,8 @@ public enum ParticipantEvent: Sendable {
     /// Local training progress within a round.
     case progress(round: Int, epoch: Int, epochs: Int, examplesDone: Int)
     case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double)
+    /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger.
+    case privacySpent(round: Int, epsilon: Double, delta: Double)
     case evaluated(round: Int, examples: Int)
     /// The coordinator no longer wanted this update or evaluation (it arrived after its round
     /// closed, or the coordinator restarted meanwhile); the client carries on with its next task.
@@ -29,9 +31,13 @@ public struct Participant: Sendable {
         self.work = work
     }
 
-    /// A silo's participant: trains on `train` and evaluates on `test` with `threads` threads.
-    public init(train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1) {
-        self.init(work: SiloWork(train: train, validation: validation, test: test, ranking: ranking, threads: threads))
+    /// A silo's participant: trains on `train` and evaluates on `test` with `threads` threads,
+    /// within what its `privacy` ledger allows.
+    public init(
+        train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1,
+        privacy: SiloPrivacyLedger? = nil
+    ) {
+        self.init(work: SiloWork(train: train, validation: validation, test: test, ranking: ranking, threads: threads, privacy: privacy))
     }
 
     /// Runs until the federation is done. `expectedModel` is the configuration the silo's
@@ -79,7 +85,7 @@ public struct Participant: Sendable {
             case .train(let round, let version, let plan):
                 events(.training(round: round, examples: work.trainExamples))
                 let update = try await withModel(version) { global in
-                    try await work.train(from: global, plan: plan) { epoch, done in
+                    try await work.train(from: global, plan: plan, round: round) { epoch, done in
                         events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
                     }
                 }
@@ -87,6 +93,7 @@ public struct Participant: Sendable {
                     _ = try await link.uploadUpdate(
                         round: round, baseVersion: version, examples: update.examples, trainSeconds: update.trainSeconds, payload: update.payload)
                     events(.uploaded(round: round, bytes: update.payload.count, loss: update.meanLoss, seconds: update.trainSeconds))
+                    if let spent = update.privacySpent { events(.privacySpent(round: round, epsilon: spent.epsilon, delta: spent.delta)) }
                 }
                 lastRound = round
             case .evaluate(let round, let version):

@@ -54,8 +54,10 @@ struct HostileWork: LocalWork {
     var trainExamples: Int { attack == .inflateExamples ? inner.trainExamples * 100 : inner.trainExamples }
     var heldVersion: String? { inner.heldVersion }
 
-    func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> LocalUpdate {
-        let honest = try await inner.train(from: global, plan: plan, progress: progress)
+    func train(from global: GlobalModel, plan: LocalTrainingPlan, round: Int, progress: @escaping @Sendable (Int, Int) -> Void) async throws
+        -> LocalUpdate
+    {
+        let honest = try await inner.train(from: global, plan: plan, round: round, progress: progress)
         let layout = AttentionModel.layout(for: global.config)
         var delta = try TensorPayload.decode(honest.payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
         switch attack {

@@ -30,6 +30,18 @@ extension ClientCommand {
             name: .long, help: "Seconds to keep trying a coordinator that is down or restarting, or that still holds this silo's previous connection."
         )
         var retryFor = 600
+        @Option(
+            name: .long,
+            help: "The most example-level epsilon this silo spends: a round that would take it further is refused and the client leaves.")
+        var epsilonBudget: Double?
+        @Flag(name: .long, help: "Refuse any round the coordinator asks to train without example-level DP-SGD.") var requireDp = false
+        @Option(name: .long, help: "delta of this silo's own accounting (default 1 / its training examples).") var dpDelta: Double?
+        @Option(
+            name: .long,
+            help:
+                "A file where this silo records the rounds it trained with DP-SGD, read back at start, so a restarted client still knows what it spent."
+        )
+        var privacyLedger: String?
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
@@ -41,6 +53,10 @@ extension ClientCommand {
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
+            if let epsilonBudget {
+                guard epsilonBudget > 0, epsilonBudget.isFinite else { throw ValidationError("--epsilon-budget must be positive") }
+            }
+            if let dpDelta { guard dpDelta > 0, dpDelta < 1 else { throw ValidationError("--dp-delta must lie in (0, 1)") } }
         }
 
         func run() async throws {
@@ -56,7 +72,18 @@ extension ClientCommand {
                     + skippedNote(log.summary, duplicateRows: duplicates))
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
-            let participant = Participant(train: train, validation: validation, test: test, ranking: ranking, threads: threads)
+            let ledger = try SiloPrivacyLedger(budget: epsilonBudget, requirePrivacy: requireDp, delta: dpDelta, file: privacyLedger)
+            if epsilonBudget != nil && privacyLedger == nil {
+                progress.line("note: without --privacy-ledger, the epsilon budget counts only the rounds trained since this client started")
+            }
+            if !ledger.rounds.isEmpty {
+                progress.line(
+                    String(
+                        format: "privacy ledger: %d rounds trained with DP-SGD, epsilon %.3f spent", ledger.rounds.count,
+                        ledger.epsilon(examples: train.count)))
+            }
+            let participant = Participant(
+                train: train, validation: validation, test: test, ranking: ranking, threads: threads, privacy: ledger)
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
             try await session.run(participant, expectedModel: model) { event in
@@ -75,6 +102,9 @@ extension ClientCommand {
             case .progress(let round, let epoch, let epochs, let done): progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
             case .uploaded(let round, let bytes, let loss, let seconds):
                 progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
+            case .privacySpent(let round, let epsilon, let delta):
+                progress.line(
+                    String(format: "round %d: this silo has spent epsilon %.3f (delta %.3g, example level) by its own ledger", round, epsilon, delta))
             case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .waiting: break

@@ -21,7 +21,9 @@ struct PreparedWork: LocalWork {
             examples: Int(positives.reduce(0, +) + negatives.reduce(0, +)), logLossSum: 650, positives: positives, negatives: negatives)
     }
 
-    func train(from global: GlobalModel, plan: LocalTrainingPlan, progress: @escaping @Sendable (Int, Int) -> Void) async throws -> LocalUpdate {
+    func train(from global: GlobalModel, plan: LocalTrainingPlan, round: Int, progress: @escaping @Sendable (Int, Int) -> Void) async throws
+        -> LocalUpdate
+    {
         LocalUpdate(payload: update, examples: trainExamples, trainSeconds: 0, meanLoss: 0)
     }
 

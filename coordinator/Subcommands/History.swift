@@ -33,6 +33,8 @@ extension CoordinatorCommand {
                         o["validation_auc"] = e.validationAUC ?? NSNull()
                         o["hr_at_10"] = e.hitRate ?? NSNull()
                         o["ndcg_at_10"] = e.ndcg ?? NSNull()
+                        o["epsilon"] = e.epsilon ?? NSNull()
+                        o["example_epsilon"] = e.exampleEpsilon ?? NSNull()
                     }
                     return o
                 }
@@ -41,16 +43,23 @@ extension CoordinatorCommand {
                 print(String(decoding: data, as: UTF8.self))
                 return
             }
-            print("round  version           clients  examples  test AUC  log loss   val AUC   HR@10  bytes up  seconds  retries")
+            // Epsilon columns only for a private run: DP-FedAvg's per silo, DP-SGD's largest of a silo.
+            let evaluations = rounds.compactMap(\.evaluation)
+            let (clientLevel, exampleLevel) = (evaluations.contains { $0.epsilon != nil }, evaluations.contains { $0.exampleEpsilon != nil })
+            print(
+                "round  version           clients  examples  test AUC  log loss   val AUC   HR@10  bytes up  seconds"
+                    + (clientLevel ? "  epsilon" : "") + (exampleLevel ? "  example eps" : "") + "  retries")
             func metric(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
             for r in rounds {
                 let e = r.evaluation
                 print(
                     String(
-                        format: "%5d%@ %@  %7d  %8d  %8@  %8@  %8@  %6@  %8d  %7@  %@", r.round, r.round == best ? "*" : " ",
+                        format: "%5d%@ %@  %7d  %8d  %8@  %8@  %8@  %6@  %8d  %7@%@%@  %@", r.round, r.round == best ? "*" : " ",
                         String(r.version.prefix(16)),
                         r.participants.count, r.examples, metric(e?.testAUC), metric(e?.testLogLoss), metric(e?.validationAUC), metric(e?.hitRate),
                         r.bytesUpPerClient, e.map { String(format: "%.2f", $0.seconds) } ?? "-",
+                        clientLevel ? String(format: "  %7@", metric(e?.epsilon)) : "",
+                        exampleLevel ? String(format: "  %11@", metric(e?.exampleEpsilon)) : "",
                         e.map { $0.retries.joined(separator: "; ") } ?? "not evaluated"))
             }
             if let best { print("* kept (best validation AUC): round \(best), \(StateStore.bestModelFile)") }

@@ -1,0 +1,107 @@
+public import FedAttnModel
+import FedAttnPrivacy
+public import Foundation
+import Synchronization
+
+/// A silo's own account of the example-level privacy it has spent, kept on the silo's side:
+/// the coordinator sets the noise, but the silo decides how much it spends. Each round
+/// trained with DP-SGD adds its steps (Poisson rate, noise multiplier) to an RDP accountant;
+/// a round that would take the silo past its budget is refused before it trains, and so is
+/// a round without DP-SGD when the silo requires it. With a file, the rounds are written
+/// after each one (and read back at start), so a restarted client still knows what it spent.
+public final class SiloPrivacyLedger: Sendable {
+    /// One round trained with DP-SGD, as the ledger file holds it.
+    public struct Entry: Codable, Sendable, Equatable {
+        public let round: Int
+        public let samplingRate: Double
+        public let noiseMultiplier: Double
+        public let steps: Int
+    }
+
+    /// The most epsilon the silo will spend; nil: no limit.
+    public let budget: Double?
+    /// Refuse rounds without example-level DP-SGD.
+    public let requirePrivacy: Bool
+    /// delta of the silo's guarantee; nil: 1 / its training examples.
+    public let delta: Double?
+    private let file: URL?
+    private let entries: Mutex<[Entry]>
+
+    /// - Throws: a `SiloPrivacyError` when `file` exists but does not hold a ledger.
+    public init(budget: Double? = nil, requirePrivacy: Bool = false, delta: Double? = nil, file: String? = nil) throws {
+        self.budget = budget
+        self.requirePrivacy = requirePrivacy
+        self.delta = delta
+        self.file = file.map { URL(fileURLWithPath: $0) }
+        var loaded: [Entry] = []
+        if let file, FileManager.default.fileExists(atPath: file) {
+            do {
+                loaded = try JSONDecoder().decode([Entry].self, from: Data(contentsOf: URL(fileURLWithPath: file)))
+            } catch {
+                throw SiloPrivacyError.unreadableLedger(path: file, reason: "\(error)")
+            }
+        }
+        entries = Mutex(loaded)
+    }
+
+    /// Rounds recorded so far.
+    public var rounds: [Entry] { entries.withLock { $0 } }
+
+    /// The epsilon spent by the recorded rounds, plus `extra` (0 with none).
+    public func epsilon(examples: Int, adding extra: Entry? = nil) -> Double {
+        var accountant = RDPAccountant()
+        for entry in rounds + (extra.map { [$0] } ?? []) {
+            accountant.compose(samplingRate: entry.samplingRate, noiseMultiplier: entry.noiseMultiplier, steps: entry.steps)
+        }
+        return accountant.epsilon(delta: delta(examples: examples)).epsilon
+    }
+
+    public func delta(examples: Int) -> Double { delta ?? 1 / Double(max(2, examples)) }
+
+    /// What training round `round` under `plan` on `examples` examples would add, or nil
+    /// without DP-SGD. Throws when the silo must refuse the round.
+    public func check(round: Int, plan: LocalTrainingPlan, examples: Int) throws(SiloPrivacyError) -> Entry? {
+        guard let privacy = plan.privacy else {
+            if requirePrivacy { throw .privacyRequired(round: round) }
+            return nil
+        }
+        let entry = Entry(
+            round: round, samplingRate: DPSGDConfig.samplingRate(batchSize: plan.batchSize, examples: examples),
+            noiseMultiplier: Double(privacy.noiseMultiplier),
+            steps: plan.epochs * DPSGDConfig.stepsPerEpoch(batchSize: plan.batchSize, examples: examples))
+        if let budget {
+            let after = epsilon(examples: examples, adding: entry)
+            guard after <= budget * (1 + 1e-9) else {
+                throw .overBudget(round: round, spent: epsilon(examples: examples), after: after, budget: budget)
+            }
+        }
+        return entry
+    }
+
+    /// Records a round trained (and writes the file, if any).
+    public func record(_ entry: Entry) throws {
+        let all = entries.withLock { entries in
+            entries.append(entry)
+            return entries
+        }
+        if let file { try JSONEncoder().encode(all).write(to: file, options: .atomic) }
+    }
+}
+
+/// Why a silo refused to train a round.
+public enum SiloPrivacyError: Error, CustomStringConvertible, Equatable {
+    case privacyRequired(round: Int)
+    case overBudget(round: Int, spent: Double, after: Double, budget: Double)
+    case unreadableLedger(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .privacyRequired(let round):
+            "round \(round): the coordinator asks for training without example-level DP-SGD, and this silo requires it (--require-dp): leaving"
+        case .overBudget(let round, let spent, let after, let budget):
+            "round \(round): this silo has spent epsilon \((spent * 1_000).rounded() / 1_000); the round would take it to "
+                + "\((after * 1_000).rounded() / 1_000), over its budget of \(budget): leaving"
+        case .unreadableLedger(let path, let reason): "\(path): not a privacy ledger: \(reason)"
+        }
+    }
+}
