@@ -65,30 +65,34 @@ public struct ReportPage: Sendable {
     public func html() -> String {
         let r = rounds
         let isPrivate = rounds.contains { $0.epsilon != nil || $0.exampleEpsilon != nil }
-        let plots = [
-            plot(
-                "auc", "AUC",
-                [
-                    Series(name: "test AUC", color: "#1f77b4", values: r.map(\.testAUC)),
-                    Series(name: "validation AUC", color: "#ff7f0e", values: r.map(\.validationAUC)),
-                ]),
-            plot("logloss", "test log loss", [Series(name: "test log loss", color: "#d62728", values: r.map(\.testLogLoss))]),
-            plot(
-                "ranking", "HR@10 and NDCG@10",
-                [Series(name: "HR@10", color: "#2ca02c", values: r.map(\.hitRate)), Series(name: "NDCG@10", color: "#9467bd", values: r.map(\.ndcg))]),
-            plot(
-                "bytes", "bytes per client",
-                [
-                    Series(name: "bytes up", color: "#8c564b", values: r.map { Double($0.bytesUpPerClient) }),
-                    Series(name: "bytes down", color: "#e377c2", values: r.map { Double($0.bytesDownPerClient) }),
-                ]),
-            plot(
-                "seconds", "seconds",
-                [
-                    Series(name: "training (slowest client)", color: "#17becf", values: r.map(\.trainSeconds)),
-                    Series(name: "overhead", color: "#7f7f7f", values: r.map { max(0, $0.seconds - $0.trainSeconds) }),
-                ]),
-        ]
+        let plots =
+            [
+                plot(
+                    "auc", "AUC",
+                    [
+                        Series(name: "test AUC", color: "#1f77b4", values: r.map(\.testAUC)),
+                        Series(name: "validation AUC", color: "#ff7f0e", values: r.map(\.validationAUC)),
+                    ]),
+                plot("logloss", "test log loss", [Series(name: "test log loss", color: "#d62728", values: r.map(\.testLogLoss))]),
+                plot(
+                    "ranking", "HR@10 and NDCG@10",
+                    [
+                        Series(name: "HR@10", color: "#2ca02c", values: r.map(\.hitRate)),
+                        Series(name: "NDCG@10", color: "#9467bd", values: r.map(\.ndcg)),
+                    ]),
+                plot(
+                    "bytes", "bytes per client",
+                    [
+                        Series(name: "bytes up", color: "#8c564b", values: r.map { Double($0.bytesUpPerClient) }),
+                        Series(name: "bytes down", color: "#e377c2", values: r.map { Double($0.bytesDownPerClient) }),
+                    ]),
+                plot(
+                    "seconds", "seconds",
+                    [
+                        Series(name: "training (slowest client)", color: "#17becf", values: r.map(\.trainSeconds)),
+                        Series(name: "overhead", color: "#7f7f7f", values: r.map { max(0, $0.seconds - $0.trainSeconds) }),
+                    ]),
+            ]
             + (isPrivate
                 ? [
                     plot(
