@@ -62,7 +62,8 @@ struct ReportTests {
         #expect(html.contains("<figure id=\"privacy\">"))
         #expect(html.contains("data-series=\"DP-SGD (example level, largest)\""))
         #expect(!html.contains("data-series=\"DP-FedAvg (client level)\""), "no client-level line without DP-FedAvg")
-        #expect(html.contains("<th>epsilon (DP-SGD, largest)</th>") && html.contains("<th>example-level DP-SGD</th><td>target epsilon 4.0 per silo</td>"))
+        #expect(html.contains("<th>epsilon (DP-SGD, largest)</th>"))
+        #expect(html.contains("<th>example-level DP-SGD</th><td>target epsilon 4.0 per silo</td>"))
         guard let chromium = ProcessRunner.chromium else { return }
         let render = try ProcessRunner.run(
             chromium,
