@@ -12,7 +12,7 @@ BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps test-deps build test demo bench bench-quality lint clean proto fuzz-asan
+.PHONY: all deps test-deps build test demo bench bench-quality bench-privacy lint clean proto fuzz-asan
 
 all: build
 
@@ -61,6 +61,12 @@ bench: build
 # and robust aggregation under attack (about 6 minutes; see scripts/quality.sh).
 bench-quality: build
 	scripts/quality.sh $(DATA) $(COORDINATOR) $(BIN)
+
+# The differential-privacy figures: AUC at epsilon 1-8 for example-level DP-SGD and client-level
+# DP-FedAvg, DP-SGD's training throughput, the accountant against dp-accounting (about 5
+# minutes; see scripts/privacy.sh).
+bench-privacy: build
+	scripts/privacy.sh $(DATA) $(COORDINATOR) $(BIN)
 
 # The update decoder's fuzz test under AddressSanitizer, FUZZ_ITERATIONS mutated inputs: a
 # debug build of its own in .build-asan (several minutes the first time).
