@@ -82,6 +82,12 @@ let package = Package(
             name: "FedAttnPrivacy",
             swiftSettings: swiftSettings
         ),
+        // SecAgg+: Shamir sharing, X25519 + HKDF key agreement, ChaCha20 masks, the ring quantiser.
+        .target(
+            name: "FedAttnSecAgg",
+            dependencies: ["FedAttnCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FedAttnFederation",
             dependencies: [
@@ -186,6 +192,11 @@ let package = Package(
         .testTarget(
             name: "FedAttnPrivacyTests",
             dependencies: ["FedAttnPrivacy", "_FedAttnTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FedAttnSecAggTests",
+            dependencies: ["FedAttnSecAgg", "FedAttnCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,158 @@
+import FedAttnCore
+import FedAttnSecAgg
+import Testing
+
+/// SecAgg+ end to end in memory: the coordinator recovers exactly the sum of the surviving
+/// clients' quantised updates, with clients dropping at every phase, and fails cleanly when
+/// too few are left; what it holds of one client is indistinguishable from uniform bytes.
+struct SecAggTests {
+    /// A round of `n` clients with `k` neighbours and threshold `t` over vectors of `length`;
+    /// `dropBeforeShares` advertise then vanish, `dropBeforeInput` share keys then vanish,
+    /// `dropBeforeUnmask` send their masked input then vanish.
+    static func round(
+        n: Int, k: Int, t: Int, length: Int, inputs: [[UInt32]], dropBeforeShares: Set<Int> = [], dropBeforeInput: Set<Int> = [],
+        dropBeforeUnmask: Set<Int> = []
+    ) throws -> (sum: [UInt32], survivors: [Int], masked: [MaskedInput]) {
+        let ids = Array(0..<n)
+        let graph = NeighbourGraph(clients: ids, k: k, seed: 42)
+        let clients = ids.map { SecAggClient(id: $0, round: 7, threshold: t, neighbours: graph.neighbours[$0]!) }
+        var server = SecAggServer(round: 7, threshold: t, graph: graph, length: length)
+        let keys = try server.collectKeys(clients.map { $0.advertise() })
+        var alive = ids.filter { !dropBeforeShares.contains($0) }
+        var outgoing: [Int: [EncryptedShare]] = [:]
+        for id in alive {
+            // Neighbours that dropped before sharing are still in the keys list: they advertised.
+            outgoing[id] = try clients[id].shareKeys(keys[id] ?? [])
+        }
+        let inbox = try server.collectShares(outgoing)
+        alive = alive.filter { !dropBeforeInput.contains($0) }
+        var masked: [MaskedInput] = []
+        for id in alive { masked.append(try clients[id].maskInput(inputs[id], shares: inbox[id] ?? [])) }
+        let survivors = try server.collectMasked(masked)
+        alive = alive.filter { !dropBeforeUnmask.contains($0) }
+        let responses = try alive.map { try clients[$0].unmask(survivors: survivors) }
+        let (sum, counted) = try server.unmask(responses)
+        return (sum, counted, masked)
+    }
+
+    static func inputs(_ n: Int, _ length: Int, seed: UInt64) -> [[UInt32]] {
+        var generator = SeededGenerator(seed: seed)
+        return (0..<n).map { _ in (0..<length).map { _ in UInt32.random(in: 0..<(1 << 20), using: &generator) } }
+    }
+
+    static func plainSum(_ inputs: [[UInt32]], of clients: [Int]) -> [UInt32] {
+        var sum = [UInt32](repeating: 0, count: inputs[0].count)
+        for c in clients { for i in sum.indices { sum[i] &+= inputs[c][i] } }
+        return sum
+    }
+
+    @Test func theCoordinatorRecoversExactlyTheSumOfTheQuantisedUpdates() throws {
+        let inputs = Self.inputs(10, 500, seed: 1)
+        let result = try Self.round(n: 10, k: 9, t: 6, length: 500, inputs: inputs)
+        #expect(result.survivors == Array(0..<10))
+        #expect(result.sum == Self.plainSum(inputs, of: Array(0..<10)))
+    }
+
+    /// 30% of 20 clients drop after sending their masked input: they are in the sum, and the
+    /// survivors' shares rebuild their self masks. With a sparse graph (k = 8).
+    @Test func withThirtyPercentDroppingAfterMaskingTheRoundCompletesWithTheirInputs() throws {
+        let inputs = Self.inputs(20, 300, seed: 2)
+        let dropped: Set<Int> = [1, 4, 7, 10, 13, 16]
+        let result = try Self.round(n: 20, k: 8, t: 4, length: 300, inputs: inputs, dropBeforeUnmask: dropped)
+        #expect(result.sum == Self.plainSum(inputs, of: Array(0..<20)))
+    }
+
+    /// Clients that drop before sending their input are not in the sum: their pairwise masks
+    /// are rebuilt from their masking keys' shares and removed.
+    @Test func clientsDroppingBeforeTheirInputAreLeftOutAndTheirMasksRemoved() throws {
+        let inputs = Self.inputs(20, 300, seed: 3)
+        let result = try Self.round(
+            n: 20, k: 8, t: 4, length: 300, inputs: inputs, dropBeforeShares: [0], dropBeforeInput: [5, 11, 17], dropBeforeUnmask: [2])
+        let counted = (0..<20).filter { ![0, 5, 11, 17].contains($0) }
+        #expect(result.survivors == counted)
+        #expect(result.sum == Self.plainSum(inputs, of: counted))
+    }
+
+    @Test func tooFewSurvivorsFailTheRoundCleanly() throws {
+        let inputs = Self.inputs(10, 50, seed: 4)
+        #expect(throws: SecAggError.self) {
+            _ = try Self.round(n: 10, k: 9, t: 6, length: 50, inputs: inputs, dropBeforeUnmask: [0, 1, 2, 3, 4])
+        }
+        #expect(throws: SecAggError.self) {
+            _ = try Self.round(n: 10, k: 9, t: 6, length: 50, inputs: inputs, dropBeforeInput: [0, 1, 2, 3, 4])
+        }
+    }
+
+    /// A masked input of all zeros, 2^16 values: its bytes' counts against uniform, chi-square
+    /// with 255 degrees of freedom (mean 255, sd 22.6; the bound is 5 sd up).
+    @Test func maskedInputsAreIndistinguishableFromUniformBytes() throws {
+        let length = 1 << 16
+        let zeros = [[UInt32]](repeating: [UInt32](repeating: 0, count: length), count: 5)
+        let masked = try Self.round(n: 5, k: 4, t: 3, length: length, inputs: zeros).masked
+        for input in masked {
+            var counts = [Int](repeating: 0, count: 256)
+            for value in input.values {
+                for shift in stride(from: 0, to: 32, by: 8) { counts[Int((value >> UInt32(shift)) & 0xFF)] += 1 }
+            }
+            let expected = Double(length * 4) / 256
+            let chiSquare = counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+            #expect(chiSquare < 255 + 5 * 22.6, "client \(input.client): chi-square \(chiSquare)")
+        }
+    }
+
+    @Test func aClientRevealsOneKindOfShareAPeerAndTheCoordinatorRefusesBoth() throws {
+        let graph = NeighbourGraph(clients: [0, 1, 2, 3], k: 3, seed: 1)
+        let clients = (0..<4).map { SecAggClient(id: $0, round: 1, threshold: 2, neighbours: graph.neighbours[$0]!) }
+        var server = SecAggServer(round: 1, threshold: 2, graph: graph, length: 4)
+        let keys = try server.collectKeys(clients.map { $0.advertise() })
+        let inbox = try server.collectShares(Dictionary(uniqueKeysWithValues: try (0..<4).map { ($0, try clients[$0].shareKeys(keys[$0]!)) }))
+        let masked = try (0..<3).map { try clients[$0].maskInput([1, 2, 3, 4], shares: inbox[$0]!) }  // 3 drops
+        let survivors = try server.collectMasked(masked)
+        let response = try clients[0].unmask(survivors: survivors)
+        #expect(Set(response.selfMaskShares.keys) == [1, 2] && Set(response.maskingKeyShares.keys) == [3])
+        // A forged response revealing client 1's masking-key share too is refused.
+        let forged = UnmaskingShares(
+            client: 0, selfMaskShares: response.selfMaskShares,
+            maskingKeyShares: response.maskingKeyShares.merging([1: response.selfMaskShares[1]!]) { a, _ in a })
+        #expect(throws: SecAggError.self) { _ = try server.unmask([forged]) }
+        // A survivor set naming a client that never shared keys with it is refused by the client.
+        let fresh = SecAggClient(id: 9, round: 1, threshold: 1, neighbours: [])
+        #expect(throws: SecAggError.self) { _ = try fresh.unmask(survivors: [9]) }
+    }
+
+    @Test func shamirRecoversFromAnyThresholdOfSharesAndNotFromFewer() throws {
+        var generator = SeededGenerator(seed: 5)
+        let secret = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let shares = ShamirSharing.split(secret, threshold: 3, holders: [1, 2, 3, 4, 5])
+        for subset in [[0, 1, 2], [4, 2, 0], [1, 3, 4], [0, 1, 2, 3, 4]] {
+            #expect(try ShamirSharing.combine(subset.map { shares[$0] }) == secret)
+        }
+        let fromTwo = try? ShamirSharing.combine([shares[0], shares[1]])
+        #expect(fromTwo != secret, "two shares of a 3-of-5 sharing recover nothing")
+    }
+
+    @Test func quantisedSumsAreWithinTheStatedBoundOfTheFloatSum() {
+        let quantizer = RingQuantizer(clip: 0.5, bits: 16)
+        var generator = SeededGenerator(seed: 6)
+        let clients = 50
+        let values = (0..<clients).map { _ in (0..<1_000).map { _ in Float.random(in: -0.7...0.7, using: &generator) } }
+        var ring = [UInt32](repeating: 0, count: 1_000)
+        for v in values {
+            let q = quantizer.quantize(v, using: &generator)
+            for i in ring.indices { ring[i] &+= q[i] }
+        }
+        let back = quantizer.dequantizeSum(ring, clients: clients)
+        let exact = (0..<1_000).map { i in values.reduce(Float(0)) { $0 + min(max($1[i], -0.5), 0.5) } }
+        let worst = zip(back, exact).map { abs($0 - $1) }.max()!
+        #expect(worst <= quantizer.errorBound(clients: clients), "worst \(worst), bound \(quantizer.errorBound(clients: clients))")
+        #expect(quantizer.maxClients >= clients)
+    }
+
+    @Test func theGraphIsSymmetricWithKNeighboursEach() {
+        let graph = NeighbourGraph(clients: Array(0..<100), k: 10, seed: 3)
+        for (client, peers) in graph.neighbours {
+            #expect(peers.count == 10 && !peers.contains(client))
+            for peer in peers { #expect(graph.neighbours[peer]!.contains(client)) }
+        }
+    }
+}
