@@ -57,7 +57,7 @@ let package = Package(
         ),
         .target(
             name: "FedAttnModel",
-            dependencies: ["FedAttnCore", "FedAttnSafetensors", .product(name: "RealModule", package: "swift-numerics")],
+            dependencies: ["FedAttnCore", "FedAttnSafetensors", "FedAttnPrivacy", .product(name: "RealModule", package: "swift-numerics")],
             swiftSettings: kernelSettings
         ),
         .target(

@@ -53,9 +53,10 @@ public struct DPFedAvg: Strategy {
         precondition(round.keepsUpdates, "DP-FedAvg clips each update.")
         guard !round.updates.isEmpty else { return nil }
         var sum = Weights(zerosLike: global.layout)
-        var unclipped = 0
+        var unclipped = 0.0
         for update in round.updates {
-            if update.delta.l2Norm <= clipNorm { unclipped += 1 }
+            // Centred, as Andrew et al.'s Theorem 1 needs: one silo moves the count by 1/2.
+            unclipped += update.delta.l2Norm <= clipNorm ? 0.5 : -0.5
             RobustAggregation.bounded(update, to: clipNorm).delta.add(to: &sum)
         }
         var generator = SystemRandomNumberGenerator()
@@ -69,9 +70,11 @@ public struct DPFedAvg: Strategy {
         }
         for k in 0..<padding { sum.values[k] = 0 }
         if let adaptive {
-            let noisyCount = Double(unclipped) + adaptive.countNoise * Self.standardNormal(&generator)
+            let noisyCount = unclipped + adaptive.countNoise * Self.standardNormal(&generator)
+            // Over the expected clients (public), not the number that came; clamped to a share.
+            let share = min(1, max(0, noisyCount / Double(adaptive.expectedClients) + 0.5))
             // Held at float32 precision, the state's: a resumed run goes on from the same value.
-            clipNorm = Double(Float(adaptive.next(clipNorm: clipNorm, unclippedShare: noisyCount / Double(round.updates.count))))
+            clipNorm = Double(Float(adaptive.next(clipNorm: clipNorm, unclippedShare: share)))
         }
         let step = SparseWeights(sum, sparseTensors: [])
         step.add(to: &global)
@@ -104,11 +107,12 @@ public struct DPFedAvg: Strategy {
 }
 
 /// Adaptive clipping (Andrew et al., NeurIPS 2021, Alg. 1 with the geometric update): after
-/// each round the coordinator counts the updates whose norm was within the clip norm C, adds
-/// Gaussian noise of standard deviation `countNoise` to the count (so the clip norm it
-/// publishes is private too), and moves C toward the `targetQuantile` of the norms:
-/// C <- C exp(-eta (noisy share within C - targetQuantile)). The sum's noise multiplier is
-/// lowered so that sum and count together keep the noise multiplier z the accountant uses.
+/// each round the coordinator sums b - 1/2 over the updates (b = 1 when the norm was within
+/// the clip norm C), adds Gaussian noise of standard deviation `countNoise` (so the clip norm
+/// it publishes is private too), divides by the expected clients per round and adds 1/2 back
+/// (the noisy share within C, clamped to [0, 1]), and moves C toward the `targetQuantile` of
+/// the norms: C <- C exp(-eta (share - targetQuantile)). The sum's noise multiplier is lowered
+/// so that sum and count together keep the noise multiplier z the accountant uses.
 public struct AdaptiveClipping: Sendable, Hashable {
     /// gamma: the share of updates meant to be left unclipped (0.5: the median norm).
     public var targetQuantile: Double
@@ -117,8 +121,12 @@ public struct AdaptiveClipping: Sendable, Hashable {
     /// sigma_b: the count's noise standard deviation; more than z / 2 (the paper: expected
     /// clients per round / 20).
     public var countNoise: Double
+    /// The clients a round expects (clients per round, or all): the count's divisor, public.
+    public var expectedClients: Int
 
-    public init(targetQuantile: Double = 0.5, learningRate: Double = 0.2, countNoise: Double) {
+    public init(targetQuantile: Double = 0.5, learningRate: Double = 0.2, countNoise: Double, expectedClients: Int) {
+        precondition(expectedClients >= 1, "At least one expected client.")
+        self.expectedClients = expectedClients
         self.targetQuantile = targetQuantile
         self.learningRate = learningRate
         self.countNoise = countNoise

@@ -16,6 +16,13 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         s0 = splitMix(); s1 = splitMix(); s2 = splitMix(); s3 = splitMix()
     }
 
+    /// A generator whose whole 256-bit state is `state` (e.g. four draws of the system's
+    /// cryptographic generator). - Precondition: not all zero.
+    public init(state: (UInt64, UInt64, UInt64, UInt64)) {
+        precondition(state != (0, 0, 0, 0), "xoshiro's state must not be all zero.")
+        (s0, s1, s2, s3) = state
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17

@@ -133,7 +133,8 @@ public actor Coordinator {
         published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)
         trail = VersionTrail(current: published.version)
         machine = RoundStateMachine(
-            config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated, history: records)
+            config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated, history: records,
+            privacyCharges: try store?.privacyCharges() ?? [])
         if let store, let best = machine.selection.bestRound {
             do {
                 try store.keepBest(round: best)
@@ -496,6 +497,13 @@ public actor Coordinator {
                 layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates)
             metrics.selected.record(selected.count)
             if attempt > 1 { metrics.retries.increment() }
+        case .chargePrivacy(let charges):
+            do {
+                try store?.recordPrivacyCharges(charges)
+            } catch {
+                // The charges stay in memory; a restart would then count them short.
+                logger.error("round \(charges.first?.round ?? 0): the privacy charges could not be stored: \(error)")
+            }
         case .fold:
             // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
             if let update { accumulator?.add(update) }

@@ -91,7 +91,7 @@ public struct SiloWork: LocalWork {
         train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1,
         privacy: SiloPrivacyLedger? = nil
     ) {
-        self.privacy = privacy ?? (try! SiloPrivacyLedger())  // no file: cannot fail
+        self.privacy = privacy ?? SiloPrivacyLedger()
         self.train = train
         self.validation = validation
         self.test = test

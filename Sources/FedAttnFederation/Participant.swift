@@ -91,7 +91,9 @@ public struct Participant: Sendable {
                 }
                 try await Self.droppingIfUnwanted(round, events) {
                     _ = try await link.uploadUpdate(
-                        round: round, baseVersion: version, examples: update.examples, trainSeconds: update.trainSeconds, payload: update.payload)
+                        round: round, baseVersion: version, examples: update.examples,
+                        // Under DP-SGD the seconds would tell how large the Poisson samples were: not sent.
+                        trainSeconds: update.privacySpent == nil ? update.trainSeconds : 0, payload: update.payload)
                     events(.uploaded(round: round, bytes: update.payload.count, loss: update.meanLoss, seconds: update.trainSeconds))
                     if let spent = update.privacySpent { events(.privacySpent(round: round, epsilon: spent.epsilon, delta: spent.delta)) }
                 }

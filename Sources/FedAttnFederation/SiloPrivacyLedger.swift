@@ -1,5 +1,5 @@
 public import FedAttnModel
-import FedAttnPrivacy
+public import FedAttnPrivacy
 public import Foundation
 import Synchronization
 
@@ -10,12 +10,12 @@ import Synchronization
 /// a round without DP-SGD when the silo requires it. With a file, the rounds are written
 /// after each one (and read back at start), so a restarted client still knows what it spent.
 public final class SiloPrivacyLedger: Sendable {
-    /// One round trained with DP-SGD, as the ledger file holds it.
+    /// One round trained with DP-SGD, as the ledger file holds it: the silo's size then (its
+    /// delta) and what the round spent.
     public struct Entry: Codable, Sendable, Equatable {
         public let round: Int
-        public let samplingRate: Double
-        public let noiseMultiplier: Double
-        public let steps: Int
+        public let examples: Int
+        public let spend: PrivacySpend
     }
 
     /// The most epsilon the silo will spend; nil: no limit.
@@ -27,12 +27,13 @@ public final class SiloPrivacyLedger: Sendable {
     private let file: URL?
     private let entries: Mutex<[Entry]>
 
+    /// A ledger in memory only, with no budget and no requirement: it counts, refuses nothing.
+    public convenience init() {
+        self.init(budget: nil, requirePrivacy: false, delta: nil, file: nil, loaded: [])
+    }
+
     /// - Throws: a `SiloPrivacyError` when `file` exists but does not hold a ledger.
-    public init(budget: Double? = nil, requirePrivacy: Bool = false, delta: Double? = nil, file: String? = nil) throws {
-        self.budget = budget
-        self.requirePrivacy = requirePrivacy
-        self.delta = delta
-        self.file = file.map { URL(fileURLWithPath: $0) }
+    public convenience init(budget: Double? = nil, requirePrivacy: Bool = false, delta: Double? = nil, file: String? = nil) throws {
         var loaded: [Entry] = []
         if let file, FileManager.default.fileExists(atPath: file) {
             do {
@@ -41,34 +42,42 @@ public final class SiloPrivacyLedger: Sendable {
                 throw SiloPrivacyError.unreadableLedger(path: file, reason: "\(error)")
             }
         }
+        self.init(budget: budget, requirePrivacy: requirePrivacy, delta: delta, file: file, loaded: loaded)
+    }
+
+    private init(budget: Double?, requirePrivacy: Bool, delta: Double?, file: String?, loaded: [Entry]) {
+        self.budget = budget
+        self.requirePrivacy = requirePrivacy
+        self.delta = delta
+        self.file = file.map { URL(fileURLWithPath: $0) }
         entries = Mutex(loaded)
     }
 
     /// Rounds recorded so far.
     public var rounds: [Entry] { entries.withLock { $0 } }
 
-    /// The epsilon spent by the recorded rounds, plus `extra` (0 with none).
+    /// The epsilon spent by the recorded rounds, plus `extra` (0 with none), at the delta of a
+    /// silo of `examples` examples (the smallest size recorded, if smaller: the weaker delta
+    /// is never taken).
     public func epsilon(examples: Int, adding extra: Entry? = nil) -> Double {
-        var accountant = RDPAccountant()
-        for entry in rounds + (extra.map { [$0] } ?? []) {
-            accountant.compose(samplingRate: entry.samplingRate, noiseMultiplier: entry.noiseMultiplier, steps: entry.steps)
-        }
-        return accountant.epsilon(delta: delta(examples: examples)).epsilon
+        let all = rounds + (extra.map { [$0] } ?? [])
+        let smallest = all.map(\.examples).min().map { min($0, examples) } ?? examples
+        return PrivacySpend.epsilon(of: all.map(\.spend), delta: delta(examples: smallest))
     }
 
-    public func delta(examples: Int) -> Double { delta ?? 1 / Double(max(2, examples)) }
+    /// delta for a silo of `examples` examples: as set, or `PrivacySpend.defaultExampleDelta`.
+    public func delta(examples: Int) -> Double { delta ?? PrivacySpend.defaultExampleDelta(examples: examples) }
 
     /// What training round `round` under `plan` on `examples` examples would add, or nil
     /// without DP-SGD. Throws when the silo must refuse the round.
     public func check(round: Int, plan: LocalTrainingPlan, examples: Int) throws(SiloPrivacyError) -> Entry? {
-        guard let privacy = plan.privacy else {
+        guard let privacy = plan.privacy, privacy.noiseMultiplier > 0 else {
             if requirePrivacy { throw .privacyRequired(round: round) }
             return nil
         }
         let entry = Entry(
-            round: round, samplingRate: DPSGDConfig.samplingRate(batchSize: plan.batchSize, examples: examples),
-            noiseMultiplier: Double(privacy.noiseMultiplier),
-            steps: plan.epochs * DPSGDConfig.stepsPerEpoch(batchSize: plan.batchSize, examples: examples))
+            round: round, examples: examples,
+            spend: .dpSGD(examples: examples, batchSize: plan.batchSize, epochs: plan.epochs, noiseMultiplier: Double(privacy.noiseMultiplier)))
         if let budget {
             let after = epsilon(examples: examples, adding: entry)
             guard after <= budget * (1 + 1e-9) else {
@@ -97,10 +106,10 @@ public enum SiloPrivacyError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .privacyRequired(let round):
-            "round \(round): the coordinator asks for training without example-level DP-SGD, and this silo requires it (--require-dp): leaving"
+            "round \(round): the coordinator asks for training without example-level DP-SGD (or without noise), and this silo requires it (--require-dp): leaving"
         case .overBudget(let round, let spent, let after, let budget):
             "round \(round): this silo has spent epsilon \((spent * 1_000).rounded() / 1_000); the round would take it to "
-                + "\((after * 1_000).rounded() / 1_000), over its budget of \(budget): leaving"
+                + "\((after * 1_000).rounded() / 1_000), over its budget (--epsilon-budget \(budget)): leaving"
         case .unreadableLedger(let path, let reason): "\(path): not a privacy ledger: \(reason)"
         }
     }

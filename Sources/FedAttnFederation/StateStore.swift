@@ -1,5 +1,6 @@
 import FedAttnCore
 public import FedAttnModel
+import FedAttnPrivacy
 import FedAttnSafetensors
 public import Foundation
 import GRDB
@@ -95,6 +96,11 @@ public final class StateStore: Sendable {
         migrator.registerMigration("example-privacy") { db in
             try db.execute(sql: "ALTER TABLE round ADD COLUMN example_epsilon REAL")
             try db.execute(sql: "ALTER TABLE round ADD COLUMN dp_sampling_rate REAL")
+            try db.execute(
+                sql: """
+                    CREATE TABLE privacy_charge (client TEXT NOT NULL, round INTEGER NOT NULL, attempt INTEGER NOT NULL,
+                    examples INTEGER NOT NULL, sampling_rate REAL NOT NULL, noise_multiplier REAL NOT NULL, steps INTEGER NOT NULL)
+                    """)
         }
         try migrator.migrate(database)
     }
@@ -135,6 +141,29 @@ public final class StateStore: Sendable {
             if FileManager.default.fileExists(atPath: older) {
                 try? FileManager.default.removeItem(atPath: older)
                 try database.write { db in try db.execute(sql: "UPDATE round SET server_state_file = NULL WHERE round = ?", arguments: [round - 1]) }
+            }
+        }
+    }
+
+    /// Makes example-level privacy charges durable (written before the silos get their task).
+    public func recordPrivacyCharges(_ charges: [PrivacyCharge]) throws {
+        try database.write { db in
+            for c in charges {
+                try db.execute(
+                    sql:
+                        "INSERT INTO privacy_charge (client, round, attempt, examples, sampling_rate, noise_multiplier, steps) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [c.client, c.round, c.attempt, c.examples, c.spend.samplingRate, c.spend.noiseMultiplier, c.spend.steps])
+            }
+        }
+    }
+
+    /// Every example-level privacy charge, in the order made.
+    public func privacyCharges() throws -> [PrivacyCharge] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM privacy_charge ORDER BY rowid").map { row in
+                PrivacyCharge(
+                    client: row["client"], round: row["round"], attempt: row["attempt"], examples: row["examples"],
+                    spend: PrivacySpend(samplingRate: row["sampling_rate"], noiseMultiplier: row["noise_multiplier"], steps: row["steps"]))
             }
         }
     }

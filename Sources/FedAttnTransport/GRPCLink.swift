@@ -46,9 +46,10 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         switch task.kind {
         case .train:
             let p = task.plan
+            // Any DP field set asks for DP-SGD: a malformed one is a bad plan, never "no DP".
+            let asksForDP = p.dpClipNorm != 0 || p.dpNoiseMultiplier != 0 || p.dpRowLearningRate != 0
             let privacy =
-                p.dpClipNorm > 0
-                ? DPSGDConfig(clipNorm: p.dpClipNorm, noiseMultiplier: p.dpNoiseMultiplier, rowLearningRate: p.dpRowLearningRate) : nil
+                asksForDP ? DPSGDConfig(clipNorm: p.dpClipNorm, noiseMultiplier: p.dpNoiseMultiplier, rowLearningRate: p.dpRowLearningRate) : nil
             let plan = LocalTrainingPlan(
                 epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu,
                 privacy: privacy)

@@ -50,7 +50,8 @@ struct DPFedAvgTests {
             return values
         }
         // Count noise this small is no privacy; it makes the path deterministic to check.
-        var strategy = DPFedAvg(clipNorm: 0.5, noiseMultiplier: 0, adaptive: AdaptiveClipping(targetQuantile: 0.5, countNoise: 1e-9))
+        var strategy = DPFedAvg(
+            clipNorm: 0.5, noiseMultiplier: 0, adaptive: AdaptiveClipping(targetQuantile: 0.5, countNoise: 1e-9, expectedClients: 10))
         var model = Weights(zerosLike: Self.layout)
         var path: [Double] = []
         for _ in 0..<60 {
@@ -62,7 +63,7 @@ struct DPFedAvgTests {
     }
 
     @Test func adaptiveClippingLeavesTheSumLessNoiseAndKeepsItsClipNormAcrossARestart() throws {
-        let adaptive = AdaptiveClipping(countNoise: 1)
+        let adaptive = AdaptiveClipping(countNoise: 1, expectedClients: 1)
         var strategy = DPFedAvg(clipNorm: 1, noiseMultiplier: 1, adaptive: adaptive)
         // (1 - 1/4)^(-1/2): together with the count's noise, the mechanism's multiplier is 1.
         #expect(abs(strategy.sumNoiseMultiplier - 1.1547005) < 1e-6)

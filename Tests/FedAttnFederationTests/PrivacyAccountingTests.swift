@@ -3,6 +3,7 @@ import FedAttnCore
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
+import FedAttnPrivacy
 import FedAttnSimulation
 import Testing
 import _FedAttnTestSupport
@@ -111,5 +112,56 @@ struct PrivacyAccountingTests {
         #expect((spent.last ?? .infinity) <= 8 * 1.0001)
         let auc = report.rounds.last?.testAUC ?? 0
         #expect(auc > 0.68, "test AUC after 10 private rounds: \(auc)")
+    }
+}
+
+/// Example-level charges: every round attempt a silo is asked to train is charged (a retried
+/// round too), and the charges a state folder holds price a resumed federation the same.
+struct PrivacyChargeTests {
+    typealias M = RoundStateMachineTests
+
+    @Test func aRetriedRoundIsChargedAgainAndAResumeKeepsTheCharges() throws {
+        let privacy = ExamplePrivacy(noise: .multiplier(1.5))
+        let config = CoordinatorConfig(rounds: 3, minClients: 2, quorum: 2, roundTimeout: .seconds(10), examplePrivacy: privacy)
+        var machine = RoundStateMachine(config: config, version: "v0")
+        var charges: [PrivacyCharge] = []
+        func collect(_ actions: [RoundAction]) { for case .chargePrivacy(let c) in actions { charges += c } }
+        for client in ["a", "b"] {
+            collect(try machine.handle(.joined(client: client, connection: "conn-\(client)", trainExamples: 1_000), at: .zero))
+        }
+        // Only a answers before the deadline: the round is retried, and both are charged again.
+        collect(try machine.handle(M.update("a"), at: .seconds(1)))
+        collect(try machine.handle(.tick, at: .seconds(11)))
+        #expect(charges.map(\.client).sorted() == ["a", "a", "b", "b"] && charges.map(\.attempt).sorted() == [1, 1, 2, 2])
+        collect(try machine.handle(M.update("a"), at: .seconds(12)))
+        collect(try machine.handle(M.update("b"), at: .seconds(12)))
+        let actions = try M.publishAndEvaluate(&machine, round: 1, version: "v1", at: .seconds(13))
+        collect(actions)
+        let recorded = try #require(M.records(actions).first?.exampleEpsilon)
+        let plan = config.plan
+        let two = privacy.epsilon(examples: 1_000, noiseMultiplier: 1.5, plan: plan, rounds: 2)
+        #expect(abs(recorded - two) < 1e-12, "round 1 cost two attempts: \(recorded) against \(two)")
+        // A coordinator resumed from the folder's charges prices the silos the same. The folder
+        // holds round 2's first attempt too (begun before the "restart"): the resumed round 2
+        // is a second attempt, and charged again.
+        #expect(charges.count == 6)
+        let record = try #require(M.records(actions).first)
+        var resumed = RoundStateMachine(config: config, version: "v1", completedRounds: 1, history: [record], privacyCharges: charges)
+        var after: [RoundAction] = []
+        for client in ["a", "b"] { after += try resumed.handle(.joined(client: client, connection: "c2-\(client)", trainExamples: 1_000), at: .zero) }
+        for client in ["a", "b"] { after += try resumed.handle(M.update(client, round: 2, base: "v1"), at: .seconds(1)) }
+        after = try M.publishAndEvaluate(&resumed, round: 2, version: "v2", at: .seconds(2))
+        let four = privacy.epsilon(examples: 1_000, noiseMultiplier: 1.5, plan: plan, rounds: 4)
+        #expect(abs((M.records(after).first?.exampleEpsilon ?? 0) - four) < 1e-12)
+    }
+
+    @Test func theStateFolderKeepsThePrivacyCharges() throws {
+        let store = try StateStore(folder: try Fixtures.temporaryFolder())
+        let charges = [
+            PrivacyCharge(client: "a", round: 1, attempt: 1, examples: 900, spend: .init(samplingRate: 0.25, noiseMultiplier: 1.25, steps: 4)),
+            PrivacyCharge(client: "b", round: 1, attempt: 2, examples: 80, spend: .init(samplingRate: 1, noiseMultiplier: 2, steps: 1)),
+        ]
+        try store.recordPrivacyCharges(charges)
+        #expect(try store.privacyCharges() == charges)
     }
 }

@@ -18,7 +18,7 @@ struct SiloPrivacyLedgerTests {
         let ledger = try SiloPrivacyLedger(budget: twoRounds * 1.01)
         for round in 1...2 {
             let entry = try #require(try ledger.check(round: round, plan: Self.plan, examples: 1_000))
-            #expect(entry.steps == 10 && entry.samplingRate == 0.1)
+            #expect(entry.spend.steps == 10 && entry.spend.samplingRate == 0.1 && entry.examples == 1_000)
             try ledger.record(entry)
         }
         #expect(abs(ledger.epsilon(examples: 1_000) - twoRounds) < 1e-12)

@@ -7,7 +7,7 @@ struct DPSGDOptions: ParsableArguments {
     @Option(name: .long, help: "Train with example-level DP-SGD at this noise multiplier (noise deviation over the clip norm).")
     var dpNoiseMultiplier: Float?
 
-    @Option(name: .long, help: "Train with example-level DP-SGD, the noise multiplier derived so that the run spends this epsilon.")
+    @Option(name: .long, help: "Train with example-level DP-SGD, the noise multiplier derived so that the whole run (--epochs) spends this epsilon.")
     var dpTargetEpsilon: Double?
 
     @Option(name: .long, help: "DP-SGD: the L2 norm each example's gradient is clipped to.")
@@ -30,9 +30,14 @@ struct DPSGDOptions: ParsableArguments {
         }
         if let dpDelta { guard dpDelta > 0, dpDelta < 1 else { throw ValidationError("--dp-delta must lie in (0, 1)") } }
         guard enabled || dpDelta == nil else { throw ValidationError("--dp-delta needs --dp-noise-multiplier or --dp-target-epsilon") }
+        if let dpNoiseMultiplier {
+            guard dpNoiseMultiplier > 0, dpNoiseMultiplier.isFinite else {
+                throw ValidationError("--dp-noise-multiplier must be a positive number (without noise there is no privacy)")
+            }
+        }
         if enabled {
-            let probe = DPSGDConfig(clipNorm: dpClipNorm, noiseMultiplier: dpNoiseMultiplier ?? 1, rowLearningRate: dpRowLearningRate)
-            do { try probe.validate() } catch { throw ValidationError(error.description) }
+            guard dpClipNorm > 0, dpClipNorm.isFinite else { throw ValidationError("--dp-clip-norm must be a positive number") }
+            guard dpRowLearningRate > 0, dpRowLearningRate.isFinite else { throw ValidationError("--dp-row-learning-rate must be a positive number") }
         }
     }
 
@@ -40,20 +45,19 @@ struct DPSGDOptions: ParsableArguments {
     /// or nil without DP. Throws when no noise multiplier reaches the target epsilon.
     func plan(examples: Int, batchSize: Int, epochs: Int) throws -> DPSGDPlan? {
         guard enabled else { return nil }
-        let rate = DPSGDConfig.samplingRate(batchSize: batchSize, examples: examples)
-        let stepsPerEpoch = DPSGDConfig.stepsPerEpoch(batchSize: batchSize, examples: examples)
-        let delta = dpDelta ?? 1 / Double(max(2, examples))
+        let shape = PrivacySpend.dpSGD(examples: examples, batchSize: batchSize, epochs: 1, noiseMultiplier: 1)
+        let delta = dpDelta ?? PrivacySpend.defaultExampleDelta(examples: examples)
         var sigma = Double(dpNoiseMultiplier ?? 0)
         if let dpTargetEpsilon {
             guard
                 let derived = RDPAccountant.noiseMultiplier(
-                    forEpsilon: dpTargetEpsilon, delta: delta, samplingRate: rate, steps: epochs * stepsPerEpoch)
+                    forEpsilon: dpTargetEpsilon, delta: delta, samplingRate: shape.samplingRate, steps: epochs * shape.steps)
             else { throw ValidationError("no noise multiplier up to 10,000 keeps \(epochs) epochs within epsilon \(dpTargetEpsilon)") }
-            sigma = derived
+            sigma = PrivacySpend.carried(derived)
         }
         return DPSGDPlan(
             config: DPSGDConfig(clipNorm: dpClipNorm, noiseMultiplier: Float(sigma), rowLearningRate: dpRowLearningRate), delta: delta,
-            samplingRate: rate, stepsPerEpoch: stepsPerEpoch)
+            samplingRate: shape.samplingRate, stepsPerEpoch: shape.steps)
     }
 }
 
@@ -66,8 +70,8 @@ struct DPSGDPlan {
 
     /// Epsilon at `delta` after `epochs` epochs (RDP of the Poisson-subsampled Gaussian).
     func epsilon(afterEpochs epochs: Int) -> Double {
-        var accountant = RDPAccountant()
-        accountant.compose(samplingRate: samplingRate, noiseMultiplier: Double(config.noiseMultiplier), steps: epochs * stepsPerEpoch)
-        return accountant.epsilon(delta: delta).epsilon
+        PrivacySpend.epsilon(
+            of: [PrivacySpend(samplingRate: samplingRate, noiseMultiplier: Double(config.noiseMultiplier), steps: epochs * stepsPerEpoch)],
+            delta: delta)
     }
 }

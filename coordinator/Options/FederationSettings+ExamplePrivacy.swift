@@ -45,41 +45,12 @@ extension FederationSettings {
         let privacy = ExamplePrivacy(
             noise: noise, clipNorm: clipNorm ?? 1, rowLearningRate: rowRate ?? DPSGDConfig.defaultRowLearningRate, delta: delta, epsilonBudget: budget
         )
-        do { try privacy.trainingConfig(noiseMultiplier: 1).validate() } catch {
-            throw ValidationError("example-level DP-SGD: \(error.description)")
+        if let clipNorm, !(clipNorm > 0 && clipNorm.isFinite) {
+            throw ValidationError("--example-clip-norm (example_clip_norm) must be a positive number")
+        }
+        if let rowRate, !(rowRate > 0 && rowRate.isFinite) {
+            throw ValidationError("--example-row-learning-rate (example_row_learning_rate) must be a positive number")
         }
         return privacy
-    }
-}
-
-extension FederationSettings {
-    /// DP-FedAvg's adaptive clipping from flags over the file, checked against the noise
-    /// multiplier it shares (run after the noise multiplier is resolved).
-    func resolveAdaptiveClipping(_ coordinator: inout CoordinatorConfig, _ file: File) throws {
-        let quantile = adaptiveClipQuantile ?? file.adaptiveClipQuantile
-        let rate = adaptiveClipLearningRate ?? file.adaptiveClipLearningRate
-        let countNoise = adaptiveClipCountNoise ?? file.adaptiveClipCountNoise
-        guard let quantile else {
-            if rate != nil || countNoise != nil {
-                throw ValidationError("--adaptive-clip-learning-rate and --adaptive-clip-count-noise need --adaptive-clip-quantile")
-            }
-            return
-        }
-        guard coordinator.server.rule == .dpFedAvg else {
-            throw ValidationError("--adaptive-clip-quantile (adaptive_clip_quantile) needs --strategy dp-fedavg")
-        }
-        guard quantile > 0, quantile < 1 else { throw ValidationError("--adaptive-clip-quantile (adaptive_clip_quantile) must lie in (0, 1)") }
-        if let rate, !(rate > 0 && rate.isFinite) {
-            throw ValidationError("--adaptive-clip-learning-rate (adaptive_clip_learning_rate) must be a positive number")
-        }
-        let z = coordinator.server.noiseMultiplier
-        let clients = Double(coordinator.clientsPerRound > 0 ? coordinator.clientsPerRound : coordinator.minClients)
-        let sigmaB = countNoise ?? max(clients / 20, z)
-        guard sigmaB > z / 2, sigmaB.isFinite else {
-            throw ValidationError(
-                "--adaptive-clip-count-noise (adaptive_clip_count_noise) \(sigmaB) must exceed half the noise multiplier (\(z / 2)): the count shares z with the sum"
-            )
-        }
-        coordinator.server.adaptiveClipping = AdaptiveClipping(targetQuantile: quantile, learningRate: rate ?? 0.2, countNoise: sigmaB)
     }
 }

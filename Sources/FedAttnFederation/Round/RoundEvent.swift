@@ -58,6 +58,9 @@ public enum RoundAction: Sendable, Equatable {
     /// Start collecting round `round`'s updates into a fresh running sum; `attempt` counts
     /// from 1 (more after retries).
     case beginTraining(round: Int, selected: [String], attempt: Int)
+    /// Make these example-level privacy charges durable (the state folder's ledger) before any
+    /// silo is given the round's task.
+    case chargePrivacy([PrivacyCharge])
     /// Fold the update just accepted into the running sum.
     case fold(client: String)
     /// Aggregate the running sum into the next model, store and serve it, then answer with

@@ -38,11 +38,8 @@ public struct RoundStateMachine: Sendable {
     private var retries: [String] = []
     private var roundStarted: Duration = .zero
     private var bytesDown: [String: Int] = [:]
-    /// With example-level DP: the rounds each silo's update was accepted into, from the
-    /// history on a resume; what its epsilon is accounted from.
-    private var roundsTrained: [String: Int] = [:]
-    /// With DP-FedAvg: the sampling rate of each round recorded, what its epsilon composes.
-    private var clientLevelRates: [Double] = []
+    /// What the rounds have spent of the silos' privacy (both kinds).
+    private var book: PrivacyBook
 
     private struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
@@ -96,17 +93,17 @@ public struct RoundStateMachine: Sendable {
     /// A machine for a new federation whose initial model is `version`, or one resumed from a
     /// state folder: `completedRounds` published and evaluated (`history`: their records, for
     /// model selection), and possibly one more (`unevaluated`) published but not yet
-    /// evaluated, whose model is `version`.
+    /// evaluated, whose model is `version`; `privacyCharges`: the folder's privacy ledger.
     public init(
-        config: CoordinatorConfig, version: String, completedRounds: Int = 0, unevaluated: RoundOutcome? = nil, history: [RoundRecord] = []
+        config: CoordinatorConfig, version: String, completedRounds: Int = 0, unevaluated: RoundOutcome? = nil, history: [RoundRecord] = [],
+        privacyCharges: [PrivacyCharge] = []
     ) {
+        book = PrivacyBook(charges: privacyCharges, history: history)
         self.config = config
         self.version = version
         self.completedRounds = completedRounds
         self.unevaluated = unevaluated
         selection = ModelSelection(patience: config.patience, replaying: history)
-        for record in history { for client in record.participants { roundsTrained[client, default: 0] += 1 } }
-        clientLevelRates = history.compactMap(\.dpSamplingRate)
         let finished = completedRounds >= config.rounds || selection.shouldStop
         phase = unevaluated == nil && finished ? .done : .waitingForClients
     }
@@ -228,7 +225,10 @@ public struct RoundStateMachine: Sendable {
         let changed = members[client]!.trainExamples != examples || (config.examplePrivacy != nil && members[client]!.exampleNoise == nil)
         members[client]!.trainExamples = examples
         guard let privacy = config.examplePrivacy, changed else { return }
-        let sigma = privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds)
+        // Under example-level DP an undeclared size (which would read as the largest allowed,
+        // and so the least noise) trains nothing: every real client declares it at Join.
+        let declared = examples != config.maxTrainExamples
+        let sigma = declared ? privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds) : nil
         members[client]!.exampleNoise = sigma
         if sigma == nil {
             actions.append(
@@ -239,18 +239,26 @@ public struct RoundStateMachine: Sendable {
         }
     }
 
-    /// The epsilon `client` will have spent after `rounds` rounds (nil without example-level DP
-    /// or without a noise multiplier for it).
-    private func exampleEpsilon(_ client: String, rounds: Int) -> Double? {
+    /// What asking `client` to train attempt `attempt` of round `round` charges it (nil without
+    /// example-level DP or without a noise multiplier for it).
+    private func charge(_ client: String, round: Int, attempt: Int) -> PrivacyCharge? {
         guard let privacy = config.examplePrivacy, let member = members[client], let sigma = member.exampleNoise else { return nil }
-        return privacy.epsilon(examples: member.trainExamples, noiseMultiplier: sigma, plan: config.plan, rounds: rounds)
+        return PrivacyBook.charge(
+            client, examples: member.trainExamples, noiseMultiplier: sigma, round: round, attempt: attempt, privacy: privacy, config: config)
     }
 
-    /// Whether `client` may train one more round within the example-level privacy budget.
-    private func withinBudget(_ client: String) -> Bool {
+    /// Whether `client` may be asked to train: always without example-level DP; with it, when
+    /// it has a noise multiplier and one more round stays within its budget.
+    private func mayTrain(_ client: String, round: Int) -> Bool {
         guard let privacy = config.examplePrivacy else { return true }
-        guard let spent = exampleEpsilon(client, rounds: roundsTrained[client, default: 0] + 1) else { return false }
-        return privacy.budget.map { spent <= $0 * (1 + 1e-9) } ?? true
+        guard let next = charge(client, round: round, attempt: retries.count + 1) else { return false }
+        return book.withinBudget(next, privacy: privacy)
+    }
+
+    /// Present silos that have a noise multiplier but no budget left for another round.
+    private func exhausted(_ round: Int) -> [String] {
+        guard config.examplePrivacy != nil else { return [] }
+        return present.filter { members[$0]?.exampleNoise != nil && !mayTrain($0, round: round) }
     }
 
     private mutating func leave(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
@@ -407,16 +415,13 @@ public struct RoundStateMachine: Sendable {
                 trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: e.report.validation.auc,
                 validationLogLoss: e.report.validation.logLoss, hitRate: e.report.ranking.hitRate, ndcg: e.report.ranking.ndcg,
                 rankedUsers: e.report.ranking.users)
-            for client in o.participants { roundsTrained[client, default: 0] += 1 }
             var recorded = record
             if let q = o.dpSamplingRate {
-                clientLevelRates.append(q)
+                book.recordClientLevelRound(samplingRate: q)
                 recorded.dpSamplingRate = q
-                recorded.epsilon = config.privacySpent(samplingRates: clientLevelRates)
+                recorded.epsilon = book.clientEpsilon(config)
             }
-            if config.examplePrivacy != nil {
-                recorded.exampleEpsilon = roundsTrained.compactMap { exampleEpsilon($0.key, rounds: $0.value) }.max()
-            }
+            if let privacy = config.examplePrivacy { recorded.exampleEpsilon = book.largestExampleEpsilon(privacy: privacy) }
             actions.append(.record(recorded))
             if selection.observe(recorded) { actions.append(.keepBest(round: o.round)) }
             completedRounds = o.round
@@ -445,14 +450,16 @@ public struct RoundStateMachine: Sendable {
     /// Selects round `round`'s clients among those present (all, or a seeded sample), or
     /// waits for clients when too few are connected.
     private mutating func startTraining(_ round: Int, _ now: Duration, _ actions: inout [RoundAction]) {
-        var clients = present.filter(withinBudget)
+        var clients = present.filter { mayTrain($0, round: round) }
         generation += 1
-        if clients.count < config.minClients, present.count >= config.minClients {
+        let spent = exhausted(round)
+        if clients.count < config.minClients, !spent.isEmpty {
             actions.append(
                 .log(
                     .notice,
                     "stopping before round \(round): only \(clients.count) of \(present.count) connected silos can train another round within "
-                        + "the example-level privacy budget (epsilon \(config.examplePrivacy?.budget ?? 0)), \(config.minClients) needed"))
+                        + "the example-level privacy budget (epsilon \(config.examplePrivacy?.budget ?? 0); spent: \(Self.names(Set(spent)))), "
+                        + "\(config.minClients) needed"))
             finish(&actions)
             return
         }
@@ -468,11 +475,9 @@ public struct RoundStateMachine: Sendable {
         }
         var dpSamplingRate: Double?
         if config.server.rule == .dpFedAvg {
-            // Fewer clients connected raise the sampling rate, and with it what a round spends.
-            let q = config.privacyAccounting(connected: present.count).samplingRate
-            if let budget = config.clientEpsilonBudget, let spent = config.privacySpent(samplingRates: clientLevelRates + [q]),
-                spent > budget * (1 + 1e-9)
-            {
+            // Fewer clients connected (or able to train) raise the sampling rate, and with it what a round spends.
+            let q = config.privacyAccounting(connected: present.filter { mayTrain($0, round: round) }.count).samplingRate
+            if let budget = config.clientEpsilonBudget, let spent = book.clientEpsilon(config, adding: q), spent > budget * (1 + 1e-9) {
                 actions.append(
                     .log(
                         .notice,
@@ -486,6 +491,9 @@ public struct RoundStateMachine: Sendable {
         roundStarted = now
         bytesDown = [:]
         phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout, dpSamplingRate: dpSamplingRate))
+        let charges = clients.compactMap { charge($0, round: round, attempt: retries.count + 1) }
+        for c in charges { book.charge(c) }
+        if !charges.isEmpty { actions.append(.chargePrivacy(charges)) }
         let attempt = retries.isEmpty ? "" : " (attempt \(retries.count + 1))"
         actions.append(.log(.info, "round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
         actions.append(.beginTraining(round: round, selected: clients, attempt: retries.count + 1))

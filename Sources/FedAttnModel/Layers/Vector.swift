@@ -79,3 +79,37 @@ typealias Vec8 = SIMD8<Float>
 @inline(__always) func zero(_ y: UnsafeMutablePointer<Float>, _ n: Int) {
     y.update(repeating: 0, count: n)
 }
+
+/// The sum of the squares of n floats (any n).
+@inline(__always) func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var acc0 = Vec8(), acc1 = Vec8()
+    var i = 0
+    while i + 16 <= n {
+        let a = load8(x + i), b = load8(x + i + 8)
+        acc0 += a * a
+        acc1 += b * b
+        i += 16
+    }
+    var total = horizontalSum(acc0 + acc1)
+    while i < n {
+        total += x[i] * x[i]
+        i += 1
+    }
+    return total
+}
+
+/// y += alpha * x, then x = 0, over n floats (any n): one pass instead of two.
+@inline(__always) func addScaledAndClear(_ alpha: Float, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let a = Vec8(repeating: alpha)
+    var i = 0
+    while i + 8 <= n {
+        store8(load8(y + i) + a * load8(x + i), y + i)
+        store8(Vec8(), x + i)
+        i += 8
+    }
+    while i < n {
+        y[i] += alpha * x[i]
+        x[i] = 0
+        i += 1
+    }
+}

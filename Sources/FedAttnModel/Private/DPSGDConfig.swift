@@ -1,3 +1,5 @@
+import FedAttnPrivacy
+
 /// Example-level differential privacy for local training: DP-SGD (Abadi et al., "Deep
 /// Learning with Differential Privacy", CCS 2016) with Poisson sampling.
 ///
@@ -44,14 +46,14 @@ public struct DPSGDConfig: Sendable, Hashable {
         }
     }
 
-    /// The Poisson sampling rate q for a silo of `examples` training examples.
+    /// The Poisson sampling rate q for a silo of `examples` training examples (`PrivacySpend`).
     public static func samplingRate(batchSize: Int, examples: Int) -> Double {
-        min(1, Double(batchSize) / Double(max(1, examples)))
+        PrivacySpend.samplingRate(batchSize: batchSize, examples: examples)
     }
 
-    /// Steps in one epoch: round(examples / batchSize), at least 1.
+    /// Steps in one epoch: round(examples / batchSize), at least 1 (`PrivacySpend`).
     public static func stepsPerEpoch(batchSize: Int, examples: Int) -> Int {
-        max(1, Int((Double(examples) / Double(max(1, batchSize))).rounded()))
+        PrivacySpend.stepsPerEpoch(batchSize: batchSize, examples: examples)
     }
 }
 

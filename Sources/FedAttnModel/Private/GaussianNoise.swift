@@ -9,13 +9,24 @@ import RealModule
 /// random number and a multiplication, which keeps DP-SGD's noise from dominating a step
 /// (Box-Muller's log, sine and cosine cost 5x more here).
 ///
-/// The bits come from xoshiro256**, seeded once per trainer from the system's cryptographic
-/// generator (see `DPSGDConfig.seed`); xoshiro256** itself is not a cryptographic generator,
+/// The bits come from xoshiro256**, its 256-bit state drawn once per trainer from the
+/// system's cryptographic generator (see `DPSGDConfig.seed`); xoshiro256** itself is not a
+/// cryptographic generator,
 /// as in Opacus' default (non-"secure") mode.
 public struct GaussianNoise: Sendable {
     private var generator: SeededGenerator
 
+    /// Draws repeated from `seed` (tests).
     public init(seed: UInt64) { generator = SeededGenerator(seed: seed) }
+
+    /// Draws from a 256-bit state taken from the system's cryptographic generator: nobody
+    /// else can predict (or subtract) them.
+    public init() {
+        var system = SystemRandomNumberGenerator()
+        var state = (system.next(), system.next(), system.next(), system.next())
+        while state == (0, 0, 0, 0) { state.0 = system.next() }
+        generator = SeededGenerator(state: state)
+    }
 
     /// A uniform draw in [0, 1), for sampling.
     public mutating func nextUnit() -> Double { generator.nextUnit() }

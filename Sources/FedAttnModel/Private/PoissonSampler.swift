@@ -13,7 +13,7 @@ public struct PoissonSampler: Sendable {
         precondition(rate > 0 && rate <= 1, "A sampling rate in (0, 1], got \(rate).")
         self.count = count
         self.rate = rate
-        logMiss = rate < 1 ? Double.log(1 - rate) : 0
+        logMiss = rate < 1 ? Double.log(onePlus: -rate) : 0  // exact even when 1 - rate rounds to 1
     }
 
     /// The indices of one batch, ascending (possibly none).

@@ -49,6 +49,8 @@ public final class PrivateTrainer: EpochTrainer {
     private let noisedThrough: ZeroedBuffer<Int32>
     private var step: Int32 = 0
     private var batch: [Int32] = []
+    /// The expected batch, q N = min(B, N): what a step's sum is divided by.
+    private var expectedBatch = 1
     private var epochsDone = 0
 
     /// - Precondition: `privacy.validate()` passes.
@@ -57,15 +59,11 @@ public final class PrivateTrainer: EpochTrainer {
         self.start = model
         self.config = config
         self.privacy = privacy
-        var seed = privacy.seed ?? 0
-        if privacy.seed == nil {
-            var system = SystemRandomNumberGenerator()
-            seed = system.next()
-        }
-        noise = GaussianNoise(seed: seed)
+        noise = privacy.seed.map { GaussianNoise(seed: $0) } ?? GaussianNoise()
         kernel = ExampleKernel(config: model.config, offsets: TensorOffsets(model.parameters.layout))
         optimizer = Adam(parameterCount: model.parameterCount, learningRate: config.learningRate)
         let items = model.parameters.layout.tensors[0]
+        precondition(items.name == AttentionModel.TensorName.items, "The item table must come first in the layout.")
         (tableRows, width) = (items.shape[0], items.shape[1])
         dense = items.elementCount..<model.parameterCount
         exampleGradient = ZeroedBuffer(count: model.parameterCount)
@@ -93,6 +91,7 @@ public final class PrivateTrainer: EpochTrainer {
         let rate = DPSGDConfig.samplingRate(batchSize: config.batchSize, examples: data.count)
         let steps = DPSGDConfig.stepsPerEpoch(batchSize: config.batchSize, examples: data.count)
         let sampler = PoissonSampler(count: data.count, rate: rate)
+        expectedBatch = min(config.batchSize, data.count)
         var totalLoss = 0.0, sampled = 0
         data.withColumns { columns in
             for s in 1...steps {
@@ -150,7 +149,8 @@ public final class PrivateTrainer: EpochTrainer {
                 loss += Double(kernel.accumulateGradient(p, g, columns, example, scale: 1, tableRows: target))
                 let norm = (sumOfSquares(g + dense.lowerBound, dense.count) + sumOfSquares(exampleRowGradients, exampleRows.count * d))
                     .squareRoot()
-                let factor = norm > clip ? clip / norm : 1
+                // A non-finite gradient counts for nothing (min(1, C / NaN) would let it through whole).
+                let factor = norm.isFinite ? min(1, clip / norm) : 0
                 addScaledAndClear(factor, g + dense.lowerBound, sum + dense.lowerBound, dense.count)
                 for (k, row) in exampleRows.enumerated() {
                     var slot = slots[Int(row)]
@@ -159,7 +159,7 @@ public final class PrivateTrainer: EpochTrainer {
                         slot = Int32(batchRows.count)
                         slots[Int(row)] = slot
                     }
-                    addScaled(factor, exampleRowGradients + k * d, rowSums + Int(slot - 1) * d, d)
+                    axpy(factor, exampleRowGradients + k * d, rowSums + Int(slot - 1) * d, d)
                 }
             }
             stepDense(p)
@@ -177,7 +177,7 @@ public final class PrivateTrainer: EpochTrainer {
 
     /// Dense tensors: Adam on (sum + N(0, sigma^2 C^2)) / B, plus FedProx's term.
     private func stepDense(_ p: UnsafeMutablePointer<Float>) {
-        let sum = batchGradient.pointer, scale = 1 / Float(config.batchSize)
+        let sum = batchGradient.pointer, scale = 1 / Float(expectedBatch)
         let deviation = privacy.noiseMultiplier * privacy.clipNorm
         let mu = config.proximalMu
         start.parameters.values.withUnsafeBufferPointer { anchor in
@@ -200,7 +200,7 @@ public final class PrivateTrainer: EpochTrainer {
         let d = width, rowSums = batchRowGradients.pointer, slots = slotOf.pointer
         let rate = -privacy.rowLearningRate
         for (s, row) in batchRows.enumerated() {
-            addScaled(rate, rowSums + s * d, p + Int(row) * d, d)
+            axpy(rate, rowSums + s * d, p + Int(row) * d, d)
             zero(rowSums + s * d, d)
             slots[Int(row)] = 0
         }
@@ -225,43 +225,4 @@ public final class PrivateTrainer: EpochTrainer {
             for row in 1..<tableRows { catchUp(row: Int32(row), through: through, buffer.baseAddress!) }
         }
     }
-}
-
-/// The sum of the squares of n floats (any n).
-@inline(__always) private func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    var acc0 = Vec8(), acc1 = Vec8()
-    var i = 0
-    while i + 16 <= n {
-        let a = load8(x + i), b = load8(x + i + 8)
-        acc0 += a * a
-        acc1 += b * b
-        i += 16
-    }
-    var total = horizontalSum(acc0 + acc1)
-    while i < n {
-        total += x[i] * x[i]
-        i += 1
-    }
-    return total
-}
-
-/// y += alpha * x, then x = 0, over n floats (any n): one pass instead of two.
-@inline(__always) private func addScaledAndClear(_ alpha: Float, _ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    let a = Vec8(repeating: alpha)
-    var i = 0
-    while i + 8 <= n {
-        store8(load8(y + i) + a * load8(x + i), y + i)
-        store8(Vec8(), x + i)
-        i += 8
-    }
-    while i < n {
-        y[i] += alpha * x[i]
-        x[i] = 0
-        i += 1
-    }
-}
-
-/// y += alpha * x over n floats (a multiple of 8).
-@inline(__always) private func addScaled(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    axpy(alpha, x, y, n)
 }
