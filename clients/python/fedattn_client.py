@@ -314,7 +314,7 @@ def main():
         task = stub.NextTask(pb.TaskRequest(last_round=last_round), metadata=metadata)
         try:
             if task.kind == pb.Task.TRAIN:
-                if task.plan.dp_clip_norm > 0:
+                if task.plan.dp_clip_norm or task.plan.dp_noise_multiplier or task.plan.dp_row_learning_rate:
                     # Training without the noise asked for would break the federation's privacy promise.
                     raise SystemExit("the coordinator asks for example-level DP-SGD, which this client does not implement: "
                                      "use fedattn-client join, or a coordinator without --example-noise-multiplier/--example-target-epsilon")
