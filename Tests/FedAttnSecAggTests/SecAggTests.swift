@@ -156,3 +156,19 @@ struct SecAggTests {
         }
     }
 }
+
+/// The first of the two secure sums a sparse update needs: rows' counts of silos, through
+/// masks, with no lane carrying into the next.
+struct RowIndicatorTests {
+    @Test func theMaskedSumOfIndicatorsGivesEachRowsCountOfSilos() throws {
+        let indicators = RowIndicators(rows: 1_000, bits: RowIndicators.bits(forClients: 12))
+        #expect(indicators.bits == 4 && indicators.length == 125 && indicators.maxClients >= 12)
+        var generator = SeededGenerator(seed: 8)
+        let touched = (0..<12).map { _ in Set((0..<200).map { _ in Int32.random(in: 0..<1_000, using: &generator) }) }
+        let inputs = touched.map { indicators.encode($0) }
+        let result = try SecAggTests.round(n: 12, k: 6, t: 3, length: indicators.length, inputs: inputs)
+        let counts = indicators.counts(result.sum)
+        for row in 0..<1_000 { #expect(counts[row] == touched.filter { $0.contains(Int32(row)) }.count, "row \(row)") }
+        #expect(counts.contains { $0 >= 4 }, "some row is shared by several silos")
+    }
+}
