@@ -403,7 +403,10 @@ public actor Coordinator {
         }
         let norm = delta.l2Norm
         guard norm <= config.maxUpdateNorm else {
-            throw .invalidUpdate(String(format: "update from '%@' has norm %.3g, over the bound of %.3g", client, norm, config.maxUpdateNorm))
+            throw .invalidUpdate(
+                String(format: "update from '%@' has norm %.3g, over the bound of %.3g", client, norm, config.maxUpdateNorm)
+                    + (config.examplePrivacy != nil
+                        ? " (under example-level DP-SGD every row carries noise, more with more noise: raise --max-update-norm)" : ""))
         }
         return delta
     }
@@ -514,8 +517,11 @@ public actor Coordinator {
             metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
             let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
             let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
+            let spent =
+                (record.epsilon.map { String(format: ", epsilon %.3f per silo (DP-FedAvg)", $0) } ?? "")
+                + (record.exampleEpsilon.map { String(format: ", epsilon %.3f (DP-SGD, the most a silo spent)", $0) } ?? "")
             logger.info(
-                "\(String(format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count, record.examples, auc, record.seconds))\(retried)"
+                "\(String(format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count, record.examples, auc, record.seconds))\(spent)\(retried)"
             )
             records.append(record)
             if store != nil {

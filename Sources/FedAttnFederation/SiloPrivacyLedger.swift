@@ -39,7 +39,7 @@ public final class SiloPrivacyLedger: Sendable {
             do {
                 loaded = try JSONDecoder().decode([Entry].self, from: Data(contentsOf: URL(fileURLWithPath: file)))
             } catch {
-                throw SiloPrivacyError.unreadableLedger(path: file, reason: "\(error)")
+                throw SiloPrivacyError.unreadableLedger(path: file, reason: "not the JSON list of rounds fedattn-client join writes")
             }
         }
         self.init(budget: budget, requirePrivacy: requirePrivacy, delta: delta, file: file, loaded: loaded)

@@ -51,6 +51,8 @@ public struct RoundReport: Sendable, Encodable {
         String(
             format: "%5d %7d %9@ %9@ %9@ %7@ %7@ %10d %10d %8.2f %8.2f", round, clients, metric(testAUC), metric(testLogLoss),
             metric(validationAUC), metric(hitRate), metric(ndcg), bytesUpPerClient, bytesDownPerClient, seconds, trainSecondsMax)
+            + (epsilon.map { String(format: "  epsilon %.3f (DP-FedAvg)", $0) } ?? "")
+            + (exampleEpsilon.map { String(format: "  epsilon %.3f (DP-SGD, largest)", $0) } ?? "")
     }
 
     public static let header = "round clients  test AUC  log loss   val AUC   HR@10 NDCG@10   bytes up bytes down  seconds train max"

@@ -52,6 +52,7 @@ public struct ClientSession: Sendable {
                 }
                 return
             } catch {
+                if let refusal = error as? SiloPrivacyError { throw ClientSessionError(.leftForPrivacy(refusal)) }
                 if let failure = ConnectionFailure.classify(error, side: .client, plaintext: plaintext) {
                     throw ClientSessionError(.handshake(failure))
                 }
@@ -83,6 +84,7 @@ public struct ClientSessionError: Error, CustomStringConvertible {
         case handshake(ConnectionFailure)
         case gaveUp(after: Duration, last: String)
         case refused(String)
+        case leftForPrivacy(SiloPrivacyError)
     }
 
     fileprivate let kind: Kind
@@ -91,11 +93,16 @@ public struct ClientSessionError: Error, CustomStringConvertible {
     /// The TLS handshake failure behind it, if that is what it was.
     public var handshakeFailure: ConnectionFailure? { if case .handshake(let failure) = kind { failure } else { nil } }
 
+    /// The silo's own privacy ledger refused a round (budget spent, or no DP-SGD offered to a
+    /// silo requiring it): a planned leave, if that is what it was.
+    public var privacyRefusal: SiloPrivacyError? { if case .leftForPrivacy(let refusal) = kind { refusal } else { nil } }
+
     public var description: String {
         switch kind {
         case .handshake(let failure): "\(failure)"
         case .gaveUp(let after, let last): "gave up after \(after.components.seconds) s without progress; last: \(last)"
         case .refused(let why): why
+        case .leftForPrivacy(let refusal): "\(refusal)"
         }
     }
 }

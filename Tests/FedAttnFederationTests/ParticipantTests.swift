@@ -53,7 +53,9 @@ struct ParticipantTests {
         let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
         let parts = SiloSplitter(silos: 2, scheme: .iid, seed: 1).split(log).map { ExampleBuilder().build($0) }
         let coordinator = try Coordinator(
-            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, minClients: 2, quorum: 1, roundTimeout: .milliseconds(500)),
+            // 2 s: round 1 closes at it without the slow silo; later rounds must not, even on a
+            // machine busy with the rest of the suite (500 ms was too short there).
+            modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, minClients: 2, quorum: 1, roundTimeout: .seconds(2)),
             initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
         let dropped = Recorded()
         try await withThrowingTaskGroup(of: Void.self) { group in

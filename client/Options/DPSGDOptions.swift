@@ -10,14 +10,15 @@ struct DPSGDOptions: ParsableArguments {
     @Option(name: .long, help: "Train with example-level DP-SGD, the noise multiplier derived so that the whole run (--epochs) spends this epsilon.")
     var dpTargetEpsilon: Double?
 
-    @Option(name: .long, help: "DP-SGD: the L2 norm each example's gradient is clipped to.")
-    var dpClipNorm: Float = 1
+    @Option(name: .long, help: "DP-SGD: the L2 norm each example's gradient is clipped to (default 1).")
+    var dpClipNorm: Float?
 
     @Option(name: .long, help: "DP-SGD: delta of the (epsilon, delta) guarantee. Default: 1 / training examples.")
     var dpDelta: Double?
 
-    @Option(name: .long, help: "DP-SGD: the SGD learning rate of the item table (the other tensors take Adam steps).")
-    var dpRowLearningRate: Float = DPSGDConfig.defaultRowLearningRate
+    @Option(
+        name: .long, help: "DP-SGD: the SGD learning rate of the item table, per example (default \(DPSGDConfig.defaultRowLearningRate)).")
+    var dpRowLearningRate: Float?
 
     var enabled: Bool { dpNoiseMultiplier != nil || dpTargetEpsilon != nil }
 
@@ -29,14 +30,19 @@ struct DPSGDOptions: ParsableArguments {
             guard dpTargetEpsilon > 0, dpTargetEpsilon.isFinite else { throw ValidationError("--dp-target-epsilon must be positive") }
         }
         if let dpDelta { guard dpDelta > 0, dpDelta < 1 else { throw ValidationError("--dp-delta must lie in (0, 1)") } }
-        guard enabled || dpDelta == nil else { throw ValidationError("--dp-delta needs --dp-noise-multiplier or --dp-target-epsilon") }
+        for (given, flag) in [
+            (dpDelta != nil, "--dp-delta"), (dpClipNorm != nil, "--dp-clip-norm"), (dpRowLearningRate != nil, "--dp-row-learning-rate"),
+        ]
+        where given && !enabled {
+            throw ValidationError("\(flag) needs --dp-noise-multiplier or --dp-target-epsilon (without one of them, training is not private)")
+        }
         if let dpNoiseMultiplier {
             guard dpNoiseMultiplier > 0, dpNoiseMultiplier.isFinite else {
                 throw ValidationError("--dp-noise-multiplier must be a positive number (without noise there is no privacy)")
             }
         }
-        if enabled {
-            guard dpClipNorm > 0, dpClipNorm.isFinite else { throw ValidationError("--dp-clip-norm must be a positive number") }
+        if let dpClipNorm { guard dpClipNorm > 0, dpClipNorm.isFinite else { throw ValidationError("--dp-clip-norm must be a positive number") } }
+        if let dpRowLearningRate {
             guard dpRowLearningRate > 0, dpRowLearningRate.isFinite else { throw ValidationError("--dp-row-learning-rate must be a positive number") }
         }
     }
@@ -56,7 +62,9 @@ struct DPSGDOptions: ParsableArguments {
             sigma = PrivacySpend.carried(derived)
         }
         return DPSGDPlan(
-            config: DPSGDConfig(clipNorm: dpClipNorm, noiseMultiplier: Float(sigma), rowLearningRate: dpRowLearningRate), delta: delta,
+            config: DPSGDConfig(
+                clipNorm: dpClipNorm ?? 1, noiseMultiplier: Float(sigma), rowLearningRate: dpRowLearningRate ?? DPSGDConfig.defaultRowLearningRate),
+            delta: delta,
             samplingRate: shape.samplingRate, stepsPerEpoch: shape.steps)
     }
 }

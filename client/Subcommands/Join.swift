@@ -34,7 +34,12 @@ extension ClientCommand {
             name: .long,
             help: "The most example-level epsilon this silo spends: a round that would take it further is refused and the client leaves.")
         var epsilonBudget: Double?
-        @Flag(name: .long, help: "Refuse any round the coordinator asks to train without example-level DP-SGD.") var requireDp = false
+        @Flag(
+            name: .long,
+            help:
+                "Refuse any round the coordinator asks to train without example-level DP-SGD (the client leaves, exit status 3, as for --epsilon-budget)."
+        )
+        var requireDp = false
         @Option(name: .long, help: "delta of this silo's own accounting (default 1 / its training examples).") var dpDelta: Double?
         @Option(
             name: .long,
@@ -53,6 +58,14 @@ extension ClientCommand {
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
+            if let privacyLedger {
+                // Checked before joining: a ledger that cannot be written would stop the client after its first round.
+                let folder = (privacyLedger as NSString).deletingLastPathComponent
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ValidationError("--privacy-ledger \(privacyLedger): the folder \(folder) does not exist")
+                }
+            }
             if let epsilonBudget {
                 guard epsilonBudget > 0, epsilonBudget.isFinite else { throw ValidationError("--epsilon-budget must be positive") }
             }
@@ -86,14 +99,24 @@ extension ClientCommand {
                 train: train, validation: validation, test: test, ranking: ranking, threads: threads, privacy: ledger)
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
-            try await session.run(participant, expectedModel: model) { event in
-                switch event {
-                case .retrying(let reason, let after):
-                    progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
-                case .participant(let event): Self.show(event, progress)
+            do {
+                try await session.run(participant, expectedModel: model) { event in
+                    switch event {
+                    case .retrying(let reason, let after):
+                        progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
+                    case .participant(let event): Self.show(event, progress)
+                    }
                 }
+            } catch {
+                // A planned leave (budget spent, or no DP-SGD offered to a silo requiring it), not a failure.
+                guard let refusal = error.privacyRefusal else { throw error }
+                progress.line("left the federation: \(refusal)")
+                throw ExitCode(Self.leftForPrivacy)
             }
         }
+
+        /// The exit status of a client that left because its privacy ledger refused a round.
+        static let leftForPrivacy: Int32 = 3
 
         private static func show(_ event: ParticipantEvent, _ progress: Progress) {
             switch event {

@@ -63,7 +63,8 @@ struct FederationSettings: ParsableArguments {
     @Option(
         name: .long, help: "dp-fedavg: derive the noise multiplier that keeps --rounds within this epsilon per silo (instead of --noise-multiplier).")
     var targetEpsilon: Double?
-    @Option(name: .long, help: "dp-fedavg: delta (default 1 / --min-clients, the number of silos).") var dpDelta: Double?
+    @Option(name: .long, help: "dp-fedavg: delta (default, or 0: 1 / --min-clients, the number of silos; weak: give e.g. 1e-5).")
+    var dpDelta: Double?
     @Option(
         name: .long,
         help:
@@ -220,6 +221,18 @@ struct FederationSettings: ParsableArguments {
         ]
         if let failed = checks.first(where: { !$0.ok }) { throw ValidationError(failed.message + (config.map { " (flags or \($0))" } ?? "")) }
         var resolved = coordinator
+        // DP-FedAvg's settings without it would leave a run the operator thinks private as it is not.
+        if rule != .dpFedAvg {
+            let stray = [
+                ((noiseMultiplier ?? file.noiseMultiplier) != nil, "--noise-multiplier (noise_multiplier)"),
+                ((clipNorm ?? file.clipNorm) != nil, "--clip-norm (clip_norm)"), ((dpDelta ?? file.dpDelta) != nil, "--dp-delta (dp_delta)"),
+            ].first { $0.0 }
+            if let stray {
+                throw ValidationError(
+                    "\(stray.1) needs --strategy dp-fedavg (client-level DP); for example-level DP-SGD give --example-noise-multiplier or --example-target-epsilon"
+                )
+            }
+        }
         try resolvePrivacy(
             &resolved, target: targetEpsilon ?? file.targetEpsilon, budget: epsilonBudget ?? file.epsilonBudget,
             given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
@@ -258,6 +271,7 @@ struct FederationSettings: ParsableArguments {
         }
         guard let target else { return }
         guard !given else { throw ValidationError("give --target-epsilon or --noise-multiplier, not both") }
+        guard budget == nil else { throw ValidationError("--epsilon-budget goes with --noise-multiplier: a target epsilon is its own budget") }
         guard target > 0, target.isFinite else { throw ValidationError("--target-epsilon (target_epsilon) must be a positive number") }
         guard let sigma = RDPAccountant.noiseMultiplier(forEpsilon: target, delta: delta, samplingRate: q, steps: coordinator.rounds) else {
             throw ValidationError("no noise multiplier up to 10,000 keeps \(coordinator.rounds) rounds within epsilon \(target) (delta \(delta))")

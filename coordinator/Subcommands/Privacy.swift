@@ -53,9 +53,9 @@ extension CoordinatorCommand {
             } else {
                 print(
                     String(
-                        format: "epsilon %.4f at delta %g (noise multiplier %.4f, sampling rate %g, %d steps; best Rényi order %g)", spent, delta,
+                        format: "epsilon %.4f at delta %g (noise multiplier %.4f, sampling rate %g, %@ steps; best Rényi order %g)", spent, delta,
                         sigma,
-                        samplingRate, steps, order))
+                        samplingRate, "\(steps)", order))
             }
         }
     }

@@ -42,6 +42,15 @@ extension CoordinatorCommand {
                 throw ValidationError("--attack \(attack) is not an attack: give sign-flip, scale:K, noise, inflate-examples or none")
             }
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
+            // Checked now, not after a run of minutes whose results would then be lost.
+            for (flag, path) in [("--out", out), ("--report", report)] {
+                guard let path else { continue }
+                let folder = (path as NSString).deletingLastPathComponent
+                var isFolder: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue else {
+                    throw ValidationError("\(flag) \(path): the folder \(folder) does not exist")
+                }
+            }
             _ = try settings.resolve()
         }
 
