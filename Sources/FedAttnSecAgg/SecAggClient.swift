@@ -1,5 +1,5 @@
 import Crypto
-public import Foundation
+import Foundation
 
 /// One client's side of one SecAgg+ round (Bonawitz et al., CCS 2017, semi-honest variant;
 /// Bell et al., CCS 2020, with the neighbour graph). Four calls, one per phase, in order:

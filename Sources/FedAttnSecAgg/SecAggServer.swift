@@ -1,5 +1,5 @@
 import Crypto
-public import Foundation
+import Foundation
 
 /// The coordinator's side of one SecAgg+ round: it relays keys and encrypted shares, takes the
 /// masked inputs, and from the survivors' shares removes the masks, learning the sum of the

@@ -172,3 +172,46 @@ struct RowIndicatorTests {
         #expect(counts.contains { $0 >= 4 }, "some row is shared by several silos")
     }
 }
+
+/// Sparse updates through the two secure sums: the coordinator learns the union and each
+/// row's count, and the round's mean from the sums matches the plain row-wise mean of the
+/// silos' updates within the quantiser's bound.
+struct SecureUpdateCodecTests {
+    @Test func twoSecureSumsGiveTheRowWiseMeanOfSparseUpdates() throws {
+        let layout = ParameterLayout([TensorSpec(name: "item_embedding", shape: [200, 8]), TensorSpec(name: "w", shape: [16])])
+        let codec = SecureUpdateCodec(layout: layout, quantizer: RingQuantizer(clip: 1, bits: 20))
+        var generator = SeededGenerator(seed: 10)
+        let n = 6
+        let weights: [Float] = [0.1, 0.2, 0.3, 0.1, 0.2, 0.1]
+        let updates = (0..<n).map { _ in
+            let rows = Array(Set((0..<30).map { _ in Int32.random(in: 1..<200, using: &generator) })).sorted()
+            return SparseWeights(
+                layout: layout,
+                tensors: [
+                    .init(rows: rows, values: (0..<(rows.count * 8)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }),
+                    .init(rows: nil, values: (0..<16).map { _ in Float.random(in: -0.5...0.5, using: &generator) }),
+                ])
+        }
+        let indicators = updates.map { codec.indicators($0, clients: n) }
+        let first = try SecAggTests.round(n: n, k: 4, t: 3, length: indicators[0].count, inputs: indicators)
+        let (union, counts) = codec.union(fromIndicatorSum: first.sum, clients: n)
+        #expect(Set(union) == Set(updates.flatMap { $0.tensors[0].rows! }))
+        let values = zip(updates, weights).map { codec.values($0, union: union, denseWeight: $1, using: &generator) }
+        let second = try SecAggTests.round(n: n, k: 4, t: 3, length: values[0].count, inputs: values)
+        let mean = codec.mean(second.sum, union: union, counts: counts, clients: n)
+        let bound = codec.quantizer.errorBound(clients: n)
+        // The plain row-wise mean of the rows, and the weighted sum of the dense tensor.
+        for (at, row) in union.enumerated() {
+            let senders = updates.filter { $0.tensors[0].rows!.contains(row) }
+            for j in 0..<8 {
+                let plain =
+                    senders.map { u in u.tensors[0].values[u.tensors[0].rows!.firstIndex(of: row)! * 8 + j] }.reduce(0, +) / Float(senders.count)
+                #expect(abs(mean.tensors[0].values[at * 8 + j] - plain) <= bound / Float(senders.count) + 1e-5, "row \(row)")
+            }
+        }
+        for j in 0..<16 {
+            let plain = zip(updates, weights).map { $1 * $0.tensors[1].values[j] }.reduce(0, +)
+            #expect(abs(mean.tensors[1].values[j] - plain) <= bound + 1e-5)
+        }
+    }
+}
