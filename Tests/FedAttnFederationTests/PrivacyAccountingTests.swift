@@ -163,5 +163,9 @@ struct PrivacyChargeTests {
         ]
         try store.recordPrivacyCharges(charges)
         #expect(try store.privacyCharges() == charges)
+        // What `history` shows of them: per silo, attempts charged and epsilon at 1 / its size.
+        let perSilo = PrivacyCharge.spentPerSilo(try store.privacyCharges())
+        #expect(perSilo["a"]?.rounds == 1 && perSilo["b"]?.examples == 80)
+        #expect(perSilo["a"]?.epsilon == PrivacySpend.epsilon(of: [charges[0].spend], delta: 1.0 / 900))
     }
 }

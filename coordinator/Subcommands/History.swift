@@ -9,11 +9,22 @@ extension CoordinatorCommand {
         @Option(name: .long, help: "The coordinator's state folder.") var state: String
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
+        /// The example-level delta the run was served with, when it was set (settings.json; nil: 1 / N).
+        private func recordedExampleDelta() -> Double? {
+            guard let data = FileManager.default.contents(atPath: (state as NSString).appendingPathComponent("settings.json")),
+                let settings = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+            else { return nil }
+            return settings.first { $0.key.hasSuffix("DP-SGD delta") }.flatMap { Double($0.value) }
+        }
+
         func run() async throws {
             guard FileManager.default.fileExists(atPath: (state as NSString).appendingPathComponent("history.sqlite")) else {
                 throw ValidationError("\(state): no history.sqlite; is this a coordinator's state folder?")
             }
-            let rounds = try StateStore.reading(folder: state).rounds()
+            let store = try StateStore.reading(folder: state)
+            let rounds = try store.rounds()
+            // Example-level DP: every silo's spend, from the folder's ledger (none in an older folder).
+            let perSilo = PrivacyCharge.spentPerSilo((try? store.privacyCharges()) ?? [], delta: recordedExampleDelta())
             // The round kept (best.safetensors): the highest validation AUC, as the coordinator chose it.
             let best = ModelSelection(patience: 0, replaying: rounds.compactMap(\.evaluation)).bestRound
             if json {
@@ -38,7 +49,12 @@ extension CoordinatorCommand {
                     }
                     return o
                 }
-                let object: [String: Any] = ["rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull()]
+                var object: [String: Any] = ["rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull()]
+                if !perSilo.isEmpty {
+                    object["example_privacy_per_silo"] = perSilo.mapValues {
+                        ["rounds_charged": $0.rounds, "examples": $0.examples, "epsilon": $0.epsilon]
+                    }
+                }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
                 return
@@ -63,6 +79,12 @@ extension CoordinatorCommand {
                         e.map { $0.retries.joined(separator: "; ") } ?? "not evaluated"))
             }
             if let best { print("* kept (best validation AUC): round \(best), \(StateStore.bestModelFile)") }
+            if !perSilo.isEmpty {
+                print(
+                    "example-level epsilon spent per silo (round attempts charged): "
+                        + perSilo.sorted { $0.key < $1.key }.map { String(format: "%@ %.3f (%d)", $0.key, $0.value.epsilon, $0.value.rounds) }
+                        .joined(separator: ", "))
+            }
         }
     }
 }

@@ -20,6 +20,20 @@ public struct PrivacyCharge: Sendable, Equatable {
     }
 }
 
+extension PrivacyCharge {
+    /// Per silo: the round attempts charged, its latest declared size, and the epsilon spent
+    /// (at `delta`, or 1 / that size): what `history` shows of a state folder's ledger.
+    public static func spentPerSilo(_ charges: [PrivacyCharge], delta: Double? = nil) -> [String: (rounds: Int, examples: Int, epsilon: Double)] {
+        Dictionary(grouping: charges, by: \.client).mapValues { own in
+            let examples = own.last!.examples
+            return (
+                own.count, examples,
+                PrivacySpend.epsilon(of: own.map(\.spend), delta: delta ?? PrivacySpend.defaultExampleDelta(examples: examples))
+            )
+        }
+    }
+}
+
 /// What a federation's rounds have spent of the silos' privacy, for the round state machine.
 ///
 /// Example level: every round attempt a silo is asked to train is charged when the task is
