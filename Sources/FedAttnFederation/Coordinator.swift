@@ -273,6 +273,22 @@ public actor Coordinator {
             )
         }
         try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
+        warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
+    }
+
+    /// Under example-level DP-SGD every row of an update carries noise: a silo whose noise
+    /// alone nears `--max-update-norm` would have every update refused. Said at Join, not
+    /// after a round's work.
+    private func warnIfNoiseOutgrowsTheNormBound(client: String, examples: Int) {
+        guard let privacy = config.examplePrivacy,
+            let sigma = privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds)
+        else { return }
+        let table = global.parameters.layout.tensors[0].shape
+        let norm = privacy.expectedNoiseNorm(examples: examples, plan: config.plan, noiseMultiplier: sigma, tableRows: table[0], width: table[1])
+        guard norm > 0.5 * config.maxUpdateNorm else { return }
+        logger.warning(
+            "\(client): its DP-SGD updates will have a norm of about \(Int(norm.rounded())) from the noise alone (noise multiplier \(sigma), \(table[0]) rows), near or over --max-update-norm \(config.maxUpdateNorm): raise it, or its updates will be refused"
+        )
     }
 
     /// What a client is told of the coordinator's limits at Join; `transport` adds what the

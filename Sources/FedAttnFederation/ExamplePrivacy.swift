@@ -79,6 +79,16 @@ public struct ExamplePrivacy: Sendable, Hashable {
             of: [spend(examples: examples, plan: plan, noiseMultiplier: noiseMultiplier, rounds: rounds)], delta: delta(examples: examples))
     }
 
+    /// About the L2 norm the noise alone gives one round's update of a silo of `examples`
+    /// examples at `noiseMultiplier`, for an item table of `tableRows` x `width`: every row
+    /// but the padding one takes eta sigma C sqrt(steps) per value, so eta sigma C
+    /// sqrt(steps (rows - 1) width) (the dense tensors' Adam steps add little). What an update
+    /// must fit under `CoordinatorConfig.maxUpdateNorm`.
+    public func expectedNoiseNorm(examples: Int, plan: LocalTrainingPlan, noiseMultiplier: Double, tableRows: Int, width: Int) -> Double {
+        let steps = Double(spend(examples: examples, plan: plan, noiseMultiplier: noiseMultiplier).steps)
+        return Double(rowLearningRate) * noiseMultiplier * Double(clipNorm) * (steps * Double(max(0, tableRows - 1) * width)).squareRoot()
+    }
+
     /// The DP-SGD settings a silo trains with at `noiseMultiplier` (a carried value: exact in float32).
     public func trainingConfig(noiseMultiplier: Double) -> DPSGDConfig {
         DPSGDConfig(clipNorm: clipNorm, noiseMultiplier: Float(noiseMultiplier), rowLearningRate: rowLearningRate)

@@ -155,6 +155,24 @@ struct PrivacyChargeTests {
         #expect(abs((M.records(after).first?.exampleEpsilon ?? 0) - four) < 1e-12)
     }
 
+    /// The norm the coordinator expects of a DP-SGD update's noise (to warn at Join that
+    /// --max-update-norm would refuse it) is the norm a silo's update has.
+    @Test func theExpectedNoiseNormIsTheUpdatesNorm() throws {
+        var config = Fixtures.tinyConfig
+        config.items = .catalogue(items: 2_000)
+        let privacy = ExamplePrivacy(noise: .multiplier(50), clipNorm: 0.5, rowLearningRate: 0.01)
+        let plan = LocalTrainingPlan(epochs: 3, batchSize: 2)
+        let data = Fixtures.tinyExamples()
+        let trainer = PrivateTrainer(
+            model: try AttentionModel(config: config, seed: 1), config: TrainingConfig(batchSize: 2),
+            privacy: DPSGDConfig(clipNorm: 0.5, noiseMultiplier: 50, rowLearningRate: 0.01, seed: 4))
+        for _ in 0..<plan.epochs { trainer.trainEpoch(on: data) }
+        let rows = try #require(trainer.delta().densified().tensor(AttentionModel.TensorName.items))
+        let measured = rows.reduce(0.0) { $0 + Double($1) * Double($1) }.squareRoot()
+        let expected = privacy.expectedNoiseNorm(examples: data.count, plan: plan, noiseMultiplier: 50, tableRows: 2_001, width: config.dim)
+        #expect(abs(measured / expected - 1) < 0.05, "measured \(measured), expected \(expected)")
+    }
+
     @Test func theStateFolderKeepsThePrivacyCharges() throws {
         let store = try StateStore(folder: try Fixtures.temporaryFolder())
         let charges = [
