@@ -280,9 +280,8 @@ public actor Coordinator {
     /// alone nears `--max-update-norm` would have every update refused. Said at Join, not
     /// after a round's work.
     private func warnIfNoiseOutgrowsTheNormBound(client: String, examples: Int) {
-        guard let privacy = config.examplePrivacy,
-            let sigma = privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds)
-        else { return }
+        // The machine derived the silo's noise multiplier at Join: not derived again here.
+        guard let privacy = config.examplePrivacy, let sigma = machine.exampleNoiseMultiplier(of: client) else { return }
         let table = global.parameters.layout.tensors[0].shape
         let norm = privacy.expectedNoiseNorm(examples: examples, plan: config.plan, noiseMultiplier: sigma, tableRows: table[0], width: table[1])
         guard norm > 0.5 * config.maxUpdateNorm else { return }

@@ -58,14 +58,8 @@ extension ClientCommand {
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
-            if let privacyLedger {
-                // Checked before joining: a ledger that cannot be written would stop the client after its first round.
-                let folder = (privacyLedger as NSString).deletingLastPathComponent
-                var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw ValidationError("--privacy-ledger \(privacyLedger): the folder \(folder) does not exist")
-                }
-            }
+            // Before joining: a ledger that cannot be written would stop the client after its first round.
+            if let privacyLedger { try requireFolder(of: privacyLedger, flag: "--privacy-ledger") }
             if let epsilonBudget {
                 guard epsilonBudget > 0, epsilonBudget.isFinite else { throw ValidationError("--epsilon-budget must be positive") }
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FedAttnCommandLine
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
@@ -43,14 +44,7 @@ extension CoordinatorCommand {
             }
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
             // Checked now, not after a run of minutes whose results would then be lost.
-            for (flag, path) in [("--out", out), ("--report", report)] {
-                guard let path else { continue }
-                let folder = (path as NSString).deletingLastPathComponent
-                var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: folder.isEmpty ? "." : folder, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw ValidationError("\(flag) \(path): the folder \(folder) does not exist")
-                }
-            }
+            for (flag, path) in [("--out", out), ("--report", report)] { if let path { try requireFolder(of: path, flag: flag) } }
             _ = try settings.resolve()
         }
 

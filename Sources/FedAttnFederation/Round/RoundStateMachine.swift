@@ -255,11 +255,9 @@ public struct RoundStateMachine: Sendable {
         return book.withinBudget(next, privacy: privacy)
     }
 
-    /// Present silos that have a noise multiplier but no budget left for another round.
-    private func exhausted(_ round: Int) -> [String] {
-        guard config.examplePrivacy != nil else { return [] }
-        return present.filter { members[$0]?.exampleNoise != nil && !mayTrain($0, round: round) }
-    }
+    /// With example-level DP: the noise multiplier `client` trains with (nil: none reaches
+    /// the target, or no example-level DP).
+    public func exampleNoiseMultiplier(of client: String) -> Double? { members[client]?.exampleNoise }
 
     private mutating func leave(_ client: String, _ connection: String, _ actions: inout [RoundAction]) {
         guard members[client]?.connection == connection else {
@@ -450,9 +448,11 @@ public struct RoundStateMachine: Sendable {
     /// Selects round `round`'s clients among those present (all, or a seeded sample), or
     /// waits for clients when too few are connected.
     private mutating func startTraining(_ round: Int, _ now: Duration, _ actions: inout [RoundAction]) {
-        var clients = present.filter { mayTrain($0, round: round) }
+        let eligible = present.filter { mayTrain($0, round: round) }
+        var clients = eligible
         generation += 1
-        let spent = exhausted(round)
+        // Present silos that have a noise multiplier but no budget left for another round.
+        let spent = present.filter { members[$0]?.exampleNoise != nil && !eligible.contains($0) }
         if clients.count < config.minClients, !spent.isEmpty {
             actions.append(
                 .log(
@@ -476,7 +476,7 @@ public struct RoundStateMachine: Sendable {
         var dpSamplingRate: Double?
         if config.server.rule == .dpFedAvg {
             // Fewer clients connected (or able to train) raise the sampling rate, and with it what a round spends.
-            let q = config.privacyAccounting(connected: present.filter { mayTrain($0, round: round) }.count).samplingRate
+            let q = config.privacyAccounting(connected: eligible.count).samplingRate
             if let budget = config.clientEpsilonBudget, let spent = book.clientEpsilon(config, adding: q), spent > budget * (1 + 1e-9) {
                 actions.append(
                     .log(
