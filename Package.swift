@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "FedAttnFederation",
             dependencies: [
-                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnSafetensors", "FedAttnPrivacy",
+                "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnSafetensors", "FedAttnPrivacy", "FedAttnSecAgg",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "FedAttnTransport",
             dependencies: [
-                "FedAttnFederation", "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnProtocol",
+                "FedAttnFederation", "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnProtocol", "FedAttnSecAgg",
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "X509", package: "swift-certificates"),

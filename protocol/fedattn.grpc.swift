@@ -1,90 +1,138 @@
-/// The FedAttention wire protocol, version 7. Everything a client in any language needs is
-/// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
-/// without reserving a slot; 3 declared no training examples at Join and sent no limits;
-/// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
-/// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked.)
-///
-/// ── Transport and identity ──────────────────────────────────────────────────────────────
-/// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
-/// client presents a certificate signed by the federation's CA, and the certificate's
-/// subject common name (CN) is the client's identity (its silo name). Nothing in a message
-/// claims an identity. (A coordinator started with --insecure, on loopback only, takes the
-/// name from the `x-fedattn-client` request header instead.) One connection per silo: a
-/// second live connection presenting the same name is refused with ALREADY_EXISTS until the
-/// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
-/// the coordinator stops selecting and waiting for it; calling again on a new connection
-/// (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
-/// one that does not answer within 20 s is closed (the client has left).
-///
-/// ── A client's life ─────────────────────────────────────────────────────────────────────
-///   1. Join, once per connection, with the protocol version it speaks and its number of
-///      training examples. The answer carries the model's shape and the coordinator's limits.
-///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
-///                  holding an earlier version may get only what changed), train it
-///                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
-///                  delta (UploadUpdate), then ask again;
-///        EVALUATE  download model `model_version`, score the local test split, report
-///                  (ReportEvaluation), then ask again;
-///        WAIT      nothing to do yet: ask again after `retry_after_ms`;
-///        DONE      the federation has finished: disconnect.
-///      NextTask is a long poll: while there is nothing to do the coordinator holds the call
-///      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
-///      the end of the poll it answers WAIT with retry_after_ms = 20.
-///   3. An update or report refused with ABORTED arrived too late (its round closed, or
-///      another attempt at the round began): drop it and ask for the next task. A call
-///      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
-///      the client (it restarted since the client joined): drop what was being sent and Join
-///      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
-///      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
-///
-/// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
-/// Tensors, in this order, each row-major (the last index varies fastest):
-///   item_embedding      [V, d]   V = rows of the item mapping: "catalogue:N" → V = N + 1
-///                                (item id "k" is row k); "hash:B" → V = B + 1 (item id x is
-///                                row 1 + FNV-1a-64(UTF-8 bytes of x) mod B, FNV offset basis
-///                                0xcbf29ce484222325, prime 0x100000001b3). Row 0 is padding:
-///                                never an item, always zero.
-///   strategy_embedding  [S, d]   S = ModelShape.strategies
-///   attention.query     [d, d]   W_q, applied as q = W_q e_c: q[i] = sum_j W_q[i][j] e_c[j]
-///   attention.key       [d, d]   W_k, k_l = W_k e_{h_l}
-///   hidden.weight       [H, 4d]  W_1, z = ReLU(W_1 x + b_1): z[i] = relu(sum_j W_1[i][j] x[j] + b_1[i])
-///   hidden.bias         [H]      b_1
-///   output.weight       [H]      w_2, logit o = w_2 . z + b_2
-///   output.bias         [1]      b_2
-/// For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
-/// `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
-/// strategy s (row e_s of strategy_embedding):
-///   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
-///   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
-///   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
-///
-/// ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
-/// Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
-/// examples (the seed is a hint: any shuffle is fine) and cut them into batches of
-/// `plan.batch_size` (the last may be smaller). Per batch, the gradient g of the mean loss
-/// over the batch plus the FedProx term (mu/2) |w - w_g|^2 (so g += mu (w - w_g), mu =
-/// plan.proximal_mu), then one Adam step on every parameter: lr = plan.learning_rate,
-/// beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
-/// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
-/// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
-/// The update is the delta w_local - w_g.
-///
-/// ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
-/// DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
-/// silo's training examples, B = plan.batch_size, C = plan.dp_clip_norm, sigma =
-/// plan.dp_noise_multiplier, an epoch is max(1, round(N / B)) steps; each step takes every
-/// example independently with probability q = min(1, B / N) (the sample, possibly empty),
-/// computes each sampled example's gradient of its own loss over ALL parameters (no FedProx
-/// term), scales it by min(1, C / its L2 norm), and sums them: S. Every parameter except
-/// item_embedding row 0 then gets n ~ N(0, sigma^2 C^2), drawn from a generator the
-/// coordinator cannot predict (fresh noise per parameter per step). The item table takes an
-/// SGD step on the noisy sum: w -= plan.dp_row_learning_rate * (S + n); the other tensors
-/// take the Adam step above with g = (S + n) / B + mu (w - w_g). (A client may add a row's noise of k
-/// steps as one draw of variance k sigma^2 C^2 when it next reads the row: the same
-/// distribution.) A client that cannot do this must not train: a plan with dp_clip_norm > 0
-/// is a privacy promise the coordinator accounts for (epsilon per silo, RDP accountant).
-///
+// The FedAttention wire protocol, version 8. Everything a client in any language needs is
+// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
+// without reserving a slot; 3 declared no training examples at Join and sent no limits;
+// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
+// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked;
+// 7 had no secure aggregation, so a client of 7 would upload an update the coordinator
+// must not see.)
+//
+// ── Transport and identity ──────────────────────────────────────────────────────────────
+// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
+// client presents a certificate signed by the federation's CA, and the certificate's
+// subject common name (CN) is the client's identity (its silo name). Nothing in a message
+// claims an identity. (A coordinator started with --insecure, on loopback only, takes the
+// name from the `x-fedattn-client` request header instead.) One connection per silo: a
+// second live connection presenting the same name is refused with ALREADY_EXISTS until the
+// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
+// the coordinator stops selecting and waiting for it; calling again on a new connection
+// (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
+// one that does not answer within 20 s is closed (the client has left).
+//
+// ── A client's life ─────────────────────────────────────────────────────────────────────
+//   1. Join, once per connection, with the protocol version it speaks and its number of
+//      training examples. The answer carries the model's shape and the coordinator's limits.
+//   2. NextTask, repeatedly. The coordinator answers with one task:
+//        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
+//                  holding an earlier version may get only what changed), train it
+//                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
+//                  delta (UploadUpdate), then ask again;
+//        EVALUATE  download model `model_version`, score the local test split, report
+//                  (ReportEvaluation), then ask again;
+//        SECURE    a phase of a secure round (see "Secure aggregation" below): answer it
+//                  (SecureStep), then ask again;
+//        WAIT      nothing to do yet: ask again after `retry_after_ms`;
+//        DONE      the federation has finished: disconnect.
+//      NextTask is a long poll: while there is nothing to do the coordinator holds the call
+//      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
+//      the end of the poll it answers WAIT with retry_after_ms = 20.
+//   3. An update or report refused with ABORTED arrived too late (its round closed, or
+//      another attempt at the round began): drop it and ask for the next task. A call
+//      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
+//      the client (it restarted since the client joined): drop what was being sent and Join
+//      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
+//      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
+//
+// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
+// Tensors, in this order, each row-major (the last index varies fastest):
+//   item_embedding      [V, d]   V = rows of the item mapping: "catalogue:N" → V = N + 1
+//                                (item id "k" is row k); "hash:B" → V = B + 1 (item id x is
+//                                row 1 + FNV-1a-64(UTF-8 bytes of x) mod B, FNV offset basis
+//                                0xcbf29ce484222325, prime 0x100000001b3). Row 0 is padding:
+//                                never an item, always zero.
+//   strategy_embedding  [S, d]   S = ModelShape.strategies
+//   attention.query     [d, d]   W_q, applied as q = W_q e_c: q[i] = sum_j W_q[i][j] e_c[j]
+//   attention.key       [d, d]   W_k, k_l = W_k e_{h_l}
+//   hidden.weight       [H, 4d]  W_1, z = ReLU(W_1 x + b_1): z[i] = relu(sum_j W_1[i][j] x[j] + b_1[i])
+//   hidden.bias         [H]      b_1
+//   output.weight       [H]      w_2, logit o = w_2 . z + b_2
+//   output.bias         [1]      b_2
+// For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
+// `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
+// strategy s (row e_s of strategy_embedding):
+//   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
+//   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
+//   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
+//
+// ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
+// Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
+// examples (the seed is a hint: any shuffle is fine) and cut them into batches of
+// `plan.batch_size` (the last may be smaller). Per batch, the gradient g of the mean loss
+// over the batch plus the FedProx term (mu/2) |w - w_g|^2 (so g += mu (w - w_g), mu =
+// plan.proximal_mu), then one Adam step on every parameter: lr = plan.learning_rate,
+// beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
+// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
+// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
+// The update is the delta w_local - w_g.
+//
+// ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
+// DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
+// silo's training examples, B = plan.batch_size, C = plan.dp_clip_norm, sigma =
+// plan.dp_noise_multiplier, an epoch is max(1, round(N / B)) steps; each step takes every
+// example independently with probability q = min(1, B / N) (the sample, possibly empty),
+// computes each sampled example's gradient of its own loss over ALL parameters (no FedProx
+// term), scales it by min(1, C / its L2 norm), and sums them: S. Every parameter except
+// item_embedding row 0 then gets n ~ N(0, sigma^2 C^2), drawn from a generator the
+// coordinator cannot predict (fresh noise per parameter per step). The item table takes an
+// SGD step on the noisy sum: w -= plan.dp_row_learning_rate * (S + n); the other tensors
+// take the Adam step above with g = (S + n) / B + mu (w - w_g). (A client may add a row's noise of k
+// steps as one draw of variance k sigma^2 C^2 when it next reads the row: the same
+// distribution.) A client that cannot do this must not train: a plan with dp_clip_norm > 0
+// is a privacy promise the coordinator accounts for (epsilon per silo, RDP accountant).
+//
+// ── Secure aggregation (TrainingPlan.secure set) ────────────────────────────────────────
+// SecAgg+ (Bonawitz et al., CCS 2017, semi-honest; Bell et al., CCS 2020): the coordinator
+// learns the round's sum of the clients' quantised updates, and how many clients touched
+// each item row, never one client's. The update is NOT uploaded. Two secure sums share the
+// round: sum 0 of row indicators, sum 1 of weighted values over the union of rows. Each sum
+// has its own keys and secrets; a client keeps one state per sum. All arithmetic on masked
+// vectors is on u32, mod 2^32.
+//   Session: s = round << 20 | attempt << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
+//   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
+//   Keys: per sum, two X25519 key pairs (encryption, masking) and a 32-byte random self-mask
+//   seed b. Pairwise keys are HKDF-SHA256 (salt "fedattn-secagg-share" for encryption,
+//   "fedattn-secagg-mask" for masks, info ctx(s, a, b), 32 bytes) of the X25519 secret.
+//   PRG(key, n): the ciphertext of 4n zero bytes under ChaCha20-Poly1305 (RFC 8439: block
+//   counter from 1) with `key` and a 12-byte zero nonce, read as n u32 little-endian. The
+//   self mask's key is b itself.
+//   Shamir: a 32-byte secret is cut into five chunks of 7 bytes (the last 4; little-endian
+//   integers below 2^56), each the constant term of a random polynomial of degree t - 1
+//   over GF(2^61 - 1); client j holds the values at x = j + 1.
+//   1. TRAIN: train as the plan says, then SecureStep(ADVERTISE) with base_version,
+//      example_count, train_seconds and `keys`: two PublicKeys (sum 0, sum 1) of its own id.
+//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised): per
+//      sum, for each such neighbour v (ascending), split b and the masking private key
+//      (raw 32 bytes) with threshold t among those neighbours; encrypt the 80 bytes (the
+//      five u64 LE values of b's share, then of the key's share) with ChaCha20-Poly1305
+//      under the encryption key agreed with v, additional data ctx(s, u, v) | u (u32 LE);
+//      send them as EncryptedShare (ciphertext = 12-byte nonce | 80 bytes | 16-byte tag).
+//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it; keep sum 1's): decrypt
+//      them (t or more needed); the input x has one lane of `bits` bits per item row,
+//      bits = the smallest of 1, 2, 4, 8, 16 with 2^bits > clients, 32 / bits lanes per u32
+//      (row r in element r / lanes at bit (r mod lanes) * bits), 1 for each row its update
+//      touches. Send y = x + PRG(b) + sum over the neighbours v that shared of
+//      (u < v ? +1 : -1) PRG(mask key agreed with v), as `masked` (u32 LE).
+//   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds,
+//      itself among them): for each neighbour that shared with it, reveal the share of b if v
+//      is a survivor, else the share of v's masking key; never both for one neighbour.
+//   5. SECURE MASK_VALUES (union_rows, ascending): the input is, over the union rows, its
+//      update's values there (0 for rows it did not touch), then every other tensor in
+//      order, all times `weight`, each clipped to [-clip, clip] and stochastically rounded
+//      onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) / (2 clip), rounded up with the
+//      probability of its fraction); masked as in 3 with sum 1's keys.
+//   6. SECURE UNMASK_VALUES: as 4, for sum 1.
+// A phase the client cannot answer (too few shares, a plan that does not hold together) it
+// leaves unanswered: the round goes on without it, or is retried with a new attempt.
+
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
 /// update, and its window no larger than that size rounded up to a power of two, at most
@@ -199,6 +247,19 @@ public enum Fedattn_V1_Federation: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SecureStep" metadata.
+        public enum SecureStep: Sendable {
+            /// Request type for "SecureStep".
+            public typealias Input = Fedattn_V1_SecureReply
+            /// Response type for "SecureStep".
+            public typealias Output = Fedattn_V1_SecureReceipt
+            /// Descriptor for "SecureStep".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "fedattn.v1.Federation"),
+                method: "SecureStep",
+                type: .unary
+            )
+        }
         /// Namespace for "ReserveUpload" metadata.
         public enum ReserveUpload: Sendable {
             /// Request type for "ReserveUpload".
@@ -243,6 +304,7 @@ public enum Fedattn_V1_Federation: Sendable {
             Join.descriptor,
             NextTask.descriptor,
             DownloadModel.descriptor,
+            SecureStep.descriptor,
             ReserveUpload.descriptor,
             UploadUpdate.descriptor,
             ReportEvaluation.descriptor
@@ -335,6 +397,30 @@ extension Fedattn_V1_Federation {
             request: GRPCCore.StreamingServerRequest<Fedattn_V1_ModelRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk>
+
+        /// Handle the "SecureStep" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+        /// > round, attempt or phase is under way, or the caller is not waited for (or already
+        /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+        /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+        /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+        /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+        /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Fedattn_V1_SecureReply` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Fedattn_V1_SecureReceipt` messages.
+        func secureStep(
+            request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecureReply>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_SecureReceipt>
 
         /// Handle the "ReserveUpload" method.
         ///
@@ -481,6 +567,30 @@ extension Fedattn_V1_Federation {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_ModelChunk>
 
+        /// Handle the "SecureStep" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+        /// > round, attempt or phase is under way, or the caller is not waited for (or already
+        /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+        /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+        /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+        /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+        /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Fedattn_V1_SecureReceipt` message.
+        func secureStep(
+            request: GRPCCore.ServerRequest<Fedattn_V1_SecureReply>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_SecureReceipt>
+
         /// Handle the "ReserveUpload" method.
         ///
         /// > Source IDL Documentation:
@@ -624,6 +734,30 @@ extension Fedattn_V1_Federation {
             context: GRPCCore.ServerContext
         ) async throws -> Fedattn_V1_ModelChunk
 
+        /// Handle the "SecureStep" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+        /// > round, attempt or phase is under way, or the caller is not waited for (or already
+        /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+        /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+        /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+        /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+        /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        ///
+        /// - Parameters:
+        ///   - request: A `Fedattn_V1_SecureReply` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Fedattn_V1_SecureReceipt` to respond with.
+        func secureStep(
+            request: Fedattn_V1_SecureReply,
+            context: GRPCCore.ServerContext
+        ) async throws -> Fedattn_V1_SecureReceipt
+
         /// Handle the "ReserveUpload" method.
         ///
         /// > Source IDL Documentation:
@@ -736,6 +870,17 @@ extension Fedattn_V1_Federation.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Fedattn_V1_Federation.Method.SecureStep.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_SecureReply>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_SecureReceipt>(),
+            handler: { request, context in
+                try await self.secureStep(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Fedattn_V1_Federation.Method.ReserveUpload.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_UploadReservation>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_UploadSlot>(),
@@ -801,6 +946,17 @@ extension Fedattn_V1_Federation.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_ModelChunk> {
         let response = try await self.downloadModel(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func secureStep(
+        request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecureReply>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_SecureReceipt> {
+        let response = try await self.secureStep(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -876,6 +1032,19 @@ extension Fedattn_V1_Federation.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_ModelChunk> {
         return GRPCCore.ServerResponse<Fedattn_V1_ModelChunk>(
             message: try await self.downloadModel(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func secureStep(
+        request: GRPCCore.ServerRequest<Fedattn_V1_SecureReply>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_SecureReceipt> {
+        return GRPCCore.ServerResponse<Fedattn_V1_SecureReceipt>(
+            message: try await self.secureStep(
                 request: request.message,
                 context: context
             ),
@@ -1009,6 +1178,35 @@ extension Fedattn_V1_Federation {
             deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_ModelChunk>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_ModelChunk>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SecureStep" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+        /// > round, attempt or phase is under way, or the caller is not waited for (or already
+        /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+        /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+        /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+        /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+        /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
+        ///   - serializer: A serializer for `Fedattn_V1_SecureReply` messages.
+        ///   - deserializer: A deserializer for `Fedattn_V1_SecureReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func secureStep<Result>(
+            request: GRPCCore.ClientRequest<Fedattn_V1_SecureReply>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_SecureReply>,
+            deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_SecureReceipt>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ReserveUpload" method.
@@ -1220,6 +1418,46 @@ extension Fedattn_V1_Federation {
             try await self.client.unary(
                 request: request,
                 descriptor: Fedattn_V1_Federation.Method.DownloadModel.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SecureStep" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+        /// > round, attempt or phase is under way, or the caller is not waited for (or already
+        /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+        /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+        /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+        /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+        /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
+        ///   - serializer: A serializer for `Fedattn_V1_SecureReply` messages.
+        ///   - deserializer: A deserializer for `Fedattn_V1_SecureReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func secureStep<Result>(
+            request: GRPCCore.ClientRequest<Fedattn_V1_SecureReply>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_SecureReply>,
+            deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_SecureReceipt>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Fedattn_V1_Federation.Method.SecureStep.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1449,6 +1687,41 @@ extension Fedattn_V1_Federation.ClientProtocol {
         )
     }
 
+    /// Call the "SecureStep" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+    /// > round, attempt or phase is under way, or the caller is not waited for (or already
+    /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+    /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+    /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+    /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+    /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func secureStep<Result>(
+        request: GRPCCore.ClientRequest<Fedattn_V1_SecureReply>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.secureStep(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_SecureReply>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_SecureReceipt>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
     /// Call the "ReserveUpload" method.
     ///
     /// > Source IDL Documentation:
@@ -1661,6 +1934,45 @@ extension Fedattn_V1_Federation.ClientProtocol {
             metadata: metadata
         )
         return try await self.downloadModel(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SecureStep" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One answer to a phase of a secure round (see "Secure aggregation"). ABORTED: another
+    /// > round, attempt or phase is under way, or the caller is not waited for (or already
+    /// > answered). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: the federation runs no secure
+    /// > aggregation, or the answer does not fit the round (keys not 32 bytes or not its own,
+    /// > shares to clients that are not its advertising neighbours, a vector of the wrong
+    /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
+    /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func secureStep<Result>(
+        _ message: Fedattn_V1_SecureReply,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Fedattn_V1_SecureReply>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.secureStep(
             request: request,
             options: options,
             onResponse: handleResponse

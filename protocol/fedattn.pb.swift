@@ -8,93 +8,141 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-/// The FedAttention wire protocol, version 7. Everything a client in any language needs is
-/// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
-/// without reserving a slot; 3 declared no training examples at Join and sent no limits;
-/// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
-/// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked.)
-///
-/// ── Transport and identity ──────────────────────────────────────────────────────────────
-/// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
-/// client presents a certificate signed by the federation's CA, and the certificate's
-/// subject common name (CN) is the client's identity (its silo name). Nothing in a message
-/// claims an identity. (A coordinator started with --insecure, on loopback only, takes the
-/// name from the `x-fedattn-client` request header instead.) One connection per silo: a
-/// second live connection presenting the same name is refused with ALREADY_EXISTS until the
-/// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
-/// the coordinator stops selecting and waiting for it; calling again on a new connection
-/// (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
-/// one that does not answer within 20 s is closed (the client has left).
-///
-/// ── A client's life ─────────────────────────────────────────────────────────────────────
-///   1. Join, once per connection, with the protocol version it speaks and its number of
-///      training examples. The answer carries the model's shape and the coordinator's limits.
-///   2. NextTask, repeatedly. The coordinator answers with one task:
-///        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
-///                  holding an earlier version may get only what changed), train it
-///                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
-///                  delta (UploadUpdate), then ask again;
-///        EVALUATE  download model `model_version`, score the local test split, report
-///                  (ReportEvaluation), then ask again;
-///        WAIT      nothing to do yet: ask again after `retry_after_ms`;
-///        DONE      the federation has finished: disconnect.
-///      NextTask is a long poll: while there is nothing to do the coordinator holds the call
-///      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
-///      the end of the poll it answers WAIT with retry_after_ms = 20.
-///   3. An update or report refused with ABORTED arrived too late (its round closed, or
-///      another attempt at the round began): drop it and ask for the next task. A call
-///      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
-///      the client (it restarted since the client joined): drop what was being sent and Join
-///      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
-///      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
-///
-/// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
-/// Tensors, in this order, each row-major (the last index varies fastest):
-///   item_embedding      [V, d]   V = rows of the item mapping: "catalogue:N" → V = N + 1
-///                                (item id "k" is row k); "hash:B" → V = B + 1 (item id x is
-///                                row 1 + FNV-1a-64(UTF-8 bytes of x) mod B, FNV offset basis
-///                                0xcbf29ce484222325, prime 0x100000001b3). Row 0 is padding:
-///                                never an item, always zero.
-///   strategy_embedding  [S, d]   S = ModelShape.strategies
-///   attention.query     [d, d]   W_q, applied as q = W_q e_c: q[i] = sum_j W_q[i][j] e_c[j]
-///   attention.key       [d, d]   W_k, k_l = W_k e_{h_l}
-///   hidden.weight       [H, 4d]  W_1, z = ReLU(W_1 x + b_1): z[i] = relu(sum_j W_1[i][j] x[j] + b_1[i])
-///   hidden.bias         [H]      b_1
-///   output.weight       [H]      w_2, logit o = w_2 . z + b_2
-///   output.bias         [1]      b_2
-/// For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
-/// `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
-/// strategy s (row e_s of strategy_embedding):
-///   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
-///   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
-///   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
-///
-/// ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
-/// Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
-/// examples (the seed is a hint: any shuffle is fine) and cut them into batches of
-/// `plan.batch_size` (the last may be smaller). Per batch, the gradient g of the mean loss
-/// over the batch plus the FedProx term (mu/2) |w - w_g|^2 (so g += mu (w - w_g), mu =
-/// plan.proximal_mu), then one Adam step on every parameter: lr = plan.learning_rate,
-/// beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
-/// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
-/// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
-/// The update is the delta w_local - w_g.
-///
-/// ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
-/// DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
-/// silo's training examples, B = plan.batch_size, C = plan.dp_clip_norm, sigma =
-/// plan.dp_noise_multiplier, an epoch is max(1, round(N / B)) steps; each step takes every
-/// example independently with probability q = min(1, B / N) (the sample, possibly empty),
-/// computes each sampled example's gradient of its own loss over ALL parameters (no FedProx
-/// term), scales it by min(1, C / its L2 norm), and sums them: S. Every parameter except
-/// item_embedding row 0 then gets n ~ N(0, sigma^2 C^2), drawn from a generator the
-/// coordinator cannot predict (fresh noise per parameter per step). The item table takes an
-/// SGD step on the noisy sum: w -= plan.dp_row_learning_rate * (S + n); the other tensors
-/// take the Adam step above with g = (S + n) / B + mu (w - w_g). (A client may add a row's noise of k
-/// steps as one draw of variance k sigma^2 C^2 when it next reads the row: the same
-/// distribution.) A client that cannot do this must not train: a plan with dp_clip_norm > 0
-/// is a privacy promise the coordinator accounts for (epsilon per silo, RDP accountant).
-///
+// The FedAttention wire protocol, version 8. Everything a client in any language needs is
+// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
+// without reserving a slot; 3 declared no training examples at Join and sent no limits;
+// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
+// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked;
+// 7 had no secure aggregation, so a client of 7 would upload an update the coordinator
+// must not see.)
+//
+// ── Transport and identity ──────────────────────────────────────────────────────────────
+// A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
+// client presents a certificate signed by the federation's CA, and the certificate's
+// subject common name (CN) is the client's identity (its silo name). Nothing in a message
+// claims an identity. (A coordinator started with --insecure, on loopback only, takes the
+// name from the `x-fedattn-client` request header instead.) One connection per silo: a
+// second live connection presenting the same name is refused with ALREADY_EXISTS until the
+// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
+// the coordinator stops selecting and waiting for it; calling again on a new connection
+// (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
+// one that does not answer within 20 s is closed (the client has left).
+//
+// ── A client's life ─────────────────────────────────────────────────────────────────────
+//   1. Join, once per connection, with the protocol version it speaks and its number of
+//      training examples. The answer carries the model's shape and the coordinator's limits.
+//   2. NextTask, repeatedly. The coordinator answers with one task:
+//        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
+//                  holding an earlier version may get only what changed), train it
+//                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
+//                  delta (UploadUpdate), then ask again;
+//        EVALUATE  download model `model_version`, score the local test split, report
+//                  (ReportEvaluation), then ask again;
+//        SECURE    a phase of a secure round (see "Secure aggregation" below): answer it
+//                  (SecureStep), then ask again;
+//        WAIT      nothing to do yet: ask again after `retry_after_ms`;
+//        DONE      the federation has finished: disconnect.
+//      NextTask is a long poll: while there is nothing to do the coordinator holds the call
+//      for up to `Limits.long_poll_ms` (1000) and answers as soon as the task changes; at
+//      the end of the poll it answers WAIT with retry_after_ms = 20.
+//   3. An update or report refused with ABORTED arrived too late (its round closed, or
+//      another attempt at the round began): drop it and ask for the next task. A call
+//      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
+//      the client (it restarted since the client joined): drop what was being sent and Join
+//      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
+//      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
+//
+// ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
+// Tensors, in this order, each row-major (the last index varies fastest):
+//   item_embedding      [V, d]   V = rows of the item mapping: "catalogue:N" → V = N + 1
+//                                (item id "k" is row k); "hash:B" → V = B + 1 (item id x is
+//                                row 1 + FNV-1a-64(UTF-8 bytes of x) mod B, FNV offset basis
+//                                0xcbf29ce484222325, prime 0x100000001b3). Row 0 is padding:
+//                                never an item, always zero.
+//   strategy_embedding  [S, d]   S = ModelShape.strategies
+//   attention.query     [d, d]   W_q, applied as q = W_q e_c: q[i] = sum_j W_q[i][j] e_c[j]
+//   attention.key       [d, d]   W_k, k_l = W_k e_{h_l}
+//   hidden.weight       [H, 4d]  W_1, z = ReLU(W_1 x + b_1): z[i] = relu(sum_j W_1[i][j] x[j] + b_1[i])
+//   hidden.bias         [H]      b_1
+//   output.weight       [H]      w_2, logit o = w_2 . z + b_2
+//   output.bias         [1]      b_2
+// For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
+// `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
+// strategy s (row e_s of strategy_embedding):
+//   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
+//   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
+//   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
+//
+// ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
+// Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
+// examples (the seed is a hint: any shuffle is fine) and cut them into batches of
+// `plan.batch_size` (the last may be smaller). Per batch, the gradient g of the mean loss
+// over the batch plus the FedProx term (mu/2) |w - w_g|^2 (so g += mu (w - w_g), mu =
+// plan.proximal_mu), then one Adam step on every parameter: lr = plan.learning_rate,
+// beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
+// moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
+// m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
+// The update is the delta w_local - w_g.
+//
+// ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
+// DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
+// silo's training examples, B = plan.batch_size, C = plan.dp_clip_norm, sigma =
+// plan.dp_noise_multiplier, an epoch is max(1, round(N / B)) steps; each step takes every
+// example independently with probability q = min(1, B / N) (the sample, possibly empty),
+// computes each sampled example's gradient of its own loss over ALL parameters (no FedProx
+// term), scales it by min(1, C / its L2 norm), and sums them: S. Every parameter except
+// item_embedding row 0 then gets n ~ N(0, sigma^2 C^2), drawn from a generator the
+// coordinator cannot predict (fresh noise per parameter per step). The item table takes an
+// SGD step on the noisy sum: w -= plan.dp_row_learning_rate * (S + n); the other tensors
+// take the Adam step above with g = (S + n) / B + mu (w - w_g). (A client may add a row's noise of k
+// steps as one draw of variance k sigma^2 C^2 when it next reads the row: the same
+// distribution.) A client that cannot do this must not train: a plan with dp_clip_norm > 0
+// is a privacy promise the coordinator accounts for (epsilon per silo, RDP accountant).
+//
+// ── Secure aggregation (TrainingPlan.secure set) ────────────────────────────────────────
+// SecAgg+ (Bonawitz et al., CCS 2017, semi-honest; Bell et al., CCS 2020): the coordinator
+// learns the round's sum of the clients' quantised updates, and how many clients touched
+// each item row, never one client's. The update is NOT uploaded. Two secure sums share the
+// round: sum 0 of row indicators, sum 1 of weighted values over the union of rows. Each sum
+// has its own keys and secrets; a client keeps one state per sum. All arithmetic on masked
+// vectors is on u32, mod 2^32.
+//   Session: s = round << 20 | attempt << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
+//   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
+//   Keys: per sum, two X25519 key pairs (encryption, masking) and a 32-byte random self-mask
+//   seed b. Pairwise keys are HKDF-SHA256 (salt "fedattn-secagg-share" for encryption,
+//   "fedattn-secagg-mask" for masks, info ctx(s, a, b), 32 bytes) of the X25519 secret.
+//   PRG(key, n): the ciphertext of 4n zero bytes under ChaCha20-Poly1305 (RFC 8439: block
+//   counter from 1) with `key` and a 12-byte zero nonce, read as n u32 little-endian. The
+//   self mask's key is b itself.
+//   Shamir: a 32-byte secret is cut into five chunks of 7 bytes (the last 4; little-endian
+//   integers below 2^56), each the constant term of a random polynomial of degree t - 1
+//   over GF(2^61 - 1); client j holds the values at x = j + 1.
+//   1. TRAIN: train as the plan says, then SecureStep(ADVERTISE) with base_version,
+//      example_count, train_seconds and `keys`: two PublicKeys (sum 0, sum 1) of its own id.
+//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised): per
+//      sum, for each such neighbour v (ascending), split b and the masking private key
+//      (raw 32 bytes) with threshold t among those neighbours; encrypt the 80 bytes (the
+//      five u64 LE values of b's share, then of the key's share) with ChaCha20-Poly1305
+//      under the encryption key agreed with v, additional data ctx(s, u, v) | u (u32 LE);
+//      send them as EncryptedShare (ciphertext = 12-byte nonce | 80 bytes | 16-byte tag).
+//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it; keep sum 1's): decrypt
+//      them (t or more needed); the input x has one lane of `bits` bits per item row,
+//      bits = the smallest of 1, 2, 4, 8, 16 with 2^bits > clients, 32 / bits lanes per u32
+//      (row r in element r / lanes at bit (r mod lanes) * bits), 1 for each row its update
+//      touches. Send y = x + PRG(b) + sum over the neighbours v that shared of
+//      (u < v ? +1 : -1) PRG(mask key agreed with v), as `masked` (u32 LE).
+//   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds,
+//      itself among them): for each neighbour that shared with it, reveal the share of b if v
+//      is a survivor, else the share of v's masking key; never both for one neighbour.
+//   5. SECURE MASK_VALUES (union_rows, ascending): the input is, over the union rows, its
+//      update's values there (0 for rows it did not touch), then every other tensor in
+//      order, all times `weight`, each clipped to [-clip, clip] and stochastically rounded
+//      onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) / (2 clip), rounded up with the
+//      probability of its fraction); masked as in 3 with sum 1's keys.
+//   6. SECURE UNMASK_VALUES: as 4, for sum 1.
+// A phase the client cannot answer (too few shares, a plan that does not hold together) it
+// leaves unanswered: the round goes on without it, or is retried with a new attempt.
+
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
 /// update, and its window no larger than that size rounded up to a power of two, at most
@@ -163,6 +211,60 @@ import SwiftProtobuf
 fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobuf.ProtobufAPIVersionCheck {
   struct _2: SwiftProtobuf.ProtobufAPIVersion_2 {}
   typealias Version = _2
+}
+
+public nonisolated enum Fedattn_V1_SecurePhase: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case advertise // = 1
+  case shareKeys // = 2
+  case maskIndicators // = 3
+  case unmaskIndicators // = 4
+  case maskValues // = 5
+  case unmaskValues // = 6
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .advertise
+    case 2: self = .shareKeys
+    case 3: self = .maskIndicators
+    case 4: self = .unmaskIndicators
+    case 5: self = .maskValues
+    case 6: self = .unmaskValues
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .advertise: return 1
+    case .shareKeys: return 2
+    case .maskIndicators: return 3
+    case .unmaskIndicators: return 4
+    case .maskValues: return 5
+    case .unmaskValues: return 6
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Fedattn_V1_SecurePhase] = [
+    .unspecified,
+    .advertise,
+    .shareKeys,
+    .maskIndicators,
+    .unmaskIndicators,
+    .maskValues,
+    .unmaskValues,
+  ]
+
 }
 
 public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
@@ -314,31 +416,53 @@ public nonisolated struct Fedattn_V1_TaskRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Fedattn_V1_Task: Sendable {
+public nonisolated struct Fedattn_V1_Task: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Fedattn_V1_Task.Kind = .unspecified
+  public var kind: Fedattn_V1_Task.Kind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   /// The round the task belongs to (TRAIN, EVALUATE); rounds count from 1.
-  public var round: UInt32 = 0
+  public var round: UInt32 {
+    get {_storage._round}
+    set {_uniqueStorage()._round = newValue}
+  }
 
   /// The model to download (TRAIN, EVALUATE).
-  public var modelVersion: String = String()
+  public var modelVersion: String {
+    get {_storage._modelVersion}
+    set {_uniqueStorage()._modelVersion = newValue}
+  }
 
   /// How to train (TRAIN).
   public var plan: Fedattn_V1_TrainingPlan {
-    get {_plan ?? Fedattn_V1_TrainingPlan()}
-    set {_plan = newValue}
+    get {_storage._plan ?? Fedattn_V1_TrainingPlan()}
+    set {_uniqueStorage()._plan = newValue}
   }
   /// Returns true if `plan` has been explicitly set.
-  public var hasPlan: Bool {self._plan != nil}
+  public var hasPlan: Bool {_storage._plan != nil}
   /// Clears the value of `plan`. Subsequent reads from it will return its default value.
-  public mutating func clearPlan() {self._plan = nil}
+  public mutating func clearPlan() {_uniqueStorage()._plan = nil}
 
   /// When to ask again (WAIT).
-  public var retryAfterMs: UInt32 = 0
+  public var retryAfterMs: UInt32 {
+    get {_storage._retryAfterMs}
+    set {_uniqueStorage()._retryAfterMs = newValue}
+  }
+
+  /// The phase and what the coordinator relays for it (SECURE).
+  public var secure: Fedattn_V1_SecureTask {
+    get {_storage._secure ?? Fedattn_V1_SecureTask()}
+    set {_uniqueStorage()._secure = newValue}
+  }
+  /// Returns true if `secure` has been explicitly set.
+  public var hasSecure: Bool {_storage._secure != nil}
+  /// Clears the value of `secure`. Subsequent reads from it will return its default value.
+  public mutating func clearSecure() {_uniqueStorage()._secure = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -349,6 +473,7 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
     case evaluate // = 2
     case wait // = 3
     case done // = 4
+    case secure // = 5
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -362,6 +487,7 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
       case 2: self = .evaluate
       case 3: self = .wait
       case 4: self = .done
+      case 5: self = .secure
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -373,6 +499,7 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
       case .evaluate: return 2
       case .wait: return 3
       case .done: return 4
+      case .secure: return 5
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -384,13 +511,14 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
       .evaluate,
       .wait,
       .done,
+      .secure,
     ]
 
   }
 
   public init() {}
 
-  fileprivate var _plan: Fedattn_V1_TrainingPlan? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// How to train one round (see "Local training" above).
@@ -422,6 +550,209 @@ public nonisolated struct Fedattn_V1_TrainingPlan: Sendable {
 
   /// DP-SGD: the item table's SGD learning rate (per example: it multiplies the sum S + n), above 0.
   public var dpRowLearningRate: Float = 0
+
+  /// Secure aggregation when set: the update is summed through the secure phases, not uploaded.
+  public var secure: Fedattn_V1_SecurePlan {
+    get {_secure ?? Fedattn_V1_SecurePlan()}
+    set {_secure = newValue}
+  }
+  /// Returns true if `secure` has been explicitly set.
+  public var hasSecure: Bool {self._secure != nil}
+  /// Clears the value of `secure`. Subsequent reads from it will return its default value.
+  public mutating func clearSecure() {self._secure = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _secure: Fedattn_V1_SecurePlan? = nil
+}
+
+/// A client's place in a secure round.
+public nonisolated struct Fedattn_V1_SecurePlan: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// its id in the round, 0..clients-1
+  public var id: UInt32 = 0
+
+  /// the round's attempt, from 1 (binds the keys)
+  public var attempt: UInt32 = 0
+
+  /// clients selected
+  public var clients: UInt32 = 0
+
+  /// the ids it agrees masks with
+  public var neighbours: [UInt32] = []
+
+  /// t: shares needed to rebuild a secret
+  public var threshold: UInt32 = 0
+
+  /// its values' weight (its examples over the selected clients' total)
+  public var weight: Float = 0
+
+  /// values clipped to [-clip, clip]
+  public var clip: Float = 0
+
+  /// quantisation bits, 8..24
+  public var bits: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_PublicKeys: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var client: UInt32 = 0
+
+  /// X25519, 32 bytes
+  public var encryptionKey: Data = Data()
+
+  /// X25519, 32 bytes
+  public var maskingKey: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_KeyList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var keys: [Fedattn_V1_PublicKeys] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_EncryptedShare: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var from: UInt32 = 0
+
+  public var to: UInt32 = 0
+
+  /// 108 bytes: nonce | ciphertext | tag
+  public var ciphertext: Data = Data()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_ShareList: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var shares: [Fedattn_V1_EncryptedShare] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_ShamirShare: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// whose secret
+  public var peer: UInt32 = 0
+
+  /// the holder's point, its id + 1
+  public var x: UInt64 = 0
+
+  /// five field elements
+  public var values: [UInt64] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_SecureTask: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var round: UInt32 = 0
+
+  public var attempt: UInt32 = 0
+
+  public var phase: Fedattn_V1_SecurePhase = .unspecified
+
+  /// SHARE_KEYS: per sum
+  public var peerKeys: [Fedattn_V1_KeyList] = []
+
+  /// MASK_INDICATORS: per sum, those addressed to it
+  public var shares: [Fedattn_V1_ShareList] = []
+
+  /// UNMASK_*: ids in the sum
+  public var survivors: [UInt32] = []
+
+  /// MASK_VALUES: ascending
+  public var unionRows: [Int32] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_SecureReply: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var round: UInt32 = 0
+
+  public var attempt: UInt32 = 0
+
+  public var phase: Fedattn_V1_SecurePhase = .unspecified
+
+  /// ADVERTISE: the version it trained from
+  public var baseVersion: String = String()
+
+  /// ADVERTISE
+  public var exampleCount: UInt64 = 0
+
+  /// ADVERTISE (0 under DP-SGD)
+  public var trainSeconds: Double = 0
+
+  /// ADVERTISE: sum 0's, then sum 1's
+  public var keys: [Fedattn_V1_PublicKeys] = []
+
+  /// SHARE_KEYS: per sum
+  public var shares: [Fedattn_V1_ShareList] = []
+
+  /// MASK_*: u32 little-endian
+  public var masked: Data = Data()
+
+  /// UNMASK_*
+  public var selfMaskShares: [Fedattn_V1_ShamirShare] = []
+
+  /// UNMASK_*
+  public var maskingKeyShares: [Fedattn_V1_ShamirShare] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_SecureReceipt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -646,6 +977,10 @@ public nonisolated struct Fedattn_V1_EvaluationReceipt: Sendable {
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "fedattn.v1"
+
+nonisolated extension Fedattn_V1_SecurePhase: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURE_PHASE_UNSPECIFIED\0\u{1}ADVERTISE\0\u{1}SHARE_KEYS\0\u{1}MASK_INDICATORS\0\u{1}UNMASK_INDICATORS\0\u{1}MASK_VALUES\0\u{1}UNMASK_VALUES\0")
+}
 
 nonisolated extension Fedattn_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinRequest"
@@ -937,65 +1272,116 @@ nonisolated extension Fedattn_V1_TaskRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}round\0\u{3}model_version\0\u{1}plan\0\u{3}retry_after_ms\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}round\0\u{3}model_version\0\u{1}plan\0\u{3}retry_after_ms\0\u{1}secure\0")
+
+  fileprivate class _StorageClass {
+    var _kind: Fedattn_V1_Task.Kind = .unspecified
+    var _round: UInt32 = 0
+    var _modelVersion: String = String()
+    var _plan: Fedattn_V1_TrainingPlan? = nil
+    var _retryAfterMs: UInt32 = 0
+    var _secure: Fedattn_V1_SecureTask? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kind = source._kind
+      _round = source._round
+      _modelVersion = source._modelVersion
+      _plan = source._plan
+      _retryAfterMs = source._retryAfterMs
+      _secure = source._secure
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._round) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._modelVersion) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._plan) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._retryAfterMs) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._secure) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
-    }
-    if self.round != 0 {
-      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 2)
-    }
-    if !self.modelVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 3)
-    }
-    try { if let v = self._plan {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if self.retryAfterMs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 5)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      }
+      if _storage._round != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._round, fieldNumber: 2)
+      }
+      if !_storage._modelVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelVersion, fieldNumber: 3)
+      }
+      try { if let v = _storage._plan {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._retryAfterMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._retryAfterMs, fieldNumber: 5)
+      }
+      try { if let v = _storage._secure {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedattn_V1_Task, rhs: Fedattn_V1_Task) -> Bool {
-    if lhs.kind != rhs.kind {return false}
-    if lhs.round != rhs.round {return false}
-    if lhs.modelVersion != rhs.modelVersion {return false}
-    if lhs._plan != rhs._plan {return false}
-    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._modelVersion != rhs_storage._modelVersion {return false}
+        if _storage._plan != rhs_storage._plan {return false}
+        if _storage._retryAfterMs != rhs_storage._retryAfterMs {return false}
+        if _storage._secure != rhs_storage._secure {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
 }
 
 nonisolated extension Fedattn_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}TRAIN\0\u{1}EVALUATE\0\u{1}WAIT\0\u{1}DONE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}TRAIN\0\u{1}EVALUATE\0\u{1}WAIT\0\u{1}DONE\0\u{1}SECURE\0")
 }
 
 nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingPlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0\u{1}secure\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1011,12 +1397,17 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
       case 6: try { try decoder.decodeSingularFloatField(value: &self.dpClipNorm) }()
       case 7: try { try decoder.decodeSingularFloatField(value: &self.dpNoiseMultiplier) }()
       case 8: try { try decoder.decodeSingularFloatField(value: &self.dpRowLearningRate) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._secure) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.epochs != 0 {
       try visitor.visitSingularUInt32Field(value: self.epochs, fieldNumber: 1)
     }
@@ -1041,6 +1432,9 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
     if self.dpRowLearningRate.bitPattern != 0 {
       try visitor.visitSingularFloatField(value: self.dpRowLearningRate, fieldNumber: 8)
     }
+    try { if let v = self._secure {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1053,6 +1447,411 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
     if lhs.dpClipNorm != rhs.dpClipNorm {return false}
     if lhs.dpNoiseMultiplier != rhs.dpNoiseMultiplier {return false}
     if lhs.dpRowLearningRate != rhs.dpRowLearningRate {return false}
+    if lhs._secure != rhs._secure {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_SecurePlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecurePlan"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}attempt\0\u{1}clients\0\u{1}neighbours\0\u{1}threshold\0\u{1}weight\0\u{1}clip\0\u{1}bits\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.id) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.clients) }()
+      case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.neighbours) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.threshold) }()
+      case 6: try { try decoder.decodeSingularFloatField(value: &self.weight) }()
+      case 7: try { try decoder.decodeSingularFloatField(value: &self.clip) }()
+      case 8: try { try decoder.decodeSingularUInt32Field(value: &self.bits) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.id != 0 {
+      try visitor.visitSingularUInt32Field(value: self.id, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.clients != 0 {
+      try visitor.visitSingularUInt32Field(value: self.clients, fieldNumber: 3)
+    }
+    if !self.neighbours.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.neighbours, fieldNumber: 4)
+    }
+    if self.threshold != 0 {
+      try visitor.visitSingularUInt32Field(value: self.threshold, fieldNumber: 5)
+    }
+    if self.weight.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.weight, fieldNumber: 6)
+    }
+    if self.clip.bitPattern != 0 {
+      try visitor.visitSingularFloatField(value: self.clip, fieldNumber: 7)
+    }
+    if self.bits != 0 {
+      try visitor.visitSingularUInt32Field(value: self.bits, fieldNumber: 8)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_SecurePlan, rhs: Fedattn_V1_SecurePlan) -> Bool {
+    if lhs.id != rhs.id {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.clients != rhs.clients {return false}
+    if lhs.neighbours != rhs.neighbours {return false}
+    if lhs.threshold != rhs.threshold {return false}
+    if lhs.weight != rhs.weight {return false}
+    if lhs.clip != rhs.clip {return false}
+    if lhs.bits != rhs.bits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_PublicKeys: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PublicKeys"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}client\0\u{3}encryption_key\0\u{3}masking_key\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.client) }()
+      case 2: try { try decoder.decodeSingularBytesField(value: &self.encryptionKey) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.maskingKey) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.client != 0 {
+      try visitor.visitSingularUInt32Field(value: self.client, fieldNumber: 1)
+    }
+    if !self.encryptionKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.encryptionKey, fieldNumber: 2)
+    }
+    if !self.maskingKey.isEmpty {
+      try visitor.visitSingularBytesField(value: self.maskingKey, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_PublicKeys, rhs: Fedattn_V1_PublicKeys) -> Bool {
+    if lhs.client != rhs.client {return false}
+    if lhs.encryptionKey != rhs.encryptionKey {return false}
+    if lhs.maskingKey != rhs.maskingKey {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_KeyList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".KeyList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}keys\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.keys) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.keys, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_KeyList, rhs: Fedattn_V1_KeyList) -> Bool {
+    if lhs.keys != rhs.keys {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_EncryptedShare: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EncryptedShare"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}ciphertext\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.from) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.to) }()
+      case 3: try { try decoder.decodeSingularBytesField(value: &self.ciphertext) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.from != 0 {
+      try visitor.visitSingularUInt32Field(value: self.from, fieldNumber: 1)
+    }
+    if self.to != 0 {
+      try visitor.visitSingularUInt32Field(value: self.to, fieldNumber: 2)
+    }
+    if !self.ciphertext.isEmpty {
+      try visitor.visitSingularBytesField(value: self.ciphertext, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_EncryptedShare, rhs: Fedattn_V1_EncryptedShare) -> Bool {
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.ciphertext != rhs.ciphertext {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_ShareList: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShareList"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}shares\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.shares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.shares, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_ShareList, rhs: Fedattn_V1_ShareList) -> Bool {
+    if lhs.shares != rhs.shares {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_ShamirShare: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ShamirShare"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}peer\0\u{1}x\0\u{1}values\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.peer) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.x) }()
+      case 3: try { try decoder.decodeRepeatedUInt64Field(value: &self.values) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.peer != 0 {
+      try visitor.visitSingularUInt32Field(value: self.peer, fieldNumber: 1)
+    }
+    if self.x != 0 {
+      try visitor.visitSingularUInt64Field(value: self.x, fieldNumber: 2)
+    }
+    if !self.values.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.values, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_ShamirShare, rhs: Fedattn_V1_ShamirShare) -> Bool {
+    if lhs.peer != rhs.peer {return false}
+    if lhs.x != rhs.x {return false}
+    if lhs.values != rhs.values {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecureTask"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}peer_keys\0\u{1}shares\0\u{1}survivors\0\u{3}union_rows\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.phase) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.peerKeys) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
+      case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.survivors) }()
+      case 7: try { try decoder.decodeRepeatedInt32Field(value: &self.unionRows) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.round != 0 {
+      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.phase != .unspecified {
+      try visitor.visitSingularEnumField(value: self.phase, fieldNumber: 3)
+    }
+    if !self.peerKeys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.peerKeys, fieldNumber: 4)
+    }
+    if !self.shares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.shares, fieldNumber: 5)
+    }
+    if !self.survivors.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.survivors, fieldNumber: 6)
+    }
+    if !self.unionRows.isEmpty {
+      try visitor.visitPackedInt32Field(value: self.unionRows, fieldNumber: 7)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_SecureTask, rhs: Fedattn_V1_SecureTask) -> Bool {
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.phase != rhs.phase {return false}
+    if lhs.peerKeys != rhs.peerKeys {return false}
+    if lhs.shares != rhs.shares {return false}
+    if lhs.survivors != rhs.survivors {return false}
+    if lhs.unionRows != rhs.unionRows {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecureReply"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}base_version\0\u{3}example_count\0\u{3}train_seconds\0\u{1}keys\0\u{1}shares\0\u{1}masked\0\u{3}self_mask_shares\0\u{3}masking_key_shares\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.phase) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.baseVersion) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.exampleCount) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.trainSeconds) }()
+      case 7: try { try decoder.decodeRepeatedMessageField(value: &self.keys) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.masked) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.selfMaskShares) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.maskingKeyShares) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.round != 0 {
+      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 1)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
+    }
+    if self.phase != .unspecified {
+      try visitor.visitSingularEnumField(value: self.phase, fieldNumber: 3)
+    }
+    if !self.baseVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.baseVersion, fieldNumber: 4)
+    }
+    if self.exampleCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.exampleCount, fieldNumber: 5)
+    }
+    if self.trainSeconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.trainSeconds, fieldNumber: 6)
+    }
+    if !self.keys.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.keys, fieldNumber: 7)
+    }
+    if !self.shares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.shares, fieldNumber: 8)
+    }
+    if !self.masked.isEmpty {
+      try visitor.visitSingularBytesField(value: self.masked, fieldNumber: 9)
+    }
+    if !self.selfMaskShares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.selfMaskShares, fieldNumber: 10)
+    }
+    if !self.maskingKeyShares.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.maskingKeyShares, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_SecureReply, rhs: Fedattn_V1_SecureReply) -> Bool {
+    if lhs.round != rhs.round {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.phase != rhs.phase {return false}
+    if lhs.baseVersion != rhs.baseVersion {return false}
+    if lhs.exampleCount != rhs.exampleCount {return false}
+    if lhs.trainSeconds != rhs.trainSeconds {return false}
+    if lhs.keys != rhs.keys {return false}
+    if lhs.shares != rhs.shares {return false}
+    if lhs.masked != rhs.masked {return false}
+    if lhs.selfMaskShares != rhs.selfMaskShares {return false}
+    if lhs.maskingKeyShares != rhs.maskingKeyShares {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_SecureReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecureReceipt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_SecureReceipt, rhs: Fedattn_V1_SecureReceipt) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

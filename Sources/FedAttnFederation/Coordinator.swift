@@ -4,6 +4,7 @@ import FedAttnCodec
 public import FedAttnCore
 public import FedAttnModel
 import FedAttnPrivacy
+import FedAttnSecAgg
 public import Foundation
 public import Logging
 
@@ -13,7 +14,7 @@ public import Logging
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 7
+    public static let protocolVersion: UInt32 = 8
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -31,6 +32,9 @@ public actor Coordinator {
     /// The recent versions and the rows each changed: what a catch-up download sends.
     private var trail: VersionTrail
     private var accumulator: UpdateAccumulator?
+    /// The secure round under way (secure aggregation): keys, shares and masked inputs, in
+    /// memory only, dropped once its step is taken.
+    private var secure: SecureRound?
     /// A new model whose storing failed, kept so it is stored again rather than retrained.
     private var staged: Staged?
     private var records: [RoundRecord] = []
@@ -322,6 +326,7 @@ public actor Coordinator {
         let until = ContinuousClock.now + longPoll
         while true {
             let task = machine.task(for: client)
+            if case .secure(let step) = task, let secure { return .secure(secure.fill(step, for: client)) }
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
             await waitForChange(until: until)
@@ -432,6 +437,28 @@ public actor Coordinator {
         metrics.bytesUp.increment(by: arrival.bytes)
     }
 
+    /// Takes one client's answer to a phase of a secure round: checked against what the round
+    /// waits for from it (round, attempt, phase) and against the round's graph and sizes, then
+    /// kept for the phase's step. `bytes`: its size on the wire.
+    public func submitSecure(client: String, reply: SecureReply, bytes: Int) throws(CoordinatorError) {
+        try machine.checkSecureWanted(client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase)
+        guard let secure, secure.plan.round == reply.round, secure.plan.attempt == reply.attempt else {
+            throw .staleUpdate("round \(reply.round) attempt \(reply.attempt) is not the secure round under way")
+        }
+        var reply = reply
+        if let u = reply.unmasking, let id = secure.plan.ids[client] {
+            // The wire does not name the sender's id in the round: the caller's identity does.
+            reply.unmasking = UnmaskingShares(client: id, selfMaskShares: u.selfMaskShares, maskingKeyShares: u.maskingKeyShares)
+        }
+        try secure.check(reply, from: client)
+        let arrival = SecureArrival(
+            client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase, bytes: bytes, baseVersion: reply.baseVersion,
+            examples: reply.examples, trainSeconds: reply.trainSeconds)
+        try handle(.secure(arrival), secureReply: reply)
+        metrics.bytesUp.increment(by: bytes)
+        if reply.phase == .advertise { metrics.updates.increment() }
+    }
+
     /// The tensors that may travel as rows: the embedding tables.
     static let tables: Set<String> = [AttentionModel.TensorName.items, AttentionModel.TensorName.strategies]
 
@@ -496,10 +523,10 @@ public actor Coordinator {
 
     /// Hands `event` to the machine and does what it answers; `update` is the payload of an
     /// `.update` event, folded in if the machine accepts it.
-    private func handle(_ event: RoundEvent, folding update: ClientUpdate? = nil) throws(CoordinatorError) {
+    private func handle(_ event: RoundEvent, folding update: ClientUpdate? = nil, secureReply: SecureReply? = nil) throws(CoordinatorError) {
         let generation = machine.generation
         let actions = try machine.handle(event, at: now)
-        for action in actions { perform(action, update) }
+        for action in actions { perform(action, update, secureReply) }
         if machine.generation != generation {
             metrics.connected.record(machine.present.count)
             wakeWaiters()
@@ -507,7 +534,7 @@ public actor Coordinator {
         scheduleTick()
     }
 
-    private func perform(_ action: RoundAction, _ update: ClientUpdate?) {
+    private func perform(_ action: RoundAction, _ update: ClientUpdate?, _ secureReply: SecureReply?) {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
         case .beginTraining(_, let selected, let attempt):
@@ -525,6 +552,21 @@ public actor Coordinator {
         case .fold:
             // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
             if let update { accumulator?.add(update) }
+        case .secureBegin(let plan):
+            guard let settings = config.secureAggregation else { return }
+            secure = SecureRound(plan: plan, layout: global.parameters.layout, settings: settings)
+        case .secureFold(let client):
+            if let secureReply { secure?.fold(secureReply, from: client) }
+        case .secureClose(let round, let phase, _):
+            do {
+                try secure?.close(phase)
+                if phase == .unmaskIndicators, let union = secure?.union.count {
+                    logger.info("round \(round): the union of the rows trained holds \(union) rows")
+                }
+            } catch {
+                secure = nil
+                try? handle(.secureFailed(round: round, reason: "\(phase): \(error)"))
+            }
         case .aggregate(let outcome): aggregate(outcome)
         case .storeAgain(let outcome): storeStaged(outcome)
         case .record(let record):
@@ -557,6 +599,17 @@ public actor Coordinator {
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then
     /// encodes and stores off it; the machine hears how it went.
     private func aggregate(_ outcome: RoundOutcome) {
+        if config.secureAggregation != nil {
+            // The round's only "update" is the unmasked sum: the mean step, weighted as all its clients.
+            do {
+                guard var round = secure.take() else { throw SecAggError.protocolViolation("no secure round under way") }
+                let step = try round.step()
+                accumulator?.add(ClientUpdate(client: "secure sum of \(outcome.participants.count)", exampleCount: max(outcome.examples, 1), delta: step))
+            } catch {
+                try? handle(.aggregationFailed(round: outcome.round, reason: "unmasking the values' sum: \(error)"))
+                return
+            }
+        }
         guard let round = accumulator.take() else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return

@@ -33,6 +33,8 @@ public struct CoordinatorConfig: Sendable {
     public var maxTrainExamples: Int
     /// Example-level DP-SGD in every silo, and its accounting, when set.
     public var examplePrivacy: ExamplePrivacy?
+    /// Secure aggregation (SecAgg+), when set: the coordinator sees only the round's sum.
+    public var secureAggregation: SecureAggregationSettings?
     /// With DP-FedAvg: no round starts that would take the epsilon per silo past this (a
     /// round's sampling rate rises when fewer clients are connected).
     public var clientEpsilonBudget: Double?
@@ -63,13 +65,16 @@ public struct CoordinatorConfig: Sendable {
 public enum FederationTask: Sendable, Equatable {
     case train(round: Int, modelVersion: String, plan: LocalTrainingPlan)
     case evaluate(round: Int, modelVersion: String)
+    /// A phase of a secure round (after training).
+    case secure(SecureTask)
     case wait(retryAfter: Duration)
     case done
 
-    /// The round a training or evaluation task belongs to.
+    /// The round a training, evaluation or secure task belongs to.
     public var round: Int? {
         switch self {
         case .train(let round, _, _), .evaluate(let round, _): round
+        case .secure(let task): task.round
         case .wait, .done: nil
         }
     }

@@ -83,4 +83,6 @@ public protocol FederationLink: Sendable {
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String
     /// Sends one evaluation of a model version.
     func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws
+    /// Sends one answer to a phase of a secure round (secure aggregation).
+    func sendSecure(_ reply: SecureReply) async throws
 }

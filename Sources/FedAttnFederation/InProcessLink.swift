@@ -40,4 +40,8 @@ public struct InProcessLink: FederationLink {
     public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         try await coordinator.submitEvaluation(client: client, round: round, version: version, report: report)
     }
+
+    public func sendSecure(_ reply: SecureReply) async throws {
+        try await coordinator.submitSecure(client: client, reply: reply, bytes: reply.approximateBytes)
+    }
 }

@@ -12,6 +12,9 @@ public struct LocalTrainingPlan: Sendable, Hashable {
     /// Example-level DP-SGD, when set: the clip norm, this silo's noise multiplier and the
     /// item table's learning rate (its `seed` is nil: a silo seeds its own noise).
     public var privacy: DPSGDConfig?
+    /// Secure aggregation, when set: the client's place in the round's SecAgg+ graph. The
+    /// update is then not uploaded but summed through the secure phases.
+    public var secure: SecurePlan?
 
     public init(
         epochs: Int = 1, batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, proximalMu: Float = 0.005, privacy: DPSGDConfig? = nil

@@ -1,6 +1,7 @@
 public import FedAttnCore
 public import FedAttnModel
 public import Foundation
+import FedAttnSecAgg
 
 /// What a participant says as it works, for a terminal or a log. Never carries silo data.
 public enum ParticipantEvent: Sendable {
@@ -9,6 +10,8 @@ public enum ParticipantEvent: Sendable {
     /// Local training progress within a round.
     case progress(round: Int, epoch: Int, epochs: Int, examplesDone: Int)
     case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double)
+    /// With secure aggregation: an answer to one of the round's secure phases was sent.
+    case secured(round: Int, phase: SecurePhase, bytes: Int)
     /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger.
     case privacySpent(round: Int, epsilon: Double, delta: Double)
     case evaluated(round: Int, examples: Int)
@@ -57,6 +60,8 @@ public struct Participant: Sendable {
         let info = try await join()
         var cached: GlobalModel?
         var lastRound = 0
+        /// The secure round this client takes part in (secure aggregation), from training to unmasking.
+        var session: SecureSession?
         /// The model `version`: a delta from what the work holds when the coordinator has one.
         func model(_ version: String, whole: Bool = false) async throws -> GlobalModel {
             if let cached, cached.version == version, !whole { return cached }
@@ -89,6 +94,21 @@ public struct Participant: Sendable {
                         events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
                     }
                 }
+                if let plan = plan.secure {
+                    // Not uploaded: summed with the others' through the secure phases.
+                    session = nil
+                    let secured = try SecureSession(round: round, plan: plan, update: SecureSession.decode(update.payload, model: info.model))
+                    let reply = secured.advertise(
+                        baseVersion: version, examples: update.examples, trainSeconds: update.privacySpent == nil ? update.trainSeconds : 0)
+                    try await Self.droppingIfUnwanted(round, events) {
+                        try await link.sendSecure(reply)
+                        session = secured
+                        events(.uploaded(round: round, bytes: reply.approximateBytes, loss: update.meanLoss, seconds: update.trainSeconds))
+                        if let spent = update.privacySpent { events(.privacySpent(round: round, epsilon: spent.epsilon, delta: spent.delta)) }
+                    }
+                    lastRound = round
+                    return false
+                }
                 try await Self.droppingIfUnwanted(round, events) {
                     _ = try await link.uploadUpdate(
                         round: round, baseVersion: version, examples: update.examples,
@@ -103,6 +123,23 @@ public struct Participant: Sendable {
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, report: report)
                     events(.evaluated(round: round, examples: report.test.examples))
+                }
+            case .secure(let task):
+                do {
+                    guard var current = session, current.round == task.round, current.plan.attempt == task.attempt else {
+                        throw SecAggError.protocolViolation("no secure session for round \(task.round) attempt \(task.attempt)")
+                    }
+                    let reply = try current.answer(task)
+                    session = current
+                    try await Self.droppingIfUnwanted(task.round, events) {
+                        try await link.sendSecure(reply)
+                        events(.secured(round: task.round, phase: task.phase, bytes: reply.approximateBytes))
+                    }
+                } catch let error as SecAggError {
+                    // This client cannot go on in this round: the others go on without it; it waits for the next task.
+                    session = nil
+                    events(.dropped(round: task.round, reason: "\(error)"))
+                    try await Task.sleep(for: .milliseconds(250))
                 }
             case .wait(let retryAfter):
                 events(.waiting)

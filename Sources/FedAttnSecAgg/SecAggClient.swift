@@ -4,7 +4,8 @@ import Foundation
 /// One client's side of one SecAgg+ round (Bonawitz et al., CCS 2017, semi-honest variant;
 /// Bell et al., CCS 2020, with the neighbour graph). Four calls, one per phase, in order:
 /// `advertise`, `shareKeys`, `maskInput`, `unmask`. Each refuses what breaks the protocol.
-public final class SecAggClient {
+/// One task drives it, phase after phase (it is handed between awaits, never shared).
+public final class SecAggClient: @unchecked Sendable {
     public let id: Int
     public let round: UInt64
     public let threshold: Int

@@ -57,7 +57,7 @@ public struct UnmaskingShares: Sendable, Hashable {
 
 /// Keys both sides derive: HKDF-SHA256 over an X25519 shared secret, bound to the round and
 /// the (ordered) pair, so that no key serves two rounds or two pairs.
-enum SecAggKeys {
+public enum SecAggKeys {
     static func context(round: UInt64, _ a: Int, _ b: Int) -> Data {
         var bytes = Data()
         withUnsafeBytes(of: round.littleEndian) { bytes.append(contentsOf: $0) }
@@ -67,5 +67,5 @@ enum SecAggKeys {
     }
 
     /// The holder point of a client in Shamir's scheme (never 0).
-    static func point(_ client: Int) -> UInt64 { UInt64(client) + 1 }
+    public static func point(_ client: Int) -> UInt64 { UInt64(client) + 1 }
 }

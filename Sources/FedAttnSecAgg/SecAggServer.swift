@@ -10,11 +10,12 @@ import Foundation
 /// pairwise masks are removed with their masking keys, rebuilt from their neighbours' shares.
 /// Clients that drop after it are in the sum: their self masks are rebuilt the same way. The
 /// round fails (`SecAggError.tooFewSurvivors`) when some mask cannot be rebuilt.
-public struct SecAggServer {
+public struct SecAggServer: Sendable {
     public let round: UInt64
     public let threshold: Int
     public let graph: NeighbourGraph
-    public let length: Int
+    /// Ring elements of each masked input (the values vector's is known once the union is).
+    public var length: Int
     private var keys: [Int: AdvertisedKeys] = [:]
     private var sharers: Set<Int> = []
     private var masked: [Int: [UInt32]] = [:]

@@ -40,19 +40,25 @@ public struct SecureUpdateCodec: Sendable {
     /// Ring elements of the values vector for a union of `unionCount` rows.
     public func valuesLength(unionCount: Int) -> Int { unionCount * width + denseCount }
 
-    /// (b) The values vector: the update's rows over `union`, then the dense tensors times
-    /// `denseWeight`, clipped and stochastically rounded (`RingQuantizer`).
-    public func values(_ update: SparseWeights, union: [Int32], denseWeight: Float, using generator: inout some RandomNumberGenerator) -> [UInt32] {
+    /// (b) The values vector: the update's rows over `union` times `rowWeight`, then the dense
+    /// tensors times `denseWeight`, clipped and stochastically rounded (`RingQuantizer`).
+    /// FedAvg's example-weighted mean gives both weights n_i / N; a row-wise mean over the
+    /// rows' counts leaves rows unweighted (`rowWeight` 1).
+    public func values(
+        _ update: SparseWeights, union: [Int32], rowWeight: Float = 1, denseWeight: Float, using generator: inout some RandomNumberGenerator
+    ) -> [UInt32] {
         var plain = [Float](repeating: 0, count: valuesLength(unionCount: union.count))
         let table = update.tensors[0]
         let position = Dictionary(uniqueKeysWithValues: union.enumerated().map { ($1, $0) })
         if let rows = table.rows {
             for (k, row) in rows.enumerated() {
                 guard let at = position[row] else { continue }  // a row outside the union: not announced in (a)
-                for j in 0..<width { plain[at * width + j] = table.values[k * width + j] }
+                for j in 0..<width { plain[at * width + j] = rowWeight * table.values[k * width + j] }
             }
         } else {
-            for (at, row) in union.enumerated() { for j in 0..<width { plain[at * width + j] = table.values[Int(row) * width + j] } }
+            for (at, row) in union.enumerated() {
+                for j in 0..<width { plain[at * width + j] = rowWeight * table.values[Int(row) * width + j] }
+            }
         }
         var next = union.count * width
         for tensor in update.tensors.dropFirst() {
@@ -65,14 +71,16 @@ public struct SecureUpdateCodec: Sendable {
     }
 
     /// The round's step from the sum of `clients` values vectors: union rows over their
-    /// counts, dense tensors as summed, scaled by `denseScale` (the survivors' weights' sum
-    /// falls short of 1 when silos dropped: 1 / that sum).
-    public func mean(_ sum: [UInt32], union: [Int32], counts: [Int], clients: Int, denseScale: Float = 1) -> SparseWeights {
+    /// `counts` (a row-wise mean; nil: rows weighted like the dense tensors, scaled by
+    /// `denseScale`), dense tensors as summed, scaled by `denseScale` (the survivors' weights'
+    /// sum falls short of 1 when silos dropped: 1 / that sum).
+    public func mean(_ sum: [UInt32], union: [Int32], counts: [Int]?, clients: Int, denseScale: Float = 1) -> SparseWeights {
         let values = quantizer.dequantizeSum(sum, clients: clients)
         var rowValues: [Float] = []
         rowValues.reserveCapacity(union.count * width)
-        for (at, count) in counts.enumerated() {
-            for j in 0..<width { rowValues.append(values[at * width + j] / Float(max(1, count))) }
+        for at in union.indices {
+            let scale = counts.map { 1 / Float(max(1, $0[at])) } ?? denseScale
+            for j in 0..<width { rowValues.append(values[at * width + j] * scale) }
         }
         var tensors = [SparseWeights.Tensor(rows: union, values: rowValues)]
         var next = union.count * width

@@ -11,7 +11,7 @@ public enum ShamirSharing {
     /// Bytes of a secret.
     public static let secretBytes = 32
     static let chunkBytes = 7
-    static let chunks = (secretBytes + chunkBytes - 1) / chunkBytes
+    public static let chunks = (secretBytes + chunkBytes - 1) / chunkBytes
 
     /// One holder's share: the holder's point x and the polynomials' values there.
     public struct Share: Sendable, Hashable, Codable {

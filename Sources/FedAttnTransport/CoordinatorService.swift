@@ -88,7 +88,12 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                             $0.dpNoiseMultiplier = privacy.noiseMultiplier
                             $0.dpRowLearningRate = privacy.rowLearningRate
                         }
+                        if let secure = plan.secure { $0.secure = SecureWire.plan(secure) }
                     }
+                case .secure(let task):
+                    message.kind = .secure
+                    message.round = UInt32(task.round)
+                    message.secure = SecureWire.task(task)
                 case .evaluate(let round, let version):
                     message.kind = .evaluate
                     message.round = UInt32(round)
@@ -211,6 +216,19 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             }
         }
         return (header, payload)
+    }
+
+    func secureStep(request: ServerRequest<Fedattn_V1_SecureReply>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_SecureReceipt> {
+        let client = try await identity(context, request.metadata)
+        let reply: SecureReply
+        do {
+            reply = try SecureWire.reply(request.message, client: nil)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(error)")
+        }
+        let bytes = reply.approximateBytes
+        try await call { () throws(CoordinatorError) in try await coordinator.submitSecure(client: client, reply: reply, bytes: bytes) }
+        return ServerResponse(message: Fedattn_V1_SecureReceipt())
     }
 
     func reportEvaluation(

@@ -50,9 +50,10 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
             let asksForDP = p.dpClipNorm != 0 || p.dpNoiseMultiplier != 0 || p.dpRowLearningRate != 0
             let privacy =
                 asksForDP ? DPSGDConfig(clipNorm: p.dpClipNorm, noiseMultiplier: p.dpNoiseMultiplier, rowLearningRate: p.dpRowLearningRate) : nil
-            let plan = LocalTrainingPlan(
+            var plan = LocalTrainingPlan(
                 epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu,
                 privacy: privacy)
+            if p.hasSecure { plan.secure = SecureWire.plan(p.secure) }
             guard plan.epochs >= 1, plan.batchSize >= 1, plan.learningRate > 0 else {
                 throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan")
             }
@@ -63,6 +64,10 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
             }
             return .train(round: Int(task.round), modelVersion: task.modelVersion, plan: plan)
         case .evaluate: return .evaluate(round: Int(task.round), modelVersion: task.modelVersion)
+        case .secure:
+            do { return .secure(try SecureWire.task(task.secure)) } catch {
+                throw RPCError(code: .internalError, message: "the coordinator sent an unusable secure task: \(error)")
+            }
         case .wait: return .wait(retryAfter: .milliseconds(Int(task.retryAfterMs)))
         case .done: return .done
         case .unspecified, .UNRECOGNIZED: return .wait(retryAfter: .milliseconds(100))
@@ -168,6 +173,13 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
             }
         }
         return receipt.message
+    }
+
+    /// Sends one answer to a secure phase; one no longer wanted is `CoordinatorError.staleUpdate`.
+    public func sendSecure(_ reply: SecureReply) async throws {
+        try await Self.staleAsCoordinatorError {
+            _ = try await client.secureStep(SecureWire.reply(reply), metadata: metadata)
+        }
     }
 
     public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {

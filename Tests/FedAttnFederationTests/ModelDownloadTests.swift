@@ -189,4 +189,6 @@ struct RecordingDownloads: FederationLink {
     func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         try await inner.reportEvaluation(round: round, version: version, report: report)
     }
+
+    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
 }

@@ -23,6 +23,8 @@ struct LateFirstUpload: FederationLink {
         try await inner.reportEvaluation(round: round, version: version, report: report)
     }
 
+    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
+
     func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
         if held.takeFirst() {
             while await inner.coordinator.history.isEmpty { try await Task.sleep(for: .milliseconds(20)) }
@@ -116,4 +118,6 @@ struct ForgottenOnce: FederationLink {
     func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         try await inner.reportEvaluation(round: round, version: version, report: report)
     }
+
+    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
 }

@@ -122,6 +122,7 @@ extension ClientCommand {
             case .privacySpent(let round, let epsilon, let delta):
                 progress.line(
                     String(format: "round %d: this silo has spent epsilon %.3f (delta %.3g, example level) by its own ledger", round, epsilon, delta))
+            case .secured(let round, let phase, let bytes): progress.line("round \(round): secure aggregation, \(phase): sent \(bytes) bytes")
             case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .waiting: break

@@ -36,6 +36,8 @@ struct BombingLink: FederationLink {
         try await link.reportEvaluation(round: round, version: version, report: report)
     }
 
+    func sendSecure(_ reply: SecureReply) async throws { try await link.sendSecure(reply) }
+
     /// 1 GiB of zeros in one streamed zstd frame (about 32 KB), its size left out of the header.
     static func bomb() throws -> Data {
         try ZstdFrame.compressStreaming(repeatElement(Data(count: 1 << 20), count: 1 << 10), level: 1)

@@ -97,6 +97,18 @@ struct FederationSettings: ParsableArguments {
         name: .long,
         help: "Example-level DP-SGD with --example-noise-multiplier: a silo whose next round would spend more epsilon is no longer asked to train.")
     var exampleEpsilonBudget: Double?
+    @Flag(
+        name: .long,
+        help:
+            "Secure aggregation (SecAgg+): the coordinator learns only the sum of the silos' updates and how many silos touched each item row, never one silo's update.")
+    var secureAggregation = false
+    @Option(name: .long, help: "Secure aggregation: neighbours each silo masks with (0: min(n - 1, max(4, 2 log2 n)); default 0).")
+    var secaggNeighbours: Int?
+    @Option(name: .long, help: "Secure aggregation: shares needed to rebuild a silo's secret (0: a majority of its neighbours; default 0).")
+    var secaggThreshold: Int?
+    @Option(name: .long, help: "Secure aggregation: each weighted update value is clipped to [-clip, clip] (default 1).") var secaggClip: Float?
+    @Option(name: .long, help: "Secure aggregation: bits per quantised value, 8...24 (default 20).") var secaggBits: Int?
+    @Option(name: .long, help: "Secure aggregation: seconds each phase after training waits (default 60).") var secaggPhaseTimeout: Int?
     @Option(
         name: .long,
         help: "Item id mapping every silo uses: catalogue:N or hash:B (default \(ModelConfig().items); simulate's built-in silos: their own).")
@@ -130,13 +142,17 @@ struct FederationSettings: ParsableArguments {
         var exampleRowLearningRate: Float?, exampleEpsilonBudget: Double?
         var adaptiveClipQuantile: Double?, adaptiveClipLearningRate: Double?, adaptiveClipCountNoise: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
+        var secureAggregation: Bool?, secaggNeighbours: Int?, secaggThreshold: Int?, secaggClip: Float?, secaggBits: Int?
+        var secaggPhaseTimeout: Int?
     }
 
     /// The resolved model and coordinator configuration; errors name the file or flag.
     /// `defaultModel` gives the items and strategies when neither flag nor file does.
     /// `clients`: how many clients will join, when known (a simulation's silos): the default
-    /// of --min-clients, and what DP-FedAvg's delta and sampling rate count.
-    func resolve(defaultModel: ModelConfig = ModelConfig(), clients: Int? = nil) throws -> (
+    /// of --min-clients, and what DP-FedAvg's delta and sampling rate count. `membershipKnown`
+    /// false (simulate, before it has read its silos) skips the checks of how many clients
+    /// take part.
+    func resolve(defaultModel: ModelConfig = ModelConfig(), clients: Int? = nil, membershipKnown: Bool = true) throws -> (
         model: ModelConfig, coordinator: CoordinatorConfig
     ) {
         var file = File()
@@ -238,6 +254,7 @@ struct FederationSettings: ParsableArguments {
             given: (noiseMultiplier ?? file.noiseMultiplier) != nil)
         try resolveAdaptiveClipping(&resolved, file)
         resolved.examplePrivacy = try resolveExamplePrivacy(file)
+        resolved.secureAggregation = try resolveSecureAggregation(file, resolved, membershipKnown: membershipKnown)
         return (model, resolved)
     }
 

@@ -45,13 +45,14 @@ extension CoordinatorCommand {
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
             // Checked now, not after a run of minutes whose results would then be lost.
             for (flag, path) in [("--out", out), ("--report", report)] { if let path { try requireFolder(of: path, flag: flag) } }
-            _ = try settings.resolve()
+            _ = try settings.resolve(membershipKnown: false)
         }
 
         func run() async throws {
             let builtIn = SyntheticGenerator.Config.demo
             let (modelConfig, _) = try settings.resolve(
-                defaultModel: silos == nil ? ModelConfig(items: builtIn.itemMapping, strategies: builtIn.strategies) : ModelConfig())
+                defaultModel: silos == nil ? ModelConfig(items: builtIn.itemMapping, strategies: builtIn.strategies) : ModelConfig(),
+                membershipKnown: false)
             let builder = ExampleBuilder(historyLength: modelConfig.historyLength)
             let data: [SimulatedSilo]
             if let silos {

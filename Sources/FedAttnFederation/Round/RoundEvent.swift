@@ -1,4 +1,5 @@
 public import FedAttnModel
+public import FedAttnSecAgg
 public import Logging
 
 /// Something that happened to a federation, as the round state machine hears of it. The
@@ -25,8 +26,41 @@ public enum RoundEvent: Sendable, Equatable {
     /// The new model could not be stored (a full disk, say). It is kept, and storing it is
     /// tried again after a backoff: no silo retrains for it.
     case storeFailed(round: Int, reason: String)
+    /// A client's answer to a phase of a secure round, checked by the owner (its content is
+    /// the owner's business). At `.advertise` it is the client's update arrival.
+    case secure(SecureArrival)
+    /// A secure round's step failed (too few shares, a protocol violation): the round is retried.
+    case secureFailed(round: Int, reason: String)
     /// Time passed: a deadline or a backoff may have come.
     case tick
+}
+
+/// What a client's secure-phase answer says about itself.
+public struct SecureArrival: Sendable, Equatable {
+    public let client: String
+    public let round: Int
+    public let attempt: Int
+    public let phase: SecurePhase
+    /// Bytes it sent, for the round's bytes-up figure.
+    public let bytes: Int
+    /// At `.advertise`: the version it trained from, its examples, its training seconds.
+    public let baseVersion: String
+    public let examples: Int
+    public let trainSeconds: Double
+
+    public init(
+        client: String, round: Int, attempt: Int, phase: SecurePhase, bytes: Int, baseVersion: String = "", examples: Int = 0,
+        trainSeconds: Double = 0
+    ) {
+        self.client = client
+        self.round = round
+        self.attempt = attempt
+        self.phase = phase
+        self.bytes = bytes
+        self.baseVersion = baseVersion
+        self.examples = examples
+        self.trainSeconds = trainSeconds
+    }
 }
 
 /// What a client's update says about itself (its payload is the actor's business).
@@ -63,7 +97,15 @@ public enum RoundAction: Sendable, Equatable {
     case chargePrivacy([PrivacyCharge])
     /// Fold the update just accepted into the running sum.
     case fold(client: String)
-    /// Aggregate the running sum into the next model, store and serve it, then answer with
+    /// A secure round starts (or starts again): its clients' ids, graph, threshold and weights.
+    case secureBegin(SecureRoundPlan)
+    /// Keep the secure answer just accepted for its phase.
+    case secureFold(client: String)
+    /// A secure phase closed with these clients' answers: take its step (relay keys or
+    /// shares, take the masked inputs, unmask the indicators into the union), answering
+    /// `.secureFailed` if it cannot.
+    case secureClose(round: Int, phase: SecurePhase, answered: Set<String>)
+    /// Aggregate the running sum (with secure aggregation: unmask the values' sum) into the next model, store and serve it, then answer with
     /// `.published`, `.aggregationFailed` or `.storeFailed`.
     case aggregate(RoundOutcome)
     /// Store the model kept from a failed attempt again; answer `.published` or `.storeFailed`.
@@ -98,4 +140,27 @@ public struct RoundOutcome: Sendable, Equatable {
         self.bytesUpPerClient = bytesUpPerClient
         self.trainSecondsMax = trainSecondsMax
     }
+}
+
+/// A secure round's public plan: who takes part under which id, the graph, the threshold and
+/// each client's weight in the mean (its declared examples over the selected clients' total).
+public struct SecureRoundPlan: Sendable, Equatable {
+    public let round: Int
+    public let attempt: Int
+    public let ids: [String: Int]
+    public let graph: NeighbourGraph
+    public let threshold: Int
+    public let weights: [String: Float]
+
+    public init(round: Int, attempt: Int, ids: [String: Int], graph: NeighbourGraph, threshold: Int, weights: [String: Float]) {
+        self.round = round
+        self.attempt = attempt
+        self.ids = ids
+        self.graph = graph
+        self.threshold = threshold
+        self.weights = weights
+    }
+
+    /// The session binding sum `sum`'s keys to this round and attempt (see `SecurePlan.session`).
+    public func session(sum: Int) -> UInt64 { SecurePlan.session(round: round, attempt: attempt, sum: sum) }
 }

@@ -1,6 +1,7 @@
 import FedAttnAggregation
 import FedAttnCore
 public import FedAttnModel
+import FedAttnSecAgg
 public import Logging
 
 /// The life of a federation's rounds as a pure value: it takes events (a join, a leave, an
@@ -25,23 +26,23 @@ public struct RoundStateMachine: Sendable {
     public private(set) var selection: ModelSelection
     /// Changes whenever some client's next task may have changed, so the owner wakes the
     /// clients waiting for one.
-    public private(set) var generation = 0
+    public internal(set) var generation = 0
 
-    private var members: [String: Member] = [:]
+    var members: [String: Member] = [:]
     /// Connections heard closed before any join on them arrived (a close can overtake the
     /// join it follows): a join on one of these does not make its client present.
     private var closedEarly: [String] = []
-    private var phase: Phase
+    var phase: Phase
     /// A round published before a restart whose evaluation never finished.
     private var unevaluated: RoundOutcome?
     /// Why earlier attempts at the current round were retried.
-    private var retries: [String] = []
+    private(set) var retries: [String] = []
     private var roundStarted: Duration = .zero
     private var bytesDown: [String: Int] = [:]
     /// What the rounds have spent of the silos' privacy (both kinds).
     private var book: PrivacyBook
 
-    private struct Member {
+    struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
         let order: Int
         /// The connection it is present on; nil once that closed.
@@ -52,15 +53,17 @@ public struct RoundStateMachine: Sendable {
         var exampleNoise: Double?
     }
 
-    private enum Phase {
+    enum Phase {
         case waitingForClients
         case training(Training)
+        /// A secure round's phases after training (secure aggregation only).
+        case securing(Securing)
         case publishing(Publishing)
         case evaluating(Evaluating)
         case done
     }
 
-    private struct Training {
+    struct Training {
         let round: Int
         let selected: Set<String>
         var received: Set<String> = []
@@ -71,9 +74,22 @@ public struct RoundStateMachine: Sendable {
         let deadline: Duration
         /// With DP-FedAvg: the round's sampling rate in the accounting.
         var dpSamplingRate: Double? = nil
+        /// With secure aggregation: the round's plan (training then collects the keys).
+        var secure: SecureRoundPlan? = nil
     }
 
-    private struct Publishing {
+    /// A secure round past training: one phase at a time, each with its deadline, each
+    /// waiting for the clients that answered the one before.
+    struct Securing {
+        var training: Training
+        let plan: SecureRoundPlan
+        var phase: SecurePhase
+        var expected: Set<String>
+        var received: Set<String> = []
+        var deadline: Duration
+    }
+
+    struct Publishing {
         let outcome: RoundOutcome
         var failures = 0
         var firstFailure: String?
@@ -81,7 +97,7 @@ public struct RoundStateMachine: Sendable {
         var retryAt: Duration?
     }
 
-    private struct Evaluating {
+    struct Evaluating {
         let outcome: RoundOutcome
         let version: String
         var pending: Set<String>
@@ -128,6 +144,7 @@ public struct RoundStateMachine: Sendable {
     public var nextDeadline: Duration? {
         switch phase {
         case .training(let t): t.deadline
+        case .securing(let s): s.deadline
         case .evaluating(let e): e.deadline
         case .publishing(let p): p.retryAt
         case .waitingForClients, .done: nil
@@ -147,7 +164,15 @@ public struct RoundStateMachine: Sendable {
                 guard let sigma = member.exampleNoise else { return .wait(retryAfter: .zero) }
                 plan.privacy = privacy.trainingConfig(noiseMultiplier: sigma)
             }
+            if let secure = t.secure, let settings = config.secureAggregation, let id = secure.ids[client] {
+                plan.secure = SecurePlan(
+                    id: id, attempt: secure.attempt, clients: secure.ids.count, neighbours: secure.graph.neighbours[id] ?? [],
+                    threshold: secure.threshold, weight: secure.weights[client] ?? 0, clip: settings.clip, bits: settings.bits)
+            }
             return .train(round: t.round, modelVersion: version, plan: plan)
+        case .securing(let s):
+            guard s.expected.contains(client), !s.received.contains(client) else { return .wait(retryAfter: .zero) }
+            return .secure(SecureTask(round: s.training.round, attempt: s.plan.attempt, phase: s.phase))
         case .evaluating(let e):
             guard e.pending.contains(client) else { return .wait(retryAfter: .zero) }
             return .evaluate(round: e.outcome.round, modelVersion: e.version)
@@ -158,6 +183,9 @@ public struct RoundStateMachine: Sendable {
     /// a second one from the same client.
     public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
         guard members[client] != nil else { throw .notJoined(client) }
+        guard config.secureAggregation == nil else {
+            throw .invalidRequest("this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole")
+        }
         guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
         guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
         guard baseVersion == version else {
@@ -188,6 +216,13 @@ public struct RoundStateMachine: Sendable {
             guard case .publishing(let p) = phase, p.outcome.round == round else { break }
             retry(round, "round \(round): \(reason)", now, &actions)
         case .storeFailed(let round, let reason): storeFailed(round, reason, now, &actions)
+        case .secure(let arrival): try acceptSecure(arrival, &actions)
+        case .secureFailed(let round, let reason):
+            switch phase {
+            case .securing(let s) where s.training.round == round: retry(round, "round \(round): secure aggregation failed: \(reason)", now, &actions)
+            case .publishing(let p) where p.outcome.round == round: retry(round, "round \(round): secure aggregation failed: \(reason)", now, &actions)
+            default: break
+            }
         case .tick: break
         }
         advance(now, &actions)
@@ -273,6 +308,8 @@ public struct RoundStateMachine: Sendable {
         switch phase {
         case .training(let t) where t.selected.contains(client) && !t.received.contains(client):
             note = "; round \(t.round) no longer waits for it"
+        case .securing(let s) where s.expected.contains(client) && !s.received.contains(client):
+            note = "; round \(s.training.round)'s \(s.phase) phase no longer waits for it"
         case .evaluating(var e) where e.pending.remove(client) != nil:
             phase = .evaluating(e)
             note = "; round \(e.outcome.round)'s evaluation no longer waits for it"
@@ -303,6 +340,53 @@ public struct RoundStateMachine: Sendable {
         t.trainSecondsMax = max(t.trainSecondsMax, update.trainSeconds)
         phase = .training(t)
         actions.append(.fold(client: update.client))
+    }
+
+    /// Refuses a secure answer that is not the one the round waits for from `client` now.
+    public func checkSecureWanted(client: String, round: Int, attempt: Int, phase secure: SecurePhase) throws(CoordinatorError) {
+        guard members[client] != nil else { throw .notJoined(client) }
+        guard config.secureAggregation != nil else { throw .invalidRequest("this federation does not run secure aggregation") }
+        switch phase {
+        case .training(let t) where secure == .advertise:
+            guard let plan = t.secure, t.round == round, plan.attempt == attempt else {
+                throw .staleUpdate("keys for round \(round) attempt \(attempt), but round \(t.round) attempt \(t.secure?.attempt ?? 0) is training")
+            }
+            guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
+            guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its keys for round \(round)") }
+        case .securing(let s):
+            guard s.training.round == round, s.plan.attempt == attempt, s.phase == secure else {
+                throw .staleUpdate(
+                    "\(secure) for round \(round) attempt \(attempt), but round \(s.training.round) attempt \(s.plan.attempt) is at \(s.phase)")
+            }
+            guard s.expected.contains(client) else { throw .staleUpdate("round \(round)'s \(secure) phase does not wait for '\(client)'") }
+            guard !s.received.contains(client) else { throw .staleUpdate("client '\(client)' already answered round \(round)'s \(secure) phase") }
+        default: throw .staleUpdate("round \(round)'s \(secure) phase is not under way")
+        }
+    }
+
+    private mutating func acceptSecure(_ a: SecureArrival, _ actions: inout [RoundAction]) throws(CoordinatorError) {
+        try checkSecureWanted(client: a.client, round: a.round, attempt: a.attempt, phase: a.phase)
+        switch phase {
+        case .training(var t):
+            guard a.baseVersion == version else {
+                throw .staleUpdate("keys for a model trained from version \(a.baseVersion.prefix(12)), not the current \(version.prefix(12))")
+            }
+            let declared = members[a.client]?.trainExamples ?? config.maxTrainExamples
+            guard a.examples >= 1, a.examples <= declared else {
+                throw .invalidUpdate("'\(a.client)' claims \(a.examples) training examples; it declared \(declared) at Join")
+            }
+            t.received.insert(a.client)
+            t.participants.append(a.client)
+            t.bytesUp += a.bytes
+            t.trainSecondsMax = max(t.trainSecondsMax, a.trainSeconds)
+            phase = .training(t)
+        case .securing(var s):
+            s.received.insert(a.client)
+            s.training.bytesUp += a.bytes
+            phase = .securing(s)
+        default: return
+        }
+        actions.append(.secureFold(client: a.client))
     }
 
     private mutating func acceptEvaluation(client: String, round: Int, version: String, report: EvaluationReport) throws(CoordinatorError) {
@@ -384,6 +468,10 @@ public struct RoundStateMachine: Sendable {
                     now, &actions)
                 return
             }
+            if let plan = t.secure {
+                closeSecureTraining(t, plan, now, &actions)
+                return
+            }
             let outcome = RoundOutcome(
                 round: t.round, participants: t.participants, examples: t.examples,
                 bytesUpPerClient: t.received.isEmpty ? 0 : t.bytesUp / t.received.count, trainSecondsMax: t.trainSecondsMax,
@@ -397,6 +485,7 @@ public struct RoundStateMachine: Sendable {
             phase = .publishing(Publishing(outcome: outcome))
             generation += 1
             actions.append(.aggregate(outcome))
+        case .securing(let s): advanceSecure(s, now, &actions)
         case .publishing(var p):
             guard let at = p.retryAt, now >= at else { return }
             p.retryAt = nil
@@ -439,7 +528,7 @@ public struct RoundStateMachine: Sendable {
         }
     }
 
-    private mutating func retry(_ round: Int, _ reason: String, _ now: Duration, _ actions: inout [RoundAction]) {
+    mutating func retry(_ round: Int, _ reason: String, _ now: Duration, _ actions: inout [RoundAction]) {
         retries.append(reason)
         actions.append(.log(.warning, "\(reason); retrying the round"))
         startTraining(round, now, &actions)
@@ -488,15 +577,27 @@ public struct RoundStateMachine: Sendable {
             }
             dpSamplingRate = q
         }
+        var securePlan: SecureRoundPlan?
+        if let settings = config.secureAggregation {
+            if clients.count > settings.maxClients {
+                actions.append(.log(.notice, "round \(round): secure aggregation with \(settings.bits) bits sums at most \(settings.maxClients) clients; sampling them"))
+                var rng = SeededGenerator(seed: UInt64(round) &* 7_927 &+ UInt64(retries.count))
+                clients.shuffle(using: &rng)
+                clients = Array(clients.prefix(settings.maxClients))
+            }
+            securePlan = planSecureRound(round, clients, settings)
+        }
         roundStarted = now
         bytesDown = [:]
-        phase = .training(Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout, dpSamplingRate: dpSamplingRate))
+        phase = .training(
+            Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout, dpSamplingRate: dpSamplingRate, secure: securePlan))
         let charges = clients.compactMap { charge($0, round: round, attempt: retries.count + 1) }
         for c in charges { book.charge(c) }
         if !charges.isEmpty { actions.append(.chargePrivacy(charges)) }
         let attempt = retries.isEmpty ? "" : " (attempt \(retries.count + 1))"
         actions.append(.log(.info, "round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
         actions.append(.beginTraining(round: round, selected: clients, attempt: retries.count + 1))
+        if let securePlan { actions.append(.secureBegin(securePlan)) }
     }
 
     private mutating func startEvaluating(_ outcome: RoundOutcome, _ now: Duration) {
