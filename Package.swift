@@ -208,6 +208,7 @@ let package = Package(
             name: "FedAttnFederationTests",
             dependencies: [
                 "FedAttnFederation", "FedAttnSimulation", "FedAttnCodec", "FedAttnData", "FedAttnModel", "FedAttnCore", "FedAttnPrivacy",
+                "FedAttnSecAgg", "FedAttnAggregation",
                 "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -219,7 +220,7 @@ let package = Package(
             name: "FedAttnTransportTests",
             dependencies: [
                 "FedAttnTransport", "FedAttnSimulation", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnProtocol",
-                "FedAttnCodec", "FedAttnCore", "_FedAttnTestSupport",
+                "FedAttnCodec", "FedAttnCore", "FedAttnSecAgg", "_FedAttnTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

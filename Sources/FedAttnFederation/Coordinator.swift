@@ -604,7 +604,8 @@ public actor Coordinator {
             do {
                 guard var round = secure.take() else { throw SecAggError.protocolViolation("no secure round under way") }
                 let step = try round.step()
-                accumulator?.add(ClientUpdate(client: "secure sum of \(outcome.participants.count)", exampleCount: max(outcome.examples, 1), delta: step))
+                accumulator?.add(
+                    ClientUpdate(client: "secure sum of \(outcome.participants.count)", exampleCount: max(outcome.examples, 1), delta: step))
             } catch {
                 try? handle(.aggregationFailed(round: outcome.round, reason: "unmasking the values' sum: \(error)"))
                 return

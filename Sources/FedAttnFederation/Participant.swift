@@ -1,7 +1,7 @@
 public import FedAttnCore
 public import FedAttnModel
-public import Foundation
 import FedAttnSecAgg
+public import Foundation
 
 /// What a participant says as it works, for a terminal or a log. Never carries silo data.
 public enum ParticipantEvent: Sendable {

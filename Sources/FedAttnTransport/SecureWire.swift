@@ -76,7 +76,9 @@ enum SecureWire {
 
     static func values(_ data: Data) throws(Malformed) -> [UInt32] {
         guard data.count % 4 == 0 else { throw Malformed(description: "a masked vector of \(data.count) bytes, not a multiple of 4") }
-        return data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) } }
+        return data.withUnsafeBytes { raw in
+            (0..<(data.count / 4)).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
+        }
     }
 
     // MARK: Plan, task, reply

@@ -95,7 +95,7 @@ struct ModelSelectionTests {
                     payload: try ServerOptimizerTests.update(round: round))
             case .evaluate(let round, let version):
                 try await coordinator.submitEvaluation(client: "a", round: round, version: version, report: Self.report(auc: aucs[round - 1]))
-            case .wait, .done: break
+            case .wait, .done, .secure: break
             }
         }
         let best = try Data(contentsOf: URL(fileURLWithPath: folder + "/best.safetensors"))

@@ -41,6 +41,9 @@ struct ServerOptimizerTests {
             case .done:
                 Issue.record("the federation ended before round \(round)")
                 return
+            case .secure:
+                Issue.record("no secure aggregation was asked for")
+                return
             }
         }
     }

@@ -30,11 +30,13 @@ extension FederationSettings {
         guard !individual.contains(coordinator.server.rule) else {
             throw ValidationError(
                 "--strategy \(coordinator.server.rule.rawValue) reads each silo's update, which secure aggregation hides from the coordinator: "
-                    + "use fedprox, fedavg, fedavgm, fedadam, fedyogi or fedadagrad (for privacy against what the model reveals, add example-level DP-SGD)")
+                    + "use fedprox, fedavg, fedavgm, fedadam, fedyogi or fedadagrad (for privacy against what the model reveals, add example-level DP-SGD)"
+            )
         }
         guard !membershipKnown || coordinator.minClients >= 3 else {
             throw ValidationError(
-                "--secure-aggregation needs --min-clients of 3 or more: with 2, each silo could subtract its own update from the sum and read the other's")
+                "--secure-aggregation needs --min-clients of 3 or more: with 2, each silo could subtract its own update from the sum and read the other's"
+            )
         }
         guard coordinator.clientsPerRound == 0 || coordinator.clientsPerRound >= 3 else {
             throw ValidationError("--secure-aggregation needs --clients-per-round of 0 (all) or 3 or more")

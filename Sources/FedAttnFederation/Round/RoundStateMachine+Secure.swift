@@ -14,7 +14,8 @@ extension RoundStateMachine {
         let attempt = retries.count + 1
         // Public: every client can check it. Seeded by round and attempt, so a retry draws anew.
         let graph = NeighbourGraph(
-            clients: Array(0..<ordered.count), k: settings.neighbourCount(clients: ordered.count), seed: UInt64(round) &* 1_000_003 &+ UInt64(attempt))
+            clients: Array(0..<ordered.count), k: settings.neighbourCount(clients: ordered.count), seed: UInt64(round) &* 1_000_003 &+ UInt64(attempt)
+        )
         let total = ordered.reduce(0) { $0 + (members[$1]?.trainExamples ?? 1) }
         let weights = Dictionary(uniqueKeysWithValues: ordered.map { ($0, Float(members[$0]?.trainExamples ?? 1) / Float(max(total, 1))) })
         return SecureRoundPlan(
@@ -28,7 +29,8 @@ extension RoundStateMachine {
     mutating func closeSecureTraining(_ t: Training, _ plan: SecureRoundPlan, _ now: Duration, _ actions: inout [RoundAction]) {
         guard t.received.count >= needed(plan) else {
             retry(
-                t.round, "round \(t.round): \(t.received.count) of \(t.selected.count) clients sent their keys, \(needed(plan)) needed (secure aggregation)",
+                t.round,
+                "round \(t.round): \(t.received.count) of \(t.selected.count) clients sent their keys, \(needed(plan)) needed (secure aggregation)",
                 now, &actions)
             return
         }
@@ -76,7 +78,8 @@ extension RoundStateMachine {
                 round: training.round, participants: summed, examples: examples,
                 bytesUpPerClient: training.participants.isEmpty ? 0 : training.bytesUp / training.participants.count,
                 trainSecondsMax: training.trainSecondsMax, dpSamplingRate: training.dpSamplingRate)
-            actions.append(.log(.info, "round \(training.round): unmasking the sum of \(summed.count) of \(training.selected.count) clients' updates"))
+            actions.append(
+                .log(.info, "round \(training.round): unmasking the sum of \(summed.count) of \(training.selected.count) clients' updates"))
             phase = .publishing(Publishing(outcome: outcome))
             actions.append(.aggregate(outcome))
             return

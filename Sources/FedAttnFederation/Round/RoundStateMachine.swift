@@ -220,7 +220,8 @@ public struct RoundStateMachine: Sendable {
         case .secureFailed(let round, let reason):
             switch phase {
             case .securing(let s) where s.training.round == round: retry(round, "round \(round): secure aggregation failed: \(reason)", now, &actions)
-            case .publishing(let p) where p.outcome.round == round: retry(round, "round \(round): secure aggregation failed: \(reason)", now, &actions)
+            case .publishing(let p) where p.outcome.round == round:
+                retry(round, "round \(round): secure aggregation failed: \(reason)", now, &actions)
             default: break
             }
         case .tick: break
@@ -579,8 +580,17 @@ public struct RoundStateMachine: Sendable {
         }
         var securePlan: SecureRoundPlan?
         if let settings = config.secureAggregation {
+            // With two, each could subtract its own update from the sum and read the other's.
+            guard clients.count >= 3 else {
+                phase = .waitingForClients
+                actions.append(.log(.notice, "round \(round) waits for clients: secure aggregation needs 3 or more, \(clients.count) can train"))
+                return
+            }
             if clients.count > settings.maxClients {
-                actions.append(.log(.notice, "round \(round): secure aggregation with \(settings.bits) bits sums at most \(settings.maxClients) clients; sampling them"))
+                actions.append(
+                    .log(
+                        .notice,
+                        "round \(round): secure aggregation with \(settings.bits) bits sums at most \(settings.maxClients) clients; sampling them"))
                 var rng = SeededGenerator(seed: UInt64(round) &* 7_927 &+ UInt64(retries.count))
                 clients.shuffle(using: &rng)
                 clients = Array(clients.prefix(settings.maxClients))

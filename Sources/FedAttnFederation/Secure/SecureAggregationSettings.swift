@@ -57,7 +57,8 @@ public struct SecureAggregationSettings: Sendable, Hashable {
         }
         guard threshold >= 0 else { throw .invalidRequest("--secagg-threshold must be 0 (automatic) or more, not \(threshold)") }
         guard neighbours == 0 || threshold <= neighbours else {
-            throw .invalidRequest("--secagg-threshold \(threshold) is over --secagg-neighbours \(neighbours): a secret is shared among the neighbours")
+            throw .invalidRequest(
+                "--secagg-threshold \(threshold) is over --secagg-neighbours \(neighbours): a secret is shared among the neighbours")
         }
         guard clip.isFinite, clip > 0 else { throw .invalidRequest("--secagg-clip must be a positive number, not \(clip)") }
         guard (8...24).contains(bits) else { throw .invalidRequest("--secagg-bits must be in 8...24, not \(bits)") }

@@ -20,7 +20,8 @@ struct SecureSession {
     /// - Throws: `SecAggError.protocolViolation` when the plan cannot be followed (an id or
     ///   neighbour outside the round, a threshold over the neighbours).
     init(round: Int, plan: SecurePlan, update: SparseWeights) throws(SecAggError) {
-        guard plan.clients >= 2, (0..<plan.clients).contains(plan.id), plan.neighbours.allSatisfy({ (0..<plan.clients).contains($0) && $0 != plan.id }),
+        guard plan.clients >= 2, (0..<plan.clients).contains(plan.id),
+            plan.neighbours.allSatisfy({ (0..<plan.clients).contains($0) && $0 != plan.id }),
             plan.threshold >= 1, plan.threshold <= plan.neighbours.count, (8...24).contains(plan.bits), plan.clip > 0, plan.clip.isFinite,
             plan.weight >= 0, plan.weight <= 1
         else { throw .protocolViolation("round \(round): the coordinator's secure plan does not hold together (id \(plan.id) of \(plan.clients))") }
