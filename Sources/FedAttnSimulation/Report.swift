@@ -18,6 +18,8 @@ public struct RoundReport: Sendable, Encodable {
         ndcg = record.ndcg
         epsilon = record.epsilon
         exampleEpsilon = record.exampleEpsilon
+        evaluatedClients = record.evaluatedClients
+        retries = record.retries.count
     }
 
     public let round: Int
@@ -38,12 +40,16 @@ public struct RoundReport: Sendable, Encodable {
     public let epsilon: Double?
     /// With example-level DP-SGD: the largest epsilon a silo has spent so far.
     public let exampleEpsilon: Double?
+    /// Clients whose evaluation of the round's model was pooled.
+    public let evaluatedClients: Int
+    /// Attempts at the round that failed before it closed (no quorum, a secure phase short of its threshold).
+    public let retries: Int
 
     enum CodingKeys: String, CodingKey {
         case round, clients, testAUC = "test_auc", testLogLoss = "test_logloss"
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
         case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
-        case epsilon, exampleEpsilon = "example_epsilon"
+        case epsilon, exampleEpsilon = "example_epsilon", evaluatedClients = "evaluated_clients", retries
     }
 
     /// The row of the table.

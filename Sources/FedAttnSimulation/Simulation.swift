@@ -81,12 +81,16 @@ public struct Simulation: Sendable {
     public let threads: Int
     /// The last `hostile.count` silos attack with `hostile.attack` (none by default).
     public let hostile: (count: Int, attack: Attack)
+    /// With secure aggregation, in process: the first `dropouts.count` silos leave round
+    /// `dropouts.round` after sending their masked values, and join again after it.
+    public let dropouts: (count: Int, round: Int)
 
     public init(
         silos: [SimulatedSilo], modelConfig: ModelConfig, config: CoordinatorConfig, link: SimulationLink = .grpc, modelSeed: UInt64 = 0,
-        threads: Int = 1, hostile: (count: Int, attack: Attack) = (0, .signFlip)
+        threads: Int = 1, hostile: (count: Int, attack: Attack) = (0, .signFlip), dropouts: (count: Int, round: Int) = (0, 0)
     ) {
         self.hostile = hostile
+        self.dropouts = dropouts
         self.silos = silos
         self.modelConfig = modelConfig
         self.config = config
@@ -124,8 +128,10 @@ public struct Simulation: Sendable {
         switch link {
         case .inProcess:
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for (name, client) in zip(names, clients) {
-                    group.addTask { try await client.run(link: InProcessLink(coordinator: coordinator, client: name), expectedModel: modelConfig) }
+                for (index, (name, client)) in zip(names, clients).enumerated() {
+                    let inProcess = InProcessLink(coordinator: coordinator, client: name)
+                    let link: any FederationLink = index < dropouts.count ? DroppingOutLink(inner: inProcess, round: dropouts.round) : inProcess
+                    group.addTask { try await client.run(link: link, expectedModel: modelConfig) }
                 }
                 try await group.waitForAll()
             }

@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 import zstandard
 
-PROTOCOL_VERSION = 7
+PROTOCOL_VERSION = 8
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
@@ -318,6 +318,10 @@ def main():
                     # Training without the noise asked for would break the federation's privacy promise.
                     raise SystemExit("the coordinator asks for example-level DP-SGD, which this client does not implement: "
                                      "use fedattn-client join, or a coordinator without --example-noise-multiplier/--example-target-epsilon")
+                if task.plan.HasField("secure"):
+                    # Uploading the update whole would show the coordinator what secure aggregation hides.
+                    raise SystemExit("the coordinator runs secure aggregation (SecAgg+), which this client does not implement: "
+                                     "use fedattn-client join, or a coordinator without --secure-aggregation")
                 global_w = model(task.model_version)
                 started = time.time()
                 delta, loss = train_round(global_w, train, task.plan)

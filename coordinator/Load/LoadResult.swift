@@ -7,13 +7,19 @@ struct LoadResult: Encodable {
     let bombsSent: Int, bombsRefused: Int, bombBytes: Int, wallSeconds: Double
     /// Updates the coordinator no longer wanted when they arrived (their round had closed).
     let updatesDropped: Int
+    /// CPU seconds serve used, from its start to its exit (user and system).
+    let coordinatorCPUSeconds: Double
+    let secureAggregation: Bool
+    /// Each round's mean bytes up per client (with secure aggregation: every phase's).
+    let bytesUpPerClient: [Int]
 
     enum CodingKeys: String, CodingKey {
         case clients, rounds, parameters, modelBytesFloat32 = "model_bytes_float32", updateBytes = "update_bytes"
         case updatesAggregated = "updates_aggregated", updatesPerSecond = "updates_aggregated_per_second", roundSeconds = "round_seconds"
         case coordinatorPeakRSSBytes = "coordinator_peak_rss_bytes", memoryBudgetBytes = "memory_budget_bytes", refused
         case bombsSent = "bombs_sent", bombsRefused = "bombs_refused", bombBytes = "bomb_bytes", wallSeconds = "wall_seconds"
-        case updatesDropped = "updates_dropped"
+        case updatesDropped = "updates_dropped", coordinatorCPUSeconds = "coordinator_cpu_seconds", secureAggregation = "secure_aggregation"
+        case bytesUpPerClient = "bytes_up_per_client"
     }
 
     func json() throws -> String {
@@ -30,6 +36,8 @@ struct LoadResult: Encodable {
             "rounds                     \(rounds), \(updatesAggregated) updates aggregated, \(updatesDropped) dropped as late",
             String(format: updatesPerSecond < 10 ? "updates aggregated/s       %.2f" : "updates aggregated/s       %.0f", updatesPerSecond),
             "round seconds              " + roundSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "),
+            String(format: "coordinator CPU            %.2f s (start to exit)", coordinatorCPUSeconds),
+            "bytes up per client        " + bytesUpPerClient.map(String.init).joined(separator: " ") + (secureAggregation ? " (secure aggregation)" : ""),
             String(
                 format: "coordinator peak memory    %.1f MB (budget %.1f MB)", Double(coordinatorPeakRSSBytes) / 1e6, Double(memoryBudgetBytes) / 1e6),
             "bombs                      \(bombsSent) sent (\(bombBytes) bytes each, 1 GiB inflated), \(bombsRefused) refused",

@@ -42,9 +42,11 @@ struct ServeProcess {
     }
 
     /// Waits for serve to end; returns its exit status and peak resident memory in bytes.
-    func waitForExit() -> (status: Int32, peakResidentBytes: Int) {
+    /// Its exit status, its peak memory, and the CPU seconds it used (user and system).
+    func waitForExit() -> (status: Int32, peakResidentBytes: Int, cpuSeconds: Double) {
+        let before = ResourceUsage.cpuSecondsOfChildren()
         process.waitUntilExit()
-        return (process.terminationStatus, ResourceUsage.peakResidentBytesOfChildren())
+        return (process.terminationStatus, ResourceUsage.peakResidentBytesOfChildren(), ResourceUsage.cpuSecondsOfChildren() - before)
     }
 
     func stop() { if process.isRunning { process.terminate() } }

@@ -27,6 +27,8 @@ extension CoordinatorCommand {
             name: .long,
             help: "Clients that first send a decompression bomb each round (a zstd frame hiding its size, 1 GiB of zeros), then their update.")
         var bombs = 0
+        @Flag(name: .long, help: "Run serve with --secure-aggregation: the clients sum their prepared updates through SecAgg+.")
+        var secureAggregation = false
         @Option(name: .long, help: "A command to run the coordinator under, e.g. \"heaptrack -o FILE\" (split at spaces).")
         var serveWrapper: String?
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
@@ -59,7 +61,7 @@ extension CoordinatorCommand {
                     "--host", "127.0.0.1", "--cert", folder + "/cert.pem", "--key", folder + "/key.pem", "--ca", folder + "/ca.pem",
                     "--state", folder + "/state", "--rounds", "\(rounds)", "--min-clients", "\(clients)", "--items", "catalogue:\(items)",
                     "--max-update-norm", "1e9",
-                ], wrapper: serveWrapper, folder: folder)
+                ] + (secureAggregation ? ["--secure-aggregation"] : []), wrapper: serveWrapper, folder: folder)
             defer { serve.stop() }
             let port = try await serve.port()
 
@@ -87,7 +89,7 @@ extension CoordinatorCommand {
             let wall = (ContinuousClock.now - started).seconds
             // A client that failed leaves serve short of --min-clients for good: stop it.
             if refused > 0 { serve.stop() }
-            let (status, peak) = serve.waitForExit()
+            let (status, peak, cpu) = serve.waitForExit()
             guard status == 0 || refused > 0 else {
                 throw ServeProcessError(log: (try? String(contentsOfFile: serve.logPath, encoding: .utf8)) ?? "")
             }
@@ -101,7 +103,8 @@ extension CoordinatorCommand {
                 updatesAggregated: updates, updatesPerSecond: roundSeconds.isEmpty ? 0 : Double(updates) / roundSeconds.reduce(0, +),
                 roundSeconds: roundSeconds,
                 coordinatorPeakRSSBytes: peak, memoryBudgetBytes: 3 * layout.count * 4 + 100_000_000, refused: refused,
-                bombsSent: tally.sent, bombsRefused: tally.refused, bombBytes: bomb.count, wallSeconds: wall, updatesDropped: dropped.value)
+                bombsSent: tally.sent, bombsRefused: tally.refused, bombBytes: bomb.count, wallSeconds: wall, updatesDropped: dropped.value,
+                coordinatorCPUSeconds: cpu, secureAggregation: secureAggregation, bytesUpPerClient: history.map(\.bytesUpPerClient))
             print(json ? try result.json() : result.table())
         }
     }

@@ -27,6 +27,12 @@ extension CoordinatorCommand {
             help:
                 "What hostile silos do: sign-flip, scale:K, noise, inflate-examples, or none (send honestly: the clean run scored over the same silos)."
         ) var attack = "sign-flip"
+        @Option(
+            name: .long,
+            help:
+                "With --secure-aggregation and --link in-process: the first N silos drop out of round --dropout-round after sending their masked values (their connection closes), and join again after it."
+        ) var dropouts = 0
+        @Option(name: .long, help: "The round --dropouts drop out of (default 2).") var dropoutRound = 2
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
         @Option(name: .long, help: "Write the global model here (.safetensors): the last round's, or with --patience the kept round's.")
@@ -39,6 +45,11 @@ extension CoordinatorCommand {
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
             guard hostile >= 0 else { throw ValidationError("--hostile must be 0 or more") }
+            guard dropouts >= 0, dropoutRound >= 1 else { throw ValidationError("--dropouts must be 0 or more, --dropout-round at least 1") }
+            if dropouts > 0 {
+                guard settings.secureAggregation else { throw ValidationError("--dropouts drop out of a secure round: give --secure-aggregation") }
+                guard link == "in-process" else { throw ValidationError("--dropouts needs --link in-process (a silo closes its connection at once)") }
+            }
             guard Attack(attack) != nil else {
                 throw ValidationError("--attack \(attack) is not an attack: give sign-flip, scale:K, noise, inflate-examples or none")
             }
@@ -62,11 +73,12 @@ extension CoordinatorCommand {
                 data = SimulatedSilo.builtIn(count: 10, builder: builder, validationFraction: validationFraction)
             }
             guard hostile <= data.count else { throw ValidationError("--hostile \(hostile) is more than the \(data.count) silos") }
+            guard dropouts < data.count else { throw ValidationError("--dropouts \(dropouts) must leave some of the \(data.count) silos") }
             // Again, knowing the silos: every one joins (DP-FedAvg's delta and sampling rate count them).
             let config = try settings.resolve(defaultModel: modelConfig, clients: data.count).coordinator
             let simulation = Simulation(
                 silos: data, modelConfig: modelConfig, config: config, link: SimulationLink(rawValue: link)!, modelSeed: config.plan.seed,
-                threads: threads, hostile: (hostile, Attack(attack)!))
+                threads: threads, hostile: (hostile, Attack(attack)!), dropouts: (dropouts, dropoutRound))
             if !json {
                 let line = "\(data.count) silos, \(data.reduce(0) { $0 + $1.train.count }) train examples; \(config.rounds) rounds over \(link)\n"
                 FileHandle.standardError.write(Data(line.utf8))
