@@ -45,7 +45,7 @@ python3 - out/secure.jsonl <<'PY'
 import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print()
-print("1. 20 rounds, 10 silos over gRPC: test AUC after round 20 (best by validation), bytes up per client per round")
+print("1. 20 rounds, 10 silos over gRPC: test AUC after round 20, mean bytes up per client per round")
 print(f"{'split':<17}{'plain AUC':>10}{'secure AUC':>11}{'diff':>8}{'plain up':>10}{'secure up':>11}{'float32 model':>15}")
 for split in ["iid-10", "dirichlet0.5-10"]:
     run = {r["mode"]: r for r in rows if r["kind"] == "auc" and r["split"] == split}
