@@ -220,7 +220,7 @@ let package = Package(
             name: "FedAttnTransportTests",
             dependencies: [
                 "FedAttnTransport", "FedAttnSimulation", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnProtocol",
-                "FedAttnCodec", "FedAttnCore", "FedAttnSecAgg", "_FedAttnTestSupport",
+                "FedAttnCodec", "FedAttnCore", "FedAttnSecAgg", "FedAttnAggregation", "_FedAttnTestSupport",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -120,7 +120,7 @@
 //      bits = the smallest of 1, 2, 4, 8, 16 with 2^bits > clients, 32 / bits lanes per u32
 //      (row r in element r / lanes at bit (r mod lanes) * bits), 1 for each row its update
 //      touches. Send y = x + PRG(b) + sum over the neighbours v that shared of
-//      (u < v ? +1 : -1) PRG(mask key agreed with v), as `masked` (u32 LE).
+//      (u < v ? +1 : -1) PRG(mask key agreed with v), masked_bits 32.
 //   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds,
 //      itself among them): for each neighbour that shared with it, reveal the share of b if v
 //      is a survivor, else the share of v's masking key; never both for one neighbour.
@@ -128,8 +128,13 @@
 //      update's values there (0 for rows it did not touch), then every other tensor in
 //      order, all times `weight`, each clipped to [-clip, clip] and stochastically rounded
 //      onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) / (2 clip), rounded up with the
-//      probability of its fraction); masked as in 3 with sum 1's keys.
+//      probability of its fraction); masked as in 3 with sum 1's keys, then reduced mod 2^m,
+//      m = bits + ceil(log2 clients) (at most 32: the ring that holds the sum), masked_bits m.
 //   6. SECURE UNMASK_VALUES: as 4, for sum 1.
+// A masked vector travels after its SecureReply (masked_count elements of masked_bits bits)
+// in SecurePart.masked chunks of at most Limits.update_chunk_bytes, ceil(count bits / 8)
+// bytes in all: element i is bits [i b, (i + 1) b) of the bytes read as one little-endian
+// integer (b = 32: u32 little-endian). Uniform bytes: zstd would not shrink them.
 // A phase the client cannot answer (too few shares, a plan that does not hold together) it
 // leaves unanswered: the round goes on without it, or is retried with a new attempt.
 
@@ -250,14 +255,14 @@ public enum Fedattn_V1_Federation: Sendable {
         /// Namespace for "SecureStep" metadata.
         public enum SecureStep: Sendable {
             /// Request type for "SecureStep".
-            public typealias Input = Fedattn_V1_SecureReply
+            public typealias Input = Fedattn_V1_SecurePart
             /// Response type for "SecureStep".
             public typealias Output = Fedattn_V1_SecureReceipt
             /// Descriptor for "SecureStep".
             public static let descriptor = GRPCCore.MethodDescriptor(
                 service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "fedattn.v1.Federation"),
                 method: "SecureStep",
-                type: .unary
+                type: .clientStreaming
             )
         }
         /// Namespace for "ReserveUpload" metadata.
@@ -409,16 +414,19 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
-        ///   - request: A streaming request of `Fedattn_V1_SecureReply` messages.
+        ///   - request: A streaming request of `Fedattn_V1_SecurePart` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A streaming response of `Fedattn_V1_SecureReceipt` messages.
         func secureStep(
-            request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecureReply>,
+            request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecurePart>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_SecureReceipt>
 
@@ -578,16 +586,19 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
+        ///   - request: A streaming request of `Fedattn_V1_SecurePart` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A response containing a single `Fedattn_V1_SecureReceipt` message.
         func secureStep(
-            request: GRPCCore.ServerRequest<Fedattn_V1_SecureReply>,
+            request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecurePart>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_SecureReceipt>
 
@@ -745,16 +756,19 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
-        ///   - request: A `Fedattn_V1_SecureReply` message.
+        ///   - request: A stream of `Fedattn_V1_SecurePart` messages.
         ///   - context: Context providing information about the RPC.
         /// - Throws: Any error which occurred during the processing of the request. Thrown errors
         ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
         ///     to an internal error.
         /// - Returns: A `Fedattn_V1_SecureReceipt` to respond with.
         func secureStep(
-            request: Fedattn_V1_SecureReply,
+            request: GRPCCore.RPCAsyncSequence<Fedattn_V1_SecurePart, any Swift.Error>,
             context: GRPCCore.ServerContext
         ) async throws -> Fedattn_V1_SecureReceipt
 
@@ -871,7 +885,7 @@ extension Fedattn_V1_Federation.StreamingServiceProtocol {
         )
         router.registerHandler(
             forMethod: Fedattn_V1_Federation.Method.SecureStep.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_SecureReply>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_SecurePart>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_SecureReceipt>(),
             handler: { request, context in
                 try await self.secureStep(
@@ -953,11 +967,11 @@ extension Fedattn_V1_Federation.ServiceProtocol {
     }
 
     public func secureStep(
-        request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecureReply>,
+        request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecurePart>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_SecureReceipt> {
         let response = try await self.secureStep(
-            request: GRPCCore.ServerRequest(stream: request),
+            request: request,
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
@@ -1040,12 +1054,12 @@ extension Fedattn_V1_Federation.SimpleServiceProtocol {
     }
 
     public func secureStep(
-        request: GRPCCore.ServerRequest<Fedattn_V1_SecureReply>,
+        request: GRPCCore.StreamingServerRequest<Fedattn_V1_SecurePart>,
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_SecureReceipt> {
         return GRPCCore.ServerResponse<Fedattn_V1_SecureReceipt>(
             message: try await self.secureStep(
-                request: request.message,
+                request: request.messages,
                 context: context
             ),
             metadata: [:]
@@ -1191,10 +1205,13 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
-        ///   - serializer: A serializer for `Fedattn_V1_SecureReply` messages.
+        ///   - request: A streaming request producing `Fedattn_V1_SecurePart` messages.
+        ///   - serializer: A serializer for `Fedattn_V1_SecurePart` messages.
         ///   - deserializer: A deserializer for `Fedattn_V1_SecureReceipt` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1202,8 +1219,8 @@ extension Fedattn_V1_Federation {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         func secureStep<Result>(
-            request: GRPCCore.ClientRequest<Fedattn_V1_SecureReply>,
-            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_SecureReply>,
+            request: GRPCCore.StreamingClientRequest<Fedattn_V1_SecurePart>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_SecurePart>,
             deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_SecureReceipt>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result
@@ -1436,10 +1453,13 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
-        ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
-        ///   - serializer: A serializer for `Fedattn_V1_SecureReply` messages.
+        ///   - request: A streaming request producing `Fedattn_V1_SecurePart` messages.
+        ///   - serializer: A serializer for `Fedattn_V1_SecurePart` messages.
         ///   - deserializer: A deserializer for `Fedattn_V1_SecureReceipt` messages.
         ///   - options: Options to apply to this RPC.
         ///   - handleResponse: A closure which handles the response and returns its result to
@@ -1447,15 +1467,15 @@ extension Fedattn_V1_Federation {
         ///       already finished.
         /// - Returns: The result of `handleResponse`.
         public func secureStep<Result>(
-            request: GRPCCore.ClientRequest<Fedattn_V1_SecureReply>,
-            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_SecureReply>,
+            request: GRPCCore.StreamingClientRequest<Fedattn_V1_SecurePart>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_SecurePart>,
             deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_SecureReceipt>,
             options: GRPCCore.CallOptions = .defaults,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result = { response in
                 try response.message
             }
         ) async throws -> Result where Result: Sendable {
-            try await self.client.unary(
+            try await self.client.clientStreaming(
                 request: request,
                 descriptor: Fedattn_V1_Federation.Method.SecureStep.descriptor,
                 serializer: serializer,
@@ -1698,16 +1718,19 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > shares to clients that are not its advertising neighbours, a vector of the wrong
     /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
     /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+    /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+    /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+    /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
     ///
     /// - Parameters:
-    ///   - request: A request containing a single `Fedattn_V1_SecureReply` message.
+    ///   - request: A streaming request producing `Fedattn_V1_SecurePart` messages.
     ///   - options: Options to apply to this RPC.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     public func secureStep<Result>(
-        request: GRPCCore.ClientRequest<Fedattn_V1_SecureReply>,
+        request: GRPCCore.StreamingClientRequest<Fedattn_V1_SecurePart>,
         options: GRPCCore.CallOptions = .defaults,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result = { response in
             try response.message
@@ -1715,7 +1738,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ) async throws -> Result where Result: Sendable {
         try await self.secureStep(
             request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_SecureReply>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_SecurePart>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_SecureReceipt>(),
             options: options,
             onResponse: handleResponse
@@ -1951,26 +1974,30 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > shares to clients that are not its advertising neighbours, a vector of the wrong
     /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
     /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
+    /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
+    /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
+    /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
     ///
     /// - Parameters:
-    ///   - message: request message to send.
     ///   - metadata: Additional metadata to send, defaults to empty.
     ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
     ///   - handleResponse: A closure which handles the response and returns its result to
     ///       the caller. Returning from the closure will cancel the RPC if it hasn't
     ///       already finished.
     /// - Returns: The result of `handleResponse`.
     public func secureStep<Result>(
-        _ message: Fedattn_V1_SecureReply,
         metadata: GRPCCore.Metadata = [:],
         options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Fedattn_V1_SecurePart>) async throws -> Void,
         onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_SecureReceipt>) async throws -> Result = { response in
             try response.message
         }
     ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Fedattn_V1_SecureReply>(
-            message: message,
-            metadata: metadata
+        let request = GRPCCore.StreamingClientRequest<Fedattn_V1_SecurePart>(
+            metadata: metadata,
+            producer: producer
         )
         return try await self.secureStep(
             request: request,

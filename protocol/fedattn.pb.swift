@@ -130,7 +130,7 @@
 //      bits = the smallest of 1, 2, 4, 8, 16 with 2^bits > clients, 32 / bits lanes per u32
 //      (row r in element r / lanes at bit (r mod lanes) * bits), 1 for each row its update
 //      touches. Send y = x + PRG(b) + sum over the neighbours v that shared of
-//      (u < v ? +1 : -1) PRG(mask key agreed with v), as `masked` (u32 LE).
+//      (u < v ? +1 : -1) PRG(mask key agreed with v), masked_bits 32.
 //   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds,
 //      itself among them): for each neighbour that shared with it, reveal the share of b if v
 //      is a survivor, else the share of v's masking key; never both for one neighbour.
@@ -138,8 +138,13 @@
 //      update's values there (0 for rows it did not touch), then every other tensor in
 //      order, all times `weight`, each clipped to [-clip, clip] and stochastically rounded
 //      onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) / (2 clip), rounded up with the
-//      probability of its fraction); masked as in 3 with sum 1's keys.
+//      probability of its fraction); masked as in 3 with sum 1's keys, then reduced mod 2^m,
+//      m = bits + ceil(log2 clients) (at most 32: the ring that holds the sum), masked_bits m.
 //   6. SECURE UNMASK_VALUES: as 4, for sum 1.
+// A masked vector travels after its SecureReply (masked_count elements of masked_bits bits)
+// in SecurePart.masked chunks of at most Limits.update_chunk_bytes, ceil(count bits / 8)
+// bytes in all: element i is bits [i b, (i + 1) b) of the bytes read as one little-endian
+// integer (b = 32: u32 little-endian). Uniform bytes: zstd would not shrink them.
 // A phase the client cannot answer (too few shares, a plan that does not hold together) it
 // leaves unanswered: the round goes on without it, or is retried with a new attempt.
 
@@ -735,16 +740,57 @@ public nonisolated struct Fedattn_V1_SecureReply: Sendable {
   /// SHARE_KEYS: per sum
   public var shares: [Fedattn_V1_ShareList] = []
 
-  /// MASK_*: u32 little-endian
-  public var masked: Data = Data()
-
   /// UNMASK_*
   public var selfMaskShares: [Fedattn_V1_ShamirShare] = []
 
   /// UNMASK_*
   public var maskingKeyShares: [Fedattn_V1_ShamirShare] = []
 
+  /// MASK_*: elements of the masked vector that follows
+  public var maskedCount: UInt64 = 0
+
+  /// MASK_*: bits per element (32 for the indicators)
+  public var maskedBits: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_SecurePart: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var part: Fedattn_V1_SecurePart.OneOf_Part? = nil
+
+  /// exactly once, first
+  public var reply: Fedattn_V1_SecureReply {
+    get {
+      if case .reply(let v)? = part {return v}
+      return Fedattn_V1_SecureReply()
+    }
+    set {part = .reply(newValue)}
+  }
+
+  /// then the masked vector's bytes, in order
+  public var masked: Data {
+    get {
+      if case .masked(let v)? = part {return v}
+      return Data()
+    }
+    set {part = .masked(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_Part: Equatable, Sendable {
+    /// exactly once, first
+    case reply(Fedattn_V1_SecureReply)
+    /// then the masked vector's bytes, in order
+    case masked(Data)
+
+  }
 
   public init() {}
 }
@@ -1760,7 +1806,7 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecureReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}base_version\0\u{3}example_count\0\u{3}train_seconds\0\u{1}keys\0\u{1}shares\0\u{1}masked\0\u{3}self_mask_shares\0\u{3}masking_key_shares\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}base_version\0\u{3}example_count\0\u{3}train_seconds\0\u{1}keys\0\u{1}shares\0\u{4}\u{2}self_mask_shares\0\u{3}masking_key_shares\0\u{3}masked_count\0\u{3}masked_bits\0\u{c}\u{9}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1776,9 +1822,10 @@ nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtob
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.trainSeconds) }()
       case 7: try { try decoder.decodeRepeatedMessageField(value: &self.keys) }()
       case 8: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
-      case 9: try { try decoder.decodeSingularBytesField(value: &self.masked) }()
       case 10: try { try decoder.decodeRepeatedMessageField(value: &self.selfMaskShares) }()
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.maskingKeyShares) }()
+      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.maskedCount) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.maskedBits) }()
       default: break
       }
     }
@@ -1809,14 +1856,17 @@ nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtob
     if !self.shares.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.shares, fieldNumber: 8)
     }
-    if !self.masked.isEmpty {
-      try visitor.visitSingularBytesField(value: self.masked, fieldNumber: 9)
-    }
     if !self.selfMaskShares.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.selfMaskShares, fieldNumber: 10)
     }
     if !self.maskingKeyShares.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.maskingKeyShares, fieldNumber: 11)
+    }
+    if self.maskedCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maskedCount, fieldNumber: 12)
+    }
+    if self.maskedBits != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maskedBits, fieldNumber: 13)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1830,9 +1880,72 @@ nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtob
     if lhs.trainSeconds != rhs.trainSeconds {return false}
     if lhs.keys != rhs.keys {return false}
     if lhs.shares != rhs.shares {return false}
-    if lhs.masked != rhs.masked {return false}
     if lhs.selfMaskShares != rhs.selfMaskShares {return false}
     if lhs.maskingKeyShares != rhs.maskingKeyShares {return false}
+    if lhs.maskedCount != rhs.maskedCount {return false}
+    if lhs.maskedBits != rhs.maskedBits {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_SecurePart: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".SecurePart"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reply\0\u{1}masked\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: Fedattn_V1_SecureReply?
+        var hadOneofValue = false
+        if let current = self.part {
+          hadOneofValue = true
+          if case .reply(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.part = .reply(v)
+        }
+      }()
+      case 2: try {
+        var v: Data?
+        try decoder.decodeSingularBytesField(value: &v)
+        if let v = v {
+          if self.part != nil {try decoder.handleConflictingOneOf()}
+          self.part = .masked(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    switch self.part {
+    case .reply?: try {
+      guard case .reply(let v)? = self.part else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    }()
+    case .masked?: try {
+      guard case .masked(let v)? = self.part else { preconditionFailure() }
+      try visitor.visitSingularBytesField(value: v, fieldNumber: 2)
+    }()
+    case nil: break
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_SecurePart, rhs: Fedattn_V1_SecurePart) -> Bool {
+    if lhs.part != rhs.part {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

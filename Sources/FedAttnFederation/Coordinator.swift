@@ -437,6 +437,16 @@ public actor Coordinator {
         metrics.bytesUp.increment(by: arrival.bytes)
     }
 
+    /// The masked vector `client` may send for `phase` now (its length and its elements' bits),
+    /// checked before a byte of it is read; nil for a phase without one.
+    public func expectedMasked(client: String, round: Int, attempt: Int, phase: SecurePhase) throws(CoordinatorError) -> (count: Int, bits: Int)? {
+        try machine.checkSecureWanted(client: client, round: round, attempt: attempt, phase: phase)
+        guard let secure, secure.plan.round == round, secure.plan.attempt == attempt else {
+            throw .staleUpdate("round \(round) attempt \(attempt) is not the secure round under way")
+        }
+        return secure.expectedMasked(phase)
+    }
+
     /// Takes one client's answer to a phase of a secure round: checked against what the round
     /// waits for from it (round, attempt, phase) and against the round's graph and sizes, then
     /// kept for the phase's step. `bytes`: its size on the wire.
@@ -556,7 +566,13 @@ public actor Coordinator {
             guard let settings = config.secureAggregation else { return }
             secure = SecureRound(plan: plan, layout: global.parameters.layout, settings: settings)
         case .secureFold(let client):
-            if let secureReply { secure?.fold(secureReply, from: client) }
+            do {
+                if let secureReply { try secure?.fold(secureReply, from: client) }
+            } catch {
+                // Checked before the machine took it: a fault here is the coordinator's own.
+                logger.error(
+                    "round \(secureReply?.round ?? 0): \(client)'s \(secureReply?.phase.description ?? "") answer could not be kept: \(error)")
+            }
         case .secureClose(let round, let phase, _):
             do {
                 try secure?.close(phase)

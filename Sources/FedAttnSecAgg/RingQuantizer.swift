@@ -41,6 +41,15 @@ public struct RingQuantizer: Sendable, Hashable {
         sum.map { Float(Double($0) * Double(step) - Double(clients) * Double(clip)) }
     }
 
+    /// Bits of the smallest ring Z_{2^m} that holds `clients` clients' sum without wrapping:
+    /// m = bits + ceil(log2 clients), at most 32. Masked vectors are sent reduced mod 2^m
+    /// (2^m divides 2^32, so their sum mod 2^m is unchanged), m bits an element instead of 32.
+    public func ringBits(clients: Int) -> Int {
+        var extra = 0
+        while (1 << extra) < max(clients, 1) { extra += 1 }
+        return min(32, bits + extra)
+    }
+
     /// The bound on |dequantised sum - sum of the clipped values| for `clients` clients.
     public func errorBound(clients: Int) -> Float { Float(clients) * step }
 }

@@ -67,8 +67,9 @@ public final class SecAggClient: @unchecked Sendable {
     }
 
     /// Phase 2: the quantised update masked, given the shares addressed to this client (their
-    /// senders are the neighbours that reached phase 1: the pairwise masks are agreed with them).
-    public func maskInput(_ quantized: [UInt32], shares: [EncryptedShare]) throws(SecAggError) -> MaskedInput {
+    /// senders are the neighbours that reached phase 1: the pairwise masks are agreed with them),
+    /// reduced mod 2^`modulusBits` (the ring the sum fits in; 32: no reduction).
+    public func maskInput(_ quantized: [UInt32], shares: [EncryptedShare], modulusBits: Int = 32) throws(SecAggError) -> MaskedInput {
         guard phase == 2 else { throw .protocolViolation("client \(id): input masked out of order") }
         for share in shares {
             guard share.to == id, peers[share.from] != nil else {
@@ -97,6 +98,10 @@ public final class SecAggClient: @unchecked Sendable {
         for peer in received.keys.sorted() {
             // +mask toward a higher id, -mask toward a lower one: each pair's masks cancel in the sum.
             MaskGenerator.apply(seed: try pairwiseSeed(with: peer), sign: id < peer ? 1 : -1, to: &masked)
+        }
+        if modulusBits < 32 {
+            let mask = (UInt32(1) << UInt32(max(modulusBits, 1))) - 1
+            for i in masked.indices { masked[i] &= mask }
         }
         phase = 3
         return MaskedInput(client: id, values: masked)

@@ -16,16 +16,26 @@ public struct SecAggServer: Sendable {
     public let graph: NeighbourGraph
     /// Ring elements of each masked input (the values vector's is known once the union is).
     public var length: Int
+    /// The ring is Z_{2^modulusBits}: masked inputs arrive reduced mod 2^modulusBits, and the
+    /// unmasked sum is reduced the same way (1...32).
+    public var modulusBits: Int
     private var keys: [Int: AdvertisedKeys] = [:]
     private var sharers: Set<Int> = []
-    private var masked: [Int: [UInt32]] = [:]
+    /// Clients whose masked input is in `maskedSum`: only their running sum is kept, never one input.
+    private var survivors: Set<Int> = []
+    private var maskedSum: [UInt32] = []
 
-    public init(round: UInt64, threshold: Int, graph: NeighbourGraph, length: Int) {
+    public init(round: UInt64, threshold: Int, graph: NeighbourGraph, length: Int, modulusBits: Int = 32) {
+        precondition((1...32).contains(modulusBits), "A ring of 1 to 32 bits.")
         self.round = round
         self.threshold = threshold
         self.graph = graph
         self.length = length
+        self.modulusBits = modulusBits
     }
+
+    /// The largest element of the ring, 2^modulusBits - 1.
+    public var modulusMask: UInt32 { modulusBits == 32 ? .max : (1 << UInt32(modulusBits)) - 1 }
 
     /// Phase 0 → 1: the keys each client gets: its neighbours' that advertised.
     public mutating func collectKeys(_ advertised: [AdvertisedKeys]) throws(SecAggError) -> [Int: [AdvertisedKeys]] {
@@ -54,25 +64,41 @@ public struct SecAggServer: Sendable {
         return inbox
     }
 
-    /// Phase 2 → 3: takes the masked inputs; returns the survivors every client is told.
+    /// Phase 2: adds one masked input to the running sum (it is not kept). Refuses an input
+    /// from a client that did not share keys, a second one, one of the wrong length, or one
+    /// with an element outside the ring.
+    public mutating func addMasked(_ input: MaskedInput) throws(SecAggError) {
+        guard sharers.contains(input.client) else { throw .protocolViolation("client \(input.client) sent an input without sharing keys") }
+        guard !survivors.contains(input.client) else { throw .protocolViolation("client \(input.client) sent a second masked input") }
+        guard input.values.count == length else {
+            throw .protocolViolation("client \(input.client) sent \(input.values.count) values, not \(length)")
+        }
+        let mask = modulusMask
+        guard input.values.allSatisfy({ $0 <= mask }) else {
+            throw .protocolViolation("client \(input.client) sent values outside the ring of \(modulusBits) bits")
+        }
+        if maskedSum.isEmpty { maskedSum = [UInt32](repeating: 0, count: length) }
+        for i in maskedSum.indices { maskedSum[i] &+= input.values[i] }
+        survivors.insert(input.client)
+    }
+
+    /// Phase 2 → 3: the survivors every client is told (those whose masked input is in the sum).
+    public func closeMasked() throws(SecAggError) -> Set<Int> {
+        guard survivors.count >= threshold else {
+            throw .tooFewSurvivors("\(survivors.count) masked inputs, the threshold is \(threshold)")
+        }
+        return survivors
+    }
+
+    /// Phase 2 → 3 at once: adds `inputs`, then closes.
     public mutating func collectMasked(_ inputs: [MaskedInput]) throws(SecAggError) -> Set<Int> {
-        for input in inputs {
-            guard sharers.contains(input.client) else { throw .protocolViolation("client \(input.client) sent an input without sharing keys") }
-            guard input.values.count == length else {
-                throw .protocolViolation("client \(input.client) sent \(input.values.count) values, not \(length)")
-            }
-            masked[input.client] = input.values
-        }
-        guard masked.count >= threshold else {
-            throw .tooFewSurvivors("\(masked.count) masked inputs, the threshold is \(threshold)")
-        }
-        return Set(masked.keys)
+        for input in inputs { try addMasked(input) }
+        return try closeMasked()
     }
 
     /// Phase 3: from the shares the answering clients revealed, the sum of the survivors'
     /// quantised updates, mod 2^32.
     public func unmask(_ responses: [UnmaskingShares]) throws(SecAggError) -> (sum: [UInt32], survivors: [Int]) {
-        let survivors = Set(masked.keys)
         var selfShares: [Int: [ShamirSharing.Share]] = [:], keyShares: [Int: [ShamirSharing.Share]] = [:]
         for response in responses {
             guard survivors.contains(response.client) else { throw .protocolViolation("client \(response.client) unmasked without an input") }
@@ -82,8 +108,7 @@ public struct SecAggServer: Sendable {
             for (peer, share) in response.selfMaskShares { selfShares[peer, default: []].append(share) }
             for (peer, share) in response.maskingKeyShares { keyShares[peer, default: []].append(share) }
         }
-        var sum = [UInt32](repeating: 0, count: length)
-        for values in masked.values { for i in sum.indices { sum[i] &+= values[i] } }
+        var sum = maskedSum.isEmpty ? [UInt32](repeating: 0, count: length) : maskedSum
         // Each survivor's self mask.
         for client in survivors.sorted() {
             let shares = selfShares[client] ?? []
@@ -114,6 +139,9 @@ public struct SecAggServer: Sendable {
                 MaskGenerator.apply(seed: seed, sign: survivor < dropped ? -1 : 1, to: &sum)
             }
         }
+        // Inputs came reduced mod 2^m: so is their sum, once the masks are off.
+        let mask = modulusMask
+        if mask != .max { for i in sum.indices { sum[i] &= mask } }
         return (sum, survivors.sorted())
     }
 }

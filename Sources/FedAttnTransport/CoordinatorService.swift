@@ -2,6 +2,7 @@ import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
 import FedAttnProtocol
+import FedAttnSecAgg
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -218,17 +219,87 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         return (header, payload)
     }
 
-    func secureStep(request: ServerRequest<Fedattn_V1_SecureReply>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_SecureReceipt> {
+    func secureStep(
+        request: StreamingServerRequest<Fedattn_V1_SecurePart>, context: ServerContext
+    ) async throws -> ServerResponse<Fedattn_V1_SecureReceipt> {
         let client = try await identity(context, request.metadata)
-        let reply: SecureReply
+        let timeLimit = coordinator.config.uploadTimeout
+        let (header, masked, holdsSlot) = try await withTimeLimit(
+            timeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the secure step did not arrive whole within \(timeLimit)")
+        ) { [self] in try await readSecure(request.messages, from: client) }
         do {
-            reply = try SecureWire.reply(request.message, client: nil)
+            let reply: SecureReply
+            do {
+                reply = try SecureWire.reply(header, masked: masked, client: nil)
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(error)")
+            }
+            let bytes = reply.approximateBytes
+            try await call { () throws(CoordinatorError) in try await coordinator.submitSecure(client: client, reply: reply, bytes: bytes) }
+            if holdsSlot { await uploads.release(client) }
+            return ServerResponse(message: Fedattn_V1_SecureReceipt())
         } catch {
-            throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(error)")
+            if holdsSlot { await uploads.release(client) }
+            throw error
         }
-        let bytes = reply.approximateBytes
-        try await call { () throws(CoordinatorError) in try await coordinator.submitSecure(client: client, reply: reply, bytes: bytes) }
-        return ServerResponse(message: Fedattn_V1_SecureReceipt())
+    }
+
+    /// Reads a secure step: its reply, checked as still wanted (and its masked vector's shape
+    /// as expected) before a byte of the vector is read; then the vector's bytes, within an
+    /// upload slot, refusing more than its shape's. Releases the slot itself when it fails.
+    private func readSecure(
+        _ messages: RPCAsyncSequence<Fedattn_V1_SecurePart, any Error>, from client: String
+    ) async throws -> (Fedattn_V1_SecureReply, Data, holdsSlot: Bool) {
+        var header: Fedattn_V1_SecureReply?
+        var masked = Data()
+        var expectedBytes = 0
+        var holdsSlot = false
+        do {
+            for try await part in messages {
+                switch part.part {
+                case .reply(let reply):
+                    guard header == nil else { throw RPCError(code: .invalidArgument, message: "a secure step has exactly one reply, first") }
+                    let phase: SecurePhase
+                    do { phase = try SecureWire.phase(reply.phase) } catch {
+                        throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(error)")
+                    }
+                    let shape = try await call { () throws(CoordinatorError) in
+                        try await coordinator.expectedMasked(client: client, round: Int(reply.round), attempt: Int(reply.attempt), phase: phase)
+                    }
+                    if let shape {
+                        guard reply.maskedCount == UInt64(shape.count), reply.maskedBits == UInt32(shape.bits) else {
+                            throw RPCError(
+                                code: .invalidArgument,
+                                message:
+                                    "secure step from '\(client)': a masked vector of \(reply.maskedCount) elements of \(reply.maskedBits) bits, not \(shape.count) of \(shape.bits)"
+                            )
+                        }
+                        expectedBytes = RingPacking.byteCount(count: shape.count, bits: shape.bits)
+                        guard await uploads.claim(client) else {
+                            throw RPCError(code: .resourceExhausted, message: "an upload from '\(client)' is already being read; one at a time")
+                        }
+                        holdsSlot = true
+                        masked.reserveCapacity(expectedBytes)
+                    } else if reply.maskedCount > 0 {
+                        throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(phase) carries no masked vector")
+                    }
+                    header = reply
+                case .masked(let bytes):
+                    guard header != nil else { throw RPCError(code: .invalidArgument, message: "masked bytes before the secure step's reply") }
+                    guard masked.count + bytes.count <= expectedBytes else {
+                        throw RPCError(code: .invalidArgument, message: "masked bytes past the \(expectedBytes) the vector takes")
+                    }
+                    masked.append(bytes)
+                case nil:
+                    throw RPCError(code: .invalidArgument, message: "a secure part carries neither reply nor masked bytes")
+                }
+            }
+            guard let header else { throw RPCError(code: .invalidArgument, message: "a secure step needs its reply") }
+            return (header, masked, holdsSlot)
+        } catch {
+            if holdsSlot { await uploads.release(client) }
+            throw error
+        }
     }
 
     func reportEvaluation(

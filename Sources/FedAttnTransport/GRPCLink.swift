@@ -2,6 +2,7 @@ import FedAttnCore
 public import FedAttnFederation
 public import FedAttnModel
 import FedAttnProtocol
+import FedAttnSecAgg
 public import Foundation
 public import GRPCCore
 import GRPCNIOTransportHTTP2
@@ -177,8 +178,21 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
 
     /// Sends one answer to a secure phase; one no longer wanted is `CoordinatorError.staleUpdate`.
     public func sendSecure(_ reply: SecureReply) async throws {
+        let bytes = RingPacking.pack(reply.masked, bits: reply.maskedBits)
         try await Self.staleAsCoordinatorError {
-            _ = try await client.secureStep(SecureWire.reply(reply), metadata: metadata)
+            do {
+                _ = try await client.secureStep(metadata: metadata) { writer in
+                    try await writer.write(.with { $0.reply = SecureWire.reply(reply) })
+                    var offset = 0
+                    while offset < bytes.count {
+                        let end = min(offset + CoordinatorService.chunkBytes, bytes.count)
+                        try await writer.write(.with { $0.masked = bytes.subdata(in: offset..<end) })
+                        offset = end
+                    }
+                }
+            } catch let error as RPCError where error.code == .resourceExhausted {
+                throw CoordinatorError.tooLarge(error.message)
+            }
         }
     }
 

@@ -64,23 +64,6 @@ enum SecureWire {
         return out
     }
 
-    // MARK: Masked vectors (u32 little-endian)
-
-    static func bytes(_ values: [UInt32]) -> Data {
-        var data = Data(count: values.count * 4)
-        data.withUnsafeMutableBytes { raw in
-            for (i, v) in values.enumerated() { raw.storeBytes(of: v.littleEndian, toByteOffset: i * 4, as: UInt32.self) }
-        }
-        return data
-    }
-
-    static func values(_ data: Data) throws(Malformed) -> [UInt32] {
-        guard data.count % 4 == 0 else { throw Malformed(description: "a masked vector of \(data.count) bytes, not a multiple of 4") }
-        return data.withUnsafeBytes { raw in
-            (0..<(data.count / 4)).map { UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) }
-        }
-    }
-
     // MARK: Plan, task, reply
 
     static func plan(_ p: SecurePlan) -> Fedattn_V1_SecurePlan {
@@ -133,7 +116,10 @@ enum SecureWire {
             $0.trainSeconds = r.trainSeconds
             $0.keys = r.keys.map(keys)
             $0.shares = r.shares.map { list in .with { $0.shares = list.map(share) } }
-            $0.masked = bytes(r.masked)
+            if !r.masked.isEmpty {
+                $0.maskedCount = UInt64(r.masked.count)
+                $0.maskedBits = UInt32(r.maskedBits)
+            }
             if let u = r.unmasking {
                 $0.selfMaskShares = shamir(u.selfMaskShares)
                 $0.maskingKeyShares = shamir(u.maskingKeyShares)
@@ -143,7 +129,7 @@ enum SecureWire {
 
     /// The reply of client `id` (its id in the round is not on the wire for unmasking: the
     /// coordinator names it).
-    static func reply(_ r: Fedattn_V1_SecureReply, client: Int?) throws(Malformed) -> SecureReply {
+    static func reply(_ r: Fedattn_V1_SecureReply, masked: Data, client: Int?) throws(Malformed) -> SecureReply {
         var reply = SecureReply(round: Int(r.round), attempt: Int(r.attempt), phase: try phase(r.phase))
         reply.baseVersion = r.baseVersion
         reply.examples = Int(clamping: r.exampleCount)
@@ -151,7 +137,16 @@ enum SecureWire {
         reply.trainSeconds = r.trainSeconds
         reply.keys = r.keys.map(keys)
         if !r.shares.isEmpty { reply.shares = r.shares.map { $0.shares.map(share) } }
-        reply.masked = try values(r.masked)
+        if r.maskedCount > 0 {
+            reply.maskedBits = Int(r.maskedBits)
+            do {
+                reply.masked = try RingPacking.unpack(masked, count: Int(clamping: r.maskedCount), bits: Int(r.maskedBits))
+            } catch {
+                throw Malformed(description: "\(error)")
+            }
+        } else if !masked.isEmpty {
+            throw Malformed(description: "masked bytes without a masked_count")
+        }
         if reply.phase == .unmaskIndicators || reply.phase == .unmaskValues {
             reply.unmasking = UnmaskingShares(
                 client: client ?? -1, selfMaskShares: try shamir(r.selfMaskShares), maskingKeyShares: try shamir(r.maskingKeyShares))

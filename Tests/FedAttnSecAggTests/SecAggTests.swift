@@ -11,12 +11,12 @@ struct SecAggTests {
     /// `dropBeforeUnmask` send their masked input then vanish.
     static func round(
         n: Int, k: Int, t: Int, length: Int, inputs: [[UInt32]], dropBeforeShares: Set<Int> = [], dropBeforeInput: Set<Int> = [],
-        dropBeforeUnmask: Set<Int> = []
+        dropBeforeUnmask: Set<Int> = [], modulusBits: Int = 32
     ) throws -> (sum: [UInt32], survivors: [Int], masked: [MaskedInput]) {
         let ids = Array(0..<n)
         let graph = NeighbourGraph(clients: ids, k: k, seed: 42)
         let clients = ids.map { SecAggClient(id: $0, round: 7, threshold: t, neighbours: graph.neighbours[$0]!) }
-        var server = SecAggServer(round: 7, threshold: t, graph: graph, length: length)
+        var server = SecAggServer(round: 7, threshold: t, graph: graph, length: length, modulusBits: modulusBits)
         let keys = try server.collectKeys(clients.map { $0.advertise() })
         var alive = ids.filter { !dropBeforeShares.contains($0) }
         var outgoing: [Int: [EncryptedShare]] = [:]
@@ -27,7 +27,7 @@ struct SecAggTests {
         let inbox = try server.collectShares(outgoing)
         alive = alive.filter { !dropBeforeInput.contains($0) }
         var masked: [MaskedInput] = []
-        for id in alive { masked.append(try clients[id].maskInput(inputs[id], shares: inbox[id] ?? [])) }
+        for id in alive { masked.append(try clients[id].maskInput(inputs[id], shares: inbox[id] ?? [], modulusBits: modulusBits)) }
         let survivors = try server.collectMasked(masked)
         alive = alive.filter { !dropBeforeUnmask.contains($0) }
         let responses = try alive.map { try clients[$0].unmask(survivors: survivors) }

@@ -1,3 +1,6 @@
+import FedAttnAggregation
+import FedAttnCodec
+import FedAttnCore
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
@@ -9,8 +12,80 @@ import GRPCCore
 import Testing
 import _FedAttnTestSupport
 
+/// A silo sending the same prepared delta every round (no training).
+private struct PreparedDelta: LocalWork {
+    let payload: Data
+    let trainExamples: Int
+
+    init(layout: ParameterLayout, seed: UInt64, examples: Int) throws {
+        var delta = Weights(zerosLike: layout)
+        var rng = SeededGenerator(seed: seed)
+        let width = layout.tensors[0].shape[1]
+        for row in 1..<layout.tensors[0].shape[0] where rng.nextUnit() < 0.3 {
+            for j in 0..<width { delta.values[row * width + j] = Float(rng.nextNormal() * 0.01) }
+        }
+        for i in layout.tensors[0].elementCount..<layout.count { delta.values[i] = Float(rng.nextNormal() * 0.01) }
+        payload = try TensorPayload.encode(SparseWeights(delta, sparseTensors: [AttentionModel.TensorName.items]), precision: .float16)
+        trainExamples = examples
+    }
+
+    func train(from global: GlobalModel, plan: LocalTrainingPlan, round: Int, progress: @escaping @Sendable (Int, Int) -> Void) async throws
+        -> LocalUpdate
+    {
+        LocalUpdate(payload: payload, examples: trainExamples, trainSeconds: 0, meanLoss: 0)
+    }
+
+    func evaluate(_ global: GlobalModel) async throws -> EvaluationReport { EvaluationReport() }
+}
+
 /// Secure aggregation over real gRPC with mutual TLS on 127.0.0.1 (protocol 8).
 struct SecureTransportTests {
+    /// The masked vectors cross the wire packed to the ring's bits (22 for 3 clients): the
+    /// model published is plain FedAvg's within the quantiser's bound.
+    @Test func aSecureRoundOverTheWirePublishesPlainFedAvgsModel() async throws {
+        let model = Fixtures.syntheticConfig
+        let layout = AttentionModel.layout(for: model)
+        let works = try (0..<3).map { try PreparedDelta(layout: layout, seed: UInt64(10 + $0), examples: 100 * ($0 + 1)) }
+        func federate(secure: Bool, grpc: Bool) async throws -> AttentionModel {
+            var config = CoordinatorConfig(rounds: 1, minClients: 3, plan: LocalTrainingPlan(proximalMu: 0), server: ServerOptimizer(rule: .fedavg))
+            config.secureAggregation = secure ? SecureAggregationSettings() : nil
+            let coordinator = try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0))
+            guard grpc else {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (i, work) in works.enumerated() {
+                        group.addTask {
+                            try await Participant(work: work).run(
+                                link: InProcessLink(coordinator: coordinator, client: "s\(i)"), expectedModel: model)
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                return await coordinator.currentModel
+            }
+            try await TransportTests.withServer(coordinator) { port, authority in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for (i, work) in works.enumerated() {
+                        let identity = try authority.clientIdentity(name: "s\(i)")
+                        group.addTask {
+                            try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                                try await Participant(work: work).run(link: link, expectedModel: model)
+                            }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+            }
+            return await coordinator.currentModel
+        }
+        let plain = try await federate(secure: false, grpc: false)
+        let secure = try await federate(secure: true, grpc: true)
+        let gap = zip(plain.parameters.values, secure.parameters.values).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(gap <= 3 * SecureAggregationSettings().quantizer.step + 5e-5, "largest difference \(gap)")
+        let initial = try AttentionModel(config: model, seed: 0)
+        let moved = zip(initial.parameters.values, secure.parameters.values).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+        #expect(moved > 1e-3)
+    }
+
     @Test func aSecureFederationOverMutualTLSImprovesItsPooledAUC() async throws {
         var config = CoordinatorConfig(rounds: 2, minClients: 3)
         config.secureAggregation = SecureAggregationSettings()

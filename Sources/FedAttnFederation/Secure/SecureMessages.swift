@@ -106,8 +106,11 @@ public struct SecureReply: Sendable, Equatable {
     public var keys: [AdvertisedKeys] = []
     /// shareKeys: its encrypted shares, per sum.
     public var shares: [[EncryptedShare]] = [[], []]
-    /// maskIndicators, maskValues: the masked vector.
+    /// maskIndicators, maskValues: the masked vector, each element below 2^`maskedBits`.
     public var masked: [UInt32] = []
+    /// The ring's bits: 32 for the indicators; for the values the bits that hold the round's
+    /// sum (`RingQuantizer.ringBits`), the elements' width on the wire.
+    public var maskedBits = 32
     /// unmask phases: the shares it reveals.
     public var unmasking: UnmaskingShares?
 
@@ -119,7 +122,7 @@ public struct SecureReply: Sendable, Equatable {
 
     /// Bytes on the wire, roughly (for the bytes-up figure): keys, shares, vectors.
     public var approximateBytes: Int {
-        keys.count * 64 + shares.joined().reduce(0) { $0 + 8 + $1.ciphertext.count } + masked.count * 4
+        keys.count * 64 + shares.joined().reduce(0) { $0 + 8 + $1.ciphertext.count } + (masked.count * maskedBits + 7) / 8
             + (unmasking.map { ($0.selfMaskShares.count + $0.maskingKeyShares.count) * (8 + 8 * 5) } ?? 0) + 32
     }
 }

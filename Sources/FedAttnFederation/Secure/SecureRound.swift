@@ -14,7 +14,6 @@ struct SecureRound: Sendable {
     // Answers of the phase under way.
     private var keys: [[AdvertisedKeys]] = [[], []]
     private var shares: [[Int: [EncryptedShare]]] = [[:], [:]]
-    private var masked: [MaskedInput] = []
     private var unmasking: [UnmaskingShares] = []
     // What the next phase's tasks carry.
     private var peerKeys: [[Int: [AdvertisedKeys]]] = [[:], [:]]
@@ -30,10 +29,20 @@ struct SecureRound: Sendable {
         codec = SecureUpdateCodec(layout: layout, quantizer: settings.quantizer)
         names = Dictionary(uniqueKeysWithValues: plan.ids.map { ($1, $0) })
         let indicators = RowIndicators(rows: layout.tensors[0].shape[0], bits: RowIndicators.bits(forClients: plan.ids.count))
+        let valueBits = settings.quantizer.ringBits(clients: plan.ids.count)
         servers = [0, 1].map { sum in
             SecAggServer(
-                round: plan.session(sum: sum), threshold: plan.threshold, graph: plan.graph, length: sum == 0 ? indicators.length : 0)
+                round: plan.session(sum: sum), threshold: plan.threshold, graph: plan.graph, length: sum == 0 ? indicators.length : 0,
+                modulusBits: sum == 0 ? 32 : valueBits)
         }
+    }
+
+    /// The masked vector phase `phase` takes: its length and its elements' bits (nil for a
+    /// phase without one).
+    func expectedMasked(_ phase: SecurePhase) -> (count: Int, bits: Int)? {
+        guard phase == .maskIndicators || phase == .maskValues else { return nil }
+        let server = servers[phase.sum]
+        return (server.length, server.modulusBits)
     }
 
     // MARK: Answers
@@ -60,8 +69,12 @@ struct SecureRound: Sendable {
                 else { throw refuse("a share not from it, to no neighbour that advertised, repeated, or not \(Self.shareCiphertextBytes) bytes") }
             }
         case .maskIndicators, .maskValues:
-            let length = servers[reply.phase.sum].length
-            guard reply.masked.count == length else { throw refuse("\(reply.masked.count) ring elements, not \(length)") }
+            let server = servers[reply.phase.sum]
+            guard reply.masked.count == server.length, reply.maskedBits == server.modulusBits else {
+                throw refuse("\(reply.masked.count) ring elements of \(reply.maskedBits) bits, not \(server.length) of \(server.modulusBits)")
+            }
+            let mask = server.modulusMask
+            guard reply.masked.allSatisfy({ $0 <= mask }) else { throw refuse("an element outside the ring of \(server.modulusBits) bits") }
         case .unmaskIndicators, .unmaskValues:
             let sum = reply.phase.sum
             guard let u = reply.unmasking, u.client == id else { throw refuse("its unmasking shares expected") }
@@ -78,13 +91,14 @@ struct SecureRound: Sendable {
         }
     }
 
-    /// Keeps a checked answer for its phase.
-    mutating func fold(_ reply: SecureReply, from client: String) {
+    /// Keeps a checked answer for its phase; a masked vector goes into its sum's running
+    /// total at once (no individual one is kept).
+    mutating func fold(_ reply: SecureReply, from client: String) throws(SecAggError) {
         guard let id = plan.ids[client] else { return }
         switch reply.phase {
         case .advertise: for sum in 0..<2 { keys[sum].append(reply.keys[sum]) }
         case .shareKeys: for sum in 0..<2 { shares[sum][id] = reply.shares[sum] }
-        case .maskIndicators, .maskValues: masked.append(MaskedInput(client: id, values: reply.masked))
+        case .maskIndicators, .maskValues: try servers[reply.phase.sum].addMasked(MaskedInput(client: id, values: reply.masked))
         case .unmaskIndicators, .unmaskValues: if let u = reply.unmasking { unmasking.append(u) }
         }
     }
@@ -102,10 +116,7 @@ struct SecureRound: Sendable {
         case .shareKeys:
             for sum in 0..<2 { inbox[sum] = try servers[sum].collectShares(shares[sum]) }
             shares = [[:], [:]]
-        case .maskIndicators, .maskValues:
-            let sum = closed.sum
-            survivors[sum] = try servers[sum].collectMasked(masked)
-            masked = []
+        case .maskIndicators, .maskValues: survivors[closed.sum] = try servers[closed.sum].closeMasked()
         case .unmaskIndicators:
             let (total, counted) = try servers[0].unmask(unmasking)
             unmasking = []

@@ -68,7 +68,9 @@ struct SecureSession {
             }
             var generator = SystemRandomNumberGenerator()
             let values = codec.values(update, union: task.union, rowWeight: plan.weight, denseWeight: plan.weight, using: &generator)
-            reply.masked = try clients[1].maskInput(values, shares: valueShares).values
+            let bits = codec.quantizer.ringBits(clients: plan.clients)
+            reply.masked = try clients[1].maskInput(values, shares: valueShares, modulusBits: bits).values
+            reply.maskedBits = bits
         case .unmaskIndicators, .unmaskValues:
             reply.unmasking = try clients[task.phase == .unmaskIndicators ? 0 : 1].unmask(survivors: Set(task.survivors))
         }
