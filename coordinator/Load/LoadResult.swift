@@ -37,7 +37,8 @@ struct LoadResult: Encodable {
             String(format: updatesPerSecond < 10 ? "updates aggregated/s       %.2f" : "updates aggregated/s       %.0f", updatesPerSecond),
             "round seconds              " + roundSeconds.map { String(format: "%.2f", $0) }.joined(separator: " "),
             String(format: "coordinator CPU            %.2f s (start to exit)", coordinatorCPUSeconds),
-            "bytes up per client        " + bytesUpPerClient.map(String.init).joined(separator: " ") + (secureAggregation ? " (secure aggregation)" : ""),
+            "bytes up per client        " + bytesUpPerClient.map(String.init).joined(separator: " ")
+                + (secureAggregation ? " (secure aggregation)" : ""),
             String(
                 format: "coordinator peak memory    %.1f MB (budget %.1f MB)", Double(coordinatorPeakRSSBytes) / 1e6, Double(memoryBudgetBytes) / 1e6),
             "bombs                      \(bombsSent) sent (\(bombBytes) bytes each, 1 GiB inflated), \(bombsRefused) refused",
