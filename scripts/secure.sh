@@ -2,7 +2,8 @@
 # Prints the secure-aggregation figures (issue 13), plain runs beside secure ones in the same run:
 #  1. test AUC after 20 rounds on the MovieLens iid-10 and dirichlet0.5-10 silos (10 clients
 #     over gRPC with mutual TLS), plain and with --secure-aggregation (goal: within 0.002);
-#     bytes up per client per round against the plain run's and the raw float32 model;
+#     bytes up per client per round against the plain run's and the raw float32 model; and
+#     on iid-10 a smaller ring (--secagg-bits 16 --secagg-clip 0.1: fewer bytes, coarser steps);
 #  2. seconds per round and the coordinator's CPU seconds (serve as its own process; the
 #     clients send prepared updates of a 1,682-item model) at 10 and 100 clients, plain and
 #     secure, 5 rounds, 3 runs each: medians;
@@ -17,9 +18,12 @@ mkdir -p out
 : > out/secure.jsonl
 tag() { sed "s/^{/{$1,/" | tee -a out/secure.jsonl >/dev/null; }
 for split in iid-10 dirichlet0.5-10; do
-  for mode in plain secure; do
+  modes="plain secure"; [ "$split" = iid-10 ] && modes="plain secure secure-16bit"
+  for mode in $modes; do
     echo "$split, $mode: 20 rounds over gRPC ..." >&2
-    flags=(); [ "$mode" = secure ] && flags=(--secure-aggregation)
+    flags=()
+    [ "$mode" = secure ] && flags=(--secure-aggregation)
+    [ "$mode" = secure-16bit ] && flags=(--secure-aggregation --secagg-bits 16 --secagg-clip 0.1)
     "$coordinator" simulate --silos "$data/silos/$split" --rounds 20 "${flags[@]}" --json \
       | tag "\"kind\":\"auc\",\"split\":\"$split\",\"mode\":\"$mode\""
   done
@@ -46,13 +50,14 @@ import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 print()
 print("1. 20 rounds, 10 silos over gRPC: test AUC after round 20, mean bytes up per client per round")
-print(f"{'split':<17}{'plain AUC':>10}{'secure AUC':>11}{'diff':>8}{'plain up':>10}{'secure up':>11}{'float32 model':>15}")
+print(f"{'split':<17}{'mode':<14}{'test AUC':>9}{'vs plain':>10}{'bytes up':>10}{'vs plain':>10}{'vs float32 model':>18}")
 for split in ["iid-10", "dirichlet0.5-10"]:
     run = {r["mode"]: r for r in rows if r["kind"] == "auc" and r["split"] == split}
     up = {m: statistics.mean(x["bytes_up_per_client"] for x in run[m]["rounds"]) for m in run}
-    p, s = run["plain"], run["secure"]
-    print(f"{split:<17}{p['test_auc']:>10.4f}{s['test_auc']:>11.4f}{s['test_auc'] - p['test_auc']:>+8.4f}"
-          f"{up['plain']:>10,.0f}{up['secure']:>11,.0f}{p['model_bytes_float32']:>15,}")
+    p = run["plain"]
+    for mode, r in run.items():
+        print(f"{split:<17}{mode:<14}{r['test_auc']:>9.4f}{r['test_auc'] - p['test_auc']:>+10.4f}{up[mode]:>10,.0f}"
+              f"{up[mode] / up['plain']:>9.2f}x{up[mode] / p['model_bytes_float32']:>17.2f}x")
 print()
 print("2. Load: serve as its own process, prepared updates, 1,682-item model, 5 rounds; medians of 3 runs")
 print(f"{'clients':>8}{'mode':>8}{'s/round':>9}{'coordinator CPU s':>19}{'CPU s/round':>13}{'bytes up':>10}")
