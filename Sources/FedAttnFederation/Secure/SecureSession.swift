@@ -66,7 +66,12 @@ struct SecureSession {
             guard zip(task.union, task.union.dropFirst()).allSatisfy({ $0 < $1 }), task.union.allSatisfy({ $0 >= 0 && Int($0) < rows }) else {
                 throw .protocolViolation("the union of rows is not ascending within the table's \(rows) rows")
             }
-            var generator = SystemRandomNumberGenerator()
+            // Stochastic rounding needs fast draws, not secret ones (only the sum is ever seen):
+            // xoshiro from a system-random state, not a system call per value.
+            var system = SystemRandomNumberGenerator()
+            var state = (system.next(), system.next(), system.next(), system.next())
+            while state == (0, 0, 0, 0) { state.0 = system.next() }
+            var generator = SeededGenerator(state: state)
             let values = codec.values(update, union: task.union, rowWeight: plan.weight, denseWeight: plan.weight, using: &generator)
             let bits = codec.quantizer.ringBits(clients: plan.clients)
             reply.masked = try clients[1].maskInput(values, shares: valueShares, modulusBits: bits).values
