@@ -71,7 +71,7 @@ bench-privacy: build
 # Secure aggregation's figures: AUC and bytes against plain runs, seconds and coordinator CPU
 # at 10 and 100 clients, a round with 30% dropouts (scripts/secure.sh).
 bench-secure: build
-	scripts/secure.sh $(DATA) $(COORDINATOR)
+	scripts/secure.sh $(DATA) $(COORDINATOR) $(BIN)
 
 # The update decoder's fuzz test under AddressSanitizer, FUZZ_ITERATIONS mutated inputs: a
 # debug build of its own in .build-asan (several minutes the first time).

@@ -19,6 +19,7 @@ public final class SecAggClient: @unchecked Sendable {
     /// Neighbours whose shares arrived (U1 among the neighbours), and their shares.
     private var received: [Int: (selfMask: ShamirSharing.Share, maskingKey: ShamirSharing.Share)] = [:]
     private var phase = 0
+    private var agreedShareKeys: [Int: SymmetricKey] = [:]
 
     public init(id: Int, round: UInt64, threshold: Int, neighbours: [Int]) {
         precondition(!neighbours.contains(id), "A client is not its own neighbour.")
@@ -132,8 +133,13 @@ public final class SecAggClient: @unchecked Sendable {
         return UnmaskingShares(client: id, selfMaskShares: selfMasks, maskingKeyShares: keys)
     }
 
+    /// The key shares to and from `peer` are encrypted under: agreed once (an X25519
+    /// multiplication), used for both directions.
     private func shareKey(with peer: Int) throws(SecAggError) -> SymmetricKey {
-        try agreedKey(private: encryptionKey, peerKey: peers[peer]?.encryptionKey, peer: peer, salt: "fedattn-secagg-share")
+        if let known = agreedShareKeys[peer] { return known }
+        let key = try agreedKey(private: encryptionKey, peerKey: peers[peer]?.encryptionKey, peer: peer, salt: "fedattn-secagg-share")
+        agreedShareKeys[peer] = key
+        return key
     }
 
     private func pairwiseSeed(with peer: Int) throws(SecAggError) -> SymmetricKey {
