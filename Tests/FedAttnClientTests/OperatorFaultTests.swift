@@ -61,6 +61,22 @@ struct OperatorFaultTests {
             "\(tau.standardError)")
     }
 
+    @Test func secureAggregationSettingsThatCannotRunAreNamed() throws {
+        let krum = try ProcessRunner.run(Self.coordinator, ["simulate", "--secure-aggregation", "--strategy", "krum"])
+        #expect(
+            krum.status != 0 && krum.standardError.contains("--strategy krum reads each silo's update, which secure aggregation hides"),
+            "\(krum.standardError)")
+        let bits = try ProcessRunner.run(Self.coordinator, ["simulate", "--secure-aggregation", "--secagg-bits", "40"])
+        #expect(bits.status != 0 && bits.standardError.contains("--secagg-bits must be in 8...24, not 40"), "\(bits.standardError)")
+        let stray = try ProcessRunner.run(Self.coordinator, ["simulate", "--secagg-threshold", "3"])
+        #expect(stray.status != 0 && stray.standardError.contains("--secagg-threshold needs --secure-aggregation"), "\(stray.standardError)")
+        let two = try ProcessRunner.run(
+            Self.coordinator, ["serve", "--insecure", "--secure-aggregation", "--min-clients", "2", "--state", try Fixtures.temporaryFolder()])
+        #expect(two.status != 0 && two.standardError.contains("--secure-aggregation needs --min-clients of 3 or more"), "\(two.standardError)")
+        let drops = try ProcessRunner.run(Self.coordinator, ["simulate", "--secure-aggregation", "--dropouts", "3"])
+        #expect(drops.status != 0 && drops.standardError.contains("--dropouts needs --link in-process"), "\(drops.standardError)")
+    }
+
     @Test func aBusyPortIsNamedWithItsCause() async throws {
         let (first, port) = try await Self.serve(state: try Fixtures.temporaryFolder())
         defer { first.stop() }
