@@ -91,52 +91,60 @@
 //
 // ── Secure aggregation (TrainingPlan.secure set) ────────────────────────────────────────
 // SecAgg+ (Bonawitz et al., CCS 2017, semi-honest; Bell et al., CCS 2020): the coordinator
-// learns the round's sum of the clients' quantised updates, and how many clients touched
-// each item row, never one client's. The update is NOT uploaded. Two secure sums share the
-// round: sum 0 of row indicators, sum 1 of weighted values over the union of rows. Each sum
-// has its own keys and secrets; a client keeps one state per sum. All arithmetic on masked
-// vectors is on u32, mod 2^32.
-//   Session: s = round << 20 | attempt << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
+// learns the round's sum of the clients' quantised updates, and which item rows some client
+// trained for the first time, never one client's update or rows. The update is NOT uploaded.
+// Two secure sums share the round: sum 0 of row indicators (new rows), sum 1 of weighted
+// values. Each sum has its own keys and secrets: a client keeps one state per sum, and fresh
+// ones for every TRAIN. Masks are added on u32, mod 2^32; a masked vector is then reduced
+// mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, m below for sum 1).
+//   Session: s = SecurePlan.session << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
 //   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
-//   Keys: per sum, two X25519 key pairs (encryption, masking) and a 32-byte random self-mask
-//   seed b. Pairwise keys are HKDF-SHA256 (salt "fedattn-secagg-share" for encryption,
-//   "fedattn-secagg-mask" for masks, info ctx(s, a, b), 32 bytes) of the X25519 secret.
+//   Keys: per sum, two X25519 key pairs (encryption, masking), all four distinct, and a
+//   32-byte random self-mask seed b. Pairwise keys are HKDF-SHA256 (salt
+//   "fedattn-secagg-share" for encryption, "fedattn-secagg-mask" for masks, info ctx(s, a, b),
+//   32 bytes) of the X25519 secret (a small-order public key, whose secret is zero, is refused).
 //   PRG(key, n): the ciphertext of 4n zero bytes under ChaCha20-Poly1305 (RFC 8439: block
 //   counter from 1) with `key` and a 12-byte zero nonce, read as n u32 little-endian. The
-//   self mask's key is b itself.
+//   self mask's key is b itself. Each key serves one vector only.
 //   Shamir: a 32-byte secret is cut into five chunks of 7 bytes (the last 4; little-endian
 //   integers below 2^56), each the constant term of a random polynomial of degree t - 1
 //   over GF(2^61 - 1); client j holds the values at x = j + 1.
 //   1. TRAIN: train as the plan says, then SecureStep(ADVERTISE) with base_version,
 //      example_count, train_seconds and `keys`: two PublicKeys (sum 0, sum 1) of its own id.
-//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised): per
-//      sum, for each such neighbour v (ascending), split b and the masking private key
-//      (raw 32 bytes) with threshold t among those neighbours; encrypt the 80 bytes (the
-//      five u64 LE values of b's share, then of the key's share) with ChaCha20-Poly1305
-//      under the encryption key agreed with v, additional data ctx(s, u, v) | u (u32 LE);
-//      send them as EncryptedShare (ciphertext = 12-byte nonce | 80 bytes | 16-byte tag).
-//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it; keep sum 1's): decrypt
-//      them (t or more needed); the input x has one lane of `bits` bits per item row,
-//      bits = the smallest of 1, 2, 4, 8, 16 with 2^bits > clients, 32 / bits lanes per u32
-//      (row r in element r / lanes at bit (r mod lanes) * bits), 1 for each row its update
-//      touches. Send y = x + PRG(b) + sum over the neighbours v that shared of
-//      (u < v ? +1 : -1) PRG(mask key agreed with v), masked_bits 32.
-//   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds,
-//      itself among them): for each neighbour that shared with it, reveal the share of b if v
-//      is a survivor, else the share of v's masking key; never both for one neighbour.
-//   5. SECURE MASK_VALUES (union_rows, ascending): the input is, over the union rows, its
-//      update's values there (0 for rows it did not touch), then every other tensor in
-//      order, all times `weight`, each clipped to [-clip, clip] and stochastically rounded
-//      onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) / (2 clip), rounded up with the
-//      probability of its fraction); masked as in 3 with sum 1's keys, then reduced mod 2^m,
-//      m = bits + ceil(log2 clients) (at most 32: the ring that holds the sum), masked_bits m.
+//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised, t or
+//      more needed): per sum, for each such neighbour v (ascending), split b and the masking
+//      private key (raw 32 bytes) with threshold t among exactly those neighbours; encrypt the
+//      80 bytes (the five u64 LE values of b's share, then of the key's share) with
+//      ChaCha20-Poly1305 under the encryption key agreed with v, a random 12-byte nonce, and
+//      additional data ctx(s, u, v) | u (u32 LE); send one EncryptedShare per such neighbour
+//      (ciphertext = nonce | 80 bytes | 16-byte tag).
+//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it, t or more needed; keep
+//      sum 1's; rows: the rows some client trained in earlier rounds): decrypt them; the
+//      input x has one element per item row: a uniformly random value in 1..65535 for each
+//      row its update touches (sends, or sets non-zero) that is not in `rows`, 0 elsewhere.
+//      Send y = x + PRG(b) + sum over the neighbours v whose shares it received of
+//      (u < v ? +1 : -1) PRG(mask key agreed with v), mod 2^16 (masked_bits 16). The sum of
+//      the x's, non-zero where some client has a new row, says nothing of how many or whose.
+//   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds):
+//      refuse (abort) unless it is among them, there are 3 or more, t or more, and every
+//      surviving neighbour shared with it; then, at most once for this sum, for each
+//      neighbour v that shared with it reveal the share of v's b if v survived, else the
+//      share of v's masking key; never both for one neighbour.
+//   5. SECURE MASK_VALUES (rows: the rows known so far and this round's new ones): the input
+//      is, over those rows ascending, its update's values there (0 for rows it did not
+//      touch), then every other tensor in order, all times `weight` (its examples declared
+//      at Join over the selected clients' total), each clipped to [-clip, clip] (NaN as 0)
+//      and stochastically rounded onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) /
+//      (2 clip), rounded up with the probability of its fraction); masked as in 3 with sum
+//      1's keys and shares, then reduced mod 2^m, m = bits + ceil(log2 clients) (at most 32:
+//      the ring that holds the sum), masked_bits m.
 //   6. SECURE UNMASK_VALUES: as 4, for sum 1.
 // A masked vector travels after its SecureReply (masked_count elements of masked_bits bits)
 // in SecurePart.masked chunks of at most Limits.update_chunk_bytes, ceil(count bits / 8)
 // bytes in all: element i is bits [i b, (i + 1) b) of the bytes read as one little-endian
-// integer (b = 32: u32 little-endian). Uniform bytes: zstd would not shrink them.
-// A phase the client cannot answer (too few shares, a plan that does not hold together) it
-// leaves unanswered: the round goes on without it, or is retried with a new attempt.
+// integer. Uniform bytes: zstd would not shrink them. A client that cannot answer a phase
+// (too few keys or shares, a share that does not decrypt, too few survivors, a plan that
+// does not hold together) answers with `abort` set: the round stops waiting for it.
 
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an

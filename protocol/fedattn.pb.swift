@@ -101,52 +101,60 @@
 //
 // ── Secure aggregation (TrainingPlan.secure set) ────────────────────────────────────────
 // SecAgg+ (Bonawitz et al., CCS 2017, semi-honest; Bell et al., CCS 2020): the coordinator
-// learns the round's sum of the clients' quantised updates, and how many clients touched
-// each item row, never one client's. The update is NOT uploaded. Two secure sums share the
-// round: sum 0 of row indicators, sum 1 of weighted values over the union of rows. Each sum
-// has its own keys and secrets; a client keeps one state per sum. All arithmetic on masked
-// vectors is on u32, mod 2^32.
-//   Session: s = round << 20 | attempt << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
+// learns the round's sum of the clients' quantised updates, and which item rows some client
+// trained for the first time, never one client's update or rows. The update is NOT uploaded.
+// Two secure sums share the round: sum 0 of row indicators (new rows), sum 1 of weighted
+// values. Each sum has its own keys and secrets: a client keeps one state per sum, and fresh
+// ones for every TRAIN. Masks are added on u32, mod 2^32; a masked vector is then reduced
+// mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, m below for sum 1).
+//   Session: s = SecurePlan.session << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
 //   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
-//   Keys: per sum, two X25519 key pairs (encryption, masking) and a 32-byte random self-mask
-//   seed b. Pairwise keys are HKDF-SHA256 (salt "fedattn-secagg-share" for encryption,
-//   "fedattn-secagg-mask" for masks, info ctx(s, a, b), 32 bytes) of the X25519 secret.
+//   Keys: per sum, two X25519 key pairs (encryption, masking), all four distinct, and a
+//   32-byte random self-mask seed b. Pairwise keys are HKDF-SHA256 (salt
+//   "fedattn-secagg-share" for encryption, "fedattn-secagg-mask" for masks, info ctx(s, a, b),
+//   32 bytes) of the X25519 secret (a small-order public key, whose secret is zero, is refused).
 //   PRG(key, n): the ciphertext of 4n zero bytes under ChaCha20-Poly1305 (RFC 8439: block
 //   counter from 1) with `key` and a 12-byte zero nonce, read as n u32 little-endian. The
-//   self mask's key is b itself.
+//   self mask's key is b itself. Each key serves one vector only.
 //   Shamir: a 32-byte secret is cut into five chunks of 7 bytes (the last 4; little-endian
 //   integers below 2^56), each the constant term of a random polynomial of degree t - 1
 //   over GF(2^61 - 1); client j holds the values at x = j + 1.
 //   1. TRAIN: train as the plan says, then SecureStep(ADVERTISE) with base_version,
 //      example_count, train_seconds and `keys`: two PublicKeys (sum 0, sum 1) of its own id.
-//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised): per
-//      sum, for each such neighbour v (ascending), split b and the masking private key
-//      (raw 32 bytes) with threshold t among those neighbours; encrypt the 80 bytes (the
-//      five u64 LE values of b's share, then of the key's share) with ChaCha20-Poly1305
-//      under the encryption key agreed with v, additional data ctx(s, u, v) | u (u32 LE);
-//      send them as EncryptedShare (ciphertext = 12-byte nonce | 80 bytes | 16-byte tag).
-//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it; keep sum 1's): decrypt
-//      them (t or more needed); the input x has one lane of `bits` bits per item row,
-//      bits = the smallest of 1, 2, 4, 8, 16 with 2^bits > clients, 32 / bits lanes per u32
-//      (row r in element r / lanes at bit (r mod lanes) * bits), 1 for each row its update
-//      touches. Send y = x + PRG(b) + sum over the neighbours v that shared of
-//      (u < v ? +1 : -1) PRG(mask key agreed with v), masked_bits 32.
-//   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds,
-//      itself among them): for each neighbour that shared with it, reveal the share of b if v
-//      is a survivor, else the share of v's masking key; never both for one neighbour.
-//   5. SECURE MASK_VALUES (union_rows, ascending): the input is, over the union rows, its
-//      update's values there (0 for rows it did not touch), then every other tensor in
-//      order, all times `weight`, each clipped to [-clip, clip] and stochastically rounded
-//      onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) / (2 clip), rounded up with the
-//      probability of its fraction); masked as in 3 with sum 1's keys, then reduced mod 2^m,
-//      m = bits + ceil(log2 clients) (at most 32: the ring that holds the sum), masked_bits m.
+//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised, t or
+//      more needed): per sum, for each such neighbour v (ascending), split b and the masking
+//      private key (raw 32 bytes) with threshold t among exactly those neighbours; encrypt the
+//      80 bytes (the five u64 LE values of b's share, then of the key's share) with
+//      ChaCha20-Poly1305 under the encryption key agreed with v, a random 12-byte nonce, and
+//      additional data ctx(s, u, v) | u (u32 LE); send one EncryptedShare per such neighbour
+//      (ciphertext = nonce | 80 bytes | 16-byte tag).
+//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it, t or more needed; keep
+//      sum 1's; rows: the rows some client trained in earlier rounds): decrypt them; the
+//      input x has one element per item row: a uniformly random value in 1..65535 for each
+//      row its update touches (sends, or sets non-zero) that is not in `rows`, 0 elsewhere.
+//      Send y = x + PRG(b) + sum over the neighbours v whose shares it received of
+//      (u < v ? +1 : -1) PRG(mask key agreed with v), mod 2^16 (masked_bits 16). The sum of
+//      the x's, non-zero where some client has a new row, says nothing of how many or whose.
+//   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds):
+//      refuse (abort) unless it is among them, there are 3 or more, t or more, and every
+//      surviving neighbour shared with it; then, at most once for this sum, for each
+//      neighbour v that shared with it reveal the share of v's b if v survived, else the
+//      share of v's masking key; never both for one neighbour.
+//   5. SECURE MASK_VALUES (rows: the rows known so far and this round's new ones): the input
+//      is, over those rows ascending, its update's values there (0 for rows it did not
+//      touch), then every other tensor in order, all times `weight` (its examples declared
+//      at Join over the selected clients' total), each clipped to [-clip, clip] (NaN as 0)
+//      and stochastically rounded onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) /
+//      (2 clip), rounded up with the probability of its fraction); masked as in 3 with sum
+//      1's keys and shares, then reduced mod 2^m, m = bits + ceil(log2 clients) (at most 32:
+//      the ring that holds the sum), masked_bits m.
 //   6. SECURE UNMASK_VALUES: as 4, for sum 1.
 // A masked vector travels after its SecureReply (masked_count elements of masked_bits bits)
 // in SecurePart.masked chunks of at most Limits.update_chunk_bytes, ceil(count bits / 8)
 // bytes in all: element i is bits [i b, (i + 1) b) of the bytes read as one little-endian
-// integer (b = 32: u32 little-endian). Uniform bytes: zstd would not shrink them.
-// A phase the client cannot answer (too few shares, a plan that does not hold together) it
-// leaves unanswered: the round goes on without it, or is retried with a new attempt.
+// integer. Uniform bytes: zstd would not shrink them. A client that cannot answer a phase
+// (too few keys or shares, a share that does not decrypt, too few survivors, a plan that
+// does not hold together) answers with `abort` set: the round stops waiting for it.
 
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
@@ -421,53 +429,41 @@ public nonisolated struct Fedattn_V1_TaskRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Fedattn_V1_Task: @unchecked Sendable {
+public nonisolated struct Fedattn_V1_Task: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Fedattn_V1_Task.Kind {
-    get {_storage._kind}
-    set {_uniqueStorage()._kind = newValue}
-  }
+  public var kind: Fedattn_V1_Task.Kind = .unspecified
 
   /// The round the task belongs to (TRAIN, EVALUATE); rounds count from 1.
-  public var round: UInt32 {
-    get {_storage._round}
-    set {_uniqueStorage()._round = newValue}
-  }
+  public var round: UInt32 = 0
 
   /// The model to download (TRAIN, EVALUATE).
-  public var modelVersion: String {
-    get {_storage._modelVersion}
-    set {_uniqueStorage()._modelVersion = newValue}
-  }
+  public var modelVersion: String = String()
 
   /// How to train (TRAIN).
   public var plan: Fedattn_V1_TrainingPlan {
-    get {_storage._plan ?? Fedattn_V1_TrainingPlan()}
-    set {_uniqueStorage()._plan = newValue}
+    get {_plan ?? Fedattn_V1_TrainingPlan()}
+    set {_plan = newValue}
   }
   /// Returns true if `plan` has been explicitly set.
-  public var hasPlan: Bool {_storage._plan != nil}
+  public var hasPlan: Bool {self._plan != nil}
   /// Clears the value of `plan`. Subsequent reads from it will return its default value.
-  public mutating func clearPlan() {_uniqueStorage()._plan = nil}
+  public mutating func clearPlan() {self._plan = nil}
 
   /// When to ask again (WAIT).
-  public var retryAfterMs: UInt32 {
-    get {_storage._retryAfterMs}
-    set {_uniqueStorage()._retryAfterMs = newValue}
-  }
+  public var retryAfterMs: UInt32 = 0
 
   /// The phase and what the coordinator relays for it (SECURE).
   public var secure: Fedattn_V1_SecureTask {
-    get {_storage._secure ?? Fedattn_V1_SecureTask()}
-    set {_uniqueStorage()._secure = newValue}
+    get {_secure ?? Fedattn_V1_SecureTask()}
+    set {_secure = newValue}
   }
   /// Returns true if `secure` has been explicitly set.
-  public var hasSecure: Bool {_storage._secure != nil}
+  public var hasSecure: Bool {self._secure != nil}
   /// Clears the value of `secure`. Subsequent reads from it will return its default value.
-  public mutating func clearSecure() {_uniqueStorage()._secure = nil}
+  public mutating func clearSecure() {self._secure = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -523,54 +519,79 @@ public nonisolated struct Fedattn_V1_Task: @unchecked Sendable {
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _plan: Fedattn_V1_TrainingPlan? = nil
+  fileprivate var _secure: Fedattn_V1_SecureTask? = nil
 }
 
 /// How to train one round (see "Local training" above).
-public nonisolated struct Fedattn_V1_TrainingPlan: Sendable {
+public nonisolated struct Fedattn_V1_TrainingPlan: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Passes over the silo's training examples.
-  public var epochs: UInt32 = 0
+  public var epochs: UInt32 {
+    get {_storage._epochs}
+    set {_uniqueStorage()._epochs = newValue}
+  }
 
   /// Examples per Adam step.
-  public var batchSize: UInt32 = 0
+  public var batchSize: UInt32 {
+    get {_storage._batchSize}
+    set {_uniqueStorage()._batchSize = newValue}
+  }
 
   /// Adam's learning rate.
-  public var learningRate: Float = 0
+  public var learningRate: Float {
+    get {_storage._learningRate}
+    set {_uniqueStorage()._learningRate = newValue}
+  }
 
   /// Seeds the client's shuffling for this round (a hint; any shuffle is fine).
-  public var seed: UInt64 = 0
+  public var seed: UInt64 {
+    get {_storage._seed}
+    set {_uniqueStorage()._seed = newValue}
+  }
 
   /// FedProx strength mu: the client adds (mu/2) |w - w_global|^2 to its loss.
-  public var proximalMu: Float = 0
+  public var proximalMu: Float {
+    get {_storage._proximalMu}
+    set {_uniqueStorage()._proximalMu = newValue}
+  }
 
   /// Example-level DP-SGD when above 0 (see "Local training with DP-SGD"): the clip norm C.
-  public var dpClipNorm: Float = 0
+  public var dpClipNorm: Float {
+    get {_storage._dpClipNorm}
+    set {_uniqueStorage()._dpClipNorm = newValue}
+  }
 
   /// DP-SGD: the noise's standard deviation over C (sigma), 0 or more.
-  public var dpNoiseMultiplier: Float = 0
+  public var dpNoiseMultiplier: Float {
+    get {_storage._dpNoiseMultiplier}
+    set {_uniqueStorage()._dpNoiseMultiplier = newValue}
+  }
 
   /// DP-SGD: the item table's SGD learning rate (per example: it multiplies the sum S + n), above 0.
-  public var dpRowLearningRate: Float = 0
+  public var dpRowLearningRate: Float {
+    get {_storage._dpRowLearningRate}
+    set {_uniqueStorage()._dpRowLearningRate = newValue}
+  }
 
   /// Secure aggregation when set: the update is summed through the secure phases, not uploaded.
   public var secure: Fedattn_V1_SecurePlan {
-    get {_secure ?? Fedattn_V1_SecurePlan()}
-    set {_secure = newValue}
+    get {_storage._secure ?? Fedattn_V1_SecurePlan()}
+    set {_uniqueStorage()._secure = newValue}
   }
   /// Returns true if `secure` has been explicitly set.
-  public var hasSecure: Bool {self._secure != nil}
+  public var hasSecure: Bool {_storage._secure != nil}
   /// Clears the value of `secure`. Subsequent reads from it will return its default value.
-  public mutating func clearSecure() {self._secure = nil}
+  public mutating func clearSecure() {_uniqueStorage()._secure = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _secure: Fedattn_V1_SecurePlan? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// A client's place in a secure round.
@@ -602,6 +623,9 @@ public nonisolated struct Fedattn_V1_SecurePlan: Sendable {
 
   /// quantisation bits, 8..24
   public var bits: UInt32 = 0
+
+  /// random, below 2^63: binds the round's keys (see "Secure aggregation")
+  public var session: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -706,8 +730,12 @@ public nonisolated struct Fedattn_V1_SecureTask: Sendable {
   /// UNMASK_*: ids in the sum
   public var survivors: [UInt32] = []
 
-  /// MASK_VALUES: ascending
-  public var unionRows: [Int32] = []
+  /// MASK_INDICATORS: the item rows some silo trained in an earlier round; MASK_VALUES: the
+  /// rows the values run over (those and this round's new ones). A bitmap of `row_count`
+  /// bits (row r is bit r mod 8 of byte r / 8), ceil(row_count / 8) bytes.
+  public var rows: Data = Data()
+
+  public var rowCount: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -749,8 +777,12 @@ public nonisolated struct Fedattn_V1_SecureReply: Sendable {
   /// MASK_*: elements of the masked vector that follows
   public var maskedCount: UInt64 = 0
 
-  /// MASK_*: bits per element (32 for the indicators)
+  /// MASK_*: bits per element (16 for the indicators)
   public var maskedBits: UInt32 = 0
+
+  /// Any phase: this client cannot go on in this round (why); the round stops waiting for it
+  /// and removes its masks with its neighbours' shares. Nothing else of the reply is read.
+  public var abort: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1320,13 +1352,79 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
   public static let protoMessageName: String = _protobuf_package + ".Task"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}round\0\u{3}model_version\0\u{1}plan\0\u{3}retry_after_ms\0\u{1}secure\0")
 
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._secure) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    }
+    if self.round != 0 {
+      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 2)
+    }
+    if !self.modelVersion.isEmpty {
+      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 3)
+    }
+    try { if let v = self._plan {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if self.retryAfterMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 5)
+    }
+    try { if let v = self._secure {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_Task, rhs: Fedattn_V1_Task) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.round != rhs.round {return false}
+    if lhs.modelVersion != rhs.modelVersion {return false}
+    if lhs._plan != rhs._plan {return false}
+    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
+    if lhs._secure != rhs._secure {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}TRAIN\0\u{1}EVALUATE\0\u{1}WAIT\0\u{1}DONE\0\u{1}SECURE\0")
+}
+
+nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TrainingPlan"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0\u{1}secure\0")
+
   fileprivate class _StorageClass {
-    var _kind: Fedattn_V1_Task.Kind = .unspecified
-    var _round: UInt32 = 0
-    var _modelVersion: String = String()
-    var _plan: Fedattn_V1_TrainingPlan? = nil
-    var _retryAfterMs: UInt32 = 0
-    var _secure: Fedattn_V1_SecureTask? = nil
+    var _epochs: UInt32 = 0
+    var _batchSize: UInt32 = 0
+    var _learningRate: Float = 0
+    var _seed: UInt64 = 0
+    var _proximalMu: Float = 0
+    var _dpClipNorm: Float = 0
+    var _dpNoiseMultiplier: Float = 0
+    var _dpRowLearningRate: Float = 0
+    var _secure: Fedattn_V1_SecurePlan? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1337,11 +1435,14 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     private init() {}
 
     init(copying source: _StorageClass) {
-      _kind = source._kind
-      _round = source._round
-      _modelVersion = source._modelVersion
-      _plan = source._plan
-      _retryAfterMs = source._retryAfterMs
+      _epochs = source._epochs
+      _batchSize = source._batchSize
+      _learningRate = source._learningRate
+      _seed = source._seed
+      _proximalMu = source._proximalMu
+      _dpClipNorm = source._dpClipNorm
+      _dpNoiseMultiplier = source._dpNoiseMultiplier
+      _dpRowLearningRate = source._dpRowLearningRate
       _secure = source._secure
     }
   }
@@ -1361,12 +1462,15 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
         // allocates stack space for every case branch when no optimizations are
         // enabled. https://github.com/apple/swift-protobuf/issues/1034
         switch fieldNumber {
-        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
-        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._round) }()
-        case 3: try { try decoder.decodeSingularStringField(value: &_storage._modelVersion) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._plan) }()
-        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._retryAfterMs) }()
-        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._secure) }()
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._epochs) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._batchSize) }()
+        case 3: try { try decoder.decodeSingularFloatField(value: &_storage._learningRate) }()
+        case 4: try { try decoder.decodeSingularUInt64Field(value: &_storage._seed) }()
+        case 5: try { try decoder.decodeSingularFloatField(value: &_storage._proximalMu) }()
+        case 6: try { try decoder.decodeSingularFloatField(value: &_storage._dpClipNorm) }()
+        case 7: try { try decoder.decodeSingularFloatField(value: &_storage._dpNoiseMultiplier) }()
+        case 8: try { try decoder.decodeSingularFloatField(value: &_storage._dpRowLearningRate) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._secure) }()
         default: break
         }
       }
@@ -1379,38 +1483,50 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       // allocates stack space for every if/case branch local when no optimizations
       // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
       // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._kind != .unspecified {
-        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      if _storage._epochs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._epochs, fieldNumber: 1)
       }
-      if _storage._round != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._round, fieldNumber: 2)
+      if _storage._batchSize != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._batchSize, fieldNumber: 2)
       }
-      if !_storage._modelVersion.isEmpty {
-        try visitor.visitSingularStringField(value: _storage._modelVersion, fieldNumber: 3)
+      if _storage._learningRate.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._learningRate, fieldNumber: 3)
       }
-      try { if let v = _storage._plan {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
-      if _storage._retryAfterMs != 0 {
-        try visitor.visitSingularUInt32Field(value: _storage._retryAfterMs, fieldNumber: 5)
+      if _storage._seed != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._seed, fieldNumber: 4)
+      }
+      if _storage._proximalMu.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._proximalMu, fieldNumber: 5)
+      }
+      if _storage._dpClipNorm.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._dpClipNorm, fieldNumber: 6)
+      }
+      if _storage._dpNoiseMultiplier.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._dpNoiseMultiplier, fieldNumber: 7)
+      }
+      if _storage._dpRowLearningRate.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._dpRowLearningRate, fieldNumber: 8)
       }
       try { if let v = _storage._secure {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Fedattn_V1_Task, rhs: Fedattn_V1_Task) -> Bool {
+  public static func ==(lhs: Fedattn_V1_TrainingPlan, rhs: Fedattn_V1_TrainingPlan) -> Bool {
     if lhs._storage !== rhs._storage {
       let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
         let _storage = _args.0
         let rhs_storage = _args.1
-        if _storage._kind != rhs_storage._kind {return false}
-        if _storage._round != rhs_storage._round {return false}
-        if _storage._modelVersion != rhs_storage._modelVersion {return false}
-        if _storage._plan != rhs_storage._plan {return false}
-        if _storage._retryAfterMs != rhs_storage._retryAfterMs {return false}
+        if _storage._epochs != rhs_storage._epochs {return false}
+        if _storage._batchSize != rhs_storage._batchSize {return false}
+        if _storage._learningRate != rhs_storage._learningRate {return false}
+        if _storage._seed != rhs_storage._seed {return false}
+        if _storage._proximalMu != rhs_storage._proximalMu {return false}
+        if _storage._dpClipNorm != rhs_storage._dpClipNorm {return false}
+        if _storage._dpNoiseMultiplier != rhs_storage._dpNoiseMultiplier {return false}
+        if _storage._dpRowLearningRate != rhs_storage._dpRowLearningRate {return false}
         if _storage._secure != rhs_storage._secure {return false}
         return true
       }
@@ -1421,87 +1537,9 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
   }
 }
 
-nonisolated extension Fedattn_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0KIND_UNSPECIFIED\0\u{1}TRAIN\0\u{1}EVALUATE\0\u{1}WAIT\0\u{1}DONE\0\u{1}SECURE\0")
-}
-
-nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
-  public static let protoMessageName: String = _protobuf_package + ".TrainingPlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0\u{1}secure\0")
-
-  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.epochs) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.batchSize) }()
-      case 3: try { try decoder.decodeSingularFloatField(value: &self.learningRate) }()
-      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
-      case 5: try { try decoder.decodeSingularFloatField(value: &self.proximalMu) }()
-      case 6: try { try decoder.decodeSingularFloatField(value: &self.dpClipNorm) }()
-      case 7: try { try decoder.decodeSingularFloatField(value: &self.dpNoiseMultiplier) }()
-      case 8: try { try decoder.decodeSingularFloatField(value: &self.dpRowLearningRate) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._secure) }()
-      default: break
-      }
-    }
-  }
-
-  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.epochs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.epochs, fieldNumber: 1)
-    }
-    if self.batchSize != 0 {
-      try visitor.visitSingularUInt32Field(value: self.batchSize, fieldNumber: 2)
-    }
-    if self.learningRate.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.learningRate, fieldNumber: 3)
-    }
-    if self.seed != 0 {
-      try visitor.visitSingularUInt64Field(value: self.seed, fieldNumber: 4)
-    }
-    if self.proximalMu.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.proximalMu, fieldNumber: 5)
-    }
-    if self.dpClipNorm.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.dpClipNorm, fieldNumber: 6)
-    }
-    if self.dpNoiseMultiplier.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.dpNoiseMultiplier, fieldNumber: 7)
-    }
-    if self.dpRowLearningRate.bitPattern != 0 {
-      try visitor.visitSingularFloatField(value: self.dpRowLearningRate, fieldNumber: 8)
-    }
-    try { if let v = self._secure {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    try unknownFields.traverse(visitor: &visitor)
-  }
-
-  public static func ==(lhs: Fedattn_V1_TrainingPlan, rhs: Fedattn_V1_TrainingPlan) -> Bool {
-    if lhs.epochs != rhs.epochs {return false}
-    if lhs.batchSize != rhs.batchSize {return false}
-    if lhs.learningRate != rhs.learningRate {return false}
-    if lhs.seed != rhs.seed {return false}
-    if lhs.proximalMu != rhs.proximalMu {return false}
-    if lhs.dpClipNorm != rhs.dpClipNorm {return false}
-    if lhs.dpNoiseMultiplier != rhs.dpNoiseMultiplier {return false}
-    if lhs.dpRowLearningRate != rhs.dpRowLearningRate {return false}
-    if lhs._secure != rhs._secure {return false}
-    if lhs.unknownFields != rhs.unknownFields {return false}
-    return true
-  }
-}
-
 nonisolated extension Fedattn_V1_SecurePlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecurePlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}attempt\0\u{1}clients\0\u{1}neighbours\0\u{1}threshold\0\u{1}weight\0\u{1}clip\0\u{1}bits\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}attempt\0\u{1}clients\0\u{1}neighbours\0\u{1}threshold\0\u{1}weight\0\u{1}clip\0\u{1}bits\0\u{1}session\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1517,6 +1555,7 @@ nonisolated extension Fedattn_V1_SecurePlan: SwiftProtobuf.Message, SwiftProtobu
       case 6: try { try decoder.decodeSingularFloatField(value: &self.weight) }()
       case 7: try { try decoder.decodeSingularFloatField(value: &self.clip) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.bits) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.session) }()
       default: break
       }
     }
@@ -1547,6 +1586,9 @@ nonisolated extension Fedattn_V1_SecurePlan: SwiftProtobuf.Message, SwiftProtobu
     if self.bits != 0 {
       try visitor.visitSingularUInt32Field(value: self.bits, fieldNumber: 8)
     }
+    if self.session != 0 {
+      try visitor.visitSingularUInt64Field(value: self.session, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1559,6 +1601,7 @@ nonisolated extension Fedattn_V1_SecurePlan: SwiftProtobuf.Message, SwiftProtobu
     if lhs.weight != rhs.weight {return false}
     if lhs.clip != rhs.clip {return false}
     if lhs.bits != rhs.bits {return false}
+    if lhs.session != rhs.session {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1746,7 +1789,7 @@ nonisolated extension Fedattn_V1_ShamirShare: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecureTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}peer_keys\0\u{1}shares\0\u{1}survivors\0\u{3}union_rows\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}peer_keys\0\u{1}shares\0\u{1}survivors\0\u{2}\u{2}rows\0\u{3}row_count\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1760,7 +1803,8 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
       case 4: try { try decoder.decodeRepeatedMessageField(value: &self.peerKeys) }()
       case 5: try { try decoder.decodeRepeatedMessageField(value: &self.shares) }()
       case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.survivors) }()
-      case 7: try { try decoder.decodeRepeatedInt32Field(value: &self.unionRows) }()
+      case 8: try { try decoder.decodeSingularBytesField(value: &self.rows) }()
+      case 9: try { try decoder.decodeSingularUInt64Field(value: &self.rowCount) }()
       default: break
       }
     }
@@ -1785,8 +1829,11 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
     if !self.survivors.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.survivors, fieldNumber: 6)
     }
-    if !self.unionRows.isEmpty {
-      try visitor.visitPackedInt32Field(value: self.unionRows, fieldNumber: 7)
+    if !self.rows.isEmpty {
+      try visitor.visitSingularBytesField(value: self.rows, fieldNumber: 8)
+    }
+    if self.rowCount != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rowCount, fieldNumber: 9)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1798,7 +1845,8 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
     if lhs.peerKeys != rhs.peerKeys {return false}
     if lhs.shares != rhs.shares {return false}
     if lhs.survivors != rhs.survivors {return false}
-    if lhs.unionRows != rhs.unionRows {return false}
+    if lhs.rows != rhs.rows {return false}
+    if lhs.rowCount != rhs.rowCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1806,7 +1854,7 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecureReply"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}base_version\0\u{3}example_count\0\u{3}train_seconds\0\u{1}keys\0\u{1}shares\0\u{4}\u{2}self_mask_shares\0\u{3}masking_key_shares\0\u{3}masked_count\0\u{3}masked_bits\0\u{c}\u{9}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}base_version\0\u{3}example_count\0\u{3}train_seconds\0\u{1}keys\0\u{1}shares\0\u{4}\u{2}self_mask_shares\0\u{3}masking_key_shares\0\u{3}masked_count\0\u{3}masked_bits\0\u{1}abort\0\u{c}\u{9}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1826,6 +1874,7 @@ nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtob
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.maskingKeyShares) }()
       case 12: try { try decoder.decodeSingularUInt64Field(value: &self.maskedCount) }()
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.maskedBits) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.abort) }()
       default: break
       }
     }
@@ -1868,6 +1917,9 @@ nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtob
     if self.maskedBits != 0 {
       try visitor.visitSingularUInt32Field(value: self.maskedBits, fieldNumber: 13)
     }
+    if !self.abort.isEmpty {
+      try visitor.visitSingularStringField(value: self.abort, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1884,6 +1936,7 @@ nonisolated extension Fedattn_V1_SecureReply: SwiftProtobuf.Message, SwiftProtob
     if lhs.maskingKeyShares != rhs.maskingKeyShares {return false}
     if lhs.maskedCount != rhs.maskedCount {return false}
     if lhs.maskedBits != rhs.maskedBits {return false}
+    if lhs.abort != rhs.abort {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

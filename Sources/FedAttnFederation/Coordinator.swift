@@ -35,6 +35,9 @@ public actor Coordinator {
     /// The secure round under way (secure aggregation): keys, shares and masked inputs, in
     /// memory only, dropped once its step is taken.
     private var secure: SecureRound?
+    /// With secure aggregation: the item rows some silo has trained so far (only ever grows;
+    /// kept in the state folder), so that a round announces only rows new to everyone.
+    private var knownRows: RowSet
     /// A new model whose storing failed, kept so it is stored again rather than retrained.
     private var staged: Staged?
     private var records: [RoundRecord] = []
@@ -131,6 +134,14 @@ public actor Coordinator {
             }
         }
         self.strategy = strategy
+        knownRows = RowSet(rows: model.parameters.layout.tensors[0].shape[0])
+        if let stored = try store?.secureRows() {
+            guard let rows = RowSet(rows: knownRows.rows, bitmap: stored) else {
+                throw CoordinatorError.invalidUpdate(
+                    "\(store!.folder)/\(StateStore.secureRowsFile) does not fit the model's \(knownRows.rows) item rows")
+            }
+            knownRows = rows
+        }
         strategyName = strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
         global = model
         digest = ModelDigest(model.parameters)
@@ -326,7 +337,10 @@ public actor Coordinator {
         let until = ContinuousClock.now + longPoll
         while true {
             let task = machine.task(for: client)
-            if case .secure(let step) = task, let secure { return .secure(secure.fill(step, for: client)) }
+            if case .secure(let step) = task {
+                guard let secure else { return .wait(retryAfter: .milliseconds(20)) }
+                return .secure(secure.fill(step, for: client))
+            }
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
             await waitForChange(until: until)
@@ -447,6 +461,21 @@ public actor Coordinator {
         return secure.expectedMasked(phase)
     }
 
+    /// Keeps the rows trained so far (grown by a round's new ones), in the state folder too:
+    /// a coordinator restarted with fewer would have silos announce rows again, over another
+    /// set of silos, and the two announcements would tell apart the silos between them.
+    private func learnRows(_ known: RowSet, round: Int) {
+        let new = known.count - knownRows.count
+        knownRows = known
+        logger.info("round \(round): \(new) item rows trained for the first time; \(known.count) so far")
+        guard new > 0 else { return }
+        do {
+            try store?.storeSecureRows(known.data)
+        } catch {
+            logger.error("round \(round): the rows trained so far could not be stored: \(error) (kept in memory; tried again next round)")
+        }
+    }
+
     /// Takes one client's answer to a phase of a secure round: checked against what the round
     /// waits for from it (round, attempt, phase) and against the round's graph and sizes, then
     /// kept for the phase's step. `bytes`: its size on the wire.
@@ -463,10 +492,10 @@ public actor Coordinator {
         try secure.check(reply, from: client)
         let arrival = SecureArrival(
             client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase, bytes: bytes, baseVersion: reply.baseVersion,
-            examples: reply.examples, trainSeconds: reply.trainSeconds)
+            examples: reply.examples, trainSeconds: reply.trainSeconds, abort: reply.abort)
         try handle(.secure(arrival), secureReply: reply)
         metrics.bytesUp.increment(by: bytes)
-        if reply.phase == .advertise { metrics.updates.increment() }
+        if reply.phase == .advertise && reply.abort == nil { metrics.updates.increment() }
     }
 
     /// The tensors that may travel as rows: the embedding tables.
@@ -535,6 +564,8 @@ public actor Coordinator {
     /// `.update` event, folded in if the machine accepts it.
     private func handle(_ event: RoundEvent, folding update: ClientUpdate? = nil, secureReply: SecureReply? = nil) throws(CoordinatorError) {
         let generation = machine.generation
+        // A secure round's ids, graph and session come from here: the machine draws no randomness.
+        if config.secureAggregation != nil { machine.entropy = UInt64.random(in: .min ... .max) }
         let actions = try machine.handle(event, at: now)
         for action in actions { perform(action, update, secureReply) }
         if machine.generation != generation {
@@ -564,7 +595,7 @@ public actor Coordinator {
             if let update { accumulator?.add(update) }
         case .secureBegin(let plan):
             guard let settings = config.secureAggregation else { return }
-            secure = SecureRound(plan: plan, layout: global.parameters.layout, settings: settings)
+            secure = SecureRound(plan: plan, layout: global.parameters.layout, settings: settings, known: knownRows)
         case .secureFold(let client):
             do {
                 if let secureReply { try secure?.fold(secureReply, from: client) }
@@ -576,9 +607,7 @@ public actor Coordinator {
         case .secureClose(let round, let phase, _):
             do {
                 try secure?.close(phase)
-                if phase == .unmaskIndicators, let union = secure?.union.count {
-                    logger.info("round \(round): the union of the rows trained holds \(union) rows")
-                }
+                if phase == .unmaskIndicators, let known = secure?.known { learnRows(known, round: round) }
             } catch {
                 secure = nil
                 try? handle(.secureFailed(round: round, reason: "\(phase): \(error)"))
@@ -662,6 +691,12 @@ public actor Coordinator {
     /// Makes `global`, just changed by `step`, the staged next version (or fails the round
     /// when the strategy published nothing).
     private func stage(_ outcome: RoundOutcome, _ step: ModelStep?, updates: Int) {
+        if step == nil, config.secureAggregation != nil {
+            // Not retried: a second sum of the same updates over other silos would tell their difference.
+            logger.error("round \(outcome.round): \(strategy.name) published nothing from the secure sum; the model stays as it was this round")
+            try? handle(.published(round: outcome.round, version: published.version))
+            return
+        }
         guard let step else {
             let why = strategy.needsUpdates ? " (\(strategy.name) needs more updates than the \(updates) it got)" : ""
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing\(why)"))

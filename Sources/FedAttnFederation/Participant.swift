@@ -97,7 +97,17 @@ public struct Participant: Sendable {
                 if let plan = plan.secure {
                     // Not uploaded: summed with the others' through the secure phases.
                     session = nil
-                    let secured = try SecureSession(round: round, plan: plan, update: SecureSession.decode(update.payload, model: info.model))
+                    let secured: SecureSession
+                    do {
+                        secured = try SecureSession(round: round, plan: plan, update: SecureSession.decode(update.payload, model: info.model))
+                    } catch let error as SecAggError {
+                        events(.dropped(round: round, reason: "\(error)"))
+                        let task = SecureTask(round: round, attempt: plan.attempt, phase: .advertise)
+                        try await Self.droppingIfUnwanted(round, { _ in }) {
+                            try await link.sendSecure(SecureSession.abort(task, because: "\(error)"))
+                        }
+                        return false
+                    }
                     let reply = secured.advertise(
                         baseVersion: version, examples: update.examples, trainSeconds: update.privacySpent == nil ? update.trainSeconds : 0)
                     try await Self.droppingIfUnwanted(round, events) {
@@ -136,10 +146,12 @@ public struct Participant: Sendable {
                         events(.secured(round: task.round, phase: task.phase, bytes: reply.approximateBytes))
                     }
                 } catch let error as SecAggError {
-                    // This client cannot go on in this round: the others go on without it; it waits for the next task.
+                    // This client cannot go on in this round: it says so, and the round goes on without it.
                     session = nil
                     events(.dropped(round: task.round, reason: "\(error)"))
-                    try await Task.sleep(for: .milliseconds(250))
+                    try await Self.droppingIfUnwanted(task.round, { _ in }) {
+                        try await link.sendSecure(SecureSession.abort(task, because: "\(error)"))
+                    }
                 }
             case .wait(let retryAfter):
                 events(.waiting)

@@ -240,6 +240,21 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// Secure aggregation's rows trained so far, as a bitmap (`RowSet`).
+    public static let secureRowsFile = "secure-rows.bitmap"
+
+    /// Makes the rows trained so far durable (replacing the last).
+    public func storeSecureRows(_ bitmap: Data) throws {
+        try writeDurably(to: Self.secureRowsFile) { write in try bitmap.withUnsafeBytes { try write($0) } }
+    }
+
+    /// The rows trained so far, as stored (nil before any secure round).
+    public func secureRows() throws -> Data? {
+        let path = (folder as NSString).appendingPathComponent(Self.secureRowsFile)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
     /// The server optimiser's state stored with a round (nil when it stored none).
     public func serverState(of round: StoredRound) throws -> Data? {
         guard let file = round.serverStateFile else { return nil }

@@ -1,47 +1,38 @@
-/// The rows a silo's update touches, as a vector that secure aggregation can sum: a count of
-/// `bits` bits per table row, packed `32 / bits` to a ring element (UInt32). Each silo puts a 1
-/// in the lanes of its rows; the masked sum, unmasked, gives each row's count of silos, never
-/// which silo (issue 13's design: a first secure sum of indicators, then masked values over
-/// the union). Lanes never carry into each other as long as the count stays below 2^bits, so
-/// `bits` must exceed log2(clients): 8 bits (255 clients) packs four rows to an element, a
-/// hash:4M table to 4 MB.
+/// The rows a silo's update newly touches, as a vector that secure aggregation sums in the
+/// ring Z_{2^16} (one element per table row, 2 bytes on the wire): a random value in
+/// 1...65535 for each such row, 0 elsewhere. The unmasked sum tells whether some silo touched
+/// a row (non-zero), never how many or which: unlike 0/1 indicators (counts), two sums over
+/// different sets of silos cannot be subtracted into one silo's rows. A row touched by two or
+/// more silos reads as untouched only when their values cancel (1 in 65,535; it is then
+/// caught in a later round).
 public struct RowIndicators: Sendable, Hashable {
     public let rows: Int
-    public let bits: Int
+    /// The ring's bits.
+    public static let bits = 16
 
-    /// - Precondition: rows >= 0; bits one of 1, 2, 4, 8, 16 (lanes fill an element exactly).
-    public init(rows: Int, bits: Int) {
-        precondition(rows >= 0 && [1, 2, 4, 8, 16].contains(bits), "bits of 1, 2, 4, 8 or 16 per row.")
+    /// - Precondition: rows >= 0.
+    public init(rows: Int) {
+        precondition(rows >= 0, "A table of 0 or more rows.")
         self.rows = rows
-        self.bits = bits
     }
 
-    /// The bits a lane needs for counts of up to `clients`.
-    public static func bits(forClients clients: Int) -> Int {
-        [1, 2, 4, 8, 16].first { (1 << $0) > clients } ?? 16
-    }
+    /// Ring elements of the vector: one per row.
+    public var length: Int { rows }
 
-    var lanesPerElement: Int { 32 / bits }
-    /// Ring elements the packed vector takes.
-    public var length: Int { (rows + lanesPerElement - 1) / lanesPerElement }
-    /// The most clients whose counts never carry into the next lane.
-    public var maxClients: Int { (1 << bits) - 1 }
-
-    /// One silo's indicators: 1 in the lane of each row in `touched` (each row once, < rows).
-    public func encode(_ touched: some Sequence<Int32>) -> [UInt32] {
-        var packed = [UInt32](repeating: 0, count: length)
+    /// One silo's indicators: a random value in 1...65535 at each row of `touched` (each < rows).
+    public func encode(_ touched: some Sequence<Int32>, using generator: inout some RandomNumberGenerator) -> [UInt32] {
+        var vector = [UInt32](repeating: 0, count: rows)
         for row in touched {
             let r = Int(row)
             precondition(r >= 0 && r < rows, "Row \(r) outside the table's \(rows).")
-            packed[r / lanesPerElement] |= 1 << UInt32((r % lanesPerElement) * bits)
+            vector[r] = UInt32.random(in: 1...0xFFFF, using: &generator)
         }
-        return packed
+        return vector
     }
 
-    /// Each row's count from a summed vector.
-    public func counts(_ sum: [UInt32]) -> [Int] {
-        precondition(sum.count == length, "A packed vector of \(length) elements, not \(sum.count).")
-        let mask = UInt32((1 << bits) - 1)
-        return (0..<rows).map { r in Int((sum[r / lanesPerElement] >> UInt32((r % lanesPerElement) * bits)) & mask) }
+    /// The rows whose element of a summed vector (mod 2^16) is non-zero, ascending.
+    public func touched(_ sum: [UInt32]) -> [Int32] {
+        precondition(sum.count == length, "A vector of \(length) elements, not \(sum.count).")
+        return sum.indices.filter { sum[$0] & 0xFFFF != 0 }.map { Int32($0) }
     }
 }

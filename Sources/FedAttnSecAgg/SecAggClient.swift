@@ -150,7 +150,9 @@ public final class SecAggClient: @unchecked Sendable {
         -> SymmetricKey
     {
         guard let peerKey, let publicKey = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: peerKey),
-            let secret = try? key.sharedSecretFromKeyAgreement(with: publicKey)
+            let secret = try? key.sharedSecretFromKeyAgreement(with: publicKey),
+            // A small-order key makes the secret zero, known to everyone.
+            secret.withUnsafeBytes({ $0.contains { $0 != 0 } })
         else { throw .protocolViolation("client \(id): no usable key of \(peer)") }
         return secret.hkdfDerivedSymmetricKey(
             using: SHA256.self, salt: Data(salt.utf8), sharedInfo: SecAggKeys.context(round: round, id, peer), outputByteCount: 32)

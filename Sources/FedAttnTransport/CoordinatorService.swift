@@ -266,7 +266,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                     let shape = try await call { () throws(CoordinatorError) in
                         try await coordinator.expectedMasked(client: client, round: Int(reply.round), attempt: Int(reply.attempt), phase: phase)
                     }
-                    if let shape {
+                    if let shape, reply.abort.isEmpty {
                         guard reply.maskedCount == UInt64(shape.count), reply.maskedBits == UInt32(shape.bits) else {
                             throw RPCError(
                                 code: .invalidArgument,
@@ -281,7 +281,10 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                         holdsSlot = true
                         masked.reserveCapacity(expectedBytes)
                     } else if reply.maskedCount > 0 {
-                        throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(phase) carries no masked vector")
+                        throw RPCError(
+                            code: .invalidArgument,
+                            message: "secure step from '\(client)': \(reply.abort.isEmpty ? "\(phase) carries" : "an abort carries") no masked vector"
+                        )
                     }
                     header = reply
                 case .masked(let bytes):

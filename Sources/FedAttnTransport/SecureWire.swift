@@ -76,12 +76,14 @@ enum SecureWire {
             $0.weight = p.weight
             $0.clip = p.clip
             $0.bits = UInt32(p.bits)
+            $0.session = p.session
         }
     }
 
     static func plan(_ p: Fedattn_V1_SecurePlan) -> SecurePlan {
         SecurePlan(
-            id: id(p.id), attempt: Int(p.attempt), clients: Int(p.clients), neighbours: p.neighbours.map(id), threshold: Int(p.threshold),
+            id: id(p.id), attempt: Int(p.attempt), session: p.session, clients: Int(p.clients), neighbours: p.neighbours.map(id),
+            threshold: Int(p.threshold),
             weight: p.weight, clip: p.clip, bits: Int(p.bits))
     }
 
@@ -93,7 +95,10 @@ enum SecureWire {
             $0.peerKeys = t.peerKeys.map { list in .with { $0.keys = list.map(keys) } }
             $0.shares = t.shares.map { list in .with { $0.shares = list.map(share) } }
             $0.survivors = t.survivors.map(UInt32.init)
-            $0.unionRows = t.union
+            if let rows = t.rows {
+                $0.rows = rows.data
+                $0.rowCount = UInt64(rows.rows)
+            }
         }
     }
 
@@ -102,7 +107,12 @@ enum SecureWire {
         if !t.peerKeys.isEmpty { task.peerKeys = t.peerKeys.map { $0.keys.map(keys) } }
         if !t.shares.isEmpty { task.shares = t.shares.map { $0.shares.map(share) } }
         task.survivors = t.survivors.map(id)
-        task.union = t.unionRows
+        if t.rowCount > 0 || !t.rows.isEmpty {
+            guard t.rowCount <= UInt64(Int32.max), let rows = RowSet(rows: Int(t.rowCount), bitmap: t.rows) else {
+                throw Malformed(description: "a row bitmap of \(t.rows.count) bytes for \(t.rowCount) rows")
+            }
+            task.rows = rows
+        }
         return task
     }
 
@@ -120,6 +130,7 @@ enum SecureWire {
                 $0.maskedCount = UInt64(r.masked.count)
                 $0.maskedBits = UInt32(r.maskedBits)
             }
+            if let abort = r.abort { $0.abort = abort }
             if let u = r.unmasking {
                 $0.selfMaskShares = shamir(u.selfMaskShares)
                 $0.maskingKeyShares = shamir(u.maskingKeyShares)
@@ -132,6 +143,7 @@ enum SecureWire {
     static func reply(_ r: Fedattn_V1_SecureReply, masked: Data, client: Int?) throws(Malformed) -> SecureReply {
         var reply = SecureReply(round: Int(r.round), attempt: Int(r.attempt), phase: try phase(r.phase))
         reply.baseVersion = r.baseVersion
+        reply.abort = r.abort.isEmpty ? nil : String(r.abort.prefix(1_000))
         reply.examples = Int(clamping: r.exampleCount)
         guard r.trainSeconds.isFinite, r.trainSeconds >= 0 else { throw Malformed(description: "train_seconds must be finite and non-negative") }
         reply.trainSeconds = r.trainSeconds

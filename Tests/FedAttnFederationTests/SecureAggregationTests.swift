@@ -44,7 +44,7 @@ private struct FixedWork: LocalWork {
 /// masked values (leaving the federation), or stay silent in one phase of a round's first
 /// attempt (connected, but never answering).
 private struct SecureTestLink: FederationLink {
-    enum Fault: Sendable { case none, leaveAfterMaskingValues, silentInFirstAttempt(SecurePhase) }
+    enum Fault: Sendable { case none, leaveAfterMaskingValues, leaveAfterMaskingIndicators, silentInFirstAttempt(SecurePhase), abortAt(SecurePhase) }
     let inner: InProcessLink
     let fault: Fault
     let state = Recorded()
@@ -74,9 +74,21 @@ private struct SecureTestLink: FederationLink {
     }
     func sendSecure(_ reply: SecureReply) async throws {
         if case .silentInFirstAttempt(let phase) = fault, reply.attempt == 1, reply.phase == phase { return }
+        if case .abortAt(let phase) = fault, reply.phase == phase {
+            var abort = SecureReply(round: reply.round, attempt: reply.attempt, phase: phase)
+            abort.abort = "a test client that cannot go on"
+            try await inner.sendSecure(abort)
+            return
+        }
         try await inner.sendSecure(reply)
         if !reply.masked.isEmpty { state.sent.withLock { $0.append(reply.masked) } }
-        if case .leaveAfterMaskingValues = fault, reply.phase == .maskValues {
+        let leaves: Bool
+        switch fault {
+        case .leaveAfterMaskingValues: leaves = reply.phase == .maskValues
+        case .leaveAfterMaskingIndicators: leaves = reply.phase == .maskIndicators
+        default: leaves = false
+        }
+        if leaves {
             state.left.withLock { $0 = true }
             await inner.coordinator.leave(client: inner.client)
         }
@@ -155,6 +167,30 @@ struct SecureAggregationTests {
         #expect(gap <= 10 * SecureAggregationSettings().quantizer.step + 5e-5, "largest difference \(gap)")
     }
 
+    /// A silo that sends its indicators and then leaves is in neither sum's result: the round
+    /// is FedAvg over the other nine (their weights scaled to the whole).
+    @Test func aSiloThatLeavesBetweenTheTwoSumsIsLeftOutOfTheMean() async throws {
+        let works = try Self.works(10)
+        let (secure, _) = try await Self.federate(
+            works, config: Self.config(clients: 10, secure: SecureAggregationSettings()), faults: [.leaveAfterMaskingIndicators])
+        let record = try #require(await secure.history.first)
+        #expect(record.participants.count == 9 && !record.participants.contains("silo-0") && record.retries.isEmpty)
+        let (plain, _) = try await Self.federate(Array(works.dropFirst()), config: Self.config(clients: 9, secure: nil))
+        let gap = Self.difference(await plain.currentModel, await secure.currentModel)
+        #expect(gap <= 10 * SecureAggregationSettings().quantizer.step + 5e-5, "largest difference \(gap)")
+    }
+
+    /// A silo that cannot go on says so, and the round stops waiting for it at once (the
+    /// phase's deadline is a minute).
+    @Test func aSiloThatAbortsIsNotWaitedFor() async throws {
+        let started = ContinuousClock.now
+        let (secure, _) = try await Self.federate(
+            try Self.works(6), config: Self.config(clients: 6, secure: SecureAggregationSettings()), faults: [.abortAt(.maskIndicators)])
+        let record = try #require(await secure.history.first)
+        #expect(record.participants.count == 5 && record.retries.isEmpty)
+        #expect(ContinuousClock.now - started < .seconds(30))
+    }
+
     @Test func aRoundWithFewerUnmaskersThanTheThresholdIsRetriedAndRecorded() async throws {
         // 10 clients: 8 neighbours each, threshold 5. Six stay silent when asked to unmask in
         // the first attempt: 4 answers, under the threshold, so the round is tried again.
@@ -197,6 +233,12 @@ struct SecureAggregationTests {
             stored.append(try Data(contentsOf: URL(fileURLWithPath: path)))
         }
         #expect(stored.count > 100_000, "the state folder holds the rounds' models")
+        // What it does keep of the rows: the union over every silo, as a bitmap.
+        let bitmap = try #require(try StateStore.reading(folder: folder).secureRows())
+        let union = works.reduce(Set<Int32>()) { $0.union($1.delta.tensors[0].rows ?? []) }
+        #expect(RowSet(rows: Self.layout.tensors[0].shape[0], bitmap: bitmap).map { Set($0.sorted) } == union)
+        // Round 2 announced no row: every one was known from round 1.
+        #expect(lines.all.contains { $0.contains("round 2: 0 item rows trained for the first time") }, "\(lines.all)")
         for secret in secrets { #expect(stored.range(of: secret) == nil) }
         // A check that can fail: a stored model is found the same way.
         let model = await coordinator.currentModel.parameters.values

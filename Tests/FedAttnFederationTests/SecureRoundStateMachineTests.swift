@@ -33,12 +33,13 @@ struct SecureRoundStateMachineTests {
         let clients = ["a", "b", "c", "d", "e"]
         var (machine, actions) = try Self.machine(clients)
         guard case .secureBegin(let plan) = actions.last else { Issue.record("no secure round began: \(actions)"); return }
-        #expect(plan.ids == ["a": 0, "b": 1, "c": 2, "d": 3, "e": 4] && plan.threshold == 3)
+        #expect(Set(plan.ids.keys) == Set(clients) && Set(plan.ids.values) == Set(0..<5) && plan.threshold == 3)
         guard case .train(1, "v0", let trainPlan) = machine.task(for: "c"), let secure = trainPlan.secure else {
             Issue.record("c has no secure training task")
             return
         }
-        #expect(secure.id == 2 && secure.clients == 5 && abs(secure.weight - 0.2) < 1e-6 && secure.neighbours == plan.graph.neighbours[2])
+        #expect(secure.id == plan.ids["c"] && secure.clients == 5 && abs(secure.weight - 0.2) < 1e-6)
+        #expect(secure.neighbours == plan.graph.neighbours[secure.id] && secure.session == plan.session)
         // Whole uploads are refused outright.
         #expect(throws: CoordinatorError.self) { try machine.checkUpdateWanted(client: "a", round: 1, baseVersion: "v0") }
         var now: Duration = .seconds(1)
@@ -64,6 +65,23 @@ struct SecureRoundStateMachineTests {
         for client in ["a", "b", "c"] { all += try machine.handle(Self.answer(client, .unmaskValues), at: now) }
         guard case .aggregate(let outcome) = all.last else { Issue.record("no aggregation: \(all.suffix(3))"); return }
         #expect(outcome.participants.sorted() == ["a", "b", "c", "d"] && outcome.examples == 400)
+    }
+
+    /// The owner's randomness, not the join order, places silos in the graph.
+    @Test func idsGraphAndSessionFollowTheOwnersRandomness() throws {
+        func plan(entropy: UInt64) throws -> SecureRoundPlan? {
+            var config = CoordinatorConfig(rounds: 1, minClients: 8, quorum: 1)
+            config.secureAggregation = SecureAggregationSettings()
+            var machine = RoundStateMachine(config: config, version: "v0")
+            machine.entropy = entropy
+            var actions: [RoundAction] = []
+            for client in (0..<8).map({ "s\($0)" }) { actions += try machine.handle(.joined(client: client, connection: client), at: .zero) }
+            for case .secureBegin(let plan) in actions { return plan }
+            return nil
+        }
+        let (one, again, other) = (try #require(try plan(entropy: 1)), try #require(try plan(entropy: 1)), try #require(try plan(entropy: 2)))
+        #expect(one.ids == again.ids && one.graph == again.graph && one.session == again.session)
+        #expect(one.ids != other.ids && one.session != other.session)
     }
 
     @Test func aPhaseShortOfTheThresholdRetriesTheRoundWithNewKeys() throws {

@@ -157,27 +157,37 @@ struct SecAggTests {
     }
 }
 
-/// The first of the two secure sums a sparse update needs: rows' counts of silos, through
-/// masks, with no lane carrying into the next.
+/// The first of the two secure sums a sparse update needs: which rows some silo touched,
+/// through masks in the ring of 16 bits, never how many silos did.
 struct RowIndicatorTests {
-    @Test func theMaskedSumOfIndicatorsGivesEachRowsCountOfSilos() throws {
-        let indicators = RowIndicators(rows: 1_000, bits: RowIndicators.bits(forClients: 12))
-        #expect(indicators.bits == 4 && indicators.length == 125 && indicators.maxClients >= 12)
+    @Test func theMaskedSumOfIndicatorsGivesTheRowsSomeSiloTouched() throws {
+        let indicators = RowIndicators(rows: 1_000)
         var generator = SeededGenerator(seed: 8)
-        let touched = (0..<12).map { _ in Set((0..<200).map { _ in Int32.random(in: 0..<1_000, using: &generator) }) }
-        let inputs = touched.map { indicators.encode($0) }
-        let result = try SecAggTests.round(n: 12, k: 6, t: 3, length: indicators.length, inputs: inputs)
-        let counts = indicators.counts(result.sum)
-        for row in 0..<1_000 { #expect(counts[row] == touched.filter { $0.contains(Int32(row)) }.count, "row \(row)") }
-        #expect(counts.contains { $0 >= 4 }, "some row is shared by several silos")
+        let touched = (0..<12).map { _ in Set((0..<60).map { _ in Int32.random(in: 0..<1_000, using: &generator) }) }
+        let inputs = touched.map { indicators.encode($0, using: &generator) }
+        let result = try SecAggTests.round(n: 12, k: 6, t: 3, length: indicators.length, inputs: inputs, modulusBits: RowIndicators.bits)
+        let union = touched.reduce(Set<Int32>()) { $0.union($1) }
+        #expect(Set(indicators.touched(result.sum)) == union)
+        // The sum is not the count of silos (as 0/1 indicators would give): random values hide it.
+        let counts = union.map { row in (row, touched.filter { $0.contains(row) }.count) }
+        #expect(counts.filter { result.sum[Int($0.0)] == UInt32($0.1) }.count <= 1)
+    }
+
+    @Test func aRowSetTravelsAsItsBitmap() {
+        var set = RowSet(rows: 21)
+        set.insert(contentsOf: [0, 5, 20])
+        #expect(set.sorted == [0, 5, 20] && set.count == 3 && set.data.count == 3)
+        #expect(RowSet(rows: 21, bitmap: set.data) == set)
+        #expect(RowSet(rows: 21, bitmap: set.data + [0]) == nil)
+        #expect(RowSet(rows: 20, bitmap: set.data) == nil, "a bit past the last row")
     }
 }
 
-/// Sparse updates through the two secure sums: the coordinator learns the union and each
-/// row's count, and the round's mean from the sums matches the plain row-wise mean of the
-/// silos' updates within the quantiser's bound.
+/// Sparse updates through the two secure sums: the coordinator learns the rows new this round,
+/// and the round's weighted mean from the values' sum matches the plain one within the
+/// quantiser's bound.
 struct SecureUpdateCodecTests {
-    @Test func twoSecureSumsGiveTheRowWiseMeanOfSparseUpdates() throws {
+    @Test func twoSecureSumsGiveTheWeightedMeanOfSparseUpdates() throws {
         let layout = ParameterLayout([TensorSpec(name: "item_embedding", shape: [200, 8]), TensorSpec(name: "w", shape: [16])])
         let codec = SecureUpdateCodec(layout: layout, quantizer: RingQuantizer(clip: 1, bits: 20))
         var generator = SeededGenerator(seed: 10)
@@ -192,21 +202,27 @@ struct SecureUpdateCodecTests {
                     .init(rows: nil, values: (0..<16).map { _ in Float.random(in: -0.5...0.5, using: &generator) }),
                 ])
         }
-        let indicators = updates.map { codec.indicators($0, clients: n) }
-        let first = try SecAggTests.round(n: n, k: 4, t: 3, length: indicators[0].count, inputs: indicators)
-        let (union, counts) = codec.union(fromIndicatorSum: first.sum, clients: n)
-        #expect(Set(union) == Set(updates.flatMap { $0.tensors[0].rows! }))
-        let values = zip(updates, weights).map { codec.values($0, union: union, denseWeight: $1, using: &generator) }
-        let second = try SecAggTests.round(n: n, k: 4, t: 3, length: values[0].count, inputs: values)
-        let mean = codec.mean(second.sum, union: union, counts: counts, clients: n)
+        // Rows 1...50 were trained in earlier rounds: only the others are announced.
+        var known = RowSet(rows: 200)
+        known.insert(contentsOf: (1...50).map { Int32($0) })
+        let indicators = updates.map { codec.indicators($0, known: known, using: &generator) }
+        let first = try SecAggTests.round(n: n, k: 4, t: 3, length: indicators[0].count, inputs: indicators, modulusBits: RowIndicators.bits)
+        let fresh = codec.newRows(fromIndicatorSum: first.sum)
+        #expect(Set(fresh) == Set(updates.flatMap { $0.tensors[0].rows! }).filter { !known.contains($0) })
+        known.insert(contentsOf: fresh)
+        let rows = known.sorted
+        let bits = codec.quantizer.ringBits(clients: n)
+        let values = zip(updates, weights).map { codec.values($0, rows: rows, weight: $1, using: &generator) }
+        let second = try SecAggTests.round(n: n, k: 4, t: 3, length: values[0].count, inputs: values, modulusBits: bits)
+        let mean = codec.mean(second.sum, rows: rows, clients: n)
         let bound = codec.quantizer.errorBound(clients: n)
-        // The plain row-wise mean of the rows, and the weighted sum of the dense tensor.
-        for (at, row) in union.enumerated() {
-            let senders = updates.filter { $0.tensors[0].rows!.contains(row) }
+        #expect(mean.tensors[0].rows == rows)
+        for (at, row) in rows.enumerated() {
             for j in 0..<8 {
-                let plain =
-                    senders.map { u in u.tensors[0].values[u.tensors[0].rows!.firstIndex(of: row)! * 8 + j] }.reduce(0, +) / Float(senders.count)
-                #expect(abs(mean.tensors[0].values[at * 8 + j] - plain) <= bound / Float(senders.count) + 1e-5, "row \(row)")
+                let plain = zip(updates, weights).map { u, w in
+                    u.tensors[0].rows!.firstIndex(of: row).map { w * u.tensors[0].values[$0 * 8 + j] } ?? 0
+                }.reduce(0, +)
+                #expect(abs(mean.tensors[0].values[at * 8 + j] - plain) <= bound + 1e-5, "row \(row)")
             }
         }
         for j in 0..<16 {

@@ -116,7 +116,7 @@ struct SecureTransportTests {
                     Issue.record("no secure training task")
                     return
                 }
-                #expect(secure.clients == 3 && secure.id == 2 && abs(secure.weight - 0.5) < 1e-6, "ids in join order, weights by declared examples")
+                #expect(secure.clients == 3 && (0..<3).contains(secure.id) && abs(secure.weight - 0.5) < 1e-6, "weights by declared examples")
                 // Keys of 16 bytes: not X25519 keys.
                 var reply = SecureReply(round: 1, attempt: secure.attempt, phase: .advertise)
                 reply.baseVersion = version
@@ -125,6 +125,14 @@ struct SecureTransportTests {
                 let short = await #expect(throws: RPCError.self) { try await link.sendSecure(reply) }
                 #expect(short?.code == .invalidArgument)
                 #expect(short?.message.contains("32-byte X25519 keys") == true, "\(short?.message ?? "")")
+                // The all-zero point: of small order, every secret agreed with it would be zero.
+                reply.keys = [0, 1].map { sum in
+                    AdvertisedKeys(
+                        client: secure.id, encryptionKey: sum == 0 ? Data(count: 32) : Data(repeating: 3, count: 32),
+                        maskingKey: Data(repeating: UInt8(sum + 1), count: 32))
+                }
+                let weak = await #expect(throws: RPCError.self) { try await link.sendSecure(reply) }
+                #expect(weak?.code == .invalidArgument && weak?.message.contains("small order") == true, "\(String(describing: weak))")
                 // A masked vector for a phase not under way: stale.
                 var early = SecureReply(round: 1, attempt: secure.attempt, phase: .maskValues)
                 early.masked = [1, 2, 3]

@@ -47,11 +47,14 @@ public struct SecureArrival: Sendable, Equatable {
     public let baseVersion: String
     public let examples: Int
     public let trainSeconds: Double
+    /// Why the client cannot go on (it aborts this round), or nil.
+    public let abort: String?
 
     public init(
         client: String, round: Int, attempt: Int, phase: SecurePhase, bytes: Int, baseVersion: String = "", examples: Int = 0,
-        trainSeconds: Double = 0
+        trainSeconds: Double = 0, abort: String? = nil
     ) {
+        self.abort = abort
         self.client = client
         self.round = round
         self.attempt = attempt
@@ -142,8 +145,10 @@ public struct RoundOutcome: Sendable, Equatable {
     }
 }
 
-/// A secure round's public plan: who takes part under which id, the graph, the threshold and
-/// each client's weight in the mean (its declared examples over the selected clients' total).
+/// A secure round's plan: who takes part under which id (a random order), the graph (drawn
+/// from fresh randomness, so that no one can place itself beside a chosen silo by when it
+/// joined), the threshold, each client's weight in the mean (its declared examples over the
+/// selected clients' total) and the session.
 public struct SecureRoundPlan: Sendable, Equatable {
     public let round: Int
     public let attempt: Int
@@ -151,16 +156,21 @@ public struct SecureRoundPlan: Sendable, Equatable {
     public let graph: NeighbourGraph
     public let threshold: Int
     public let weights: [String: Float]
+    /// Random: binds the round's keys (`SecurePlan.session`).
+    public let session: UInt64
 
-    public init(round: Int, attempt: Int, ids: [String: Int], graph: NeighbourGraph, threshold: Int, weights: [String: Float]) {
+    public init(
+        round: Int, attempt: Int, session: UInt64, ids: [String: Int], graph: NeighbourGraph, threshold: Int, weights: [String: Float]
+    ) {
         self.round = round
         self.attempt = attempt
+        self.session = session
         self.ids = ids
         self.graph = graph
         self.threshold = threshold
         self.weights = weights
     }
 
-    /// The session binding sum `sum`'s keys to this round and attempt (see `SecurePlan.session`).
-    public func session(sum: Int) -> UInt64 { SecurePlan.session(round: round, attempt: attempt, sum: sum) }
+    /// The session of sum `sum` (see `SecurePlan.session`).
+    public func session(sum: Int) -> UInt64 { SecurePlan.session(session, sum: sum) }
 }

@@ -7,23 +7,23 @@ import Logging
 /// the clients that answered the one before, until its deadline; fewer answers than the
 /// threshold (or the quorum) retry the round, as a round without quorum is.
 extension RoundStateMachine {
-    /// The round's ids (join order), graph and weights.
+    /// The round's ids (a random order), graph, weights and session, drawn from `entropy`
+    /// (fresh randomness the owner supplies: the machine draws none itself).
     func planSecureRound(_ round: Int, _ clients: [String], _ settings: SecureAggregationSettings) -> SecureRoundPlan {
-        let ordered = clients.sorted { (members[$0]?.order ?? 0) < (members[$1]?.order ?? 0) }
+        var random = SeededGenerator(seed: entropy)
+        let ordered = clients.sorted { (members[$0]?.order ?? 0) < (members[$1]?.order ?? 0) }.shuffled(using: &random)
         let ids = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
-        let attempt = retries.count + 1
-        // Public: every client can check it. Seeded by round and attempt, so a retry draws anew.
-        let graph = NeighbourGraph(
-            clients: Array(0..<ordered.count), k: settings.neighbourCount(clients: ordered.count), seed: UInt64(round) &* 1_000_003 &+ UInt64(attempt)
-        )
-        let total = ordered.reduce(0) { $0 + (members[$1]?.trainExamples ?? 1) }
-        let weights = Dictionary(uniqueKeysWithValues: ordered.map { ($0, Float(members[$0]?.trainExamples ?? 1) / Float(max(total, 1))) })
+        let graph = NeighbourGraph(clients: Array(0..<ordered.count), k: settings.neighbourCount(clients: ordered.count), seed: random.next())
+        let total = ordered.reduce(0) { $0 + (members[$1]?.trainExamples ?? 0) }
+        let weights = Dictionary(uniqueKeysWithValues: ordered.map { ($0, Float(members[$0]?.trainExamples ?? 0) / Float(max(total, 1))) })
         return SecureRoundPlan(
-            round: round, attempt: attempt, ids: ids, graph: graph, threshold: settings.threshold(clients: ordered.count), weights: weights)
+            round: round, attempt: retries.count + 1, session: random.next() >> 1, ids: ids, graph: graph,
+            threshold: settings.threshold(clients: ordered.count), weights: weights)
     }
 
-    /// The most a secure phase may be short of: its answers must reach both the threshold and the quorum.
-    private func needed(_ plan: SecureRoundPlan) -> Int { max(config.quorum, plan.threshold, 1) }
+    /// The fewest answers a secure phase may close with: the threshold, the quorum, and 3 (with
+    /// two in a sum, each could subtract its own input and read the other's).
+    private func needed(_ plan: SecureRoundPlan) -> Int { max(config.quorum, plan.threshold, 3) }
 
     /// Training is over (all keys in, or the deadline): on to sharing keys among those that sent theirs.
     mutating func closeSecureTraining(_ t: Training, _ plan: SecureRoundPlan, _ now: Duration, _ actions: inout [RoundAction]) {

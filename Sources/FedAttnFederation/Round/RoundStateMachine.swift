@@ -27,6 +27,10 @@ public struct RoundStateMachine: Sendable {
     /// Changes whenever some client's next task may have changed, so the owner wakes the
     /// clients waiting for one.
     public internal(set) var generation = 0
+    /// Fresh randomness for the next secure round's ids, graph and session. The owner sets it
+    /// from the system's cryptographic generator before each event; the machine reads no
+    /// clock and draws no randomness of its own, so a test sets it to what it likes.
+    public var entropy: UInt64 = 0
 
     var members: [String: Member] = [:]
     /// Connections heard closed before any join on them arrived (a close can overtake the
@@ -65,7 +69,7 @@ public struct RoundStateMachine: Sendable {
 
     struct Training {
         let round: Int
-        let selected: Set<String>
+        var selected: Set<String>
         var received: Set<String> = []
         var participants: [String] = []
         var examples = 0
@@ -166,7 +170,8 @@ public struct RoundStateMachine: Sendable {
             }
             if let secure = t.secure, let settings = config.secureAggregation, let id = secure.ids[client] {
                 plan.secure = SecurePlan(
-                    id: id, attempt: secure.attempt, clients: secure.ids.count, neighbours: secure.graph.neighbours[id] ?? [],
+                    id: id, attempt: secure.attempt, session: secure.session, clients: secure.ids.count,
+                    neighbours: secure.graph.neighbours[id] ?? [],
                     threshold: secure.threshold, weight: secure.weights[client] ?? 0, clip: settings.clip, bits: settings.bits)
             }
             return .train(round: t.round, modelVersion: version, plan: plan)
@@ -367,6 +372,20 @@ public struct RoundStateMachine: Sendable {
 
     private mutating func acceptSecure(_ a: SecureArrival, _ actions: inout [RoundAction]) throws(CoordinatorError) {
         try checkSecureWanted(client: a.client, round: a.round, attempt: a.attempt, phase: a.phase)
+        if let reason = a.abort {
+            // The round stops waiting for it; its neighbours' shares remove its masks.
+            switch phase {
+            case .training(var t):
+                t.selected.remove(a.client)
+                phase = .training(t)
+            case .securing(var s):
+                s.expected.remove(a.client)
+                phase = .securing(s)
+            default: return
+            }
+            actions.append(.log(.warning, "round \(a.round): \(a.client) cannot go on at \(a.phase): \(reason.prefix(300))"))
+            return
+        }
         switch phase {
         case .training(var t):
             guard a.baseVersion == version else {

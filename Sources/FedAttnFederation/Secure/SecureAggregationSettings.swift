@@ -32,7 +32,7 @@ public struct SecureAggregationSettings: Sendable, Hashable {
     public var quantizer: RingQuantizer { RingQuantizer(clip: clip, bits: bits) }
 
     /// The most clients a round may select (their ring sum must not wrap).
-    public var maxClients: Int { quantizer.maxClients }
+    public var maxClients: Int { min(quantizer.maxClients, 65_535) }
 
     /// k for a round of `clients` clients.
     public func neighbourCount(clients: Int) -> Int {
@@ -43,10 +43,10 @@ public struct SecureAggregationSettings: Sendable, Hashable {
         return min(clients - 1, max(4, 2 * log2))
     }
 
-    /// t for a round of `clients` clients: at most k.
+    /// t for a round of `clients` clients: at most k, at least 2.
     public func threshold(clients: Int) -> Int {
         let k = neighbourCount(clients: clients)
-        return threshold > 0 ? min(threshold, k) : k / 2 + 1
+        return max(2, threshold > 0 ? min(threshold, k) : k / 2 + 1)
     }
 
     /// Refuses settings that cannot work, naming the flag.
@@ -55,7 +55,9 @@ public struct SecureAggregationSettings: Sendable, Hashable {
         guard neighbours == 0 || neighbours >= 2 else {
             throw .invalidRequest("--secagg-neighbours must be at least 2 (a client masks with its neighbours), not \(neighbours)")
         }
-        guard threshold >= 0 else { throw .invalidRequest("--secagg-threshold must be 0 (automatic) or more, not \(threshold)") }
+        guard threshold == 0 || threshold >= 2 else {
+            throw .invalidRequest("--secagg-threshold must be 0 (automatic) or at least 2 (one share alone would reveal a secret), not \(threshold)")
+        }
         guard neighbours == 0 || threshold <= neighbours else {
             throw .invalidRequest(
                 "--secagg-threshold \(threshold) is over --secagg-neighbours \(neighbours): a secret is shared among the neighbours")

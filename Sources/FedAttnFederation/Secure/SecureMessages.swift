@@ -8,6 +8,9 @@ public struct SecurePlan: Sendable, Hashable {
     public var id: Int
     /// The round's attempt (from 1): a retried round has a new graph and new keys.
     public var attempt: Int
+    /// A random session id (63 bits) that binds the round's keys: no key serves two rounds,
+    /// attempts or coordinators' lives, even after a restart repeats a round's number.
+    public var session: UInt64
     /// Clients selected for the round: the indicators' lane width depends on it.
     public var clients: Int
     /// The ids it agrees masks with, sorted.
@@ -20,15 +23,15 @@ public struct SecurePlan: Sendable, Hashable {
     public var clip: Float
     public var bits: Int
 
-    /// The session binding sum `sum`'s keys (0: indicators, 1: values) to round `round` and
-    /// its attempt: no key serves two rounds, two attempts or two sums.
-    public static func session(round: Int, attempt: Int, sum: Int) -> UInt64 {
-        UInt64(round) << 20 | UInt64(attempt & 0x7FFFF) << 1 | UInt64(sum & 1)
-    }
+    /// The session of sum `sum` (0: indicators, 1: values): `session` with the sum in its low bit.
+    public static func session(_ session: UInt64, sum: Int) -> UInt64 { session << 1 | UInt64(sum & 1) }
 
-    public init(id: Int, attempt: Int, clients: Int, neighbours: [Int], threshold: Int, weight: Float, clip: Float, bits: Int) {
+    public init(
+        id: Int, attempt: Int, session: UInt64, clients: Int, neighbours: [Int], threshold: Int, weight: Float, clip: Float, bits: Int
+    ) {
         self.id = id
         self.attempt = attempt
+        self.session = session
         self.clients = clients
         self.neighbours = neighbours
         self.threshold = threshold
@@ -83,8 +86,9 @@ public struct SecureTask: Sendable, Equatable {
     public var shares: [[EncryptedShare]] = [[], []]
     /// unmask phases: the clients whose masked input the coordinator holds.
     public var survivors: [Int] = []
-    /// maskValues: the union of rows the values run over, ascending.
-    public var union: [Int32] = []
+    /// maskIndicators: the rows some silo trained in an earlier round (not announced again);
+    /// maskValues: the rows the values run over (those and this round's new ones).
+    public var rows: RowSet?
 
     public init(round: Int, attempt: Int, phase: SecurePhase) {
         self.round = round
@@ -113,6 +117,9 @@ public struct SecureReply: Sendable, Equatable {
     public var maskedBits = 32
     /// unmask phases: the shares it reveals.
     public var unmasking: UnmaskingShares?
+    /// Any phase after advertising: why this client cannot go on in this round (the round
+    /// then stops waiting for it). Nothing else is read from an aborting reply.
+    public var abort: String?
 
     public init(round: Int, attempt: Int, phase: SecurePhase) {
         self.round = round
@@ -123,6 +130,6 @@ public struct SecureReply: Sendable, Equatable {
     /// Bytes on the wire, roughly (for the bytes-up figure): keys, shares, vectors.
     public var approximateBytes: Int {
         keys.count * 64 + shares.joined().reduce(0) { $0 + 8 + $1.ciphertext.count } + (masked.count * maskedBits + 7) / 8
-            + (unmasking.map { ($0.selfMaskShares.count + $0.maskingKeyShares.count) * (8 + 8 * 5) } ?? 0) + 32
+            + (unmasking.map { ($0.selfMaskShares.count + $0.maskingKeyShares.count) * (8 + 8 * 5) } ?? 0) + (abort?.utf8.count ?? 0) + 32
     }
 }

@@ -1,11 +1,13 @@
+import Crypto
 import FedAttnCore
 import FedAttnSecAgg
+import Foundation
 
 /// The coordinator's side of one secure round: it checks each client's answers as they
-/// arrive, relays keys and encrypted shares, keeps the masked inputs until the phase closes,
-/// and unmasks the two sums (the rows' counts, then the weighted values over their union).
-/// It never holds an individual update in the clear, and is dropped once the round's step
-/// is taken: nothing of it is stored or logged.
+/// arrive, relays keys and encrypted shares, adds each masked vector to its sum's running
+/// total on arrival, and unmasks the two sums (the rows new this round, then the weighted
+/// values over every row trained so far). It never holds an individual update in the clear,
+/// and is dropped once the round's step is taken: nothing of it is stored or logged.
 struct SecureRound: Sendable {
     let plan: SecureRoundPlan
     let codec: SecureUpdateCodec
@@ -19,21 +21,27 @@ struct SecureRound: Sendable {
     private var peerKeys: [[Int: [AdvertisedKeys]]] = [[:], [:]]
     private var inbox: [[Int: [EncryptedShare]]] = [[:], [:]]
     private var survivors: [Set<Int>] = [[], []]
-    private(set) var union: [Int32] = []
+    /// The rows some silo trained before this round: not announced again.
+    let knownBefore: RowSet
+    /// Those and this round's new ones, once the indicators are unmasked: the values' rows.
+    private(set) var known: RowSet
+    private var rows: [Int32] = []
 
     /// Bytes of one encrypted share: ChaChaPoly's nonce and tag around two shares of five field elements.
     static let shareCiphertextBytes = 12 + 2 * ShamirSharing.chunks * 8 + 16
 
-    init(plan: SecureRoundPlan, layout: ParameterLayout, settings: SecureAggregationSettings) {
+    init(plan: SecureRoundPlan, layout: ParameterLayout, settings: SecureAggregationSettings, known: RowSet) {
         self.plan = plan
         codec = SecureUpdateCodec(layout: layout, quantizer: settings.quantizer)
         names = Dictionary(uniqueKeysWithValues: plan.ids.map { ($1, $0) })
-        let indicators = RowIndicators(rows: layout.tensors[0].shape[0], bits: RowIndicators.bits(forClients: plan.ids.count))
+        knownBefore = known
+        self.known = known
         let valueBits = settings.quantizer.ringBits(clients: plan.ids.count)
+        let tableRows = layout.tensors[0].shape[0]
         servers = [0, 1].map { sum in
             SecAggServer(
-                round: plan.session(sum: sum), threshold: plan.threshold, graph: plan.graph, length: sum == 0 ? indicators.length : 0,
-                modulusBits: sum == 0 ? 32 : valueBits)
+                round: plan.session(sum: sum), threshold: plan.threshold, graph: plan.graph, length: sum == 0 ? tableRows : 0,
+                modulusBits: sum == 0 ? RowIndicators.bits : valueBits)
         }
     }
 
@@ -47,11 +55,13 @@ struct SecureRound: Sendable {
 
     // MARK: Answers
 
-    /// Refuses an answer whose content does not fit the round: keys not its own or not 32
-    /// bytes, shares to strangers or of the wrong size, a vector of the wrong length,
-    /// unmasking shares of the wrong kind or outside the field. The message names the client.
+    /// Refuses an answer whose content does not fit the round: keys not its own, not 32 bytes,
+    /// of small order, or the same for both sums; shares not exactly one for each neighbour
+    /// that advertised, or of the wrong size; a vector of the wrong length or outside the ring;
+    /// unmasking shares of the wrong kind, point or size. The message names the client.
     func check(_ reply: SecureReply, from client: String) throws(CoordinatorError) {
         guard let id = plan.ids[client] else { throw .staleUpdate("'\(client)' is not in round \(plan.round)'s secure sum") }
+        guard reply.abort == nil else { return }  // nothing else of it is read
         let neighbours = Set(plan.graph.neighbours[id] ?? [])
         func refuse(_ why: String) -> CoordinatorError {
             .invalidRequest("round \(plan.round) \(reply.phase) from '\(client)': \(why)")
@@ -60,13 +70,20 @@ struct SecureRound: Sendable {
         case .advertise:
             guard reply.keys.count == 2, reply.keys.allSatisfy({ $0.client == id && $0.encryptionKey.count == 32 && $0.maskingKey.count == 32 })
             else { throw refuse("two pairs of 32-byte X25519 keys of client \(id) expected") }
+            let all = reply.keys.flatMap { [$0.encryptionKey, $0.maskingKey] }
+            guard Set(all).count == 4 else { throw refuse("a key used twice: each sum has its own two keys") }
+            guard all.allSatisfy(Self.isUsableKey) else { throw refuse("an X25519 key of small order (every secret agreed with it is zero)") }
         case .shareKeys:
             guard reply.shares.count == 2 else { throw refuse("shares for both sums expected") }
             for (sum, list) in reply.shares.enumerated() {
                 let advertised = Set((peerKeys[sum][id] ?? []).map(\.client))
-                guard Set(list.map(\.to)).count == list.count,
-                    list.allSatisfy({ $0.from == id && advertised.contains($0.to) && $0.ciphertext.count == Self.shareCiphertextBytes })
-                else { throw refuse("a share not from it, to no neighbour that advertised, repeated, or not \(Self.shareCiphertextBytes) bytes") }
+                guard list.count == advertised.count, Set(list.map(\.to)) == advertised,
+                    list.allSatisfy({ $0.from == id && $0.ciphertext.count == Self.shareCiphertextBytes })
+                else {
+                    throw refuse(
+                        "sum \(sum): one share of \(Self.shareCiphertextBytes) bytes for each of its \(advertised.count) neighbours that advertised expected"
+                    )
+                }
             }
         case .maskIndicators, .maskValues:
             let server = servers[reply.phase.sum]
@@ -91,10 +108,20 @@ struct SecureRound: Sendable {
         }
     }
 
+    /// Whether `raw` is an X25519 public key a secret can be agreed with: a small-order point
+    /// gives the all-zero secret whatever the (clamped) private key, so one agreement with a
+    /// fresh key tells.
+    static func isUsableKey(_ raw: Data) -> Bool {
+        guard let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: raw),
+            let secret = try? Curve25519.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: key)
+        else { return false }
+        return secret.withUnsafeBytes { $0.contains { $0 != 0 } }
+    }
+
     /// Keeps a checked answer for its phase; a masked vector goes into its sum's running
     /// total at once (no individual one is kept).
     mutating func fold(_ reply: SecureReply, from client: String) throws(SecAggError) {
-        guard let id = plan.ids[client] else { return }
+        guard let id = plan.ids[client], reply.abort == nil else { return }
         switch reply.phase {
         case .advertise: for sum in 0..<2 { keys[sum].append(reply.keys[sum]) }
         case .shareKeys: for sum in 0..<2 { shares[sum][id] = reply.shares[sum] }
@@ -105,9 +132,9 @@ struct SecureRound: Sendable {
 
     // MARK: Phases
 
-    /// Takes the step of phase `closed` over the answers kept: relays keys or shares, takes
-    /// the masked inputs, or unmasks the indicators into the union. The values are unmasked
-    /// by `step()`.
+    /// Takes the step of phase `closed` over the answers kept: relays keys or shares, closes a
+    /// masked sum, or unmasks the indicators into the rows the values run over. The values are
+    /// unmasked by `step()`.
     mutating func close(_ closed: SecurePhase) throws(SecAggError) {
         switch closed {
         case .advertise:
@@ -118,12 +145,11 @@ struct SecureRound: Sendable {
             shares = [[:], [:]]
         case .maskIndicators, .maskValues: survivors[closed.sum] = try servers[closed.sum].closeMasked()
         case .unmaskIndicators:
-            let (total, counted) = try servers[0].unmask(unmasking)
+            let (total, _) = try servers[0].unmask(unmasking)
             unmasking = []
-            union = codec.union(fromIndicatorSum: total, clients: plan.ids.count).rows
-            servers[1].length = codec.valuesLength(unionCount: union.count)
-            // The indicators' sum tells the union; rows of clients that drop later stay in it (as zeros).
-            _ = counted
+            known.insert(contentsOf: codec.newRows(fromIndicatorSum: total))
+            rows = known.sorted
+            servers[1].length = codec.valuesLength(rows: rows.count)
         case .unmaskValues: break
         }
     }
@@ -135,7 +161,7 @@ struct SecureRound: Sendable {
         unmasking = []
         let weight = counted.reduce(Float(0)) { $0 + (names[$1].flatMap { plan.weights[$0] } ?? 0) }
         // Weights were over the selected clients: those summed count for the whole.
-        return codec.mean(total, union: union, counts: nil, clients: counted.count, denseScale: weight > 0 ? 1 / weight : 1)
+        return codec.mean(total, rows: rows, clients: counted.count, scale: weight > 0 ? 1 / weight : 1)
     }
 
     /// What `task` carries for `client`.
@@ -145,9 +171,11 @@ struct SecureRound: Sendable {
         switch task.phase {
         case .advertise: break
         case .shareKeys: filled.peerKeys = (0..<2).map { peerKeys[$0][id] ?? [] }
-        case .maskIndicators: filled.shares = (0..<2).map { inbox[$0][id] ?? [] }
+        case .maskIndicators:
+            filled.shares = (0..<2).map { inbox[$0][id] ?? [] }
+            filled.rows = knownBefore
         case .unmaskIndicators: filled.survivors = survivors[0].sorted()
-        case .maskValues: filled.union = union
+        case .maskValues: filled.rows = known
         case .unmaskValues: filled.survivors = survivors[1].sorted()
         }
         return filled

@@ -31,7 +31,7 @@ struct SecureSession {
         codec = SecureUpdateCodec(layout: update.layout, quantizer: RingQuantizer(clip: plan.clip, bits: plan.bits))
         clients = (0..<2).map { sum in
             SecAggClient(
-                id: plan.id, round: SecurePlan.session(round: round, attempt: plan.attempt, sum: sum), threshold: plan.threshold,
+                id: plan.id, round: SecurePlan.session(plan.session, sum: sum), threshold: plan.threshold,
                 neighbours: plan.neighbours)
         }
     }
@@ -59,26 +59,43 @@ struct SecureSession {
             reply.shares = try (0..<2).map { sum throws(SecAggError) in try clients[sum].shareKeys(task.peerKeys[sum]) }
         case .maskIndicators:
             guard task.shares.count == 2 else { throw .protocolViolation("shares for both sums expected") }
+            guard let known = task.rows, known.rows == codec.tableRows else { throw .protocolViolation("the rows known so far are missing") }
             valueShares = task.shares[1]
-            reply.masked = try clients[0].maskInput(codec.indicators(update, clients: plan.clients), shares: task.shares[0]).values
+            var generator = Self.generator()
+            reply.masked = try clients[0].maskInput(
+                codec.indicators(update, known: known, using: &generator), shares: task.shares[0], modulusBits: RowIndicators.bits
+            ).values
+            reply.maskedBits = RowIndicators.bits
         case .maskValues:
-            let rows = update.layout.tensors[0].shape[0]
-            guard zip(task.union, task.union.dropFirst()).allSatisfy({ $0 < $1 }), task.union.allSatisfy({ $0 >= 0 && Int($0) < rows }) else {
-                throw .protocolViolation("the union of rows is not ascending within the table's \(rows) rows")
-            }
-            // Stochastic rounding needs fast draws, not secret ones (only the sum is ever seen):
-            // xoshiro from a system-random state, not a system call per value.
-            var system = SystemRandomNumberGenerator()
-            var state = (system.next(), system.next(), system.next(), system.next())
-            while state == (0, 0, 0, 0) { state.0 = system.next() }
-            var generator = SeededGenerator(state: state)
-            let values = codec.values(update, union: task.union, rowWeight: plan.weight, denseWeight: plan.weight, using: &generator)
+            guard let rows = task.rows, rows.rows == codec.tableRows else { throw .protocolViolation("the rows of the values are missing") }
+            var generator = Self.generator()
+            let values = codec.values(update, rows: rows.sorted, weight: plan.weight, using: &generator)
             let bits = codec.quantizer.ringBits(clients: plan.clients)
             reply.masked = try clients[1].maskInput(values, shares: valueShares, modulusBits: bits).values
             reply.maskedBits = bits
         case .unmaskIndicators, .unmaskValues:
+            // With two in a sum, each could subtract its own input and read the other's.
+            guard Set(task.survivors).count >= 3 else {
+                throw .tooFewSurvivors("round \(round): \(task.survivors.count) clients in the sum; 3 or more needed to unmask")
+            }
             reply.unmasking = try clients[task.phase == .unmaskIndicators ? 0 : 1].unmask(survivors: Set(task.survivors))
         }
+        return reply
+    }
+
+    /// Draws for stochastic rounding and the indicators' random values: fast rather than secret
+    /// (only sums are ever seen), xoshiro from a system-random state, not a system call each.
+    private static func generator() -> SeededGenerator {
+        var system = SystemRandomNumberGenerator()
+        var state = (system.next(), system.next(), system.next(), system.next())
+        while state == (0, 0, 0, 0) { state.0 = system.next() }
+        return SeededGenerator(state: state)
+    }
+
+    /// An answer saying this client cannot go on in the phase of `task` (the round stops waiting for it).
+    static func abort(_ task: SecureTask, because reason: String) -> SecureReply {
+        var reply = SecureReply(round: task.round, attempt: task.attempt, phase: task.phase)
+        reply.abort = reason
         return reply
     }
 
