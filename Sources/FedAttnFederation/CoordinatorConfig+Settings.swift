@@ -21,6 +21,14 @@ extension CoordinatorConfig {
                 ? server.adaptiveClipping.map {
                     [("DP adaptive clipping", "quantile \($0.targetQuantile), eta \($0.learningRate), count noise \($0.countNoise)")]
                 } ?? [] : [])
+            + (secureAggregation.map { g in
+                [
+                    (
+                        "secure aggregation",
+                        "SecAgg+, neighbours \(g.neighbours == 0 ? "auto" : "\(g.neighbours)"), threshold \(g.threshold == 0 ? "auto" : "\(g.threshold)"), clip \(g.clip), \(g.bits) bits"
+                    )
+                ]
+            } ?? [])
             + (examplePrivacy.map { p in
                 let noise: String
                 switch p.noise {
