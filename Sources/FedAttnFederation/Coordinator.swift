@@ -142,7 +142,9 @@ public actor Coordinator {
             }
             knownRows = rows
         }
-        strategyName = strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
+        strategyName =
+            strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
+            + (config.secureAggregation != nil ? " + secure aggregation (SecAgg+)" : "")
         global = model
         digest = ModelDigest(model.parameters)
         published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)

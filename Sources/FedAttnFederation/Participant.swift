@@ -9,7 +9,9 @@ public enum ParticipantEvent: Sendable {
     case training(round: Int, examples: Int)
     /// Local training progress within a round.
     case progress(round: Int, epoch: Int, epochs: Int, examplesDone: Int)
-    case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double)
+    case uploaded(round: Int, bytes: Int, loss: Double, seconds: Double, secure: Bool = false)
+    /// A secure round's plan arrived with the training task (`attempt` above 1: the round was retried).
+    case secureRound(round: Int, attempt: Int, clients: Int, neighbours: Int, threshold: Int)
     /// With secure aggregation: an answer to one of the round's secure phases was sent.
     case secured(round: Int, phase: SecurePhase, bytes: Int)
     /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger.
@@ -89,6 +91,12 @@ public struct Participant: Sendable {
             switch task {
             case .train(let round, let version, let plan):
                 events(.training(round: round, examples: work.trainExamples))
+                if let secure = plan.secure {
+                    events(
+                        .secureRound(
+                            round: round, attempt: secure.attempt, clients: secure.clients, neighbours: secure.neighbours.count,
+                            threshold: secure.threshold))
+                }
                 let update = try await withModel(version) { global in
                     try await work.train(from: global, plan: plan, round: round) { epoch, done in
                         events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
@@ -113,7 +121,8 @@ public struct Participant: Sendable {
                     try await Self.droppingIfUnwanted(round, events) {
                         try await link.sendSecure(reply)
                         session = secured
-                        events(.uploaded(round: round, bytes: reply.approximateBytes, loss: update.meanLoss, seconds: update.trainSeconds))
+                        events(
+                            .uploaded(round: round, bytes: reply.approximateBytes, loss: update.meanLoss, seconds: update.trainSeconds, secure: true))
                         if let spent = update.privacySpent { events(.privacySpent(round: round, epsilon: spent.epsilon, delta: spent.delta)) }
                     }
                     lastRound = round

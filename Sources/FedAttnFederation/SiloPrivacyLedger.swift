@@ -22,6 +22,8 @@ public final class SiloPrivacyLedger: Sendable {
     public let budget: Double?
     /// Refuse rounds without example-level DP-SGD.
     public let requirePrivacy: Bool
+    /// Refuse rounds without secure aggregation (before training: nothing is sent).
+    public let requireSecureAggregation: Bool
     /// delta of the silo's guarantee; nil: 1 / its training examples.
     public let delta: Double?
     private let file: URL?
@@ -29,11 +31,13 @@ public final class SiloPrivacyLedger: Sendable {
 
     /// A ledger in memory only, with no budget and no requirement: it counts, refuses nothing.
     public convenience init() {
-        self.init(budget: nil, requirePrivacy: false, delta: nil, file: nil, loaded: [])
+        self.init(budget: nil, requirePrivacy: false, requireSecureAggregation: false, delta: nil, file: nil, loaded: [])
     }
 
     /// - Throws: a `SiloPrivacyError` when `file` exists but does not hold a ledger.
-    public convenience init(budget: Double? = nil, requirePrivacy: Bool = false, delta: Double? = nil, file: String? = nil) throws {
+    public convenience init(
+        budget: Double? = nil, requirePrivacy: Bool = false, requireSecureAggregation: Bool = false, delta: Double? = nil, file: String? = nil
+    ) throws {
         var loaded: [Entry] = []
         if let file, FileManager.default.fileExists(atPath: file) {
             do {
@@ -42,12 +46,15 @@ public final class SiloPrivacyLedger: Sendable {
                 throw SiloPrivacyError.unreadableLedger(path: file, reason: "not the JSON list of rounds fedattn-client join writes")
             }
         }
-        self.init(budget: budget, requirePrivacy: requirePrivacy, delta: delta, file: file, loaded: loaded)
+        self.init(
+            budget: budget, requirePrivacy: requirePrivacy, requireSecureAggregation: requireSecureAggregation, delta: delta, file: file,
+            loaded: loaded)
     }
 
-    private init(budget: Double?, requirePrivacy: Bool, delta: Double?, file: String?, loaded: [Entry]) {
+    private init(budget: Double?, requirePrivacy: Bool, requireSecureAggregation: Bool, delta: Double?, file: String?, loaded: [Entry]) {
         self.budget = budget
         self.requirePrivacy = requirePrivacy
+        self.requireSecureAggregation = requireSecureAggregation
         self.delta = delta
         self.file = file.map { URL(fileURLWithPath: $0) }
         entries = Mutex(loaded)
@@ -71,6 +78,7 @@ public final class SiloPrivacyLedger: Sendable {
     /// What training round `round` under `plan` on `examples` examples would add, or nil
     /// without DP-SGD. Throws when the silo must refuse the round.
     public func check(round: Int, plan: LocalTrainingPlan, examples: Int) throws(SiloPrivacyError) -> Entry? {
+        if requireSecureAggregation && plan.secure == nil { throw .secureAggregationRequired(round: round) }
         guard let privacy = plan.privacy, privacy.noiseMultiplier > 0 else {
             if requirePrivacy { throw .privacyRequired(round: round) }
             return nil
@@ -100,6 +108,7 @@ public final class SiloPrivacyLedger: Sendable {
 /// Why a silo refused to train a round.
 public enum SiloPrivacyError: Error, CustomStringConvertible, Equatable {
     case privacyRequired(round: Int)
+    case secureAggregationRequired(round: Int)
     case overBudget(round: Int, spent: Double, after: Double, budget: Double)
     case unreadableLedger(path: String, reason: String)
 
@@ -107,6 +116,8 @@ public enum SiloPrivacyError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .privacyRequired(let round):
             "round \(round): the coordinator asks for training without example-level DP-SGD (or without noise), and this silo requires it (--require-dp): leaving"
+        case .secureAggregationRequired(let round):
+            "round \(round): the coordinator asks for an update without secure aggregation, and this silo requires it (--require-secure-aggregation): leaving before training, nothing sent"
         case .overBudget(let round, let spent, let after, let budget):
             "round \(round): this silo has spent epsilon \((spent * 1_000).rounded() / 1_000); the round would take it to "
                 + "\((after * 1_000).rounded() / 1_000), over its budget (--epsilon-budget \(budget)): leaving"

@@ -73,6 +73,10 @@ struct OperatorFaultTests {
         let two = try ProcessRunner.run(
             Self.coordinator, ["serve", "--insecure", "--secure-aggregation", "--min-clients", "2", "--state", try Fixtures.temporaryFolder()])
         #expect(two.status != 0 && two.standardError.contains("--secure-aggregation needs --min-clients of 3 or more"), "\(two.standardError)")
+        let norm = try ProcessRunner.run(Self.coordinator, ["simulate", "--secure-aggregation", "--max-update-norm", "5"])
+        #expect(
+            norm.status != 0 && norm.standardError.contains("--max-update-norm cannot be checked under --secure-aggregation"), "\(norm.standardError)"
+        )
         let drops = try ProcessRunner.run(Self.coordinator, ["simulate", "--secure-aggregation", "--dropouts", "3"])
         #expect(drops.status != 0 && drops.standardError.contains("--dropouts needs --link in-process"), "\(drops.standardError)")
     }

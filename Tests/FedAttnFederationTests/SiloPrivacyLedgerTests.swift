@@ -31,6 +31,15 @@ struct SiloPrivacyLedgerTests {
         #expect(try SiloPrivacyLedger().check(round: 4, plan: LocalTrainingPlan(), examples: 1_000) == nil)
     }
 
+    /// A silo that requires secure aggregation refuses a plan without it before training.
+    @Test func aSiloThatRequiresSecureAggregationRefusesAPlainRound() throws {
+        let ledger = try SiloPrivacyLedger(requireSecureAggregation: true)
+        #expect(throws: SiloPrivacyError.secureAggregationRequired(round: 2)) { try ledger.check(round: 2, plan: LocalTrainingPlan(), examples: 500) }
+        var plan = LocalTrainingPlan()
+        plan.secure = SecurePlan(id: 0, attempt: 1, session: 7, clients: 3, neighbours: [1, 2], threshold: 2, weight: 0.3, clip: 1, bits: 20)
+        #expect(try ledger.check(round: 2, plan: plan, examples: 500) == nil)
+    }
+
     @Test func theLedgerFileSurvivesARestartAndAForeignFileIsRefused() throws {
         let path = try Fixtures.temporaryFolder() + "/ledger.json"
         let first = try SiloPrivacyLedger(file: path)

@@ -40,6 +40,12 @@ extension ClientCommand {
                 "Refuse any round the coordinator asks to train without example-level DP-SGD (the client leaves, exit status 3, as for --epsilon-budget)."
         )
         var requireDp = false
+        @Flag(
+            name: .long,
+            help:
+                "Refuse any round the coordinator asks for without secure aggregation: the client leaves before training, having sent no update (exit status 3)."
+        )
+        var requireSecureAggregation = false
         @Option(name: .long, help: "delta of this silo's own accounting (default 1 / its training examples).") var dpDelta: Double?
         @Option(
             name: .long,
@@ -79,7 +85,9 @@ extension ClientCommand {
                     + skippedNote(log.summary, duplicateRows: duplicates))
             let colon = coordinator.lastIndex(of: ":")!
             let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
-            let ledger = try SiloPrivacyLedger(budget: epsilonBudget, requirePrivacy: requireDp, delta: dpDelta, file: privacyLedger)
+            let ledger = try SiloPrivacyLedger(
+                budget: epsilonBudget, requirePrivacy: requireDp, requireSecureAggregation: requireSecureAggregation, delta: dpDelta,
+                file: privacyLedger)
             if epsilonBudget != nil && privacyLedger == nil {
                 progress.line("note: without --privacy-ledger, the epsilon budget counts only the rounds trained since this client started")
             }
@@ -116,9 +124,16 @@ extension ClientCommand {
             switch event {
             case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
             case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
+            case .secureRound(let round, let attempt, let clients, let neighbours, let threshold):
+                progress.line(
+                    "round \(round)\(attempt > 1 ? " (attempt \(attempt): the coordinator retried the round)" : ""): secure aggregation with \(clients) silos, "
+                        + "\(neighbours) neighbours, threshold \(threshold); the update is summed with the others', never sent alone")
             case .progress(let round, let epoch, let epochs, let done): progress.update("round \(round): epoch \(epoch)/\(epochs), \(done) examples")
-            case .uploaded(let round, let bytes, let loss, let seconds):
-                progress.line(String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
+            case .uploaded(let round, let bytes, let loss, let seconds, let secure):
+                progress.line(
+                    secure
+                        ? String(format: "round %d: trained (train loss %.4f, %.2f s); sent its keys (%d bytes)", round, loss, seconds, bytes)
+                        : String(format: "round %d: sent %d bytes (train loss %.4f, %.2f s)", round, bytes, loss, seconds))
             case .privacySpent(let round, let epsilon, let delta):
                 progress.line(
                     String(format: "round %d: this silo has spent epsilon %.3f (delta %.3g, example level) by its own ledger", round, epsilon, delta))

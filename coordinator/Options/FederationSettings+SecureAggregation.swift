@@ -35,7 +35,12 @@ extension FederationSettings {
         }
         guard !membershipKnown || coordinator.minClients >= 3 else {
             throw ValidationError(
-                "--secure-aggregation needs --min-clients of 3 or more: with 2, each silo could subtract its own update from the sum and read the other's"
+                "--secure-aggregation needs --min-clients of 3 or more (it is \(coordinator.minClients)): with fewer, a silo could subtract its own update from the sum and read the others'"
+            )
+        }
+        guard maxUpdateNorm ?? file.maxUpdateNorm == nil else {
+            throw ValidationError(
+                "--max-update-norm cannot be checked under --secure-aggregation (the coordinator never sees an update); --secagg-clip bounds each value"
             )
         }
         guard coordinator.clientsPerRound == 0 || coordinator.clientsPerRound >= 3 else {

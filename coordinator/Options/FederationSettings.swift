@@ -100,7 +100,7 @@ struct FederationSettings: ParsableArguments {
     @Flag(
         name: .long,
         help:
-            "Secure aggregation (SecAgg+): the coordinator learns only the sum of the silos' updates and how many silos touched each item row, never one silo's update."
+            "Secure aggregation (SecAgg+): the coordinator learns the sum of the silos' updates and which item rows are newly trained, never one silo's update or rows."
     )
     var secureAggregation = false
     @Option(name: .long, help: "Secure aggregation: neighbours each silo masks with (0: min(n - 1, max(4, 2 log2 n)); default 0).")

@@ -615,6 +615,13 @@ public struct RoundStateMachine: Sendable {
                 clients = Array(clients.prefix(settings.maxClients))
             }
             securePlan = planSecureRound(round, clients, settings)
+            if settings.threshold > 0, let plan = securePlan, plan.threshold < settings.threshold {
+                actions.append(
+                    .log(
+                        .notice,
+                        "round \(round): --secagg-threshold \(settings.threshold) is over the \(plan.graph.neighbours[0]?.count ?? 0) neighbours each of \(clients.count) silos has; using \(plan.threshold)"
+                    ))
+            }
         }
         roundStarted = now
         bytesDown = [:]

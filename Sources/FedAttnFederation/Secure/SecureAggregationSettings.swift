@@ -2,7 +2,7 @@ public import FedAttnSecAgg
 
 /// Secure aggregation's settings (`--secure-aggregation` and the `--secagg-*` flags): SecAgg+
 /// (Bonawitz et al., CCS 2017; Bell et al., CCS 2020) over the quantised updates, so that the
-/// coordinator learns only the round's sum (and how many silos touched each item row).
+/// coordinator learns the round's sum (and which item rows are newly trained), never one silo's.
 public struct SecureAggregationSettings: Sendable, Hashable {
     /// Neighbours k each client agrees masks with in the round's Harary graph; 0 picks
     /// min(n - 1, max(4, 2 ceil(log2 n))) for n selected clients.
