@@ -122,7 +122,7 @@ extension ClientCommand {
 
         private static func show(_ event: ParticipantEvent, _ progress: Progress) {
             switch event {
-            case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) rounds")
+            case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) round\(info.rounds == 1 ? "" : "s")")
             case .training(let round, let examples): progress.line("round \(round): training on \(examples) examples")
             case .secureRound(let round, let attempt, let clients, let neighbours, let threshold):
                 progress.line(

@@ -58,9 +58,12 @@ extension CoordinatorCommand {
                 try write(identity.caCertificatePEM, "silos/\(name)/ca.pem")
                 let join = """
                     #!/bin/sh
-                    # Run in silo '\(name)', from this folder, with its own click log.
+                    # Run in silo '\(name)' with its own click log (a path from where you run it); more flags follow it.
+                    data="${1:?usage: join.sh CLICK_LOG [fedattn-client join flags]}"
+                    shift
+                    case "$data" in /*) ;; *) data="$(pwd)/$data" ;; esac
                     cd "$(dirname "$0")"
-                    exec fedattn-client join --coordinator \(coordinatorHost[0]):\(port) --cert cert.pem --key key.pem --ca ca.pem --data "${1:?usage: join.sh CLICK_LOG}"
+                    exec fedattn-client join --coordinator \(coordinatorHost[0]):\(port) --cert cert.pem --key key.pem --ca ca.pem --data "$data" "$@"
 
                     """
                 try write(join, "silos/\(name)/join.sh")
