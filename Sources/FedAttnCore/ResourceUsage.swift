@@ -35,24 +35,25 @@ public enum ResourceUsage {
     /// CPU seconds, user and system, of this process's children that have ended and been
     /// waited for (`RUSAGE_CHILDREN`).
     public static func cpuSecondsOfChildren() -> Double {
-        var usage = rusage()
         #if os(Linux)
-            guard getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 else { return 0 }
+            cpuSeconds(of: RUSAGE_CHILDREN.rawValue)
         #else
-            guard getrusage(RUSAGE_CHILDREN, &usage) == 0 else { return 0 }
+            cpuSeconds(of: RUSAGE_CHILDREN)
         #endif
-        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// CPU seconds the process has used so far, user and system, all threads.
     public static func cpuSeconds() -> Double {
-        var usage = rusage()
         #if os(Linux)
-            guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
+            cpuSeconds(of: RUSAGE_SELF.rawValue)
         #else
-            guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+            cpuSeconds(of: RUSAGE_SELF)
         #endif
+    }
+
+    private static func cpuSeconds(of who: Int32) -> Double {
+        var usage = rusage()
+        guard getrusage(who, &usage) == 0 else { return 0 }
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }

@@ -23,6 +23,15 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         (s0, s1, s2, s3) = state
     }
 
+    /// A generator whose whole state comes from the system's cryptographic generator (four
+    /// draws): fast draws nobody else can predict from outside, without a system call each.
+    public static func fromSystemRandom() -> SeededGenerator {
+        var system = SystemRandomNumberGenerator()
+        var state = (system.next(), system.next(), system.next(), system.next())
+        while state == (0, 0, 0, 0) { state.0 = system.next() }
+        return SeededGenerator(state: state)
+    }
+
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17

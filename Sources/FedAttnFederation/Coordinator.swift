@@ -567,7 +567,8 @@ public actor Coordinator {
     private func handle(_ event: RoundEvent, folding update: ClientUpdate? = nil, secureReply: SecureReply? = nil) throws(CoordinatorError) {
         let generation = machine.generation
         // A secure round's ids, graph and session come from here: the machine draws no randomness.
-        if config.secureAggregation != nil { machine.entropy = UInt64.random(in: .min ... .max) }
+        // (Not for a model piece served: that starts no round, and runs for every piece.)
+        if config.secureAggregation != nil, !event.isDownload { machine.entropy = UInt64.random(in: .min ... .max) }
         let actions = try machine.handle(event, at: now)
         for action in actions { perform(action, update, secureReply) }
         if machine.generation != generation {

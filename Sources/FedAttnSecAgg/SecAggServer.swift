@@ -14,7 +14,7 @@ public struct SecAggServer: Sendable {
     public let round: UInt64
     public let threshold: Int
     public let graph: NeighbourGraph
-    /// Ring elements of each masked input (the values vector's is known once the union is).
+    /// Ring elements of each masked input (the values vector's is known once the round's rows are).
     public var length: Int
     /// The ring is Z_{2^modulusBits}: masked inputs arrive reduced mod 2^modulusBits, and the
     /// unmasked sum is reduced the same way (1...32).

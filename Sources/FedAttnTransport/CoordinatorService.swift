@@ -230,7 +230,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         do {
             let reply: SecureReply
             do {
-                reply = try SecureWire.reply(header, masked: masked, client: nil)
+                reply = try SecureWire.reply(header, masked: masked)
             } catch {
                 throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(error)")
             }

@@ -138,9 +138,9 @@ enum SecureWire {
         }
     }
 
-    /// The reply of client `id` (its id in the round is not on the wire for unmasking: the
-    /// coordinator names it).
-    static func reply(_ r: Fedattn_V1_SecureReply, masked: Data, client: Int?) throws(Malformed) -> SecureReply {
+    /// The reply as read, its masked vector unpacked from `masked` (the bytes that followed
+    /// it). Unmasking shares name no sender (-1): the coordinator names it from the caller.
+    static func reply(_ r: Fedattn_V1_SecureReply, masked: Data) throws(Malformed) -> SecureReply {
         var reply = SecureReply(round: Int(r.round), attempt: Int(r.attempt), phase: try phase(r.phase))
         reply.baseVersion = r.baseVersion
         reply.abort = r.abort.isEmpty ? nil : String(r.abort.prefix(1_000))
@@ -161,7 +161,7 @@ enum SecureWire {
         }
         if reply.phase == .unmaskIndicators || reply.phase == .unmaskValues {
             reply.unmasking = UnmaskingShares(
-                client: client ?? -1, selfMaskShares: try shamir(r.selfMaskShares), maskingKeyShares: try shamir(r.maskingKeyShares))
+                client: -1, selfMaskShares: try shamir(r.selfMaskShares), maskingKeyShares: try shamir(r.maskingKeyShares))
         }
         return reply
     }

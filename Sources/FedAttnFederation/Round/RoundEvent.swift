@@ -35,6 +35,11 @@ public enum RoundEvent: Sendable, Equatable {
     case tick
 }
 
+extension RoundEvent {
+    /// A model piece served: the one event that never moves a round.
+    var isDownload: Bool { if case .downloaded = self { true } else { false } }
+}
+
 /// What a client's secure-phase answer says about itself.
 public struct SecureArrival: Sendable, Equatable {
     public let client: String
@@ -105,7 +110,7 @@ public enum RoundAction: Sendable, Equatable {
     /// Keep the secure answer just accepted for its phase.
     case secureFold(client: String)
     /// A secure phase closed with these clients' answers: take its step (relay keys or
-    /// shares, take the masked inputs, unmask the indicators into the union), answering
+    /// shares, take the masked inputs, unmask the indicators into the rows known), answering
     /// `.secureFailed` if it cannot.
     case secureClose(round: Int, phase: SecurePhase, answered: Set<String>)
     /// Aggregate the running sum (with secure aggregation: unmask the values' sum) into the next model, store and serve it, then answer with

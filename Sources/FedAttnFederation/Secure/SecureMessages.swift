@@ -42,8 +42,8 @@ public struct SecurePlan: Sendable, Hashable {
 }
 
 /// The phases of a secure round after local training (issue 13's design). Two secure sums
-/// share one key exchange: (0) the touched rows' indicators, whose sum is the union and its
-/// counts; (1) the weighted values over that union. Each sum has its own keys and secrets,
+/// share one key exchange: (0) marks of the rows no silo trained before, whose sum tells
+/// which rows are new; (1) the weighted values over every row known. Each sum has its own keys and secrets,
 /// so a client that drops between them never has both kinds of share of one secret revealed.
 public enum SecurePhase: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Training ends with both sums' public keys (the training phase collects them).
@@ -54,7 +54,7 @@ public enum SecurePhase: Int, Sendable, Hashable, CaseIterable, CustomStringConv
     case maskIndicators
     /// Shares that remove sum 0's masks.
     case unmaskIndicators
-    /// The values over the union, masked (sum 1).
+    /// The values over the rows known, masked (sum 1).
     case maskValues
     /// Shares that remove sum 1's masks.
     case unmaskValues

@@ -61,14 +61,15 @@ struct SecureSession {
             guard task.shares.count == 2 else { throw .protocolViolation("shares for both sums expected") }
             guard let known = task.rows, known.rows == codec.tableRows else { throw .protocolViolation("the rows known so far are missing") }
             valueShares = task.shares[1]
-            var generator = Self.generator()
+            // Stochastic rounding and the indicators' random values need fast draws, not secret ones (only sums are ever seen).
+            var generator = SeededGenerator.fromSystemRandom()
             reply.masked = try clients[0].maskInput(
                 codec.indicators(update, known: known, using: &generator), shares: task.shares[0], modulusBits: RowIndicators.bits
             ).values
             reply.maskedBits = RowIndicators.bits
         case .maskValues:
             guard let rows = task.rows, rows.rows == codec.tableRows else { throw .protocolViolation("the rows of the values are missing") }
-            var generator = Self.generator()
+            var generator = SeededGenerator.fromSystemRandom()
             let values = codec.values(update, rows: rows.sorted, weight: plan.weight, using: &generator)
             let bits = codec.quantizer.ringBits(clients: plan.clients)
             reply.masked = try clients[1].maskInput(values, shares: valueShares, modulusBits: bits).values
@@ -81,15 +82,6 @@ struct SecureSession {
             reply.unmasking = try clients[task.phase == .unmaskIndicators ? 0 : 1].unmask(survivors: Set(task.survivors))
         }
         return reply
-    }
-
-    /// Draws for stochastic rounding and the indicators' random values: fast rather than secret
-    /// (only sums are ever seen), xoshiro from a system-random state, not a system call each.
-    private static func generator() -> SeededGenerator {
-        var system = SystemRandomNumberGenerator()
-        var state = (system.next(), system.next(), system.next(), system.next())
-        while state == (0, 0, 0, 0) { state.0 = system.next() }
-        return SeededGenerator(state: state)
     }
 
     /// An answer saying this client cannot go on in the phase of `task` (the round stops waiting for it).

@@ -21,12 +21,7 @@ public struct GaussianNoise: Sendable {
 
     /// Draws from a 256-bit state taken from the system's cryptographic generator: nobody
     /// else can predict (or subtract) them.
-    public init() {
-        var system = SystemRandomNumberGenerator()
-        var state = (system.next(), system.next(), system.next(), system.next())
-        while state == (0, 0, 0, 0) { state.0 = system.next() }
-        generator = SeededGenerator(state: state)
-    }
+    public init() { generator = .fromSystemRandom() }
 
     /// A uniform draw in [0, 1), for sampling.
     public mutating func nextUnit() -> Double { generator.nextUnit() }
