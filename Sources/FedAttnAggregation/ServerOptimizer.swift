@@ -1,10 +1,12 @@
 /// The server's update rule and its settings, as a coordinator's configuration names them:
-/// FedAvg (McMahan et al., 2017), FedAvgM (Hsu et al., 2019), and the adaptive FedAdam,
-/// FedYogi and FedAdagrad (Reddi et al., 2021). (FedProx is FedAvg on the server with a
+/// FedAvg (McMahan et al., 2017), FedAvgM (Hsu et al., 2019), FedNova (Wang et al., 2020),
+/// and the adaptive FedAdam, FedYogi and FedAdagrad (Reddi et al., 2021). (FedProx is FedAvg on the server with a
 /// proximal term in the clients' loss: `LocalTrainingPlan.proximalMu`.)
 public struct ServerOptimizer: Sendable, Equatable {
     public enum Rule: String, Sendable, CaseIterable {
         case fedavg, fedavgm, fedadam, fedyogi, fedadagrad
+        /// FedAvg's step over FedNova's normalised mean (`UpdateAccumulator.Weighting.normalized`).
+        case fednova
         /// Robust rules (`RobustAggregation`).
         case median
         case trimmedMean = "trimmed-mean"
@@ -54,17 +56,22 @@ public struct ServerOptimizer: Sendable, Equatable {
     /// iid-10 and dirichlet0.5-10, docs/server-optimisers.md).
     public static func defaultLearningRate(_ rule: Rule) -> Float {
         switch rule {
-        case .fedavg, .median, .trimmedMean, .krum, .normBounded, .dpFedAvg: 1
+        case .fedavg, .fednova, .median, .trimmedMean, .krum, .normBounded, .dpFedAvg: 1
         case .fedavgm: 0.3
         case .fedadam, .fedyogi: 0.01
         case .fedadagrad: 0.1
         }
     }
 
+    /// How the round's updates weigh in its mean: FedNova's normalised averaging for
+    /// `fednova`, examples for every other rule.
+    public var weighting: UpdateAccumulator.Weighting { rule == .fednova ? .normalized : .examples }
+
     /// A fresh strategy of these settings (no state).
     public func makeStrategy() -> any Strategy {
         switch rule {
         case .fedavg: FedAvg(serverLearningRate: learningRate)
+        case .fednova: FedAvg(serverLearningRate: learningRate, label: "fednova")
         case .fedavgm: FedAvg(serverLearningRate: learningRate, momentum: momentum)
         case .fedadam: FedOpt(rule: .adam, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)
         case .fedyogi: FedOpt(rule: .yogi, learningRate: learningRate, beta1: beta1, beta2: beta2, tau: tau)

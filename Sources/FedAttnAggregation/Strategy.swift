@@ -61,16 +61,19 @@ public struct FedAvg: Strategy {
     public var momentum: Float
     /// Average an embedding row only over the clients that trained it.
     public var rowWise: Bool
+    /// The rule's name in logs ("fednova" when the round's mean is FedNova's).
+    public var label: String
     private var velocity: Weights?
 
-    public init(serverLearningRate: Float = 1, momentum: Float = 0, rowWise: Bool = false) {
+    public init(serverLearningRate: Float = 1, momentum: Float = 0, rowWise: Bool = false, label: String = "fedavg") {
         self.serverLearningRate = serverLearningRate
         self.momentum = momentum
         self.rowWise = rowWise
+        self.label = label
     }
 
     public var name: String {
-        "fedavg" + (momentum > 0 ? "m(\(momentum))" : "") + (rowWise ? "+rowwise" : "") + (serverLearningRate != 1 ? " lr \(serverLearningRate)" : "")
+        label + (momentum > 0 ? "m(\(momentum))" : "") + (rowWise ? "+rowwise" : "") + (serverLearningRate != 1 ? " lr \(serverLearningRate)" : "")
     }
 
     public mutating func aggregate(_ round: UpdateAccumulator, into global: inout Weights) -> ModelStep? {

@@ -8,7 +8,42 @@ public import FedAttnCore
 /// clients that sent that row, so a row can be averaged over the clients that trained it
 /// (`rowWise`), rather than diluted by every client that never saw the item.
 public struct UpdateAccumulator: Sendable {
+    /// How each update weighs in the mean.
+    public enum Weighting: Sendable, Equatable {
+        /// FedAvg's: by examples, p_i = n_i / N (McMahan et al., 2017).
+        case examples
+        /// FedNova's normalised averaging (Wang et al., "Tackling the Objective Inconsistency
+        /// Problem in Heterogeneous Federated Optimization", NeurIPS 2020): each delta divided
+        /// by its local steps tau_i, then scaled by tau_eff = sum p_i tau_i:
+        ///   mean = tau_eff * sum p_i delta_i / tau_i.
+        /// With one local epoch a silo ten times larger takes ten times the steps, so FedAvg
+        /// in effect minimises sum p_i tau_i F_i (weights growing with n_i squared), not
+        /// sum p_i F_i; FedNova's mean takes each silo's per-step direction at its share.
+        /// Equal steps give FedAvg's mean.
+        case normalized
+
+        /// Each client's coefficient in the mean (sum coefficient_i delta_i), from its
+        /// examples n_i and local steps tau_i (same order): n_i / N, or FedNova's
+        /// (n_i / tau_i) (sum n_j tau_j) / N^2. What a client scales its delta by before a
+        /// secure sum, where no one else sees it.
+        public func coefficients(examples: [Int], steps: [Int]) -> [Double] {
+            precondition(examples.count == steps.count, "One step count per client.")
+            let total = Double(examples.reduce(0, +))
+            guard total > 0 else { return examples.map { _ in 0 } }
+            switch self {
+            case .examples:
+                return examples.map { Double($0) / total }
+            case .normalized:
+                let exampleSteps = zip(examples, steps).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+                return zip(examples, steps).map { Double($0) / Double(max($1, 1)) * exampleSteps / (total * total) }
+            }
+        }
+    }
+
     public let layout: ParameterLayout
+    public let weighting: Weighting
+    /// sum n_i tau_i, for FedNova's tau_eff.
+    private var exampleSteps = 0.0
     /// Per tensor, its sums: whole (a tensor first sent whole) or by row (a table first sent
     /// as rows). Sums of exampleCount * delta are kept in Float: over 200 updates their mean
     /// stays within 1e-6 of a Double sum's, relative to the mean's largest value (see
@@ -64,8 +99,10 @@ public struct UpdateAccumulator: Sendable {
 
     /// Sums for `layout`; `tables` are kept by the rows sent (a table first sent as rows is
     /// too), so their memory and the round's step grow with the rows touched.
-    public init(layout: ParameterLayout, tables: Set<String> = [], keepingUpdates: Bool = false) {
+    /// - Precondition: `rowWise` means are not asked of `.normalized` sums.
+    public init(layout: ParameterLayout, tables: Set<String> = [], keepingUpdates: Bool = false, weighting: Weighting = .examples) {
         self.layout = layout
+        self.weighting = weighting
         self.tables = tables
         keepsUpdates = keepingUpdates
         sums = Array(repeating: nil, count: layout.tensors.count)
@@ -75,8 +112,9 @@ public struct UpdateAccumulator: Sendable {
     public mutating func add(_ update: ClientUpdate) {
         precondition(update.delta.layout == layout, "An update of another layout cannot be accumulated.")
         precondition(update.exampleCount > 0, "An update must carry at least one example.")
-        let weight = Double(update.exampleCount)
-        let floatWeight = Float(update.exampleCount)
+        // FedNova: n_i / tau_i here, the rest of tau_eff / N when the mean is taken.
+        let weight = weighting == .normalized ? Double(update.exampleCount) / Double(update.localSteps) : Double(update.exampleCount)
+        let floatWeight = Float(weight)
         for (i, tensor) in update.delta.tensors.enumerated() {
             let spec = layout.tensors[i]
             let width = spec.shape.count == 2 ? spec.shape[1] : 0
@@ -116,18 +154,22 @@ public struct UpdateAccumulator: Sendable {
             }
         }
         totalExamples += update.exampleCount
+        exampleSteps += Double(update.exampleCount) * Double(update.localSteps)
         clients.append(update.client)
         if keepsUpdates { updates.append(update) }
     }
 
-    /// The round's step: `scale` times the weighted mean delta (sum / total examples; with
+    /// The round's step: `scale` times the weighted mean delta (sum / total examples, or
+    /// FedNova's normalised mean, see `Weighting`; with
     /// `rowWise`, each row of a tensor sent as rows divided by the weight of the clients that
     /// sent it instead), each value rounded to 11 significant bits (`roundedStep`). A table
     /// summed by row comes as the rows sent, ascending; every other tensor whole (zeros
     /// where nothing was sent). Nil when no update was folded in. Costs the rows sent.
     public func meanStep(scaledBy scale: Float = 1, rowWise: Bool, rounded: Bool = true) -> SparseWeights? {
         guard totalExamples > 0 else { return nil }
-        let total = Double(totalExamples)
+        precondition(!(rowWise && weighting == .normalized), "FedNova's normalised mean is not taken row-wise.")
+        // FedAvg: sum n_i delta_i / N. FedNova: sum (n_i / tau_i) delta_i * (sum n_i tau_i / N) / N.
+        let total = weighting == .normalized ? Double(totalExamples) * Double(totalExamples) / exampleSteps : Double(totalExamples)
         func step(_ sum: Float, _ divisor: Double) -> Float {
             guard divisor > 0 else { return 0 }
             let value = scale * Float(Double(sum) / divisor)

@@ -395,7 +395,8 @@ public actor Coordinator {
         let delta = try decodeUpdate(payload, from: client)
         let arrival = UpdateArrival(
             client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
-        try await fold(ClientUpdate(client: client, exampleCount: examples, delta: delta), arrival)
+        let update = ClientUpdate(client: client, exampleCount: examples, delta: delta, localSteps: config.plan.localSteps(examples: examples))
+        try await fold(update, arrival)
     }
 
     /// Refuses an update for another round or base version, from a client not selected, or a second one.
@@ -583,7 +584,8 @@ public actor Coordinator {
         case .log(let level, let line): logger.log(level: level, "\(line)")
         case .beginTraining(_, let selected, let attempt):
             accumulator = UpdateAccumulator(
-                layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates)
+                layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates,
+                weighting: config.server.weighting)
             metrics.selected.record(selected.count)
             if attempt > 1 { metrics.retries.increment() }
         case .chargePrivacy(let charges):

@@ -28,6 +28,17 @@ public struct LocalTrainingPlan: Sendable, Hashable {
     }
 }
 
+extension LocalTrainingPlan {
+    /// The optimiser steps a client takes on `examples` train examples: epochs x
+    /// ceil(examples / batch), at least 1 (FedNova's tau_i); saturates rather than overflows
+    /// on a count no silo holds.
+    public func localSteps(examples: Int) -> Int {
+        let perEpoch = max(examples, 0) / batchSize + (max(examples, 0) % batchSize > 0 ? 1 : 0)
+        let (steps, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
+        return overflow ? Int.max : max(steps, 1)
+    }
+}
+
 /// A client's result of one local round.
 public struct LocalRoundResult: Sendable {
     public init(delta: SparseWeights, examples: Int, meanLoss: Double, seconds: Double) {

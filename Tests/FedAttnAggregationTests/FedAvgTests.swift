@@ -10,6 +10,10 @@ struct FedAvgTests {
         ClientUpdate(client: client, exampleCount: n, delta: SparseWeights(Weights(layout: layout, values: values), sparseTensors: rows))
     }
 
+    static func dense(_ values: [Float], rows: Set<String> = []) -> SparseWeights {
+        SparseWeights(Weights(layout: layout, values: values), sparseTensors: rows)
+    }
+
     @Test func theAverageIsWeightedByExampleCount() throws {
         // a (100 examples) changed row 0; b (300) changed rows 0 and 2.
         let a = Self.update("a", 100, [1, 2, 0, 0, 0, 0, 4, -4])
@@ -24,6 +28,45 @@ struct FedAvgTests {
         // Row 0: (100*1 + 300*3)/400 = 2.5, (100*2 + 300*6)/400 = 5; row 2: 300/400 = 0.75;
         // w: (100*4 + 0)/400 = 1, (100*-4 + 300*8)/400 = 5.
         #expect(next.values == [12.5, 15, 10, 10, 10.75, 10.75, 2, 6])
+    }
+
+    /// FedNova (Wang et al. 2020): a silo that took three times the local steps moves the
+    /// model along its per-step direction at its share of the examples, not three times that.
+    @Test func fedNovaWeighsEachSilosPerStepDirectionByItsShare() throws {
+        // Both silos step along a constant direction: a's +1 per step on w[0], b's +1 on w[1].
+        // a: 100 examples, 1 step; b: 300 examples, 3 steps. tau_eff = 0.25 * 1 + 0.75 * 3 = 2.5.
+        let a = ClientUpdate(client: "a", exampleCount: 100, delta: Self.dense([0, 0, 0, 0, 0, 0, 1, 0]), localSteps: 1)
+        let b = ClientUpdate(client: "b", exampleCount: 300, delta: Self.dense([0, 0, 0, 0, 0, 0, 0, 3]), localSteps: 3)
+        var nova = UpdateAccumulator(layout: Self.layout, weighting: .normalized)
+        var fedavg = UpdateAccumulator(layout: Self.layout)
+        for u in [a, b] {
+            nova.add(u)
+            fedavg.add(u)
+        }
+        let novaMean = try #require(nova.meanDelta(rowWise: false)).values
+        let fedavgMean = try #require(fedavg.meanDelta(rowWise: false)).values
+        // FedNova: 2.5 * (0.25 * 1, 0.75 * 1): b pulls 3x as hard as a, its share of examples.
+        #expect(abs(novaMean[6] - 0.625) < 1e-6 && abs(novaMean[7] - 1.875) < 1e-6, "\(novaMean)")
+        // FedAvg: (0.25 * 1, 0.75 * 3): b pulls 9x as hard (its share times its steps).
+        #expect(abs(fedavgMean[6] - 0.25) < 1e-6 && abs(fedavgMean[7] - 2.25) < 1e-6, "\(fedavgMean)")
+        // The coefficients a silo scales by before a secure sum give the same mean.
+        let c = UpdateAccumulator.Weighting.normalized.coefficients(examples: [100, 300], steps: [1, 3])
+        #expect(abs(c[0] * 1 - 0.625) < 1e-9 && abs(c[1] * 3 - 1.875) < 1e-9)
+        #expect(UpdateAccumulator.Weighting.examples.coefficients(examples: [100, 300], steps: [1, 3]) == [0.25, 0.75])
+    }
+
+    @Test func fedNovaWithEqualStepsIsFedAvg() throws {
+        var rng = SeededGenerator(seed: 8)
+        var nova = UpdateAccumulator(layout: Self.layout, tables: ["table"], weighting: .normalized)
+        var fedavg = UpdateAccumulator(layout: Self.layout, tables: ["table"])
+        for i in 0..<5 {
+            let values = (0..<8).map { _ in rng.nextUnit() < 0.3 ? 0 : Float(rng.nextNormal()) }
+            let u = ClientUpdate(client: "c\(i)", exampleCount: 50 + 40 * i, delta: Self.dense(values, rows: ["table"]), localSteps: 4)
+            nova.add(u)
+            fedavg.add(u)
+        }
+        let (x, y) = (try #require(nova.meanDelta(rowWise: false)).values, try #require(fedavg.meanDelta(rowWise: false)).values)
+        for (p, q) in zip(x, y) { #expect(abs(p - q) <= 1e-6 * max(1, abs(q))) }
     }
 
     @Test func rowWiseAveragesARowOverTheClientsThatSentIt() throws {

@@ -40,7 +40,8 @@ struct OperatorFaultTests {
     @Test func aServerOptimiserSettingThatCannotRunIsNamed() throws {
         let unknown = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedadamw"])
         #expect(
-            unknown.status != 0 && unknown.standardError.contains("--strategy (strategy) 'fedadamw' must be one of fedprox, fedavg, fedavgm"),
+            unknown.status != 0
+                && unknown.standardError.contains("--strategy (strategy) 'fedadamw' must be one of fedprox, fedavg, fednova, fedavgm"),
             "\(unknown.standardError)")
         let prox = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedprox", "--proximal-mu", "0"])
         #expect(

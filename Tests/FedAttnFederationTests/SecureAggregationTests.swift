@@ -123,10 +123,12 @@ struct SecureAggregationTests {
         try (0..<n).map { try FixedWork(layout: layout, seed: UInt64(100 + $0), examples: 200 + 50 * $0) }
     }
 
-    private static func config(clients: Int, secure: SecureAggregationSettings?, rounds: Int = 1) -> CoordinatorConfig {
+    private static func config(
+        clients: Int, secure: SecureAggregationSettings?, rounds: Int = 1, rule: ServerOptimizer.Rule = .fedavg, batchSize: Int = 256
+    ) -> CoordinatorConfig {
         var config = CoordinatorConfig(
-            rounds: rounds, minClients: clients, roundTimeout: .seconds(30), plan: LocalTrainingPlan(proximalMu: 0),
-            server: ServerOptimizer(rule: .fedavg))
+            rounds: rounds, minClients: clients, roundTimeout: .seconds(30), plan: LocalTrainingPlan(batchSize: batchSize, proximalMu: 0),
+            server: ServerOptimizer(rule: rule))
         config.secureAggregation = secure
         return config
     }
@@ -151,6 +153,21 @@ struct SecureAggregationTests {
         #expect(Self.difference(initial, secureModel) > 100 * bound)
         let record = try #require(await secure.history.first)
         #expect(record.participants.count == 5 && record.retries.isEmpty)
+    }
+
+    /// FedNova's weights (each silo's examples over its local steps) are applied by the silos
+    /// themselves before the sum: the secure round publishes plain FedNova's model.
+    @Test func aSecureFedNovaRoundPublishesPlainFedNovasModel() async throws {
+        // 200..400 examples at batch 64: 4 to 7 local steps, so FedNova's mean differs from FedAvg's.
+        let works = try Self.works(5)
+        let settings = SecureAggregationSettings()
+        let (plain, _) = try await Self.federate(works, config: Self.config(clients: 5, secure: nil, rule: .fednova, batchSize: 64))
+        let (secure, _) = try await Self.federate(works, config: Self.config(clients: 5, secure: settings, rule: .fednova, batchSize: 64))
+        let (fedavg, _) = try await Self.federate(works, config: Self.config(clients: 5, secure: nil, rule: .fedavg, batchSize: 64))
+        let bound = 5 * settings.quantizer.step + 1e-3 * 0.05
+        let gap = Self.difference(await plain.currentModel, await secure.currentModel)
+        #expect(gap <= bound, "largest difference \(gap), bound \(bound)")
+        #expect(Self.difference(await plain.currentModel, await fedavg.currentModel) > 10 * bound)
     }
 
     @Test func aRoundWhereThreeOfTenDropAfterMaskingCompletesWithTheirInputs() async throws {

@@ -35,15 +35,17 @@ struct FederationSettings: ParsableArguments {
         name: .long,
         help: """
             The server's rule: fedprox (FedAvg on the server; clients add FedProx's proximal term, --proximal-mu), fedavg (plain: \
-            mu 0), fedavgm (server momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021), or a robust rule: median, \
-            trimmed-mean, krum, norm-bounded (all but fedavg keep the clients' proximal term) (default fedprox).
+            mu 0), fednova (FedNova's normalised averaging, Wang et al. 2020: each silo's delta over its local steps, so \
+            large silos do not outweigh their share), fedavgm (server momentum), fedadam, fedyogi or fedadagrad (Reddi et al. \
+            2021), or a robust rule: median, trimmed-mean, krum, norm-bounded (all but fedavg keep the clients' proximal term) \
+            (default fedprox).
             """)
     var strategy: String?
     @Option(
         name: .long,
         help: """
             The server's learning rate: FedAvg's step along the averaged delta (1 is plain FedAvg), the adaptive rules' eta \
-            (default: fedavg and fedprox 1, fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
+            (default: fedavg, fedprox and fednova 1, fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
             \(ServerOptimizer.defaultLearningRate(.fedadam)), fedadagrad \(ServerOptimizer.defaultLearningRate(.fedadagrad))).
             """)
     var serverLearningRate: Float?
@@ -172,7 +174,7 @@ struct FederationSettings: ParsableArguments {
         let isFedProx = strategyName == "fedprox"
         guard let rule = isFedProx ? .fedavg : ServerOptimizer.Rule(rawValue: strategyName) else {
             throw ValidationError(
-                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded, dp-fedavg"
+                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fednova, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded, dp-fedavg"
                     + (config.map { " (flags or \($0))" } ?? ""))
         }
         var server = ServerOptimizer(

@@ -1,3 +1,4 @@
+import FedAttnAggregation
 import FedAttnCore
 import FedAttnSecAgg
 import Logging
@@ -14,8 +15,10 @@ extension RoundStateMachine {
         let ordered = clients.sorted { (members[$0]?.order ?? 0) < (members[$1]?.order ?? 0) }.shuffled(using: &random)
         let ids = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
         let graph = NeighbourGraph(clients: Array(0..<ordered.count), k: settings.neighbourCount(clients: ordered.count), seed: random.next())
-        let total = ordered.reduce(0) { $0 + (members[$1]?.trainExamples ?? 0) }
-        let weights = Dictionary(uniqueKeysWithValues: ordered.map { ($0, Float(members[$0]?.trainExamples ?? 0) / Float(max(total, 1))) })
+        // Each silo scales its own values by its coefficient in the mean (FedAvg's or FedNova's).
+        let examples = ordered.map { members[$0]?.trainExamples ?? 0 }
+        let coefficients = config.server.weighting.coefficients(examples: examples, steps: examples.map { config.plan.localSteps(examples: $0) })
+        let weights = Dictionary(uniqueKeysWithValues: zip(ordered, coefficients.map { Float($0) }))
         return SecureRoundPlan(
             round: round, attempt: retries.count + 1, session: random.next() >> 1, ids: ids, graph: graph,
             threshold: settings.threshold(clients: ordered.count), weights: weights)
