@@ -30,7 +30,7 @@ extension FederationSettings {
         guard !individual.contains(coordinator.server.rule) else {
             throw ValidationError(
                 "--strategy \(coordinator.server.rule.rawValue) reads each silo's update, which secure aggregation hides from the coordinator: "
-                    + "use fedprox, fedavg, fedavgm, fedadam, fedyogi or fedadagrad (for privacy against what the model reveals, add example-level DP-SGD)"
+                    + "use fednova, fedprox, fedavg, fedavgm, fedadam, fedyogi or fedadagrad (for privacy against what the model reveals, add example-level DP-SGD)"
             )
         }
         guard !membershipKnown || coordinator.minClients >= 3 else {

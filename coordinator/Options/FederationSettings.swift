@@ -34,11 +34,11 @@ struct FederationSettings: ParsableArguments {
     @Option(
         name: .long,
         help: """
-            The server's rule: fedprox (FedAvg on the server; clients add FedProx's proximal term, --proximal-mu), fedavg (plain: \
-            mu 0), fednova (FedNova's normalised averaging, Wang et al. 2020: each silo's delta over its local steps, so \
-            large silos do not outweigh their share), fedavgm (server momentum), fedadam, fedyogi or fedadagrad (Reddi et al. \
-            2021), or a robust rule: median, trimmed-mean, krum, norm-bounded (all but fedavg keep the clients' proximal term) \
-            (default fedprox).
+            The server's rule: fednova (FedNova's normalised averaging, Wang et al. 2020: each silo's delta over its local \
+            steps, so a silo with more rows, hence more steps, weighs its share and no more; equal silos make it FedAvg), \
+            fedprox (FedAvg's example-weighted mean), fedavg (that mean, and no proximal term: mu 0), fedavgm (server \
+            momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021), or a robust rule: median, trimmed-mean, krum, \
+            norm-bounded (all but fedavg keep the clients' FedProx term, --proximal-mu) (default fednova).
             """)
     var strategy: String?
     @Option(
@@ -170,7 +170,9 @@ struct FederationSettings: ParsableArguments {
         let model = ModelConfig(items: mapping, strategies: strategies ?? file.strategies ?? defaultModel.strategies)
         // Every default is CoordinatorConfig's and LocalTrainingPlan's own, written once there.
         let d = Self.D
-        let strategyName = strategy ?? file.strategy ?? "fedprox"
+        // FedNova by default: on silos of one size it is FedAvg, on unequal ones it stops the
+        // largest from outweighing its share (docs/model-quality.md).
+        let strategyName = strategy ?? file.strategy ?? "fednova"
         let isFedProx = strategyName == "fedprox"
         guard let rule = isFedProx ? .fedavg : ServerOptimizer.Rule(rawValue: strategyName) else {
             throw ValidationError(
