@@ -89,7 +89,7 @@ for f in [r for r in rows if r["kind"] == "federation"]:
     up = sum(x["bytes_up_per_client"] for x in f["rounds"]) / len(f["rounds"])
     down = sum(x["bytes_down_per_client"] for x in f["rounds"][1:]) / max(1, len(f["rounds"]) - 1)
     print()
-    print(f"Federation, {f['split']}: 10 clients, gRPC + mutual TLS on 127.0.0.1, FedAvg + FedProx, 1 local epoch")
+    print(f"Federation, {f['split']}: 10 clients, gRPC + mutual TLS on 127.0.0.1, {f['strategy']}, 1 local epoch")
     print(f"{'round':>12} " + " ".join(f"{r:>7}" for r in (1, 5, 10, 20)))
     print(f"{'test AUC':>12} " + " ".join(f"{auc.get(r, float('nan')):>7.4f}" for r in (1, 5, 10, 20)))
     print(f"{'Flower 1.42':>12} " + " ".join(f"{v:>7.4f}" for v in flower.get(f["split"], [])))
