@@ -41,7 +41,7 @@ for split in demo iid-10 dirichlet0.5-10; do
   "$client" train "${pooled[@]}" --epochs 20 --patience 5 --ranking --learning-rate 0.003 --batch-size 64 --json \
     | tag "\"kind\":\"selection-centralised\",\"split\":\"$split\",\"settings\":\"tuned: --learning-rate 0.003 --batch-size 64\""
 done
-for strategy in fedprox median trimmed-mean krum norm-bounded; do
+for strategy in fednova fedprox median trimmed-mean krum norm-bounded; do
   for attack in none sign-flip scale:100 noise inflate-examples; do
     echo "robust aggregation: $strategy against $attack (1 hostile silo of 10, iid-10) ..." >&2
     "$coordinator" simulate --silos "$data/silos/iid-10" --rounds 20 --link in-process --strategy "$strategy" --hostile 1 --attack "$attack" --json \

@@ -395,7 +395,7 @@ public actor Coordinator {
         let delta = try decodeUpdate(payload, from: client)
         let arrival = UpdateArrival(
             client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
-        let update = ClientUpdate(client: client, exampleCount: examples, delta: delta, localSteps: config.plan.localSteps(examples: examples))
+        let update = ClientUpdate(client: client, exampleCount: examples, delta: delta, localSteps: config.localSteps(examples: examples))
         try await fold(update, arrival)
     }
 

@@ -1,5 +1,6 @@
 public import FedAttnCore
 public import FedAttnModel
+import FedAttnPrivacy
 
 /// What the coordinator asks of a client for one round of training.
 public struct LocalTrainingPlan: Sendable, Hashable {
@@ -29,13 +30,24 @@ public struct LocalTrainingPlan: Sendable, Hashable {
 }
 
 extension LocalTrainingPlan {
-    /// The optimiser steps a client takes on `examples` train examples: epochs x
-    /// ceil(examples / batch), at least 1 (FedNova's tau_i); saturates rather than overflows
-    /// on a count no silo holds.
-    public func localSteps(examples: Int) -> Int {
-        let perEpoch = max(examples, 0) / batchSize + (max(examples, 0) % batchSize > 0 ? 1 : 0)
+    /// The optimiser steps a client takes on `examples` train examples (FedNova's tau_i):
+    /// epochs x ceil(examples / batch), or with DP-SGD (`privateSteps`) epochs x
+    /// round(examples / batch) (`PrivacySpend.stepsPerEpoch`); at least 1, and saturating
+    /// rather than overflowing on a count no silo holds.
+    public func localSteps(examples: Int, privateSteps: Bool = false) -> Int {
+        let n = max(examples, 0)
+        let perEpoch =
+            privateSteps
+            ? PrivacySpend.stepsPerEpoch(batchSize: batchSize, examples: min(n, 1 << 52)) : n / batchSize + (n % batchSize > 0 ? 1 : 0)
         let (steps, overflow) = epochs.multipliedReportingOverflow(by: perEpoch)
         return overflow ? Int.max : max(steps, 1)
+    }
+}
+
+extension CoordinatorConfig {
+    /// The local steps behind an update of `examples` examples under this configuration.
+    public func localSteps(examples: Int) -> Int {
+        plan.localSteps(examples: examples, privateSteps: examplePrivacy != nil)
     }
 }
 

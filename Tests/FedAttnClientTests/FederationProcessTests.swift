@@ -144,9 +144,13 @@ struct CoordinatorRestartTests {
         #expect(html.contains("<th>server rule</th>") && html.contains("<figure id=\"auc\">"))
         #expect(html.components(separatedBy: "<tr").count - 1 >= totalRounds + 1)
 
-        // Started once more on the finished folder, it says so and exits rather than wait for clients.
-        let again = try BackgroundProcess(FederationProcessTests.coordinator, serve)
+        // Started once more on the finished folder, it says so and exits rather than wait for
+        // clients; started with another rule than the run's, it warns that the rule changed.
+        let again = try BackgroundProcess(FederationProcessTests.coordinator, serve + ["--strategy", "fedprox"])
         #expect(try await again.waitForExit(timeout: .seconds(20)) == 0, "\(again.standardError)")
         #expect(again.standardError.contains("round \(totalRounds) is the last published (evaluated)"))
+        #expect(
+            again.standardError.contains("server rule was 'fednova + FedProx mu 0.005' in the run that published round \(totalRounds)"),
+            "\(again.standardError)")
     }
 }

@@ -35,7 +35,7 @@ struct FederationSettings: ParsableArguments {
         name: .long,
         help: """
             The server's rule: fednova (FedNova's normalised averaging, Wang et al. 2020: each silo's delta over its local \
-            steps, so a silo with more rows, hence more steps, weighs its share and no more; equal silos make it FedAvg), \
+            steps, so a silo with more rows, hence more steps, weighs its share and no more; on silos of one size its mean is FedAvg's), \
             fedprox (FedAvg's example-weighted mean), fedavg (that mean, and no proximal term: mu 0), fedavgm (server \
             momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021), or a robust rule: median, trimmed-mean, krum, \
             norm-bounded (all but fedavg keep the clients' FedProx term, --proximal-mu) (default fednova).
@@ -168,7 +168,8 @@ struct FederationSettings: ParsableArguments {
         let itemsText = items ?? file.items ?? defaultModel.items.description
         guard let mapping = ItemMapping(itemsText) else { throw ValidationError("items '\(itemsText)' must be catalogue:N or hash:B") }
         let model = ModelConfig(items: mapping, strategies: strategies ?? file.strategies ?? defaultModel.strategies)
-        // Every default is CoordinatorConfig's and LocalTrainingPlan's own, written once there.
+        // Every default is CoordinatorConfig's and LocalTrainingPlan's own, written once there, but
+        // the rule's: the library's ServerOptimizer() is plain FedAvg, the command line's FedNova.
         let d = Self.D
         // FedNova by default: on silos of one size it is FedAvg, on unequal ones it stops the
         // largest from outweighing its share (docs/model-quality.md).

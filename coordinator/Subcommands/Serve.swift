@@ -73,6 +73,7 @@ extension CoordinatorCommand {
             let settingsTable = config.settingsTable(model: modelConfig, strategyName: coordinator.strategyName)
             let settingsObject = Dictionary(
                 uniqueKeysWithValues: settingsTable.enumerated().map { ("\(100 + $0.offset) \($0.element.name)", $0.element.value) })
+            if let resumed { warnOfChangedSettings(in: state, settingsObject, resumedAt: resumed.round, logger: logger) }
             try JSONSerialization.data(withJSONObject: settingsObject, options: [.sortedKeys])
                 .write(to: URL(fileURLWithPath: (state as NSString).appendingPathComponent("settings.json")), options: .atomic)
             if let resumed {
@@ -113,8 +114,24 @@ extension CoordinatorCommand {
             }
         }
     }
+
 }
 
 func log(_ line: String) {
     FileHandle.standardError.write(Data("\(line)\n".utf8))
+}
+
+/// Settings are not read back from the state folder (the flags and --config are the
+/// source), so a restart with other flags, or after a default changed (FedNova replaced
+/// FedProx as the default rule on 2026-11-30), changes a running federation: say so.
+private func warnOfChangedSettings(in state: String, _ now: [String: String], resumedAt round: Int, logger: Logger) {
+    guard let data = FileManager.default.contents(atPath: (state as NSString).appendingPathComponent("settings.json")),
+        let before = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+    else { return }
+    for key in now.keys.sorted() where before[key] != nil && before[key] != now[key] {
+        let name = key.drop { $0 != " " }.dropFirst()
+        logger.warning(
+            "\(name) was '\(before[key]!)' in the run that published round \(round) and is '\(now[key]!)' now: give the flag (or --config) to keep it"
+        )
+    }
 }

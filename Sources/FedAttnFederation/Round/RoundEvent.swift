@@ -1,3 +1,4 @@
+public import FedAttnAggregation
 public import FedAttnModel
 public import FedAttnSecAgg
 public import Logging
@@ -160,12 +161,20 @@ public struct SecureRoundPlan: Sendable, Equatable {
     public let ids: [String: Int]
     public let graph: NeighbourGraph
     public let threshold: Int
+    /// What each client scales its values by: its coefficient in the mean over all of the
+    /// round's clients (`UpdateAccumulator.Weighting.coefficients`).
     public let weights: [String: Float]
+    /// How the coefficients were made, and from what (declared train examples, local steps):
+    /// what rebuilds them over the clients a sum ends up counting.
+    public let weighting: UpdateAccumulator.Weighting
+    public let examples: [String: Int]
+    public let steps: [String: Int]
     /// Random: binds the round's keys (`SecurePlan.session`).
     public let session: UInt64
 
     public init(
-        round: Int, attempt: Int, session: UInt64, ids: [String: Int], graph: NeighbourGraph, threshold: Int, weights: [String: Float]
+        round: Int, attempt: Int, session: UInt64, ids: [String: Int], graph: NeighbourGraph, threshold: Int,
+        weighting: UpdateAccumulator.Weighting, examples: [String: Int], steps: [String: Int]
     ) {
         self.round = round
         self.attempt = attempt
@@ -173,7 +182,22 @@ public struct SecureRoundPlan: Sendable, Equatable {
         self.ids = ids
         self.graph = graph
         self.threshold = threshold
-        self.weights = weights
+        self.weighting = weighting
+        self.examples = examples
+        self.steps = steps
+        let clients = Array(ids.keys)
+        let coefficients = weighting.coefficients(examples: clients.map { examples[$0] ?? 0 }, steps: clients.map { steps[$0] ?? 1 })
+        weights = Dictionary(uniqueKeysWithValues: zip(clients, coefficients.map { Float($0) }))
+    }
+
+    /// What turns the sum over `counted` (each scaled by its coefficient over all the round's
+    /// clients) into their mean: the ratio of a counted client's coefficient over `counted`
+    /// to its coefficient over all, the same for every one of them (FedAvg: N / N_S; FedNova:
+    /// (A_S / N_S^2) / (A / N^2), A = sum n_i tau_i). 1 when nothing is counted.
+    public func rescale(counted: [String]) -> Float {
+        guard let first = counted.first, let planned = weights[first], planned > 0 else { return 1 }
+        let over = weighting.coefficients(examples: counted.map { examples[$0] ?? 0 }, steps: counted.map { steps[$0] ?? 1 })
+        return Float(over[0] / Double(planned))
     }
 
     /// The session of sum `sum` (see `SecurePlan.session`).

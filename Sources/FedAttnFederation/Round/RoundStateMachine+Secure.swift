@@ -16,12 +16,11 @@ extension RoundStateMachine {
         let ids = Dictionary(uniqueKeysWithValues: ordered.enumerated().map { ($1, $0) })
         let graph = NeighbourGraph(clients: Array(0..<ordered.count), k: settings.neighbourCount(clients: ordered.count), seed: random.next())
         // Each silo scales its own values by its coefficient in the mean (FedAvg's or FedNova's).
-        let examples = ordered.map { members[$0]?.trainExamples ?? 0 }
-        let coefficients = config.server.weighting.coefficients(examples: examples, steps: examples.map { config.plan.localSteps(examples: $0) })
-        let weights = Dictionary(uniqueKeysWithValues: zip(ordered, coefficients.map { Float($0) }))
+        let examples = Dictionary(uniqueKeysWithValues: ordered.map { ($0, members[$0]?.trainExamples ?? 0) })
         return SecureRoundPlan(
             round: round, attempt: retries.count + 1, session: random.next() >> 1, ids: ids, graph: graph,
-            threshold: settings.threshold(clients: ordered.count), weights: weights)
+            threshold: settings.threshold(clients: ordered.count), weighting: config.server.weighting, examples: examples,
+            steps: examples.mapValues { config.localSteps(examples: $0) })
     }
 
     /// The fewest answers a secure phase may close with: the threshold, the quorum, and 3 (with

@@ -159,11 +159,8 @@ struct SecureRound: Sendable {
     mutating func step() throws(SecAggError) -> SparseWeights {
         let (total, counted) = try servers[1].unmask(unmasking)
         unmasking = []
-        let weight = counted.reduce(Float(0)) { $0 + (names[$1].flatMap { plan.weights[$0] } ?? 0) }
-        // Weights were over the selected clients: those summed count for the whole (FedAvg's
-        // weights sum to 1, FedNova's to tau_eff sum p_i / tau_i).
-        let planned = plan.weights.values.reduce(Float(0), +)
-        return codec.mean(total, rows: rows, clients: counted.count, scale: weight > 0 ? planned / weight : 1)
+        // Coefficients were over the selected clients: rebuilt over those summed.
+        return codec.mean(total, rows: rows, clients: counted.count, scale: plan.rescale(counted: counted.compactMap { names[$0] }))
     }
 
     /// What `task` carries for `client`.
