@@ -27,6 +27,17 @@ struct LoadBenchTests {
         #expect(peak > 10_000_000 && peak < budget, "peak \(peak) bytes")
     }
 
+    /// `make bench-secure` measures the coordinator's cost of secure rounds with it.
+    @Test func theLoadBenchRunsSecureRounds() throws {
+        let result = try ProcessRunner.run(
+            Self.coordinator, ["bench", "--clients", "4", "--rounds", "2", "--items", "500", "--secure-aggregation", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let figures = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any], "\(result.standardOutput)")
+        #expect(figures["secure_aggregation"] as? Bool == true && figures["rounds"] as? Int == 2, "\(result.standardOutput)")
+        #expect(figures["refused"] as? Int == 0, "\(result.standardError)")
+    }
+
     @Test func serveWritesItsPortWhereAScriptAsksAndRefusesAFolderThatIsNot() async throws {
         let folder = try Fixtures.temporaryFolder()
         let portFile = folder + "/serve.port"
