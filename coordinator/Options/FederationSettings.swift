@@ -45,7 +45,7 @@ struct FederationSettings: ParsableArguments {
         name: .long,
         help: """
             The server's learning rate: FedAvg's step along the averaged delta (1 is plain FedAvg), the adaptive rules' eta \
-            (default: fedavg, fedprox and fednova 1, fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
+            (default: fedavg and fedprox 1, fednova \(ServerOptimizer.defaultLearningRate(.fednova)), fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
             \(ServerOptimizer.defaultLearningRate(.fedadam)), fedadagrad \(ServerOptimizer.defaultLearningRate(.fedadagrad))).
             """)
     var serverLearningRate: Float?
