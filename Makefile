@@ -45,11 +45,11 @@ test: deps test-deps
 
 # The main job: a federation of the 10 built-in synthetic silos over gRPC with mutual TLS
 # on 127.0.0.1, then the federated model recommending for one user of silo 0. The demo data's
-# settings: no proximal term, client rate 0.003, batch 64, server rate 1 (at the defaults the
-# attention stays on a plateau for 20 rounds; docs/model-quality.md).
+# settings: no proximal term, client rate 0.003, batch 64 (at the defaults the attention
+# stays on a plateau for 20 rounds; docs/model-quality.md).
 demo: build
 	@mkdir -p out
-	$(COORDINATOR) simulate --rounds 20 --proximal-mu 0 --learning-rate 0.003 --batch-size 64 --server-learning-rate 1 \
+	$(COORDINATOR) simulate --rounds 20 --proximal-mu 0 --learning-rate 0.003 --batch-size 64 \
 		--out out/federated-model.safetensors --report out/report.html
 	@echo "open $(CURDIR)/out/report.html for the plots"
 	@echo

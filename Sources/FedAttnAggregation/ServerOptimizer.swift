@@ -56,10 +56,7 @@ public struct ServerOptimizer: Sendable, Equatable {
     /// iid-10 and dirichlet0.5-10, docs/server-optimisers.md).
     public static func defaultLearningRate(_ rule: Rule) -> Float {
         switch rule {
-        case .fedavg, .median, .trimmedMean, .krum, .normBounded, .dpFedAvg: 1
-        // At 1 FedNova's curve alternates on unequal silos, the high rounds badly calibrated
-        // (docs/model-quality.md); 0.8 is smooth.
-        case .fednova: 0.8
+        case .fedavg, .fednova, .median, .trimmedMean, .krum, .normBounded, .dpFedAvg: 1
         case .fedavgm: 0.3
         case .fedadam, .fedyogi: 0.01
         case .fedadagrad: 0.1

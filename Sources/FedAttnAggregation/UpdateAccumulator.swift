@@ -14,13 +14,23 @@ public struct UpdateAccumulator: Sendable {
         case examples
         /// FedNova's normalised averaging (Wang et al., "Tackling the Objective Inconsistency
         /// Problem in Heterogeneous Federated Optimization", NeurIPS 2020): each delta divided
-        /// by its local steps tau_i, then scaled by tau_eff = sum p_i tau_i:
-        ///   mean = tau_eff * sum p_i delta_i / tau_i.
+        /// by its local steps tau_i, then scaled by tau_eff:
+        ///   mean = tau_eff * sum p_i delta_i / tau_i,
+        /// tau_eff = sum p_i tau_i (the paper's), capped so that the coefficients
+        /// c_i = tau_eff p_i / tau_i sum to at most `maxCoefficientSum`.
         /// With one local epoch a silo ten times larger takes ten times the steps, so FedAvg
         /// in effect minimises sum p_i tau_i F_i (weights growing with n_i squared), not
-        /// sum p_i F_i; FedNova's mean takes each silo's per-step direction at its share.
-        /// Equal steps give FedAvg's mean.
+        /// sum p_i F_i; FedNova's mean takes each silo's per-step direction at its share, for
+        /// any tau_eff. Equal steps give FedAvg's mean.
         case normalized
+
+        /// The cap on FedNova's coefficients' sum. In a direction each silo's local optimiser
+        /// settles within the round (a bias), every delta is a whole step to that silo's
+        /// optimum, and the mean moves sum c_i such steps: at 2 or more it overshoots into an
+        /// oscillation (with the paper's tau_eff the sum is 2.17 on dirichlet0.5-10, whose
+        /// curve alternates). It also bounds what an inflated example count can scale the
+        /// step by. Equal steps make the sum 1, untouched.
+        public static let maxCoefficientSum = 1.5
 
         /// Each client's coefficient in the mean (sum coefficient_i delta_i), from its
         /// examples n_i and local steps tau_i (same order): n_i / N, or FedNova's
@@ -35,15 +45,18 @@ public struct UpdateAccumulator: Sendable {
                 return examples.map { Double($0) / total }
             case .normalized:
                 let exampleSteps = zip(examples, steps).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                return zip(examples, steps).map { Double($0) / Double(max($1, 1)) * exampleSteps / (total * total) }
+                let weights = zip(examples, steps).map { Double($0) / Double(max($1, 1)) }
+                let scale = min(exampleSteps / (total * total), Self.maxCoefficientSum / weights.reduce(0, +))
+                return weights.map { $0 * scale }
             }
         }
     }
 
     public let layout: ParameterLayout
     public let weighting: Weighting
-    /// sum n_i tau_i, for FedNova's tau_eff.
+    /// sum n_i tau_i and sum n_i / tau_i, for FedNova's tau_eff and its cap.
     private var exampleSteps = 0.0
+    private var normalizedWeights = 0.0
     /// Per tensor, its sums: whole (a tensor first sent whole) or by row (a table first sent
     /// as rows). Sums of exampleCount * delta are kept in Float: over 200 updates their mean
     /// stays within 1e-6 of a Double sum's, relative to the mean's largest value (see
@@ -155,6 +168,7 @@ public struct UpdateAccumulator: Sendable {
         }
         totalExamples += update.exampleCount
         exampleSteps += Double(update.exampleCount) * Double(update.localSteps)
+        normalizedWeights += Double(update.exampleCount) / Double(update.localSteps)
         clients.append(update.client)
         if keepsUpdates { updates.append(update) }
     }
@@ -169,7 +183,11 @@ public struct UpdateAccumulator: Sendable {
         guard totalExamples > 0 else { return nil }
         precondition(!(rowWise && weighting == .normalized), "FedNova's normalised mean is not taken row-wise.")
         // FedAvg: sum n_i delta_i / N. FedNova: sum (n_i / tau_i) delta_i * (sum n_i tau_i / N) / N.
-        let total = weighting == .normalized ? Double(totalExamples) * Double(totalExamples) / exampleSteps : Double(totalExamples)
+        // FedNova's divisor N^2 / (sum n_i tau_i), raised so the coefficients sum to at most the cap.
+        let total =
+            weighting == .normalized
+            ? max(Double(totalExamples) * Double(totalExamples) / exampleSteps, normalizedWeights / Weighting.maxCoefficientSum)
+            : Double(totalExamples)
         func step(_ sum: Float, _ divisor: Double) -> Float {
             guard divisor > 0 else { return 0 }
             let value = scale * Float(Double(sum) / divisor)

@@ -55,6 +55,27 @@ struct FedAvgTests {
         #expect(UpdateAccumulator.Weighting.examples.coefficients(examples: [100, 300], steps: [1, 3]) == [0.25, 0.75])
     }
 
+    /// The cap on FedNova's coefficients: one silo claiming ten thousand times the examples
+    /// (and so the steps) of nine honest ones cannot scale the step past 1.5 times theirs.
+    @Test func fedNovaCapsItsCoefficientsSoAnInflatedCountCannotScaleTheStep() throws {
+        let layout = ParameterLayout([TensorSpec(name: "w", shape: [1])])
+        func update(_ client: String, _ n: Int, steps: Int) -> ClientUpdate {
+            ClientUpdate(
+                client: client, exampleCount: n, delta: SparseWeights(Weights(layout: layout, values: [1]), sparseTensors: []), localSteps: steps)
+        }
+        var round = UpdateAccumulator(layout: layout, weighting: .normalized)
+        for i in 0..<9 { round.add(update("honest-\(i)", 1_000, steps: 4)) }
+        round.add(update("inflated", 10_000_000, steps: 39_063))
+        // Every delta is 1: the paper's tau_eff would make the step sum c_i = about 8.7.
+        let step = try #require(round.meanDelta(rowWise: false)).values[0]
+        #expect(abs(step - Float(UpdateAccumulator.Weighting.maxCoefficientSum)) < 1e-5, "\(step)")
+        let c = UpdateAccumulator.Weighting.normalized.coefficients(
+            examples: Array(repeating: 1_000, count: 9) + [10_000_000], steps: Array(repeating: 4, count: 9) + [39_063])
+        #expect(abs(c.reduce(0, +) - UpdateAccumulator.Weighting.maxCoefficientSum) < 1e-9)
+        // The inflated silo weighs about what one honest silo does (examples over steps), not 99.9%.
+        #expect(c[9] < 1.1 * c[0], "\(c)")
+    }
+
     @Test func fedNovaWithEqualStepsIsFedAvg() throws {
         var rng = SeededGenerator(seed: 8)
         var nova = UpdateAccumulator(layout: Self.layout, tables: ["table"], weighting: .normalized)

@@ -41,7 +41,7 @@ struct OperatorFaultTests {
         let unknown = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedadamw"])
         #expect(
             unknown.status != 0
-                && unknown.standardError.contains("--strategy (strategy) 'fedadamw' must be one of fedprox, fedavg, fednova, fedavgm"),
+                && unknown.standardError.contains("--strategy (strategy) 'fedadamw' must be one of fednova, fedprox, fedavg, fedavgm"),
             "\(unknown.standardError)")
         let prox = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedprox", "--proximal-mu", "0"])
         #expect(
@@ -60,6 +60,12 @@ struct OperatorFaultTests {
         #expect(
             tau.status != 0 && tau.standardError.contains("--server-tau (server_tau) must be a positive number (flags or \(file))"),
             "\(tau.standardError)")
+        // A misspelt key would otherwise run the default: refused, named.
+        let typo = try Fixtures.writeTemporaryFile("typo.json", #"{"strategy": "fednova", "server_lr": 0.5}"#)
+        let misspelt = try ProcessRunner.run(Self.coordinator, ["simulate", "--config", typo])
+        #expect(
+            misspelt.status != 0 && misspelt.standardError.contains("\(typo): unknown setting 'server_lr'")
+                && misspelt.standardError.contains("server_learning_rate"), "\(misspelt.standardError)")
     }
 
     @Test func secureAggregationSettingsThatCannotRunAreNamed() throws {

@@ -37,15 +37,16 @@ struct FederationSettings: ParsableArguments {
             The server's rule: fednova (FedNova's normalised averaging, Wang et al. 2020: each silo's delta over its local \
             steps, so a silo with more rows, hence more steps, weighs its share and no more; on silos of one size its mean is FedAvg's), \
             fedprox (FedAvg's example-weighted mean), fedavg (that mean, and no proximal term: mu 0), fedavgm (server \
-            momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021), or a robust rule: median, trimmed-mean, krum, \
-            norm-bounded (all but fedavg keep the clients' FedProx term, --proximal-mu) (default fednova).
+            momentum), fedadam, fedyogi or fedadagrad (Reddi et al. 2021), a robust rule: median, trimmed-mean, krum, \
+            norm-bounded, or dp-fedavg (client-level DP, --clip-norm and below); all but fedavg keep the clients' FedProx \
+            term, --proximal-mu (default fednova).
             """)
     var strategy: String?
     @Option(
         name: .long,
         help: """
             The server's learning rate: FedAvg's step along the averaged delta (1 is plain FedAvg), the adaptive rules' eta \
-            (default: fedavg and fedprox 1, fednova \(ServerOptimizer.defaultLearningRate(.fednova)), fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
+            (default: fedavg, fedprox and fednova 1, fedavgm \(ServerOptimizer.defaultLearningRate(.fedavgm)), fedadam and fedyogi \
             \(ServerOptimizer.defaultLearningRate(.fedadam)), fedadagrad \(ServerOptimizer.defaultLearningRate(.fedadagrad))).
             """)
     var serverLearningRate: Float?
@@ -149,6 +150,27 @@ struct FederationSettings: ParsableArguments {
         var secaggPhaseTimeout: Int?
     }
 
+    /// A misspelt key would silently run a default: every key must be one of `File`'s
+    /// (snake_case).
+    static func refuseUnknownKeys(_ data: Data, of path: String) throws {
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ValidationError("\(path): not a valid config file: the top level must be an object")
+        }
+        let known = Set(Mirror(reflecting: File()).children.compactMap { $0.label.map(snakeCase) })
+        let unknown = object.keys.filter { !known.contains($0) }.sorted()
+        guard unknown.isEmpty else {
+            throw ValidationError(
+                "\(path): unknown setting\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the settings are "
+                    + known.sorted().joined(separator: ", "))
+        }
+    }
+
+    private static func snakeCase(_ name: String) -> String {
+        name.reduce(into: "") { out, c in
+            if c.isUppercase { out += "_" + c.lowercased() } else { out.append(c) }
+        }
+    }
+
     /// The resolved model and coordinator configuration; errors name the file or flag.
     /// `defaultModel` gives the items and strategies when neither flag nor file does.
     /// `clients`: how many clients will join, when known (a simulation's silos): the default
@@ -164,6 +186,7 @@ struct FederationSettings: ParsableArguments {
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             do { file = try decoder.decode(File.self, from: data) } catch { throw ValidationError("\(config): not a valid config file: \(error)") }
+            try Self.refuseUnknownKeys(data, of: config)
         }
         let itemsText = items ?? file.items ?? defaultModel.items.description
         guard let mapping = ItemMapping(itemsText) else { throw ValidationError("items '\(itemsText)' must be catalogue:N or hash:B") }
@@ -177,7 +200,7 @@ struct FederationSettings: ParsableArguments {
         let isFedProx = strategyName == "fedprox"
         guard let rule = isFedProx ? .fedavg : ServerOptimizer.Rule(rawValue: strategyName) else {
             throw ValidationError(
-                "--strategy (strategy) '\(strategyName)' must be one of fedprox, fedavg, fednova, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded, dp-fedavg"
+                "--strategy (strategy) '\(strategyName)' must be one of fednova, fedprox, fedavg, fedavgm, fedadam, fedyogi, fedadagrad, median, trimmed-mean, krum, norm-bounded, dp-fedavg"
                     + (config.map { " (flags or \($0))" } ?? ""))
         }
         var server = ServerOptimizer(

@@ -32,7 +32,7 @@ extension CoordinatorCommand {
             help:
                 "With --secure-aggregation and --link in-process: the first N silos drop out of round --dropout-round after sending their masked values (their connection closes), and join again after it."
         ) var dropouts = 0
-        @Option(name: .long, help: "The round --dropouts drop out of (default 2).") var dropoutRound = 2
+        @Option(name: .long, help: "The round --dropouts drop out of.") var dropoutRound = 2
         @Option(name: .long, help: "How clients reach the coordinator: grpc (loopback, mutual TLS) or in-process.")
         var link = "grpc"
         @Option(name: .long, help: "Write the global model here (.safetensors): the last round's, or with --patience the kept round's.")
