@@ -27,11 +27,11 @@ for split in demo iid-10 dirichlet0.5-10; do
     "$coordinator" simulate "${silos[@]}" --rounds 20 --strategy "$strategy" --json | tag "\"kind\":\"server-optimiser\",\"split\":\"$split\",\"name\":\"$strategy\""
   done
   # Each split's tuned settings: the client rate and batch for all, the proximal term kept on
-  # iid-10 only, half FedNova's step on dirichlet0.5-10 (docs/model-quality.md).
+  # iid-10 only (docs/model-quality.md).
   case "$split" in
     demo) tuned=(--strategy fednova --proximal-mu 0 --learning-rate 0.003 --batch-size 64) ;;
     iid-10) tuned=(--strategy fednova --learning-rate 0.003 --batch-size 64) ;;
-    *) tuned=(--strategy fednova --proximal-mu 0 --learning-rate 0.003 --batch-size 64 --server-learning-rate 0.5) ;;
+    *) tuned=(--strategy fednova --proximal-mu 0 --learning-rate 0.003 --batch-size 64) ;;
   esac
   echo "model selection: $split, federated (patience 5) and centralised (patience 5), default and tuned settings ..." >&2
   "$coordinator" simulate "${silos[@]}" --rounds 20 --patience 5 --json | tag "\"kind\":\"selection-federated\",\"split\":\"$split\",\"settings\":\"default\""
