@@ -144,7 +144,8 @@
 //      is, over those rows ascending, its update's values there (0 for rows it did not
 //      touch), then every other tensor in order, all times `weight` (its coefficient in the
 //      round's mean, from the examples declared at Join: FedAvg's n_i / N over the selected
-//      clients, or FedNova's (n_i / tau_i) sum n_j tau_j / N^2 with tau_i its local steps),
+//      clients, or FedNova's (n_i / tau_i) sum n_j tau_j / N^2 with tau_i its local steps,
+//      scaled down to sum to at most 1.5),
 //      each clipped to [-clip, clip] (NaN as 0)
 //      and stochastically rounded onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) /
 //      (2 clip), rounded up with the probability of its fraction); masked as in 3 with sum

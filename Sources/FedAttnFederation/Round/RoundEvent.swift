@@ -193,7 +193,8 @@ public struct SecureRoundPlan: Sendable, Equatable {
     /// What turns the sum over `counted` (each scaled by its coefficient over all the round's
     /// clients) into their mean: the ratio of a counted client's coefficient over `counted`
     /// to its coefficient over all, the same for every one of them (FedAvg: N / N_S; FedNova:
-    /// (A_S / N_S^2) / (A / N^2), A = sum n_i tau_i). 1 when nothing is counted.
+    /// (A_S / N_S^2) / (A / N^2), A = sum n_i tau_i, or the ratio of the capped scales).
+    /// 1 when nothing is counted.
     public func rescale(counted: [String]) -> Float {
         guard let first = counted.first, let planned = weights[first], planned > 0 else { return 1 }
         let over = weighting.coefficients(examples: counted.map { examples[$0] ?? 0 }, steps: counted.map { steps[$0] ?? 1 })
