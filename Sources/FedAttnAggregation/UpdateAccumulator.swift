@@ -38,31 +38,56 @@ public struct UpdateAccumulator: Sendable {
         /// secure sum, where no one else sees it.
         public func coefficients(examples: [Int], steps: [Int]) -> [Double] {
             precondition(examples.count == steps.count, "One step count per client.")
-            let total = Double(examples.reduce(0, +))
-            guard total > 0 else { return examples.map { _ in 0 } }
+            var totals = Totals()
+            let weights = zip(examples, steps).map { totals.add(examples: $0, steps: $1, weighting: self) }
+            guard totals.examples > 0 else { return examples.map { _ in 0 } }
+            let divisor = divisor(totals)
+            return weights.map { $0 / divisor }
+        }
+
+        /// An update's weight in the running sum: n_i, or FedNova's n_i / tau_i.
+        func weight(examples: Int, steps: Int) -> Double {
+            self == .normalized ? Double(examples) / Double(max(steps, 1)) : Double(examples)
+        }
+
+        /// What the weighted sum is divided by to make the mean: N, or FedNova's N^2 / tau_eff =
+        /// N^2 / sum n_i tau_i, raised so the coefficients sum to at most the cap.
+        func divisor(_ totals: Totals) -> Double {
+            let n = Double(totals.examples)
             switch self {
-            case .examples:
-                return examples.map { Double($0) / total }
-            case .normalized:
-                let exampleSteps = zip(examples, steps).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-                let weights = zip(examples, steps).map { Double($0) / Double(max($1, 1)) }
-                let scale = min(exampleSteps / (total * total), Self.maxCoefficientSum / weights.reduce(0, +))
-                return weights.map { $0 * scale }
+            case .examples: return n
+            case .normalized: return max(n * n / totals.exampleSteps, totals.weights / Self.maxCoefficientSum)
             }
+        }
+    }
+
+    /// The sums over a round's updates that its mean's divisor is made from.
+    struct Totals: Sendable {
+        var examples = 0
+        /// sum n_i tau_i, for FedNova's tau_eff.
+        var exampleSteps = 0.0
+        /// sum of the updates' weights, for FedNova's cap.
+        var weights = 0.0
+
+        /// Counts one update of `n` examples and `steps` local steps; returns its weight.
+        mutating func add(examples n: Int, steps: Int, weighting: Weighting) -> Double {
+            let weight = weighting.weight(examples: n, steps: steps)
+            examples += n
+            exampleSteps += Double(n) * Double(steps)
+            weights += weight
+            return weight
         }
     }
 
     public let layout: ParameterLayout
     public let weighting: Weighting
-    /// sum n_i tau_i and sum n_i / tau_i, for FedNova's tau_eff and its cap.
-    private var exampleSteps = 0.0
-    private var normalizedWeights = 0.0
+    private var totals = Totals()
     /// Per tensor, its sums: whole (a tensor first sent whole) or by row (a table first sent
     /// as rows). Sums of exampleCount * delta are kept in Float: over 200 updates their mean
     /// stays within 1e-6 of a Double sum's, relative to the mean's largest value (see
     /// FedAvgTests), far below the Float32 rounding of the model they are added to.
     private var sums: [TensorSums?]
-    public private(set) var totalExamples = 0
+    public var totalExamples: Int { totals.examples }
     public private(set) var clients: [String] = []
     /// Every update as it came, when asked for (`keepingUpdates`): what a robust rule needs
     /// (a median is not a running sum). Their memory is the updates' own.
@@ -126,7 +151,7 @@ public struct UpdateAccumulator: Sendable {
         precondition(update.delta.layout == layout, "An update of another layout cannot be accumulated.")
         precondition(update.exampleCount > 0, "An update must carry at least one example.")
         // FedNova: n_i / tau_i here, the rest of tau_eff / N when the mean is taken.
-        let weight = weighting == .normalized ? Double(update.exampleCount) / Double(update.localSteps) : Double(update.exampleCount)
+        let weight = totals.add(examples: update.exampleCount, steps: update.localSteps, weighting: weighting)
         let floatWeight = Float(weight)
         for (i, tensor) in update.delta.tensors.enumerated() {
             let spec = layout.tensors[i]
@@ -166,9 +191,6 @@ public struct UpdateAccumulator: Sendable {
                 sums[i] = .whole(values: values, rowWeights: rowWeights)
             }
         }
-        totalExamples += update.exampleCount
-        exampleSteps += Double(update.exampleCount) * Double(update.localSteps)
-        normalizedWeights += Double(update.exampleCount) / Double(update.localSteps)
         clients.append(update.client)
         if keepsUpdates { updates.append(update) }
     }
@@ -182,12 +204,8 @@ public struct UpdateAccumulator: Sendable {
     public func meanStep(scaledBy scale: Float = 1, rowWise: Bool, rounded: Bool = true) -> SparseWeights? {
         guard totalExamples > 0 else { return nil }
         precondition(!(rowWise && weighting == .normalized), "FedNova's normalised mean is not taken row-wise.")
-        // FedAvg: sum n_i delta_i / N. FedNova: sum (n_i / tau_i) delta_i * (sum n_i tau_i / N) / N.
-        // FedNova's divisor N^2 / (sum n_i tau_i), raised so the coefficients sum to at most the cap.
-        let total =
-            weighting == .normalized
-            ? max(Double(totalExamples) * Double(totalExamples) / exampleSteps, normalizedWeights / Weighting.maxCoefficientSum)
-            : Double(totalExamples)
+        // FedAvg: sum n_i delta_i / N. FedNova: sum (n_i / tau_i) delta_i * tau_eff / N, capped.
+        let total = weighting.divisor(totals)
         func step(_ sum: Float, _ divisor: Double) -> Float {
             guard divisor > 0 else { return 0 }
             let value = scale * Float(Double(sum) / divisor)

@@ -73,9 +73,10 @@ extension CoordinatorCommand {
             let settingsTable = config.settingsTable(model: modelConfig, strategyName: coordinator.strategyName)
             let settingsObject = Dictionary(
                 uniqueKeysWithValues: settingsTable.enumerated().map { ("\(100 + $0.offset) \($0.element.name)", $0.element.value) })
-            if let resumed { warnOfChangedSettings(in: state, settingsObject, resumedAt: resumed.round, logger: logger) }
+            let settingsFile = (state as NSString).appendingPathComponent("settings.json")
+            if let resumed { warnOfChangedSettings(settingsFile, settingsObject, resumedAt: resumed.round, logger: logger) }
             try JSONSerialization.data(withJSONObject: settingsObject, options: [.sortedKeys])
-                .write(to: URL(fileURLWithPath: (state as NSString).appendingPathComponent("settings.json")), options: .atomic)
+                .write(to: URL(fileURLWithPath: settingsFile), options: .atomic)
             if let resumed {
                 logger.notice(
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
@@ -114,7 +115,6 @@ extension CoordinatorCommand {
             }
         }
     }
-
 }
 
 func log(_ line: String) {
@@ -124,8 +124,8 @@ func log(_ line: String) {
 /// Settings are not read back from the state folder (the flags and --config are the
 /// source), so a restart with other flags, or after a default changed (FedNova replaced
 /// FedProx as the default rule on 2026-11-30), changes a running federation: say so.
-private func warnOfChangedSettings(in state: String, _ now: [String: String], resumedAt round: Int, logger: Logger) {
-    guard let data = FileManager.default.contents(atPath: (state as NSString).appendingPathComponent("settings.json")),
+private func warnOfChangedSettings(_ settingsFile: String, _ now: [String: String], resumedAt round: Int, logger: Logger) {
+    guard let data = FileManager.default.contents(atPath: settingsFile),
         let before = try? JSONSerialization.jsonObject(with: data) as? [String: String]
     else { return }
     for key in now.keys.sorted() where before[key] != nil && before[key] != now[key] {
