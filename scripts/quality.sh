@@ -9,11 +9,14 @@
 #     (train --epochs 20 --patience 5), with HR@10 and NDCG@10 of each kept model; with the
 #     default settings, and with each split's tuned settings (FedNova, client rate 0.003,
 #     batch 64; docs/model-quality.md), centralised training then also at rate 0.003, batch 64;
+#     each federation runs REPEATS times (default 5: clients' updates reach the sum in the
+#     order they finish, so runs differ), the table giving the median and the range;
 #  3. robust aggregation on iid-10 with 1 hostile silo of 10 (in-process link): round-20 test
 #     AUC pooled over the 9 honest silos, for each rule and attack ("none": the hostile silo
 #     sends honestly, the clean run scored over the same silos).
-# JSON lines in out/quality.jsonl, then the tables. About 6 minutes on 2 cores.
+# JSON lines in out/quality.jsonl, then the tables. About 9 minutes on 2 cores.
 set -euo pipefail
+repeats=${REPEATS:-5}
 data=${1:?usage: quality.sh DATA_FOLDER FEDATTN_COORDINATOR FEDATTN_CLIENT}
 coordinator=${2:?usage: quality.sh DATA_FOLDER FEDATTN_COORDINATOR FEDATTN_CLIENT}
 client=${3:?usage: quality.sh DATA_FOLDER FEDATTN_COORDINATOR FEDATTN_CLIENT}
@@ -34,10 +37,12 @@ for split in demo iid-10 dirichlet0.5-10; do
     *) tuned=(--strategy fednova --proximal-mu 0 --learning-rate 0.003 --batch-size 64) ;;
   esac
   echo "model selection: $split, federated (patience 5) and centralised (patience 5), default and tuned settings ..." >&2
-  "$coordinator" simulate "${silos[@]}" --rounds 20 --patience 5 --json | tag "\"kind\":\"selection-federated\",\"split\":\"$split\",\"settings\":\"default\""
+  for run in $(seq "$repeats"); do
+    "$coordinator" simulate "${silos[@]}" --rounds 20 --patience 5 --json | tag "\"kind\":\"selection-federated\",\"split\":\"$split\",\"settings\":\"default\""
+    "$coordinator" simulate "${silos[@]}" --rounds 20 --patience 5 "${tuned[@]}" --json \
+      | tag "\"kind\":\"selection-federated\",\"split\":\"$split\",\"settings\":\"tuned: ${tuned[*]}\""
+  done
   "$client" train "${pooled[@]}" --epochs 20 --patience 5 --ranking --json | tag "\"kind\":\"selection-centralised\",\"split\":\"$split\",\"settings\":\"default\""
-  "$coordinator" simulate "${silos[@]}" --rounds 20 --patience 5 "${tuned[@]}" --json \
-    | tag "\"kind\":\"selection-federated\",\"split\":\"$split\",\"settings\":\"tuned: ${tuned[*]}\""
   "$client" train "${pooled[@]}" --epochs 20 --patience 5 --ranking --learning-rate 0.003 --batch-size 64 --json \
     | tag "\"kind\":\"selection-centralised\",\"split\":\"$split\",\"settings\":\"tuned: --learning-rate 0.003 --batch-size 64\""
 done
@@ -49,7 +54,7 @@ for strategy in fednova fedprox median trimmed-mean krum norm-bounded; do
   done
 done
 python3 - out/quality.jsonl <<'PY'
-import json, sys
+import json, statistics, sys
 rows = [json.loads(line) for line in open(sys.argv[1])]
 def f(x): return "n/a" if x is None else f"{x:.4f}"
 opt = [r for r in rows if r["kind"] == "server-optimiser"]
@@ -65,14 +70,18 @@ for name in dict.fromkeys(r["name"] for r in opt):
     print(f"{name:<11}" + "".join(f"{c:>24}" for c in cells))
 print()
 print("2. Model selection (validation: a random 10% of each user's train rows; patience 5); centralised at")
-print("   its default settings (rate 0.001, batch 256) and at the tuned client's (rate 0.003, batch 64)")
-print(f"{'split':<16}{'settings':<9}{'federated kept (round)':>24}{'centralised kept (epoch)':>26}{'fed HR@10/NDCG@10':>20}{'central HR@10/NDCG@10':>23}")
+print("   its default settings (rate 0.001, batch 256) and at the tuned client's (rate 0.003, batch 64);")
+print("   federated: the median kept test AUC over the runs (range), and the median HR@10 / NDCG@10")
+print(f"{'split':<16}{'settings':<9}{'runs':>5}{'federated kept (range)':>27}{'centralised kept (epoch)':>26}{'fed HR@10/NDCG@10':>20}{'central HR@10/NDCG@10':>23}")
 for s in splits:
     for settings in ("default", "tuned"):
-        fed = next(r for r in rows if r["kind"] == "selection-federated" and r["split"] == s and r["settings"].startswith(settings))
+        feds = [r for r in rows if r["kind"] == "selection-federated" and r["split"] == s and r["settings"].startswith(settings)]
         cen = next(r for r in rows if r["kind"] == "selection-centralised" and r["split"] == s and r["settings"].startswith(settings))
-        print(f"{s:<16}{settings:<9}{f(fed['best_test_auc']) + ' (' + str(fed['best_round']) + ')':>24}{f(cen['best_test_auc']) + ' (' + str(cen['best_epoch']) + ')':>26}"
-              f"{f(fed['best_hr_at_10']) + '/' + f(fed['best_ndcg_at_10']):>20}{f(cen['hr_at_10']) + '/' + f(cen['ndcg_at_10']):>23}")
+        aucs = [r["best_test_auc"] for r in feds]
+        kept = f"{statistics.median(aucs):.4f} ({min(aucs):.4f}-{max(aucs):.4f})"
+        ranking = f(statistics.median(r["best_hr_at_10"] for r in feds)) + "/" + f(statistics.median(r["best_ndcg_at_10"] for r in feds))
+        print(f"{s:<16}{settings:<9}{len(feds):>5}{kept:>27}{f(cen['best_test_auc']) + ' (' + str(cen['best_epoch']) + ')':>26}"
+              f"{ranking:>20}{f(cen['hr_at_10']) + '/' + f(cen['ndcg_at_10']):>23}")
 for s in splits:
     fed = next(r for r in rows if r["kind"] == "selection-federated" and r["split"] == s and r["settings"].startswith("tuned"))
     print(f"   tuned {s}: {fed['settings'][len('tuned: '):]}")
