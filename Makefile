@@ -61,7 +61,7 @@ bench: build
 	scripts/benchmark.sh $(BIN) $(DATA) $(COORDINATOR)
 
 # The model-quality figures: server optimisers, model selection against centralised training,
-# and robust aggregation under attack (about 6 minutes; see scripts/quality.sh).
+# and robust aggregation under attack (about 8 minutes; federations of the model-selection table 5 times each; see scripts/quality.sh).
 bench-quality: build
 	scripts/quality.sh $(DATA) $(COORDINATOR) $(BIN)
 
