@@ -590,6 +590,26 @@ public nonisolated struct Fedattn_V1_TrainingPlan: @unchecked Sendable {
   /// Clears the value of `secure`. Subsequent reads from it will return its default value.
   public mutating func clearSecure() {_uniqueStorage()._secure = nil}
 
+  /// Training to rank (sampled negatives, He et al., WWW 2017): after each train row labelled
+  /// 1, the client adds this many items, labelled 0, with that row's history and strategy:
+  /// items its user has no train row of, drawn from the client's own train candidates (so its
+  /// update names no row it would not name anyway). 0: the labelled rows alone. A batch is
+  /// then batch_size labelled rows, each with its negatives; example_count and FedNova's
+  /// steps still count labelled rows. At most 64.
+  public var negatives: UInt32 {
+    get {_storage._negatives}
+    set {_uniqueStorage()._negatives = newValue}
+  }
+
+  /// The negatives' distribution: an item is drawn with probability proportional to (its
+  /// train rows)^negative_exponent; 0 is uniform, 1 by popularity; in [0, 2]. Under DP-SGD a
+  /// client draws uniformly from the whole item table instead, avoiding only the row's own
+  /// candidate and history, so that a row and its negatives are one unit of privacy.
+  public var negativeExponent: Float {
+    get {_storage._negativeExponent}
+    set {_uniqueStorage()._negativeExponent = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1040,6 +1060,17 @@ public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
 
   public var ndcgAt10Sum: Double = 0
 
+  /// The same item ranked over the whole catalogue (Krichene and Rendle, KDD 2020): among
+  /// every item the user never interacted with, of rows 1..N for a catalogue:N model, or of
+  /// the items of the client's data for a hashed one. Every user with a clicked test row is
+  /// ranked (`catalogue_ranked_users`); hits_at_20 counts rank < 20 (Recall@20, one target a
+  /// user) and ndcg_at_20_sum adds 1 / log2(rank + 2) for each of them.
+  public var catalogueRankedUsers: UInt64 = 0
+
+  public var hitsAt20: UInt64 = 0
+
+  public var ndcgAt20Sum: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1416,7 +1447,7 @@ nonisolated extension Fedattn_V1_Task.Kind: SwiftProtobuf._ProtoNameProviding {
 
 nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".TrainingPlan"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0\u{1}secure\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epochs\0\u{3}batch_size\0\u{3}learning_rate\0\u{1}seed\0\u{3}proximal_mu\0\u{3}dp_clip_norm\0\u{3}dp_noise_multiplier\0\u{3}dp_row_learning_rate\0\u{1}secure\0\u{1}negatives\0\u{3}negative_exponent\0")
 
   fileprivate class _StorageClass {
     var _epochs: UInt32 = 0
@@ -1428,6 +1459,8 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
     var _dpNoiseMultiplier: Float = 0
     var _dpRowLearningRate: Float = 0
     var _secure: Fedattn_V1_SecurePlan? = nil
+    var _negatives: UInt32 = 0
+    var _negativeExponent: Float = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1447,6 +1480,8 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
       _dpNoiseMultiplier = source._dpNoiseMultiplier
       _dpRowLearningRate = source._dpRowLearningRate
       _secure = source._secure
+      _negatives = source._negatives
+      _negativeExponent = source._negativeExponent
     }
   }
 
@@ -1474,6 +1509,8 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
         case 7: try { try decoder.decodeSingularFloatField(value: &_storage._dpNoiseMultiplier) }()
         case 8: try { try decoder.decodeSingularFloatField(value: &_storage._dpRowLearningRate) }()
         case 9: try { try decoder.decodeSingularMessageField(value: &_storage._secure) }()
+        case 10: try { try decoder.decodeSingularUInt32Field(value: &_storage._negatives) }()
+        case 11: try { try decoder.decodeSingularFloatField(value: &_storage._negativeExponent) }()
         default: break
         }
       }
@@ -1513,6 +1550,12 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._secure {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
       } }()
+      if _storage._negatives != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._negatives, fieldNumber: 10)
+      }
+      if _storage._negativeExponent.bitPattern != 0 {
+        try visitor.visitSingularFloatField(value: _storage._negativeExponent, fieldNumber: 11)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1531,6 +1574,8 @@ nonisolated extension Fedattn_V1_TrainingPlan: SwiftProtobuf.Message, SwiftProto
         if _storage._dpNoiseMultiplier != rhs_storage._dpNoiseMultiplier {return false}
         if _storage._dpRowLearningRate != rhs_storage._dpRowLearningRate {return false}
         if _storage._secure != rhs_storage._secure {return false}
+        if _storage._negatives != rhs_storage._negatives {return false}
+        if _storage._negativeExponent != rhs_storage._negativeExponent {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2335,7 +2380,7 @@ nonisolated extension Fedattn_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluationReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0\u{3}catalogue_ranked_users\0\u{3}hits_at_20\0\u{3}ndcg_at_20_sum\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2356,6 +2401,9 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
       case 11: try { try decoder.decodeSingularUInt64Field(value: &self.rankedUsers) }()
       case 12: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt10) }()
       case 13: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt10Sum) }()
+      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.catalogueRankedUsers) }()
+      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt20) }()
+      case 16: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt20Sum) }()
       default: break
       }
     }
@@ -2401,6 +2449,15 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
     if self.ndcgAt10Sum.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.ndcgAt10Sum, fieldNumber: 13)
     }
+    if self.catalogueRankedUsers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.catalogueRankedUsers, fieldNumber: 14)
+    }
+    if self.hitsAt20 != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hitsAt20, fieldNumber: 15)
+    }
+    if self.ndcgAt20Sum.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ndcgAt20Sum, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2418,6 +2475,9 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
     if lhs.rankedUsers != rhs.rankedUsers {return false}
     if lhs.hitsAt10 != rhs.hitsAt10 {return false}
     if lhs.ndcgAt10Sum != rhs.ndcgAt10Sum {return false}
+    if lhs.catalogueRankedUsers != rhs.catalogueRankedUsers {return false}
+    if lhs.hitsAt20 != rhs.hitsAt20 {return false}
+    if lhs.ndcgAt20Sum != rhs.ndcgAt20Sum {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

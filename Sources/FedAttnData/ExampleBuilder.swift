@@ -38,15 +38,16 @@ public struct ExampleBuilder: Sendable {
         var user: UInt64 = 0
         let duplicates = forEachUser(log) { examples, firstTest in
             var generator = SeededGenerator(seed: 0x5EED_0000 &+ user)
+            let u = Int32(truncatingIfNeeded: user)
             user += 1
             for (position, example) in examples.enumerated() {
                 let (c, s, l, h) = (example.candidate, example.strategy, example.label, example.history)
                 if position >= firstTest {
-                    test.append(candidate: c, strategy: s, label: l, history: h)
+                    test.append(candidate: c, strategy: s, label: l, history: h, user: u)
                 } else if firstTest > 1 && generator.nextUnit() < fraction {
-                    validation.append(candidate: c, strategy: s, label: l, history: h)
+                    validation.append(candidate: c, strategy: s, label: l, history: h, user: u)
                 } else {
-                    train.append(candidate: c, strategy: s, label: l, history: h)
+                    train.append(candidate: c, strategy: s, label: l, history: h, user: u)
                 }
             }
         }
@@ -129,7 +130,8 @@ public struct ExampleBuilder: Sendable {
         let length = Int32(historyLength)
         var recent = RecentClicks(capacity: historyLength)
         var userStart = 0
-        for userEnd in userEnds {
+        for (userIndex, userEnd) in userEnds.enumerated() {
+            let user = Int32(truncatingIfNeeded: userIndex)
             let ordered = order[userStart..<userEnd]
             userStart = userEnd
             let testCount = max(1, Int((testFraction * Double(ordered.count)).rounded(.down)))
@@ -145,7 +147,7 @@ public struct ExampleBuilder: Sendable {
                 let label = Float(log.labels[row]), item = log.itemRows[row], clicked = log.labels[row] == 1
                 if position < firstTest {
                     let end = train.clickCount
-                    train.append(candidate: item, strategy: log.strategies[row], label: label, window: max(trainStart, end - length)..<end)
+                    train.append(candidate: item, strategy: log.strategies[row], label: label, window: max(trainStart, end - length)..<end, user: user)
                     if clicked && position + 1 < firstTest { train.appendClick(item) }
                 } else {
                     if position == firstTest {
@@ -153,7 +155,7 @@ public struct ExampleBuilder: Sendable {
                         for earlier in recent.items { test.appendClick(earlier) }
                     }
                     let end = test.clickCount
-                    test.append(candidate: item, strategy: log.strategies[row], label: label, window: max(testStart, end - length)..<end)
+                    test.append(candidate: item, strategy: log.strategies[row], label: label, window: max(testStart, end - length)..<end, user: user)
                     if clicked { test.appendClick(item) }
                 }
                 if clicked { recent.push(item) }

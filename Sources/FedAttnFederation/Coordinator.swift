@@ -532,11 +532,11 @@ public actor Coordinator {
             )
         }
         let r = report.ranking
-        guard r.users >= 0, r.users <= config.maxTrainExamples, r.hits >= 0, r.hits <= r.users, r.ndcgSum.isFinite, r.ndcgSum >= 0,
-            r.ndcgSum <= Double(r.hits) + 1e-9
-        else {
-            throw .invalidRequest(
-                "evaluation from '\(client)' ranks \(r.users) users with \(r.hits) hits and an NDCG sum of \(r.ndcgSum): not possible")
+        for (users, hits, sum, what) in [(r.users, r.hits, r.ndcgSum, "sampled"), (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, "catalogue")] {
+            guard users >= 0, users <= config.maxTrainExamples, hits >= 0, hits <= users, sum.isFinite, sum >= 0, sum <= Double(hits) + 1e-9 else {
+                throw .invalidRequest(
+                    "evaluation from '\(client)' ranks \(users) users (\(what)) with \(hits) hits and an NDCG sum of \(sum): not possible")
+            }
         }
         try handle(.evaluation(client: client, round: round, version: version, report: report))
     }

@@ -9,7 +9,8 @@ extension CoordinatorConfig {
             ("server rule", strategyName), ("rounds", "\(rounds)"), ("patience", patience == 0 ? "none" : "\(patience) rounds"),
             ("clients per round", clientsPerRound == 0 ? "every joined client" : "\(clientsPerRound)"), ("quorum", "\(quorum)"),
             ("local epochs", "\(plan.epochs)"), ("batch size", "\(plan.batchSize)"), ("client learning rate", "\(plan.learningRate)"),
-            ("FedProx mu", "\(plan.proximalMu)"), ("items", "\(model.items)"), ("strategies", "\(model.strategies)"),
+            ("FedProx mu", "\(plan.proximalMu)"), ("negatives per click", negativesSetting),
+            ("items", "\(model.items)"), ("strategies", "\(model.strategies)"),
             ("embedding dimension", "\(model.dim)"), ("history length", "\(model.historyLength)"), ("model seed", "\(plan.seed)"),
         ]
             + (server.rule == .dpFedAvg
@@ -67,5 +68,10 @@ extension CoordinatorConfig {
         for q in samplingRates { accountant.compose(samplingRate: q, noiseMultiplier: server.noiseMultiplier, steps: 1) }
         let spent = accountant.epsilon(delta: privacyAccounting(connected: minClients).delta).epsilon
         return spent.isFinite ? spent : nil
+    }
+
+    /// The plan's sampled negatives, as the settings table shows them.
+    private var negativesSetting: String {
+        plan.negatives.count == 0 ? "none" : "\(plan.negatives.count), exponent \(plan.negatives.exponent)"
     }
 }

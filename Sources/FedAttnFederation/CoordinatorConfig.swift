@@ -104,6 +104,10 @@ public struct RoundRecord: Sendable, Equatable {
     public var hitRate: Double? = nil
     public var ndcg: Double? = nil
     public var rankedUsers: Int = 0
+    /// Recall@20 and NDCG@20 over the whole catalogue, pooled over `catalogueUsers`.
+    public var recallAt20: Double? = nil
+    public var ndcgAt20: Double? = nil
+    public var catalogueUsers: Int = 0
     /// With DP-FedAvg: the (epsilon, at `CoordinatorConfig`'s delta) spent by the rounds so far, per silo.
     public var epsilon: Double? = nil
     /// With example-level DP-SGD: the largest epsilon any silo has spent so far (each at its

@@ -16,10 +16,14 @@ public struct LocalTrainingPlan: Sendable, Hashable {
     /// Secure aggregation, when set: the client's place in the round's SecAgg+ graph. The
     /// update is then not uploaded but summed through the secure phases.
     public var secure: SecurePlan?
+    /// Sampled negatives beside each clicked row (training to rank); none at count 0.
+    public var negatives: NegativeSampling
 
     public init(
-        epochs: Int = 1, batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, proximalMu: Float = 0.005, privacy: DPSGDConfig? = nil
+        epochs: Int = 1, batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, proximalMu: Float = 0.005, privacy: DPSGDConfig? = nil,
+        negatives: NegativeSampling = NegativeSampling(count: 0)
     ) {
+        self.negatives = negatives
         self.proximalMu = proximalMu
         self.privacy = privacy
         self.epochs = epochs
@@ -96,7 +100,7 @@ public enum LocalRound {
     private static func config(_ plan: LocalTrainingPlan, threads: Int) -> TrainingConfig {
         TrainingConfig(
             batchSize: plan.batchSize, learningRate: plan.learningRate, seed: plan.seed, threads: threads, proximalMu: plan.proximalMu,
-            privacy: plan.privacy)
+            privacy: plan.privacy, negatives: plan.negatives)
     }
 
     /// The round's epochs; the last epoch's mean loss and the seconds of all.

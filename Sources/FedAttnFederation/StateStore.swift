@@ -102,6 +102,11 @@ public final class StateStore: Sendable {
                     examples INTEGER NOT NULL, sampling_rate REAL NOT NULL, noise_multiplier REAL NOT NULL, steps INTEGER NOT NULL)
                     """)
         }
+        migrator.registerMigration("catalogue-ranking") { db in
+            for column in ["recall_at_20 REAL", "ndcg_at_20 REAL", "catalogue_users INTEGER"] {
+                try db.execute(sql: "ALTER TABLE round ADD COLUMN \(column)")
+            }
+        }
         try migrator.migrate(database)
     }
 
@@ -175,13 +180,14 @@ public final class StateStore: Sendable {
             try db.execute(
                 sql: """
                     UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
-                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?, example_epsilon = ?
+                    validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?, example_epsilon = ?,
+                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?
                     WHERE round = ?
                     """,
                 arguments: [
                     record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
                     record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon,
-                    record.exampleEpsilon,
+                    record.exampleEpsilon, record.recallAt20, record.ndcgAt20, record.catalogueUsers,
                     record.round,
                 ])
         }
@@ -206,7 +212,8 @@ public final class StateStore: Sendable {
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
                             trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
                             validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
-                            rankedUsers: row["ranked_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
+                            rankedUsers: row["ranked_users"] ?? 0, recallAt20: row["recall_at_20"], ndcgAt20: row["ndcg_at_20"],
+                            catalogueUsers: row["catalogue_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
                             dpSamplingRate: row["dp_sampling_rate"])
                         : nil)
             }

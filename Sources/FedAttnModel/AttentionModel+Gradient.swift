@@ -3,7 +3,8 @@ public import FedAttnCore
 extension AttentionModel {
     /// The mean loss over `data` and its gradient with respect to every parameter, on one
     /// thread: what one full-batch step would use, and what the gradient checks test.
-    public func lossAndGradient(on data: ExampleSet) -> (loss: Double, gradient: Weights) {
+    /// `roles` says what each example trains (all `.labelled` when nil).
+    public func lossAndGradient(on data: ExampleSet, roles: [ExampleRole]? = nil) -> (loss: Double, gradient: Weights) {
         precondition(!data.isEmpty, "The gradient of an empty example set is undefined.")
         data.requireFits(config)
         var gradient = Weights(zerosLike: parameters.layout)
@@ -14,7 +15,8 @@ extension AttentionModel {
             gradient.values.withUnsafeMutableBufferPointer { g in
                 data.withColumns { columns in
                     for i in 0..<data.count {
-                        total += Double(kernel.accumulateGradient(p.baseAddress!, g.baseAddress!, columns, i, scale: scale))
+                        total += Double(
+                            kernel.accumulateGradient(p.baseAddress!, g.baseAddress!, columns, i, scale: scale, role: roles?[i] ?? .labelled))
                     }
                 }
             }

@@ -1,8 +1,21 @@
 import FedAttnCore
 
 extension AttentionModel {
-    /// The logit of every example, computed on `threads` threads.
+    /// The click logit of every example, computed on `threads` threads.
     public func logits(for data: ExampleSet, threads: Int = 1) -> [Float] {
+        scores(for: data, threads: threads) { kernel, p, columns, i in kernel.forward(p, columns, i) }
+    }
+
+    /// The ranking score of every example: log P(interacted) + log P(click | interacted)
+    /// (see `ExampleRole`), what a recommendation orders items by.
+    public func rankingScores(for data: ExampleSet, threads: Int = 1) -> [Float] {
+        scores(for: data, threads: threads) { kernel, p, columns, i in kernel.rankingScore(p, columns, i) }
+    }
+
+    /// `score` of every example, on `threads` threads.
+    private func scores(
+        for data: ExampleSet, threads: Int, _ score: @escaping (ExampleKernel, UnsafePointer<Float>, ExampleColumns, Int) -> Float
+    ) -> [Float] {
         guard !data.isEmpty else { return [] }
         data.requireFits(config)
         let offsets = TensorOffsets(parameters.layout)
@@ -16,7 +29,7 @@ extension AttentionModel {
                     let run = { (t: Int) in
                         let kernel = ExampleKernel(config: config, offsets: offsets)
                         for i in (n * t / workers)..<(n * (t + 1) / workers) {
-                            result[i] = kernel.forward(p.baseAddress!, columns, i)
+                            result[i] = score(kernel, p.baseAddress!, columns, i)
                         }
                     }
                     parallelFor(workers, run)

@@ -12,6 +12,8 @@ public struct AttentionModel: Sendable, Equatable {
         public static let hiddenBias = "hidden.bias"  // b_1 [H]
         public static let outputWeight = "output.weight"  // w_2 [H]
         public static let outputBias = "output.bias"  // b_2 [1]
+        public static let interactionWeight = "interaction.weight"  // w_i [H]
+        public static let interactionBias = "interaction.bias"  // b_i [1]
     }
 
     public let config: ModelConfig
@@ -29,12 +31,15 @@ public struct AttentionModel: Sendable, Equatable {
             TensorSpec(name: TensorName.hiddenBias, shape: [config.hidden]),
             TensorSpec(name: TensorName.outputWeight, shape: [config.hidden]),
             TensorSpec(name: TensorName.outputBias, shape: [1]),
+            TensorSpec(name: TensorName.interactionWeight, shape: [config.hidden]),
+            TensorSpec(name: TensorName.interactionBias, shape: [1]),
         ])
     }
 
     /// A freshly initialised model, initialised as Keras does by default: embeddings
     /// uniform in [-0.05, 0.05], weight matrices Glorot-uniform, biases zero. The padding
-    /// row stays zero.
+    /// row stays zero. The interaction head starts at zero, so that until it is trained the
+    /// ranking score orders items as the click probability does.
     public init(config: ModelConfig, seed: UInt64) throws(ModelConfigError) {
         try config.validate()
         self.config = config
@@ -82,7 +87,7 @@ public struct AttentionModel: Sendable, Equatable {
 
 /// Where each tensor starts in the flat buffer, resolved once so the kernels do no lookups.
 struct TensorOffsets {
-    let items, strategies, query, key, hiddenWeight, hiddenBias, outputWeight, outputBias: Int
+    let items, strategies, query, key, hiddenWeight, hiddenBias, outputWeight, outputBias, interactionWeight, interactionBias: Int
 
     init(_ layout: ParameterLayout) {
         func at(_ name: String) -> Int { layout.range(of: name)!.lowerBound }
@@ -95,5 +100,7 @@ struct TensorOffsets {
         hiddenBias = at(N.hiddenBias)
         outputWeight = at(N.outputWeight)
         outputBias = at(N.outputBias)
+        interactionWeight = at(N.interactionWeight)
+        interactionBias = at(N.interactionBias)
     }
 }

@@ -10,6 +10,9 @@ public struct ExampleSet: Sendable, Equatable {
     public private(set) var strategies: [Int32] = []
     /// 1 for a click, 0 otherwise.
     public private(set) var labels: [Float] = []
+    /// The silo-local index of the example's user (0 where the set does not tell users
+    /// apart): sampled negatives are items this user has no train row of.
+    public private(set) var users: [Int32] = []
     /// Example i's history is `historyItems[historyStarts[i]..<historyEnds[i]]`.
     public private(set) var historyStarts: [Int32] = []
     public private(set) var historyEnds: [Int32] = []
@@ -19,24 +22,30 @@ public struct ExampleSet: Sendable, Equatable {
 
     public init() {}
 
+    /// An empty set whose examples will be windows into `other`'s clicks (shared, not copied).
+    init(sharingClicksOf other: ExampleSet) {
+        historyItems = other.historyItems
+    }
+
     public var count: Int { labels.count }
     public var isEmpty: Bool { labels.isEmpty }
 
     /// Adds one example with a history of its own. `history` is oldest first, already cut
     /// to the model's length.
-    public mutating func append(candidate: Int32, strategy: Int32, label: Float, history: some Collection<Int32>) {
+    public mutating func append(candidate: Int32, strategy: Int32, label: Float, history: some Collection<Int32>, user: Int32 = 0) {
         let start = Int32(historyItems.count)
         historyItems.append(contentsOf: history)
-        append(candidate: candidate, strategy: strategy, label: label, window: start..<Int32(historyItems.count))
+        append(candidate: candidate, strategy: strategy, label: label, window: start..<Int32(historyItems.count), user: user)
     }
 
     /// Adds one example whose history is `historyItems[window]` (clicks already added with
     /// `appendClick`), oldest first, at most the model's length.
-    public mutating func append(candidate: Int32, strategy: Int32, label: Float, window: Range<Int32>) {
+    public mutating func append(candidate: Int32, strategy: Int32, label: Float, window: Range<Int32>, user: Int32 = 0) {
         precondition(window.lowerBound >= 0 && window.upperBound <= Int32(historyItems.count), "A history window lies within the clicks.")
         candidates.append(candidate)
         strategies.append(strategy)
         labels.append(label)
+        users.append(user)
         historyStarts.append(window.lowerBound)
         historyEnds.append(window.upperBound)
     }
@@ -55,7 +64,9 @@ public struct ExampleSet: Sendable, Equatable {
     /// Appends every example of `other` (each history copied).
     public mutating func append(contentsOf other: ExampleSet) {
         for i in 0..<other.count {
-            append(candidate: other.candidates[i], strategy: other.strategies[i], label: other.labels[i], history: other.history(i))
+            append(
+                candidate: other.candidates[i], strategy: other.strategies[i], label: other.labels[i], history: other.history(i),
+                user: other.users[i])
         }
     }
 
@@ -69,6 +80,7 @@ public struct ExampleSet: Sendable, Equatable {
         candidates.reserveCapacity(examples)
         strategies.reserveCapacity(examples)
         labels.reserveCapacity(examples)
+        users.reserveCapacity(examples)
         historyStarts.reserveCapacity(examples)
         historyEnds.reserveCapacity(examples)
         historyItems.reserveCapacity(items)

@@ -15,9 +15,13 @@ public struct TrainingConfig: Sendable, Hashable {
     public var proximalMu: Float
     /// Example-level DP-SGD when set (`PrivateTrainer`); plain Adam when nil.
     public var privacy: DPSGDConfig?
+    /// Sampled negatives beside each clicked row (training to rank); none at count 0. A
+    /// batch is then `batchSize` labelled rows, each with its negatives.
+    public var negatives: NegativeSampling
 
     public init(
-        batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, threads: Int = 1, proximalMu: Float = 0, privacy: DPSGDConfig? = nil
+        batchSize: Int = 256, learningRate: Float = 1e-3, seed: UInt64 = 0, threads: Int = 1, proximalMu: Float = 0, privacy: DPSGDConfig? = nil,
+        negatives: NegativeSampling = NegativeSampling(count: 0)
     ) {
         precondition(batchSize >= 1, "The batch size must be at least 1, got \(batchSize).")
         precondition(threads >= 1, "At least one thread is needed, got \(threads).")
@@ -27,6 +31,7 @@ public struct TrainingConfig: Sendable, Hashable {
         self.threads = threads
         self.proximalMu = proximalMu
         self.privacy = privacy
+        self.negatives = negatives
     }
 
     /// The trainer this configuration asks for: `PrivateTrainer` with `privacy`, else `LocalTrainer`.
@@ -50,6 +55,7 @@ public protocol EpochTrainer: AnyObject {
 /// What one epoch did.
 public struct EpochReport: Sendable {
     public let epoch: Int
+    /// Examples trained on, each sampled negative counted as one.
     public let examples: Int
     /// The mean training loss over the epoch's examples, as the model was while it trained.
     public let meanLoss: Double
@@ -122,7 +128,8 @@ public final class LocalTrainer: EpochTrainer {
         (tableRows, width) = (items.shape[0], items.shape[1])
         dense = items.elementCount..<model.parameterCount
         touched = TouchedRows(
-            rowCount: tableRows, width: width, historyLength: model.config.historyLength, workers: config.threads, batchSize: config.batchSize)
+            rowCount: tableRows, width: width, historyLength: model.config.historyLength, workers: config.threads,
+            batchSize: config.batchSize * (1 + config.negatives.count))
         rowMoments = RowMoments(rows: touched.slotCapacity, width: width)
         let batchRows = touched.batchCapacity * config.threads
         workers = (0..<config.threads).map { [width] _ in WorkerBuffers(model: model, batchRows: batchRows, width: width) }
@@ -138,27 +145,45 @@ public final class LocalTrainer: EpochTrainer {
         }
     }
 
-    /// One pass over `data` in a fresh random order. `progress` hears the examples done so far.
+    /// One pass over `data` in a fresh random order, with fresh negatives when the
+    /// configuration asks for them (`TrainingConfig.negatives`): each batch is `batchSize`
+    /// labelled rows with their negatives. `progress` hears the labelled rows done so far.
     @discardableResult
     public func trainEpoch(on data: ExampleSet, progress: ((Int) -> Void)? = nil) -> EpochReport {
         precondition(!data.isEmpty, "Cannot train on an empty example set.")
         data.requireFits(model.config)
         let clock = ContinuousClock.now
-        var order = (0..<Int32(data.count)).map { $0 }
+        let grouped =
+            config.negatives.count > 0
+            ? NegativeSampler(config.negatives, data: data, tableRows: tableRows).expand(data, using: &rng) : GroupedExamples(ungrouped: data)
+        let examples = grouped.examples, starts = grouped.groupStarts
+        var order = (0..<Int32(grouped.groupCount)).map { $0 }
         order.shuffle(using: &rng)
         var totalLoss = 0.0
         let batchSize = config.batchSize
         var batchStart = 0
+        var batch: [Int32] = [], roles: [ExampleRole] = []
+        batch.reserveCapacity(batchSize * (1 + config.negatives.count))
+        roles.reserveCapacity(batch.capacity)
+        let ranked = config.negatives.count > 0
         while batchStart < order.count {
             let batchEnd = min(batchStart + batchSize, order.count)
-            totalLoss += trainBatch(order[batchStart..<batchEnd], data)
+            batch.removeAll(keepingCapacity: true)
+            roles.removeAll(keepingCapacity: true)
+            for g in order[batchStart..<batchEnd] {
+                let group = starts[Int(g)]..<starts[Int(g) + 1]
+                batch.append(contentsOf: group)
+                roles.append(ranked ? .rankedLabelled : .labelled)
+                for _ in 1..<group.count { roles.append(.sampledNegative) }
+            }
+            totalLoss += roles.withUnsafeBufferPointer { trainBatch(batch[...], $0, examples) }
             batchStart = batchEnd
             if let progress, (batchStart / batchSize) % 50 == 0 || batchStart == order.count { progress(batchStart) }
         }
         catchUpRows()
         epochsDone += 1
         return EpochReport(
-            epoch: epochsDone, examples: data.count, meanLoss: totalLoss / Double(data.count),
+            epoch: epochsDone, examples: examples.count, meanLoss: totalLoss / Double(examples.count),
             seconds: (ContinuousClock.now - clock).seconds)
     }
 
@@ -224,7 +249,7 @@ public final class LocalTrainer: EpochTrainer {
     }
 
     /// One Adam step on the mean loss of the batch; returns the batch's summed loss.
-    private func trainBatch(_ batch: ArraySlice<Int32>, _ data: ExampleSet) -> Double {
+    private func trainBatch(_ batch: ArraySlice<Int32>, _ roles: UnsafeBufferPointer<ExampleRole>, _ data: ExampleSet) -> Double {
         let threads = pool.threads, workers = workers, optimizer = optimizer, pool = pool, rowMoments = rowMoments
         let dense = dense, denseChunks = denseChunks, width = width, historyLength = model.config.historyLength
         let touched = touched, batchCapacity = touched.batchCapacity
@@ -265,7 +290,8 @@ public final class LocalTrainer: EpochTrainer {
                                     let work = BatchWork(
                                         parameters: p, columns: columns, indices: indices, candidateLocals: candidateLocals,
                                         ownership: touched.ownership,
-                                        historyLocals: historyLocals, historyLength: historyLength, threads: threads, scale: scale)
+                                        historyLocals: historyLocals, historyLength: historyLength, threads: threads, scale: scale,
+                                        roles: roles)
                                     lossOut[t] = work.run(slice: t, kernel: worker.kernel, gradient: worker.gradient.pointer, worker: worker)
                                 }
                             }
@@ -301,6 +327,8 @@ private struct BatchWork {
     let historyLength: Int
     let threads: Int
     let scale: Float
+    /// By batch position: what the example trains.
+    let roles: UnsafeBufferPointer<ExampleRole>
 
     /// Accumulates the gradient of worker `slice`'s share of the batch: the dense tensors'
     /// into `gradient`, the item table's into the worker's batch-local table rows.
@@ -319,7 +347,7 @@ private struct BatchWork {
             }
             let rows = TableGradientRows(
                 table: worker.tableGradient.pointer, candidate: candidateLocals[ownership.owner(of: candidate)][j], history: historyRows)
-            loss += Double(kernel.accumulateGradient(parameters, gradient, columns, i, scale: scale, tableRows: rows))
+            loss += Double(kernel.accumulateGradient(parameters, gradient, columns, i, scale: scale, role: roles[j], tableRows: rows))
         }
         return loss
     }

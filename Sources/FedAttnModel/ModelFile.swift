@@ -26,17 +26,22 @@ public enum ModelFile {
         }
     }
 
-    /// `weights` in `layout`'s order, when it holds exactly the same tensors.
+    /// `weights` in `layout`'s order, when it holds exactly the same tensors. A file written
+    /// before the interaction head (`ExampleRole`) lacks its two tensors: they are read as
+    /// zeros, the head's untrained state, in which ranking orders items as clicks do.
     static func reordered(_ weights: Weights, to layout: ParameterLayout) throws(ModelConfigError) -> Weights {
         guard weights.layout != layout else { return weights }
-        guard Set(weights.layout.tensors) == Set(layout.tensors) else {
+        let head: Set<String> = [AttentionModel.TensorName.interactionWeight, AttentionModel.TensorName.interactionBias]
+        let given = Set(weights.layout.tensors)
+        let missing = Set(layout.tensors).subtracting(given)
+        guard given.isSubset(of: Set(layout.tensors)), missing.allSatisfy({ head.contains($0.name) }) else {
             let want = layout.tensors.map { "\($0.name)\($0.shape)" }.joined(separator: ", ")
             let got = weights.layout.tensors.map { "\($0.name)\($0.shape)" }.joined(separator: ", ")
             throw .invalid("tensors [\(got)] do not match the configuration's [\(want)]")
         }
         var values: [Float] = []
         values.reserveCapacity(layout.count)
-        for tensor in layout.tensors { values += weights.tensor(tensor.name)! }
+        for tensor in layout.tensors { values += weights.tensor(tensor.name) ?? [Float](repeating: 0, count: tensor.elementCount) }
         return Weights(layout: layout, values: values)
     }
 }

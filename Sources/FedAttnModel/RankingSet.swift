@@ -64,41 +64,81 @@ public struct RankingSet: Sendable, Equatable {
     }
 }
 
-extension AttentionModel {
-    /// HR@10 and NDCG@10 sums over `set`'s users: each target scored beside its negatives
-    /// (`RankingSet.negatives(of:seed:)`) with the target's history and strategy; its rank is
-    /// the number of negatives scoring at least as high (ties count against it). A user with
-    /// fewer than 99 items to draw from is not ranked (a short list would make hits easy).
-    public func rank(_ set: RankingSet, seed: UInt64 = 0, threads: Int = 1) -> RankingSums {
+extension RankingSet {
+    /// The items a target is ranked among over the whole catalogue: every row of a
+    /// `catalogue:N` table (1...N); for a hashed table, whose rows are buckets rather than
+    /// items, the items this silo's data names (`vocabulary`).
+    public func catalogue(for items: ItemMapping) -> [Int32] {
+        switch items {
+        case .catalogue(let count): Array(1...Int32(count))
+        case .hashed: vocabulary
+        }
+    }
+
+    /// Whether user `user` interacted with `item`.
+    func hasInteracted(_ user: Int, _ item: Int32) -> Bool {
+        interacted[interactedStarts[user]..<interactedStarts[user + 1]].containsSorted(item)
+    }
+
+    /// Ranking sums for any scorer: `score` gives one score per example of the batches it is
+    /// handed (a higher score ranks first). Each user's target is ranked among its sampled
+    /// negatives (`negatives(of:seed:)`: HR@10, NDCG@10; a user with fewer than 99 items to
+    /// draw from is not ranked there, a short list would make hits easy) and, given a
+    /// `catalogue`, among every catalogue item it never interacted with (Recall@20,
+    /// NDCG@20). A rank is the number of others scoring at least as high: ties count against
+    /// the target. Each user's candidates share one copy of its history.
+    public func rank(seed: UInt64 = 0, catalogue: [Int32]?, score: (ExampleSet) -> [Float]) -> RankingSums {
         var sums = RankingSums()
-        let usersPerBatch = 256
+        // About 32k candidates a batch: the catalogue's size decides how many users that is.
+        let perUser = 1 + RankingSums.negatives + (catalogue?.count ?? 0)
+        let usersPerBatch = max(1, min(256, 32_768 / perUser))
         var first = 0
-        while first < set.count {
-            let users = first..<min(set.count, first + usersPerBatch)
-            // Each user's candidates share one copy of its history.
+        while first < count {
+            let users = first..<min(count, first + usersPerBatch)
             var batch = ExampleSet()
-            var sizes: [Int] = []
+            var lists: [(sampled: Int, catalogue: Int)] = []
             for user in users {
-                let negatives = set.negatives(of: user, seed: seed)
-                guard negatives.count == RankingSums.negatives else { continue }
+                let negatives = self.negatives(of: user, seed: seed)
+                let sampled = negatives.count == RankingSums.negatives
                 let start = batch.clickCount
-                for item in set.targets.history(user) { batch.appendClick(item) }
+                for item in targets.history(user) { batch.appendClick(item) }
                 let window = start..<batch.clickCount
-                let strategy = set.targets.strategies[user]
-                batch.append(candidate: set.targets.candidates[user], strategy: strategy, label: 1, window: window)
-                for item in negatives { batch.append(candidate: item, strategy: strategy, label: 0, window: window) }
-                sizes.append(1 + negatives.count)
+                let (strategy, target) = (targets.strategies[user], targets.candidates[user])
+                batch.append(candidate: target, strategy: strategy, label: 1, window: window)
+                if sampled {
+                    for item in negatives { batch.append(candidate: item, strategy: strategy, label: 0, window: window) }
+                }
+                var others = 0
+                for item in catalogue ?? [] where !hasInteracted(user, item) {
+                    batch.append(candidate: item, strategy: strategy, label: 0, window: window)
+                    others += 1
+                }
+                lists.append((sampled ? negatives.count : 0, catalogue == nil ? -1 : others))
             }
-            let scores = logits(for: batch, threads: threads)
+            let scores = score(batch)
             var offset = 0
-            for size in sizes {
+            for list in lists {
                 let target = scores[offset]
-                let rank = scores[(offset + 1)..<(offset + size)].reduce(0) { $0 + ($1 >= target ? 1 : 0) }
-                sums.add(rank: rank)
-                offset += size
+                offset += 1
+                if list.sampled > 0 {
+                    sums.add(rank: scores[offset..<(offset + list.sampled)].reduce(0) { $0 + ($1 >= target ? 1 : 0) })
+                    offset += list.sampled
+                }
+                if list.catalogue >= 0 {
+                    sums.add(catalogueRank: scores[offset..<(offset + list.catalogue)].reduce(0) { $0 + ($1 >= target ? 1 : 0) })
+                    offset += list.catalogue
+                }
             }
             first = users.upperBound
         }
         return sums
+    }
+}
+
+extension AttentionModel {
+    /// The model's ranking sums over `set` (`RankingSet.rank`), sampled and, unless
+    /// `wholeCatalogue` is false, over the whole catalogue (`RankingSet.catalogue(for:)`).
+    public func rank(_ set: RankingSet, seed: UInt64 = 0, threads: Int = 1, wholeCatalogue: Bool = true) -> RankingSums {
+        set.rank(seed: seed, catalogue: wholeCatalogue ? set.catalogue(for: config.items) : nil) { rankingScores(for: $0, threads: threads) }
     }
 }

@@ -16,6 +16,8 @@ public struct RoundReport: Sendable, Encodable {
         validationAUC = record.validationAUC
         hitRate = record.hitRate
         ndcg = record.ndcg
+        recallAt20 = record.recallAt20
+        ndcgAt20 = record.ndcgAt20
         epsilon = record.epsilon
         exampleEpsilon = record.exampleEpsilon
         evaluatedClients = record.evaluatedClients
@@ -36,6 +38,9 @@ public struct RoundReport: Sendable, Encodable {
     /// HR@10 and NDCG@10, leave-one-out, pooled over the silos' users.
     public let hitRate: Double?
     public let ndcg: Double?
+    /// Recall@20 and NDCG@20 over the whole catalogue, pooled over the silos' users.
+    public let recallAt20: Double?
+    public let ndcgAt20: Double?
     /// With DP-FedAvg: the epsilon spent per silo so far.
     public let epsilon: Double?
     /// With example-level DP-SGD: the largest epsilon a silo has spent so far.
@@ -50,18 +55,21 @@ public struct RoundReport: Sendable, Encodable {
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
         case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
         case epsilon, exampleEpsilon = "example_epsilon", evaluatedClients = "evaluated_clients", retries
+        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20"
     }
 
     /// The row of the table.
     public var line: String {
         String(
-            format: "%5d %7d %9@ %9@ %9@ %7@ %7@ %10d %10d %8.2f %8.2f", round, clients, metric(testAUC), metric(testLogLoss),
-            metric(validationAUC), metric(hitRate), metric(ndcg), bytesUpPerClient, bytesDownPerClient, seconds, trainSecondsMax)
+            format: "%5d %7d %9@ %9@ %9@ %7@ %7@ %9@ %7@ %10d %10d %8.2f %8.2f", round, clients, metric(testAUC), metric(testLogLoss),
+            metric(validationAUC), metric(hitRate), metric(ndcg), metric(recallAt20), metric(ndcgAt20), bytesUpPerClient, bytesDownPerClient,
+            seconds, trainSecondsMax)
             + (epsilon.map { String(format: "  epsilon %.3f (DP-FedAvg)", $0) } ?? "")
             + (exampleEpsilon.map { String(format: "  epsilon %.3f (DP-SGD, largest)", $0) } ?? "")
     }
 
-    public static let header = "round clients  test AUC  log loss   val AUC   HR@10 NDCG@10   bytes up bytes down  seconds train max"
+    public static let header =
+        "round clients  test AUC  log loss   val AUC   HR@10 NDCG@10 Recall@20 NDCG@20   bytes up bytes down  seconds train max"
 }
 
 /// A whole simulated federation.
@@ -83,7 +91,7 @@ public struct SimulationReport: Sendable, Encodable {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy
         case meanOverheadSeconds = "mean_overhead_seconds"
         case bestRound = "best_round", bestTestAUC = "best_test_auc", bestValidationAUC = "best_validation_auc"
-        case bestHitRate = "best_hr_at_10", bestNDCG = "best_ndcg_at_10"
+        case bestHitRate = "best_hr_at_10", bestNDCG = "best_ndcg_at_10", bestRecallAt20 = "best_recall_at_20", bestNDCGAt20 = "best_ndcg_at_20"
     }
 
     public var finalAUC: Double? { rounds.last?.testAUC }
@@ -113,13 +121,19 @@ public struct SimulationReport: Sendable, Encodable {
         try c.encode(best?.validationAUC, forKey: .bestValidationAUC)
         try c.encode(best?.hitRate, forKey: .bestHitRate)
         try c.encode(best?.ndcg, forKey: .bestNDCG)
+        try c.encode(best?.recallAt20, forKey: .bestRecallAt20)
+        try c.encode(best?.ndcgAt20, forKey: .bestNDCGAt20)
     }
 
     /// The closing lines under the table.
     public var summary: String {
         let up = rounds.map(\.bytesUpPerClient).reduce(0, +) / max(rounds.count, 1)
         let kept =
-            best.map { String(format: "kept: round %d (validation AUC %.4f, test AUC %@)\n", $0.round, $0.validationAUC ?? 0, metric($0.testAUC)) }
+            best.map {
+                String(
+                    format: "kept: round %d (validation AUC %.4f, test AUC %@, HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@)\n", $0.round,
+                    $0.validationAUC ?? 0, metric($0.testAUC), metric($0.hitRate), metric($0.ndcg), metric($0.recallAt20), metric($0.ndcgAt20))
+            }
             ?? ""
         return kept
             + String(

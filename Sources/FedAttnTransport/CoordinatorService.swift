@@ -84,6 +84,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                         $0.learningRate = plan.learningRate
                         $0.seed = plan.seed
                         $0.proximalMu = plan.proximalMu
+                        $0.negatives = UInt32(plan.negatives.count)
+                        $0.negativeExponent = Float(plan.negatives.exponent)
                         if let privacy = plan.privacy {
                             $0.dpClipNorm = privacy.clipNorm
                             $0.dpNoiseMultiplier = privacy.noiseMultiplier
@@ -337,7 +339,9 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             throw RPCError(code: .invalidArgument, message: "validation_examples is \(request.validationExamples) without validation histograms")
         }
         let ranking = RankingSums(
-            users: Int(clamping: request.rankedUsers), hits: Int(clamping: request.hitsAt10), ndcgSum: request.ndcgAt10Sum)
+            users: Int(clamping: request.rankedUsers), hits: Int(clamping: request.hitsAt10), ndcgSum: request.ndcgAt10Sum,
+            catalogueUsers: Int(clamping: request.catalogueRankedUsers), hitsAt20: Int(clamping: request.hitsAt20),
+            ndcgAt20Sum: request.ndcgAt20Sum)
         let report = EvaluationReport(test: test, validation: validation, ranking: ranking)
         try await call { () throws(CoordinatorError) in
             try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, report: report)

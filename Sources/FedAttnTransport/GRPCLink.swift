@@ -53,10 +53,13 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                 asksForDP ? DPSGDConfig(clipNorm: p.dpClipNorm, noiseMultiplier: p.dpNoiseMultiplier, rowLearningRate: p.dpRowLearningRate) : nil
             var plan = LocalTrainingPlan(
                 epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu,
-                privacy: privacy)
+                privacy: privacy, negatives: NegativeSampling(count: Int(p.negatives), exponent: Double(p.negativeExponent)))
             if p.hasSecure { plan.secure = SecureWire.plan(p.secure) }
             guard plan.epochs >= 1, plan.batchSize >= 1, plan.learningRate > 0 else {
                 throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan")
+            }
+            if let problem = plan.negatives.problem {
+                throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan: \(problem)")
             }
             if let privacy {
                 do { try privacy.validate() } catch {
@@ -215,6 +218,9 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                     $0.rankedUsers = UInt64(report.ranking.users)
                     $0.hitsAt10 = UInt64(report.ranking.hits)
                     $0.ndcgAt10Sum = report.ranking.ndcgSum
+                    $0.catalogueRankedUsers = UInt64(report.ranking.catalogueUsers)
+                    $0.hitsAt20 = UInt64(report.ranking.hitsAt20)
+                    $0.ndcgAt20Sum = report.ranking.ndcgAt20Sum
                 }, metadata: metadata)
         }
     }

@@ -22,6 +22,10 @@ public enum Fixtures {
         return set
     }
 
+    /// What each of `tinyExamples` trains in the gradient checks: labelled rows with and
+    /// without the interaction head, and sampled negatives (each label, each strategy).
+    public static let tinyRoles: [ExampleRole] = [.rankedLabelled, .sampledNegative, .labelled, .rankedLabelled, .sampledNegative, .rankedLabelled]
+
     /// A tiny model whose biases are non-zero and whose weights are larger than a fresh
     /// initialisation, so that no ReLU unit or gradient is trivially zero.
     public static func tinyModel(seed: UInt64 = 3) throws -> AttentionModel {

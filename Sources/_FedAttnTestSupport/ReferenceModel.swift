@@ -18,8 +18,13 @@ public struct ReferenceModel {
         self.tensors = tensors
     }
 
-    /// The logit for one example.
+    /// The click logit for one example.
     public func logit(candidate: Int32, history: [Int32], strategy: Int32) -> Double {
+        logits(candidate: candidate, history: history, strategy: strategy).click
+    }
+
+    /// The click logit o and the interaction logit o_i for one example.
+    public func logits(candidate: Int32, history: [Int32], strategy: Int32) -> (click: Double, interaction: Double) {
         typealias N = AttentionModel.TensorName
         let d = config.dim, h = config.hidden
         let items = tensors[N.items]!, strategies = tensors[N.strategies]!
@@ -43,36 +48,46 @@ public struct ReferenceModel {
                 for j in 0..<d { u[j] += exps[l] / total * e[j] }
             }
         }
-        // x = [u, e_c, u * e_c, e_s]; z = ReLU(W_1 x + b_1); o = w_2 . z + b_2
+        // x = [u, e_c, u * e_c, e_s]; z = ReLU(W_1 x + b_1); o = w_2 . z + b_2; o_i = w_i . z + b_i
         let x = u + ec + zip(u, ec).map { $0 * $1 } + es
         let pre = matVec(tensors[N.hiddenWeight]!, x, rows: h)
-        let b1 = tensors[N.hiddenBias]!, w2 = tensors[N.outputWeight]!
-        var o = tensors[N.outputBias]![0]
-        for i in 0..<h { o += w2[i] * max(0, pre[i] + b1[i]) }
-        return o
+        let b1 = tensors[N.hiddenBias]!, w2 = tensors[N.outputWeight]!, wi = tensors[N.interactionWeight]!
+        var o = tensors[N.outputBias]![0], oi = tensors[N.interactionBias]![0]
+        for i in 0..<h {
+            o += w2[i] * max(0, pre[i] + b1[i])
+            oi += wi[i] * max(0, pre[i] + b1[i])
+        }
+        return (o, oi)
     }
 
-    /// The mean binary cross-entropy over `data`.
-    public func meanLoss(_ data: ExampleSet) -> Double {
+    /// The mean loss over `data`: each example's click binary cross-entropy and, as its role
+    /// says (all `.labelled` without `roles`), the interaction head's.
+    public func meanLoss(_ data: ExampleSet, roles: [ExampleRole]? = nil) -> Double {
+        func bce(_ o: Double, _ y: Double) -> Double {
+            let p = 1 / (1 + Foundation.exp(-o))
+            return -(y * Foundation.log(p) + (1 - y) * Foundation.log(1 - p))
+        }
         var total = 0.0
         for i in 0..<data.count {
-            let o = logit(candidate: data.candidates[i], history: Array(data.history(i)), strategy: data.strategies[i])
-            let p = 1 / (1 + Foundation.exp(-o))
-            let y = Double(data.labels[i])
-            total -= y * Foundation.log(p) + (1 - y) * Foundation.log(1 - p)
+            let (o, oi) = logits(candidate: data.candidates[i], history: Array(data.history(i)), strategy: data.strategies[i])
+            switch roles?[i] ?? .labelled {
+            case .labelled: total += bce(o, Double(data.labels[i]))
+            case .rankedLabelled: total += bce(o, Double(data.labels[i])) + bce(oi, 1)
+            case .sampledNegative: total += bce(oi, 0)
+            }
         }
         return total / Double(data.count)
     }
 
     /// Central finite differences of `meanLoss` for every parameter of tensor `name`.
-    public func numericalGradient(of name: String, on data: ExampleSet, step: Double = 1e-5) -> [Double] {
+    public func numericalGradient(of name: String, on data: ExampleSet, roles: [ExampleRole]? = nil, step: Double = 1e-5) -> [Double] {
         var probe = self
         return tensors[name]!.indices.map { i in
             let original = probe.tensors[name]![i]
             probe.tensors[name]![i] = original + step
-            let up = probe.meanLoss(data)
+            let up = probe.meanLoss(data, roles: roles)
             probe.tensors[name]![i] = original - step
-            let down = probe.meanLoss(data)
+            let down = probe.meanLoss(data, roles: roles)
             probe.tensors[name]![i] = original
             return (up - down) / (2 * step)
         }

@@ -74,7 +74,7 @@ struct ExampleBuilderTests {
         #expect((test.positiveRate * 10_000).rounded() == 4_762)
         #expect((0..<train.count).filter { train.history($0).isEmpty }.count == 1_911)
         #expect((0..<test.count).filter { test.history($0).isEmpty }.count == 4)
-        #expect(try AttentionModel(config: ModelConfig(), seed: 0).parameterCount == 64_257)
+        #expect(try AttentionModel(config: ModelConfig(), seed: 0).parameterCount == 64_322)
     }
 
     @Test func theRawRatingsFileGivesTheSameExamplesAsThePooledSilos() throws {

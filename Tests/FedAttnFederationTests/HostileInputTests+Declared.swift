@@ -75,6 +75,8 @@ extension HostileInputTests {
         let (coordinator, _) = try await Self.openRound()
         for impossible in [
             RankingSums(users: 10, hits: 11, ndcgSum: 1), RankingSums(users: 10, hits: 2, ndcgSum: 3), RankingSums(users: 1, hits: 1, ndcgSum: .nan),
+            RankingSums(catalogueUsers: 10, hitsAt20: 11, ndcgAt20Sum: 1), RankingSums(catalogueUsers: 10, hitsAt20: 2, ndcgAt20Sum: 3),
+            RankingSums(catalogueUsers: -1), RankingSums(catalogueUsers: 1, hitsAt20: 1, ndcgAt20Sum: .infinity),
         ] {
             let error = await #expect(throws: CoordinatorError.self) {
                 try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: EvaluationReport(ranking: impossible))

@@ -73,7 +73,7 @@ struct HostileInputTests {
         guard let names = await refusal(coordinator, base: version, payload: try Self.payload(layout: strangers))?.message(if: .invalidUpdate) else {
             Issue.record("unknown tensors accepted"); return
         }
-        #expect(names.contains("1 tensors, expected 8"))
+        #expect(names.contains("1 tensors, expected 10"))
     }
 
     @Test func nonFiniteAndAbsurdlyLargeUpdatesAreRefused() async throws {

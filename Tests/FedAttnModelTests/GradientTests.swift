@@ -17,16 +17,28 @@ struct GradientTests {
             #expect(Double(logits[i]).isApproximatelyEqual(to: expected, absoluteTolerance: 1e-5, relativeTolerance: 1e-5), "example \(i)")
         }
         #expect(model.lossAndGradient(on: data).loss.isApproximatelyEqual(to: reference.meanLoss(data), relativeTolerance: 1e-5))
+        let roles = Fixtures.tinyRoles
+        #expect(
+            model.lossAndGradient(on: data, roles: roles).loss.isApproximatelyEqual(
+                to: reference.meanLoss(data, roles: roles), relativeTolerance: 1e-5))
+        // The ranking score is log sigmoid(o_i) + log sigmoid(o).
+        let scores = model.rankingScores(for: data)
+        for i in 0..<data.count {
+            let (o, oi) = reference.logits(candidate: data.candidates[i], history: Array(data.history(i)), strategy: data.strategies[i])
+            let expected = -Double.log(onePlus: Double.exp(-o)) - Double.log(onePlus: Double.exp(-oi))
+            #expect(Double(scores[i]).isApproximatelyEqual(to: expected, absoluteTolerance: 1e-5, relativeTolerance: 1e-5), "example \(i)")
+        }
     }
 
     /// Tolerance: |analytic - numeric| <= 2e-5 + 1e-3 |numeric| per parameter, the analytic
-    /// gradient being Float32 and the numeric one Float64 with step 1e-5.
+    /// gradient being Float32 and the numeric one Float64 with step 1e-5. The examples train
+    /// both heads (`Fixtures.tinyRoles`: labelled rows, ranked labelled rows, sampled negatives).
     @Test(arguments: AttentionModel.layout(for: Fixtures.tinyConfig).tensors.map(\.name))
     func everyParameterMatchesFiniteDifferences(tensor name: String) throws {
         let model = try Fixtures.tinyModel()
         let data = Fixtures.tinyExamples()
-        let analytic = try #require(model.lossAndGradient(on: data).gradient.tensor(name))
-        let numeric = ReferenceModel(model).numericalGradient(of: name, on: data)
+        let analytic = try #require(model.lossAndGradient(on: data, roles: Fixtures.tinyRoles).gradient.tensor(name))
+        let numeric = ReferenceModel(model).numericalGradient(of: name, on: data, roles: Fixtures.tinyRoles)
         var largest = 0.0
         for (i, (a, n)) in zip(analytic, numeric).enumerated() {
             #expect(Double(a).isApproximatelyEqual(to: n, absoluteTolerance: 2e-5 + 1e-3 * abs(n)), "\(name)[\(i)]: analytic \(a), numeric \(n)")

@@ -12,11 +12,12 @@ extension ClientCommand {
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var modelOptions: ModelOptions
         @OptionGroup(title: "Example-level differential privacy") var privacy: DPSGDOptions
+        @OptionGroup(title: "Training to rank") var negatives: NegativeOptions
 
         @Option(name: .long, help: "Passes over the training rows.")
         var epochs = 5
 
-        @Option(name: .long, help: "Examples per Adam step.")
+        @Option(name: .long, help: "Labelled rows per Adam step (each with its sampled negatives).")
         var batchSize = 256
 
         @Option(name: .long, help: "Adam learning rate.")
@@ -45,7 +46,11 @@ extension ClientCommand {
         )
         var patience = 0
 
-        @Flag(name: .long, help: "Also rank each user's last clicked test item among 99 items it never interacted with: HR@10 and NDCG@10.")
+        @Flag(
+            name: .long,
+            help:
+                "Also rank each user's last clicked test item among 99 items it never interacted with (HR@10, NDCG@10) and among the whole catalogue (Recall@20, NDCG@20)."
+        )
         var ranking = false
 
         @Flag(name: .long, help: "Print one JSON object instead of a table.")
@@ -86,8 +91,10 @@ extension ClientCommand {
                         dp.config.clipNorm, dp.config.noiseMultiplier, dp.samplingRate, dp.stepsPerEpoch, dp.delta,
                         threads > 1 ? " (one thread: DP-SGD does not split batches)" : ""))
             }
-            let trainer = TrainingConfig(batchSize: batchSize, learningRate: learningRate, seed: seed, threads: threads, privacy: dp?.config)
-                .makeTrainer(for: model)
+            let trainer = TrainingConfig(
+                batchSize: batchSize, learningRate: learningRate, seed: seed, threads: threads, privacy: dp?.config,
+                negatives: negatives.sampling
+            ).makeTrainer(for: model)
             let clock = ContinuousClock.now
             var trainSeconds = 0.0, examplesTrained = 0
             // Early stopping: the epoch with the best validation AUC is kept (the first of equals).
@@ -102,11 +109,14 @@ extension ClientCommand {
                 epochsRun = epoch
                 let evaluation = Evaluation(model: trainer.model, data: test, threads: threads)
                 let checked = validation.isEmpty ? nil : Evaluation(model: trainer.model, data: validation, threads: threads).auc
+                // With --ranking (and a table to show it), each epoch's ranking too.
+                let epochRanking = ranking && !json ? trainer.model.rank(data.ranking, threads: threads) : nil
                 progress.line(
                     String(
-                        format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@%@%@  %.0f examples/s",
+                        format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@%@%@%@  %.0f examples/s",
                         epoch, epochs, report.meanLoss, format(evaluation.auc), format(evaluation.logLoss),
                         checked.map { "  validation AUC " + format($0) } ?? "",
+                        epochRanking.map { "  HR@10 \(format($0.hitRate))  NDCG@10 \(format($0.ndcg))  Recall@20 \(format($0.recallAt20))  NDCG@20 \(format($0.ndcgAt20))" } ?? "",
                         dp.map { String(format: "  epsilon %.3f", $0.epsilon(afterEpochs: epoch)) } ?? "",
                         Double(report.examples) / report.seconds))
                 if let checked, kept.map({ checked > $0.validationAUC }) ?? true {
@@ -132,7 +142,8 @@ extension ClientCommand {
                 skippedRows: log.skippedRows, duplicateRows: duplicates, rows: log.rows, readSeconds: readSeconds,
                 rowsPerSecond: readSeconds > 0 ? Double(log.rows) / readSeconds : 0, validationExamples: validation.count,
                 bestEpoch: kept?.epoch, bestValidationAUC: kept?.validationAUC, bestTestAUC: best?.auc, hitRate: ranked?.hitRate,
-                ndcg: ranked?.ndcg, rankedUsers: ranked?.users, examplesTrained: examplesTrained,
+                ndcg: ranked?.ndcg, rankedUsers: ranked?.users, recallAt20: ranked?.recallAt20, ndcgAt20: ranked?.ndcgAt20,
+                negatives: negatives.negatives, negativeExponent: negatives.negativeExponent, examplesTrained: examplesTrained,
                 privacy: dp.map {
                     TrainResult.Privacy(
                         epsilon: $0.epsilon(afterEpochs: epochsRun), delta: $0.delta, noiseMultiplier: Double($0.config.noiseMultiplier),

@@ -24,7 +24,8 @@ def check_gradients():
     rng = np.random.default_rng(0)
     V, S, d, H = 12, 3, 4, 5
     shapes = {"item_embedding": (V, d), "strategy_embedding": (S, d), "attention.query": (d, d), "attention.key": (d, d),
-              "hidden.weight": (H, 4 * d), "hidden.bias": (H,), "output.weight": (H,), "output.bias": (1,)}
+              "hidden.weight": (H, 4 * d), "hidden.bias": (H,), "output.weight": (H,), "output.bias": (1,),
+              "interaction.weight": (H,), "interaction.bias": (1,)}
     w = {n: rng.normal(0, 0.5, shapes[n]) for n in fc.ORDER}
     w["item_embedding"][0] = 0
     saved, fc.HISTORY_LENGTH = fc.HISTORY_LENGTH, 5

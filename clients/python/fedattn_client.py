@@ -28,8 +28,12 @@ PROTOCOL_VERSION = 8
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
+# The interaction head (the last two) ranks the catalogue; this client trains the click
+# head alone (it takes no sampled negatives), so its delta for the head is zero.
 ORDER = ["item_embedding", "strategy_embedding", "attention.query", "attention.key",
-         "hidden.weight", "hidden.bias", "output.weight", "output.bias"]
+         "hidden.weight", "hidden.bias", "output.weight", "output.bias",
+         "interaction.weight", "interaction.bias"]
+CLICK_MODEL = ORDER[:8]
 
 
 def log(line):
@@ -111,7 +115,7 @@ def batch_arrays(examples):
 # ── The model: forward and backward in numpy (float64 for clarity) ─────────────────────
 
 def forward(w, c, s, hist, mask):
-    E, S, Wq, Wk, W1, b1, w2, b2 = (w[n] for n in ORDER)
+    E, S, Wq, Wk, W1, b1, w2, b2 = (w[n] for n in CLICK_MODEL)
     d = E.shape[1]
     ec, es, eh = E[c], S[s], E[hist]                      # (B,d) (B,d) (B,L,d)
     q = ec @ Wq.T                                          # q = W_q e_c
@@ -131,7 +135,7 @@ def forward(w, c, s, hist, mask):
 
 
 def gradients(w, c, s, hist, mask, y, cache, o):
-    E, S, Wq, Wk, W1, b1, w2, b2 = (w[n] for n in ORDER)
+    E, S, Wq, Wk, W1, b1, w2, b2 = (w[n] for n in CLICK_MODEL)
     ec, es, eh, q, k, a, u, x, h, z = cache
     B, d = ec.shape
     g = {n: np.zeros_like(w[n]) for n in ORDER}

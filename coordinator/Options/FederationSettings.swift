@@ -33,6 +33,18 @@ struct FederationSettings: ParsableArguments {
     var proximalMu: Float?
     @Option(
         name: .long,
+        help:
+            "Training to rank: sampled negatives per clicked train row, items the user has no train row of, labelled 0 (default \(NegativeSampling().count); 0: the labelled rows alone)."
+    )
+    var negatives: Int?
+    @Option(
+        name: .long,
+        help:
+            "Negatives are drawn with probability proportional to (train rows of the item)^X: 0 uniform, 1 by popularity (default \(NegativeSampling().exponent))."
+    )
+    var negativeExponent: Double?
+    @Option(
+        name: .long,
         help: """
             The server's rule: fednova (FedNova's normalised averaging, Wang et al. 2020: each silo's delta over its local \
             steps, so a silo with more rows, hence more steps, weighs its share and no more; on silos of one size its mean is FedAvg's), \
@@ -138,6 +150,7 @@ struct FederationSettings: ParsableArguments {
     struct File: Decodable {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
+        var negatives: Int?, negativeExponent: Double?
         var patience: Int?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
@@ -218,7 +231,11 @@ struct FederationSettings: ParsableArguments {
         let plan = LocalTrainingPlan(
             epochs: localEpochs ?? file.localEpochs ?? d.plan.epochs, batchSize: batchSize ?? file.batchSize ?? d.plan.batchSize,
             learningRate: learningRate ?? file.learningRate ?? d.plan.learningRate, seed: seed ?? file.seed ?? d.plan.seed,
-            proximalMu: proximalMu ?? file.proximalMu ?? (rule == .fedavg && !isFedProx ? 0 : d.plan.proximalMu))
+            proximalMu: proximalMu ?? file.proximalMu ?? (rule == .fedavg && !isFedProx ? 0 : d.plan.proximalMu),
+            // The command line trains to rank by default; the library's plan does not.
+            negatives: NegativeSampling(
+                count: negatives ?? file.negatives ?? NegativeSampling().count,
+                exponent: negativeExponent ?? file.negativeExponent ?? NegativeSampling().exponent))
         let coordinator = CoordinatorConfig(
             rounds: rounds ?? file.rounds ?? d.rounds, minClients: minClients ?? file.minClients ?? clients ?? d.minClients,
             clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? d.clientsPerRound, quorum: quorum ?? file.quorum ?? d.quorum,
@@ -249,6 +266,7 @@ struct FederationSettings: ParsableArguments {
             (plan.learningRate > 0 && plan.learningRate.isFinite, "--learning-rate (learning_rate) must be a positive number"),
             (plan.proximalMu >= 0 && plan.proximalMu.isFinite, "--proximal-mu (proximal_mu) must be 0 or a positive number"),
             (!isFedProx || plan.proximalMu > 0, "--strategy fedprox needs --proximal-mu (proximal_mu) above 0"),
+            (plan.negatives.problem == nil, "--negatives / --negative-exponent (negatives, negative_exponent): \(plan.negatives.problem ?? "")"),
             (server.learningRate > 0 && server.learningRate.isFinite, "--server-learning-rate (server_learning_rate) must be a positive number"),
             (rule != .fedavgm || (server.momentum > 0 && server.momentum < 1), "--server-momentum (server_momentum) must lie in (0, 1)"),
             (server.beta1 >= 0 && server.beta1 < 1, "--server-beta1 (server_beta1) must lie in [0, 1)"),

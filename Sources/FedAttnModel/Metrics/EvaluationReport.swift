@@ -26,31 +26,48 @@ public struct EvaluationReport: Sendable, Equatable {
     }
 }
 
-/// Sums of the leave-one-out ranking protocol of the recommendation literature (He et al.,
-/// "Neural Collaborative Filtering", WWW 2017; used by FedGNN, FedFast and most federated
-/// recommenders): for each user, the last clicked test item is ranked among `negatives`
-/// items the user never interacted with; HR@K counts it in the top K, NDCG@K adds
-/// 1 / log2(rank + 2) when it is (rank from 0). Sums pool across clients.
+/// Sums of the leave-one-out ranking protocols, pooled across clients.
+///
+/// Sampled (He et al., "Neural Collaborative Filtering", WWW 2017; used by FedGNN, FedFast
+/// and most federated recommenders): each user's last clicked test item is ranked among
+/// `negatives` items the user never interacted with; HR@10 counts it in the top 10, NDCG@10
+/// adds 1 / log2(rank + 2) when it is (rank from 0).
+///
+/// Whole catalogue (Krichene and Rendle, "On Sampled Metrics for Item Recommendation", KDD
+/// 2020, who show sampled metrics can rank two models the wrong way round): the same item
+/// ranked among every catalogue item the user never interacted with; Recall@20 (one target
+/// a user: the share in the top 20) and NDCG@20.
 public struct RankingSums: Sendable, Equatable {
-    /// Users ranked.
+    /// Users ranked by the sampled protocol.
     public var users: Int
-    /// Users whose item ranked in the top K.
+    /// Users whose item ranked in the top 10 of its sampled list.
     public var hits: Int
-    /// Sum over users of 1 / log2(rank + 2) for those in the top K.
+    /// Sum over users of 1 / log2(rank + 2) for those in the top 10.
     public var ndcgSum: Double
+    /// Users ranked over the whole catalogue.
+    public var catalogueUsers: Int
+    /// Users whose item ranked in the top 20 of the catalogue.
+    public var hitsAt20: Int
+    /// Sum over users of 1 / log2(rank + 2) for those in the top 20 of the catalogue.
+    public var ndcgAt20Sum: Double
 
     /// The K of HR@K and NDCG@K.
     public static let k = 10
+    /// The K of the whole-catalogue Recall@K and NDCG@K.
+    public static let catalogueK = 20
     /// Sampled items each user's item is ranked against.
     public static let negatives = 99
 
-    public init(users: Int = 0, hits: Int = 0, ndcgSum: Double = 0) {
+    public init(users: Int = 0, hits: Int = 0, ndcgSum: Double = 0, catalogueUsers: Int = 0, hitsAt20: Int = 0, ndcgAt20Sum: Double = 0) {
         self.users = users
         self.hits = hits
         self.ndcgSum = ndcgSum
+        self.catalogueUsers = catalogueUsers
+        self.hitsAt20 = hitsAt20
+        self.ndcgAt20Sum = ndcgAt20Sum
     }
 
-    /// Adds one user whose item ranked `rank` (0 is first).
+    /// Adds one user whose item ranked `rank` (0 is first) in its sampled list.
     public mutating func add(rank: Int) {
         users += 1
         if rank < Self.k {
@@ -59,14 +76,30 @@ public struct RankingSums: Sendable, Equatable {
         }
     }
 
+    /// Adds one user whose item ranked `rank` (0 is first) over the whole catalogue.
+    public mutating func add(catalogueRank rank: Int) {
+        catalogueUsers += 1
+        if rank < Self.catalogueK {
+            hitsAt20 += 1
+            ndcgAt20Sum += 1 / log2(Double(rank) + 2)
+        }
+    }
+
     public mutating func merge(_ other: RankingSums) {
         users += other.users
         hits += other.hits
         ndcgSum += other.ndcgSum
+        catalogueUsers += other.catalogueUsers
+        hitsAt20 += other.hitsAt20
+        ndcgAt20Sum += other.ndcgAt20Sum
     }
 
     /// HR@10, or nil without users.
     public var hitRate: Double? { users > 0 ? Double(hits) / Double(users) : nil }
     /// NDCG@10, or nil without users.
     public var ndcg: Double? { users > 0 ? ndcgSum / Double(users) : nil }
+    /// Recall@20 over the whole catalogue, or nil without users.
+    public var recallAt20: Double? { catalogueUsers > 0 ? Double(hitsAt20) / Double(catalogueUsers) : nil }
+    /// NDCG@20 over the whole catalogue, or nil without users.
+    public var ndcgAt20: Double? { catalogueUsers > 0 ? ndcgAt20Sum / Double(catalogueUsers) : nil }
 }

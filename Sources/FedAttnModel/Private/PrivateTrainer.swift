@@ -48,7 +48,10 @@ public final class PrivateTrainer: EpochTrainer {
     /// The step through which each row's noise has been added.
     private let noisedThrough: ZeroedBuffer<Int32>
     private var step: Int32 = 0
+    /// The sampled units (groups: a labelled row and its negatives) of the current step.
     private var batch: [Int32] = []
+    /// Draws the negatives (the data's own randomness is the noise's, kept apart).
+    private var negativeGenerator: SeededGenerator
     /// The expected batch, q N = min(B, N): what a step's sum is divided by.
     private var expectedBatch = 1
     private var epochsDone = 0
@@ -67,8 +70,10 @@ public final class PrivateTrainer: EpochTrainer {
         (tableRows, width) = (items.shape[0], items.shape[1])
         dense = items.elementCount..<model.parameterCount
         exampleGradient = ZeroedBuffer(count: model.parameterCount)
-        let rowsPerExample = model.config.historyLength + 1
+        // One unit's rows: its history, its candidate and its negatives.
+        let rowsPerExample = model.config.historyLength + 1 + config.negatives.count
         exampleRowGradients = .allocate(capacity: rowsPerExample * width)
+        negativeGenerator = SeededGenerator(seed: config.seed ^ 0x4E45_4741_5449_5645)
         historyLocal = .allocate(capacity: max(1, model.config.historyLength))
         batchGradient = ZeroedBuffer(count: model.parameterCount)
         batchRowGradients = ZeroedBuffer(count: tableRows * width)
@@ -88,23 +93,32 @@ public final class PrivateTrainer: EpochTrainer {
         precondition(!data.isEmpty, "Cannot train on an empty example set.")
         data.requireFits(model.config)
         let clock = ContinuousClock.now
+        // The unit of privacy is a labelled row with its negatives, drawn without reading
+        // any other row (`NegativeSampler`'s private draws): sampled, clipped and counted as one.
+        let grouped =
+            config.negatives.count > 0
+            ? NegativeSampler(config.negatives, data: data, tableRows: tableRows, privateDraws: true).expand(data, using: &negativeGenerator)
+            : GroupedExamples(ungrouped: data)
         let rate = DPSGDConfig.samplingRate(batchSize: config.batchSize, examples: data.count)
         let steps = DPSGDConfig.stepsPerEpoch(batchSize: config.batchSize, examples: data.count)
         let sampler = PoissonSampler(count: data.count, rate: rate)
         expectedBatch = min(config.batchSize, data.count)
-        var totalLoss = 0.0, sampled = 0
-        data.withColumns { columns in
-            for s in 1...steps {
-                sampler.sample(into: &batch, using: &noise)
-                totalLoss += trainStep(columns)
-                sampled += batch.count
-                if let progress, s % 50 == 0 || s == steps { progress(sampled) }
+        var totalLoss = 0.0, sampled = 0, examplesSampled = 0
+        grouped.examples.withColumns { columns in
+            grouped.groupStarts.withUnsafeBufferPointer { starts in
+                for s in 1...steps {
+                    sampler.sample(into: &batch, using: &noise)
+                    totalLoss += trainStep(columns, groups: starts)
+                    sampled += batch.count
+                    examplesSampled += batch.reduce(0) { $0 + Int(starts[Int($1) + 1] - starts[Int($1)]) }
+                    if let progress, s % 50 == 0 || s == steps { progress(sampled) }
+                }
             }
         }
         addPendingNoise()
         epochsDone += 1
         return EpochReport(
-            epoch: epochsDone, examples: sampled, meanLoss: totalLoss / Double(max(1, sampled)),
+            epoch: epochsDone, examples: examplesSampled, meanLoss: totalLoss / Double(max(1, examplesSampled)),
             seconds: (ContinuousClock.now - clock).seconds)
     }
 
@@ -122,8 +136,9 @@ public final class PrivateTrainer: EpochTrainer {
         privacy.rowLearningRate * privacy.noiseMultiplier * privacy.clipNorm
     }
 
-    /// One DP-SGD step on the sampled `batch`; returns the batch's summed loss.
-    private func trainStep(_ columns: ExampleColumns) -> Double {
+    /// One DP-SGD step on the sampled `batch` (units: a labelled row and its negatives,
+    /// `groups[u]..<groups[u + 1]`); returns the batch's summed loss.
+    private func trainStep(_ columns: ExampleColumns, groups: UnsafeBufferPointer<Int32>) -> Double {
         step += 1
         let d = width, clip = privacy.clipNorm
         let g = exampleGradient.pointer, sum = batchGradient.pointer
@@ -132,21 +147,28 @@ public final class PrivateTrainer: EpochTrainer {
         model.parameters.values.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!
             // Rows the batch reads must hold the noise of every earlier step first.
-            for i in batch {
-                let (start, length) = kernel.historyRange(columns, Int(i))
-                catchUp(row: columns.candidates[Int(i)], through: step - 1, p)
-                for l in 0..<length { catchUp(row: columns.historyItems[start + l], through: step - 1, p) }
+            for unit in batch {
+                for i in Int(groups[Int(unit)])..<Int(groups[Int(unit) + 1]) {
+                    let (start, length) = kernel.historyRange(columns, i)
+                    catchUp(row: columns.candidates[i], through: step - 1, p)
+                    for l in 0..<length { catchUp(row: columns.historyItems[start + l], through: step - 1, p) }
+                }
             }
-            for i in batch {
-                let example = Int(i)
-                let (start, length) = kernel.historyRange(columns, example)
-                let candidate = columns.candidates[example]
+            for unit in batch {
+                let examples = Int(groups[Int(unit)])..<Int(groups[Int(unit) + 1])
+                // The unit's rows, compactly: its history's, then each candidate's.
+                let (start, length) = kernel.historyRange(columns, examples.lowerBound)
                 exampleRows.removeAll(keepingCapacity: true)
-                let candidateLocal = localRow(candidate)
                 for l in 0..<length { historyLocal[l] = localRow(columns.historyItems[start + l]) }
+                for example in examples { _ = localRow(columns.candidates[example]) }
                 zero(exampleRowGradients, exampleRows.count * d)
-                let target = TableGradientRows(table: exampleRowGradients, candidate: candidateLocal, history: historyLocal)
-                loss += Double(kernel.accumulateGradient(p, g, columns, example, scale: 1, tableRows: target))
+                let ranked = config.negatives.count > 0
+                for example in examples {
+                    let candidateLocal = localRow(columns.candidates[example])
+                    let target = TableGradientRows(table: exampleRowGradients, candidate: candidateLocal, history: historyLocal)
+                    let role: ExampleRole = !ranked ? .labelled : example == examples.lowerBound ? .rankedLabelled : .sampledNegative
+                    loss += Double(kernel.accumulateGradient(p, g, columns, example, scale: 1, role: role, tableRows: target))
+                }
                 let norm = (sumOfSquares(g + dense.lowerBound, dense.count) + sumOfSquares(exampleRowGradients, exampleRows.count * d))
                     .squareRoot()
                 // A non-finite gradient counts for nothing (min(1, C / NaN) would let it through whole).
