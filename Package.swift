@@ -236,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedAttnClientTests",
-            dependencies: ["fedattn-client", "fedattn-coordinator", "_FedAttnTestSupport"],
+            dependencies: ["fedattn-client", "fedattn-coordinator", "FedAttnModel", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

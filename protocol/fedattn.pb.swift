@@ -442,7 +442,9 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
   /// The round the task belongs to (TRAIN, EVALUATE); rounds count from 1.
   public var round: UInt32 = 0
 
-  /// The model to download (TRAIN, EVALUATE).
+  /// The model to download (TRAIN, EVALUATE). With DONE: the model of the round kept by the
+  /// silos' validation (empty if none was), which the client may download (DownloadModel,
+  /// the whole model) to keep; served until the coordinator stops.
   public var modelVersion: String = String()
 
   /// How to train (TRAIN).

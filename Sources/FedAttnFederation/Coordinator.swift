@@ -41,6 +41,9 @@ public actor Coordinator {
     /// A new model whose storing failed, kept so it is stored again rather than retrained.
     private var staged: Staged?
     private var records: [RoundRecord] = []
+    /// The kept round's model as a whole payload, encoded for the first client that asks
+    /// for it at the end (`FederationTask.done`).
+    private var keptPayload: (version: String, file: PayloadFile)?
     /// Records that could not be stored yet, written before anything newer.
     private var unstoredRecords: [RoundRecord] = []
     private var recordRetry: Task<Void, Never>?
@@ -343,6 +346,7 @@ public actor Coordinator {
                 guard let secure else { return .wait(retryAfter: .milliseconds(20)) }
                 return .secure(secure.fill(step, for: client))
             }
+            if case .done = task { return .done(keptVersion: keptVersion) }
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
             await waitForChange(until: until)
@@ -373,6 +377,8 @@ public actor Coordinator {
             (payload, deltaFrom) = try await currentPayload(base: base)
         } else if let previous, previous.version == version, let made = previous.payload(for: base) {
             (payload, deltaFrom) = made
+        } else if version == keptVersion {
+            (payload, deltaFrom) = (try await keptModelPayload(version), nil)
         } else {
             throw .unknownVersion(version)
         }
@@ -383,6 +389,45 @@ public actor Coordinator {
         try handle(.downloaded(client: client, bytes: end - offset))
         metrics.bytesDown.increment(by: end - offset)
         return (payload, offset..<end, deltaFrom)
+    }
+
+    /// The version of the round kept by validation, once the federation is done (before, the
+    /// kept round may still change); nil when none was kept.
+    private var keptVersion: String? {
+        guard machine.isDone, let round = machine.selection.bestRound else { return nil }
+        return records.first { $0.round == round }?.modelVersion
+    }
+
+    /// The kept model as a whole float32 payload: read back from the state folder (or the copy
+    /// held in memory without one), encoded once, off the actor.
+    private func keptModelPayload(_ version: String) async throws(CoordinatorError) -> PayloadFile {
+        if let keptPayload, keptPayload.version == version { return keptPayload.file }
+        let model: AttentionModel
+        do {
+            if version == published.version {
+                model = global
+            } else if let store, let round = machine.selection.bestRound, let stored = try store.rounds().first(where: { $0.round == round }) {
+                model = try store.model(of: stored)
+            } else if let keptModel {
+                model = keptModel
+            } else {
+                throw CoordinatorError.unknownVersion(version)
+            }
+        } catch let error as CoordinatorError {
+            throw error
+        } catch {
+            throw .unavailable("the kept model \(version.prefix(12)) could not be read: \(error)")
+        }
+        let task = Task.detached { [weights = model.parameters, folder = payloadFolder] in
+            try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, precision: .float32, to: write) }
+        }
+        do {
+            let file = try await task.value
+            keptPayload = (version, file)
+            return file
+        } catch {
+            throw .unavailable("the kept model \(version.prefix(12)) could not be encoded: \(error)")
+        }
     }
 
     /// Folds in one client's update for the current round. The payload is decoded and checked

@@ -68,7 +68,9 @@ public enum FederationTask: Sendable, Equatable {
     /// A phase of a secure round (after training).
     case secure(SecureTask)
     case wait(retryAfter: Duration)
-    case done
+    /// The federation is over; `keptVersion` names the model of the round kept (best
+    /// validation), which a client may download to keep (nil: no round was kept).
+    case done(keptVersion: String?)
 
     /// The round a training, evaluation or secure task belongs to.
     public var round: Int? {

@@ -63,10 +63,16 @@ public protocol LocalWork: Sendable {
         -> LocalUpdate
     /// Evaluates `global` on held-out examples: test, validation and ranking.
     func evaluate(_ global: GlobalModel) async throws -> EvaluationReport
+    /// Whether the work wants the kept model when the federation ends (`keep`).
+    var keepsModel: Bool { get }
+    /// Keeps the federation's kept model (the round chosen by validation), at its end.
+    func keep(_ kept: GlobalModel) async throws
 }
 
 extension LocalWork {
     public var heldVersion: String? { nil }
+    public var keepsModel: Bool { false }
+    public func keep(_ kept: GlobalModel) async throws {}
 }
 
 /// A silo's work: trains with exactly the local-training code and evaluates on its test
@@ -84,14 +90,17 @@ public struct SiloWork: LocalWork {
     public let threads: Int
     /// The silo's own account of the privacy it spends.
     public let privacy: SiloPrivacyLedger
+    /// Where the kept model is written when the federation ends (`.safetensors`), if anywhere.
+    public let modelOut: String?
 
     private let replica = ModelReplica()
 
     public init(
         train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1,
-        privacy: SiloPrivacyLedger? = nil
+        privacy: SiloPrivacyLedger? = nil, modelOut: String? = nil
     ) {
         self.privacy = privacy ?? SiloPrivacyLedger()
+        self.modelOut = modelOut
         self.train = train
         self.validation = validation
         self.test = test
@@ -127,6 +136,14 @@ public struct SiloWork: LocalWork {
             update.privacySpent = (privacy.epsilon(examples: train.count), privacy.delta(examples: train.count))
         }
         return update
+    }
+
+    public var keepsModel: Bool { modelOut != nil }
+
+    /// Writes the kept model to `modelOut` (atomically), checked against its version first.
+    public func keep(_ kept: GlobalModel) async throws {
+        guard let modelOut else { return }
+        try ModelFile.save(try replica.model(for: kept), to: modelOut)
     }
 
     public func evaluate(_ global: GlobalModel) async throws -> EvaluationReport {

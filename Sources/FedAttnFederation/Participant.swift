@@ -22,6 +22,8 @@ public enum ParticipantEvent: Sendable {
     case dropped(round: Int, reason: String)
     /// Nothing to do yet (the coordinator answered WAIT): the client is alive and connected.
     case waiting
+    /// The kept model (`LocalWork.keep`) was downloaded and handed to the work.
+    case keptModel(version: String)
     case done
 }
 
@@ -165,7 +167,11 @@ public struct Participant: Sendable {
             case .wait(let retryAfter):
                 events(.waiting)
                 try await Task.sleep(for: retryAfter)
-            case .done:
+            case .done(let kept):
+                if let kept, work.keepsModel {
+                    try await withModel(kept) { try await work.keep($0) }
+                    events(.keptModel(version: kept))
+                }
                 events(.done)
                 return true
             }

@@ -104,8 +104,9 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 case .wait(let after):
                     message.kind = .wait
                     message.retryAfterMs = UInt32(after.components.seconds * 1000 + after.components.attoseconds / 1_000_000_000_000_000)
-                case .done:
+                case .done(let kept):
                     message.kind = .done
+                    if let kept { message.modelVersion = kept }
                 }
             })
     }

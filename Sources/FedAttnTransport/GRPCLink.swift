@@ -73,7 +73,7 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                 throw RPCError(code: .internalError, message: "the coordinator sent an unusable secure task: \(error)")
             }
         case .wait: return .wait(retryAfter: .milliseconds(Int(task.retryAfterMs)))
-        case .done: return .done
+        case .done: return .done(keptVersion: task.modelVersion.isEmpty ? nil : task.modelVersion)
         case .unspecified, .UNRECOGNIZED: return .wait(retryAfter: .milliseconds(100))
         }
     }

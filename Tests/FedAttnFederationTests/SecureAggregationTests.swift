@@ -61,7 +61,7 @@ private struct SecureTestLink: FederationLink {
         try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
     }
     func nextTask(lastRound: Int) async throws -> FederationTask {
-        left ? .done : try await inner.nextTask(lastRound: lastRound)
+        left ? .done(keptVersion: nil) : try await inner.nextTask(lastRound: lastRound)
     }
     func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
         try await inner.downloadModel(version: version, base: base)

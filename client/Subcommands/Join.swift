@@ -53,6 +53,11 @@ extension ClientCommand {
                 "A file where this silo records the rounds it trained with DP-SGD, read back at start, so a restarted client still knows what it spent."
         )
         var privacyLedger: String?
+        @Option(
+            name: .long,
+            help:
+                "When the federation ends, write the model of the round it kept (best validation) here (.safetensors), for `recommend` and `evaluate`.")
+        var modelOut: String?
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
@@ -66,6 +71,7 @@ extension ClientCommand {
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
             // Before joining: a ledger that cannot be written would stop the client after its first round.
             if let privacyLedger { try requireFolder(of: privacyLedger, flag: "--privacy-ledger") }
+            if let modelOut { try requireFolder(of: modelOut, flag: "--model-out") }
             if let epsilonBudget {
                 guard epsilonBudget > 0, epsilonBudget.isFinite else { throw ValidationError("--epsilon-budget must be positive") }
             }
@@ -98,7 +104,8 @@ extension ClientCommand {
                         ledger.epsilon(examples: train.count)))
             }
             let participant = Participant(
-                train: train, validation: validation, test: test, ranking: ranking, threads: threads, privacy: ledger)
+                work: SiloWork(
+                    train: train, validation: validation, test: test, ranking: ranking, threads: threads, privacy: ledger, modelOut: modelOut))
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
             do {
@@ -141,6 +148,7 @@ extension ClientCommand {
             case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .waiting: break
+            case .keptModel(let version): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")
             case .done: progress.line("federation done")
             }
         }

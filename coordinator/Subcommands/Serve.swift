@@ -103,8 +103,13 @@ extension CoordinatorCommand {
                         MallocTuning.giveBackFreePages()
                         try await Task.sleep(for: .milliseconds(200))
                     }
-                    // Keep answering for a moment so that every client's next poll hears DONE.
+                    // Keep answering for a moment so that every client's next poll hears DONE, and
+                    // while clients are still connected (downloading the kept model), up to 30 s.
                     try await Task.sleep(for: .seconds(3))
+                    let grace = ContinuousClock.now + .seconds(30)
+                    while await !coordinator.connectedClients.isEmpty, ContinuousClock.now < grace {
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
                     logger.notice("stopped; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
                 }
             }

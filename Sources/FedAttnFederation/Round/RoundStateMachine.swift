@@ -159,7 +159,7 @@ public struct RoundStateMachine: Sendable {
     public func task(for client: String) -> FederationTask {
         switch phase {
         case .waitingForClients, .publishing: return .wait(retryAfter: .zero)
-        case .done: return .done
+        case .done: return .done(keptVersion: nil)  // the coordinator names the kept model
         case .training(let t):
             guard t.selected.contains(client), !t.received.contains(client), let member = members[client] else { return .wait(retryAfter: .zero) }
             var plan = config.plan
