@@ -1014,41 +1014,71 @@ public nonisolated struct Fedattn_V1_UploadReceipt: Sendable {
   public init() {}
 }
 
-public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
+public nonisolated struct Fedattn_V1_EvaluationReport: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var round: UInt32 = 0
+  public var round: UInt32 {
+    get {_storage._round}
+    set {_uniqueStorage()._round = newValue}
+  }
 
-  public var modelVersion: String = String()
+  public var modelVersion: String {
+    get {_storage._modelVersion}
+    set {_uniqueStorage()._modelVersion = newValue}
+  }
 
   /// Test examples scored: the sum of both histograms' counts.
-  public var examples: UInt64 = 0
+  public var examples: UInt64 {
+    get {_storage._examples}
+    set {_uniqueStorage()._examples = newValue}
+  }
 
   /// Sum over the examples of the binary cross-entropy (natural log) of sigmoid(o).
-  public var logLossSum: Double = 0
+  public var logLossSum: Double {
+    get {_storage._logLossSum}
+    set {_uniqueStorage()._logLossSum = newValue}
+  }
 
   /// Counts of positive (label 1) and negative (label 0) examples by logit o: exactly 4096
   /// bins evenly over [-16, 16], bin = clamp(floor((o + 16) / 32 * 4096), 0, 4095); o of
   /// +infinity falls in bin 4095, -infinity and NaN in bin 0. Histograms let the coordinator
   /// pool an exact-to-the-bin AUC over all clients without seeing any score; 4096 bins keep
   /// its error under 1/4096 of the pairs that share a bin.
-  public var positiveHistogram: [UInt64] = []
+  public var positiveHistogram: [UInt64] {
+    get {_storage._positiveHistogram}
+    set {_uniqueStorage()._positiveHistogram = newValue}
+  }
 
-  public var negativeHistogram: [UInt64] = []
+  public var negativeHistogram: [UInt64] {
+    get {_storage._negativeHistogram}
+    set {_uniqueStorage()._negativeHistogram = newValue}
+  }
 
   /// The same four for the client's validation split (train rows held out of training: the
   /// reference client takes each row of a user with more than one with probability 0.1),
   /// from which the coordinator chooses the round to keep. All zero (histograms empty or all zeros) when
   /// the client carved none.
-  public var validationExamples: UInt64 = 0
+  public var validationExamples: UInt64 {
+    get {_storage._validationExamples}
+    set {_uniqueStorage()._validationExamples = newValue}
+  }
 
-  public var validationLogLossSum: Double = 0
+  public var validationLogLossSum: Double {
+    get {_storage._validationLogLossSum}
+    set {_uniqueStorage()._validationLogLossSum = newValue}
+  }
 
-  public var validationPositiveHistogram: [UInt64] = []
+  public var validationPositiveHistogram: [UInt64] {
+    get {_storage._validationPositiveHistogram}
+    set {_uniqueStorage()._validationPositiveHistogram = newValue}
+  }
 
-  public var validationNegativeHistogram: [UInt64] = []
+  public var validationNegativeHistogram: [UInt64] {
+    get {_storage._validationNegativeHistogram}
+    set {_uniqueStorage()._validationNegativeHistogram = newValue}
+  }
 
   /// Leave-one-out ranking (He et al. 2017): for each of `ranked_users` users with a clicked
   /// test row, its last clicked test item is scored with that row's history and strategy,
@@ -1056,26 +1086,64 @@ public nonisolated struct Fedattn_V1_EvaluationReport: Sendable {
   /// data the user never interacted with (a user with fewer to draw from is not ranked). rank = the
   /// number of those items scoring at least as high (ties count against the item). hits_at_10
   /// counts users with rank < 10; ndcg_at_10_sum adds 1 / log2(rank + 2) for each of them.
-  public var rankedUsers: UInt64 = 0
+  public var rankedUsers: UInt64 {
+    get {_storage._rankedUsers}
+    set {_uniqueStorage()._rankedUsers = newValue}
+  }
 
-  public var hitsAt10: UInt64 = 0
+  public var hitsAt10: UInt64 {
+    get {_storage._hitsAt10}
+    set {_uniqueStorage()._hitsAt10 = newValue}
+  }
 
-  public var ndcgAt10Sum: Double = 0
+  public var ndcgAt10Sum: Double {
+    get {_storage._ndcgAt10Sum}
+    set {_uniqueStorage()._ndcgAt10Sum = newValue}
+  }
 
   /// The same item ranked over the whole catalogue (Krichene and Rendle, KDD 2020): among
   /// every item the user never interacted with, of rows 1..N for a catalogue:N model, or of
   /// the items of the client's data for a hashed one. Every user with a clicked test row is
   /// ranked (`catalogue_ranked_users`); hits_at_20 counts rank < 20 (Recall@20, one target a
   /// user) and ndcg_at_20_sum adds 1 / log2(rank + 2) for each of them.
-  public var catalogueRankedUsers: UInt64 = 0
+  public var catalogueRankedUsers: UInt64 {
+    get {_storage._catalogueRankedUsers}
+    set {_uniqueStorage()._catalogueRankedUsers = newValue}
+  }
 
-  public var hitsAt20: UInt64 = 0
+  public var hitsAt20: UInt64 {
+    get {_storage._hitsAt20}
+    set {_uniqueStorage()._hitsAt20 = newValue}
+  }
 
-  public var ndcgAt20Sum: Double = 0
+  public var ndcgAt20Sum: Double {
+    get {_storage._ndcgAt20Sum}
+    set {_uniqueStorage()._ndcgAt20Sum = newValue}
+  }
+
+  /// The sampled protocol above on the validation split: each user's last clicked
+  /// validation row ranked among 99 negatives drawn likewise (what --select-by ndcg keeps a
+  /// round by); zeros when the client holds no validation split.
+  public var validationRankedUsers: UInt64 {
+    get {_storage._validationRankedUsers}
+    set {_uniqueStorage()._validationRankedUsers = newValue}
+  }
+
+  public var validationHitsAt10: UInt64 {
+    get {_storage._validationHitsAt10}
+    set {_uniqueStorage()._validationHitsAt10 = newValue}
+  }
+
+  public var validationNdcgAt10Sum: Double {
+    get {_storage._validationNdcgAt10Sum}
+    set {_uniqueStorage()._validationNdcgAt10Sum = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Fedattn_V1_EvaluationReceipt: Sendable {
@@ -2382,104 +2450,191 @@ nonisolated extension Fedattn_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluationReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0\u{3}catalogue_ranked_users\0\u{3}hits_at_20\0\u{3}ndcg_at_20_sum\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0\u{3}catalogue_ranked_users\0\u{3}hits_at_20\0\u{3}ndcg_at_20_sum\0\u{3}validation_ranked_users\0\u{3}validation_hits_at_10\0\u{3}validation_ndcg_at_10_sum\0")
+
+  fileprivate class _StorageClass {
+    var _round: UInt32 = 0
+    var _modelVersion: String = String()
+    var _examples: UInt64 = 0
+    var _logLossSum: Double = 0
+    var _positiveHistogram: [UInt64] = []
+    var _negativeHistogram: [UInt64] = []
+    var _validationExamples: UInt64 = 0
+    var _validationLogLossSum: Double = 0
+    var _validationPositiveHistogram: [UInt64] = []
+    var _validationNegativeHistogram: [UInt64] = []
+    var _rankedUsers: UInt64 = 0
+    var _hitsAt10: UInt64 = 0
+    var _ndcgAt10Sum: Double = 0
+    var _catalogueRankedUsers: UInt64 = 0
+    var _hitsAt20: UInt64 = 0
+    var _ndcgAt20Sum: Double = 0
+    var _validationRankedUsers: UInt64 = 0
+    var _validationHitsAt10: UInt64 = 0
+    var _validationNdcgAt10Sum: Double = 0
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _round = source._round
+      _modelVersion = source._modelVersion
+      _examples = source._examples
+      _logLossSum = source._logLossSum
+      _positiveHistogram = source._positiveHistogram
+      _negativeHistogram = source._negativeHistogram
+      _validationExamples = source._validationExamples
+      _validationLogLossSum = source._validationLogLossSum
+      _validationPositiveHistogram = source._validationPositiveHistogram
+      _validationNegativeHistogram = source._validationNegativeHistogram
+      _rankedUsers = source._rankedUsers
+      _hitsAt10 = source._hitsAt10
+      _ndcgAt10Sum = source._ndcgAt10Sum
+      _catalogueRankedUsers = source._catalogueRankedUsers
+      _hitsAt20 = source._hitsAt20
+      _ndcgAt20Sum = source._ndcgAt20Sum
+      _validationRankedUsers = source._validationRankedUsers
+      _validationHitsAt10 = source._validationHitsAt10
+      _validationNdcgAt10Sum = source._validationNdcgAt10Sum
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
-      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.examples) }()
-      case 4: try { try decoder.decodeSingularDoubleField(value: &self.logLossSum) }()
-      case 5: try { try decoder.decodeRepeatedUInt64Field(value: &self.positiveHistogram) }()
-      case 6: try { try decoder.decodeRepeatedUInt64Field(value: &self.negativeHistogram) }()
-      case 7: try { try decoder.decodeSingularUInt64Field(value: &self.validationExamples) }()
-      case 8: try { try decoder.decodeSingularDoubleField(value: &self.validationLogLossSum) }()
-      case 9: try { try decoder.decodeRepeatedUInt64Field(value: &self.validationPositiveHistogram) }()
-      case 10: try { try decoder.decodeRepeatedUInt64Field(value: &self.validationNegativeHistogram) }()
-      case 11: try { try decoder.decodeSingularUInt64Field(value: &self.rankedUsers) }()
-      case 12: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt10) }()
-      case 13: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt10Sum) }()
-      case 14: try { try decoder.decodeSingularUInt64Field(value: &self.catalogueRankedUsers) }()
-      case 15: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt20) }()
-      case 16: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt20Sum) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularUInt32Field(value: &_storage._round) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._modelVersion) }()
+        case 3: try { try decoder.decodeSingularUInt64Field(value: &_storage._examples) }()
+        case 4: try { try decoder.decodeSingularDoubleField(value: &_storage._logLossSum) }()
+        case 5: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._positiveHistogram) }()
+        case 6: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._negativeHistogram) }()
+        case 7: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationExamples) }()
+        case 8: try { try decoder.decodeSingularDoubleField(value: &_storage._validationLogLossSum) }()
+        case 9: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._validationPositiveHistogram) }()
+        case 10: try { try decoder.decodeRepeatedUInt64Field(value: &_storage._validationNegativeHistogram) }()
+        case 11: try { try decoder.decodeSingularUInt64Field(value: &_storage._rankedUsers) }()
+        case 12: try { try decoder.decodeSingularUInt64Field(value: &_storage._hitsAt10) }()
+        case 13: try { try decoder.decodeSingularDoubleField(value: &_storage._ndcgAt10Sum) }()
+        case 14: try { try decoder.decodeSingularUInt64Field(value: &_storage._catalogueRankedUsers) }()
+        case 15: try { try decoder.decodeSingularUInt64Field(value: &_storage._hitsAt20) }()
+        case 16: try { try decoder.decodeSingularDoubleField(value: &_storage._ndcgAt20Sum) }()
+        case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationRankedUsers) }()
+        case 18: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationHitsAt10) }()
+        case 19: try { try decoder.decodeSingularDoubleField(value: &_storage._validationNdcgAt10Sum) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    if self.round != 0 {
-      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 1)
-    }
-    if !self.modelVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 2)
-    }
-    if self.examples != 0 {
-      try visitor.visitSingularUInt64Field(value: self.examples, fieldNumber: 3)
-    }
-    if self.logLossSum.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.logLossSum, fieldNumber: 4)
-    }
-    if !self.positiveHistogram.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.positiveHistogram, fieldNumber: 5)
-    }
-    if !self.negativeHistogram.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.negativeHistogram, fieldNumber: 6)
-    }
-    if self.validationExamples != 0 {
-      try visitor.visitSingularUInt64Field(value: self.validationExamples, fieldNumber: 7)
-    }
-    if self.validationLogLossSum.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.validationLogLossSum, fieldNumber: 8)
-    }
-    if !self.validationPositiveHistogram.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.validationPositiveHistogram, fieldNumber: 9)
-    }
-    if !self.validationNegativeHistogram.isEmpty {
-      try visitor.visitPackedUInt64Field(value: self.validationNegativeHistogram, fieldNumber: 10)
-    }
-    if self.rankedUsers != 0 {
-      try visitor.visitSingularUInt64Field(value: self.rankedUsers, fieldNumber: 11)
-    }
-    if self.hitsAt10 != 0 {
-      try visitor.visitSingularUInt64Field(value: self.hitsAt10, fieldNumber: 12)
-    }
-    if self.ndcgAt10Sum.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.ndcgAt10Sum, fieldNumber: 13)
-    }
-    if self.catalogueRankedUsers != 0 {
-      try visitor.visitSingularUInt64Field(value: self.catalogueRankedUsers, fieldNumber: 14)
-    }
-    if self.hitsAt20 != 0 {
-      try visitor.visitSingularUInt64Field(value: self.hitsAt20, fieldNumber: 15)
-    }
-    if self.ndcgAt20Sum.bitPattern != 0 {
-      try visitor.visitSingularDoubleField(value: self.ndcgAt20Sum, fieldNumber: 16)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      if _storage._round != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._round, fieldNumber: 1)
+      }
+      if !_storage._modelVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelVersion, fieldNumber: 2)
+      }
+      if _storage._examples != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._examples, fieldNumber: 3)
+      }
+      if _storage._logLossSum.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._logLossSum, fieldNumber: 4)
+      }
+      if !_storage._positiveHistogram.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._positiveHistogram, fieldNumber: 5)
+      }
+      if !_storage._negativeHistogram.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._negativeHistogram, fieldNumber: 6)
+      }
+      if _storage._validationExamples != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._validationExamples, fieldNumber: 7)
+      }
+      if _storage._validationLogLossSum.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._validationLogLossSum, fieldNumber: 8)
+      }
+      if !_storage._validationPositiveHistogram.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._validationPositiveHistogram, fieldNumber: 9)
+      }
+      if !_storage._validationNegativeHistogram.isEmpty {
+        try visitor.visitPackedUInt64Field(value: _storage._validationNegativeHistogram, fieldNumber: 10)
+      }
+      if _storage._rankedUsers != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._rankedUsers, fieldNumber: 11)
+      }
+      if _storage._hitsAt10 != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._hitsAt10, fieldNumber: 12)
+      }
+      if _storage._ndcgAt10Sum.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._ndcgAt10Sum, fieldNumber: 13)
+      }
+      if _storage._catalogueRankedUsers != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._catalogueRankedUsers, fieldNumber: 14)
+      }
+      if _storage._hitsAt20 != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._hitsAt20, fieldNumber: 15)
+      }
+      if _storage._ndcgAt20Sum.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._ndcgAt20Sum, fieldNumber: 16)
+      }
+      if _storage._validationRankedUsers != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._validationRankedUsers, fieldNumber: 17)
+      }
+      if _storage._validationHitsAt10 != 0 {
+        try visitor.visitSingularUInt64Field(value: _storage._validationHitsAt10, fieldNumber: 18)
+      }
+      if _storage._validationNdcgAt10Sum.bitPattern != 0 {
+        try visitor.visitSingularDoubleField(value: _storage._validationNdcgAt10Sum, fieldNumber: 19)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedattn_V1_EvaluationReport, rhs: Fedattn_V1_EvaluationReport) -> Bool {
-    if lhs.round != rhs.round {return false}
-    if lhs.modelVersion != rhs.modelVersion {return false}
-    if lhs.examples != rhs.examples {return false}
-    if lhs.logLossSum != rhs.logLossSum {return false}
-    if lhs.positiveHistogram != rhs.positiveHistogram {return false}
-    if lhs.negativeHistogram != rhs.negativeHistogram {return false}
-    if lhs.validationExamples != rhs.validationExamples {return false}
-    if lhs.validationLogLossSum != rhs.validationLogLossSum {return false}
-    if lhs.validationPositiveHistogram != rhs.validationPositiveHistogram {return false}
-    if lhs.validationNegativeHistogram != rhs.validationNegativeHistogram {return false}
-    if lhs.rankedUsers != rhs.rankedUsers {return false}
-    if lhs.hitsAt10 != rhs.hitsAt10 {return false}
-    if lhs.ndcgAt10Sum != rhs.ndcgAt10Sum {return false}
-    if lhs.catalogueRankedUsers != rhs.catalogueRankedUsers {return false}
-    if lhs.hitsAt20 != rhs.hitsAt20 {return false}
-    if lhs.ndcgAt20Sum != rhs.ndcgAt20Sum {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._modelVersion != rhs_storage._modelVersion {return false}
+        if _storage._examples != rhs_storage._examples {return false}
+        if _storage._logLossSum != rhs_storage._logLossSum {return false}
+        if _storage._positiveHistogram != rhs_storage._positiveHistogram {return false}
+        if _storage._negativeHistogram != rhs_storage._negativeHistogram {return false}
+        if _storage._validationExamples != rhs_storage._validationExamples {return false}
+        if _storage._validationLogLossSum != rhs_storage._validationLogLossSum {return false}
+        if _storage._validationPositiveHistogram != rhs_storage._validationPositiveHistogram {return false}
+        if _storage._validationNegativeHistogram != rhs_storage._validationNegativeHistogram {return false}
+        if _storage._rankedUsers != rhs_storage._rankedUsers {return false}
+        if _storage._hitsAt10 != rhs_storage._hitsAt10 {return false}
+        if _storage._ndcgAt10Sum != rhs_storage._ndcgAt10Sum {return false}
+        if _storage._catalogueRankedUsers != rhs_storage._catalogueRankedUsers {return false}
+        if _storage._hitsAt20 != rhs_storage._hitsAt20 {return false}
+        if _storage._ndcgAt20Sum != rhs_storage._ndcgAt20Sum {return false}
+        if _storage._validationRankedUsers != rhs_storage._validationRankedUsers {return false}
+        if _storage._validationHitsAt10 != rhs_storage._validationHitsAt10 {return false}
+        if _storage._validationNdcgAt10Sum != rhs_storage._validationNdcgAt10Sum {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

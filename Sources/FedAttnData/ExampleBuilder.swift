@@ -67,6 +67,28 @@ public struct ExampleBuilder: Sendable {
         return set
     }
 
+    /// The ranking cases of the validation split `buildWithValidation(log, fraction:)` holds
+    /// out: for each user with a clicked validation row, its last one (with that row's history
+    /// and strategy) and every item the user has a row of; the vocabulary is every item of
+    /// the log. What `--select-by ndcg` keeps a round by, without looking at test rows.
+    public func validationRankingSet(_ log: ClickLog, fraction: Double = 0.1) -> RankingSet {
+        var set = RankingSet()
+        var user: UInt64 = 0
+        forEachUser(log) { examples, firstTest in
+            // The same draws as buildWithValidation's, so the same rows are held out.
+            var generator = SeededGenerator(seed: 0x5EED_0000 &+ user)
+            user += 1
+            var last: (candidate: Int32, strategy: Int32, label: Float, history: [Int32])?
+            for (position, example) in examples.enumerated() where position < firstTest {
+                if firstTest > 1 && generator.nextUnit() < fraction && example.label == 1 { last = example }
+            }
+            guard let last else { return }
+            set.append(target: last.candidate, strategy: last.strategy, history: last.history, interacted: examples.map(\.candidate))
+        }
+        set.setVocabulary(log.itemRows)
+        return set
+    }
+
     /// One user's examples in order, with their histories, and where their test rows start;
     /// returns the rows dropped as exact repeats.
     @discardableResult
@@ -216,6 +238,25 @@ public struct ExampleBuilder: Sendable {
         grouped.removeLast(grouped.count - write)
         let order = grouped
         return (order, userEnds)
+    }
+
+    /// What a recommendation for each user of the log starts from, by user index: its latest
+    /// clicked item rows (oldest first, as a history) and the item rows of all its rows
+    /// (ascending). One pass over the log, grouped by user as the examples are.
+    public func profiles(_ log: ClickLog) -> [(history: [Int32], seenRows: [Int32])] {
+        var dropped = 0
+        let (order, userEnds) = orderedByUser(log, dropped: &dropped)
+        var recent = RecentClicks(capacity: historyLength)
+        var profiles: [(history: [Int32], seenRows: [Int32])] = []
+        profiles.reserveCapacity(userEnds.count)
+        var start = 0
+        for end in userEnds {
+            recent.removeAll()
+            for row in order[start..<end] where log.labels[Int(row)] == 1 { recent.push(log.itemRows[Int(row)]) }
+            profiles.append((recent.items, Set(order[start..<end].map { log.itemRows[Int($0)] }).sorted()))
+            start = end
+        }
+        return profiles
     }
 
     /// What a recommendation for `user` starts from: their latest clicked items (oldest

@@ -576,8 +576,11 @@ public actor Coordinator {
                 "evaluation from '\(client)' counts \(report.validation.examples) validation examples, more than the \(declared) training examples it declared at Join"
             )
         }
-        let r = report.ranking
-        for (users, hits, sum, what) in [(r.users, r.hits, r.ndcgSum, "sampled"), (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, "catalogue")] {
+        let r = report.ranking, v = report.validationRanking
+        for (users, hits, sum, what) in [
+            (r.users, r.hits, r.ndcgSum, "sampled"), (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, "catalogue"),
+            (v.users, v.hits, v.ndcgSum, "validation"),
+        ] {
             guard users >= 0, users <= config.maxTrainExamples, hits >= 0, hits <= users, sum.isFinite, sum >= 0, sum <= Double(hits) + 1e-9 else {
                 throw .invalidRequest(
                     "evaluation from '\(client)' ranks \(users) users (\(what)) with \(hits) hits and an NDCG sum of \(sum): not possible")

@@ -7,6 +7,7 @@ extension CoordinatorConfig {
     public func settingsTable(model: ModelConfig, strategyName: String) -> [(name: String, value: String)] {
         [
             ("server rule", strategyName), ("rounds", "\(rounds)"), ("patience", patience == 0 ? "none" : "\(patience) rounds"),
+            ("keep the round by", selectBy.settingName),
             ("clients per round", clientsPerRound == 0 ? "every joined client" : "\(clientsPerRound)"), ("quorum", "\(quorum)"),
             ("local epochs", "\(plan.epochs)"), ("batch size", "\(plan.batchSize)"), ("client learning rate", "\(plan.learningRate)"),
             ("FedProx mu", "\(plan.proximalMu)"), ("negatives per click", negativesSetting),
@@ -74,4 +75,13 @@ extension CoordinatorConfig {
     private var negativesSetting: String {
         plan.negatives.count == 0 ? "none" : "\(plan.negatives.count), exponent \(plan.negatives.exponent)"
     }
+}
+
+extension SelectionMetric {
+    /// How the settings table (and a state folder's settings.json) names it.
+    public var settingName: String { self == .auc ? "validation AUC" : "validation NDCG@10" }
+
+    /// The metric a state folder's settings name (`settingName`); AUC when none is recorded
+    /// (a folder written before ranking could be chosen by).
+    public init(settingName: String?) { self = settingName == SelectionMetric.ndcg.settingName ? .ndcg : .auc }
 }

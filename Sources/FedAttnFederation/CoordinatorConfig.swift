@@ -28,6 +28,8 @@ public struct CoordinatorConfig: Sendable {
     /// Stop once the pooled validation AUC has not improved for this many rounds (0: run
     /// every round). The best round's model is kept either way.
     public var patience: Int
+    /// What the kept round is chosen by (and patience counts).
+    public var selectBy: SelectionMetric = .auc
     /// The most training examples a client may declare at Join (and so claim for an
     /// update's weight): a silo claiming 10^12 would otherwise outweigh all others.
     public var maxTrainExamples: Int
@@ -106,6 +108,9 @@ public struct RoundRecord: Sendable, Equatable {
     public var hitRate: Double? = nil
     public var ndcg: Double? = nil
     public var rankedUsers: Int = 0
+    /// NDCG@10 of the silos' validation ranking cases (each user's last clicked validation
+    /// item among 99 sampled negatives), what `--select-by ndcg` keeps a round by.
+    public var validationNDCG: Double? = nil
     /// Recall@20 and NDCG@20 over the whole catalogue, pooled over `catalogueUsers`.
     public var recallAt20: Double? = nil
     public var ndcgAt20: Double? = nil

@@ -86,6 +86,8 @@ public struct SiloWork: LocalWork {
     public let test: ExampleSet
     /// Leave-one-out ranking cases (may be empty).
     public let ranking: RankingSet
+    /// The validation split's ranking cases, for model selection by ranking (may be empty).
+    public let validationRanking: RankingSet
     /// Threads for training and evaluation.
     public let threads: Int
     /// The silo's own account of the privacy it spends.
@@ -96,9 +98,10 @@ public struct SiloWork: LocalWork {
     private let replica = ModelReplica()
 
     public init(
-        train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(), threads: Int = 1,
-        privacy: SiloPrivacyLedger? = nil, modelOut: String? = nil
+        train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(),
+        validationRanking: RankingSet = RankingSet(), threads: Int = 1, privacy: SiloPrivacyLedger? = nil, modelOut: String? = nil
     ) {
+        self.validationRanking = validationRanking
         self.privacy = privacy ?? SiloPrivacyLedger()
         self.modelOut = modelOut
         self.train = train
@@ -149,11 +152,13 @@ public struct SiloWork: LocalWork {
     public func evaluate(_ global: GlobalModel) async throws -> EvaluationReport {
         let model = try replica.model(for: global)
         let (test, validation, ranking, threads) = (self.test, self.validation, self.ranking, self.threads)
+        let validationRanking = self.validationRanking
         return await Self.offPool {
             EvaluationReport(
                 test: LocalRound.evaluate(model, on: test, threads: threads),
                 validation: LocalRound.evaluate(model, on: validation, threads: threads),
-                ranking: model.rank(ranking, threads: threads))
+                ranking: model.rank(ranking, threads: threads),
+                validationRanking: model.rank(validationRanking, threads: threads, wholeCatalogue: false))
         }
     }
 

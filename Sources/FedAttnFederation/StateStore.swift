@@ -103,7 +103,7 @@ public final class StateStore: Sendable {
                     """)
         }
         migrator.registerMigration("catalogue-ranking") { db in
-            for column in ["recall_at_20 REAL", "ndcg_at_20 REAL", "catalogue_users INTEGER"] {
+            for column in ["recall_at_20 REAL", "ndcg_at_20 REAL", "catalogue_users INTEGER", "validation_ndcg REAL"] {
                 try db.execute(sql: "ALTER TABLE round ADD COLUMN \(column)")
             }
         }
@@ -181,14 +181,14 @@ public final class StateStore: Sendable {
                 sql: """
                     UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
                     validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?, example_epsilon = ?,
-                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?
+                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?, validation_ndcg = ?
                     WHERE round = ?
                     """,
                 arguments: [
                     record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
                     record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon,
                     record.exampleEpsilon, record.recallAt20, record.ndcgAt20, record.catalogueUsers,
-                    record.round,
+                    record.validationNDCG, record.round,
                 ])
         }
     }
@@ -212,7 +212,7 @@ public final class StateStore: Sendable {
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
                             trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
                             validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
-                            rankedUsers: row["ranked_users"] ?? 0, recallAt20: row["recall_at_20"], ndcgAt20: row["ndcg_at_20"],
+                            rankedUsers: row["ranked_users"] ?? 0, validationNDCG: row["validation_ndcg"], recallAt20: row["recall_at_20"], ndcgAt20: row["ndcg_at_20"],
                             catalogueUsers: row["catalogue_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
                             dpSamplingRate: row["dp_sampling_rate"])
                         : nil)

@@ -24,7 +24,7 @@ public struct NegativeSampling: Sendable, Hashable {
     /// The defaults: 4 negatives per click (NCF's count), drawn with word2vec's exponent
     /// 0.75: on MovieLens the best balance of HR@10 against whole-catalogue Recall@20 of the
     /// settings tried (docs/ranking.md).
-    public init(count: Int = 4, exponent: Double = 0.75) {
+    public init(count: Int = 4, exponent: Double = 0.5) {
         self.count = count
         self.exponent = exponent
     }

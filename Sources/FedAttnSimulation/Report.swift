@@ -16,6 +16,7 @@ public struct RoundReport: Sendable, Encodable {
         validationAUC = record.validationAUC
         hitRate = record.hitRate
         ndcg = record.ndcg
+        validationNDCG = record.validationNDCG
         recallAt20 = record.recallAt20
         ndcgAt20 = record.ndcgAt20
         epsilon = record.epsilon
@@ -38,6 +39,8 @@ public struct RoundReport: Sendable, Encodable {
     /// HR@10 and NDCG@10, leave-one-out, pooled over the silos' users.
     public let hitRate: Double?
     public let ndcg: Double?
+    /// NDCG@10 of the silos' validation ranking cases (what `--select-by ndcg` keeps by).
+    public let validationNDCG: Double?
     /// Recall@20 and NDCG@20 over the whole catalogue, pooled over the silos' users.
     public let recallAt20: Double?
     public let ndcgAt20: Double?
@@ -55,7 +58,7 @@ public struct RoundReport: Sendable, Encodable {
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
         case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
         case epsilon, exampleEpsilon = "example_epsilon", evaluatedClients = "evaluated_clients", retries
-        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20"
+        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20", validationNDCG = "validation_ndcg_at_10"
     }
 
     /// The row of the table.
@@ -84,14 +87,19 @@ public struct SimulationReport: Sendable, Encodable {
     public let finalModel: AttentionModel
     /// The rounds as the coordinator recorded them.
     public let records: [RoundRecord]
+    /// What the kept round was chosen by.
+    public let selectBy: SelectionMetric
     /// The model of the round kept by validation AUC, if any round was.
     public let keptModel: AttentionModel?
+    /// The most popular items on the same ranking protocol (`SimulatedSilo.popularity`), when measured.
+    public var popularity: RankingSums? = nil
 
     enum CodingKeys: String, CodingKey {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy
         case meanOverheadSeconds = "mean_overhead_seconds"
         case bestRound = "best_round", bestTestAUC = "best_test_auc", bestValidationAUC = "best_validation_auc"
         case bestHitRate = "best_hr_at_10", bestNDCG = "best_ndcg_at_10", bestRecallAt20 = "best_recall_at_20", bestNDCGAt20 = "best_ndcg_at_20"
+        case popularity, selectBy = "select_by", bestValidationNDCG = "best_validation_ndcg_at_10"
     }
 
     public var finalAUC: Double? { rounds.last?.testAUC }
@@ -99,7 +107,7 @@ public struct SimulationReport: Sendable, Encodable {
     /// The round kept: the highest validation AUC (the first of equals), as the coordinator
     /// chooses it; nil when no silo had a validation split.
     public var best: RoundReport? {
-        let kept = ModelSelection(patience: 0, replaying: records).bestRound
+        let kept = ModelSelection(patience: 0, metric: selectBy, replaying: records).bestRound
         return rounds.first { $0.round == kept }
     }
 
@@ -119,10 +127,16 @@ public struct SimulationReport: Sendable, Encodable {
         try c.encode(best?.round, forKey: .bestRound)
         try c.encode(best?.testAUC, forKey: .bestTestAUC)
         try c.encode(best?.validationAUC, forKey: .bestValidationAUC)
+        try c.encode(best?.validationNDCG, forKey: .bestValidationNDCG)
+        try c.encode(selectBy.rawValue, forKey: .selectBy)
         try c.encode(best?.hitRate, forKey: .bestHitRate)
         try c.encode(best?.ndcg, forKey: .bestNDCG)
         try c.encode(best?.recallAt20, forKey: .bestRecallAt20)
         try c.encode(best?.ndcgAt20, forKey: .bestNDCGAt20)
+        try c.encode(
+            popularity.map {
+                ["hr_at_10": $0.hitRate, "ndcg_at_10": $0.ndcg, "recall_at_20": $0.recallAt20, "ndcg_at_20": $0.ndcgAt20]
+            }, forKey: .popularity)
     }
 
     /// The closing lines under the table.
@@ -131,11 +145,18 @@ public struct SimulationReport: Sendable, Encodable {
         let kept =
             best.map {
                 String(
-                    format: "kept: round %d (validation AUC %.4f, test AUC %@, HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@)\n", $0.round,
-                    $0.validationAUC ?? 0, metric($0.testAUC), metric($0.hitRate), metric($0.ndcg), metric($0.recallAt20), metric($0.ndcgAt20))
+                    format: "kept: round %d by %@ (validation AUC %@, validation NDCG@10 %@; test AUC %@, HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@)\n",
+                    $0.round, selectBy.settingName, metric($0.validationAUC), metric($0.validationNDCG), metric($0.testAUC), metric($0.hitRate),
+                    metric($0.ndcg), metric($0.recallAt20), metric($0.ndcgAt20))
             }
             ?? ""
-        return kept
+        let popular =
+            popularity.map {
+                String(
+                    format: "most popular items (counts summed over the silos): HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@\n",
+                    metric($0.hitRate), metric($0.ndcg), metric($0.recallAt20), metric($0.ndcgAt20))
+            } ?? ""
+        return kept + popular
             + String(
                 format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@; server: %@",
                 modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link, strategy)

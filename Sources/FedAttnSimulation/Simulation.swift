@@ -13,8 +13,14 @@ public struct SimulatedSilo: Sendable {
     public let validation: ExampleSet
     public let test: ExampleSet
     public let ranking: RankingSet
+    /// The validation split's ranking cases (model selection by ranking).
+    public let validationRanking: RankingSet
 
-    public init(name: String, train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet()) {
+    public init(
+        name: String, train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(),
+        validationRanking: RankingSet = RankingSet()
+    ) {
+        self.validationRanking = validationRanking
         self.name = name
         self.train = train
         self.validation = validation
@@ -32,7 +38,20 @@ public struct SimulatedSilo: Sendable {
             (train, test) = builder.build(log)
             validation = ExampleSet()
         }
-        self.init(name: name, train: train, validation: validation, test: test, ranking: builder.rankingSet(log))
+        self.init(
+            name: name, train: train, validation: validation, test: test, ranking: builder.rankingSet(log),
+            validationRanking: validationFraction > 0 ? builder.validationRankingSet(log, fraction: validationFraction) : RankingSet())
+    }
+
+    /// The most-popular-items baseline of a federation of `silos`: the items' train-row
+    /// counts summed over the silos, each silo's users ranked with the same negatives as the
+    /// model (seed 0), the sums pooled as the coordinator pools the model's.
+    public static func popularity(of silos: [SimulatedSilo], model: ModelConfig) -> RankingSums {
+        var counts = Popularity(rows: model.items.rowCount)
+        for silo in silos { counts.merge(Popularity(rows: model.items.rowCount, train: silo.train)) }
+        var sums = RankingSums()
+        for silo in silos { sums.merge(counts.rank(silo.ranking, catalogue: silo.ranking.catalogue(for: model.items))) }
+        return sums
     }
 
     /// One silo per `.csv` file of `folder` (sorted by name).
@@ -108,7 +127,9 @@ public struct Simulation: Sendable {
         let coordinator = try Coordinator(
             modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: modelSeed))
         let clients = silos.enumerated().map { index, silo in
-            let work = SiloWork(train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking, threads: threads)
+            let work = SiloWork(
+                train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking, validationRanking: silo.validationRanking,
+                threads: threads)
             guard index >= silos.count - hostile.count else { return Participant(work: work) }
             return Participant(work: HostileWork(inner: work, attack: hostile.attack, seed: UInt64(index)))
         }
@@ -157,7 +178,7 @@ public struct Simulation: Sendable {
         return SimulationReport(
             rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue,
             strategy: coordinator.strategyName, finalModel: await coordinator.currentModel, records: history,
-            keptModel: await coordinator.keptModel)
+            selectBy: config.selectBy, keptModel: await coordinator.keptModel)
     }
 }
 

@@ -343,7 +343,10 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             users: Int(clamping: request.rankedUsers), hits: Int(clamping: request.hitsAt10), ndcgSum: request.ndcgAt10Sum,
             catalogueUsers: Int(clamping: request.catalogueRankedUsers), hitsAt20: Int(clamping: request.hitsAt20),
             ndcgAt20Sum: request.ndcgAt20Sum)
-        let report = EvaluationReport(test: test, validation: validation, ranking: ranking)
+        let validationRanking = RankingSums(
+            users: Int(clamping: request.validationRankedUsers), hits: Int(clamping: request.validationHitsAt10),
+            ndcgSum: request.validationNdcgAt10Sum)
+        let report = EvaluationReport(test: test, validation: validation, ranking: ranking, validationRanking: validationRanking)
         try await call { () throws(CoordinatorError) in
             try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, report: report)
         }

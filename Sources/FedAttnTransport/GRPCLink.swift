@@ -221,6 +221,9 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                     $0.catalogueRankedUsers = UInt64(report.ranking.catalogueUsers)
                     $0.hitsAt20 = UInt64(report.ranking.hitsAt20)
                     $0.ndcgAt20Sum = report.ranking.ndcgAt20Sum
+                    $0.validationRankedUsers = UInt64(report.validationRanking.users)
+                    $0.validationHitsAt10 = UInt64(report.validationRanking.hits)
+                    $0.validationNdcgAt10Sum = report.validationRanking.ndcgSum
                 }, metadata: metadata)
         }
     }

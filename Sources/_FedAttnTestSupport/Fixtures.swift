@@ -39,6 +39,17 @@ public enum Fixtures {
         return model
     }
 
+    /// Runs CPU-heavy test work on a thread of its own: it then holds neither a thread of
+    /// Swift's cooperative pool nor one of Dispatch's (2 of each on a 2-core machine), which
+    /// the federations of tests running beside it need to meet their deadlines.
+    public static func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread { continuation.resume(with: Result { try work() }) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
     /// The folder `shared/` beside the repository, where the benchmark data lives.
     public static var sharedFolder: URL {
         URL(fileURLWithPath: #filePath)  // Sources/_FedAttnTestSupport/Fixtures.swift

@@ -43,6 +43,10 @@ struct ClientCommandTests {
         #expect(auc > 0.6)
         let evaluated = try json(try run("evaluate", "--model", model, "--data", data, "--json"))
         #expect(evaluated["test_auc"] as? Double == auc)
+        // Ranking over the whole catalogue, and the most popular items beside the model.
+        #expect(evaluated["recall_at_20"] as? Double != nil && evaluated["ndcg_at_20"] as? Double != nil)
+        let popular = try #require(evaluated["popularity"] as? [String: Any])
+        #expect(popular["hr_at_10"] as? Double != nil && popular["recall_at_20"] as? Double != nil)
     }
 
     @Test func trainPrintsAReadableTableAndProgress() throws {
@@ -82,8 +86,62 @@ struct ClientCommandTests {
         let seen = Set(log.split(separator: "\n").filter { $0.hasPrefix("u000001,") }.map { String($0.split(separator: ",")[1]) })
         #expect(!seen.isEmpty)
         #expect(items.allSatisfy { !seen.contains($0["item"] as! String) })
-        let unknown = try run("recommend", "--model", model, "--data", data, "--user", "nobody")
-        #expect(unknown.status != 0 && unknown.standardError.contains("user 'nobody' does not appear in the data"))
+        // A user the data does not know has no history to attend over: the most popular items.
+        let unknown = try json(try run("recommend", "--model", model, "--data", data, "--user", "nobody", "--k", "3", "--json"))
+        #expect(unknown["popular"] as? Bool == true && (unknown["items"] as? [[String: Any]])?.count == 3)
+    }
+
+    @Test func recommendAllWritesEveryUsersListInOnePass() throws {
+        let data = try silos()
+        let folder = try Fixtures.temporaryFolder()
+        let model = folder + "/m.safetensors"
+        #expect(try run("train", "--data", data, "--items", "catalogue:300", "--strategies", "3", "--epochs", "1", "--out", model).status == 0)
+        let names = try Fixtures.writeTemporaryFile("names.csv", "item_id,name\n" + (1...300).map { "\($0),\"Item \($0), boxed\"" }.joined(separator: "\n"))
+        let banned = try Fixtures.writeTemporaryFile("banned.txt", "5\n7\n")
+        let all = try run(
+            "recommend", "--model", model, "--data", data, "--all", "--k", "5", "--out", folder + "/all.csv", "--item-names", names,
+            "--exclude", banned, "--threads", "2")
+        try #require(all.status == 0, "\(all.standardError)")
+        #expect(all.standardError.contains("users/s"))
+        let lines = try String(contentsOfFile: folder + "/all.csv", encoding: .utf8).split(separator: "\n")
+        #expect(lines.first == "user,rank,item,score,name")
+        // The users of the three silos, five items each, none banned, none already the user's.
+        var seen: [String: Set<String>] = [:]
+        for file in ["silo-00.csv", "silo-01.csv", "silo-02.csv"] {
+            for row in try String(contentsOfFile: data + "/" + file, encoding: .utf8).split(separator: "\n").dropFirst() {
+                let fields = row.split(separator: ",")
+                seen[String(fields[0]), default: []].insert(String(fields[1]))
+            }
+        }
+        #expect(lines.count - 1 == 5 * seen.count)
+        var firstItem: [String: String] = [:]
+        for line in lines.dropFirst() {
+            // user,rank,item,score,"Item N, boxed"
+            let fields = line.split(separator: ",", maxSplits: 4).map(String.init)
+            #expect(fields[2] != "5" && fields[2] != "7")
+            #expect(!(seen[fields[0]]?.contains(fields[2]) ?? true), "\(fields[0]) already has \(fields[2])")
+            #expect(fields[4] == "\"Item \(fields[2]), boxed\"")
+            if fields[1] == "1" { firstItem[fields[0]] = fields[2] }
+        }
+        #expect(firstItem.count == seen.count)
+        // JSON lines for a .jsonl file; diversity re-ranks the lists but keeps each user's best item first.
+        let diverse = try run(
+            "recommend", "--model", model, "--data", data, "--all", "--k", "5", "--out", folder + "/diverse.jsonl", "--diversity", "0.7")
+        try #require(diverse.status == 0, "\(diverse.standardError)")
+        let objects = try String(contentsOfFile: folder + "/diverse.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+        }
+        #expect(objects.count == 5 * seen.count)
+        var diverseFirst: [String: String] = [:], differs = 0
+        let plain = Dictionary(grouping: lines.dropFirst().map { $0.split(separator: ",", maxSplits: 4).map(String.init) }, by: { $0[0] })
+        for object in objects where object["rank"] as? Int == 1 { diverseFirst[object["user"] as! String] = object["item"] as? String }
+        for (user, list) in Dictionary(grouping: objects, by: { $0["user"] as! String }) {
+            let items = Set(list.compactMap { $0["item"] as? String })
+            if items != Set((plain[user] ?? []).map { $0[2] }) { differs += 1 }
+        }
+        // (Item 5 and 7 are not excluded here, so a first item may differ only by them.)
+        #expect(diverseFirst.filter { $0.value != firstItem[$0.key] && !["5", "7"].contains($0.value) }.isEmpty)
+        #expect(differs > seen.count / 4, "diversity changed \(differs) of \(seen.count) lists")
     }
 
     @Test func benchReportsThroughputAndPeakMemory() throws {

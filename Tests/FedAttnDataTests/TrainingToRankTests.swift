@@ -75,21 +75,23 @@ struct TrainingToRankTests {
     /// most popular items into one above them after 3 epochs, while the click head keeps its
     /// test AUC. (Pooled, the sampled negatives come from all 1,682 items, rare ones included,
     /// which flatters popularity: HR@10 0.40 here against 0.34 from each silo's own items.)
-    @Test func trainingToRankBeatsPopularityAndKeepsTheClickAUC() throws {
+    @Test func trainingToRankBeatsPopularityAndKeepsTheClickAUC() async throws {
+        try await Fixtures.onOwnThread { try Self.trainingToRankBeatsPopularity() }
+    }
+
+    static func trainingToRankBeatsPopularity() throws {
         let log = try ClickLogReader(items: .catalogue(items: 1682)).read(path: Fixtures.movieLens("silos/iid-10"))
         let set = ExampleBuilder().rankingSet(log)
         let (train, test) = ExampleBuilder().build(log)
-        var counts = [Float](repeating: 0, count: 1683)
-        for item in train.candidates { counts[Int(item)] += 1 }
         let catalogue = set.catalogue(for: .catalogue(items: 1682))
-        let popularity = set.rank(catalogue: catalogue) { batch in batch.candidates.map { counts[Int($0)] } }
+        let popularity = Popularity(rows: 1683, train: train).rank(set, catalogue: catalogue)
 
         func trained(negatives: Int) throws -> (ranking: RankingSums, auc: Double?) {
             let model = try AttentionModel(config: ModelConfig(), seed: 1)
             let trainer = LocalTrainer(
-                model: model, config: TrainingConfig(seed: 1, threads: 2, negatives: NegativeSampling(count: negatives)))
+                model: model, config: TrainingConfig(seed: 1, negatives: NegativeSampling(count: negatives)))
             for _ in 0..<3 { trainer.trainEpoch(on: train) }
-            return (trainer.model.rank(set, threads: 2), Evaluation(model: trainer.model, data: test, threads: 2).auc)
+            return (trainer.model.rank(set), Evaluation(model: trainer.model, data: test).auc)
         }
         let labelledOnly = try trained(negatives: 0)
         let ranked = try trained(negatives: 4)
@@ -113,5 +115,21 @@ struct TrainingToRankTests {
         #expect(abs(perRow - (1 + 4 * clickShare)) < 0.1, "examples per sampled row \(perRow)")
         #expect(report.meanLoss.isFinite && trainer.model.parameters.values.allSatisfy(\.isFinite))
         #expect(trainer.delta().tensors.last!.values.contains { $0 != 0 }, "the interaction head trained")
+    }
+
+    @Test func validationRankingCasesAreTheHeldOutClickedRows() {
+        let builder = ExampleBuilder()
+        let (_, validation, _, _) = builder.buildWithValidation(Self.log, fraction: 0.1)
+        let cases = builder.validationRankingSet(Self.log, fraction: 0.1)
+        let test = builder.rankingSet(Self.log)
+        #expect(cases.count > 100)
+        #expect(cases.vocabulary == test.vocabulary)
+        // Every target is a clicked validation row, with that row's history.
+        var held: Set<[Int32]> = []
+        for i in 0..<validation.count where validation.labels[i] == 1 { held.insert([validation.candidates[i]] + validation.history(i)) }
+        for user in 0..<cases.count {
+            #expect(held.contains([cases.targets.candidates[user]] + cases.targets.history(user)), "user \(user)")
+        }
+        #expect(builder.validationRankingSet(Self.log, fraction: 0).count == 0)
     }
 }

@@ -112,3 +112,40 @@ struct ModelSelectionTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: copy + "/best.safetensors")) == best)
     }
 }
+
+/// `--select-by ndcg`: the round kept is the one whose model ranks the silos' validation items
+/// best, whatever its AUC; a machine resumed on the records keeps the same round.
+struct RankingSelectionTests {
+    /// Round by round: (validation AUC, validation NDCG@10 over 10 users, or nil: none ranked).
+    static func records(_ rounds: [(auc: Double, ndcg: Double?)], selectBy: SelectionMetric) throws -> (RoundStateMachine, [RoundRecord]) {
+        var config = CoordinatorConfig(rounds: rounds.count, minClients: 1)
+        config.selectBy = selectBy
+        var machine = RoundStateMachine(config: config, version: "v0", completedRounds: 0, history: [])
+        _ = try machine.handle(.joined(client: "a", connection: "one"), at: .zero)
+        var records: [RoundRecord] = []
+        for (index, figures) in rounds.enumerated() {
+            let round = index + 1, base = machine.version
+            _ = try machine.handle(
+                .update(UpdateArrival(client: "a", round: round, baseVersion: base, examples: 10, bytes: 1, trainSeconds: 0)), at: .zero)
+            _ = try machine.handle(.published(round: round, version: "v\(round)"), at: .zero)
+            var report = ModelSelectionTests.report(auc: figures.auc)
+            if let ndcg = figures.ndcg { report.validationRanking = RankingSums(users: 10, hits: 10, ndcgSum: 10 * ndcg) }
+            let actions = try machine.handle(.evaluation(client: "a", round: round, version: "v\(round)", report: report), at: .zero)
+            records += actions.compactMap { if case .record(let record) = $0 { record } else { nil } }
+        }
+        return (machine, records)
+    }
+
+    @Test func theRoundThatRanksBestIsKeptByNDCGAndTheBestClickModelByAUC() throws {
+        let rounds: [(auc: Double, ndcg: Double?)] = [(0.70, 0.20), (0.75, 0.25), (0.74, 0.31), (0.73, nil)]
+        let (byAUC, _) = try Self.records(rounds, selectBy: .auc)
+        #expect(byAUC.selection.bestRound == 2)
+        let (byNDCG, records) = try Self.records(rounds, selectBy: .ndcg)
+        #expect(byNDCG.selection.bestRound == 3)
+        #expect(abs((records[2].validationNDCG ?? 0) - 0.31) < 1e-9 && records[3].validationNDCG == nil)
+        // Replayed from the records, as a restarted coordinator or `history` does.
+        #expect(ModelSelection(patience: 0, metric: .ndcg, replaying: records).bestRound == 3)
+        #expect(ModelSelection(patience: 0, metric: .auc, replaying: records).bestRound == 2)
+        #expect(SelectionMetric(settingName: SelectionMetric.ndcg.settingName) == .ndcg && SelectionMetric(settingName: nil) == .auc)
+    }
+}

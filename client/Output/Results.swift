@@ -33,6 +33,8 @@ struct TrainResult: Encodable {
     /// Sampled negatives per clicked row, and their sampling exponent.
     let negatives: Int
     let negativeExponent: Double
+    /// With --ranking: the most popular train items on the same protocol.
+    let popularity: RankingFigures?
     /// Examples the epochs trained on (with DP-SGD, those its Poisson samples drew).
     let examplesTrained: Int
     /// With DP-SGD: what the run spent.
@@ -59,7 +61,7 @@ struct TrainResult: Encodable {
         case rowsPerSecond = "rows_read_per_second", validationExamples = "validation_examples", bestEpoch = "best_epoch"
         case bestValidationAUC = "best_validation_auc", bestTestAUC = "best_test_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
         case rankedUsers = "ranked_users", examplesTrained = "examples_trained", privacy
-        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20", negatives, negativeExponent = "negative_exponent"
+        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20", negatives, negativeExponent = "negative_exponent", popularity
     }
 
     func table() -> String {
@@ -90,6 +92,7 @@ struct TrainResult: Encodable {
                 } ?? [])
                 + (rankedUsers.map { [("HR@10 / NDCG@10", "\(format(hitRate)) / \(format(ndcg)) over \($0) users")] } ?? [])
                 + (recallAt20 == nil ? [] : [("Recall@20 / NDCG@20 (catalogue)", "\(format(recallAt20)) / \(format(ndcgAt20))")])
+                + (popularity.map { [("most popular items", $0.line)] } ?? [])
                 + [("negatives per click", negatives > 0 ? String(format: "%d, exponent %g", negatives, negativeExponent) : "none")]
                 + (skippedRows > 0 ? [("skipped malformed rows", "\(skippedRows)")] : [])
                 + (duplicateRows > 0 ? [("duplicate rows counted once", "\(duplicateRows)")] : [])

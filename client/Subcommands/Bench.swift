@@ -7,7 +7,7 @@ import Foundation
 extension ClientCommand {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure training throughput (examples per second) and peak memory.",
+            abstract: "Measure training throughput (examples per second, each sampled negative counted as one) and peak memory.",
             discussion: """
                 Runs warm-up epochs, then timed epochs, and reports the median epoch's throughput. \
                 With several thread counts (--threads 1,2) the counts take turns epoch by epoch, so \
@@ -17,6 +17,7 @@ extension ClientCommand {
 
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var modelOptions: ModelOptions
+        @OptionGroup(title: "Training to rank") var negatives: NegativeOptions
 
         @Option(name: .long, help: "Worker threads, or a comma-separated list of counts to compare.")
         var threads = "1"
@@ -27,7 +28,7 @@ extension ClientCommand {
         @Option(name: .long, help: "Untimed epochs first, per thread count.")
         var warmup = 1
 
-        @Option(name: .long, help: "Examples per Adam step.")
+        @Option(name: .long, help: "Labelled rows per Adam step (each with its sampled negatives).")
         var batchSize = 256
 
         @Option(
@@ -72,7 +73,7 @@ extension ClientCommand {
                 let (_, train, _, _) = try dataOptions.loadExamples(config: config)
                 for count in counts {
                     let trainer = LocalTrainer(
-                        model: try AttentionModel(config: config, seed: 0), config: TrainingConfig(batchSize: batchSize, threads: count))
+                        model: try AttentionModel(config: config, seed: 0), config: TrainingConfig(batchSize: batchSize, threads: count, negatives: negatives.sampling))
                     runs.append((config, count, train, trainer))
                 }
             }
@@ -98,7 +99,8 @@ extension ClientCommand {
                     examplesPerSecond: median(rates[k]), threads: run.threads, items: "\(run.config.items)", peakRSSBytes: peak,
                     trainExamples: run.train.count, epochRates: rates[k], parameters: run.trainer.model.parameterCount,
                     speedup: k == sameMapping ? nil : median(zip(rates[k], rates[sameMapping]).map { $0 / $1 }),
-                    versusFirstItems: k < counts.count ? nil : median(zip(rates[k], rates[sameThreads]).map { $0 / $1 }))
+                    versusFirstItems: k < counts.count ? nil : median(zip(rates[k], rates[sameThreads]).map { $0 / $1 }),
+                    negatives: negatives.negatives)
             }
             if json {
                 print(try results.count == 1 ? encodeJSON(results[0]) : encodeJSON(BenchComparison(results: results)))
@@ -130,11 +132,13 @@ struct BenchResult: Encodable {
     let speedup: Double?
     /// Median over rounds of this rate over the first mapping's at the same thread count.
     let versusFirstItems: Double?
+    /// Sampled negatives per clicked row (each counted as an example).
+    let negatives: Int
 
     enum CodingKeys: String, CodingKey {
         case examplesPerSecond = "examples_per_second", threads, peakRSSBytes = "peak_rss_bytes"
         case trainExamples = "train_examples", epochRates = "epoch_examples_per_second", parameters
-        case speedup = "speedup_vs_first", items, versusFirstItems = "ratio_vs_first_items"
+        case speedup = "speedup_vs_first", items, versusFirstItems = "ratio_vs_first_items", negatives
     }
 
     func table() -> String {
@@ -142,6 +146,7 @@ struct BenchResult: Encodable {
             ("items", items),
             ("threads", "\(threads)"),
             ("examples/s (median epoch)", String(format: "%.0f", examplesPerSecond)),
+            ("negatives per click", "\(negatives)"),
         ]
         if let speedup { rows.append(("speed-up (median paired)", String(format: "%.2fx", speedup))) }
         if let versusFirstItems { rows.append(("vs the first mapping (paired)", String(format: "%.2fx", versusFirstItems))) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FedAttnCore
 import FedAttnData
 import FedAttnModel
 import Foundation
@@ -6,7 +7,8 @@ import Foundation
 extension ClientCommand {
     struct Evaluate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Score a saved model on the test split of local data: AUC, log loss, HR@10 and NDCG@10.")
+            abstract:
+                "Score a saved model on the test split of local data: AUC, log loss, HR@10, NDCG@10 and, over the whole catalogue, Recall@20 and NDCG@20, beside the most popular items.")
 
         @Option(name: .long, help: "A model written by `train --out` (.safetensors).")
         var model: String
@@ -27,9 +29,13 @@ extension ClientCommand {
                 "data: \(dataOptions.dataName): \(log.rows) rows, \(test.count) test examples" + skippedNote(log, duplicateRows: duplicates))
             let evaluation = Evaluation(model: model, data: test, threads: threads)
             let ranked = model.rank(data.ranking, threads: threads)
+            // The baseline: this data's own train rows' interaction counts, on the same negatives.
+            let popular = Popularity(rows: model.config.items.rowCount, train: data.train)
+                .rank(data.ranking, catalogue: data.ranking.catalogue(for: model.config.items))
             let result = EvaluateResult(
                 testAUC: evaluation.auc, testLogLoss: evaluation.logLoss, testExamples: test.count,
-                testPositiveRate: test.positiveRate, hitRate: ranked.hitRate, ndcg: ranked.ndcg, rankedUsers: ranked.users)
+                testPositiveRate: test.positiveRate, hitRate: ranked.hitRate, ndcg: ranked.ndcg, rankedUsers: ranked.users,
+                recallAt20: ranked.recallAt20, ndcgAt20: ranked.ndcgAt20, popularity: RankingFigures(popular))
             print(json ? try encodeJSON(result) : result.table())
         }
     }
@@ -44,10 +50,16 @@ struct EvaluateResult: Encodable {
     let hitRate: Double?
     let ndcg: Double?
     let rankedUsers: Int
+    /// Recall@20 and NDCG@20 over the whole catalogue.
+    let recallAt20: Double?
+    let ndcgAt20: Double?
+    /// The most popular items of this data's train rows, on the same protocol.
+    let popularity: RankingFigures
 
     enum CodingKeys: String, CodingKey {
         case testAUC = "test_auc", testLogLoss = "test_logloss", testExamples = "test_examples"
         case testPositiveRate = "test_positive_rate", hitRate = "hr_at_10", ndcg = "ndcg_at_10", rankedUsers = "ranked_users"
+        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20", popularity
     }
 
     func table() -> String {
@@ -55,6 +67,26 @@ struct EvaluateResult: Encodable {
             ("test AUC", format(testAUC)), ("test log loss", format(testLogLoss)),
             ("test examples", "\(testExamples)"), ("test positive rate", String(format: "%.4f", testPositiveRate)),
             ("HR@10 / NDCG@10", "\(format(hitRate)) / \(format(ndcg)) over \(rankedUsers) users"),
+            ("Recall@20 / NDCG@20 (catalogue)", "\(format(recallAt20)) / \(format(ndcgAt20))"),
+            ("most popular items", popularity.line),
         ]).render()
+    }
+}
+
+/// Ranking metrics of one recommender, as reports print them.
+struct RankingFigures: Encodable {
+    let hitRate: Double?, ndcg: Double?, recallAt20: Double?, ndcgAt20: Double?
+
+    init(_ sums: RankingSums) {
+        (hitRate, ndcg, recallAt20, ndcgAt20) = (sums.hitRate, sums.ndcg, sums.recallAt20, sums.ndcgAt20)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hitRate = "hr_at_10", ndcg = "ndcg_at_10", recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20"
+    }
+
+    /// "HR@10 x / NDCG@10 y, Recall@20 z / NDCG@20 w".
+    var line: String {
+        "HR@10 \(format(hitRate)) / NDCG@10 \(format(ndcg)), Recall@20 \(format(recallAt20)) / NDCG@20 \(format(ndcgAt20))"
     }
 }

@@ -85,6 +85,7 @@ extension ClientCommand {
             let (train, validation, test, duplicates) = builder.buildWithValidation(log, fraction: validationFraction)
             guard !train.isEmpty else { throw DataError.noTrainingExamples(path: data, rows: log.count, users: log.userIDs.count) }
             let ranking = noRanking ? RankingSet() : builder.rankingSet(log)
+            let validationRanking = noRanking || validationFraction == 0 ? RankingSet() : builder.validationRankingSet(log, fraction: validationFraction)
             let progress = Progress(enabled: true)
             progress.line(
                 "silo: \(train.count) train, \(validation.count) validation and \(test.count) test examples, \(ranking.count) users ranked"
@@ -105,7 +106,8 @@ extension ClientCommand {
             }
             let participant = Participant(
                 work: SiloWork(
-                    train: train, validation: validation, test: test, ranking: ranking, threads: threads, privacy: ledger, modelOut: modelOut))
+                    train: train, validation: validation, test: test, ranking: ranking, validationRanking: validationRanking, threads: threads,
+                    privacy: ledger, modelOut: modelOut))
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
             do {

@@ -132,6 +132,11 @@ extension ClientCommand {
             let resultModel = patience > 0 ? (kept?.model ?? trainer.model) : trainer.model
             let best = kept.map { Evaluation(model: $0.model, data: test, threads: threads) }
             let ranked = ranking ? resultModel.rank(data.ranking, threads: threads) : nil
+            // The most popular train items, on the same protocol and negatives, beside the model.
+            let popular =
+                ranking
+                ? Popularity(rows: config.items.rowCount, train: train).rank(data.ranking, catalogue: data.ranking.catalogue(for: config.items))
+                : nil
             if let out {
                 try ModelFile.save(resultModel, to: out)
                 progress.line("model written to \(out)\(patience > 0 ? " (epoch \(kept?.epoch ?? epochsRun))" : "")")
@@ -143,7 +148,8 @@ extension ClientCommand {
                 rowsPerSecond: readSeconds > 0 ? Double(log.rows) / readSeconds : 0, validationExamples: validation.count,
                 bestEpoch: kept?.epoch, bestValidationAUC: kept?.validationAUC, bestTestAUC: best?.auc, hitRate: ranked?.hitRate,
                 ndcg: ranked?.ndcg, rankedUsers: ranked?.users, recallAt20: ranked?.recallAt20, ndcgAt20: ranked?.ndcgAt20,
-                negatives: negatives.negatives, negativeExponent: negatives.negativeExponent, examplesTrained: examplesTrained,
+                negatives: negatives.negatives, negativeExponent: negatives.negativeExponent, popularity: popular.map(RankingFigures.init),
+                examplesTrained: examplesTrained,
                 privacy: dp.map {
                     TrainResult.Privacy(
                         epsilon: $0.epsilon(afterEpochs: epochsRun), delta: $0.delta, noiseMultiplier: Double($0.config.noiseMultiplier),

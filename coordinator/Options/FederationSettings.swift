@@ -17,6 +17,8 @@ struct FederationSettings: ParsableArguments {
     /// rate of 0.005 over batches of 64 rows, without a proximal term, on MovieLens iid-10 and
     /// dirichlet0.5-10 and the built-in silos alike (docs/ranking.md).
     static let clientDefaults = (learningRate: Float(0.005), batchSize: 64)
+    /// The command line keeps the round that recommends best (the library's default is AUC).
+    static let defaultSelection = SelectionMetric.ndcg
 
     @Option(name: .long, help: "A JSON file with any of these settings (snake_case keys); flags override it.")
     var config: String?
@@ -138,9 +140,15 @@ struct FederationSettings: ParsableArguments {
     @Option(
         name: .long,
         help:
-            "Stop once the pooled validation AUC has not improved for this many rounds; 0 runs every round (default \(FederationSettings.D.patience))."
+            "Stop once the validation metric of --select-by has not improved for this many rounds; 0 runs every round (default \(FederationSettings.D.patience))."
     )
     var patience: Int?
+    @Option(
+        name: .long,
+        help:
+            "What the kept round is chosen by (and --patience counts): auc, the pooled validation AUC of the click head, or ndcg, the validation NDCG@10 of each user's last clicked validation item (default \(FederationSettings.defaultSelection.rawValue))."
+    )
+    var selectBy: String?
     @Option(name: .long, help: "Seed of the initial model (default \(FederationSettings.D.plan.seed)).") var seed: UInt64?
     @Option(name: .long, help: "The largest L2 norm an update may have (default \(Int(D.maxUpdateNorm))).") var maxUpdateNorm: Double?
     @Option(name: .long, help: "The largest update payload in bytes (default \(FederationSettings.D.maxUpdateBytes)).") var maxUpdateBytes: Int?
@@ -156,7 +164,7 @@ struct FederationSettings: ParsableArguments {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
         var negatives: Int?, negativeExponent: Double?
-        var patience: Int?
+        var patience: Int?, selectBy: String?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
         var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?, epsilonBudget: Double?
@@ -242,7 +250,11 @@ struct FederationSettings: ParsableArguments {
             negatives: NegativeSampling(
                 count: negatives ?? file.negatives ?? NegativeSampling().count,
                 exponent: negativeExponent ?? file.negativeExponent ?? NegativeSampling().exponent))
-        let coordinator = CoordinatorConfig(
+        let selectionName = selectBy ?? file.selectBy ?? Self.defaultSelection.rawValue
+        guard let selection = SelectionMetric(rawValue: selectionName) else {
+            throw ValidationError("--select-by (select_by) '\(selectionName)' must be auc or ndcg" + (config.map { " (flags or \($0))" } ?? ""))
+        }
+        var coordinator = CoordinatorConfig(
             rounds: rounds ?? file.rounds ?? d.rounds, minClients: minClients ?? file.minClients ?? clients ?? d.minClients,
             clientsPerRound: clientsPerRound ?? file.clientsPerRound ?? d.clientsPerRound, quorum: quorum ?? file.quorum ?? d.quorum,
             roundTimeout: (roundTimeout ?? file.roundTimeout).map { .seconds($0) } ?? d.roundTimeout, plan: plan,
@@ -251,6 +263,7 @@ struct FederationSettings: ParsableArguments {
             maxUpdateNorm: maxUpdateNorm ?? file.maxUpdateNorm ?? d.maxUpdateNorm,
             uploadTimeout: (uploadTimeout ?? file.uploadTimeout).map { .seconds($0) } ?? d.uploadTimeout,
             maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples, patience: patience ?? file.patience ?? d.patience)
+        coordinator.selectBy = selection
         // Each setting by the flag (and config key) that sets it, so the message names it.
         let checks: [(ok: Bool, message: String)] = [
             (coordinator.rounds >= 1, "--rounds (rounds) must be at least 1"),

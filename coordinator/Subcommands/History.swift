@@ -26,7 +26,7 @@ extension CoordinatorCommand {
             // Example-level DP: every silo's spend, from the folder's ledger (none in an older folder).
             let perSilo = PrivacyCharge.spentPerSilo((try? store.privacyCharges()) ?? [], delta: recordedExampleDelta())
             // The round kept (best.safetensors): the highest validation AUC, as the coordinator chose it.
-            let best = ModelSelection(patience: 0, replaying: rounds.compactMap(\.evaluation)).bestRound
+            let best = ModelSelection(patience: 0, metric: recordedSelection(state), replaying: rounds.compactMap(\.evaluation)).bestRound
             if json {
                 let objects: [[String: Any]] = rounds.map { r in
                     var o: [String: Any] = [
@@ -87,4 +87,12 @@ extension CoordinatorCommand {
             }
         }
     }
+}
+
+/// What `serve` kept its round by, as its settings.json in `state` says (AUC when it does not).
+func recordedSelection(_ state: String) -> SelectionMetric {
+    guard let data = FileManager.default.contents(atPath: (state as NSString).appendingPathComponent("settings.json")),
+        let settings = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+    else { return .auc }
+    return SelectionMetric(settingName: settings.first { $0.key.hasSuffix(" keep the round by") }?.value)
 }

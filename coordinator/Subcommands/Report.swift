@@ -16,7 +16,7 @@ extension CoordinatorCommand {
                 throw ValidationError("\(state): no history.sqlite; is this a coordinator's state folder?")
             }
             let records = try StateStore.reading(folder: state).rounds().compactMap(\.evaluation)
-            let best = ModelSelection(patience: 0, replaying: records).bestRound
+            let best = ModelSelection(patience: 0, metric: recordedSelection(state), replaying: records).bestRound
             // serve's settings, by their ordered keys ("NNN name").
             var settings: [(name: String, value: String)] = [("state folder", state)]
             if let data = FileManager.default.contents(atPath: (state as NSString).appendingPathComponent("settings.json")),

@@ -85,11 +85,12 @@ extension CoordinatorCommand {
                 print(RoundReport.header)
             }
             let quiet = json
-            let report = try await simulation.run { round in
+            var report = try await simulation.run { round in
                 guard !quiet else { return }
                 print(round.line)
                 fflush(nil)
             }
+            report.popularity = SimulatedSilo.popularity(of: data, model: modelConfig)
             // With early stopping the kept round's model is the result (as `train --patience --out`).
             let written = config.patience > 0 ? (report.keptModel ?? report.finalModel) : report.finalModel
             if let out { try ModelFile.save(written, to: out) }

@@ -1,27 +1,38 @@
+/// What the kept round is chosen by, on the silos' validation splits.
+public enum SelectionMetric: String, Sendable, Hashable, CaseIterable {
+    /// The pooled validation AUC of the click head: the model that predicts clicks best.
+    case auc
+    /// The pooled validation NDCG@10 of each user's last clicked validation item among 99
+    /// sampled negatives: the model that recommends best.
+    case ndcg
+}
+
 /// Which round's model to keep, and when to stop: the round with the highest pooled
-/// validation AUC is the best (the first of equals); with a `patience` of N the federation
-/// stops once N rounds have passed without a better one. Rounds without a validation AUC
-/// (no client carved a validation split) are neither kept nor counted. A pure value, rebuilt
-/// on resume by replaying the stored records.
+/// validation metric (`SelectionMetric`) is the best (the first of equals); with a
+/// `patience` of N the federation stops once N rounds have passed without a better one.
+/// Rounds without that metric (no client carved a validation split) are neither kept nor
+/// counted. A pure value, rebuilt on resume by replaying the stored records.
 public struct ModelSelection: Sendable, Equatable {
     /// Rounds without improvement before stopping; 0 never stops early.
     public let patience: Int
-    /// The best round so far and its validation AUC.
+    public let metric: SelectionMetric
+    /// The best round so far and its validation metric.
     public private(set) var bestRound: Int?
-    public private(set) var bestAUC: Double?
-    /// Rounds with a validation AUC since the best.
+    public private(set) var bestValue: Double?
+    /// Rounds with a validation metric since the best.
     public private(set) var roundsSinceBest = 0
 
-    public init(patience: Int, replaying records: [RoundRecord] = []) {
+    public init(patience: Int, metric: SelectionMetric = .auc, replaying records: [RoundRecord] = []) {
         self.patience = patience
+        self.metric = metric
         for record in records { _ = observe(record) }
     }
 
     /// Takes a finished round; true when it is the new best.
     public mutating func observe(_ record: RoundRecord) -> Bool {
-        guard let auc = record.validationAUC else { return false }
-        guard let best = bestAUC, auc <= best else {
-            (bestRound, bestAUC, roundsSinceBest) = (record.round, auc, 0)
+        guard let value = metric == .auc ? record.validationAUC : record.validationNDCG else { return false }
+        guard let best = bestValue, value <= best else {
+            (bestRound, bestValue, roundsSinceBest) = (record.round, value, 0)
             return true
         }
         roundsSinceBest += 1

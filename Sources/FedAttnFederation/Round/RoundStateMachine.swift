@@ -123,7 +123,7 @@ public struct RoundStateMachine: Sendable {
         self.version = version
         self.completedRounds = completedRounds
         self.unevaluated = unevaluated
-        selection = ModelSelection(patience: config.patience, replaying: history)
+        selection = ModelSelection(patience: config.patience, metric: config.selectBy, replaying: history)
         let finished = completedRounds >= config.rounds || selection.shouldStop
         phase = unevaluated == nil && finished ? .done : .waitingForClients
     }
@@ -521,7 +521,7 @@ public struct RoundStateMachine: Sendable {
                 bytesDownPerClient: bytesDownPerClient, seconds: Double((now - roundStarted) / .milliseconds(1)) / 1_000,
                 trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: e.report.validation.auc,
                 validationLogLoss: e.report.validation.logLoss, hitRate: e.report.ranking.hitRate, ndcg: e.report.ranking.ndcg,
-                rankedUsers: e.report.ranking.users, recallAt20: e.report.ranking.recallAt20, ndcgAt20: e.report.ranking.ndcgAt20,
+                rankedUsers: e.report.ranking.users, validationNDCG: e.report.validationRanking.ndcg, recallAt20: e.report.ranking.recallAt20, ndcgAt20: e.report.ranking.ndcgAt20,
                 catalogueUsers: e.report.ranking.catalogueUsers)
             var recorded = record
             if let q = o.dpSamplingRate {
@@ -537,11 +537,12 @@ public struct RoundStateMachine: Sendable {
             if o.round >= config.rounds {
                 finish(&actions)
             } else if selection.shouldStop {
+                let name = selection.metric.settingName, best: Double = ((selection.bestValue ?? 0) * 10_000).rounded() / 10_000
                 actions.append(
                     .log(
                         .notice,
-                        "stopping after round \(o.round): the validation AUC has not improved for \(config.patience) rounds "
-                            + "(best: round \(selection.bestRound ?? 0), validation AUC \(((selection.bestAUC ?? 0) * 10_000).rounded() / 10_000))"))
+                        "stopping after round \(o.round): the \(name) has not improved for \(config.patience) rounds "
+                            + "(best: round \(selection.bestRound ?? 0), \(name) \(best))"))
                 finish(&actions)
             } else {
                 startTraining(o.round + 1, now, &actions)

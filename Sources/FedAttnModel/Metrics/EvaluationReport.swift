@@ -9,13 +9,18 @@ public struct EvaluationReport: Sendable, Equatable {
     public var test: EvaluationSummary
     public var validation: EvaluationSummary
     public var ranking: RankingSums
+    /// The sampled ranking of each user's last clicked validation item (model selection by
+    /// ranking; no catalogue sums).
+    public var validationRanking: RankingSums
 
     public init(
-        test: EvaluationSummary = EvaluationSummary(), validation: EvaluationSummary = EvaluationSummary(), ranking: RankingSums = RankingSums()
+        test: EvaluationSummary = EvaluationSummary(), validation: EvaluationSummary = EvaluationSummary(), ranking: RankingSums = RankingSums(),
+        validationRanking: RankingSums = RankingSums()
     ) {
         self.test = test
         self.validation = validation
         self.ranking = ranking
+        self.validationRanking = validationRanking
     }
 
     /// Adds another client's report.
@@ -23,6 +28,7 @@ public struct EvaluationReport: Sendable, Equatable {
         test.merge(other.test)
         validation.merge(other.validation)
         ranking.merge(other.ranking)
+        validationRanking.merge(other.validationRanking)
     }
 }
 
