@@ -14,7 +14,7 @@ public import Logging
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 8
+    public static let protocolVersion: UInt32 = 9
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -43,7 +43,7 @@ public actor Coordinator {
     private var records: [RoundRecord] = []
     /// The kept round's model as a whole payload, encoded for the first client that asks
     /// for it at the end (`FederationTask.done`).
-    private var keptPayload: (version: String, file: PayloadFile)?
+    private var keptEncoding: (version: String, task: Task<PayloadFile, any Error>)?
     /// Records that could not be stored yet, written before anything newer.
     private var unstoredRecords: [RoundRecord] = []
     private var recordRetry: Task<Void, Never>?
@@ -399,34 +399,33 @@ public actor Coordinator {
     }
 
     /// The kept model as a whole float32 payload: read back from the state folder (or the copy
-    /// held in memory without one), encoded once, off the actor.
+    /// held in memory without one) and encoded once, off the actor; clients that ask meanwhile
+    /// wait for the same encoding.
     private func keptModelPayload(_ version: String) async throws(CoordinatorError) -> PayloadFile {
-        if let keptPayload, keptPayload.version == version { return keptPayload.file }
-        let model: AttentionModel
-        do {
-            if version == published.version {
-                model = global
-            } else if let store, let round = machine.selection.bestRound, let stored = try store.rounds().first(where: { $0.round == round }) {
-                model = try store.model(of: stored)
-            } else if let keptModel {
-                model = keptModel
-            } else {
-                throw CoordinatorError.unknownVersion(version)
+        let task: Task<PayloadFile, any Error>
+        if let kept = keptEncoding, kept.version == version {
+            task = kept.task
+        } else {
+            guard let round = machine.selection.bestRound else { throw .unknownVersion(version) }
+            let (store, held, folder) = (store, keptModel?.parameters, payloadFolder)
+            task = Task.detached {
+                let weights: Weights
+                if let store, let stored = try store.rounds().first(where: { $0.round == round }) {
+                    weights = try store.model(of: stored).parameters
+                } else if let held {
+                    weights = held
+                } else {
+                    throw CoordinatorError.unknownVersion(version)
+                }
+                return try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, precision: .float32, to: write) }
             }
-        } catch let error as CoordinatorError {
-            throw error
-        } catch {
-            throw .unavailable("the kept model \(version.prefix(12)) could not be read: \(error)")
-        }
-        let task = Task.detached { [weights = model.parameters, folder = payloadFolder] in
-            try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, precision: .float32, to: write) }
+            keptEncoding = (version, task)
         }
         do {
-            let file = try await task.value
-            keptPayload = (version, file)
-            return file
+            return try await task.value
         } catch {
-            throw .unavailable("the kept model \(version.prefix(12)) could not be encoded: \(error)")
+            if keptEncoding?.version == version { keptEncoding = nil }  // the next request tries again
+            throw .unavailable("the kept model \(version.prefix(12)) could not be read or encoded: \(error)")
         }
     }
 
@@ -576,14 +575,24 @@ public actor Coordinator {
                 "evaluation from '\(client)' counts \(report.validation.examples) validation examples, more than the \(declared) training examples it declared at Join"
             )
         }
+        // A ranked user has a clicked row of the split it is ranked on, so no split ranks more
+        // users than its histograms hold positives (which a client cannot raise past what it
+        // declared for validation); each hit adds between 1/log2(K + 1) and 1 to its NDCG sum.
+        // A client claiming more would outweigh the others in the pooled figures and, under
+        // --select-by ndcg, in the choice of the round kept.
+        let testPositives = Int(clamping: report.test.positives.reduce(0, &+))
+        let validationPositives = Int(clamping: report.validation.positives.reduce(0, &+))
         let r = report.ranking, v = report.validationRanking
-        for (users, hits, sum, what) in [
-            (r.users, r.hits, r.ndcgSum, "sampled"), (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, "catalogue"),
-            (v.users, v.hits, v.ndcgSum, "validation"),
+        for (users, hits, sum, k, positives, what) in [
+            (r.users, r.hits, r.ndcgSum, RankingSums.k, testPositives, "sampled"),
+            (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, RankingSums.catalogueK, testPositives, "catalogue"),
+            (v.users, v.hits, v.ndcgSum, RankingSums.k, validationPositives, "validation"),
         ] {
-            guard users >= 0, users <= config.maxTrainExamples, hits >= 0, hits <= users, sum.isFinite, sum >= 0, sum <= Double(hits) + 1e-9 else {
+            let fewest = Double(hits) / log2(Double(k) + 1) - 1e-9
+            guard users >= 0, users <= positives, hits >= 0, hits <= users, sum.isFinite, sum >= fewest, sum <= Double(hits) + 1e-9 else {
                 throw .invalidRequest(
-                    "evaluation from '\(client)' ranks \(users) users (\(what)) with \(hits) hits and an NDCG sum of \(sum): not possible")
+                    "evaluation from '\(client)' ranks \(users) users (\(what), \(positives) clicked rows) with \(hits) hits and an NDCG sum of \(sum): not possible"
+                )
             }
         }
         try handle(.evaluation(client: client, round: round, version: version, report: report))

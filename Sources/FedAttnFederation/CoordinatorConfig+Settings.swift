@@ -83,5 +83,7 @@ extension SelectionMetric {
 
     /// The metric a state folder's settings name (`settingName`); AUC when none is recorded
     /// (a folder written before ranking could be chosen by).
-    public init(settingName: String?) { self = settingName == SelectionMetric.ndcg.settingName ? .ndcg : .auc }
+    public init(settingName: String?) {
+        self = settingName == SelectionMetric.ndcg.settingName || settingName == SelectionMetric.ndcg.rawValue ? .ndcg : .auc
+    }
 }

@@ -22,8 +22,9 @@ public enum ParticipantEvent: Sendable {
     case dropped(round: Int, reason: String)
     /// Nothing to do yet (the coordinator answered WAIT): the client is alive and connected.
     case waiting
-    /// The kept model (`LocalWork.keep`) was downloaded and handed to the work.
-    case keptModel(version: String)
+    /// The kept model (`LocalWork.keep`) was downloaded and handed to the work; nil: the
+    /// work wanted it, but the federation kept no round (no silo had a validation split).
+    case keptModel(version: String?)
     case done
 }
 
@@ -168,8 +169,8 @@ public struct Participant: Sendable {
                 events(.waiting)
                 try await Task.sleep(for: retryAfter)
             case .done(let kept):
-                if let kept, work.keepsModel {
-                    try await withModel(kept) { try await work.keep($0) }
+                if work.keepsModel {
+                    if let kept { try await withModel(kept) { try await work.keep($0) } }
                     events(.keptModel(version: kept))
                 }
                 events(.done)

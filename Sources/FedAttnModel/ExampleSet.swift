@@ -83,6 +83,7 @@ public struct ExampleSet: Sendable, Equatable {
         users.reserveCapacity(examples)
         historyStarts.reserveCapacity(examples)
         historyEnds.reserveCapacity(examples)
-        historyItems.reserveCapacity(items)
+        // Only when it grows: reserving on a buffer shared with another set copies it.
+        if items > historyItems.capacity { historyItems.reserveCapacity(items) }
     }
 }

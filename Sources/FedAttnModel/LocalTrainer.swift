@@ -96,6 +96,9 @@ public final class LocalTrainer: EpochTrainer {
     /// `dense` is written): FedProx's anchor and the base of `delta()`.
     private let denseAnchor: ZeroedBuffer<Float>
     private var hugePagesAdvised: UnsafeMutablePointer<Float>?
+    /// The negatives' sampler, built once for the data it was built from (its candidates'
+    /// buffer and count): a silo trains every epoch and round on the same examples.
+    private var sampler: (data: UnsafePointer<Int32>?, count: Int, sampler: NegativeSampler)?
 
     /// What one worker owns: its kernel scratch and gradient buffers (the dense tensors'
     /// where they sit in the parameters, the item table's as the batch's rows, compactly:
@@ -153,9 +156,7 @@ public final class LocalTrainer: EpochTrainer {
         precondition(!data.isEmpty, "Cannot train on an empty example set.")
         data.requireFits(model.config)
         let clock = ContinuousClock.now
-        let grouped =
-            config.negatives.count > 0
-            ? NegativeSampler(config.negatives, data: data, tableRows: tableRows).expand(data, using: &rng) : GroupedExamples(ungrouped: data)
+        let grouped = config.negatives.count > 0 ? negativeSampler(for: data).expand(data, using: &rng) : GroupedExamples(ungrouped: data)
         let examples = grouped.examples, starts = grouped.groupStarts
         var order = (0..<Int32(grouped.groupCount)).map { $0 }
         order.shuffle(using: &rng)
@@ -185,6 +186,15 @@ public final class LocalTrainer: EpochTrainer {
         return EpochReport(
             epoch: epochsDone, examples: examples.count, meanLoss: totalLoss / Double(examples.count),
             seconds: (ContinuousClock.now - clock).seconds)
+    }
+
+    /// The sampler of `data`'s negatives, kept while the same examples come back.
+    private func negativeSampler(for data: ExampleSet) -> NegativeSampler {
+        let identity = data.candidates.withUnsafeBufferPointer { $0.baseAddress }
+        if let sampler, sampler.data == identity, sampler.count == data.count { return sampler.sampler }
+        let made = NegativeSampler(config.negatives, data: data, tableRows: tableRows)
+        sampler = (identity, data.count, made)
+        return made
     }
 
     /// Brings every row touched so far up to the last step (see Adam+Rows.swift), so that

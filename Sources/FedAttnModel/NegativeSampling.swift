@@ -21,9 +21,9 @@ public struct NegativeSampling: Sendable, Hashable {
     /// popularity.
     public var exponent: Double
 
-    /// The defaults: 4 negatives per click (NCF's count), drawn with word2vec's exponent
-    /// 0.75: on MovieLens the best balance of HR@10 against whole-catalogue Recall@20 of the
-    /// settings tried (docs/ranking.md).
+    /// The defaults: 4 negatives per click (NCF's count), drawn with exponent 0.5: in 20-round
+    /// federations on MovieLens the best balance of HR@10 against whole-catalogue Recall@20
+    /// of the settings tried (docs/ranking.md).
     public init(count: Int = 4, exponent: Double = 0.5) {
         self.count = count
         self.exponent = exponent
@@ -143,7 +143,8 @@ public struct NegativeSampler: Sendable {
             out.append(candidate: data.candidates[i], strategy: strategy, label: data.labels[i], window: window, user: user)
             guard data.labels[i] == 1 else { continue }
             for _ in 0..<k {
-                let item = privateDraws ? drawPrivately(avoiding: data, i, &generator) : draw(for: user, &generator)
+                // A user with every item of the silo has no negative to draw.
+                guard let item = privateDraws ? drawPrivately(avoiding: data, i, &generator) : draw(for: user, &generator) else { break }
                 out.append(candidate: item, strategy: strategy, label: 0, window: window, user: user)
             }
         }
@@ -151,27 +152,39 @@ public struct NegativeSampler: Sendable {
         return GroupedExamples(examples: out, groupStarts: starts)
     }
 
-    /// An item `user` has no train row of (or, after 32 tries, the last one drawn).
-    @inline(__always) private func draw(for user: Int32, _ generator: inout SeededGenerator) -> Int32 {
+    /// An item `user` has no train row of: drawn from the distribution, and after 32 draws
+    /// that all hit the user's own items, the next item after the last draw that is not its
+    /// own; nil when the user has every item.
+    @inline(__always) private func draw(for user: Int32, _ generator: inout SeededGenerator) -> Int32? {
         let u = Int(user)
         let own = u + 1 < userStarts.count ? userItems[userStarts[u]..<userStarts[u + 1]] : []
-        var item: Int32 = 0
+        var index = 0
         for _ in 0..<32 {
-            item = items[pick(&generator)]
-            if !own.containsSorted(item) { break }
+            index = pick(&generator)
+            if !own.containsSorted(items[index]) { return items[index] }
         }
-        return item
+        for step in 1..<items.count {
+            let item = items[(index + step) % items.count]
+            if !own.containsSorted(item) { return item }
+        }
+        return nil
     }
 
-    /// A row of the whole table other than example `i`'s candidate and history items.
-    @inline(__always) private func drawPrivately(avoiding data: ExampleSet, _ i: Int, _ generator: inout SeededGenerator) -> Int32 {
+    /// A row of the whole table other than example `i`'s candidate and history items (after
+    /// 32 draws that all hit them, the next such row; nil when there is none).
+    @inline(__always) private func drawPrivately(avoiding data: ExampleSet, _ i: Int, _ generator: inout SeededGenerator) -> Int32? {
         let history = data.history(i)
+        func avoided(_ item: Int32) -> Bool { item == data.candidates[i] || history.contains(item) }
         var item: Int32 = 1
         for _ in 0..<32 {
             item = 1 + Int32(generator.next() % UInt64(tableRows - 1))
-            if item != data.candidates[i] && !history.contains(item) { break }
+            if !avoided(item) { return item }
         }
-        return item
+        for step in 1..<Int32(tableRows - 1) {
+            let next = 1 + (item - 1 + step) % Int32(tableRows - 1)
+            if !avoided(next) { return next }
+        }
+        return nil
     }
 
     /// An index into `items`, uniform or by the cumulative weights.

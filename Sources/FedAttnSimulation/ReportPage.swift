@@ -9,6 +9,9 @@ public struct ReportRound: Sendable, Equatable {
     public let testLogLoss: Double?
     public let hitRate: Double?
     public let ndcg: Double?
+    /// Recall@20 and NDCG@20 over the whole catalogue.
+    public let recallAt20: Double?
+    public let ndcgAt20: Double?
     public let bytesUpPerClient: Int
     public let bytesDownPerClient: Int
     /// The round's wall seconds, and the slowest client's training seconds within them.
@@ -27,6 +30,8 @@ public struct ReportRound: Sendable, Equatable {
         testLogLoss = record.testLogLoss
         hitRate = record.hitRate
         ndcg = record.ndcg
+        recallAt20 = record.recallAt20
+        ndcgAt20 = record.ndcgAt20
         bytesUpPerClient = record.bytesUpPerClient
         bytesDownPerClient = record.bytesDownPerClient
         seconds = record.seconds
@@ -75,10 +80,12 @@ public struct ReportPage: Sendable {
                     ]),
                 plot("logloss", "test log loss", [Series(name: "test log loss", color: "#d62728", values: r.map(\.testLogLoss))]),
                 plot(
-                    "ranking", "HR@10 and NDCG@10",
+                    "ranking", "HR@10, NDCG@10 (99 sampled negatives); Recall@20, NDCG@20 (whole catalogue)",
                     [
                         Series(name: "HR@10", color: "#2ca02c", values: r.map(\.hitRate)),
                         Series(name: "NDCG@10", color: "#9467bd", values: r.map(\.ndcg)),
+                        Series(name: "Recall@20", color: "#bcbd22", values: r.map(\.recallAt20)),
+                        Series(name: "NDCG@20", color: "#17becf", values: r.map(\.ndcgAt20)),
                     ]),
                 plot(
                     "bytes", "bytes per client",
@@ -112,6 +119,7 @@ public struct ReportPage: Sendable {
         let roundRows = rounds.map { r in
             "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(Self.number(r.testAUC))</td><td>\(Self.number(r.validationAUC))</td>"
                 + "<td>\(Self.number(r.testLogLoss))</td><td>\(Self.number(r.hitRate))</td><td>\(Self.number(r.ndcg))</td>"
+                + "<td>\(Self.number(r.recallAt20))</td><td>\(Self.number(r.ndcgAt20))</td>"
                 + "<td>\(r.bytesUpPerClient)</td><td>\(r.bytesDownPerClient)</td><td>\(String(format: "%.2f", r.seconds))</td>"
                 + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td><td>\(Self.number(r.exampleEpsilon))</td>" : "")</tr>"
         }.joined(separator: "\n")
@@ -139,7 +147,7 @@ public struct ReportPage: Sendable {
             </table>
             <h2>Rounds</h2>
             <table class="rounds">
-            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon (DP-FedAvg)</th><th>epsilon (DP-SGD, largest)</th>" : "")</tr>
+            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>Recall@20</th><th>NDCG@20</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon (DP-FedAvg)</th><th>epsilon (DP-SGD, largest)</th>" : "")</tr>
             \(roundRows)
             </table>
             </body></html>

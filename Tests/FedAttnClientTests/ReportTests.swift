@@ -19,7 +19,7 @@ struct ReportTests {
         // One file: nothing loaded from elsewhere, no script.
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("href="))
         for id in ["auc", "logloss", "ranking", "bytes", "seconds"] { #expect(html.contains("<figure id=\"\(id)\">"), "no \(id) plot") }
-        #expect(html.components(separatedBy: "<polyline").count - 1 == 9)  // two lines a plot, one for the log loss
+        #expect(html.components(separatedBy: "<polyline").count - 1 == 11)  // two lines a plot, one for the log loss, four for ranking
         #expect(html.contains("Kept: round ") && html.components(separatedBy: "class=\"kept\" x1").count - 1 == 5)
         #expect(html.contains("<th>server rule</th>") && html.contains("<th>rounds</th><td>4</td>"))
         #expect(html.components(separatedBy: "<tr").count - 1 >= 4 + 1 + 16)  // the rounds, their header, the settings

@@ -71,15 +71,29 @@ extension HostileInputTests {
         }
     }
 
+    /// Sums no ranking could give, and more ranked users than the split has clicked rows (a
+    /// silo inflating its weight in the pooled figures and in the choice of the kept round).
     @Test func rankingSumsThatCannotBeAreRefused() async throws {
         let (coordinator, _) = try await Self.openRound()
-        for impossible in [
-            RankingSums(users: 10, hits: 11, ndcgSum: 1), RankingSums(users: 10, hits: 2, ndcgSum: 3), RankingSums(users: 1, hits: 1, ndcgSum: .nan),
-            RankingSums(catalogueUsers: 10, hitsAt20: 11, ndcgAt20Sum: 1), RankingSums(catalogueUsers: 10, hitsAt20: 2, ndcgAt20Sum: 3),
-            RankingSums(catalogueUsers: -1), RankingSums(catalogueUsers: 1, hitsAt20: 1, ndcgAt20Sum: .infinity),
-        ] {
+        // 20 clicked rows in each split.
+        let twenty = EvaluationSummary(logits: [Float](repeating: 0.5, count: 30), labels: [Float](repeating: 1, count: 20) + [Float](repeating: 0, count: 10))
+        let floor10 = 1 / log2(11.0)
+        let impossible: [(test: RankingSums, validation: RankingSums)] = [
+            (RankingSums(users: 10, hits: 11, ndcgSum: 1), RankingSums()), (RankingSums(users: 10, hits: 2, ndcgSum: 3), RankingSums()),
+            (RankingSums(users: 1, hits: 1, ndcgSum: .nan), RankingSums()),
+            (RankingSums(users: 10, hits: 10, ndcgSum: 10 * floor10 - 0.01), RankingSums()),  // below the least 10 hits can add
+            (RankingSums(users: 21, hits: 1, ndcgSum: 1), RankingSums()),  // more users than clicked test rows
+            (RankingSums(catalogueUsers: 10, hitsAt20: 11, ndcgAt20Sum: 1), RankingSums()),
+            (RankingSums(catalogueUsers: 10, hitsAt20: 2, ndcgAt20Sum: 3), RankingSums()),
+            (RankingSums(catalogueUsers: -1), RankingSums()), (RankingSums(catalogueUsers: 1, hitsAt20: 1, ndcgAt20Sum: .infinity), RankingSums()),
+            (RankingSums(catalogueUsers: 21), RankingSums()),
+            (RankingSums(), RankingSums(users: 21, hits: 21, ndcgSum: 21)),  // the validation split's too
+            (RankingSums(), RankingSums(users: 5, hits: 5, ndcgSum: 6)),
+        ]
+        for (test, validation) in impossible {
+            let report = EvaluationReport(test: twenty, validation: twenty, ranking: test, validationRanking: validation)
             let error = await #expect(throws: CoordinatorError.self) {
-                try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: EvaluationReport(ranking: impossible))
+                try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: report)
             }
             #expect(error?.kind == .invalidRequest && error?.message.contains("not possible") == true, "\(String(describing: error))")
         }

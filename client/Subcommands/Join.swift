@@ -150,7 +150,8 @@ extension ClientCommand {
             case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .waiting: break
-            case .keptModel(let version): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")
+            case .keptModel(let version?): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")
+            case .keptModel(nil): progress.line("no round was kept (no silo held a validation split): --model-out not written")
             case .done: progress.line("federation done")
             }
         }

@@ -24,7 +24,7 @@ import grpc
 import numpy as np
 import zstandard
 
-PROTOCOL_VERSION = 8
+PROTOCOL_VERSION = 9
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
@@ -314,6 +314,7 @@ def main():
         return cache[version]
 
     last_round = 0
+    warned_negatives = False
     while True:
         task = stub.NextTask(pb.TaskRequest(last_round=last_round), metadata=metadata)
         try:
@@ -326,6 +327,11 @@ def main():
                     # Uploading the update whole would show the coordinator what secure aggregation hides.
                     raise SystemExit("the coordinator runs secure aggregation (SecAgg+), which this client does not implement: "
                                      "use fedattn-client join, or a coordinator without --secure-aggregation")
+                if task.plan.negatives and not warned_negatives:
+                    # Still a valid update (the click head's), but it does not train the ranking head.
+                    log(f"note: the plan asks for {task.plan.negatives} sampled negatives per click; this client trains the click head "
+                        "alone and sends the interaction head a zero delta")
+                    warned_negatives = True
                 global_w = model(task.model_version)
                 started = time.time()
                 delta, loss = train_round(global_w, train, task.plan)

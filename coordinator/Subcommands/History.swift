@@ -25,8 +25,9 @@ extension CoordinatorCommand {
             let rounds = try store.rounds()
             // Example-level DP: every silo's spend, from the folder's ledger (none in an older folder).
             let perSilo = PrivacyCharge.spentPerSilo((try? store.privacyCharges()) ?? [], delta: recordedExampleDelta())
-            // The round kept (best.safetensors): the highest validation AUC, as the coordinator chose it.
-            let best = ModelSelection(patience: 0, metric: recordedSelection(state), replaying: rounds.compactMap(\.evaluation)).bestRound
+            // The round kept (best.safetensors), by the metric the coordinator chose it by.
+            let selection = recordedSelection(state)
+            let best = ModelSelection(patience: 0, metric: selection, replaying: rounds.compactMap(\.evaluation)).bestRound
             if json {
                 let objects: [[String: Any]] = rounds.map { r in
                     var o: [String: Any] = [
@@ -44,12 +45,17 @@ extension CoordinatorCommand {
                         o["validation_auc"] = e.validationAUC ?? NSNull()
                         o["hr_at_10"] = e.hitRate ?? NSNull()
                         o["ndcg_at_10"] = e.ndcg ?? NSNull()
+                        o["validation_ndcg_at_10"] = e.validationNDCG ?? NSNull()
+                        o["recall_at_20"] = e.recallAt20 ?? NSNull()
+                        o["ndcg_at_20"] = e.ndcgAt20 ?? NSNull()
                         o["epsilon"] = e.epsilon ?? NSNull()
                         o["example_epsilon"] = e.exampleEpsilon ?? NSNull()
                     }
                     return o
                 }
-                var object: [String: Any] = ["rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull()]
+                var object: [String: Any] = [
+                    "rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull(), "select_by": selection.rawValue,
+                ]
                 if !perSilo.isEmpty {
                     object["example_privacy_per_silo"] = perSilo.mapValues {
                         ["rounds_charged": $0.rounds, "examples": $0.examples, "epsilon": $0.epsilon]
@@ -63,22 +69,23 @@ extension CoordinatorCommand {
             let evaluations = rounds.compactMap(\.evaluation)
             let (clientLevel, exampleLevel) = (evaluations.contains { $0.epsilon != nil }, evaluations.contains { $0.exampleEpsilon != nil })
             print(
-                "round  version           clients  examples  test AUC  log loss   val AUC   HR@10  bytes up  seconds"
+                "round  version           clients  examples  test AUC  log loss   val AUC   HR@10 Recall@20  bytes up  seconds"
                     + (clientLevel ? "  epsilon" : "") + (exampleLevel ? "  example eps" : "") + "  retries")
             func metric(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
             for r in rounds {
                 let e = r.evaluation
                 print(
                     String(
-                        format: "%5d%@ %@  %7d  %8d  %8@  %8@  %8@  %6@  %8d  %7@%@%@  %@", r.round, r.round == best ? "*" : " ",
+                        format: "%5d%@ %@  %7d  %8d  %8@  %8@  %8@  %6@  %8@  %8d  %7@%@%@  %@", r.round, r.round == best ? "*" : " ",
                         String(r.version.prefix(16)),
                         r.participants.count, r.examples, metric(e?.testAUC), metric(e?.testLogLoss), metric(e?.validationAUC), metric(e?.hitRate),
+                        metric(e?.recallAt20),
                         r.bytesUpPerClient, e.map { String(format: "%.2f", $0.seconds) } ?? "-",
                         clientLevel ? String(format: "  %7@", metric(e?.epsilon)) : "",
                         exampleLevel ? String(format: "  %11@", metric(e?.exampleEpsilon)) : "",
                         e.map { $0.retries.joined(separator: "; ") } ?? "not evaluated"))
             }
-            if let best { print("* kept (best validation AUC): round \(best), \(StateStore.bestModelFile)") }
+            if let best { print("* kept (best \(selection.settingName)): round \(best), \(StateStore.bestModelFile)") }
             if !perSilo.isEmpty {
                 print(
                     "example-level epsilon spent per silo (round attempts charged): "

@@ -50,7 +50,7 @@ public final class PrivateTrainer: EpochTrainer {
     private var step: Int32 = 0
     /// The sampled units (groups: a labelled row and its negatives) of the current step.
     private var batch: [Int32] = []
-    /// Draws the negatives (the data's own randomness is the noise's, kept apart).
+    /// Draws the negatives: secret, as the noise is (see init).
     private var negativeGenerator: SeededGenerator
     /// The expected batch, q N = min(B, N): what a step's sum is divided by.
     private var expectedBatch = 1
@@ -73,7 +73,10 @@ public final class PrivateTrainer: EpochTrainer {
         // One unit's rows: its history, its candidate and its negatives.
         let rowsPerExample = model.config.historyLength + 1 + config.negatives.count
         exampleRowGradients = .allocate(capacity: rowsPerExample * width)
-        negativeGenerator = SeededGenerator(seed: config.seed ^ 0x4E45_4741_5449_5645)
+        // Seeded like the noise: from the system's generator unless a test fixes it. A public
+        // seed (the plan's) would let whoever knows it replay every unit's draws, and the draws
+        // of later units shift with the rows before them.
+        negativeGenerator = privacy.seed.map { SeededGenerator(seed: $0 ^ 0x4E45_4741_5449_5645) } ?? SeededGenerator.fromSystemRandom()
         historyLocal = .allocate(capacity: max(1, model.config.historyLength))
         batchGradient = ZeroedBuffer(count: model.parameterCount)
         batchRowGradients = ZeroedBuffer(count: tableRows * width)
