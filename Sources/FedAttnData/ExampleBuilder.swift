@@ -169,7 +169,8 @@ public struct ExampleBuilder: Sendable {
                 let label = Float(log.labels[row]), item = log.itemRows[row], clicked = log.labels[row] == 1
                 if position < firstTest {
                     let end = train.clickCount
-                    train.append(candidate: item, strategy: log.strategies[row], label: label, window: max(trainStart, end - length)..<end, user: user)
+                    train.append(
+                        candidate: item, strategy: log.strategies[row], label: label, window: max(trainStart, end - length)..<end, user: user)
                     if clicked && position + 1 < firstTest { train.appendClick(item) }
                 } else {
                     if position == firstTest {
@@ -257,21 +258,6 @@ public struct ExampleBuilder: Sendable {
             start = end
         }
         return profiles
-    }
-
-    /// What a recommendation for `user` starts from: their latest clicked items (oldest
-    /// first, as a history) and every item they already have in the log.
-    public func profile(of user: Int32, in log: ClickLog) -> (history: [Int32], seenItemKeys: Set<Int32>) {
-        let ranks = itemRanks(log.itemIDs)
-        let rows = chronological((0..<log.count).filter { log.users[$0] == user }, log, ranks)
-        var history = RecentClicks(capacity: historyLength)
-        for row in rows where log.labels[row] == 1 { history.push(log.itemRows[row]) }
-        return (history.items, Set(rows.map { log.itemKeys[$0] }))
-    }
-
-    /// Rows in the order BENCHMARK.md gives: by timestamp, ties by item id (then as the file has them).
-    private func chronological(_ rows: [Int], _ log: ClickLog, _ ranks: [Int]) -> [Int] {
-        rows.sorted { (log.timestamps[$0], ranks[Int(log.itemKeys[$0])], $0) < (log.timestamps[$1], ranks[Int(log.itemKeys[$1])], $1) }
     }
 
     /// The rank of each item id in tie-breaking order: numbers numerically, before other ids.

@@ -58,8 +58,4 @@ extension Recommender {
         } + unknown.map { Recommendation(user: $0, items: popular(leaving: []), popular: true) }
     }
 
-    /// The `k` best items for `user` of `log` (see `recommendations`).
-    public func topItems(for user: Int32, in log: ClickLog, strategy: Int32, k: Int) -> [(itemID: String, score: Float)] {
-        recommendations(in: log, users: [user], strategy: strategy, k: k)[0].items
-    }
 }

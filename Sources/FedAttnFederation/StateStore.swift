@@ -212,7 +212,8 @@ public final class StateStore: Sendable {
                             bytesUpPerClient: row["bytes_up"], bytesDownPerClient: row["bytes_down"] ?? 0, seconds: row["seconds"] ?? 0,
                             trainSecondsMax: row["train_seconds_max"], retries: retries, validationAUC: row["validation_auc"],
                             validationLogLoss: row["validation_logloss"], hitRate: row["hit_rate"], ndcg: row["ndcg"],
-                            rankedUsers: row["ranked_users"] ?? 0, validationNDCG: row["validation_ndcg"], recallAt20: row["recall_at_20"], ndcgAt20: row["ndcg_at_20"],
+                            rankedUsers: row["ranked_users"] ?? 0, validationNDCG: row["validation_ndcg"], recallAt20: row["recall_at_20"],
+                            ndcgAt20: row["ndcg_at_20"],
                             catalogueUsers: row["catalogue_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
                             dpSamplingRate: row["dp_sampling_rate"])
                         : nil)

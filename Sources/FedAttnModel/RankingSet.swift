@@ -37,14 +37,7 @@ public struct RankingSet: Sendable, Equatable {
     /// (`seed`, `user`); all of them when there are no more.
     public func negatives(of user: Int, seed: UInt64) -> [Int32] {
         let own = interacted[interactedStarts[user]..<interactedStarts[user + 1]]
-        func isOwn(_ item: Int32) -> Bool {
-            var (low, high) = (own.startIndex, own.endIndex)
-            while low < high {
-                let mid = (low + high) / 2
-                if own[mid] < item { low = mid + 1 } else { high = mid }
-            }
-            return low < own.endIndex && own[low] == item
-        }
+        func isOwn(_ item: Int32) -> Bool { own.containsSorted(item) }
         let wanted = RankingSums.negatives
         let available = vocabulary.count - own.count  // every interacted item is in the vocabulary
         var generator = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(user))

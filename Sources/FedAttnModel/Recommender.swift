@@ -22,13 +22,6 @@ public struct Recommender: Sendable {
         }
     }
 
-    /// Scores each candidate (an embedding row) for the given history and strategy and
-    /// returns the best `k` as (candidate index, score), best first. The score is the
-    /// probability that the user interacts with the item and clicks it (`rankingScores`).
-    public func rank(candidates: [Int32], history: [Int32], strategy: Int32, k: Int) -> [(index: Int, score: Float)] {
-        recommend([Profile(history: history, excluded: [], strategy: strategy)], candidates: candidates, k: k)[0]
-    }
-
     /// The best `k` of `candidates` (embedding rows) for each profile, best first, as
     /// (candidate index, score: the probability of an interaction and a click), leaving out
     /// each profile's excluded rows. Each user's candidates share one copy of its history;

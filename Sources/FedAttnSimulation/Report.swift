@@ -145,7 +145,8 @@ public struct SimulationReport: Sendable, Encodable {
         let kept =
             best.map {
                 String(
-                    format: "kept: round %d by %@ (validation AUC %@, validation NDCG@10 %@; test AUC %@, HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@)\n",
+                    format:
+                        "kept: round %d by %@ (validation AUC %@, validation NDCG@10 %@; test AUC %@, HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@)\n",
                     $0.round, selectBy.settingName, metric($0.validationAUC), metric($0.validationNDCG), metric($0.testAUC), metric($0.hitRate),
                     metric($0.ndcg), metric($0.recallAt20), metric($0.ndcgAt20))
             }

@@ -96,7 +96,8 @@ struct ClientCommandTests {
         let folder = try Fixtures.temporaryFolder()
         let model = folder + "/m.safetensors"
         #expect(try run("train", "--data", data, "--items", "catalogue:300", "--strategies", "3", "--epochs", "1", "--out", model).status == 0)
-        let names = try Fixtures.writeTemporaryFile("names.csv", "item_id,name\n" + (1...300).map { "\($0),\"Item \($0), boxed\"" }.joined(separator: "\n"))
+        let names = try Fixtures.writeTemporaryFile(
+            "names.csv", "item_id,name\n" + (1...300).map { "\($0),\"Item \($0), boxed\"" }.joined(separator: "\n"))
         let banned = try Fixtures.writeTemporaryFile("banned.txt", "5\n7\n")
         let all = try run(
             "recommend", "--model", model, "--data", data, "--all", "--k", "5", "--out", folder + "/all.csv", "--item-names", names,

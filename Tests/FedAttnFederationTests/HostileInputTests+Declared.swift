@@ -76,7 +76,8 @@ extension HostileInputTests {
     @Test func rankingSumsThatCannotBeAreRefused() async throws {
         let (coordinator, _) = try await Self.openRound()
         // 20 clicked rows in each split.
-        let twenty = EvaluationSummary(logits: [Float](repeating: 0.5, count: 30), labels: [Float](repeating: 1, count: 20) + [Float](repeating: 0, count: 10))
+        let twenty = EvaluationSummary(
+            logits: [Float](repeating: 0.5, count: 30), labels: [Float](repeating: 1, count: 20) + [Float](repeating: 0, count: 10))
         let floor10 = 1 / log2(11.0)
         let impossible: [(test: RankingSums, validation: RankingSums)] = [
             (RankingSums(users: 10, hits: 11, ndcgSum: 1), RankingSums()), (RankingSums(users: 10, hits: 2, ndcgSum: 3), RankingSums()),

@@ -73,7 +73,8 @@ extension ClientCommand {
                 let (_, train, _, _) = try dataOptions.loadExamples(config: config)
                 for count in counts {
                     let trainer = LocalTrainer(
-                        model: try AttentionModel(config: config, seed: 0), config: TrainingConfig(batchSize: batchSize, threads: count, negatives: negatives.sampling))
+                        model: try AttentionModel(config: config, seed: 0),
+                        config: TrainingConfig(batchSize: batchSize, threads: count, negatives: negatives.sampling))
                     runs.append((config, count, train, trainer))
                 }
             }

@@ -8,7 +8,8 @@ extension ClientCommand {
     struct Evaluate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Score a saved model on the test split of local data: AUC, log loss, HR@10, NDCG@10 and, over the whole catalogue, Recall@20 and NDCG@20, beside the most popular items.")
+                "Score a saved model on the test split of local data: AUC, log loss, HR@10, NDCG@10 and, over the whole catalogue, Recall@20 and NDCG@20, beside the most popular items."
+        )
 
         @Option(name: .long, help: "A model written by `train --out` (.safetensors).")
         var model: String

@@ -56,7 +56,8 @@ extension ClientCommand {
         @Option(
             name: .long,
             help:
-                "When the federation ends, write the model of the round it kept (best validation) here (.safetensors), for `recommend` and `evaluate`.")
+                "When the federation ends, write the model of the round it kept (best validation) here (.safetensors), for `recommend` and `evaluate`."
+        )
         var modelOut: String?
 
         func validate() throws {
@@ -85,7 +86,8 @@ extension ClientCommand {
             let (train, validation, test, duplicates) = builder.buildWithValidation(log, fraction: validationFraction)
             guard !train.isEmpty else { throw DataError.noTrainingExamples(path: data, rows: log.count, users: log.userIDs.count) }
             let ranking = noRanking ? RankingSet() : builder.rankingSet(log)
-            let validationRanking = noRanking || validationFraction == 0 ? RankingSet() : builder.validationRankingSet(log, fraction: validationFraction)
+            let validationRanking =
+                noRanking || validationFraction == 0 ? RankingSet() : builder.validationRankingSet(log, fraction: validationFraction)
             let progress = Progress(enabled: true)
             progress.line(
                 "silo: \(train.count) train, \(validation.count) validation and \(test.count) test examples, \(ranking.count) users ranked"

@@ -96,7 +96,8 @@ extension ClientCommand {
             FileHandle.standardError.write(
                 Data(
                     String(
-                        format: "%d users (%d served the popular items: no click to attend over), %d items each, in %.2f s: %.0f users/s; peak memory %d MB%@\n",
+                        format:
+                            "%d users (%d served the popular items: no click to attend over), %d items each, in %.2f s: %.0f users/s; peak memory %d MB%@\n",
                         lists.count, popular, k, seconds, Double(lists.count) / max(seconds, 1e-9), (ResourceUsage.peakResidentBytes() ?? 0) >> 20,
                         out.map { "; written to \($0)" } ?? ""
                     ).utf8))

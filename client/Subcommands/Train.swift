@@ -116,7 +116,9 @@ extension ClientCommand {
                         format: "epoch %d/%d  train loss %.4f  test AUC %@  log loss %@%@%@%@  %.0f examples/s",
                         epoch, epochs, report.meanLoss, format(evaluation.auc), format(evaluation.logLoss),
                         checked.map { "  validation AUC " + format($0) } ?? "",
-                        epochRanking.map { "  HR@10 \(format($0.hitRate))  NDCG@10 \(format($0.ndcg))  Recall@20 \(format($0.recallAt20))  NDCG@20 \(format($0.ndcgAt20))" } ?? "",
+                        epochRanking.map {
+                            "  HR@10 \(format($0.hitRate))  NDCG@10 \(format($0.ndcg))  Recall@20 \(format($0.recallAt20))  NDCG@20 \(format($0.ndcgAt20))"
+                        } ?? "",
                         dp.map { String(format: "  epsilon %.3f", $0.epsilon(afterEpochs: epoch)) } ?? "",
                         Double(report.examples) / report.seconds))
                 if let checked, kept.map({ checked > $0.validationAUC }) ?? true {

@@ -521,7 +521,8 @@ public struct RoundStateMachine: Sendable {
                 bytesDownPerClient: bytesDownPerClient, seconds: Double((now - roundStarted) / .milliseconds(1)) / 1_000,
                 trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: e.report.validation.auc,
                 validationLogLoss: e.report.validation.logLoss, hitRate: e.report.ranking.hitRate, ndcg: e.report.ranking.ndcg,
-                rankedUsers: e.report.ranking.users, validationNDCG: e.report.validationRanking.ndcg, recallAt20: e.report.ranking.recallAt20, ndcgAt20: e.report.ranking.ndcgAt20,
+                rankedUsers: e.report.ranking.users, validationNDCG: e.report.validationRanking.ndcg, recallAt20: e.report.ranking.recallAt20,
+                ndcgAt20: e.report.ranking.ndcgAt20,
                 catalogueUsers: e.report.ranking.catalogueUsers)
             var recorded = record
             if let q = o.dpSamplingRate {
