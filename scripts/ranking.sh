@@ -14,7 +14,10 @@
 #   3. centralised `train --ranking` on the pooled silos (20 epochs, the epoch kept by
 #      validation AUC, patience 5);
 #   4. the most popular items and implicit's ALS, pooled train rows (scripts/ranking_reference.py;
-#      ALS only where Python's implicit is installed: pip install implicit).
+#      ALS only where Python's implicit is installed: pip install implicit);
+#   5. on iid-10, the first federated model's lists re-ranked for variety (recommend --diversity,
+#      maximal marginal relevance): Recall@20 and NDCG@20 against intra-list diversity and
+#      catalogue coverage (evaluate --diversity-trade-off).
 # The test AUC of each federated and centralised model is printed beside: training to rank must
 # keep the click task. JSON lines in out/ranking.jsonl, then the table. About 10 minutes on 2 cores.
 set -euo pipefail
@@ -33,8 +36,15 @@ for split in demo iid-10 dirichlet0.5-10; do
   if [ "$split" = demo ]; then folder=out/demo-silos; model=(--items catalogue:200 --strategies 3); else folder="$data/silos/$split"; model=(); fi
   for run in $(seq "$repeats"); do
     echo "federated: $split, run $run of $repeats (20 rounds) ..." >&2
-    "$coordinator" simulate --silos "$folder" "${model[@]}" --rounds 20 --link in-process --json | tag "\"kind\":\"federated\",\"split\":\"$split\""
+    out=(); [ "$run" = 1 ] && out=(--out "out/ranking-$split.safetensors")
+    "$coordinator" simulate --silos "$folder" "${model[@]}" --rounds 20 --link in-process "${out[@]}" --json \
+      | tag "\"kind\":\"federated\",\"split\":\"$split\""
   done
+  if [ "$split" = iid-10 ]; then
+    echo "diversity: $split, the first federated model's lists re-ranked ..." >&2
+    "$client" evaluate --model "out/ranking-$split.safetensors" --data "$folder" --diversity-trade-off 0,0.2,0.4,0.6 --threads 2 --json \
+      | tag "\"kind\":\"diversity\",\"split\":\"$split\""
+  fi
   echo "federated, labelled rows only: $split ..." >&2
   "$coordinator" simulate --silos "$folder" "${model[@]}" --rounds 20 --link in-process --negatives 0 --json \
     | tag "\"kind\":\"federated-labelled-only\",\"split\":\"$split\""
@@ -74,4 +84,10 @@ for split in ("demo", "iid-10", "dirichlet0.5-10"):
         elif r["kind"] == "reference":
             vals = [r[k] for k in ("hr_at_10", "ndcg_at_10", "recall_at_20", "ndcg_at_20")]
             print(f"{split:16} {r['method'] + ' (pooled train rows)':34} " + " ".join(f"{f(v):>7}" for v in vals) + f" {'':>8}")
+for r in rows:
+    if r["kind"] != "diversity": continue
+    print(f"\nrecommend --diversity on {r['split']} (the first federated model, lists of 20 over the catalogue):")
+    print(f"{'diversity':>9} {'Recall@20':>9} {'NDCG@20':>8} {'intra-list diversity':>20} {'coverage':>8}")
+    for d in r["diversity"]:
+        print(f"{d['diversity']:>9.1f} {d['recall_at_20']:>9.4f} {d['ndcg_at_20']:>8.4f} {d['intra_list_diversity']:>20.4f} {d['coverage']:>8.4f}")
 PY

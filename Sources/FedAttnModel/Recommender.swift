@@ -74,9 +74,9 @@ public struct Recommender: Sendable {
         let table = model.parameters.tensor(AttentionModel.TensorName.items)!
         let vectors: [[Float]] = ranked.map { entry in
             let row = Int(candidates[entry.index])
-            let v = Array(table[(row * d)..<((row + 1) * d)])
+            let v = table[(row * d)..<((row + 1) * d)]
             let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-            return norm > 0 ? v.map { $0 / norm } : v
+            return norm > 0 ? v.map { $0 / norm } : Array(v)
         }
         let span = top - bottom
         var closest = [Float](repeating: -1, count: ranked.count)  // largest similarity to a chosen item

@@ -132,4 +132,22 @@ struct TrainingToRankTests {
         }
         #expect(builder.validationRankingSet(Self.log, fraction: 0).count == 0)
     }
+
+    /// Diversity's trade-off: at level 0 the lists are the catalogue ranking's own top 20, so
+    /// their Recall@20 and NDCG@20 are `rank`'s; re-ranked, the lists are less alike.
+    @Test func diversityTradeOffStartsFromTheCatalogueRankingAndBuysVariety() throws {
+        let (train, _) = ExampleBuilder().build(Self.log)
+        let set = ExampleBuilder().rankingSet(Self.log)
+        let trainer = LocalTrainer(
+            model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 1), config: TrainingConfig(seed: 1, negatives: NegativeSampling()))
+        trainer.trainEpoch(on: train)
+        let catalogue = set.catalogue(for: Fixtures.syntheticConfig.items)
+        let figures = Recommender(model: trainer.model).diversityTradeOff(set, catalogue: catalogue, levels: [0, 0.7])
+        let ranked = trainer.model.rank(set)
+        #expect(figures[0].users == set.count && ranked.catalogueUsers == set.count)
+        #expect(abs(figures[0].recall - (ranked.recallAt20 ?? -1)) < 1e-12, "\(figures[0].recall) against \(ranked.recallAt20 ?? -1)")
+        #expect(abs(figures[0].ndcg - (ranked.ndcgAt20 ?? -1)) < 1e-9)
+        #expect(figures[1].intraListDiversity > figures[0].intraListDiversity + 0.01, "\(figures.map(\.intraListDiversity))")
+        #expect(figures.allSatisfy { $0.coverage > 0 && $0.coverage <= 1 })
+    }
 }
