@@ -6,6 +6,8 @@ public struct ReportRound: Sendable, Equatable {
     public let round: Int
     public let testAUC: Double?
     public let validationAUC: Double?
+    /// What `--select-by ndcg` keeps a round by.
+    public let validationNDCG: Double?
     public let testLogLoss: Double?
     public let hitRate: Double?
     public let ndcg: Double?
@@ -27,6 +29,7 @@ public struct ReportRound: Sendable, Equatable {
         round = record.round
         testAUC = record.testAUC
         validationAUC = record.validationAUC
+        validationNDCG = record.validationNDCG
         testLogLoss = record.testLogLoss
         hitRate = record.hitRate
         ndcg = record.ndcg
@@ -113,7 +116,7 @@ public struct ReportPage: Sendable {
             bestRound.map { best in
                 let row = rounds.first { $0.round == best }
                 return
-                    "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
+                    "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), validation NDCG@10 \(Self.number(row?.validationNDCG)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
             } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
         let settingRows = settings.map { "<tr><th>\(Self.escape($0.name))</th><td>\(Self.escape($0.value))</td></tr>" }.joined(separator: "\n")
         let roundRows = rounds.map { r in
@@ -206,7 +209,7 @@ public struct ReportPage: Sendable {
                 let xy = point.split(separator: ",")
                 svg.append("<circle cx=\"\(xy[0])\" cy=\"\(xy[1])\" r=\"2.5\" fill=\"\(s.color)\"/>")
             }
-            let legendX = left + 8 + Double(index) * 190
+            let legendX = left + 8 + Double(index) * (series.count > 3 ? 130 : 190)
             svg.append("<rect x=\"\(f(legendX))\" y=\"8\" width=\"14\" height=\"4\" fill=\"\(s.color)\"/>")
             svg.append("<text x=\"\(f(legendX + 18))\" y=\"14\" font-size=\"11\">\(Self.escape(s.name))</text>")
         }
