@@ -37,6 +37,26 @@ struct OperatorFaultTests {
         #expect(join.standardError.contains("port 70000 is not in 1...65535"), "\(join.standardError)")
     }
 
+    /// The command line trains to rank and keeps the round that ranks best, but for
+    /// example-level DP-SGD, where negatives cost AUC and ranked below popularity
+    /// (docs/ranking.md): there it trains on labelled rows and keeps by AUC unless told.
+    @Test func theDefaultsTrainToRankButForExampleLevelDPSGD() throws {
+        func settings(_ flags: [String]) throws -> (page: String, selectBy: String?) {
+            let page = try Fixtures.temporaryFolder() + "/report.html"
+            let run = try ProcessRunner.run(
+                Self.coordinator, ["simulate", "--link", "in-process", "--rounds", "1", "--report", page, "--json"] + flags)
+            try #require(run.status == 0, "\(run.standardError)")
+            let object = try JSONSerialization.jsonObject(with: Data(run.standardOutput.utf8)) as? [String: Any]
+            return (try String(contentsOfFile: page, encoding: .utf8), object?["select_by"] as? String)
+        }
+        let plain = try settings([])
+        #expect(plain.selectBy == "ndcg" && plain.page.contains("<th>negatives per click</th><td>4, exponent 0.5</td>"))
+        let dp = try settings(["--example-target-epsilon", "8"])
+        #expect(dp.selectBy == "auc" && dp.page.contains("<th>negatives per click</th><td>none</td>"))
+        let told = try settings(["--example-target-epsilon", "8", "--negatives", "2", "--select-by", "ndcg"])
+        #expect(told.selectBy == "ndcg" && told.page.contains("<th>negatives per click</th><td>2, exponent 0.5</td>"))
+    }
+
     @Test func aServerOptimiserSettingThatCannotRunIsNamed() throws {
         let unknown = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "fedadamw"])
         #expect(
