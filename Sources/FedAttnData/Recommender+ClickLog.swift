@@ -43,13 +43,12 @@ extension Recommender {
         var byUser: [Int32: [(itemID: String, score: Float)]] = [:]
         for (user, list) in zip(withHistory, lists) { byUser[user] = list.map { (ids[$0.index], $0.score) } }
         // The popular items, by rows in the log, for users with nothing to attend over.
-        var counts = [Int](repeating: 0, count: model.config.items.rowCount)
-        for row in log.itemRows where Int(row) < counts.count { counts[Int(row)] += 1 }
+        let counts = Popularity(rows: model.config.items.rowCount, items: log.itemRows).counts
         let total = Float(max(1, log.itemRows.count))
         func popular(leaving out: Set<Int32>) -> [(itemID: String, score: Float)] {
             rows.indices.filter { !out.contains(rows[$0]) && !banned.contains(rows[$0]) }
                 .sorted { counts[Int(rows[$0])] > counts[Int(rows[$1])] || (counts[Int(rows[$0])] == counts[Int(rows[$1])] && $0 < $1) }
-                .prefix(k).map { (ids[$0], Float(counts[Int(rows[$0])]) / total) }
+                .prefix(k).map { (ids[$0], counts[Int(rows[$0])] / total) }
         }
         return chosen.map { user in
             if let list = byUser[user] { return Recommendation(user: log.userIDs[Int(user)], items: list, popular: false) }

@@ -48,6 +48,12 @@ public enum ExampleRole: Sendable, Equatable {
     case rankedLabelled
     /// A sampled negative: the interaction head on 0, no click loss.
     case sampledNegative
+
+    /// The role of a group's `member`-th example (`GroupedExamples`: the labelled row, then
+    /// its negatives) when training `ranked` (with negatives) or not.
+    static func of(member: Int, ranked: Bool) -> ExampleRole {
+        member > 0 ? .sampledNegative : ranked ? .rankedLabelled : .labelled
+    }
 }
 
 /// Where one example's item-table gradient goes: row `candidate` of `table` for the

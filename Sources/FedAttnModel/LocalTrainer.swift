@@ -174,8 +174,7 @@ public final class LocalTrainer: EpochTrainer {
             for g in order[batchStart..<batchEnd] {
                 let group = starts[Int(g)]..<starts[Int(g) + 1]
                 batch.append(contentsOf: group)
-                roles.append(ranked ? .rankedLabelled : .labelled)
-                for _ in 1..<group.count { roles.append(.sampledNegative) }
+                for member in 0..<group.count { roles.append(.of(member: member, ranked: ranked)) }
             }
             totalLoss += roles.withUnsafeBufferPointer { trainBatch(batch[...], $0, examples) }
             batchStart = batchEnd

@@ -13,8 +13,13 @@ public struct Popularity: Sendable, Equatable {
 
     /// The interactions of `train`'s rows (each counted once, any label).
     public init(rows: Int, train: ExampleSet) {
+        self.init(rows: rows, items: train.candidates)
+    }
+
+    /// One interaction for each item row of `items` (a log's rows, say).
+    public init(rows: Int, items: some Sequence<Int32>) {
         self.init(rows: rows)
-        for item in train.candidates where Int(item) < rows { counts[Int(item)] += 1 }
+        for item in items where Int(item) < rows { counts[Int(item)] += 1 }
     }
 
     /// Adds another silo's counts (a federation's popularity is the sum over its silos).

@@ -37,13 +37,12 @@ public struct RankingSet: Sendable, Equatable {
     /// (`seed`, `user`); all of them when there are no more.
     public func negatives(of user: Int, seed: UInt64) -> [Int32] {
         let own = interacted[interactedStarts[user]..<interactedStarts[user + 1]]
-        func isOwn(_ item: Int32) -> Bool { own.containsSorted(item) }
         let wanted = RankingSums.negatives
         let available = vocabulary.count - own.count  // every interacted item is in the vocabulary
         var generator = SeededGenerator(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(user))
         if available <= 2 * wanted {
             // Few to choose from: shuffle them all and take the first.
-            var all = vocabulary.filter { !isOwn($0) }
+            var all = vocabulary.filter { !own.containsSorted($0) }
             all.shuffle(using: &generator)
             return Array(all.prefix(wanted))
         }
@@ -51,7 +50,7 @@ public struct RankingSet: Sendable, Equatable {
         var drawn: [Int32] = []
         while drawn.count < wanted {
             let item = vocabulary[Int(generator.next() % UInt64(vocabulary.count))]
-            if !isOwn(item), chosen.insert(item).inserted { drawn.append(item) }
+            if !own.containsSorted(item), chosen.insert(item).inserted { drawn.append(item) }
         }
         return drawn
     }

@@ -165,11 +165,10 @@ public final class PrivateTrainer: EpochTrainer {
                 for l in 0..<length { historyLocal[l] = localRow(columns.historyItems[start + l]) }
                 for example in examples { _ = localRow(columns.candidates[example]) }
                 zero(exampleRowGradients, exampleRows.count * d)
-                let ranked = config.negatives.count > 0
                 for example in examples {
                     let candidateLocal = localRow(columns.candidates[example])
                     let target = TableGradientRows(table: exampleRowGradients, candidate: candidateLocal, history: historyLocal)
-                    let role: ExampleRole = !ranked ? .labelled : example == examples.lowerBound ? .rankedLabelled : .sampledNegative
+                    let role = ExampleRole.of(member: example - examples.lowerBound, ranked: config.negatives.count > 0)
                     loss += Double(kernel.accumulateGradient(p, g, columns, example, scale: 1, role: role, tableRows: target))
                 }
                 let norm = (sumOfSquares(g + dense.lowerBound, dense.count) + sumOfSquares(exampleRowGradients, exampleRows.count * d))
