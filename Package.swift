@@ -165,7 +165,7 @@ let package = Package(
         .target(
             name: "_FedAttnTestSupport",
             dependencies: [
-                "FedAttnModel", "FedAttnData", "FedAttnCore", "CZlib",
+                "FedAttnModel", "FedAttnData", "FedAttnCore", "FedAttnFederation", "CZlib",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryLogging", package: "swift-log"),
             ],

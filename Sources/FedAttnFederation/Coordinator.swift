@@ -55,14 +55,15 @@ public actor Coordinator {
     /// Where payload files are made: the state folder, or the system's temporary folder.
     private let payloadFolder: String
 
-    private let origin = ContinuousClock.now
+    /// What round deadlines are measured in (a test holds it still and moves it on).
+    private let clock: any RoundClock
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
-    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-    /// Each waiter's time limit, cancelled when it is woken earlier.
-    private var waiterLimits: [Int: Task<Void, Never>] = [:]
-    private var nextWaiterID = 0
+    /// Wakes long polls and observers when anything they wait for may have changed.
+    private let changes = ChangeSignal()
     /// Times a waiting call was woken (by a change or by its time limit): the long poll's cost.
-    public private(set) var wakeups = 0
+    public nonisolated var wakeups: Int { changes.wakeups }
+    /// Returns once at least `count` calls (long polls, observers) are waiting for a change.
+    public nonisolated func waitForWaitingCalls(_ count: Int) async { await changes.waitForWaiters(count) }
 
     /// A published model: its version, the delta from the version before it (for clients
     /// holding that one) when it is smaller than the model, and the payloads clients have
@@ -108,12 +109,15 @@ public actor Coordinator {
     /// With a `store`, every version is made durable before any client hears of it, every
     /// round's record is kept, and a coordinator started again on the same store resumes
     /// from the last published version: it loses no published round and repeats none.
-    /// `logger` hears one line per join, leave, round, retry (warning) and storage fault (error).
+    /// `logger` hears one line per join, leave, round, retry (warning) and storage fault (error);
+    /// `clock` measures round deadlines (tests pass one they move on by hand).
     public init(
         modelConfig: ModelConfig, config: CoordinatorConfig, initialModel: AttentionModel, strategy: (any Strategy)? = nil,
-        store: StateStore? = nil, logger: Logger = Logger(label: "fedattn.coordinator", factory: { _ in SwiftLogNoOpLogHandler() })
+        store: StateStore? = nil, logger: Logger = Logger(label: "fedattn.coordinator", factory: { _ in SwiftLogNoOpLogHandler() }),
+        clock: any RoundClock = WallClock()
     ) throws {
         self.modelConfig = modelConfig
+        self.clock = clock
         self.config = config
         var strategy = strategy ?? config.server.makeStrategy()
         self.store = store
@@ -341,6 +345,7 @@ public actor Coordinator {
         guard machine.isMember(client) else { throw .notJoined(client) }
         let until = ContinuousClock.now + longPoll
         while true {
+            let seen = changes.generation
             let task = machine.task(for: client)
             if case .secure(let step) = task {
                 guard let secure else { return .wait(retryAfter: .milliseconds(20)) }
@@ -349,7 +354,7 @@ public actor Coordinator {
             if case .done = task { return .done(keptVersion: keptVersion) }
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
-            await waitForChange(until: until)
+            await changes.wait(after: seen, until: until)
         }
     }
 
@@ -612,13 +617,38 @@ public actor Coordinator {
 
     /// Waits until every round is published and evaluated.
     public func waitUntilDone() async -> [RoundRecord] {
-        while !machine.isDone { await waitForChange(until: nil) }
+        while !machine.isDone, !Task.isCancelled {
+            let seen = changes.generation
+            await changes.wait(after: seen)
+        }
+        return records
+    }
+
+    /// Why earlier attempts at the round under way were retried (empty on its first attempt).
+    public var retriesOfCurrentRound: [String] { machine.retries }
+
+    /// Waits until `condition` holds of the coordinator, checking it at each change (or until
+    /// the task is cancelled).
+    public func waitUntil(_ condition: @Sendable (isolated Coordinator) -> Bool) async {
+        while !condition(self), !Task.isCancelled {
+            let seen = changes.generation
+            await changes.wait(after: seen)
+        }
+    }
+
+    /// Waits until more than `count` rounds are recorded, or the federation is done, and
+    /// returns the history then: what a monitor printing rounds, or a test waiting for one, awaits.
+    public func history(beyond count: Int) async -> [RoundRecord] {
+        while records.count <= count, !machine.isDone, !Task.isCancelled {
+            let seen = changes.generation
+            await changes.wait(after: seen)
+        }
         return records
     }
 
     // MARK: Driving the machine
 
-    private var now: Duration { ContinuousClock.now - origin }
+    private var now: Duration { clock.now }
 
     /// Hands `event` to the machine and does what it answers; `update` is the payload of an
     /// `.update` event, folded in if the machine accepts it.
@@ -631,7 +661,7 @@ public actor Coordinator {
         for action in actions { perform(action, update, secureReply) }
         if machine.generation != generation {
             metrics.connected.record(machine.present.count)
-            wakeWaiters()
+            changes.notify()
         }
         scheduleTick()
     }
@@ -688,6 +718,7 @@ public actor Coordinator {
                 "\(String(format: "round %d: %d clients, %d examples, test AUC %@, %.2f s", record.round, record.participants.count, record.examples, auc, record.seconds))\(spent)\(retried)"
             )
             records.append(record)
+            changes.notify()
             if store != nil {
                 unstoredRecords.append(record)
                 storeRecords()
@@ -699,7 +730,9 @@ public actor Coordinator {
             } catch {
                 logger.error("round \(round) is the best so far, but best.safetensors could not be linked to it: \(error) (tried again on restart)")
             }
-        case .finish: logger.notice("done: \(machine.completedRounds) rounds")
+        case .finish:
+            logger.notice("done: \(machine.completedRounds) rounds")
+            changes.notify()
         }
     }
 
@@ -841,9 +874,9 @@ public actor Coordinator {
                 metrics.storeFailures.increment()
                 if failures == 0 { logger.error("round \(record.round): cannot store its record: \(error); trying again with backoff") }
                 let wait = RoundStateMachine.storeBackoff(afterFailures: failures + 1)
-                recordRetry = Task { [self] in
-                    try? await Task.sleep(for: wait)
-                    await self.retryRecords(failures: failures + 1)
+                recordRetry = Task { [self, clock] in
+                    try? await clock.sleep(until: clock.now + wait)
+                    self.retryRecords(failures: failures + 1)
                 }
                 return
             }
@@ -862,12 +895,11 @@ public actor Coordinator {
         timer?.task.cancel()
         timer = nil
         guard let deadline else { return }
-        let instant = origin + deadline
         timer = (
             deadline,
-            Task { [self] in
-                try? await Task.sleep(until: instant, clock: .continuous)
-                if !Task.isCancelled { await self.tick(deadline) }
+            Task { [self, clock] in
+                try? await clock.sleep(until: deadline)
+                if !Task.isCancelled { self.tick(deadline) }
             }
         )
     }
@@ -875,35 +907,6 @@ public actor Coordinator {
     private func tick(_ deadline: Duration) {
         if timer?.deadline == deadline { timer = nil }
         try? handle(.tick)
-    }
-
-    /// Suspends until the machine's answer may have changed, or until `until`.
-    private func waitForChange(until: ContinuousClock.Instant?) async {
-        let id = nextWaiterID
-        nextWaiterID += 1
-        if let until {
-            waiterLimits[id] = Task { [self] in
-                try? await Task.sleep(until: until, clock: .continuous)
-                if !Task.isCancelled { await self.wake(id) }
-            }
-        }
-        await withCheckedContinuation { waiters[id] = $0 }
-    }
-
-    private func wake(_ id: Int) {
-        waiterLimits.removeValue(forKey: id)
-        guard let waiter = waiters.removeValue(forKey: id) else { return }
-        wakeups += 1
-        waiter.resume()
-    }
-
-    private func wakeWaiters() {
-        let woken = waiters
-        waiters = [:]
-        for limit in waiterLimits.values { limit.cancel() }
-        waiterLimits = [:]
-        wakeups += woken.count
-        for waiter in woken.values { waiter.resume() }
     }
 }
 

@@ -138,11 +138,10 @@ public struct Simulation: Sendable {
         let monitor = Task {
             var shown = 0
             while !Task.isCancelled {
-                let history = await coordinator.history
+                let history = await coordinator.history(beyond: shown)
                 for record in history.dropFirst(shown) { progress(RoundReport(record, clients: record.participants.count)) }
                 shown = history.count
                 if await coordinator.isDone { return }
-                try? await Task.sleep(for: .milliseconds(20))
             }
         }
         defer { monitor.cancel() }

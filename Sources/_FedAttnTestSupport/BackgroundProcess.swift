@@ -8,6 +8,11 @@ public final class BackgroundProcess: @unchecked Sendable {
     private let folder: URL
     public let standardErrorPath: String
 
+    /// Standard error as it arrives, which `waitFor` awaits.
+    private let errors = WatchedText()
+    /// Ends when the process has exited.
+    private let exit = WatchedText()
+
     public init(_ executable: String, _ arguments: [String]) throws {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("fedattn-bg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -19,8 +24,26 @@ public final class BackgroundProcess: @unchecked Sendable {
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: standardErrorPath))
+        // Standard error goes through a pipe: each piece is kept in the file and wakes the
+        // waiters of `waitFor` at once.
+        let pipe = Pipe()
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: standardErrorPath))
+        let (errors, exit) = (errors, exit)
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            guard !data.isEmpty else {
+                handle.readabilityHandler = nil
+                try? file.close()
+                errors.end()
+                return
+            }
+            try? file.write(contentsOf: data)
+            errors.append(String(decoding: data, as: UTF8.self))
+        }
+        process.standardError = pipe
+        process.terminationHandler = { _ in exit.end() }
         try process.run()
+        try? pipe.fileHandleForWriting.close()
     }
 
     deinit {
@@ -29,33 +52,35 @@ public final class BackgroundProcess: @unchecked Sendable {
     }
 
     /// What it has written to standard error so far.
-    public var standardError: String { (try? String(contentsOfFile: standardErrorPath, encoding: .utf8)) ?? "" }
+    public var standardError: String { errors.text }
 
     /// Waits until standard error holds a match of `pattern` and returns its first capture
-    /// group (or the whole match); nil at the timeout or if the process ends first.
-    public func waitFor(_ pattern: String, timeout: Duration = .seconds(30)) async throws -> String? {
-        let regex = try NSRegularExpression(pattern: pattern)
-        let until = ContinuousClock.now + timeout
-        while ContinuousClock.now < until {
-            let text = standardError
-            if let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) {
-                let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
-                return Range(range, in: text).map { String(text[$0]) }
-            }
-            if !process.isRunning { return nil }
-            try await Task.sleep(for: .milliseconds(20))
+    /// group (or the whole match); nil if the process ends first, or at `timeout` (a fail-safe
+    /// against hanging; the wait is woken by the output itself).
+    public func waitFor(_ pattern: String, timeout: Duration = .seconds(300)) async throws -> String? {
+        _ = try NSRegularExpression(pattern: pattern)  // a bad pattern is the caller's error, at once
+        @Sendable func match(_ text: String) -> String? {
+            guard let regex = try? NSRegularExpression(pattern: pattern),
+                let match = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text))
+            else { return nil }
+            let range = match.numberOfRanges > 1 ? match.range(at: 1) : match.range
+            return Range(range, in: text).map { String(text[$0]) }
         }
-        return nil
+        await errors.wait(until: { match($0) != nil }, limit: timeout)
+        return match(errors.text)
     }
 
-    /// Waits for it to exit by itself and returns its status; stops it at the timeout.
-    public func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32? {
-        let until = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < until { try await Task.sleep(for: .milliseconds(20)) }
-        guard !process.isRunning else {
+    /// Waits for it to exit by itself and returns its status; stops it at `timeout` (a
+    /// fail-safe) and returns nil.
+    public func waitForExit(timeout: Duration = .seconds(300)) async throws -> Int32? {
+        await exit.wait(until: { _ in false }, limit: timeout)
+        guard exit.ended else {
             stop()
             return nil
         }
+        process.waitUntilExit()
+        // Its last words: standard error is read to its end before the status is given.
+        await errors.wait(until: { _ in false }, limit: .seconds(60))
         return process.terminationStatus
     }
 

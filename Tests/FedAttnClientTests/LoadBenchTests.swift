@@ -46,13 +46,8 @@ struct LoadBenchTests {
             ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--port-file", portFile, "--state", folder + "/state"])
         defer { server.stop() }
         let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
-        // Written just after the log line: give it a moment.
-        var written: String?
-        for _ in 0..<100 where written == nil {
-            written = try? String(contentsOfFile: portFile, encoding: .utf8)
-            if written == nil { try await Task.sleep(for: .milliseconds(20)) }
-        }
-        #expect(written == "\(port)\n")
+        // Written before the log line.
+        #expect((try? String(contentsOfFile: portFile, encoding: .utf8)) == "\(port)\n")
 
         let missing = try ProcessRunner.run(
             Self.coordinator, ["serve", "--insecure", "--port", "0", "--port-file", folder + "/no/such/port", "--state", folder + "/other"])

@@ -220,13 +220,11 @@ struct OperatorFaultTests {
         let client = try BackgroundProcess(
             Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
         defer { client.stop() }
-        var text = ""
-        for _ in 0..<150 where !text.contains("fedattn_clients_connected 1") {
-            try await Task.sleep(for: .milliseconds(100))
-            let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
-            #expect((response as? HTTPURLResponse)?.statusCode == 200)
-            text = String(decoding: body, as: UTF8.self)
-        }
+        // The gauge is set as the join is answered, before the client says it joined.
+        try #require(try await client.waitFor("joined as shop") != nil, "\(client.standardError)")
+        let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        let text = String(decoding: body, as: UTF8.self)
         #expect(text.contains("# TYPE fedattn_clients_connected gauge"), "\(text)")
         #expect(text.contains("fedattn_clients_connected 1"), "\(text)")
         // At notice, a join (info) is not logged; where the server listens is.

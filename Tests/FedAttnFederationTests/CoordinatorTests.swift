@@ -19,11 +19,12 @@ struct CoordinatorTests {
         let coordinator = try Self.coordinator()
         try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         let started = ContinuousClock.now
-        async let task = coordinator.nextTask(client: "a", longPoll: .seconds(120))
-        try await Task.sleep(for: .milliseconds(200))
+        async let task = coordinator.nextTask(client: "a", longPoll: .seconds(600))
+        await coordinator.waitForWaitingCalls(1)  // the long poll is held
         try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         guard case .train(1, _, _) = try await task else { Issue.record("no round"); return }
-        #expect(ContinuousClock.now - started < .seconds(60))  // woken by the join, not by the 120 s limit
+        #expect(ContinuousClock.now - started < .seconds(300))  // woken by the join, not by the 600 s limit
+        #expect(coordinator.wakeups == 1)
     }
 
     @Test func anIdleLongPollWakesOncePerPollNotInALoop() async throws {

@@ -13,10 +13,10 @@ struct HostileInputTests {
     static var layout: ParameterLayout { AttentionModel.layout(for: config) }
 
     /// A coordinator with clients a and b joined, round 1 open, and a's training task.
-    static func openRound(_ settings: CoordinatorConfig = CoordinatorConfig(rounds: 2, minClients: 2, maxUpdateBytes: 1 << 20)) async throws
-        -> (Coordinator, version: String)
-    {
-        let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try Fixtures.tinyModel())
+    static func openRound(
+        _ settings: CoordinatorConfig = CoordinatorConfig(rounds: 2, minClients: 2, maxUpdateBytes: 1 << 20), clock: any RoundClock = ManualClock()
+    ) async throws -> (Coordinator, version: String) {
+        let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try Fixtures.tinyModel(), clock: clock)
         try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         try await coordinator.join(client: "b", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
         guard case .train(1, let version, _) = try await coordinator.nextTask(client: "a") else { throw CoordinatorError.notJoined("a") }
@@ -115,25 +115,30 @@ struct HostileInputTests {
         #expect(why.contains("already sent"))
         // b leaves without an update: the round closes on the quorum of one, counting a once.
         await coordinator.leave(client: "b")
-        let deadline = ContinuousClock.now + .seconds(30)
-        while await coordinator.history.isEmpty, ContinuousClock.now < deadline {
-            for client in ["a"] {
-                if case .evaluate(let round, let v) = try await coordinator.nextTask(client: client, longPoll: .milliseconds(50)) {
-                    try await coordinator.submitEvaluation(client: client, round: round, version: v, report: EvaluationReport())
-                }
-            }
+        while true {
+            let task = try await coordinator.nextTask(client: "a", longPoll: .seconds(600))
+            if case .wait = task { continue }
+            guard case .evaluate(let round, let v) = task else { Issue.record("\(task) instead of an evaluation"); return }
+            try await coordinator.submitEvaluation(client: "a", round: round, version: v, report: EvaluationReport())
+            break
         }
+        _ = await coordinator.history(beyond: 0)
         let record = try #require(await coordinator.history.first)
         #expect(record.participants == ["a"])
         #expect(record.examples == 100)
     }
 
     @Test func aRoundWithoutQuorumIsRetriedNotPublished() async throws {
-        let (coordinator, _) = try await Self.openRound(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 2, roundTimeout: .milliseconds(100)))
-        // Nobody uploads: the round times out short of its quorum and starts again.
-        try await Task.sleep(for: .milliseconds(200))
+        let clock = ManualClock()
+        let (coordinator, _) = try await Self.openRound(
+            CoordinatorConfig(rounds: 1, minClients: 2, quorum: 2, roundTimeout: .seconds(100)), clock: clock)
+        // Nobody uploads: the round reaches its deadline short of its quorum and starts again.
+        clock.advance(by: .seconds(100))
+        await coordinator.waitUntil { !$0.retriesOfCurrentRound.isEmpty }
         guard case .train(1, _, _) = try await coordinator.nextTask(client: "b", longPoll: .zero) else { Issue.record("no retry"); return }
         #expect(await coordinator.history.isEmpty)
+        let retries = await coordinator.retriesOfCurrentRound
+        #expect(retries.first?.contains("quorum") == true, "\(retries)")
     }
 
     @Test func strangersAndOtherProtocolVersionsAreRefused() async throws {

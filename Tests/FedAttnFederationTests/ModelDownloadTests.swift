@@ -87,15 +87,22 @@ struct ModelDownloadTests {
     @Test func aClientBackAfterMissingRoundsDownloadsTheRowsChangedSinceItsVersion() async throws {
         let (config, parts) = try Self.twoHashedSilos()
         var settings = CoordinatorConfig(rounds: 4, minClients: 2)
-        // 1.5 s: rounds 2 and 3 close at it without the away silo, and the steady one must make
-        // it even on a machine busy with the rest of the suite (300 ms was too short there).
-        (settings.quorum, settings.roundTimeout) = (1, .milliseconds(1_500))
-        let coordinator = try Coordinator(modelConfig: config, config: settings, initialModel: try AttentionModel(config: config, seed: 0))
+        (settings.quorum, settings.roundTimeout) = (1, .seconds(2))
+        // Rounds 2 and 3 (training and evaluation) reach their deadline without the away silo
+        // when the steady one has answered, and no round's deadline passes otherwise.
+        let clock = ManualClock()
+        let coordinator = try Coordinator(
+            modelConfig: config, config: settings, initialModel: try AttentionModel(config: config, seed: 0), clock: clock)
         let (steady, away) = (Recorded(), Recorded())
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 let link = RecordingDownloads(inner: InProcessLink(coordinator: coordinator, client: "steady"), downloads: steady)
-                try await Participant(train: parts[0].train, test: parts[0].test).run(link: link, expectedModel: config)
+                try await Participant(train: parts[0].train, test: parts[0].test).run(link: link, expectedModel: config) { event in
+                    switch event {
+                    case .uploaded(2...3, _, _, _, _), .evaluated(2...3, _): clock.advance(by: .seconds(2))
+                    default: break
+                    }
+                }
             }
             group.addTask {
                 // Away (silent, as if offline) from round 1's evaluation until round 3 is published:
@@ -104,7 +111,7 @@ struct ModelDownloadTests {
                 link.beforeTask = {
                     let rounds = await coordinator.history.count
                     guard rounds >= 1, rounds < 3 else { return }
-                    while await coordinator.history.count < 3 { try await Task.sleep(for: .milliseconds(20)) }
+                    _ = await coordinator.history(beyond: 2)
                 }
                 try await Participant(train: parts[1].train, test: parts[1].test).run(link: link, expectedModel: config)
             }

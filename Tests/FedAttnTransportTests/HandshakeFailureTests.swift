@@ -12,8 +12,9 @@ import _FedAttnTestSupport
 struct HandshakeFailureTests {
 
     /// Serves with `server` security, runs a client session with `client` security, and
-    /// returns what the client was told and what the coordinator logged.
-    static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil) async throws -> (
+    /// returns what the client was told and what the coordinator logged (once it has logged a
+    /// line holding `coordinatorSays`, which may come a moment after the client gave up).
+    static func attempt(server: TransportSecurity, client: TransportSecurity, name: String? = nil, coordinatorSays: String? = nil) async throws -> (
         client: String, coordinator: [String]
     ) {
         let lines = LogLines()
@@ -32,8 +33,7 @@ struct HandshakeFailureTests {
                 return "\(error)"
             }
         }
-        // The coordinator's line may arrive a moment after the client gave up.
-        for _ in 0..<100 where !lines.all.contains(where: { $0.contains("refused connection from") }) { try await Task.sleep(for: .milliseconds(20)) }
+        if let coordinatorSays { _ = await lines.waitFor { $0.contains(coordinatorSays) } }
         return (clientSaw, lines.all)
     }
 
@@ -45,7 +45,9 @@ struct HandshakeFailureTests {
     @Test func aClientCertificateFromAnotherCA() async throws {
         let authority = try DevCertificateAuthority(), stranger = try DevCertificateAuthority(name: "Other CA")
         let foreign = Self.identity(try stranger.clientIdentity(name: "silo-x"), trusting: authority.certificatePEM)
-        let (client, coordinator) = try await Self.attempt(server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(foreign))
+        let (client, coordinator) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(foreign),
+            coordinatorSays: "the client's certificate is not signed by the federation CA")
         #expect(client.contains("the coordinator does not trust this client's certificate: it was issued by another CA"))
         #expect(
             coordinator.contains {
@@ -56,7 +58,9 @@ struct HandshakeFailureTests {
     @Test func aClientThatTrustsAnotherCA() async throws {
         let authority = try DevCertificateAuthority(), stranger = try DevCertificateAuthority(name: "Other CA")
         let mine = Self.identity(try authority.clientIdentity(name: "silo-1"), trusting: stranger.certificatePEM)
-        let (client, coordinator) = try await Self.attempt(server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(mine))
+        let (client, coordinator) = try await Self.attempt(
+            server: .mutualTLS(try authority.serverIdentity()), client: .mutualTLS(mine),
+            coordinatorSays: "the client does not trust the coordinator's certificate")
         #expect(client.contains("the coordinator's certificate was not accepted: it is not signed by the CA in --ca"))
         #expect(coordinator.contains { $0.contains("the client does not trust the coordinator's certificate") }, "\(coordinator)")
     }
@@ -78,7 +82,8 @@ struct HandshakeFailureTests {
     @Test func plaintextAgainstTLSAndTLSAgainstPlaintext() async throws {
         let authority = try DevCertificateAuthority()
         let (plainClient, coordinator) = try await Self.attempt(
-            server: .mutualTLS(try authority.serverIdentity()), client: .insecureLoopback, name: "silo-1")
+            server: .mutualTLS(try authority.serverIdentity()), client: .insecureLoopback, name: "silo-1",
+            coordinatorSays: "the client speaks plaintext")
         #expect(plainClient.contains("the coordinator requires mutual TLS; this client runs --insecure"), "\(plainClient)")
         #expect(coordinator.contains { $0.contains("the client speaks plaintext") }, "\(coordinator)")
         let (tlsClient, _) = try await Self.attempt(server: .insecureLoopback, client: .mutualTLS(try authority.clientIdentity(name: "silo-1")))

@@ -162,7 +162,7 @@ struct TransportTests {
 }
 
 struct SlowClientTests {
-    @Test func anUploadThatStallsIsCutOffAndTheRoundCarriesOn() async throws {
+    @Test(.timeLimit(.minutes(10))) func anUploadThatStallsIsCutOffAndTheRoundCarriesOn() async throws {
         let coordinator = try Coordinator(
             modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 1, minClients: 1, uploadTimeout: .milliseconds(300)),
             initialModel: try AttentionModel(config: Fixtures.syntheticConfig, seed: 0))
@@ -175,7 +175,6 @@ struct SlowClientTests {
                         $0.trainExamples = 1_000
                     })
                 let round = try await federation.nextTask(.init())
-                let started = ContinuousClock.now
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await federation.uploadUpdate { writer in
                         // A header promising data for the round under way, then silence.
@@ -185,11 +184,11 @@ struct SlowClientTests {
                                     $0.round = round.round; $0.baseVersion = round.modelVersion; $0.totalBytes = 1_000; $0.exampleCount = 1
                                 }
                             })
-                        try await Task.sleep(for: .seconds(5))
+                        // Silent until the coordinator cuts the call off (gRPC then cancels this writer).
+                        try await Task.sleep(for: .seconds(3_600))
                     }
                 }
                 #expect(error?.code == .deadlineExceeded)
-                #expect(ContinuousClock.now - started < .seconds(3))
                 // The coordinator still answers.
                 let task = try await federation.nextTask(.init())
                 #expect(task.kind == .train)

@@ -40,14 +40,16 @@ struct WireFaultTests {
     typealias Connect =
         @Sendable (_ name: String, _ use: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void) async throws -> Void
 
-    static func coordinator(_ config: CoordinatorConfig, items: Int = 400) throws -> Coordinator {
+    /// A coordinator whose deadlines pass only when the test moves `clock` on.
+    static func coordinator(_ config: CoordinatorConfig, items: Int = 400, clock: ManualClock = ManualClock()) throws -> Coordinator {
         let model = ModelConfig(items: .catalogue(items: items), strategies: 3)
-        return try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0))
+        return try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0), clock: clock)
     }
 
     @Test func aSecondLiveConnectionWithTheSameSiloNameIsRefused() async throws {
         let log = LogLines()
-        try await Self.withServer(try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2)), log: log) { connect in
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2))
+        try await Self.withServer(coordinator, log: log) { connect in
             let firstJoined = Counter()
             let (closing, closeFirst) = AsyncStream<Void>.makeStream()
             let first = Task {
@@ -62,7 +64,7 @@ struct WireFaultTests {
                     client.beginGracefulShutdown()
                 }
             }
-            while firstJoined.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+            await firstJoined.reach(1)
             try await connect("shop") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
                 let error = await #expect(throws: RPCError.self) {
@@ -79,17 +81,12 @@ struct WireFaultTests {
                 closeFirst.yield()
                 closeFirst.finish()
                 try await first.value
-                var joined = false
-                for _ in 0..<100 where !joined {
-                    joined =
-                        (try? await federation.join(
-                            .with {
-                                $0.protocolVersion = Coordinator.protocolVersion
-                                $0.trainExamples = 1_000
-                            })) != nil
-                    if !joined { try await Task.sleep(for: .milliseconds(20)) }
-                }
-                #expect(joined)
+                await coordinator.waitUntil { !$0.connectedClients.contains("shop") }
+                _ = try await federation.join(
+                    .with {
+                        $0.protocolVersion = Coordinator.protocolVersion
+                        $0.trainExamples = 1_000
+                    })
                 client.beginGracefulShutdown()
             }
         }
@@ -190,9 +187,9 @@ struct WireFaultTests {
     }
 
     @Test func aClientDroppedMidUploadDoesNotHoldTheRound() async throws {
-        // A deadline a loaded machine cannot overrun before the healthy client uploads (at 2 s,
-        // the round closed empty first on a busy CI machine, and refused the upload).
-        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(20)))
+        // The deadline passes once the healthy client has uploaded and the other has dropped.
+        let clock = ManualClock()
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(20)), clock: clock)
         let update = try Self.zeroUpdate(for: coordinator)
         try await Self.withServer(coordinator) { connect in
             let bothJoined = Counter(), halfSent = Counter()
@@ -212,14 +209,14 @@ struct WireFaultTests {
                     }
                     // Dropped once half its update is sent (a fixed pause could end before it
                     // had even joined, on a loaded machine, and leave the healthy client waiting).
-                    try await halfSent.waitFor(1)
+                    await halfSent.reach(1)
                     dying.cancel()
                     _ = await dying.result
                 }
                 group.addTask {
                     try await connect("healthy") { client in
                         let task = try await Self.joinAndTrain(client, counting: bothJoined)
-                        try await bothJoined.waitFor(2)
+                        await bothJoined.reach(2)
                         let receipt = try await Self.upload(update, for: task, over: Fedattn_V1_Federation.Client(wrapping: client))
                         #expect(receipt.accepted)
                         client.beginGracefulShutdown()
@@ -227,13 +224,9 @@ struct WireFaultTests {
                 }
                 try await group.waitForAll()
             }
-            // The round closes at its timeout on the quorum of one.
-            let started = ContinuousClock.now
-            while await coordinator.history.isEmpty, ContinuousClock.now - started < .seconds(60) {
-                _ = try? await coordinator.nextTask(client: "healthy")
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            let history = await coordinator.history
+            // The round closes at its deadline on the quorum of one.
+            clock.advance(by: .seconds(20))
+            let history = await coordinator.history(beyond: 0)
             #expect(history.first?.participants == ["healthy"])
         }
     }
@@ -251,7 +244,7 @@ struct WireFaultTests {
                         try await connect(name) { client in
                             let federation = Fedattn_V1_Federation.Client(wrapping: client)
                             let task = try await Self.joinAndTrain(client, counting: joined)
-                            try await joined.waitFor(names.count)
+                            await joined.reach(names.count)
                             if index == 0 {
                                 let stale = await #expect(throws: RPCError.self) {
                                     _ = try await federation.reserveUpload(
@@ -266,22 +259,19 @@ struct WireFaultTests {
                             }
                             if index == names.count - 1 {
                                 // The ninth asks once the other eight hold every slot: held a second, then told to come back.
-                                try await granted.waitFor(names.count - 1)
+                                await granted.reach(names.count - 1)
                                 let started = ContinuousClock.now
                                 #expect(try await federation.reserveUpload(reservation).granted == false)
                                 #expect(ContinuousClock.now - started >= .milliseconds(900))
                                 turnedAway.increment()
                                 // Its turn comes as soon as one of them has uploaded.
-                                while uploaded.value == 0 { try await Task.sleep(for: .milliseconds(10)) }
+                                await uploaded.reach(1)
                                 #expect(try await federation.reserveUpload(reservation).granted)
                             } else {
                                 #expect(try await federation.reserveUpload(reservation).granted)
                                 granted.increment()
                                 // Hold the slot until the ninth has been turned away once.
-                                let started = ContinuousClock.now
-                                while turnedAway.value == 0, ContinuousClock.now - started < .seconds(10) {
-                                    try await Task.sleep(for: .milliseconds(10))
-                                }
+                                await turnedAway.reach(1)
                             }
                             let receipt = try await Self.upload(update, for: task, over: federation)
                             #expect(receipt.accepted)
@@ -293,27 +283,6 @@ struct WireFaultTests {
             }
             #expect(uploaded.value == names.count)
         }
-    }
-
-    final class Counter: Sendable {
-        private let count = Mutex(0)
-        func increment() { count.withLock { $0 += 1 } }
-        var value: Int { count.withLock { $0 } }
-
-        /// Returns once the count reaches `target`; throws if it has not within `timeout`, so
-        /// that a test that would wait forever fails, naming what it waited for.
-        func waitFor(_ target: Int, timeout: Duration = .seconds(30)) async throws {
-            let until = ContinuousClock.now + timeout
-            while value < target {
-                guard ContinuousClock.now < until else { throw CounterTimeout(target: target, value: value, timeout: timeout) }
-                try await Task.sleep(for: .milliseconds(10))
-            }
-        }
-    }
-
-    struct CounterTimeout: Error, CustomStringConvertible {
-        let target: Int, value: Int, timeout: Duration
-        var description: String { "waited \(timeout) for a count of \(target); it stayed at \(value)" }
     }
 
     /// A valid update that changes nothing.

@@ -86,29 +86,36 @@ extension CoordinatorCommand {
                 try await withCoordinatorServer(
                     coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
                 ) { port in
-                    logger.notice(
-                        "listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
                     if let portFile {
-                        // Written whole or not at all: a reader never sees half a number.
+                        // Written whole or not at all: a reader never sees half a number. Before
+                        // the log line, so that a script that saw the line finds the file.
                         do {
                             try Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile), options: .atomic)
                         } catch {
                             throw ValidationError("--port-file \(portFile): cannot write the port there: \(error.localizedDescription)")
                         }
                     }
-                    while await !coordinator.isDone {
-                        // glibc keeps freed buffers of finished calls in its arenas; given back
-                        // five times a second, they no longer add to the next peak (10 MB at 200
-                        // clients, at no measurable cost).
-                        MallocTuning.giveBackFreePages()
-                        try await Task.sleep(for: .milliseconds(200))
+                    logger.notice(
+                        "listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
+                    // glibc keeps freed buffers of finished calls in its arenas; given back five
+                    // times a second, they no longer add to the next peak (10 MB at 200 clients,
+                    // at no measurable cost).
+                    let trimming = Task {
+                        while !Task.isCancelled {
+                            MallocTuning.giveBackFreePages()
+                            try? await Task.sleep(for: .milliseconds(200))
+                        }
                     }
+                    defer { trimming.cancel() }
+                    _ = await coordinator.waitUntilDone()
                     // Keep answering for a moment so that every client's next poll hears DONE, and
                     // while clients are still connected (downloading the kept model), up to 30 s.
                     try await Task.sleep(for: .seconds(3))
-                    let grace = ContinuousClock.now + .seconds(30)
-                    while await !coordinator.connectedClients.isEmpty, ContinuousClock.now < grace {
-                        try await Task.sleep(for: .milliseconds(100))
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { await coordinator.waitUntil { $0.connectedClients.isEmpty } }
+                        group.addTask { try? await Task.sleep(for: .seconds(30)) }
+                        await group.next()
+                        group.cancelAll()
                     }
                     logger.notice("stopped; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
                 }

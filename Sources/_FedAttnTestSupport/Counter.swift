@@ -1,0 +1,41 @@
+import Synchronization
+
+/// A count that concurrent code raises and a test awaits: `reach(_:)` returns when the count
+/// gets there (woken by the increment, never by polling).
+public final class Counter: Sendable {
+    private struct State {
+        var value = 0
+        var waiters: [(target: Int, waiter: CheckedContinuation<Void, Never>)] = []
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var value: Int { state.withLock(\.value) }
+
+    /// Adds one; returns the count after it (so exactly one caller sees each value).
+    @discardableResult
+    public func increment() -> Int {
+        let (value, ready) = state.withLock { state in
+            state.value += 1
+            let value = state.value
+            let ready = state.waiters.filter { $0.target <= value }.map(\.waiter)
+            state.waiters.removeAll { $0.target <= value }
+            return (value, ready)
+        }
+        for waiter in ready { waiter.resume() }
+        return value
+    }
+
+    /// Returns once the count is at least `target`.
+    public func reach(_ target: Int) async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let ready: Bool = state.withLock { state in
+                if state.value >= target { return true }
+                state.waiters.append((target, waiter))
+                return false
+            }
+            if ready { waiter.resume() }
+        }
+    }
+}
