@@ -12,7 +12,7 @@ BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps test-deps build test demo bench bench-quality bench-privacy bench-secure bench-ranking lint clean proto fuzz-asan
+.PHONY: all deps test-deps build test test-repeat demo bench bench-quality bench-privacy bench-secure bench-ranking lint clean proto fuzz-asan
 
 all: build
 
@@ -42,6 +42,13 @@ test-deps:
 test: deps test-deps
 	$(BUILD) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
+
+# The suite RUNS times in a row (default 20) while a busy loop keeps every core occupied;
+# stops at the first failing run and keeps its log (scripts/test-repeat.sh).
+RUNS ?= 20
+test-repeat: deps test-deps
+	$(BUILD) --build-tests
+	SWIFT=$(SWIFT) CONFIG=$(CONFIG) scripts/test-repeat.sh $(RUNS)
 
 # The main job: a federation of the 10 built-in synthetic silos over gRPC with mutual TLS
 # on 127.0.0.1, trained to rank at the command line's defaults, then the federated model
@@ -90,6 +97,7 @@ fuzz-asan: deps
 
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client coordinator
+	python3 scripts/check_package_imports.py
 
 clean:
 	rm -rf .build out

@@ -103,6 +103,7 @@ let package = Package(
         .target(
             name: "FedAttnProtocol",
             dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -112,7 +113,8 @@ let package = Package(
         .target(
             name: "FedAttnTransport",
             dependencies: [
-                "FedAttnFederation", "FedAttnAggregation", "FedAttnCodec", "FedAttnModel", "FedAttnCore", "FedAttnProtocol", "FedAttnSecAgg",
+                "FedAttnFederation", "FedAttnModel", "FedAttnCore", "FedAttnProtocol", "FedAttnSecAgg",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -136,18 +138,17 @@ let package = Package(
         ),
         .target(
             name: "FedAttnSimulation",
-            dependencies: ["FedAttnTransport", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnCore"],
+            dependencies: ["FedAttnTransport", "FedAttnFederation", "FedAttnData", "FedAttnModel", "FedAttnCodec", "FedAttnCore"],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "fedattn-coordinator",
             dependencies: [
                 "FedAttnSimulation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnFederation", "FedAttnModel", "FedAttnData",
-                "FedAttnCodec", "FedAttnCore", "FedAttnPrivacy",
+                "FedAttnCodec", "FedAttnCore", "FedAttnPrivacy", "FedAttnAggregation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             path: "coordinator",
@@ -212,7 +213,6 @@ let package = Package(
                 "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "InMemoryLogging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -225,12 +225,8 @@ let package = Package(
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "InMemoryLogging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),

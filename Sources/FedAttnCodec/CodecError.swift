@@ -5,6 +5,9 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
     case tooLarge(declared: Int?, limit: Int)
     case zstd(String)
     case malformed(String)
+    /// A well-formed payload of other tensors than the layout expected (another model, or
+    /// another server optimiser's state).
+    case otherLayout(String)
 
     public var description: String {
         switch self {
@@ -14,6 +17,7 @@ public enum CodecError: Error, Equatable, CustomStringConvertible {
         case .tooLarge(nil, let limit): "the payload decompresses past the limit of \(limit) bytes"
         case .zstd(let why): "zstd: \(why)"
         case .malformed(let why): "malformed tensor payload: \(why)"
+        case .otherLayout(let why): "tensor payload of another layout: \(why)"
         }
     }
 }

@@ -194,11 +194,11 @@ public enum TensorPayload {
             throw .malformed("precision \(tag) is not accepted here (\(accepted.map { "\($0.rawValue)" }.sorted().joined(separator: ", ")))")
         }
         let count = try reader.u32()
-        guard count == layout.tensors.count else { throw .malformed("\(count) tensors, expected \(layout.tensors.count)") }
+        guard count == layout.tensors.count else { throw .otherLayout("\(count) tensors, expected \(layout.tensors.count)") }
         var entries: [(rows: [Int32]?, valueCount: Int)] = []
         for spec in layout.tensors {
             let name = String(decoding: try reader.bytes(try reader.u16()), as: UTF8.self)
-            guard name == spec.name else { throw .malformed("tensor '\(name)' where '\(spec.name)' was expected") }
+            guard name == spec.name else { throw .otherLayout("tensor '\(name)' where '\(spec.name)' was expected") }
             let rank = try reader.u8()
             let shape = try (0..<rank).map { _ throws(CodecError) in try reader.u32() }
             guard shape == spec.shape else { throw .malformed("tensor '\(name)' has shape \(shape), expected \(spec.shape)") }

@@ -20,6 +20,8 @@ public actor Coordinator {
     public nonisolated let config: CoordinatorConfig
     /// The server optimiser and its settings, for logs and reports (e.g. "fedadam eta 0.01 tau 0.0001").
     public nonisolated let strategyName: String
+    /// Checks what clients send (updates, evaluations) the same way whatever the transport.
+    private nonisolated let admission: Admission
     private var machine: RoundStateMachine
     private var strategy: any Strategy
     private var global: AttentionModel
@@ -119,6 +121,7 @@ public actor Coordinator {
         self.modelConfig = modelConfig
         self.clock = clock
         self.config = config
+        admission = Admission(modelConfig: modelConfig, config: config)
         var strategy = strategy ?? config.server.makeStrategy()
         self.store = store
         self.logger = logger
@@ -130,7 +133,7 @@ public actor Coordinator {
         if let store, let last = stored.last {
             model = try store.model(of: last)
             guard model.config == modelConfig else {
-                throw CoordinatorError.invalidUpdate("the state folder holds a model of another configuration (items \(model.config.items))")
+                throw StateFolderError("\(store.folder): holds a model of another configuration (items \(model.config.items))")
             }
             records = stored.compactMap(\.evaluation)
             try Self.restoreServerState(of: last, from: store, into: &strategy, model: model.parameters.layout)
@@ -144,8 +147,7 @@ public actor Coordinator {
         knownRows = RowSet(rows: model.parameters.layout.tensors[0].shape[0])
         if let stored = try store?.secureRows() {
             guard let rows = RowSet(rows: knownRows.rows, bitmap: stored) else {
-                throw CoordinatorError.invalidUpdate(
-                    "\(store!.folder)/\(StateStore.secureRowsFile) does not fit the model's \(knownRows.rows) item rows")
+                throw StateFolderError("\(store!.folder)/\(StateStore.secureRowsFile) does not fit the model's \(knownRows.rows) item rows")
             }
             knownRows = rows
         }
@@ -177,28 +179,29 @@ public actor Coordinator {
         do {
             stored = try store.serverState(of: last)
         } catch {
-            throw CoordinatorError.invalidUpdate(
+            throw StateFolderError(
                 "\(store.folder)/\(last.serverStateFile ?? ""): cannot read round \(last.round)'s server optimiser state (\(error.localizedDescription))"
             )
         }
         let layout = strategy.stateLayout(for: model)
-        let mismatch = CoordinatorError.invalidUpdate(
+        let mismatch = StateFolderError(
             "the state folder's round \(last.round) was aggregated by another server optimiser than \(strategy.name); "
                 + "run with the same --strategy, or start a new --state folder")
         switch (stored, layout) {
         case (nil, nil): return
         case (nil, _?):
-            throw CoordinatorError.invalidUpdate(
+            throw StateFolderError(
                 "the state folder's round \(last.round) has no server optimiser state (written by a stateless rule such as FedAvg, or before "
                     + "states were stored); \(strategy.name) cannot resume from it: run with that rule, or start a new --state folder")
         case (let data?, let layout?):
             let state: SparseWeights
             do {
                 state = try TensorPayload.decode(data, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32])
-            } catch {
+            } catch .otherLayout {
                 // Another optimiser's tensors are named after it, so they do not decode as these.
-                throw "\(error)".contains("was expected") || "\(error)".contains("tensors, expected")
-                    ? mismatch : CoordinatorError.invalidUpdate("\(last.serverStateFile ?? ""): \(error)")
+                throw mismatch
+            } catch {
+                throw StateFolderError("\(store.folder)/\(last.serverStateFile ?? ""): \(error)")
             }
             strategy.restore(state)
         default: throw mismatch
@@ -435,13 +438,13 @@ public actor Coordinator {
     }
 
     /// Folds in one client's update for the current round. The payload is decoded and checked
-    /// off the actor (many at once), between two checks that the update is still wanted.
+    /// off the actor (many at once, by `Admission`), between two checks that the update is
+    /// still wanted (the round may close while it decodes).
     public nonisolated func submitUpdate(
         client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data
     ) async throws(CoordinatorError) {
         try await checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
-        guard examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(examples)") }
-        let delta = try decodeUpdate(payload, from: client)
+        let delta = try admission.update(payload, from: client, examples: examples, trainSeconds: trainSeconds)
         let arrival = UpdateArrival(
             client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)
         let update = ClientUpdate(client: client, exampleCount: examples, delta: delta, localSteps: config.localSteps(examples: examples))
@@ -451,50 +454,6 @@ public actor Coordinator {
     /// Refuses an update for another round or base version, from a client not selected, or a second one.
     public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
         try machine.checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
-    }
-
-    /// Decodes an update against the model's layout and refuses what does not fit, is not
-    /// finite, or is larger in norm than the configured bound.
-    private nonisolated func decodeUpdate(_ payload: Data, from client: String) throws(CoordinatorError) -> SparseWeights {
-        guard payload.count <= config.maxUpdateBytes else {
-            throw .tooLarge("update of \(payload.count) bytes, over the limit of \(config.maxUpdateBytes)")
-        }
-        let delta: SparseWeights
-        do {
-            let layout = AttentionModel.layout(for: modelConfig)
-            delta = try TensorPayload.decode(payload, expecting: layout, maxBytes: min(config.maxUpdateBytes, TensorPayload.maximumSize(of: layout)))
-        } catch {
-            if case .tooLarge = error { throw .tooLarge("update from '\(client)': \(error)") }
-            throw .invalidUpdate("update from '\(client)': \(error)")
-        }
-        let layout = delta.layout
-        for (index, tensor) in delta.tensors.enumerated() {
-            let name = layout.tensors[index].name
-            guard tensor.values.allSatisfy(\.isFinite) else {
-                throw .invalidUpdate("update from '\(client)': tensor '\(name)' holds NaN or infinite values")
-            }
-            guard tensor.rows == nil || Self.tables.contains(name) else {
-                throw .invalidUpdate("update from '\(client)': tensor '\(name)' is sent as rows; only the embedding tables may be")
-            }
-        }
-        // Row 0 of the item table is padding: it never moves, and a silo may not move it.
-        if let items = layout.index(of: AttentionModel.TensorName.items) {
-            let tensor = delta.tensors[items], width = layout.tensors[items].shape[1]
-            let padding: ArraySlice<Float>? =
-                if let rows = tensor.rows { rows.first == 0 ? tensor.values[0..<width] : nil } else { tensor.values[0..<width] }
-            guard padding?.allSatisfy({ $0 == 0 }) ?? true else {
-                throw .invalidUpdate(
-                    "update from '\(client)': tensor '\(AttentionModel.TensorName.items)' changes row 0, the padding row, which stays zero")
-            }
-        }
-        let norm = delta.l2Norm
-        guard norm <= config.maxUpdateNorm else {
-            throw .invalidUpdate(
-                String(format: "update from '%@' has norm %.3g, over the bound of %.3g", client, norm, config.maxUpdateNorm)
-                    + (config.examplePrivacy != nil
-                        ? " (under example-level DP-SGD every row carries noise, more with more noise: raise --max-update-norm)" : ""))
-        }
-        return delta
     }
 
     private func fold(_ update: ClientUpdate, _ arrival: UpdateArrival) throws(CoordinatorError) {
@@ -550,56 +509,11 @@ public actor Coordinator {
         if reply.phase == .advertise && reply.abort == nil { metrics.updates.increment() }
     }
 
-    /// The tensors that may travel as rows: the embedding tables.
-    static let tables: Set<String> = [AttentionModel.TensorName.items, AttentionModel.TensorName.strategies]
-
     /// Folds in one client's evaluation of the round's new model. Each summary's example count
     /// must be its histograms' total (a pooled log loss is divided by it), and the ranking
     /// sums must be possible (hits at most the users, the NDCG sum at most the hits).
     public func submitEvaluation(client: String, round: Int, version: String, report: EvaluationReport) throws(CoordinatorError) {
-        for (name, summary) in [("test", report.test), ("validation", report.validation)] {
-            // Summed with overflow checked: a report of bins near 2^64 is refused, not a trap.
-            var counted: UInt64 = 0
-            for count in summary.positives + summary.negatives {
-                let (sum, overflow) = counted.addingReportingOverflow(count)
-                guard !overflow, sum <= UInt64(config.maxTrainExamples) else {
-                    throw .invalidRequest(
-                        "evaluation from '\(client)' counts more than \(config.maxTrainExamples) \(name) examples (--max-train-examples)")
-                }
-                counted = sum
-            }
-            guard UInt64(clamping: summary.examples) == counted else {
-                throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) \(name) examples, but its histograms hold \(counted)")
-            }
-        }
-        // A validation split is carved from the train rows: a client claiming more validation
-        // examples than it declared training ones would outweigh the others in the choice of
-        // the round kept, and in when to stop.
-        if let declared = machine.declaredExamples(of: client), report.validation.examples > declared {
-            throw .invalidRequest(
-                "evaluation from '\(client)' counts \(report.validation.examples) validation examples, more than the \(declared) training examples it declared at Join"
-            )
-        }
-        // A ranked user has a clicked row of the split it is ranked on, so no split ranks more
-        // users than its histograms hold positives (which a client cannot raise past what it
-        // declared for validation); each hit adds between 1/log2(K + 1) and 1 to its NDCG sum.
-        // A client claiming more would outweigh the others in the pooled figures and, under
-        // --select-by ndcg, in the choice of the round kept.
-        let testPositives = Int(clamping: report.test.positives.reduce(0, &+))
-        let validationPositives = Int(clamping: report.validation.positives.reduce(0, &+))
-        let r = report.ranking, v = report.validationRanking
-        for (users, hits, sum, k, positives, what) in [
-            (r.users, r.hits, r.ndcgSum, RankingSums.k, testPositives, "sampled"),
-            (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, RankingSums.catalogueK, testPositives, "catalogue"),
-            (v.users, v.hits, v.ndcgSum, RankingSums.k, validationPositives, "validation"),
-        ] {
-            let fewest = Double(hits) / log2(Double(k) + 1) - 1e-9
-            guard users >= 0, users <= positives, hits >= 0, hits <= users, sum.isFinite, sum >= fewest, sum <= Double(hits) + 1e-9 else {
-                throw .invalidRequest(
-                    "evaluation from '\(client)' ranks \(users) users (\(what), \(positives) clicked rows) with \(hits) hits and an NDCG sum of \(sum): not possible"
-                )
-            }
-        }
+        try admission.evaluation(report, from: client, declared: machine.declaredExamples(of: client))
         try handle(.evaluation(client: client, round: round, version: version, report: report))
     }
 

@@ -200,3 +200,15 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     public static func outOfRange(_ why: String) -> Self { Self(kind: .outOfRange, message: why) }
     public static func unavailable(_ why: String) -> Self { Self(kind: .unavailable, message: why) }
 }
+
+/// A state folder a coordinator cannot resume from: a file in it unreadable or not what it
+/// should be, or written by another configuration (model, server optimiser). The coordinator's
+/// own fault, never a client's: `serve` stops, naming the file, and changes nothing in it.
+public struct StateFolderError: Error, Equatable, CustomStringConvertible {
+    /// What is wrong, naming the file and what to do.
+    public let message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}

@@ -34,9 +34,14 @@ public enum ParticipantEvent: Sendable {
 /// sends is its `LocalWork`'s (a silo's training, or a load generator's prepared answers).
 public struct Participant: Sendable {
     public let work: any LocalWork
+    /// Seeds the draws of secure rounds (indicator values, stochastic rounding) when set, per
+    /// round; nil (the default): fresh system randomness each round. Tests fix it: a row two
+    /// silos touch reads as untouched when their random indicator values cancel (1 in 65,535).
+    public let secureDrawSeed: UInt64?
 
-    public init(work: any LocalWork) {
+    public init(work: any LocalWork, secureDrawSeed: UInt64? = nil) {
         self.work = work
+        self.secureDrawSeed = secureDrawSeed
     }
 
     /// A silo's participant: trains on `train` and evaluates on `test` with `threads` threads,
@@ -110,7 +115,10 @@ public struct Participant: Sendable {
                     session = nil
                     let secured: SecureSession
                     do {
-                        secured = try SecureSession(round: round, plan: plan, update: SecureSession.decode(update.payload, model: info.model))
+                        secured = try SecureSession(
+                            round: round, plan: plan, update: SecureSession.decode(update.payload, model: info.model),
+                            draws: secureDrawSeed.map { SeededGenerator(seed: $0 &+ UInt64(round) &* 7_919 &+ UInt64(plan.attempt)) }
+                                ?? .fromSystemRandom())
                     } catch let error as SecAggError {
                         events(.dropped(round: round, reason: "\(error)"))
                         let task = SecureTask(round: round, attempt: plan.attempt, phase: .advertise)

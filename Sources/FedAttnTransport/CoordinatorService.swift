@@ -316,9 +316,6 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         guard request.positiveHistogram.count == EvaluationSummary.bins, request.negativeHistogram.count == EvaluationSummary.bins else {
             throw RPCError(code: .invalidArgument, message: "histograms must have \(EvaluationSummary.bins) bins")
         }
-        guard request.logLossSum.isFinite, request.logLossSum >= 0 else {
-            throw RPCError(code: .invalidArgument, message: "log_loss_sum must be finite and non-negative")
-        }
         let test = EvaluationSummary(
             examples: Int(clamping: request.examples), logLossSum: request.logLossSum, positives: request.positiveHistogram,
             negatives: request.negativeHistogram)
@@ -329,9 +326,6 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 request.validationNegativeHistogram.count == EvaluationSummary.bins
             else {
                 throw RPCError(code: .invalidArgument, message: "validation histograms must have \(EvaluationSummary.bins) bins, or none")
-            }
-            guard request.validationLogLossSum.isFinite, request.validationLogLossSum >= 0 else {
-                throw RPCError(code: .invalidArgument, message: "validation_log_loss_sum must be finite and non-negative")
             }
             validation = EvaluationSummary(
                 examples: Int(clamping: request.validationExamples), logLossSum: request.validationLogLossSum,

@@ -69,7 +69,7 @@ struct TensorPayloadTests {
             try TensorPayload.decode(payload, expecting: other, maxBytes: 1 << 16)
         }
         let renamed = ParameterLayout([TensorSpec(name: "table", shape: [6, 4]), TensorSpec(name: "offset", shape: [3])])
-        #expect(throws: CodecError.malformed("tensor 'bias' where 'offset' was expected")) {
+        #expect(throws: CodecError.otherLayout("tensor 'bias' where 'offset' was expected")) {
             try TensorPayload.decode(payload, expecting: renamed, maxBytes: 1 << 16)
         }
         #expect(throws: CodecError.self) { try TensorPayload.decode(payload, expecting: Self.layout, maxBytes: 16) }

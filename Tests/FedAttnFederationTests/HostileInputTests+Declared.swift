@@ -99,4 +99,31 @@ extension HostileInputTests {
             #expect(error?.kind == .invalidRequest && error?.message.contains("not possible") == true, "\(String(describing: error))")
         }
     }
+
+    /// Checked by the coordinator itself (not only by the gRPC service), so that every link
+    /// takes the same path: a log-loss sum or a training time no figure could be.
+    @Test func aLogLossOrATrainingTimeThatIsNotAFigureIsRefusedOnEveryLink() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        var positives = [UInt64](repeating: 0, count: EvaluationSummary.bins), negatives = positives
+        positives[3000] = 10
+        negatives[1000] = 30
+        for loss in [Double.nan, -1] {
+            let report = EvaluationReport(validation: EvaluationSummary(examples: 40, logLossSum: loss, positives: positives, negatives: negatives))
+            await #expect(
+                throws: CoordinatorError.invalidRequest(
+                    "evaluation from 'a' has a validation log-loss sum of \(loss): finite and not negative expected")
+            ) {
+                try await coordinator.submitEvaluation(client: "a", round: 1, version: "any", report: report)
+            }
+        }
+        for seconds in [Double.nan, -Double.infinity, -1] {
+            await #expect(
+                throws: CoordinatorError.invalidUpdate("update from 'a' took \(seconds) seconds to train: a time is finite and not negative")
+            ) {
+                try await coordinator.submitUpdate(
+                    client: "a", round: 1, baseVersion: version, examples: 100, trainSeconds: seconds, payload: try Self.payload())
+            }
+        }
+        #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
+    }
 }

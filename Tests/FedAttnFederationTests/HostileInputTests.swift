@@ -232,7 +232,7 @@ struct DecoderFuzzTests {
         case .truncated: "truncated"
         case .tooLarge: "tooLarge"
         case .zstd: "zstd"
-        case .malformed: "malformed"
+        case .malformed, .otherLayout: "malformed"  // both refuse the content past the frame
         }
     }
 }

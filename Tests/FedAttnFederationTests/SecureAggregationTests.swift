@@ -117,8 +117,10 @@ struct SecureAggregationTests {
                 inner: InProcessLink(coordinator: coordinator, client: "silo-\(i)"), fault: i < faults.count ? faults[i] : .none, answered: answered)
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for (work, link) in zip(works, links) {
-                group.addTask { try await Participant(work: work).run(link: link, expectedModel: model) }
+            // Fixed draws: each secure comparison with plain FedAvg is one outcome, not a 1-in-65,535
+            // chance per shared row that two silos' indicator values cancel.
+            for (index, (work, link)) in zip(works, links).enumerated() {
+                group.addTask { try await Participant(work: work, secureDrawSeed: UInt64(index + 1)).run(link: link, expectedModel: model) }
             }
             try await group.waitForAll()
         }

@@ -81,7 +81,7 @@ struct ServerOptimizerTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: first) where name != "lock" && name != "round-002.server-state" {
             try FileManager.default.copyItem(atPath: first + "/" + name, toPath: lost + "/" + name)
         }
-        let error = #expect(throws: CoordinatorError.self) { _ = try Self.coordinator(server, folder: lost) }
+        let error = #expect(throws: StateFolderError.self) { _ = try Self.coordinator(server, folder: lost) }
         #expect(
             error?.message.contains("round-002.server-state: cannot read round 2's server optimiser state") == true, "\(String(describing: error))")
     }
@@ -94,7 +94,7 @@ struct ServerOptimizerTests {
             try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: copy + "/" + name)
         }
         for other in [ServerOptimizer.Rule.fedyogi, .fedavg] {
-            let error = #expect(throws: CoordinatorError.self) { _ = try Self.coordinator(ServerOptimizer(rule: other), folder: copy) }
+            let error = #expect(throws: StateFolderError.self) { _ = try Self.coordinator(ServerOptimizer(rule: other), folder: copy) }
             #expect(error?.message.contains("aggregated by another server optimiser") == true, "\(String(describing: error))")
         }
     }

@@ -16,10 +16,15 @@ struct SecureSession {
     private let clients: [SecAggClient]
     /// The values sum's shares, received with the indicators' and used in the values phase.
     private var valueShares: [EncryptedShare] = []
+    /// Stochastic rounding and the indicators' random values need fast draws, not secret ones
+    /// (only sums are ever seen).
+    private var draws: SeededGenerator
 
     /// - Throws: `SecAggError.protocolViolation` when the plan cannot be followed (an id or
     ///   neighbour outside the round, a threshold over the neighbours).
-    init(round: Int, plan: SecurePlan, update: SparseWeights) throws(SecAggError) {
+    /// `draws`: where the indicators' values and the rounding come from (fresh system
+    /// randomness; a test fixes it, so that its round's indicators cannot cancel by chance).
+    init(round: Int, plan: SecurePlan, update: SparseWeights, draws: SeededGenerator = .fromSystemRandom()) throws(SecAggError) {
         guard plan.clients >= 2, (0..<plan.clients).contains(plan.id),
             plan.neighbours.allSatisfy({ (0..<plan.clients).contains($0) && $0 != plan.id }),
             plan.threshold >= 1, plan.threshold <= plan.neighbours.count, (8...24).contains(plan.bits), plan.clip > 0, plan.clip.isFinite,
@@ -28,6 +33,7 @@ struct SecureSession {
         self.round = round
         self.plan = plan
         self.update = update
+        self.draws = draws
         codec = SecureUpdateCodec(layout: update.layout, quantizer: RingQuantizer(clip: plan.clip, bits: plan.bits))
         clients = (0..<2).map { sum in
             SecAggClient(
@@ -61,16 +67,13 @@ struct SecureSession {
             guard task.shares.count == 2 else { throw .protocolViolation("shares for both sums expected") }
             guard let known = task.rows, known.rows == codec.tableRows else { throw .protocolViolation("the rows known so far are missing") }
             valueShares = task.shares[1]
-            // Stochastic rounding and the indicators' random values need fast draws, not secret ones (only sums are ever seen).
-            var generator = SeededGenerator.fromSystemRandom()
             reply.masked = try clients[0].maskInput(
-                codec.indicators(update, known: known, using: &generator), shares: task.shares[0], modulusBits: RowIndicators.bits
+                codec.indicators(update, known: known, using: &draws), shares: task.shares[0], modulusBits: RowIndicators.bits
             ).values
             reply.maskedBits = RowIndicators.bits
         case .maskValues:
             guard let rows = task.rows, rows.rows == codec.tableRows else { throw .protocolViolation("the rows of the values are missing") }
-            var generator = SeededGenerator.fromSystemRandom()
-            let values = codec.values(update, rows: rows.sorted, weight: plan.weight, using: &generator)
+            let values = codec.values(update, rows: rows.sorted, weight: plan.weight, using: &draws)
             let bits = codec.quantizer.ringBits(clients: plan.clients)
             reply.masked = try clients[1].maskInput(values, shares: valueShares, modulusBits: bits).values
             reply.maskedBits = bits
