@@ -40,7 +40,7 @@ test-deps:
 
 # Tests run optimised: the numeric tests train real models, which unoptimised Swift does 50x slower.
 test: deps test-deps
-	$(BUILD) --build-tests
+	scripts/build-without-warnings.sh $(BUILD) --build-tests
 	$(SWIFT) test -c $(CONFIG) --skip-build
 
 # The suite RUNS times in a row (default 20) while a busy loop keeps every core occupied;

@@ -1,4 +1,4 @@
-public import ArgumentParser
+import ArgumentParser
 import Foundation
 
 /// Checks, before any work, that `path`'s folder exists, so that a file written at the end

@@ -1,5 +1,5 @@
 public import FedAttnCore
-public import FedAttnModel
+import FedAttnModel
 import Foundation
 
 /// Click logs with planted structure, for demos, tests and benchmarks at any scale.

@@ -1,7 +1,7 @@
 import CoreMetrics
 public import FedAttnAggregation
 import FedAttnCodec
-public import FedAttnCore
+import FedAttnCore
 public import FedAttnModel
 import FedAttnPrivacy
 import FedAttnSecAgg

@@ -1,5 +1,5 @@
 import Dispatch
-public import FedAttnCodec
+import FedAttnCodec
 import FedAttnCore
 public import FedAttnModel
 public import Foundation

@@ -1,6 +1,6 @@
 import Crypto
 public import FedAttnCore
-public import FedAttnModel
+import FedAttnModel
 import Foundation
 
 /// A model version's name: a SHA-256 over the model's values that can be brought up to date

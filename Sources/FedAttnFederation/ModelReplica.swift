@@ -1,6 +1,6 @@
 import FedAttnCodec
 import FedAttnCore
-public import FedAttnModel
+import FedAttnModel
 import Foundation
 import Synchronization
 

@@ -1,7 +1,7 @@
-public import FedAttnCore
+import FedAttnCore
 public import FedAttnModel
 import FedAttnSecAgg
-public import Foundation
+import Foundation
 
 /// What a participant says as it works, for a terminal or a log. Never carries silo data.
 public enum ParticipantEvent: Sendable {

@@ -1,6 +1,6 @@
-public import FedAttnModel
+import FedAttnModel
 public import FedAttnPrivacy
-public import Foundation
+import Foundation
 import Synchronization
 
 /// A silo's own account of the example-level privacy it has spent, kept on the silo's side:

@@ -1,4 +1,4 @@
-public import FedAttnCore
+import FedAttnCore
 
 // Embedding tables step lazily: a step reads and writes only the rows its batch touched, so
 // it costs the same on a 4M-row table as on a 2k-row one. Lazy alone (TensorFlow Addons'

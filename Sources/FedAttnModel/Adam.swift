@@ -1,4 +1,4 @@
-public import FedAttnCore
+import FedAttnCore
 
 /// Adam (Kingma & Ba), in the form Keras uses, so that results compare with Keras runs:
 /// alpha_t = lr * sqrt(1 - beta2^t) / (1 - beta1^t);  p -= alpha_t * m / (sqrt(v) + epsilon).

@@ -1,7 +1,7 @@
-public import FedAttnCodec
-public import FedAttnCore
-public import FedAttnFederation
-public import FedAttnModel
+import FedAttnCodec
+import FedAttnCore
+import FedAttnFederation
+import FedAttnModel
 import Foundation
 
 /// What a hostile silo does to its update, so that anyone can measure what an attack does

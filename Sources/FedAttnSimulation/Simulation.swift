@@ -1,4 +1,4 @@
-public import FedAttnCore
+import FedAttnCore
 public import FedAttnData
 public import FedAttnFederation
 public import FedAttnModel

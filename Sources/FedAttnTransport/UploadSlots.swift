@@ -38,7 +38,7 @@ actor UploadSlots {
         nextID += 1
         Task { [self] in
             try? await Task.sleep(for: limit)
-            await giveUp(id)
+            giveUp(id)
         }
         return await withCheckedContinuation { waiters.append(Waiter(id: id, client: client, continuation: $0)) }
     }
@@ -65,7 +65,7 @@ actor UploadSlots {
         holders[client] = .reserved(until: until)
         Task { [self, lapse] in
             try? await Task.sleep(for: lapse)
-            await self.lapseIfUnclaimed(client, reservedUntil: until)
+            self.lapseIfUnclaimed(client, reservedUntil: until)
         }
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A program a test runs alongside itself: its output goes to files the test can watch,
 /// and it is always stopped (SIGTERM, then SIGKILL) when the test lets go of it.
@@ -17,9 +17,9 @@ public final class BackgroundProcess: @unchecked Sendable {
         folder = FileManager.default.temporaryDirectory.appendingPathComponent("fedattn-bg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         standardErrorPath = folder.appendingPathComponent("stderr").path
-        FileManager.default.createFile(atPath: standardErrorPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: standardErrorPath, contents: nil)
         let outPath = folder.appendingPathComponent("stdout").path
-        FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice

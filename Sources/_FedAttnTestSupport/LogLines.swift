@@ -1,4 +1,4 @@
-public import InMemoryLogging
+import InMemoryLogging
 public import Logging
 
 /// Log lines a test collects from a `Logger` it hands to the code under test, at every level,

@@ -15,7 +15,7 @@ struct ModelDownloadTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         // What a coordinator killed between creating a payload file and unlinking it leaves.
-        FileManager.default.createFile(atPath: folder + "/.payload-AbC123", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: folder + "/.payload-AbC123", contents: Data([1, 2, 3]))
         let model = try Fixtures.tinyModel()
         let coordinator = try Coordinator(
             modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: 1, minClients: 1), initialModel: model,

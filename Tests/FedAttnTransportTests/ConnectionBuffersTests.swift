@@ -40,7 +40,7 @@ import Testing
         let channel = EmbeddedChannel(handlers: [ReadBatchLimit(bytes: 8 << 10), recorder])
         // Four socket reads in one wake-up, as NIO delivers them: 16 KiB, 5 B, 12 KiB, 3 KiB.
         let reads = [Self.bytes(16 << 10, seed: 1), Self.bytes(5, seed: 2), Self.bytes(12 << 10, seed: 3), Self.bytes(3 << 10, seed: 4)]
-        for read in reads { channel.pipeline.fireChannelRead(NIOAny(channel.allocator.buffer(bytes: read))) }
+        for read in reads { channel.pipeline.fireChannelRead(channel.allocator.buffer(bytes: read)) }
         channel.pipeline.fireChannelReadComplete()
         let batches = recorder.readBatches.filter { $0 > 0 }
         #expect(batches.allSatisfy { $0 <= 8 << 10 }, "batches: \(batches)")
@@ -92,7 +92,7 @@ import Testing
                 let length = min(stream.count - offset, Int.random(in: 1...(trial < 5 ? 40 : 24 << 10), using: &generator))
                 let batch = channel.allocator.buffer(bytes: stream[offset..<offset + length])
                 batches.append(batch)
-                channel.pipeline.fireChannelRead(NIOAny(batch))
+                channel.pipeline.fireChannelRead(batch)
                 offset += length
             }
             #expect(recorder.received == stream)

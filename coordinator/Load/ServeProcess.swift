@@ -21,7 +21,7 @@ struct ServeProcess {
         process.executableURL = URL(fileURLWithPath: wrapper.first.map(Self.resolve) ?? executable)
         process.arguments =
             wrapper.dropFirst() + (wrapper.isEmpty ? [] : [executable]) + ["serve", "--port", "0", "--port-file", portPath] + arguments
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice
         try process.run()

@@ -46,7 +46,7 @@ extension CoordinatorCommand {
                 return await group.reduce(0, +)
             }
             let cpu = ResourceUsage.cpuSeconds() - cpuBefore
-            let wakeups = await coordinator.wakeups
+            let wakeups = coordinator.wakeups
             let result: [String: Double] = [
                 "clients": Double(clients), "seconds": Double(seconds), "long_polls": Double(polls),
                 "wakeups_per_second_per_client": Double(wakeups) / Double(seconds) / Double(clients),

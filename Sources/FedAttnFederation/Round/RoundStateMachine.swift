@@ -1,8 +1,8 @@
 import FedAttnAggregation
 import FedAttnCore
-public import FedAttnModel
+import FedAttnModel
 import FedAttnSecAgg
-public import Logging
+import Logging
 
 /// The life of a federation's rounds as a pure value: it takes events (a join, a leave, an
 /// update, an evaluation, time passing, the end of a store) and returns what its owner must

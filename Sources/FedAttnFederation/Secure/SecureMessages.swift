@@ -1,5 +1,5 @@
 public import FedAttnSecAgg
-public import Foundation
+import Foundation
 
 /// What a client needs, in its training task, to take part in a secure round: its place in
 /// the round's SecAgg+ graph and how to quantise (protocol `SecurePlan`).
