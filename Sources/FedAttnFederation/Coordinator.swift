@@ -46,9 +46,10 @@ public actor Coordinator {
     /// The kept round's model as a whole payload, encoded for the first client that asks
     /// for it at the end (`FederationTask.done`).
     private var keptEncoding: (version: String, task: Task<PayloadFile, any Error>)?
-    /// Records that could not be stored yet, written before anything newer.
-    private var unstoredRecords: [RoundRecord] = []
-    private var recordRetry: Task<Void, Never>?
+    /// What is yet to be written to the state folder besides models (records, privacy charges,
+    /// known rows, the kept round), in order, retried with backoff until it holds.
+    private var journal = Journal()
+    private var journalRetry: Task<Void, Never>?
     private let store: StateStore?
     private let logger: Logger
     private let metrics = CoordinatorMetrics()
@@ -480,11 +481,7 @@ public actor Coordinator {
         knownRows = known
         logger.info("round \(round): \(new) item rows trained for the first time; \(known.count) so far")
         guard new > 0 else { return }
-        do {
-            try store?.storeSecureRows(known.data)
-        } catch {
-            logger.error("round \(round): the rows trained so far could not be stored: \(error) (kept in memory; tried again next round)")
-        }
+        write(.knownRows(known.data, round: round))
     }
 
     /// Takes one client's answer to a phase of a secure round: checked against what the round
@@ -589,13 +586,7 @@ public actor Coordinator {
                 weighting: config.server.weighting)
             metrics.selected.record(selected.count)
             if attempt > 1 { metrics.retries.increment() }
-        case .chargePrivacy(let charges):
-            do {
-                try store?.recordPrivacyCharges(charges)
-            } catch {
-                // The charges stay in memory; a restart would then count them short.
-                logger.error("round \(charges.first?.round ?? 0): the privacy charges could not be stored: \(error)")
-            }
+        case .chargePrivacy(let charges): write(.privacyCharges(charges))
         case .fold:
             // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
             if let update { accumulator?.add(update) }
@@ -633,17 +624,10 @@ public actor Coordinator {
             )
             records.append(record)
             changes.notify()
-            if store != nil {
-                unstoredRecords.append(record)
-                storeRecords()
-            }
+            write(.record(record))
         case .keepBest(let round):
             if store == nil { keptModel = global }
-            do {
-                try store?.keepBest(round: round)
-            } catch {
-                logger.error("round \(round) is the best so far, but best.safetensors could not be linked to it: \(error) (tried again on restart)")
-            }
+            write(.keptRound(round))
         case .finish:
             logger.notice("done: \(machine.completedRounds) rounds")
             changes.notify()
@@ -775,31 +759,29 @@ public actor Coordinator {
         try? handle(.storeFailed(round: outcome.round, reason: reason))
     }
 
-    /// Writes the records not yet stored, in order; on failure tries again with backoff
-    /// (logged once a streak), so no record is dropped.
-    private func storeRecords(failures: Int = 0) {
-        guard let store, recordRetry == nil else { return }
-        while let record = unstoredRecords.first {
-            do {
-                try store.recordEvaluation(record)
-                unstoredRecords.removeFirst()
-                if failures > 0 { logger.notice("round \(record.round): its record is stored, at attempt \(failures + 1)") }
-            } catch {
-                metrics.storeFailures.increment()
-                if failures == 0 { logger.error("round \(record.round): cannot store its record: \(error); trying again with backoff") }
-                let wait = RoundStateMachine.storeBackoff(afterFailures: failures + 1)
-                recordRetry = Task { [self, clock] in
-                    try? await clock.sleep(until: clock.now + wait)
-                    self.retryRecords(failures: failures + 1)
-                }
-                return
-            }
-        }
+    /// Queues `write` in the journal and writes what it can now (nothing without a state folder).
+    private func write(_ write: Journal.Write) {
+        guard store != nil else { return }
+        journal.append(write)
+        flushJournal()
     }
 
-    private func retryRecords(failures: Int) {
-        recordRetry = nil
-        storeRecords(failures: failures)
+    /// Writes the journal's pending writes in order; on a failure, tries again after the
+    /// backoff (logged at the first failure of a streak and when it holds again).
+    private func flushJournal() {
+        guard let store, journalRetry == nil else { return }
+        switch journal.flush({ try store.store($0) }) {
+        case .stored(let after):
+            if after > 0 { logger.notice("the state folder takes writes again, after \(after) failure(s); nothing was lost") }
+        case .failed(let what, let error, let failures, let wait):
+            metrics.storeFailures.increment()
+            if failures == 1 { logger.error("cannot store \(what): \(error); kept, and tried again with backoff") }
+            journalRetry = Task { [self, clock] in
+                try? await clock.sleep(until: clock.now + wait)
+                self.journalRetry = nil
+                self.flushJournal()
+            }
+        }
     }
 
     /// Keeps one timer, for the machine's next deadline.

@@ -452,7 +452,7 @@ public struct RoundStateMachine: Sendable {
     public static let maxStoreBackoff: Duration = .seconds(30)
 
     /// 0.5 s, doubling with each failure, up to `maxStoreBackoff`.
-    static func storeBackoff(afterFailures failures: Int) -> Duration {
+    package static func storeBackoff(afterFailures failures: Int) -> Duration {
         min(.milliseconds(500) * (1 << min(failures - 1, 16)), maxStoreBackoff)
     }
 
