@@ -27,12 +27,8 @@ public actor Coordinator {
     private var global: AttentionModel
     /// `global`'s version, kept up to date row by row.
     private var digest: ModelDigest
-    private var published: Published
-    /// The version before, still served (its delta, and the payloads made of it) to
-    /// clients finishing downloads they started.
-    private var previous: Published?
-    /// The recent versions and the rows each changed: what a catch-up download sends.
-    private var trail: VersionTrail
+    /// The versions served and the payloads made of them.
+    private var served: ServedVersions
     private var accumulator: UpdateAccumulator?
     /// The secure round under way (secure aggregation): keys, shares and masked inputs, in
     /// memory only, dropped once its step is taken.
@@ -68,36 +64,6 @@ public actor Coordinator {
     /// Returns once at least `count` calls (long polls, observers) are waiting for a change.
     public nonisolated func waitForWaitingCalls(_ count: Int) async { await changes.waitForWaiters(count) }
 
-    /// A published model: its version, the delta from the version before it (for clients
-    /// holding that one) when it is smaller than the model, and the payloads clients have
-    /// asked for (encoded then: with every client holding the version before, no round
-    /// encodes the whole model).
-    private struct Published: Sendable {
-        let version: String
-        let delta: (from: String, payload: PayloadFile)?
-        var encoded: [PayloadKind: PayloadFile] = [:]
-        /// Older versions whose holders are sent the whole model (a catch-up would not be smaller).
-        var wholeFor: Set<String> = []
-
-        /// What was made for a client holding `base`, if anything.
-        func payload(for base: String?) -> (PayloadFile, deltaFrom: String?)? {
-            if let base, let delta, delta.from == base { return (delta.payload, base) }
-            if let base, let file = encoded[.catchUp(from: base)] { return (file, base) }
-            return encoded[.whole].map { ($0, nil) }
-        }
-    }
-    /// A payload of a version encoded when first asked for: the whole model, or a catch-up
-    /// (float32 values of the item rows changed since an older version, and of every other
-    /// tensor, which replace the held ones).
-    private enum PayloadKind: Hashable, Sendable {
-        case whole
-        case catchUp(from: String)
-    }
-    /// The most catch-ups (from distinct older versions) encoded of one version.
-    static let catchUpsPerVersion = 4
-    /// Payloads of the current version being encoded.
-    private var encodings: [PayloadKind: Task<PayloadFile, any Error>] = [:]
-
     /// A round's new model on its way to being served: encoded once, stored until it holds.
     private struct Staged: Sendable {
         let model: AttentionModel
@@ -106,7 +72,7 @@ public actor Coordinator {
         let delta: (from: String, weights: SparseWeights)?
         /// The server optimiser's state after the round, stored with the model.
         let serverState: SparseWeights?
-        var published: Published?
+        var published: ServedVersions.Published?
     }
 
     /// With a `store`, every version is made durable before any client hears of it, every
@@ -157,10 +123,9 @@ public actor Coordinator {
             + (config.secureAggregation != nil ? " + secure aggregation (SecAgg+)" : "")
         global = model
         digest = ModelDigest(model.parameters)
-        published = try Self.publish(version: digest.version, delta: nil, layout: model.parameters.layout, in: payloadFolder)
-        trail = VersionTrail(current: published.version)
+        served = ServedVersions(version: digest.version, folder: payloadFolder)
         machine = RoundStateMachine(
-            config: config, version: published.version, completedRounds: records.count, unevaluated: unevaluated, history: records,
+            config: config, version: served.current.version, completedRounds: records.count, unevaluated: unevaluated, history: records,
             privacyCharges: try store?.privacyCharges() ?? [])
         if let store, let best = machine.selection.bestRound {
             do {
@@ -209,80 +174,7 @@ public actor Coordinator {
         }
     }
 
-    /// Encodes `delta` into a payload file, when it is smaller than the whole model would
-    /// be before compression; the whole model is encoded when first asked for.
-    private static func publish(
-        version: String, delta: (from: String, weights: SparseWeights)?, layout: ParameterLayout, in folder: String
-    ) throws -> Published {
-        let deltaFile = try delta.map { try PayloadFile(TensorPayload.encode($0.weights, precision: .float32Step), in: folder) }
-        guard let delta, let deltaFile, deltaFile.count < 4 * layout.count else { return Published(version: version, delta: nil) }
-        return Published(version: version, delta: (delta.from, deltaFile))
-    }
-
-    /// What a client holding `base` (nil: none) is sent of the current version: the step
-    /// from the version before; for an older version on the trail, a catch-up when it is
-    /// smaller than the model; else the whole model.
-    private func currentPayload(base: String?) async throws(CoordinatorError) -> (PayloadFile, deltaFrom: String?) {
-        guard let base, base != published.version, !published.wholeFor.contains(base) else { return (try await encoded(.whole), nil) }
-        if let delta = published.delta, delta.from == base { return (delta.payload, base) }
-        let kind = PayloadKind.catchUp(from: base)
-        if published.encoded[kind] != nil || encodings[kind] != nil { return (try await encoded(kind), base) }
-        // Each base costs an encoding up to the model's size: a few per version, then whole
-        // models (which every base shares), so clients naming many old versions cannot make
-        // the coordinator encode dozens.
-        let catchUps = published.encoded.keys.filter { $0 != .whole }.count + encodings.keys.filter { $0 != .whole }.count
-        guard catchUps < Self.catchUpsPerVersion else { return (try await encoded(.whole), nil) }
-        let layout = global.parameters.layout
-        let width = layout.tensors[0].shape[1], others = layout.count - layout.tensors[0].elementCount
-        guard let rows = trail.rowsChanged(since: base), rows.count * width + others < layout.count else {
-            published.wholeFor.insert(base)
-            return (try await encoded(.whole), nil)
-        }
-        return (try await encoded(kind, tableRows: rows), base)
-    }
-
-    /// A payload of the current version: encoded (off the actor, streaming: never whole in
-    /// memory) on the first request, which later ones wait for. `tableRows`: the item rows a
-    /// catch-up sends (needed only to start one). The encoder holds its own reference to the
-    /// model's values, so a round aggregated meanwhile copies the model rather than change
-    /// what is being encoded.
-    private func encoded(_ kind: PayloadKind, tableRows: [Int32]? = nil) async throws(CoordinatorError) -> PayloadFile {
-        if let file = published.encoded[kind] { return file }
-        let version = published.version
-        let task: Task<PayloadFile, any Error>
-        if let running = encodings[kind] {
-            task = running
-        } else {
-            // Aggregated in place and not yet published (staged): the values are the next
-            // version's, so the current one can no longer be encoded.
-            guard staged == nil else { throw .unknownVersion(version) }
-            var rows = global.parameters.layout.tensors.map { _ in nil as [Int32]? }
-            if case .catchUp = kind {
-                precondition(tableRows != nil, "A catch-up is started with its rows.")
-                rows[0] = tableRows
-            }
-            task = Task.detached { [weights = global.parameters, folder = payloadFolder] in
-                try PayloadFile(in: folder) { write in try TensorPayload.encode(weights, rows: rows, precision: .float32, to: write) }
-            }
-            encodings[kind] = task
-        }
-        do {
-            let file = try await task.value
-            if published.version == version {
-                published.encoded[kind] = file
-                encodings[kind] = nil
-            } else if previous?.version == version {
-                // Published over while encoding: clients that started this download finish it.
-                previous?.encoded[kind] = file
-            }
-            return file
-        } catch {
-            if published.version == version { encodings[kind] = nil }
-            throw .unavailable("model \(version.prefix(12)) could not be encoded: \(error)")
-        }
-    }
-
-    // MARK: Calls from clients
+    // MARK: Calls from clients    // MARK: Calls from clients
 
     /// Registers a client on `connection` (the peer address over gRPC) with the training
     /// examples it holds (no update of it may claim more); refuses another protocol version,
@@ -382,10 +274,8 @@ public actor Coordinator {
     ) async throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
         // The same (version, base) always gets the same payload, piece after piece.
         let (payload, deltaFrom): (PayloadFile, String?)
-        if version == published.version {
-            (payload, deltaFrom) = try await currentPayload(base: base)
-        } else if let previous, previous.version == version, let made = previous.payload(for: base) {
-            (payload, deltaFrom) = made
+        if version == served.current.version || served.previous?.version == version && served.previous?.payload(for: base) != nil {
+            (payload, deltaFrom) = try await servedPayload(version: version, base: base)
         } else if version == keptVersion {
             (payload, deltaFrom) = (try await keptModelPayload(version), nil)
         } else {
@@ -398,6 +288,25 @@ public actor Coordinator {
         try handle(.downloaded(client: client, bytes: end - offset))
         metrics.bytesDown.increment(by: end - offset)
         return (payload, offset..<end, deltaFrom)
+    }
+
+    /// A published version's payload for a client holding `base`: made already, or awaited
+    /// while it is encoded off the actor (later requests wait for the same encoding).
+    private func servedPayload(version: String, base: String?) async throws(CoordinatorError) -> (PayloadFile, String?) {
+        // Aggregated in place and not yet published (staged): the values are the next
+        // version's, so the current one can no longer be encoded.
+        switch try served.answer(version: version, base: base, weights: global.parameters, canEncode: staged == nil) {
+        case .ready(let file, let deltaFrom): return (file, deltaFrom)
+        case .encoding(let kind, let task, let deltaFrom):
+            do {
+                let file = try await task.value
+                served.finished(kind, of: version, file: file)
+                return (file, deltaFrom)
+            } catch {
+                served.finished(kind, of: version, file: nil)
+                throw .unavailable("model \(version.prefix(12)) could not be encoded: \(error)")
+            }
+        }
     }
 
     /// The version of the round kept by validation, once the federation is done (before, the
@@ -687,7 +596,7 @@ public actor Coordinator {
         if step == nil, config.secureAggregation != nil {
             // Not retried: a second sum of the same updates over other silos would tell their difference.
             logger.error("round \(outcome.round): \(strategy.name) published nothing from the secure sum; the model stays as it was this round")
-            try? handle(.published(round: outcome.round, version: published.version))
+            try? handle(.published(round: outcome.round, version: served.current.version))
             return
         }
         guard let step else {
@@ -701,13 +610,13 @@ public actor Coordinator {
         var delta: (from: String, weights: SparseWeights)?
         if case .added(let added) = step, let rows = added.tensors[0].rows {
             digest.update(global.parameters, changedRows: rows)
-            delta = (published.version, added)
+            delta = (served.current.version, added)
         } else {
             digest = ModelDigest(global.parameters)
         }
         let model = global
         // Clients still downloading the current version may finish; the one before it goes.
-        previous = nil
+        served.forgetPrevious()
         staged = Staged(
             model: model, version: digest.version, delta: delta, serverState: strategy.savedState(for: model.parameters.layout), published: nil)
         storeStaged(outcome)
@@ -722,7 +631,7 @@ public actor Coordinator {
             var staged = staged
             do {
                 if staged.published == nil {
-                    staged.published = try Self.publish(
+                    staged.published = try ServedVersions.publish(
                         version: staged.version, delta: staged.delta, layout: staged.model.parameters.layout, in: folder)
                 }
                 let serverState = try staged.serverState.map { try TensorPayload.encode($0, precision: .float32) }
@@ -745,11 +654,8 @@ public actor Coordinator {
             metrics.aggregationSeconds.recordNanoseconds(Int64((ContinuousClock.now - started) / .nanoseconds(1)))
         }
         // Clients still downloading the version before may finish it.
-        previous = published
-        encodings = [:]
         global = staged.model
-        published = new
-        trail.append(new.version, changedRows: staged.delta?.weights.tensors[0].rows)
+        served.publish(new, changedRows: staged.delta?.weights.tensors[0].rows)
         try? handle(.published(round: outcome.round, version: new.version))
     }
 

@@ -1,4 +1,4 @@
-import Foundation
+package import Foundation
 
 #if canImport(Glibc)
     import Glibc
@@ -15,21 +15,21 @@ import Foundation
 /// The file has no name: it is unlinked as soon as it is created, lives as long as this
 /// object, and a killed coordinator leaves nothing behind (but for a file created in the
 /// instant before its unlink, which `removeLeftovers` clears at the next start).
-final class PayloadFile: Sendable {
-    let count: Int
+package final class PayloadFile: Sendable {
+    package let count: Int
     private let descriptor: Int32
 
     static let namePrefix = ".payload-"
 
     /// Writes `payload` to a new unnamed file in `folder`.
-    convenience init(_ payload: Data, in folder: String) throws {
+    package convenience init(_ payload: Data, in folder: String) throws {
         try self.init(in: folder) { write in try payload.withUnsafeBytes { try write($0) } }
     }
 
     /// A new unnamed file in `folder` holding what `body` writes with the function it is
     /// handed, piece by piece (a payload being encoded: never whole in memory).
     /// - Throws: `PayloadFileError` when the file cannot be made or written; what `body` throws.
-    init(in folder: String, writing body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    package init(in folder: String, writing body: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         var template = Array((folder as NSString).appendingPathComponent(Self.namePrefix + "XXXXXX").utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw PayloadFileError("cannot create a payload file in \(folder)") }
@@ -52,7 +52,7 @@ final class PayloadFile: Sendable {
     deinit { close(descriptor) }
 
     /// The payload's bytes in `range`, which lies within `0..<count`.
-    func read(_ range: Range<Int>) throws(PayloadFileError) -> Data {
+    package func read(_ range: Range<Int>) throws(PayloadFileError) -> Data {
         precondition(range.lowerBound >= 0 && range.upperBound <= count, "A piece lies within the payload.")
         var data = Data(count: range.count)
         let whole = data.withUnsafeMutableBytes { bytes in
@@ -88,8 +88,8 @@ final class PayloadFile: Sendable {
 }
 
 /// A payload file could not be written or read: the message says which, and the system's reason.
-struct PayloadFileError: Error, CustomStringConvertible {
-    let description: String
+package struct PayloadFileError: Error, CustomStringConvertible {
+    package let description: String
 
     init(_ what: String) {
         description = "\(what): \(String(cString: strerror(errno)))"
