@@ -89,35 +89,16 @@ public actor Coordinator {
         self.clock = clock
         self.config = config
         admission = Admission(modelConfig: modelConfig, config: config)
-        var strategy = strategy ?? config.server.makeStrategy()
         self.store = store
         self.logger = logger
         payloadFolder = store?.folder ?? FileManager.default.temporaryDirectory.path
         if let store { PayloadFile.removeLeftovers(in: store.folder) }
-        var model = initialModel
-        var unevaluated: RoundOutcome?
-        let stored = try store?.rounds() ?? []
-        if let store, let last = stored.last {
-            model = try store.model(of: last)
-            guard model.config == modelConfig else {
-                throw StateFolderError("\(store.folder): holds a model of another configuration (items \(model.config.items))")
-            }
-            records = stored.compactMap(\.evaluation)
-            try Self.restoreServerState(of: last, from: store, into: &strategy, model: model.parameters.layout)
-            if last.evaluation == nil {
-                unevaluated = RoundOutcome(
-                    round: last.round, participants: last.participants, examples: last.examples, bytesUpPerClient: last.bytesUpPerClient,
-                    trainSecondsMax: last.trainSecondsMax, dpSamplingRate: last.dpSamplingRate)
-            }
-        }
+        let resumed = try ResumedState(
+            store: store, modelConfig: modelConfig, initialModel: initialModel, strategy: strategy ?? config.server.makeStrategy())
+        let (model, strategy) = (resumed.model, resumed.strategy)
         self.strategy = strategy
-        knownRows = RowSet(rows: model.parameters.layout.tensors[0].shape[0])
-        if let stored = try store?.secureRows() {
-            guard let rows = RowSet(rows: knownRows.rows, bitmap: stored) else {
-                throw StateFolderError("\(store!.folder)/\(StateStore.secureRowsFile) does not fit the model's \(knownRows.rows) item rows")
-            }
-            knownRows = rows
-        }
+        records = resumed.records
+        knownRows = resumed.knownRows
         strategyName =
             strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
             + (config.secureAggregation != nil ? " + secure aggregation (SecAgg+)" : "")
@@ -125,8 +106,8 @@ public actor Coordinator {
         digest = ModelDigest(model.parameters)
         served = ServedVersions(version: digest.version, folder: payloadFolder)
         machine = RoundStateMachine(
-            config: config, version: served.current.version, completedRounds: records.count, unevaluated: unevaluated, history: records,
-            privacyCharges: try store?.privacyCharges() ?? [])
+            config: config, version: served.current.version, completedRounds: records.count, unevaluated: resumed.unevaluated,
+            history: records, privacyCharges: resumed.privacyCharges)
         if let store, let best = machine.selection.bestRound {
             do {
                 try store.keepBest(round: best)
@@ -136,45 +117,7 @@ public actor Coordinator {
         }
     }
 
-    /// Gives `strategy` the state stored with round `last`; refuses a state folder whose
-    /// server optimiser is another than this coordinator's (its moments would be lost or misread).
-    private static func restoreServerState(
-        of last: StateStore.StoredRound, from store: StateStore, into strategy: inout any Strategy, model: ParameterLayout
-    ) throws {
-        let stored: Data?
-        do {
-            stored = try store.serverState(of: last)
-        } catch {
-            throw StateFolderError(
-                "\(store.folder)/\(last.serverStateFile ?? ""): cannot read round \(last.round)'s server optimiser state (\(error.localizedDescription))"
-            )
-        }
-        let layout = strategy.stateLayout(for: model)
-        let mismatch = StateFolderError(
-            "the state folder's round \(last.round) was aggregated by another server optimiser than \(strategy.name); "
-                + "run with the same --strategy, or start a new --state folder")
-        switch (stored, layout) {
-        case (nil, nil): return
-        case (nil, _?):
-            throw StateFolderError(
-                "the state folder's round \(last.round) has no server optimiser state (written by a stateless rule such as FedAvg, or before "
-                    + "states were stored); \(strategy.name) cannot resume from it: run with that rule, or start a new --state folder")
-        case (let data?, let layout?):
-            let state: SparseWeights
-            do {
-                state = try TensorPayload.decode(data, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout), accepting: [.float32])
-            } catch .otherLayout {
-                // Another optimiser's tensors are named after it, so they do not decode as these.
-                throw mismatch
-            } catch {
-                throw StateFolderError("\(store.folder)/\(last.serverStateFile ?? ""): \(error)")
-            }
-            strategy.restore(state)
-        default: throw mismatch
-        }
-    }
-
-    // MARK: Calls from clients    // MARK: Calls from clients
+    // MARK: Calls from clients
 
     /// Registers a client on `connection` (the peer address over gRPC) with the training
     /// examples it holds (no update of it may claim more); refuses another protocol version,
