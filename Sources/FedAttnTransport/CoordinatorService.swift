@@ -42,73 +42,13 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
         let model = coordinator.modelConfig
         let limits = coordinator.limits(pieceBytes: Self.pieceBytes, updateChunkBytes: Self.chunkBytes, uploadSlots: Self.uploadSlots)
-        return ServerResponse(
-            message: .with {
-                $0.protocolVersion = Coordinator.protocolVersion
-                $0.clientID = client
-                $0.rounds = UInt32(coordinator.config.rounds)
-                $0.model = .with {
-                    $0.dim = UInt32(model.dim)
-                    $0.historyLength = UInt32(model.historyLength)
-                    $0.hidden = UInt32(model.hidden)
-                    $0.items = model.items.description
-                    $0.strategies = UInt32(model.strategies)
-                }
-                $0.limits = .with {
-                    $0.maxUpdateBytes = UInt64(limits.maxUpdateBytes)
-                    $0.maxUpdateNorm = limits.maxUpdateNorm
-                    $0.uploadTimeoutMs = Self.milliseconds(limits.uploadTimeout)
-                    $0.pieceBytes = UInt32(limits.pieceBytes)
-                    $0.updateChunkBytes = UInt32(limits.updateChunkBytes)
-                    $0.longPollMs = Self.milliseconds(limits.longPoll)
-                    $0.maxTrainExamples = UInt64(limits.maxTrainExamples)
-                    $0.roundTimeoutMs = Self.milliseconds(limits.roundTimeout)
-                    $0.uploadSlots = UInt32(limits.uploadSlots)
-                }
-            })
+        return ServerResponse(message: Wire.joinResponse(client: client, rounds: coordinator.config.rounds, model: model, limits: limits))
     }
 
     func nextTask(request: ServerRequest<Fedattn_V1_TaskRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_Task> {
         let client = try await identity(context, request.metadata)
         let task = try await call { () throws(CoordinatorError) in try await coordinator.nextTask(client: client) }
-        return ServerResponse(
-            message: .with { message in
-                switch task {
-                case .train(let round, let version, let plan):
-                    message.kind = .train
-                    message.round = UInt32(round)
-                    message.modelVersion = version
-                    message.plan = .with {
-                        $0.epochs = UInt32(plan.epochs)
-                        $0.batchSize = UInt32(plan.batchSize)
-                        $0.learningRate = plan.learningRate
-                        $0.seed = plan.seed
-                        $0.proximalMu = plan.proximalMu
-                        $0.negatives = UInt32(plan.negatives.count)
-                        $0.negativeExponent = Float(plan.negatives.exponent)
-                        if let privacy = plan.privacy {
-                            $0.dpClipNorm = privacy.clipNorm
-                            $0.dpNoiseMultiplier = privacy.noiseMultiplier
-                            $0.dpRowLearningRate = privacy.rowLearningRate
-                        }
-                        if let secure = plan.secure { $0.secure = SecureWire.plan(secure) }
-                    }
-                case .secure(let task):
-                    message.kind = .secure
-                    message.round = UInt32(task.round)
-                    message.secure = SecureWire.task(task)
-                case .evaluate(let round, let version):
-                    message.kind = .evaluate
-                    message.round = UInt32(round)
-                    message.modelVersion = version
-                case .wait(let after):
-                    message.kind = .wait
-                    message.retryAfterMs = UInt32(after.components.seconds * 1000 + after.components.attoseconds / 1_000_000_000_000_000)
-                case .done(let kept):
-                    message.kind = .done
-                    if let kept { message.modelVersion = kept }
-                }
-            })
+        return ServerResponse(message: Wire.task(task))
     }
 
     func downloadModel(request: ServerRequest<Fedattn_V1_ModelRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_ModelChunk>
@@ -313,34 +253,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     ) async throws -> ServerResponse<Fedattn_V1_EvaluationReceipt> {
         let client = try await identity(context, request.metadata)
         let request = request.message
-        guard request.positiveHistogram.count == EvaluationSummary.bins, request.negativeHistogram.count == EvaluationSummary.bins else {
-            throw RPCError(code: .invalidArgument, message: "histograms must have \(EvaluationSummary.bins) bins")
-        }
-        let test = EvaluationSummary(
-            examples: Int(clamping: request.examples), logLossSum: request.logLossSum, positives: request.positiveHistogram,
-            negatives: request.negativeHistogram)
-        // The validation split's: absent (empty histograms) from a client that carved none.
-        var validation = EvaluationSummary()
-        if !request.validationPositiveHistogram.isEmpty || !request.validationNegativeHistogram.isEmpty {
-            guard request.validationPositiveHistogram.count == EvaluationSummary.bins,
-                request.validationNegativeHistogram.count == EvaluationSummary.bins
-            else {
-                throw RPCError(code: .invalidArgument, message: "validation histograms must have \(EvaluationSummary.bins) bins, or none")
-            }
-            validation = EvaluationSummary(
-                examples: Int(clamping: request.validationExamples), logLossSum: request.validationLogLossSum,
-                positives: request.validationPositiveHistogram, negatives: request.validationNegativeHistogram)
-        } else if request.validationExamples != 0 {
-            throw RPCError(code: .invalidArgument, message: "validation_examples is \(request.validationExamples) without validation histograms")
-        }
-        let ranking = RankingSums(
-            users: Int(clamping: request.rankedUsers), hits: Int(clamping: request.hitsAt10), ndcgSum: request.ndcgAt10Sum,
-            catalogueUsers: Int(clamping: request.catalogueRankedUsers), hitsAt20: Int(clamping: request.hitsAt20),
-            ndcgAt20Sum: request.ndcgAt20Sum)
-        let validationRanking = RankingSums(
-            users: Int(clamping: request.validationRankedUsers), hits: Int(clamping: request.validationHitsAt10),
-            ndcgSum: request.validationNdcgAt10Sum)
-        let report = EvaluationReport(test: test, validation: validation, ranking: ranking, validationRanking: validationRanking)
+        let report = try Wire.report(request)
         try await call { () throws(CoordinatorError) in
             try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, report: report)
         }
@@ -373,11 +286,6 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             if first && !joining { await coordinator.reconnected(client: name, connection: context.remotePeer) }
             return name
         }
-    }
-
-    /// A duration in whole milliseconds, as the protocol carries it.
-    static func milliseconds(_ duration: Duration) -> UInt32 {
-        UInt32(clamping: duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// Runs a coordinator call, turning its refusal into the matching gRPC status.

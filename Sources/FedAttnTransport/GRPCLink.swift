@@ -26,56 +26,14 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
                 $0.protocolVersion = protocolVersion
                 $0.trainExamples = UInt64(max(trainExamples, 0))
             }, metadata: metadata)
-        guard let items = ItemMapping(response.model.items) else {
-            throw RPCError(code: .internalError, message: "the coordinator sent item mapping '\(response.model.items)'")
-        }
-        let model = ModelConfig(
-            dim: Int(response.model.dim), historyLength: Int(response.model.historyLength), hidden: Int(response.model.hidden),
-            items: items, strategies: Int(response.model.strategies))
-        let l = response.limits
-        let limits = CoordinatorLimits(
-            maxUpdateBytes: Int(clamping: l.maxUpdateBytes), maxUpdateNorm: l.maxUpdateNorm, uploadTimeout: .milliseconds(Int(l.uploadTimeoutMs)),
-            pieceBytes: Int(l.pieceBytes), updateChunkBytes: Int(l.updateChunkBytes), longPoll: .milliseconds(Int(l.longPollMs)),
-            maxTrainExamples: Int(clamping: l.maxTrainExamples), roundTimeout: .milliseconds(Int(l.roundTimeoutMs)), uploadSlots: Int(l.uploadSlots))
-        return JoinInfo(clientID: response.clientID, model: model, rounds: Int(response.rounds), limits: limits)
+        return try Wire.joinInfo(response)
     }
 
     public func nextTask(lastRound: Int) async throws -> FederationTask {
         let task = try await Self.staleAsCoordinatorError {
             try await client.nextTask(.with { $0.lastRound = UInt32(lastRound) }, metadata: metadata)
         }
-        switch task.kind {
-        case .train:
-            let p = task.plan
-            // Any DP field set asks for DP-SGD: a malformed one is a bad plan, never "no DP".
-            let asksForDP = p.dpClipNorm != 0 || p.dpNoiseMultiplier != 0 || p.dpRowLearningRate != 0
-            let privacy =
-                asksForDP ? DPSGDConfig(clipNorm: p.dpClipNorm, noiseMultiplier: p.dpNoiseMultiplier, rowLearningRate: p.dpRowLearningRate) : nil
-            var plan = LocalTrainingPlan(
-                epochs: Int(p.epochs), batchSize: Int(p.batchSize), learningRate: p.learningRate, seed: p.seed, proximalMu: p.proximalMu,
-                privacy: privacy, negatives: NegativeSampling(count: Int(p.negatives), exponent: Double(p.negativeExponent)))
-            if p.hasSecure { plan.secure = SecureWire.plan(p.secure) }
-            guard plan.epochs >= 1, plan.batchSize >= 1, plan.learningRate > 0 else {
-                throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan")
-            }
-            if let problem = plan.negatives.problem {
-                throw RPCError(code: .internalError, message: "the coordinator sent an unusable training plan: \(problem)")
-            }
-            if let privacy {
-                do { try privacy.validate() } catch {
-                    throw RPCError(code: .internalError, message: "the coordinator sent an unusable DP-SGD plan: \(error)")
-                }
-            }
-            return .train(round: Int(task.round), modelVersion: task.modelVersion, plan: plan)
-        case .evaluate: return .evaluate(round: Int(task.round), modelVersion: task.modelVersion)
-        case .secure:
-            do { return .secure(try SecureWire.task(task.secure)) } catch {
-                throw RPCError(code: .internalError, message: "the coordinator sent an unusable secure task: \(error)")
-            }
-        case .wait: return .wait(retryAfter: .milliseconds(Int(task.retryAfterMs)))
-        case .done: return .done(keptVersion: task.modelVersion.isEmpty ? nil : task.modelVersion)
-        case .unspecified, .UNRECOGNIZED: return .wait(retryAfter: .milliseconds(100))
-        }
+        return try Wire.task(task)
     }
 
     /// The most a piece may carry, as the client asks; the coordinator sends at most 127 KiB.
@@ -201,30 +159,7 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
 
     public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         _ = try await Self.staleAsCoordinatorError {
-            try await client.reportEvaluation(
-                .with {
-                    $0.round = UInt32(round)
-                    $0.modelVersion = version
-                    $0.examples = UInt64(report.test.examples)
-                    $0.logLossSum = report.test.logLossSum
-                    $0.positiveHistogram = report.test.positives
-                    $0.negativeHistogram = report.test.negatives
-                    if report.validation.examples > 0 {
-                        $0.validationExamples = UInt64(report.validation.examples)
-                        $0.validationLogLossSum = report.validation.logLossSum
-                        $0.validationPositiveHistogram = report.validation.positives
-                        $0.validationNegativeHistogram = report.validation.negatives
-                    }
-                    $0.rankedUsers = UInt64(report.ranking.users)
-                    $0.hitsAt10 = UInt64(report.ranking.hits)
-                    $0.ndcgAt10Sum = report.ranking.ndcgSum
-                    $0.catalogueRankedUsers = UInt64(report.ranking.catalogueUsers)
-                    $0.hitsAt20 = UInt64(report.ranking.hitsAt20)
-                    $0.ndcgAt20Sum = report.ranking.ndcgAt20Sum
-                    $0.validationRankedUsers = UInt64(report.validationRanking.users)
-                    $0.validationHitsAt10 = UInt64(report.validationRanking.hits)
-                    $0.validationNdcgAt10Sum = report.validationRanking.ndcgSum
-                }, metadata: metadata)
+            try await client.reportEvaluation(Wire.report(report, round: round, version: version), metadata: metadata)
         }
     }
 }
