@@ -135,6 +135,7 @@ public actor Coordinator {
                 "client '\(client)' declares \(trainExamples) training examples, over the coordinator's limit of \(config.maxTrainExamples) (--max-train-examples)"
             )
         }
+        try machine.checkJoin(client: client, connection: connection, examples: trainExamples)
         try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
         warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
     }

@@ -276,6 +276,11 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             }
             name = claimed
         }
+        if let problem = SiloName.problem(with: name) {
+            throw RPCError(
+                code: .permissionDenied,
+                message: "the client's name \(SiloName.quoted(name)) is not a silo name (\(problem)); provision it again under another name")
+        }
         switch connections.claim(name, for: context.remotePeer) {
         case .taken(let other):
             throw RPCError(

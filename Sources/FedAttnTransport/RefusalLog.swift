@@ -1,4 +1,5 @@
 import CoreMetrics
+import FedAttnFederation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
@@ -9,6 +10,9 @@ import Metrics
 /// help. (A failed TLS handshake never reaches gRPC; NIO closes that connection.)
 struct RefusalLog: ServerInterceptor {
     let logger: Logger
+    /// Each peer's lines per window: every refusal is counted in the metric, but a peer refused
+    /// in a loop writes at most 20 lines every 10 seconds.
+    let budget = LogBudget()
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
@@ -29,7 +33,13 @@ struct RefusalLog: ServerInterceptor {
         let code = (error as? RPCError).map { "\($0.code)" } ?? "unknown"
         Counter(label: "fedattn_refusals_total", dimensions: [("code", code), ("method", context.descriptor.method)]).increment()
         let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
-        let who = certificate.flatMap(commonName(of:)).map { "'\($0)' (\(context.remotePeer))" } ?? context.remotePeer
-        logger.warning("refused \(context.descriptor.method) from \(who): \(status)")
+        // A name that is not a silo name is quoted and escaped: it cannot write a line of its own.
+        let who =
+            certificate.flatMap(commonName(of:)).map { name in
+                (SiloName.problem(with: name) == nil ? "'\(name)'" : SiloName.quoted(name)) + " (\(context.remotePeer))"
+            } ?? context.remotePeer
+        guard let held = budget.allow(context.remotePeer) else { return }
+        let heldBack = held > 0 ? " (\(held) more refusals from \(context.remotePeer) held back from the log)" : ""
+        logger.warning("refused \(context.descriptor.method) from \(who): \(status)\(heldBack)")
     }
 }

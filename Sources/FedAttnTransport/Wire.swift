@@ -189,8 +189,11 @@ package enum Wire {
             validation = EvaluationSummary(
                 examples: Int(clamping: request.validationExamples), logLossSum: request.validationLogLossSum,
                 positives: request.validationPositiveHistogram, negatives: request.validationNegativeHistogram)
-        } else if request.validationExamples != 0 {
-            throw RPCError(code: .invalidArgument, message: "validation_examples is \(request.validationExamples) without validation histograms")
+        } else if request.validationExamples != 0 || request.validationLogLossSum != 0 {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "validation_examples \(request.validationExamples) and validation_log_loss_sum \(request.validationLogLossSum) "
+                    + "without validation histograms: both are 0 when no validation split is reported")
         }
         let ranking = RankingSums(
             users: Int(clamping: request.rankedUsers), hits: Int(clamping: request.hitsAt10), ndcgSum: request.ndcgAt10Sum,

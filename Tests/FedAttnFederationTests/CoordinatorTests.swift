@@ -33,7 +33,7 @@ struct CoordinatorTests {
         for _ in 0..<3 {
             #expect(try await coordinator.nextTask(client: "a", longPoll: .milliseconds(300)) == .wait(retryAfter: .milliseconds(20)))
         }
-        #expect(await coordinator.wakeups <= 3)
+        #expect(coordinator.wakeups <= 3)
     }
 
     @Test func aClosedConnectionLeavesAndANewOneRejoins() async throws {

@@ -126,4 +126,21 @@ extension HostileInputTests {
         }
         #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
     }
+
+    /// A silo cannot raise its weight after the fact by joining again on its live connection.
+    @Test func aSecondJoinOnTheSameConnectionCannotChangeTheDeclaredCount() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        await #expect(
+            throws: CoordinatorError.invalidRequest(
+                "'a' joined on this connection declaring 1000 training examples, not 100000000; a silo's declared count changes only when it connects again"
+            )
+        ) {
+            try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 100_000_000)
+        }
+        // The same count again changes nothing; an update claiming more than declared is still refused.
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
+        #expect(await coordinator.history.isEmpty)
+        let error = await refusal(coordinator, base: version, payload: try Self.payload(), examples: 100_000_000)
+        #expect(error?.kind == .invalidUpdate || error?.kind == .invalidRequest, "\(String(describing: error))")
+    }
 }

@@ -38,9 +38,11 @@ struct HostileInputTests {
         return try TensorPayload.encode(SparseWeights(delta, sparseTensors: sparse), precision: .float16)
     }
 
-    func refusal(_ coordinator: Coordinator, round: Int = 1, base: String, payload: Data, client: String = "a") async -> CoordinatorError? {
+    func refusal(
+        _ coordinator: Coordinator, round: Int = 1, base: String, payload: Data, client: String = "a", examples: Int = 100
+    ) async -> CoordinatorError? {
         do {
-            try await coordinator.submitUpdate(client: client, round: round, baseVersion: base, examples: 100, trainSeconds: 0, payload: payload)
+            try await coordinator.submitUpdate(client: client, round: round, baseVersion: base, examples: examples, trainSeconds: 0, payload: payload)
             return nil
         } catch { return error }
     }

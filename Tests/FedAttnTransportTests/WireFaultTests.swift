@@ -327,3 +327,48 @@ struct WireFaultTests {
         }
     }
 }
+
+/// A certificate's name is a silo's identity in every log line and record: one that is not a
+/// silo name is refused at its first call, and cannot write a line of its own in the log.
+struct SiloNameTests {
+    @Test func aCertificateNameThatIsNotASiloNameIsRefusedAndCannotForgeALogLine() async throws {
+        let log = LogLines()
+        let coordinator = try WireFaultTests.coordinator(CoordinatorConfig(rounds: 1, minClients: 2))
+        let names = [
+            "shop\nrefused Join from 'bank': forged", "SILO-09", "silo-09 ", "../../etc/passwd", String(repeating: "a", count: 300), "silo\u{0}x",
+        ]
+        try await WireFaultTests.withServer(coordinator, log: log) { connect in
+            for name in names {
+                try await connect(name) { client in
+                    let error = await #expect(throws: RPCError.self) {
+                        _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(
+                            .with {
+                                $0.protocolVersion = Coordinator.protocolVersion
+                                $0.trainExamples = 1_000
+                            })
+                    }
+                    #expect(error?.code == .permissionDenied, "\(String(describing: error))")
+                    #expect(error?.message.contains("is not a silo name") == true)
+                    client.beginGracefulShutdown()
+                }
+            }
+            // A silo name still joins.
+            try await connect("silo-09") { client in
+                _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(
+                    .with {
+                        $0.protocolVersion = Coordinator.protocolVersion
+                        $0.trainExamples = 1_000
+                    })
+                client.beginGracefulShutdown()
+            }
+        }
+        let connected = await coordinator.connectedClients
+        #expect(!connected.contains { names.contains($0) }, "\(connected)")
+        // Every line is one line, none starts with the forged text, none holds a name unescaped.
+        let lines = log.all
+        #expect(lines.count >= names.count)
+        #expect(!lines.contains { $0.contains("\n") || $0.contains("\u{0}") || $0.hasPrefix("refused Join from 'bank'") }, "\(lines)")
+        #expect(!lines.contains { $0.contains(String(repeating: "a", count: 65)) })
+        #expect(SiloName.problem(with: "silo-09") == nil && SiloName.problem(with: "retail.eu-1") == nil)
+    }
+}

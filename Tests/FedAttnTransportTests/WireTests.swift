@@ -37,6 +37,9 @@ struct WireTests {
         var short = Wire.report(report, round: 2, version: "v2")
         short.positiveHistogram.removeLast()
         #expect(throws: RPCError.self) { try Wire.report(short) }
+        var lossAlone = Wire.report(testOnly, round: 2, version: "v2")
+        lossAlone.validationLogLossSum = 3
+        #expect(throws: RPCError.self) { try Wire.report(lossAlone) }
         var halfValidation = Wire.report(report, round: 2, version: "v2")
         halfValidation.validationNegativeHistogram = []
         #expect(throws: RPCError.self) { try Wire.report(halfValidation) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FedAttnFederation
 import FedAttnTransport
 import Foundation
 
@@ -25,8 +26,8 @@ extension CoordinatorCommand {
             if let duplicate = Dictionary(grouping: silo, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw ValidationError("silo '\(duplicate)' is named twice: each silo needs its own name")
             }
-            guard silo.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || "-_.".contains($0) } }) else {
-                throw ValidationError("silo names may hold letters, digits, '-', '_' and '.'")
+            for name in silo {
+                if let problem = SiloName.problem(with: name) { throw ValidationError("--silo \(SiloName.quoted(name)): \(problem)") }
             }
             guard days >= 1 else { throw ValidationError("--days must be at least 1") }
         }

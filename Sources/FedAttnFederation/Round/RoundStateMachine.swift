@@ -135,6 +135,16 @@ public struct RoundStateMachine: Sendable {
     /// The training examples `client` declared at Join (nil for a stranger).
     public func declaredExamples(of client: String) -> Int? { members[client]?.trainExamples }
 
+    /// Refuses a second Join on a live connection that declares another number of training
+    /// examples: the count weighs the silo's updates (and bounds what it may claim), so it
+    /// changes only when the silo connects again, not in the middle of its session.
+    public func checkJoin(client: String, connection: String, examples: Int) throws(CoordinatorError) {
+        guard let member = members[client], member.connection == connection, member.trainExamples != examples else { return }
+        throw .invalidRequest(
+            "'\(client)' joined on this connection declaring \(member.trainExamples) training examples, not \(examples); "
+                + "a silo's declared count changes only when it connects again")
+    }
+
     /// Whether `client` has ever joined (present or not).
     public func isMember(_ client: String) -> Bool { members[client] != nil }
 
