@@ -122,6 +122,9 @@ public struct Simulation: Sendable {
     /// the final global model.
     public func run(progress: @escaping @Sendable (RoundReport) -> Void = { _ in }) async throws -> SimulationReport {
         if let empty = silos.first(where: { $0.train.isEmpty }) { throw SimulationError.noTrainingExamples(silo: empty.name) }
+        for silo in silos {
+            if let problem = SiloName.problem(with: silo.name) { throw SimulationError.notASiloName(silo: silo.name, problem: problem) }
+        }
         var config = config
         config.minClients = silos.count
         let coordinator = try Coordinator(
@@ -184,10 +187,13 @@ public struct Simulation: Sendable {
 /// Why a simulation could not start.
 public enum SimulationError: Error, CustomStringConvertible, Equatable {
     case noTrainingExamples(silo: String)
+    /// A silo (named after its file) whose name a coordinator would refuse.
+    case notASiloName(silo: String, problem: String)
 
     public var description: String {
         switch self {
         case .noTrainingExamples(let silo): "silo '\(silo)' has no training examples: it could never send an update; leave it out"
+        case .notASiloName(let silo, let problem): "silo \(SiloName.quoted(silo)) (its file's name) is not a silo name: \(problem); rename the file"
         }
     }
 }

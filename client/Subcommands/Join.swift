@@ -67,6 +67,7 @@ extension ClientCommand {
             }
             guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(coordinator): port \(port) is not in 1...65535") }
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
+            if let name, let problem = SiloName.problem(with: name) { throw ValidationError("--name \(SiloName.quoted(name)): \(problem)") }
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
             guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
             guard validationFraction >= 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must lie in [0, 1)") }
