@@ -8,7 +8,8 @@ trap 'rm -f "$log"' EXIT
 "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || exit "$status"
-root="$(pwd)"
+# The compiler prints real paths; the root is escaped for the pattern.
+root="$(pwd -P | sed 's/[].[*^$+?(){}|\\]/\\&/g')"
 # A warning inside a macro's expansion (#expect) is printed as "macro expansion ...", with the
 # file it expands in on the next line: ours too (dependencies are built without warnings).
 warnings=$(grep -E -A1 "^(${root}/(Sources|Tests|client|coordinator|protocol)/[^:]+:[0-9]+:[0-9]+|macro expansion [^:]*:[0-9]+:[0-9]+): warning:" "$log" \

@@ -37,9 +37,15 @@ public struct Participant: Sendable {
     /// Seeds the draws of secure rounds (indicator values, stochastic rounding) when set, per
     /// round; nil (the default): fresh system randomness each round. Tests fix it: a row two
     /// silos touch reads as untouched when their random indicator values cancel (1 in 65,535).
-    public let secureDrawSeed: UInt64?
+    /// (Package-only: a fixed or guessable seed would let the coordinator tell, from the
+    /// unmasked sum, which silos touched a row.)
+    package let secureDrawSeed: UInt64?
 
-    public init(work: any LocalWork, secureDrawSeed: UInt64? = nil) {
+    public init(work: any LocalWork) {
+        self.init(work: work, secureDrawSeed: nil)
+    }
+
+    package init(work: any LocalWork, secureDrawSeed: UInt64?) {
         self.work = work
         self.secureDrawSeed = secureDrawSeed
     }

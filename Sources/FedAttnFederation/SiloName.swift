@@ -27,3 +27,19 @@ public enum SiloName {
         return cut.debugDescription
     }
 }
+
+/// Text from outside (a refusal's message quoting a client's field) as it may go into one log
+/// line: control characters escaped (a newline as `\n`), cut at `limit` characters.
+public func printableLogText(_ text: String, limit: Int = 500) -> String {
+    var out = ""
+    for scalar in text.unicodeScalars.prefix(limit) {
+        if scalar.properties.generalCategory == .control || scalar.properties.generalCategory == .lineSeparator
+            || scalar.properties.generalCategory == .paragraphSeparator
+        {
+            out += scalar.escaped(asASCII: true)
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return text.unicodeScalars.count > limit ? out + "…" : out
+}

@@ -5,7 +5,7 @@ import Synchronization
 public final class Counter: Sendable {
     private struct State {
         var value = 0
-        var waiters: [(target: Int, waiter: CheckedContinuation<Void, Never>)] = []
+        var waiters: [(id: Int, target: Int, waiter: CheckedContinuation<Void, Never>)] = []
     }
     private let state = Mutex(State())
 
@@ -27,15 +27,35 @@ public final class Counter: Sendable {
         return value
     }
 
-    /// Returns once the count is at least `target`.
+    /// Returns once the count is at least `target`, or when the task is cancelled (a sibling
+    /// failed), so that a failing test fails rather than hangs.
     public func reach(_ target: Int) async {
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let ready: Bool = state.withLock { state in
-                if state.value >= target { return true }
-                state.waiters.append((target, waiter))
-                return false
+        let id = UUIDish.next()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let ready: Bool = state.withLock { state in
+                    if state.value >= target || Task.isCancelled { return true }
+                    state.waiters.append((id, target, waiter))
+                    return false
+                }
+                if ready { waiter.resume() }
             }
-            if ready { waiter.resume() }
+        } onCancel: {
+            let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.waiters.remove(at: index).waiter
+            }
+            waiter?.resume()
+        }
+    }
+}
+
+/// Process-unique ids for waiters.
+enum UUIDish {
+    private static let counter = Mutex(0)
+    static func next() -> Int {
+        counter.withLock {
+            $0 += 1; return $0
         }
     }
 }

@@ -10,6 +10,8 @@ final class WatchedText: Sendable {
         var ended = false
         var waiters: [Int: (condition: @Sendable (String) -> Bool, waiter: CheckedContinuation<Void, Never>)] = [:]
         var nextID = 0
+        /// Waiters whose time limit passed before they were registered.
+        var expired: Set<Int> = []
 
         /// Takes the waiters whose condition now holds (all of them once the text has ended).
         mutating func ready() -> [CheckedContinuation<Void, Never>] {
@@ -52,17 +54,30 @@ final class WatchedText: Sendable {
             if !Task.isCancelled { release(id) }
         }
         defer { failSafe.cancel() }
-        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
-            let now: Bool = state.withLock { state in
-                if state.ended || condition(state.text) { return true }
-                state.waiters[id] = (condition, waiter)
-                return false
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                let now: Bool = state.withLock { state in
+                    if state.ended || condition(state.text) || Task.isCancelled || state.expired.remove(id) != nil { return true }
+                    state.waiters[id] = (condition, waiter)
+                    return false
+                }
+                if now { waiter.resume() }
             }
-            if now { waiter.resume() }
+        } onCancel: {
+            release(id)
         }
     }
 
+    /// Wakes waiter `id` (its limit passed, or its task was cancelled); one not registered yet
+    /// returns as soon as it would be.
     private func release(_ id: Int) {
-        state.withLock { $0.waiters.removeValue(forKey: id) }?.waiter.resume()
+        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
+            guard let entry = state.waiters.removeValue(forKey: id) else {
+                state.expired.insert(id)
+                return nil
+            }
+            return entry.waiter
+        }
+        waiter?.resume()
     }
 }

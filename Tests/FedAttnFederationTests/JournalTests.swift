@@ -62,4 +62,31 @@ struct JournalTests {
                 "best.safetensors (round 2, the kept one)", "the rows trained up to round 2", "round 2's privacy charges",
             ])
     }
+
+    /// A folder that cannot link best.safetensors (no hard links) must not hold records and
+    /// privacy charges back: the kept round is retried on its own, the rest is written.
+    @Test func aKeptRoundThatCannotBeLinkedHoldsNothingBack() {
+        var journal = Journal()
+        var stored: [String] = []
+        func store(_ write: Journal.Write) throws {
+            if case .keptRound = write { throw DiskFull() }
+            stored.append(write.name)
+        }
+        journal.append(.keptRound(1))
+        journal.append(Self.charge("a", round: 2))
+        guard case .failed(let what, _, 1, _) = journal.flush(store) else {
+            Issue.record("the failing link was not reported")
+            return
+        }
+        #expect(what == "best.safetensors (round 1, the kept one)")
+        #expect(stored == ["round 2's privacy charges"])
+        #expect(Self.names(journal.pending) == ["best.safetensors (round 1, the kept one)"])
+        // Another write failing next starts a streak of its own.
+        journal.append(Self.charge("a", round: 3))
+        guard case .failed(_, _, 2, _) = journal.flush(store) else {
+            Issue.record("the kept round's second failure was not counted")
+            return
+        }
+        #expect(stored == ["round 2's privacy charges", "round 3's privacy charges"])
+    }
 }

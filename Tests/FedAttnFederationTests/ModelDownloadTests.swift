@@ -107,13 +107,17 @@ struct ModelDownloadTests {
             group.addTask {
                 // Away (silent, as if offline) from round 1's evaluation until round 3 is published:
                 // rounds 2 and 3 close at their deadline without it.
+                // Away from the moment it has evaluated round 1 (not from when round 1 is on
+                // record: it may finish its evaluation first, and would then train round 2).
+                let evaluatedRound1 = Counter()
                 var link = RecordingDownloads(inner: InProcessLink(coordinator: coordinator, client: "away"), downloads: away)
                 link.beforeTask = {
-                    let rounds = await coordinator.history.count
-                    guard rounds >= 1, rounds < 3 else { return }
+                    guard evaluatedRound1.value > 0 else { return }
                     _ = await coordinator.history(beyond: 2)
                 }
-                try await Participant(train: parts[1].train, test: parts[1].test).run(link: link, expectedModel: config)
+                try await Participant(train: parts[1].train, test: parts[1].test).run(link: link, expectedModel: config) { event in
+                    if case .evaluated(round: 1, _) = event { evaluatedRound1.increment() }
+                }
             }
             try await group.waitForAll()
         }

@@ -352,13 +352,18 @@ struct SiloNameTests {
                     client.beginGracefulShutdown()
                 }
             }
-            // A silo name still joins.
+            // A silo name still joins; a field it sends that a refusal quotes (a model version)
+            // is escaped in the log too.
             try await connect("silo-09") { client in
-                _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                _ = try await federation.join(
                     .with {
                         $0.protocolVersion = Coordinator.protocolVersion
                         $0.trainExamples = 1_000
                     })
+                await #expect(throws: RPCError.self) {
+                    _ = try await federation.downloadModel(.with { $0.modelVersion = "x\nrefused Join from 'bank': forged" })
+                }
                 client.beginGracefulShutdown()
             }
         }
@@ -367,6 +372,7 @@ struct SiloNameTests {
         // Every line is one line, none starts with the forged text, none holds a name unescaped.
         let lines = log.all
         #expect(lines.count >= names.count)
+        #expect(lines.contains { $0.hasPrefix("refused DownloadModel from 'silo-09'") && $0.contains("x\\nrefused Join") }, "\(lines)")
         #expect(!lines.contains { $0.contains("\n") || $0.contains("\u{0}") || $0.hasPrefix("refused Join from 'bank'") }, "\(lines)")
         #expect(!lines.contains { $0.contains(String(repeating: "a", count: 65)) })
         #expect(SiloName.problem(with: "silo-09") == nil && SiloName.problem(with: "retail.eu-1") == nil)

@@ -3,7 +3,8 @@ package import Foundation
 /// Everything the coordinator writes to its state folder besides the models themselves, in
 /// the order it happened, with one retry policy: a write that fails stays first in line and
 /// is tried again after `RoundStateMachine.storeBackoff` (the backoff new models are stored
-/// with), and nothing behind it is written before it. Nothing is dropped: a privacy charge
+/// with), and nothing behind it is written before it (but for the kept round's link, which
+/// holds nothing back). Nothing is dropped: a privacy charge
 /// that cannot be stored yet is kept and written once the folder takes it, so a restart after
 /// that counts every silo's spend in full.
 package struct Journal {
@@ -40,8 +41,9 @@ package struct Journal {
     package private(set) var pending: [Write] = []
 
     package init() {}
-    /// Failures in a row of the first pending write.
+    /// Failures in a row of the write that fails (`failing`).
     package private(set) var failures = 0
+    private var failing: String?
 
     /// Queues `write`; a newer bitmap of known rows or kept round replaces one still pending.
     package mutating func append(_ write: Write) {
@@ -61,20 +63,31 @@ package struct Journal {
         pending.append(write)
     }
 
-    /// Writes what is pending, in order, through `write`, until one fails.
+    /// Writes what is pending, in order, through `write`, until one fails. The kept round's
+    /// link never holds the rest back: the newest wins and a restart links it again, so a
+    /// folder that cannot take it (no hard links) must not keep records and charges waiting.
     package mutating func flush(_ write: (Write) throws -> Void) -> Outcome {
-        while let next = pending.first {
+        var index = 0
+        var failed: (write: String, error: String)?
+        while index < pending.count {
+            let next = pending[index]
             do {
                 try write(next)
+                pending.remove(at: index)
             } catch {
-                failures += 1
-                return .failed(
-                    write: next.name, error: "\(error)", failures: failures, wait: RoundStateMachine.storeBackoff(afterFailures: failures))
+                failed = failed ?? (next.name, "\(error)")
+                guard case .keptRound = next else { break }
+                index += 1
             }
-            pending.removeFirst()
         }
-        defer { failures = 0 }
-        return .stored(after: failures)
+        guard let failed else {
+            defer { (failures, failing) = (0, nil) }
+            return .stored(after: failures)
+        }
+        // A streak is one write failing again and again: another write failing starts a new one.
+        failures = failing == failed.write ? failures + 1 : 1
+        failing = failed.write
+        return .failed(write: failed.write, error: failed.error, failures: failures, wait: RoundStateMachine.storeBackoff(afterFailures: failures))
     }
 }
 
