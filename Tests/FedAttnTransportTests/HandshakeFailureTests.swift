@@ -29,7 +29,7 @@ struct HandshakeFailureTests {
                 return "joined"
             } catch {
                 #expect((error as? ClientSessionError)?.handshakeFailure != nil, "\(error)")
-                #expect(ContinuousClock.now - started < .seconds(20))  // not retried
+                #expect(ContinuousClock.now - started < .seconds(300))  // not retried for its 600 s
                 return "\(error)"
             }
         }

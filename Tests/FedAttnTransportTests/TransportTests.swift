@@ -169,11 +169,7 @@ struct SlowClientTests {
         try await WireFaultTests.withServer(coordinator) { connect in
             try await connect("slow") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(
-                    .with {
-                        $0.protocolVersion = Coordinator.protocolVersion
-                        $0.trainExamples = 1_000
-                    })
+                _ = try await federation.join(WireFaultTests.joinRequest)
                 let round = try await federation.nextTask(.init())
                 let error = await #expect(throws: RPCError.self) {
                     _ = try await federation.uploadUpdate { writer in

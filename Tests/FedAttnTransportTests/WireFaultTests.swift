@@ -37,6 +37,12 @@ struct WireFaultTests {
             }
         }
     }
+    /// A Join as a well-behaved silo of 1,000 training examples sends it.
+    static let joinRequest = Fedattn_V1_JoinRequest.with {
+        $0.protocolVersion = Coordinator.protocolVersion
+        $0.trainExamples = 1_000
+    }
+
     typealias Connect =
         @Sendable (_ name: String, _ use: @Sendable (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void) async throws -> Void
 
@@ -54,11 +60,7 @@ struct WireFaultTests {
             let (closing, closeFirst) = AsyncStream<Void>.makeStream()
             let first = Task {
                 try await connect("shop") { client in
-                    _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(
-                        .with {
-                            $0.protocolVersion = Coordinator.protocolVersion
-                            $0.trainExamples = 1_000
-                        })
+                    _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(WireFaultTests.joinRequest)
                     firstJoined.increment()
                     for await _ in closing { break }
                     client.beginGracefulShutdown()
@@ -68,11 +70,7 @@ struct WireFaultTests {
             try await connect("shop") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
                 let error = await #expect(throws: RPCError.self) {
-                    _ = try await federation.join(
-                        .with {
-                            $0.protocolVersion = Coordinator.protocolVersion
-                            $0.trainExamples = 1_000
-                        })
+                    _ = try await federation.join(WireFaultTests.joinRequest)
                 }
                 #expect(error?.code == .alreadyExists)
                 #expect(error?.message.contains("silo 'shop' is already connected") == true)
@@ -82,11 +80,7 @@ struct WireFaultTests {
                 closeFirst.finish()
                 try await first.value
                 await coordinator.waitUntil { !$0.connectedClients.contains("shop") }
-                _ = try await federation.join(
-                    .with {
-                        $0.protocolVersion = Coordinator.protocolVersion
-                        $0.trainExamples = 1_000
-                    })
+                _ = try await federation.join(WireFaultTests.joinRequest)
                 client.beginGracefulShutdown()
             }
         }
@@ -99,11 +93,7 @@ struct WireFaultTests {
         try await Self.withServer(coordinator) { connect in
             try await connect("news") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(
-                    .with {
-                        $0.protocolVersion = Coordinator.protocolVersion
-                        $0.trainExamples = 1_000
-                    })
+                _ = try await federation.join(WireFaultTests.joinRequest)
                 let task = try await federation.nextTask(.init())
                 let whole = try await coordinator.modelPiece(version: task.modelVersion, offset: 0, maxBytes: .max, for: "test").bytes
                 #expect(whole.count > 300_000)
@@ -173,11 +163,7 @@ struct WireFaultTests {
                 #expect(upload?.code == .invalidArgument)
                 // The same connection still gets on with the federation.
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(
-                    .with {
-                        $0.protocolVersion = Coordinator.protocolVersion
-                        $0.trainExamples = 1_000
-                    })
+                _ = try await federation.join(WireFaultTests.joinRequest)
                 #expect(try await federation.nextTask(.init()).kind == .train)
                 client.beginGracefulShutdown()
             }
@@ -314,11 +300,7 @@ struct WireFaultTests {
     /// Joins, then asks for tasks until one says train.
     static func joinAndTrain(_ client: GRPCClient<HTTP2ClientTransport.Posix>, counting joined: Counter) async throws -> Fedattn_V1_Task {
         let federation = Fedattn_V1_Federation.Client(wrapping: client)
-        _ = try await federation.join(
-            .with {
-                $0.protocolVersion = Coordinator.protocolVersion
-                $0.trainExamples = 1_000
-            })
+        _ = try await federation.join(WireFaultTests.joinRequest)
         joined.increment()
         while true {
             let task = try await federation.nextTask(.init())
@@ -341,11 +323,7 @@ struct SiloNameTests {
             for name in names {
                 try await connect(name) { client in
                     let error = await #expect(throws: RPCError.self) {
-                        _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(
-                            .with {
-                                $0.protocolVersion = Coordinator.protocolVersion
-                                $0.trainExamples = 1_000
-                            })
+                        _ = try await Fedattn_V1_Federation.Client(wrapping: client).join(WireFaultTests.joinRequest)
                     }
                     #expect(error?.code == .permissionDenied, "\(String(describing: error))")
                     #expect(error?.message.contains("is not a silo name") == true)
@@ -356,11 +334,7 @@ struct SiloNameTests {
             // is escaped in the log too.
             try await connect("silo-09") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
-                _ = try await federation.join(
-                    .with {
-                        $0.protocolVersion = Coordinator.protocolVersion
-                        $0.trainExamples = 1_000
-                    })
+                _ = try await federation.join(WireFaultTests.joinRequest)
                 await #expect(throws: RPCError.self) {
                     _ = try await federation.downloadModel(.with { $0.modelVersion = "x\nrefused Join from 'bank': forged" })
                 }
