@@ -12,7 +12,7 @@ BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
 
-.PHONY: all deps test-deps build test test-repeat demo bench bench-quality bench-privacy bench-secure bench-ranking lint clean proto fuzz-asan
+.PHONY: all deps test-deps build test test-repeat demo bench bench-quality bench-privacy bench-secure bench-ranking bench-hostile lint clean proto fuzz-asan
 
 all: build
 
@@ -82,6 +82,12 @@ bench-privacy: build
 # installed, its ALS (scripts/ranking.sh; about 5 minutes).
 bench-ranking: build
 	scripts/ranking.sh $(DATA) $(COORDINATOR) $(BIN)
+
+# What one dishonest silo of 10 does to the figures and the kept round: forged evaluations
+# (simulate --attack forge-eval-high, forge-eval-low) against the clean run, 3 runs each
+# (scripts/hostile.sh; about 5 minutes).
+bench-hostile: build
+	scripts/hostile.sh $(DATA) $(COORDINATOR)
 
 # Secure aggregation's figures: AUC and bytes against plain runs, seconds and coordinator CPU
 # at 10 and 100 clients, a round with 30% dropouts (scripts/secure.sh).

@@ -100,16 +100,17 @@ public struct RoundRecord: Sendable, Equatable {
     public let trainSecondsMax: Double
     /// Why earlier attempts at this round were retried, if any were.
     public let retries: [String]
-    /// Pooled over the clients' validation splits (carved from their train rows); nil when
-    /// none reported one. The round kept (`best.safetensors`) is the one with the highest.
+    /// The trimmed mean of the silos' own validation AUCs (their validation splits are carved
+    /// from their train rows; see `RoundEvaluations`); nil when none reported one. Under
+    /// `--select-by auc` the round kept (`best.safetensors`) is the one with the highest.
     public var validationAUC: Double? = nil
     public var validationLogLoss: Double? = nil
     /// HR@10 and NDCG@10 of the leave-one-out ranking protocol, pooled over `rankedUsers`.
     public var hitRate: Double? = nil
     public var ndcg: Double? = nil
     public var rankedUsers: Int = 0
-    /// NDCG@10 of the silos' validation ranking cases (each user's last clicked validation
-    /// item among 99 sampled negatives), what `--select-by ndcg` keeps a round by.
+    /// The trimmed mean of the silos' own validation NDCG@10 (each user's last clicked
+    /// validation item among 99 sampled negatives), what `--select-by ndcg` keeps a round by.
     public var validationNDCG: Double? = nil
     /// Recall@20 and NDCG@20 over the whole catalogue, pooled over `catalogueUsers`.
     public var recallAt20: Double? = nil
@@ -122,6 +123,10 @@ public struct RoundRecord: Sendable, Equatable {
     public var exampleEpsilon: Double? = nil
     /// With DP-FedAvg: the round's sampling rate in the accounting.
     public var dpSamplingRate: Double? = nil
+    /// Silos whose evaluation disagreed with the others' or with their own earlier ones, or
+    /// claimed counts out of proportion to their declared examples: one line each, naming the
+    /// silo and the figures (see `RoundEvaluations`).
+    public var disputes: [String] = []
 }
 
 /// Part of a model version's payload.

@@ -107,6 +107,9 @@ public final class StateStore: Sendable {
                 try db.execute(sql: "ALTER TABLE round ADD COLUMN \(column)")
             }
         }
+        migrator.registerMigration("evaluation-disputes") { db in
+            try db.execute(sql: "ALTER TABLE round ADD COLUMN disputes TEXT")
+        }
         try migrator.migrate(database)
     }
 
@@ -176,19 +179,20 @@ public final class StateStore: Sendable {
     /// Records a round's evaluation and timing.
     public func recordEvaluation(_ record: RoundRecord) throws {
         let retries = String(decoding: try JSONEncoder().encode(record.retries), as: UTF8.self)
+        let disputes = String(decoding: try JSONEncoder().encode(record.disputes), as: UTF8.self)
         try database.write { db in
             try db.execute(
                 sql: """
                     UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
                     validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?, example_epsilon = ?,
-                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?, validation_ndcg = ?
+                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?, validation_ndcg = ?, disputes = ?
                     WHERE round = ?
                     """,
                 arguments: [
                     record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
                     record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon,
                     record.exampleEpsilon, record.recallAt20, record.ndcgAt20, record.catalogueUsers,
-                    record.validationNDCG, record.round,
+                    record.validationNDCG, disputes, record.round,
                 ])
         }
     }
@@ -199,6 +203,7 @@ public final class StateStore: Sendable {
             try Row.fetchAll(db, sql: "SELECT * FROM round ORDER BY round").map { row in
                 let participants = (try? JSONDecoder().decode([String].self, from: Data((row["participants"] as String).utf8))) ?? []
                 let retries = (row["retries"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+                let disputes = (row["disputes"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
                 let evaluated: Bool = row["evaluated"]
                 let stored = (round: row["round"] as Int, version: row["version"] as String)
                 return StoredRound(
@@ -215,7 +220,7 @@ public final class StateStore: Sendable {
                             rankedUsers: row["ranked_users"] ?? 0, validationNDCG: row["validation_ndcg"], recallAt20: row["recall_at_20"],
                             ndcgAt20: row["ndcg_at_20"],
                             catalogueUsers: row["catalogue_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
-                            dpSamplingRate: row["dp_sampling_rate"])
+                            dpSamplingRate: row["dp_sampling_rate"], disputes: disputes)
                         : nil)
             }
         }

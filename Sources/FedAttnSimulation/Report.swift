@@ -23,6 +23,7 @@ public struct RoundReport: Sendable, Encodable {
         exampleEpsilon = record.exampleEpsilon
         evaluatedClients = record.evaluatedClients
         retries = record.retries.count
+        disputes = record.disputes
     }
 
     public let round: Int
@@ -34,7 +35,7 @@ public struct RoundReport: Sendable, Encodable {
     public let seconds: Double
     /// The slowest client's local training: the rest of `seconds` is overhead.
     public let trainSecondsMax: Double
-    /// Pooled over the silos' validation splits (nil without any).
+    /// A trimmed mean of the silos' validation AUCs (nil without any validation split).
     public let validationAUC: Double?
     /// HR@10 and NDCG@10, leave-one-out, pooled over the silos' users.
     public let hitRate: Double?
@@ -52,13 +53,15 @@ public struct RoundReport: Sendable, Encodable {
     public let evaluatedClients: Int
     /// Attempts at the round that failed before it closed (no quorum, a secure phase short of its threshold).
     public let retries: Int
+    /// Silos whose evaluation disagreed or overclaimed (`RoundRecord.disputes`).
+    public let disputes: [String]
 
     enum CodingKeys: String, CodingKey {
         case round, clients, testAUC = "test_auc", testLogLoss = "test_logloss"
         case bytesUpPerClient = "bytes_up_per_client", bytesDownPerClient = "bytes_down_per_client"
         case seconds, trainSecondsMax = "train_seconds_max", validationAUC = "validation_auc", hitRate = "hr_at_10", ndcg = "ndcg_at_10"
         case epsilon, exampleEpsilon = "example_epsilon", evaluatedClients = "evaluated_clients", retries
-        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20", validationNDCG = "validation_ndcg_at_10"
+        case recallAt20 = "recall_at_20", ndcgAt20 = "ndcg_at_20", validationNDCG = "validation_ndcg_at_10", disputes
     }
 
     /// The row of the table.
@@ -69,6 +72,7 @@ public struct RoundReport: Sendable, Encodable {
             seconds, trainSecondsMax)
             + (epsilon.map { String(format: "  epsilon %.3f (DP-FedAvg)", $0) } ?? "")
             + (exampleEpsilon.map { String(format: "  epsilon %.3f (DP-SGD, largest)", $0) } ?? "")
+            + (disputes.isEmpty ? "" : "  disputed: \(disputes.count)")
     }
 
     public static let header =
@@ -93,6 +97,9 @@ public struct SimulationReport: Sendable, Encodable {
     public let keptModel: AttentionModel?
     /// The most popular items on the same ranking protocol (`SimulatedSilo.popularity`), when measured.
     public var popularity: RankingSums? = nil
+    /// With hostile silos: the kept model evaluated on the honest silos alone, which is what
+    /// their users get whatever the hostile ones reported.
+    public var keptOnHonestSilos: EvaluationReport? = nil
 
     enum CodingKeys: String, CodingKey {
         case rounds, modelBytesFloat32 = "model_bytes_float32", testAUC = "test_auc", link, strategy
@@ -100,6 +107,7 @@ public struct SimulationReport: Sendable, Encodable {
         case bestRound = "best_round", bestTestAUC = "best_test_auc", bestValidationAUC = "best_validation_auc"
         case bestHitRate = "best_hr_at_10", bestNDCG = "best_ndcg_at_10", bestRecallAt20 = "best_recall_at_20", bestNDCGAt20 = "best_ndcg_at_20"
         case popularity, selectBy = "select_by", bestValidationNDCG = "best_validation_ndcg_at_10"
+        case bestOnHonestSilos = "best_on_honest_silos"
     }
 
     public var finalAUC: Double? { rounds.last?.testAUC }
@@ -137,6 +145,10 @@ public struct SimulationReport: Sendable, Encodable {
             popularity.map {
                 ["hr_at_10": $0.hitRate, "ndcg_at_10": $0.ndcg, "recall_at_20": $0.recallAt20, "ndcg_at_20": $0.ndcgAt20]
             }, forKey: .popularity)
+        try c.encode(
+            keptOnHonestSilos.map {
+                ["test_auc": $0.test.auc, "hr_at_10": $0.ranking.hitRate, "ndcg_at_10": $0.ranking.ndcg, "recall_at_20": $0.ranking.recallAt20]
+            }, forKey: .bestOnHonestSilos)
     }
 
     /// The closing lines under the table.
@@ -157,7 +169,13 @@ public struct SimulationReport: Sendable, Encodable {
                     format: "most popular items (counts summed over the silos): HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@\n",
                     metric($0.hitRate), metric($0.ndcg), metric($0.recallAt20), metric($0.ndcgAt20))
             } ?? ""
-        return kept + popular
+        let honest =
+            keptOnHonestSilos.map {
+                String(
+                    format: "kept model on the honest silos alone: test AUC %@, HR@10 %@, NDCG@10 %@, Recall@20 %@\n", metric($0.test.auc),
+                    metric($0.ranking.hitRate), metric($0.ranking.ndcg), metric($0.ranking.recallAt20))
+            } ?? ""
+        return kept + honest + popular
             + String(
                 format: "model as float32: %d bytes; mean upload %d bytes (%.1f%% of it); mean overhead %.2f s per round; link: %@; server: %@",
                 modelBytesFloat32, up, 100 * Double(up) / Double(modelBytesFloat32), meanOverheadSeconds, link, strategy)

@@ -129,11 +129,14 @@ public struct Simulation: Sendable {
         config.minClients = silos.count
         let coordinator = try Coordinator(
             modelConfig: modelConfig, config: config, initialModel: try AttentionModel(config: modelConfig, seed: modelSeed))
-        let clients = silos.enumerated().map { index, silo in
-            let work = SiloWork(
+        let works = silos.map { silo in
+            SiloWork(
                 train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking, validationRanking: silo.validationRanking,
                 threads: threads)
-            guard index >= silos.count - hostile.count else { return Participant(work: work) }
+        }
+        let honestCount = silos.count - hostile.count
+        let clients = works.enumerated().map { index, work in
+            guard index >= honestCount else { return Participant(work: work) }
             return Participant(work: HostileWork(inner: work, attack: hostile.attack, seed: UInt64(index)))
         }
         let names = silos.map(\.name)
@@ -177,10 +180,27 @@ public struct Simulation: Sendable {
         _ = await monitor.value
         let history = await coordinator.history
         let layout = AttentionModel.layout(for: modelConfig)
-        return SimulationReport(
+        let kept = await coordinator.keptModel
+        var report = SimulationReport(
             rounds: history.map { RoundReport($0, clients: $0.participants.count) }, modelBytesFloat32: layout.count * 4, link: link.rawValue,
             strategy: coordinator.strategyName, finalModel: await coordinator.currentModel, records: history,
-            selectBy: config.selectBy, keptModel: await coordinator.keptModel)
+            selectBy: config.selectBy, keptModel: kept)
+        if hostile.count > 0, let kept {
+            report.keptOnHonestSilos = Self.evaluate(kept, on: works.prefix(honestCount))
+        }
+        return report
+    }
+
+    /// `model` evaluated on `works` in process, their reports pooled as the coordinator would
+    /// pool honest ones.
+    static func evaluate(_ model: AttentionModel, on works: some Sequence<SiloWork>) -> EvaluationReport {
+        var pooled = EvaluationReport()
+        for work in works {
+            let (test, ranking, threads) = (work.test, work.ranking, work.threads)
+            pooled.merge(
+                EvaluationReport(test: LocalRound.evaluate(model, on: test, threads: threads), ranking: model.rank(ranking, threads: threads)))
+        }
+        return pooled
     }
 }
 

@@ -93,6 +93,38 @@ struct SimulationTests {
         #expect(mean < clean - 0.03, "the mean under the same attack: \(mean) against \(clean)")
     }
 
+    @Test func aSiloForgingItsEvaluationsNeitherChoosesTheKeptRoundNorSetsTheFigures() async throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 5, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            SimulatedSilo(name: "s\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
+        }
+        func run(_ attack: Attack) async throws -> SimulationReport {
+            try await Simulation(
+                silos: silos, modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 5), link: .inProcess, hostile: (1, attack)
+            ).run()
+        }
+        // The same training in all three (the hostile silo trains honestly): only what s4
+        // reports differs. In the clean run it reports nothing.
+        let clean = try await run(.none)
+        let cleanKept = try #require(clean.best?.round)
+        try #require(cleanKept > 1, "the model improves after round 1 (kept \(cleanKept)), or the test shows nothing")
+        for attack in [Attack.forgeEvaluationHigh, .forgeEvaluationLow] {
+            let forged = try await run(attack)
+            let kept = try #require(forged.best)
+            #expect(kept.round != 1, "\(attack): the forger chose round 1")
+            let honest = try #require(forged.keptOnHonestSilos?.test.auc), cleanAUC = try #require(clean.best?.testAUC)
+            #expect(abs(honest - cleanAUC) < 0.01, "\(attack): kept model's test AUC \(honest) on the honest silos, clean run's \(cleanAUC)")
+            // Each round's figures are the honest silos' (the forger is left out where it forges).
+            for (round, cleanRound) in zip(forged.rounds, clean.rounds) {
+                let (a, b) = (try #require(round.testAUC), try #require(cleanRound.testAUC))
+                #expect(abs(a - b) < 0.01, "\(attack) round \(round.round): test AUC \(a), clean \(b)")
+            }
+            let named = forged.rounds.filter { !$0.disputes.isEmpty }.map(\.round)
+            #expect(named.contains(attack == .forgeEvaluationHigh ? 1 : 2), "\(attack): disputes in rounds \(named)")
+            #expect(forged.rounds.flatMap(\.disputes).allSatisfy { $0.hasPrefix("s4") }, "\(forged.rounds.flatMap(\.disputes))")
+        }
+    }
+
     @Test func dpFedAvgRecordsTheEpsilonEachRoundSpends() async throws {
         let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
         let silos = SiloSplitter(silos: 4, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in

@@ -1,17 +1,20 @@
 /// What the kept round is chosen by, on the silos' validation splits.
 public enum SelectionMetric: String, Sendable, Hashable, CaseIterable {
-    /// The pooled validation AUC of the click head: the model that predicts clicks best.
+    /// The validation AUC of the click head (a trimmed mean of the silos' own): the model
+    /// that predicts clicks best.
     case auc
-    /// The pooled validation NDCG@10 of each user's last clicked validation item among 99
-    /// sampled negatives: the model that recommends best.
+    /// The validation NDCG@10 (a trimmed mean of the silos' own) of each user's last clicked
+    /// validation item among 99 sampled negatives: the model that recommends best.
     case ndcg
 }
 
-/// Which round's model to keep, and when to stop: the round with the highest pooled
-/// validation metric (`SelectionMetric`) is the best (the first of equals); with a
-/// `patience` of N the federation stops once N rounds have passed without a better one.
+/// Which round's model to keep, and when to stop: the round with the highest validation
+/// metric (`SelectionMetric`) is the best (the first of equals); with a `patience` of N the
+/// federation stops once N rounds have passed without a better one.
 /// Rounds without that metric (no client carved a validation split) are neither kept nor
-/// counted. A pure value, rebuilt on resume by replaying the stored records.
+/// counted. The metric is robust to one dishonest silo of three or more (`RoundEvaluations`:
+/// a trimmed mean of per-silo values). A pure value, rebuilt on resume by replaying the
+/// stored records.
 public struct ModelSelection: Sendable, Equatable {
     /// Rounds without improvement before stopping; 0 never stops early.
     public let patience: Int

@@ -43,6 +43,9 @@ public struct RoundStateMachine: Sendable {
     private(set) var retries: [String] = []
     private var roundStarted: Duration = .zero
     private var bytesDown: [String: Int] = [:]
+    /// Each silo's validation values of the last round evaluated (since this start), which
+    /// the next round's are compared with.
+    private var lastScores: [String: RoundEvaluations.Scores] = [:]
     /// What the rounds have spent of the silos' privacy (both kinds).
     private var book: PrivacyBook
 
@@ -105,8 +108,7 @@ public struct RoundStateMachine: Sendable {
         let outcome: RoundOutcome
         let version: String
         var pending: Set<String>
-        var report = EvaluationReport()
-        var reports = 0
+        var evaluations = RoundEvaluations()
         let deadline: Duration
     }
 
@@ -426,8 +428,7 @@ public struct RoundStateMachine: Sendable {
         guard e.pending.remove(client) != nil else {
             throw .staleUpdate("client '\(client)' was not asked to evaluate round \(round), or already did")
         }
-        e.report.merge(report)
-        e.reports += 1
+        e.evaluations.add(client: client, declaredExamples: members[client]?.trainExamples ?? config.maxTrainExamples, report: report)
         phase = .evaluating(e)
     }
 
@@ -525,16 +526,20 @@ public struct RoundStateMachine: Sendable {
             guard e.pending.isEmpty || now >= e.deadline else { return }
             let bytesDownPerClient = bytesDown.isEmpty ? 0 : bytesDown.values.reduce(0, +) / bytesDown.count
             let o = e.outcome
-            let record = RoundRecord(
-                round: o.round, modelVersion: e.version, participants: o.participants, examples: o.examples, testAUC: e.report.test.auc,
-                testLogLoss: e.report.test.logLoss, evaluatedClients: e.reports, bytesUpPerClient: o.bytesUpPerClient,
+            let pooled = e.evaluations.pooled(previous: lastScores)
+            lastScores = pooled.scores
+            for dispute in pooled.disputes { actions.append(.log(.warning, "round \(o.round): evaluation disputed: \(dispute)")) }
+            let report = pooled.report
+            var recorded = RoundRecord(
+                round: o.round, modelVersion: e.version, participants: o.participants, examples: o.examples, testAUC: report.test.auc,
+                testLogLoss: report.test.logLoss, evaluatedClients: e.evaluations.count, bytesUpPerClient: o.bytesUpPerClient,
                 bytesDownPerClient: bytesDownPerClient, seconds: Double((now - roundStarted) / .milliseconds(1)) / 1_000,
-                trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: e.report.validation.auc,
-                validationLogLoss: e.report.validation.logLoss, hitRate: e.report.ranking.hitRate, ndcg: e.report.ranking.ndcg,
-                rankedUsers: e.report.ranking.users, validationNDCG: e.report.validationRanking.ndcg, recallAt20: e.report.ranking.recallAt20,
-                ndcgAt20: e.report.ranking.ndcgAt20,
-                catalogueUsers: e.report.ranking.catalogueUsers)
-            var recorded = record
+                trainSecondsMax: o.trainSecondsMax, retries: retries, validationAUC: pooled.validationAUC,
+                validationLogLoss: report.validation.logLoss, hitRate: report.ranking.hitRate, ndcg: report.ranking.ndcg,
+                rankedUsers: report.ranking.users, validationNDCG: pooled.validationNDCG, recallAt20: report.ranking.recallAt20,
+                ndcgAt20: report.ranking.ndcgAt20,
+                catalogueUsers: report.ranking.catalogueUsers)
+            recorded.disputes = pooled.disputes
             if let q = o.dpSamplingRate {
                 book.recordClientLevelRound(samplingRate: q)
                 recorded.dpSamplingRate = q

@@ -100,6 +100,23 @@ public struct RankingSums: Sendable, Equatable {
         ndcgAt20Sum += other.ndcgAt20Sum
     }
 
+    /// These sums weighed by `weight` in [0, 1]: the sampled and catalogue users scaled by it
+    /// (rounded), hits and NDCG sums in proportion, so the metrics stay what they were and a
+    /// pooled figure counts them as a smaller share.
+    public func scaled(by weight: Double) -> RankingSums {
+        guard weight < 1 else { return self }
+        let w = max(0, weight)
+        func part(_ users: Int, _ hits: Int, _ sum: Double) -> (Int, Int, Double) {
+            let kept = Int((Double(users) * w).rounded())
+            guard users > 0, kept > 0 else { return (0, 0, 0) }
+            let share = Double(kept) / Double(users)
+            return (kept, min(kept, Int((Double(hits) * share).rounded())), sum * share)
+        }
+        let sampled = part(users, hits, ndcgSum), catalogue = part(catalogueUsers, hitsAt20, ndcgAt20Sum)
+        return RankingSums(
+            users: sampled.0, hits: sampled.1, ndcgSum: sampled.2, catalogueUsers: catalogue.0, hitsAt20: catalogue.1, ndcgAt20Sum: catalogue.2)
+    }
+
     /// HR@10, or nil without users.
     public var hitRate: Double? { users > 0 ? Double(hits) / Double(users) : nil }
     /// NDCG@10, or nil without users.

@@ -54,6 +54,17 @@ public struct EvaluationSummary: Sendable, Equatable {
         }
     }
 
+    /// This summary weighed by `weight` in [0, 1]: every count times `weight` (rounded), the
+    /// log-loss sum with them, so a pooled figure counts it as a smaller share. AUC and log
+    /// loss of the summary alone barely change (the rounding of each bin).
+    public func scaled(by weight: Double) -> EvaluationSummary {
+        guard weight < 1 else { return self }
+        let w = max(0, weight)
+        let p = positives.map { UInt64((Double($0) * w).rounded()) }, n = negatives.map { UInt64((Double($0) * w).rounded()) }
+        let examples = Int(clamping: p.reduce(0, &+) &+ n.reduce(0, &+))
+        return EvaluationSummary(examples: examples, logLossSum: self.examples > 0 ? logLossSum * Double(examples) / Double(self.examples) : 0, positives: p, negatives: n)
+    }
+
     /// AUC with each bin's scores treated as tied; differs from the exact AUC by at most
     /// half the share of positive-negative pairs that share a bin.
     public var auc: Double? {
