@@ -129,6 +129,16 @@ public struct RoundRecord: Sendable, Equatable {
     public var disputes: [String] = []
 }
 
+extension RoundRecord {
+    /// A record of the figures a test sets; the rest empty.
+    package init(round: Int, modelVersion: String, participants: [String], testAUC: Double?, validationAUC: Double? = nil) {
+        self.init(
+            round: round, modelVersion: modelVersion, participants: participants, examples: participants.count, testAUC: testAUC, testLogLoss: nil,
+            evaluatedClients: participants.count, bytesUpPerClient: 0, bytesDownPerClient: 0, seconds: 0, trainSecondsMax: 0, retries: [],
+            validationAUC: validationAUC)
+    }
+}
+
 /// Part of a model version's payload.
 public struct ModelPiece: Sendable {
     public let bytes: Data

@@ -69,6 +69,11 @@ public final class StateStore: Sendable {
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         lock = try FolderLock(folder: folder)
+        // A folder whose history is missing or empty is checked before SQLite makes one.
+        let historyBytes = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        if (historyBytes ?? 0) == 0 {
+            try StateFolderCheck.check(folder: folder, files: try Self.files(in: folder), rounds: [], historyExists: historyBytes != nil)
+        }
         database = try DatabaseQueue(path: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("rounds") { db in
@@ -111,6 +116,15 @@ public final class StateStore: Sendable {
             try db.execute(sql: "ALTER TABLE round ADD COLUMN disputes TEXT")
         }
         try migrator.migrate(database)
+        try StateFolderCheck.check(
+            folder: folder, files: try Self.files(in: folder),
+            rounds: try rounds().map { StateFolderCheck.Round(round: $0.round, modelFile: $0.modelFile, evaluated: $0.evaluation != nil) },
+            historyExists: true)
+    }
+
+    /// The names of the files in `folder`.
+    private static func files(in folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder)
     }
 
     /// Makes a newly published version durable: the model file, the server optimiser's

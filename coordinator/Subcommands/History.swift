@@ -50,6 +50,7 @@ extension CoordinatorCommand {
                         o["ndcg_at_20"] = e.ndcgAt20 ?? NSNull()
                         o["epsilon"] = e.epsilon ?? NSNull()
                         o["example_epsilon"] = e.exampleEpsilon ?? NSNull()
+                        o["disputes"] = e.disputes
                     }
                     return o
                 }
@@ -86,6 +87,8 @@ extension CoordinatorCommand {
                         e.map { $0.retries.joined(separator: "; ") } ?? "not evaluated"))
             }
             if let best { print("* kept (best \(selection.settingName)): round \(best), \(StateStore.bestModelFile)") }
+            // Disputed evaluations (a silo far from the others, or claiming more than its share).
+            for r in rounds { for dispute in r.evaluation?.disputes ?? [] { print("round \(r.round): disputed: \(dispute)") } }
             if !perSilo.isEmpty {
                 print(
                     "example-level epsilon spent per silo (round attempts charged): "
