@@ -8,7 +8,9 @@ import Foundation
 /// (a header line names the columns), and MovieLens `u.data` (tab-separated user, item,
 /// rating, timestamp, no header; a rating of 4 or 5 is a click). Any of them may be gzip
 /// (`.gz`) or zstd (`.zst`) compressed. Timestamps are seconds since 1970, whole or
-/// fractional, or ISO-8601 (see `Timestamp`); labels 0/1 or true/false.
+/// fractional, or ISO-8601 (see `Timestamp`); labels 0/1 or true/false. Lines end in LF,
+/// CRLF or, as classic Mac OS wrote them, CR alone; a first line longer than
+/// `maxHeaderBytes`, or a record longer than `maxRowBytes`, is refused where it starts.
 public struct ClickLogReader: Sendable {
     /// Maps item ids to embedding rows; an id the mapping refuses is a malformed row.
     public var items: ItemMapping
@@ -18,6 +20,19 @@ public struct ClickLogReader: Sendable {
     public var skipMalformed: Bool
     /// Bytes read from a plain file at a time: a file is never whole in memory.
     public var pieceBytes = 8 << 20
+
+    /// The longest first line (the header, or a MovieLens row), in bytes without its line
+    /// end: 64 KiB. A header naming five columns is under 100 bytes; a longer first line is
+    /// a file that is not a click log, or whose line ends this reader does not see, and it
+    /// is refused there rather than read whole into one header.
+    public static let maxHeaderBytes = 64 << 10
+    /// The longest record after the header, in bytes without its line end (a quoted field
+    /// may span lines: the record counts whole): 1 MiB, over ten thousand times a real row.
+    /// A longer one is refused, naming the line it starts on, instead of read on to the
+    /// end of the file.
+    public static let maxRowBytes = 1 << 20
+    /// The most characters of a file's text that an error quotes (escaped, then cut with "…").
+    static let quotedCharacters = 80
 
     public init(items: ItemMapping, strategies: Int = 1, skipMalformed: Bool = false) {
         self.items = items
@@ -73,7 +88,10 @@ public struct ClickLogReader: Sendable {
                 throw .unreadable(path: path, reason: error.localizedDescription)
             }
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-            let breaks = first?.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) } ?? 0
+            // Lines end in LF (or CRLF), or in CR alone in a classic Mac OS file.
+            func count(_ byte: UInt8) -> Int { first?.reduce(0) { $0 + ($1 == byte ? 1 : 0) } ?? 0 }
+            let lineFeeds = count(UInt8(ascii: "\n"))
+            let breaks = lineFeeds > 0 ? lineFeeds : count(UInt8(ascii: "\r"))
             let expected = first.map { $0.isEmpty ? 0 : Int(Double(size) * Double(breaks) / Double($0.count) * 1.02) } ?? 0
             let source = RecordSource {
                 if let piece = first {
@@ -89,7 +107,7 @@ public struct ClickLogReader: Sendable {
                     return nil
                 }
             }
-            log = try parse(RecordSplitter(source), source: path, expectedRows: expected)
+            log = try parse(RecordSplitter(source, file: path), source: path, expectedRows: expected)
             if let failure { throw .unreadable(path: path, reason: failure.localizedDescription) }
         }
         guard log.count > 0 else { throw .emptySilo(path: path) }
@@ -104,12 +122,12 @@ public struct ClickLogReader: Sendable {
             RecordSplitter(
                 RecordSource {
                     defer { whole = nil }; return whole
-                }), source: source)
+                }, file: source), source: source)
     }
 
     private func parse(_ records: RecordSplitter, source: String, expectedRows: Int = 0) throws(DataError) -> ClickLog {
         var lines = records
-        guard let (firstNumber, first) = lines.next() else { throw .emptySilo(path: source) }
+        guard let (firstNumber, first) = try lines.next() else { throw .emptySilo(path: source) }
         let tabs = first.contains(UInt8(ascii: "\t"))
         let format: Format
         var log = ClickLog()
@@ -143,7 +161,14 @@ public struct ClickLogReader: Sendable {
             }
             batch.removeAll(keepingCapacity: true)
         }
-        while let (number, line) = lines.next() {
+        // A record too long to read is reported after the rows before it, as they come first.
+        func nextRecord() throws(DataError) -> (Int, ArraySlice<UInt8>)? {
+            do throws(DataError) { return try lines.next() } catch {
+                try flush()
+                throw error
+            }
+        }
+        while let (number, line) = try nextRecord() {
             if let opened = lines.unterminatedQuote {
                 try flush()
                 throw .malformedRow(
@@ -204,30 +229,30 @@ public struct ClickLogReader: Sendable {
         guard !user.isEmpty else { throw RowProblem("user_id is empty") }
         guard !item.isEmpty else { throw RowProblem("item_id is empty") }
         guard let itemRow = items.row(for: Substring(item)) else {
-            throw RowProblem("item_id '\(item)' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
+            throw RowProblem("item_id '\(excerpt(item))' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
         }
         guard let timestamp = Timestamp.microseconds(trimmed(fields[columns.timestamp])) else {
             throw RowProblem(
-                "timestamp '\(fields[columns.timestamp])' is neither seconds since 1970 (1709296205 or 1709296205.25) nor ISO-8601 (2024-03-01T12:30:05Z, 2024-03-01 12:30:05.250+02:00)"
+                "timestamp '\(excerpt(fields[columns.timestamp]))' is neither seconds since 1970 (1709296205 or 1709296205.25) nor ISO-8601 (2024-03-01T12:30:05Z, 2024-03-01 12:30:05.250+02:00)"
             )
         }
         let label: UInt8
         if ratings {
             guard let rating = Int(fields[columns.label]), (1...5).contains(rating) else {
-                throw RowProblem("rating '\(fields[columns.label])' is not 1 to 5")
+                throw RowProblem("rating '\(excerpt(fields[columns.label]))' is not 1 to 5")
             }
             label = rating >= 4 ? 1 : 0
         } else {
             switch trimmed(fields[columns.label]).lowercased() {
             case "0", "false": label = 0
             case "1", "true": label = 1
-            default: throw RowProblem("label '\(fields[columns.label])' is not 0, 1, true or false")
+            default: throw RowProblem("label '\(excerpt(fields[columns.label]))' is not 0, 1, true or false")
             }
         }
         var strategy: Int32 = 0
         if let column = columns.strategy {
             guard let s = Int32(fields[column]), s >= 0, s < strategies else {
-                throw RowProblem("strategy '\(fields[column])' is not a whole number in 0..<\(strategies)")
+                throw RowProblem("strategy '\(excerpt(fields[column]))' is not a whole number in 0..<\(strategies)")
             }
             strategy = s
         }
@@ -289,21 +314,35 @@ private struct RecordSource {
     init(_ next: @escaping () -> [UInt8]?) { self.next = next }
 }
 
-/// Splits bytes into records: lines (LF or CRLF), except that a line break inside a quoted
-/// field belongs to the field. Skips blank lines; a record is numbered by the line it
-/// starts on, counting from 1. Reads its source a piece at a time, keeping only the record
-/// in progress between pieces.
+/// Splits bytes into records: lines, except that a line break inside a quoted field belongs
+/// to the field. Lines end in LF or CRLF, or in CR alone (classic Mac OS, and Excel's "CSV
+/// (Macintosh)"): the file's first line break says which, for the whole file. Skips blank
+/// lines; a record is numbered by the line it starts on, counting from 1. Reads its source a
+/// piece at a time, keeping only the record in progress between pieces, and never more of
+/// that than the longest record allowed (`ClickLogReader.maxHeaderBytes` for the first,
+/// `maxRowBytes` after it): a longer record is refused at the line it starts on.
 private struct RecordSplitter {
+    private static let lineFeed = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r"), quote = UInt8(ascii: "\"")
     private var bytes: [UInt8] = []
     private var position = 0
     private var number = 0
+    /// Records returned so far: the first is held to the header's limit.
+    private var records = 0
     private var exhausted = false
     private var startedFile = false
+    /// The byte that ends a line: LF (a CR just before it is dropped) or CR; nil until the
+    /// file's first line break has been seen.
+    private var lineEnd: UInt8?
     private let source: RecordSource
+    /// The file, as errors name it.
+    private let file: String
     /// The line of a record whose quote was never closed (it ran to the end of the file).
     private(set) var unterminatedQuote: Int?
 
-    init(_ source: RecordSource) { self.source = source }
+    init(_ source: RecordSource, file: String) {
+        self.source = source
+        self.file = file
+    }
 
     /// Reads the next piece, dropping what has been consumed; false at the end.
     private mutating func refill() -> Bool {
@@ -326,26 +365,36 @@ private struct RecordSplitter {
         return true
     }
 
-    mutating func next() -> (Int, ArraySlice<UInt8>)? {
-        let quote = UInt8(ascii: "\""), newline = UInt8(ascii: "\n")
+    /// The next record and the line it starts on; nil at the end of the file.
+    /// - Throws: `DataError.malformedRow` naming the file and line, for a record longer than
+    ///   its limit (quoting no more than its first characters).
+    mutating func next() throws(DataError) -> (Int, ArraySlice<UInt8>)? {
         while true {
             if position >= bytes.count && !refill() { return nil }
             if position >= bytes.count { continue }
-            // A record: up to a line break outside quotes, reading more while there is none.
+            if lineEnd == nil { findLineEnd() }
+            let newline = lineEnd ?? Self.lineFeed
+            let limit = records == 0 ? ClickLogReader.maxHeaderBytes : ClickLogReader.maxRowBytes
+            // A record: up to a line break outside quotes, reading more while there is none,
+            // but never looking past `limit` bytes (and a CRLF) from its start.
             var scan = position, quotes = 0, lines = 1
             var end: Int?
             while end == nil {
-                if let found = bytes[scan...].firstIndex(of: newline) {
-                    quotes += bytes[scan..<found].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
+                let window = min(bytes.count, position + limit + 2)
+                if let found = bytes[scan..<window].firstIndex(of: newline) {
+                    quotes += Self.count(Self.quote, in: bytes[scan..<found])
                     if quotes % 2 == 0 {
                         end = found
                     } else {
                         lines += 1
                         scan = found + 1
                     }
+                } else if window < bytes.count {
+                    quotes += Self.count(Self.quote, in: bytes[scan..<window])
+                    throw tooLong(line: number + 1, limit: limit, quoteOpen: quotes % 2 == 1)
                 } else {
                     let consumed = position
-                    quotes += bytes[scan...].reduce(0) { $0 + ($1 == quote ? 1 : 0) }
+                    quotes += Self.count(Self.quote, in: bytes[scan...])
                     let scanned = bytes.count
                     if !refill() {
                         end = bytes.count
@@ -356,13 +405,68 @@ private struct RecordSplitter {
                 }
             }
             let start = position, first = number + 1
+            var last = end!
+            if newline == Self.lineFeed && last > start && bytes[last - 1] == Self.carriageReturn { last -= 1 }
+            // The last record of a file may fill the window's two spare bytes.
+            guard last - start <= limit else { throw tooLong(line: first, limit: limit, quoteOpen: quotes % 2 == 1) }
             number += lines
             position = end! + 1
             if quotes % 2 == 1 { unterminatedQuote = first }
-            var last = end!
-            if last > start && bytes[last - 1] == UInt8(ascii: "\r") { last -= 1 }
-            if last > start { return (first, bytes[start..<last]) }
+            if last > start {
+                records += 1
+                return (first, bytes[start..<last])
+            }
         }
+    }
+
+    /// Sets `lineEnd` from the file's first line break: LF or CRLF, or CR alone. Looks no
+    /// further than the longest first line; without a line break there, `lineEnd` stays
+    /// nil (read as LF: `next` then refuses the line as too long, or reads a short file's
+    /// only line).
+    private mutating func findLineEnd() {
+        var scan = position
+        while true {
+            let window = min(bytes.count, position + ClickLogReader.maxHeaderBytes + 2)
+            if let found = bytes[scan..<window].firstIndex(where: { $0 == Self.lineFeed || $0 == Self.carriageReturn }) {
+                if bytes[found] == Self.lineFeed {
+                    lineEnd = Self.lineFeed
+                    return
+                }
+                if found + 1 < bytes.count {
+                    lineEnd = bytes[found + 1] == Self.lineFeed ? Self.lineFeed : Self.carriageReturn
+                    return
+                }
+                // A CR is the last byte read: the byte after it decides.
+                let consumed = position
+                guard refill() else {
+                    lineEnd = Self.carriageReturn
+                    return
+                }
+                scan = found - consumed
+            } else {
+                guard window == bytes.count else { return }
+                let consumed = position, scanned = bytes.count
+                guard refill() else { return }
+                scan = scanned - consumed
+            }
+        }
+    }
+
+    /// The error for the record starting at `position` on `line`, longer than `limit` bytes.
+    private func tooLong(line: Int, limit: Int, quoteOpen: Bool) -> DataError {
+        let size = "\(limit) bytes (\(limit >= 1 << 20 ? "\(limit >> 20) MiB" : "\(limit >> 10) KiB"))"
+        let why =
+            quoteOpen
+            ? "a quote opened on this line is not closed within \(size), the longest \(records == 0 ? "first line" : "row") this reader takes"
+            : records == 0
+                ? "the first line is longer than \(size), the longest header this reader takes (is this a CSV or TSV click log?)"
+                : "the row is longer than \(size), the longest this reader takes"
+        let start = bytes[position..<min(bytes.count, position + 4 * ClickLogReader.quotedCharacters)]
+        return .malformedRow(file: file, line: line, reason: "\(why); it starts '\(excerpt(String(decoding: start, as: UTF8.self)))'")
+    }
+
+    private static func count(_ byte: UInt8, in bytes: ArraySlice<UInt8>) -> Int {
+        bytes.reduce(0) { $0 + ($1 == byte ? 1 : 0) }
     }
 }
 

@@ -11,18 +11,45 @@ public enum ModelFile {
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
 
-    /// Reads a model back; errors name the file.
+    /// Reads a model back; errors name the file. The metadata's configuration is checked
+    /// (`ModelConfig.validate`, with its bounds), and then the tensors the header declares
+    /// against it, before anything is allocated for the model: no file can size memory
+    /// beyond its own length, or abort the process.
     public static func load(from path: String) throws -> AttentionModel {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SafetensorsError(source: path, reason: "no such file, or it cannot be read")
         }
-        let (weights, metadata) = try Safetensors.decode(data, source: path)
+        let header = try Safetensors.readHeader(data, source: path)
         do throws(ModelConfigError) {
-            let config = try ModelConfig(metadata: metadata)
+            let config = try ModelConfig(metadata: header.metadata)
+            let layout = AttentionModel.layout(for: config)
+            try check(header.layout, fits: layout)
             // Files written by other tools may order tensors differently: re-lay them out.
-            return try AttentionModel(config: config, parameters: try reordered(weights, to: AttentionModel.layout(for: config)))
+            return try AttentionModel(config: config, parameters: try reordered(Safetensors.weights(data, header: header), to: layout))
         } catch {
             throw SafetensorsError(source: path, reason: error.description)
+        }
+    }
+
+    /// The tensors a file may hold for `layout`: exactly its tensors, in any order, or all of
+    /// them but the interaction head's two (a file written before the head,
+    /// `ExampleRole`). The error names the first tensor that does not fit.
+    static func check(_ given: ParameterLayout, fits layout: ParameterLayout) throws(ModelConfigError) {
+        let head: Set<String> = [AttentionModel.TensorName.interactionWeight, AttentionModel.TensorName.interactionBias]
+        for tensor in layout.tensors {
+            guard let index = given.index(of: tensor.name) else {
+                if head.contains(tensor.name) { continue }
+                throw .invalid("the file has no tensor '\(tensor.name)'; its configuration needs \(tensor.name)\(tensor.shape)")
+            }
+            let shape = given.tensors[index].shape
+            guard shape == tensor.shape else {
+                let shown = shape.count > 8 ? "\(Array(shape.prefix(8)))…" : "\(shape)"
+                throw .invalid("tensor '\(tensor.name)' is \(shown) in the file, but its configuration needs \(tensor.shape)")
+            }
+        }
+        if let stranger = given.tensors.first(where: { layout.index(of: $0.name) == nil }) {
+            let name = stranger.name.count > 64 ? String(stranger.name.prefix(64)).debugDescription + "…" : stranger.name.debugDescription
+            throw .invalid("tensor \(name) is not part of this model")
         }
     }
 
@@ -31,14 +58,7 @@ public enum ModelFile {
     /// zeros, the head's untrained state, in which ranking orders items as clicks do.
     static func reordered(_ weights: Weights, to layout: ParameterLayout) throws(ModelConfigError) -> Weights {
         guard weights.layout != layout else { return weights }
-        let head: Set<String> = [AttentionModel.TensorName.interactionWeight, AttentionModel.TensorName.interactionBias]
-        let given = Set(weights.layout.tensors)
-        let missing = Set(layout.tensors).subtracting(given)
-        guard given.isSubset(of: Set(layout.tensors)), missing.allSatisfy({ head.contains($0.name) }) else {
-            let want = layout.tensors.map { "\($0.name)\($0.shape)" }.joined(separator: ", ")
-            let got = weights.layout.tensors.map { "\($0.name)\($0.shape)" }.joined(separator: ", ")
-            throw .invalid("tensors [\(got)] do not match the configuration's [\(want)]")
-        }
+        try check(weights.layout, fits: layout)
         var values: [Float] = []
         values.reserveCapacity(layout.count)
         for tensor in layout.tensors { values += weights.tensor(tensor.name) ?? [Float](repeating: 0, count: tensor.elementCount) }

@@ -6,8 +6,21 @@ public import Foundation
 /// and byte range, then the raw little-endian data. Python's `safetensors` reads our files
 /// as they are; we write and read Float32 tensors only.
 public enum Safetensors {
-    /// Headers beyond this are refused rather than parsed (the format's own limit is 100 MB).
-    static let maxHeaderBytes = 100_000_000
+    /// Headers beyond this are refused rather than parsed: 1 MiB. Our own files' headers are
+    /// under 2 KB (ten tensors and the configuration); the format's own limit, 100 MB,
+    /// would let a file from outside spend gigabytes on parsing its JSON.
+    static let maxHeaderBytes = 1 << 20
+
+    /// What a file's header says, checked against the file's length: every size in it fits
+    /// in the file, so that nothing sized by it can be larger than the file.
+    public struct Header: Sendable {
+        /// The `__metadata__` strings (empty when there are none).
+        public let metadata: [String: String]
+        /// The tensors in the order of their data, which lies end to end after the header.
+        public let layout: ParameterLayout
+        /// Where the first tensor's data starts in the file.
+        let dataStart: Int
+    }
 
     /// Encodes `weights` in layout order, with `metadata` under `__metadata__`.
     public static func encode(_ weights: Weights, metadata: [String: String]) throws -> Data {
@@ -54,12 +67,23 @@ public enum Safetensors {
     /// Decodes a file's bytes into weights (tensors in the order of their data) and metadata.
     /// `source` names the file in errors.
     public static func decode(_ data: Data, source: String) throws -> (weights: Weights, metadata: [String: String]) {
+        let header = try readHeader(data, source: source)
+        return (weights(data, header: header), header.metadata)
+    }
+
+    /// Reads and checks `data`'s header without touching any tensor's data: the tensors'
+    /// dtypes (F32 only), shapes and byte ranges, which must lie end to end and fill the
+    /// rest of the file. Sizes are multiplied without overflow, so no header can make a
+    /// caller allocate more than the file holds, or trap.
+    /// - Throws: `SafetensorsError` naming `source` and what is wrong.
+    public static func readHeader(_ data: Data, source: String) throws -> Header {
         func fail(_ why: String) -> SafetensorsError { SafetensorsError(source: source, reason: why) }
         guard data.count >= 8 else { throw fail("file is \(data.count) bytes, shorter than the 8-byte header length") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= maxHeaderBytes, 8 + Int(headerLength) <= data.count else {
-            throw fail("header length \(headerLength) does not fit in a \(data.count)-byte file")
+        guard headerLength <= maxHeaderBytes else {
+            throw fail("header length \(headerLength) is more than \(maxHeaderBytes) bytes, the most this reader parses")
         }
+        guard 8 + Int(headerLength) <= data.count else { throw fail("header length \(headerLength) does not fit in a \(data.count)-byte file") }
         let dataStart = 8 + Int(headerLength)
         let headerBytes = data.subdata(in: data.startIndex + 8..<data.startIndex + dataStart)
         guard let header = try? JSONSerialization.jsonObject(with: headerBytes) as? [String: Any] else {
@@ -73,42 +97,76 @@ public enum Safetensors {
                 metadata = m
                 continue
             }
+            let tensor = quoted(name)
+            guard !name.isEmpty else { throw fail("a tensor has an empty name") }
             guard let info = value as? [String: Any],
                 let dtype = info["dtype"] as? String,
                 let shape = info["shape"] as? [Int],
                 let offsets = info["data_offsets"] as? [Int], offsets.count == 2
-            else { throw fail("tensor '\(name)' lacks dtype, shape or data_offsets") }
-            guard dtype == "F32" else { throw fail("tensor '\(name)' is \(dtype); only F32 is supported") }
-            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { throw fail("tensor '\(name)' has shape \(shape)") }
-            let spec = TensorSpec(name: name, shape: shape)
-            guard offsets[0] >= 0, offsets[1] - offsets[0] == spec.elementCount * 4 else {
-                throw fail("tensor '\(name)' of shape \(shape) has byte range \(offsets), not \(spec.elementCount * 4) bytes")
+            else { throw fail("tensor \(tensor) lacks dtype, shape or data_offsets") }
+            guard dtype == "F32" else { throw fail("tensor \(tensor) is \(quoted(dtype)); only F32 is supported") }
+            guard !shape.isEmpty, shape.allSatisfy({ $0 > 0 }) else { throw fail("tensor \(tensor) has shape \(text(shape))") }
+            guard let bytes = float32Bytes(shape), bytes <= data.count - dataStart else {
+                throw fail("tensor \(tensor) of shape \(text(shape)) is larger than the file's \(data.count - dataStart) data bytes")
             }
-            entries.append((spec, offsets[0], offsets[1]))
+            guard offsets[0] >= 0, offsets[1] >= offsets[0], offsets[1] - offsets[0] == bytes else {
+                throw fail("tensor \(tensor) of shape \(text(shape)) has byte range \(offsets), not \(bytes) bytes")
+            }
+            entries.append((TensorSpec(name: name, shape: shape), offsets[0], offsets[1]))
         }
         entries.sort { $0.begin < $1.begin }
         var expected = 0
         for entry in entries {
             guard entry.begin == expected else {
-                throw fail("tensor '\(entry.spec.name)' starts at byte \(entry.begin), expected \(expected) (gap or overlap)")
+                throw fail("tensor \(quoted(entry.spec.name)) starts at byte \(entry.begin), expected \(expected) (gap or overlap)")
             }
             expected = entry.end
+            // Every range is checked against the file as it is added: no sum of them overflows.
+            guard expected <= data.count - dataStart else {
+                throw fail("tensors cover more than the file's \(data.count - dataStart) data bytes")
+            }
         }
-        guard dataStart + expected == data.count else {
+        guard expected == data.count - dataStart else {
             throw fail("tensors cover \(expected) data bytes but the file holds \(data.count - dataStart)")
         }
-        let layout = ParameterLayout(entries.map(\.spec))
-        var values = [Float](repeating: 0, count: layout.count)
+        return Header(metadata: metadata, layout: ParameterLayout(entries.map(\.spec)), dataStart: dataStart)
+    }
+
+    /// The tensors' values from `data`, as its header (`readHeader`'s for this same `data`)
+    /// lays them out; allocates 4 bytes per value, as many as the file's data bytes.
+    public static func weights(_ data: Data, header: Header) -> Weights {
+        var values = [Float](repeating: 0, count: header.layout.count)
         values.withUnsafeMutableBytes { dst in
             data.withUnsafeBytes { src in
-                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[dataStart..<data.count]))
+                dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[header.dataStart..<data.count]))
             }
         }
         // The format is little-endian; swap on a big-endian host.
         if UInt32(1).littleEndian != 1 {
             for i in values.indices { values[i] = Float(bitPattern: UInt32(littleEndian: values[i].bitPattern)) }
         }
-        return (Weights(layout: layout, values: values), metadata)
+        return Weights(layout: header.layout, values: values)
+    }
+
+    /// The bytes of a Float32 tensor of `shape`, or nil when they do not fit in an `Int`.
+    static func float32Bytes(_ shape: [Int]) -> Int? {
+        var bytes = 4
+        for n in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: n)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
+    }
+
+    /// A name from a file, as an error quotes it: escaped, and cut at 64 characters.
+    static func quoted(_ name: String) -> String {
+        name.count > 64 ? String(name.prefix(64)).debugDescription + "…" : name.debugDescription
+    }
+
+    /// A shape from a file, as an error shows it: at most 8 dimensions.
+    static func text(_ shape: [Int]) -> String {
+        shape.count > 8 ? "\(Array(shape.prefix(8)))…" : "\(shape)"
     }
 }
 

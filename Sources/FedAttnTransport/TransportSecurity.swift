@@ -4,10 +4,17 @@ import SwiftASN1
 import X509
 
 /// One party's credentials in a federation: its certificate and key, and the federation
-/// CA that every peer's certificate must be signed by. All PEM.
+/// CA that every peer's certificate must be signed by. All PEM, read as any TLS server reads
+/// them: the certificate may be followed by the intermediate CAs that issued it (TLS
+/// presents them all), and the CA may be a bundle of several roots and intermediates (TLS
+/// trusts them all).
 public struct FederationIdentity: Sendable {
+    /// This party's certificate (the leaf) first, then any intermediate CA certificates.
     public let certificatePEM: String
+    /// The leaf's private key.
     public let privateKeyPEM: String
+    /// One or more CA certificates, every one trusted: the federation's root, and any
+    /// intermediates.
     public let caCertificatePEM: String
 
     public init(certificatePEM: String, privateKeyPEM: String, caCertificatePEM: String) {
@@ -77,12 +84,14 @@ public enum TransportError: Error, Equatable, CustomStringConvertible {
 }
 
 extension FederationIdentity {
-    /// The PEMs as the TLS configuration takes them.
+    /// The PEMs as the TLS configuration takes them: every certificate of the certificate
+    /// file is presented (the leaf, then its intermediates), every one of the CA file trusted.
     var chain: [TLSConfig.CertificateSource] { [.bytes(Array(certificatePEM.utf8), format: .pem)] }
     var key: TLSConfig.PrivateKeySource { .bytes(Array(privateKeyPEM.utf8), format: .pem) }
     var roots: TLSConfig.TrustRootsSource { .certificates([.bytes(Array(caCertificatePEM.utf8), format: .pem)]) }
 
-    /// Reads a certificate, its key and the federation CA from PEM files; errors name the file.
+    /// Reads a certificate (optionally followed by its intermediates), its key and the
+    /// federation CA (one certificate or a bundle) from PEM files; errors name the file.
     public init(certificateFile: String, keyFile: String, caFile: String) throws(TransportError) {
         func read(_ path: String, _ what: String) throws(TransportError) -> String {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN")
@@ -97,31 +106,88 @@ extension FederationIdentity {
         try check(certificateFile: certificateFile, keyFile: keyFile, caFile: caFile)
     }
 
-    /// Refuses, before any connection, a key that is not the certificate's, and a
-    /// certificate or CA that is expired or not yet valid: TLS would only say that the
-    /// server stopped, or that the handshake failed.
+    /// Refuses, before any connection, a key that is not the leaf's, a certificate that no
+    /// CA in the CA file issued (directly or through the intermediates after it), and a
+    /// certificate on that path that is expired or not yet valid: TLS would only say that
+    /// the server stopped, or that the handshake failed.
     func check(certificateFile: String, keyFile: String, caFile: String, now: Date = Date()) throws(TransportError) {
-        let certificate: Certificate, ca: Certificate, key: Certificate.PrivateKey
-        do { certificate = try Certificate(pemEncoded: certificatePEM) } catch {
-            throw .certificate("\(certificateFile): not a PEM certificate (\(error))")
-        }
-        do { ca = try Certificate(pemEncoded: caCertificatePEM) } catch { throw .certificate("\(caFile): not a PEM certificate (\(error))") }
+        let presented = try Self.certificates(in: certificatePEM, file: certificateFile)
+        let trusted = try Self.certificates(in: caCertificatePEM, file: caFile)
+        let key: Certificate.PrivateKey
         do { key = try Certificate.PrivateKey(pemEncoded: privateKeyPEM) } catch {
             throw .certificate("\(keyFile): not a PEM private key (\(error))")
         }
-        guard key.publicKey == certificate.publicKey else {
+        let leaf = presented[0]
+        guard key.publicKey == leaf.publicKey else {
             throw .certificate("\(keyFile) is not the private key of \(certificateFile); give the key that was issued with this certificate")
         }
-        for (file, cert) in [(certificateFile, certificate), (caFile, ca)] {
-            if cert.notValidAfter < now {
-                throw .certificate("\(file) expired on \(cert.notValidAfter.formatted(.iso8601)); issue a new one (fedattn-coordinator provision)")
-            }
-            if cert.notValidBefore > now {
-                throw .certificate("\(file) is not valid before \(cert.notValidBefore.formatted(.iso8601)); check this machine's clock")
+        try Self.checkDates(of: leaf, named: certificateFile, now: now)
+        let path = try Self.trustPath(presented: presented, trusted: trusted, certificateFile: certificateFile, caFile: caFile)
+        for link in path.dropFirst() {
+            let alone = (link.file == caFile ? trusted : presented).count == 1
+            try Self.checkDates(of: link.certificate, named: alone ? link.file : "\(link.file) ('\(link.certificate.subject)')", now: now)
+        }
+    }
+
+    /// The certificates of a PEM file, in order, as TLS reads them: blocks of other kinds (a
+    /// key kept beside them) are passed over, and a file with none is refused.
+    static func certificates(in pem: String, file: String) throws(TransportError) -> [Certificate] {
+        let documents: [PEMDocument]
+        do { documents = try PEMDocument.parseMultiple(pemString: pem) } catch {
+            throw .certificate("\(file): not a PEM certificate (\(error))")
+        }
+        var certificates: [Certificate] = []
+        for (index, document) in documents.enumerated() where document.discriminator == Certificate.defaultPEMDiscriminator {
+            do { certificates.append(try Certificate(pemDocument: document)) } catch {
+                throw .certificate("\(file): PEM block \(index + 1) is not a readable certificate (\(error))")
             }
         }
-        guard certificate.issuer == ca.subject else {
-            throw .certificate("\(certificateFile) was issued by '\(certificate.issuer)', not by the CA in \(caFile) ('\(ca.subject)')")
+        guard !certificates.isEmpty else { throw .certificate("\(file): not a PEM certificate (no '-----BEGIN CERTIFICATE-----' block)") }
+        return certificates
+    }
+
+    /// The chain TLS builds from the leaf (the certificate file's first certificate) to a
+    /// root (a self-signed CA) that the CA file holds: each certificate's issuer is looked
+    /// up by name in the CA file first, then among the certificate file's intermediates.
+    /// By name only: the handshake checks the signatures.
+    /// - Returns: the path, leaf first, each certificate with the file it came from.
+    static func trustPath(
+        presented: [Certificate], trusted: [Certificate], certificateFile: String, caFile: String
+    ) throws(TransportError) -> [(file: String, certificate: Certificate)] {
+        var path: [(file: String, certificate: Certificate)] = [(certificateFile, presented[0])]
+        // Each certificate is used once, so a loop of issuers ends.
+        var candidates: [(file: String, certificate: Certificate)] = trusted.map { (file: caFile, certificate: $0) }
+        candidates += presented.dropFirst().map { (file: certificateFile, certificate: $0) }
+        while let last = path.last?.certificate, last.issuer != last.subject {
+            guard let index = candidates.firstIndex(where: { $0.certificate.subject == last.issuer }) else {
+                guard path.count == 1 else {
+                    throw .certificate(
+                        "the CA '\(last.subject)' in \(path[path.count - 1].file) was issued by '\(last.issuer)', which neither \(certificateFile) nor \(caFile) holds; TLS trusts a chain only up to a root (a self-signed CA): add '\(last.issuer)' to \(caFile)"
+                    )
+                }
+                let held = trusted.prefix(3).map { "'\($0.subject)'" }.joined(separator: ", ") + (trusted.count > 3 ? " and \(trusted.count - 3) more" : "")
+                throw .certificate(
+                    "\(certificateFile) was issued by '\(last.issuer)', not by the CA in \(caFile) (\(held))"
+                        + (presented.count > 1 ? " nor by an intermediate in \(certificateFile)" : "")
+                        + "; an intermediate CA goes after the certificate in \(certificateFile), or into \(caFile)")
+            }
+            path.append(candidates.remove(at: index))
+        }
+        let root = path[path.count - 1]
+        guard root.file == caFile || trusted.contains(root.certificate) else {
+            throw .certificate(
+                "\(certificateFile) leads to the root '\(root.certificate.subject)', which \(caFile) does not hold: the federation CA is not this certificate's root")
+        }
+        return path
+    }
+
+    /// Refuses `certificate` (called `name` in the error) if it is expired or not yet valid at `now`.
+    static func checkDates(of certificate: Certificate, named name: String, now: Date) throws(TransportError) {
+        if certificate.notValidAfter < now {
+            throw .certificate("\(name) expired on \(certificate.notValidAfter.formatted(.iso8601)); issue a new one (fedattn-coordinator provision)")
+        }
+        if certificate.notValidBefore > now {
+            throw .certificate("\(name) is not valid before \(certificate.notValidBefore.formatted(.iso8601)); check this machine's clock")
         }
     }
 }

@@ -46,7 +46,8 @@ package enum Wire {
         }
     }
 
-    /// - Throws: `RPCError` (internal error) for an item mapping this build does not know.
+    /// - Throws: `RPCError` (internal error) for an item mapping this build does not know, or
+    ///   a model configuration outside `ModelConfig.validate`'s bounds.
     package static func joinInfo(_ response: Fedattn_V1_JoinResponse) throws(RPCError) -> JoinInfo {
         guard let items = ItemMapping(response.model.items) else {
             throw RPCError(code: .internalError, message: "the coordinator sent item mapping '\(response.model.items)'")
@@ -54,6 +55,10 @@ package enum Wire {
         let model = ModelConfig(
             dim: Int(response.model.dim), historyLength: Int(response.model.historyLength), hidden: Int(response.model.hidden),
             items: items, strategies: Int(response.model.strategies))
+        // Bounded like a model file's metadata: an answer cannot size the client's buffers.
+        do { try model.validate() } catch {
+            throw RPCError(code: .internalError, message: "the coordinator sent a model this client cannot run: \(error)")
+        }
         let l = response.limits
         let limits = CoordinatorLimits(
             maxUpdateBytes: Int(clamping: l.maxUpdateBytes), maxUpdateNorm: l.maxUpdateNorm, uploadTimeout: .milliseconds(Int(l.uploadTimeoutMs)),

@@ -1,3 +1,4 @@
+import FedAttnModel
 import Foundation
 import Testing
 import _FedAttnTestSupport
@@ -24,6 +25,33 @@ struct ClientCommandTests {
         try #require(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("silo-02.csv"))
         return folder
+    }
+
+    /// A model file from outside whose metadata asks for a history of 10^11 items (which once
+    /// aborted both commands, failing to allocate 400 GB) is an error naming the file and the
+    /// field, in `evaluate` and `recommend` alike.
+    @Test func aModelFileWithAnOversizedHistoryIsAnErrorNotAnAbort() throws {
+        let model = (try Fixtures.temporaryFolder() as NSString).appendingPathComponent("outside.safetensors")
+        try ModelFile.save(try AttentionModel(config: Fixtures.tinyConfig, seed: 1), to: model)
+        // The header's metadata rewritten: "history_length":"4" becomes 10^11.
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: model)))
+        let length = Int(bytes[0..<8].reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+        let header = String(decoding: bytes[8..<(8 + length)], as: UTF8.self)
+        let patched = header.replacingOccurrences(of: #""history_length":"4""#, with: #""history_length":"100000000000""#)
+        try #require(patched != header, "\(header)")
+        let prefix = withUnsafeBytes(of: UInt64(patched.utf8.count).littleEndian) { [UInt8]($0) }
+        bytes = prefix + Array(patched.utf8) + Array(bytes[(8 + length)...])
+        try Data(bytes).write(to: URL(fileURLWithPath: model))
+        let data = try Fixtures.writeTemporaryFile("silo.csv", "user_id,item_id,timestamp,label\nu1,1,10,1\nu1,2,11,0\n")
+        for command in [["evaluate"], ["recommend", "--user", "u1"]] {
+            let result = try ProcessRunner.run(Self.client, command + ["--model", model, "--data", data])
+            #expect(result.status != 0)
+            #expect(
+                result.standardError.contains(
+                    "\(model): not a usable safetensors file: invalid model configuration: history_length must be in 0...10000, got 100000000000"),
+                "\(result.standardError)")
+            #expect(!result.standardError.contains("Fatal error") && !result.standardError.contains("failed to allocate"))
+        }
     }
 
     @Test func helpListsEverySubcommand() throws {

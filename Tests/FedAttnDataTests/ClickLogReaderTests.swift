@@ -57,6 +57,73 @@ struct ClickLogReaderTests {
                 == "FILE:1: header lacks column(s) user_id, timestamp (found: user, item_id, time, label)")
     }
 
+    /// Classic Mac OS line ends (CR alone, as Excel's "CSV (Macintosh)" writes) are line
+    /// ends: a few MB of them read row by row, as LF would, and not as one header line.
+    @Test func aLogWithCROnlyLineEndsIsReadRowByRow() throws {
+        let rows = 200_000
+        var text = "user_id,item_id,timestamp,label\r"
+        text.reserveCapacity(rows * 24)
+        for i in 0..<rows { text += "u\(i % 1_000),\(1 + i % 100),\(1_000 + i),\(i % 2)\r" }
+        let log = try read(text, name: "mac.csv")
+        #expect(log.count == rows)
+        #expect(log.userIDs.count == 1_000)
+        #expect(Array(log.itemRows.prefix(3)) == [1, 2, 3])
+        #expect(log.timestamps.last == Int64(1_000 + rows - 1) * 1_000_000)
+        #expect(Array(log.labels.prefix(3)) == [0, 1, 0])
+        // Lines are numbered as the file's own: the blank line 3 counts.
+        #expect(try error("user_id,item_id,timestamp,label\ru1,1,10,1\r\ru1,2,11\r") == "FILE:4: expected 4 comma-separated fields, found 3")
+    }
+
+    /// Read in pieces that end anywhere (between a CR and the LF after it, or just after a
+    /// lone CR), a file reads as a whole one does, whichever its line ends.
+    @Test func lineEndsAreFoundAcrossPieces() throws {
+        let lines = ["user_id,item_id,timestamp,label", "u1,1,10,1", "", "\"u,2\",2,11,0", "u3,3,12,1"]
+        for end in ["\n", "\r\n", "\r"] {
+            let path = try Fixtures.writeTemporaryFile("silo.csv", lines.joined(separator: end) + end)
+            for piece in [1, 2, 3, 7, 64] {
+                var small = reader
+                small.pieceBytes = piece
+                let log = try small.read(path: path)
+                #expect(log.userIDs == ["u1", "u,2", "u3"], "line end \(end.debugDescription), pieces of \(piece)")
+                #expect(log.timestamps == [10_000_000, 11_000_000, 12_000_000])
+            }
+        }
+    }
+
+    /// A first line past `maxHeaderBytes` (a file that is not a click log, or has no line
+    /// ends this reader sees) is refused at line 1, quoting its start and no more.
+    @Test func aFirstLineLongerThanTheLimitIsRefusedAtLineOne() throws {
+        let header = "user_id,item_id,timestamp,label" + String(repeating: ",extra", count: ClickLogReader.maxHeaderBytes / 6 + 1)
+        let message = try error(header + "\nu1,1,10,1\n")
+        #expect(message.hasPrefix("FILE:1: the first line is longer than 65536 bytes (64 KiB)"), "\(message)")
+        #expect(message.contains("it starts 'user_id,item_id,timestamp,label,extra,extra") && message.hasSuffix("…'"), "\(message)")
+        #expect(message.count < 300)
+        // A few MB without any line end: the same, not one header of the whole file.
+        let endless = try error(String(repeating: "user_id,item_id,", count: 200_000))
+        #expect(endless.hasPrefix("FILE:1: the first line is longer than 65536 bytes (64 KiB)") && endless.count < 300, "\(endless)")
+    }
+
+    /// A row past `maxRowBytes`, or a quote left open for that long, is refused at the line
+    /// it starts on instead of read on to the end of the file.
+    @Test func aRowLongerThanTheLimitIsRefusedAtItsLine() throws {
+        let header = "user_id,item_id,timestamp,label\nu1,1,10,1\n"
+        let long = try error(header + "u2," + String(repeating: "9", count: ClickLogReader.maxRowBytes) + ",11,1\nu3,3,12,0\n")
+        #expect(long.hasPrefix("FILE:3: the row is longer than 1048576 bytes (1 MiB)"), "\(long.prefix(300))")
+        #expect(long.count < 300)
+        let open = try error(header + "u2,\"12 vinyl,2,1\n" + String(repeating: "u,1,1,1\n", count: ClickLogReader.maxRowBytes / 8 + 100))
+        #expect(open.hasPrefix("FILE:3: a quote opened on this line is not closed within 1048576 bytes (1 MiB)"), "\(open.prefix(300))")
+        #expect(open.count < 300)
+    }
+
+    /// A field an error quotes is cut and escaped: a terminal's control sequence is shown, not obeyed.
+    @Test func quotedFieldsAreCutAndEscaped() throws {
+        let header = "user_id,item_id,timestamp,label\n"
+        let message = try error(header + "u1,2,\u{1B}[2J" + String(repeating: "x", count: 500) + ",1\n")
+        #expect(message.hasPrefix("FILE:2: timestamp '\\u{"), "\(message)")
+        #expect(!message.contains("\u{1B}") && message.contains("x…' is neither"), "\(message)")
+        #expect(message.count < 400)
+    }
+
     @Test func skippingMalformedRowsCountsThem() throws {
         let log = try read("user_id,item_id,timestamp,label\nu1,1,10,1\nu1,x,10\nu2,2,11,2\nu2,3,12,0\n", skip: true)
         #expect(log.count == 2)

@@ -50,6 +50,61 @@ struct SafetensorsTests {
         #expect(error.description.contains("hidden.weight"))
     }
 
+    /// No metadata sizes memory: a history of 10^11 items (which once aborted `evaluate`
+    /// asking for 400 GB) or of 99,999,999 (814 MB), or any other size past
+    /// `ModelConfig`'s bounds, is refused naming the file and the field, before anything is
+    /// allocated for the model.
+    @Test func metadataSizesPastTheBoundsAreRefusedByName() throws {
+        let model = try AttentionModel(config: Fixtures.tinyConfig, seed: 1)
+        let oversized = [
+            ("history_length", "100000000000"), ("history_length", "99999999"), ("dim", "1048576"), ("hidden", "1000000000"),
+            ("strategies", "100000000"), ("items", "hash:2000000000"), ("items", "catalogue:100000000"),
+        ]
+        for (field, value) in oversized {
+            var metadata = model.config.metadata
+            metadata[field] = value
+            if field == "items" { metadata["dim"] = "1024" }  // catalogue:100000000 at d = 1024: past the parameter bound
+            let path = try Fixtures.writeTemporaryFile("outside.safetensors", "")
+            try Safetensors.encode(model.parameters, metadata: metadata).write(to: URL(fileURLWithPath: path))
+            let started = ContinuousClock.now
+            let error = try #require(throws: SafetensorsError.self) { try ModelFile.load(from: path) }
+            #expect(error.description.hasPrefix("\(path): not a usable safetensors file: invalid model configuration: "), "\(error)")
+            #expect(error.description.contains(field) && error.description.contains(value), "\(error)")
+            #expect(ContinuousClock.now - started < .seconds(10), "refused at once, not after allocating")
+        }
+        // The bounds leave the benchmarks' sizes well inside.
+        #expect(throws: Never.self) { try ModelConfig(dim: 32, historyLength: 20, hidden: 64, items: .hashed(buckets: 4_000_000), strategies: 3).validate() }
+    }
+
+    /// A header's sizes are checked without overflow: a shape whose product or byte count
+    /// overflows an `Int`, byte ranges at the ends of `Int`, or a tensor without a name is an
+    /// error naming the file, not a trap or an allocation.
+    @Test func headersThatWouldOverflowOrTrapAreRefused() throws {
+        func file(_ header: String) -> Data {
+            var bytes = Data()
+            withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: Array(header.utf8))
+            bytes.append(contentsOf: [UInt8](repeating: 0, count: 12))
+            return bytes
+        }
+        let headers = [
+            #"{"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,12]}}"#,
+            #"{"a":{"dtype":"F32","shape":[2305843009213693952],"data_offsets":[0,12]}}"#,
+            #"{"a":{"dtype":"F32","shape":[100000000000],"data_offsets":[0,400000000000]}}"#,
+            #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[-9223372036854775808,12]}}"#,
+            #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[9223372036854775795,9223372036854775807]}}"#,
+            #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[12,0]}}"#,
+            #"{"":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#,
+        ]
+        for header in headers {
+            let error = try #require(throws: SafetensorsError.self, "\(header)") { try Safetensors.decode(file(header), source: "outside.safetensors") }
+            #expect(error.description.hasPrefix("outside.safetensors: "), "\(error)")
+        }
+        // The same file with sane numbers reads.
+        let good = try Safetensors.decode(file(#"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#), source: "t")
+        #expect(good.weights.tensor("a") == [0, 0, 0])
+    }
+
     @Test(.enabled(if: ProcessRunner.pythonHasSafetensors, "needs python3 with the safetensors package"))
     func pythonsSafetensorsReadsOurFilesAsTheyAre() throws {
         let model = try AttentionModel(config: ModelConfig(), seed: 5)

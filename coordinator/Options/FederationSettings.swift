@@ -217,6 +217,7 @@ struct FederationSettings: ParsableArguments {
         let itemsText = items ?? file.items ?? defaultModel.items.description
         guard let mapping = ItemMapping(itemsText) else { throw ValidationError("items '\(itemsText)' must be catalogue:N or hash:B") }
         let model = ModelConfig(items: mapping, strategies: strategies ?? file.strategies ?? defaultModel.strategies)
+        do { try model.validate() } catch { throw ValidationError("\(error)") }
         // Every default is CoordinatorConfig's and LocalTrainingPlan's own, written once there, but
         // the rule's: the library's ServerOptimizer() is plain FedAvg, the command line's FedNova.
         let d = Self.D
