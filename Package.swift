@@ -227,6 +227,8 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                // A silent peer: a bare TCP connection that never sends a byte.
+                .product(name: "NIOPosix", package: "swift-nio"),
                 // Certificate chains made in the tests (a root, an intermediate, leaves).
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

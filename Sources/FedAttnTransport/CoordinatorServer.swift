@@ -11,7 +11,7 @@ import NIOCore
 /// bound is `TransportError.bind`, with the cause and what to change.
 public func withCoordinatorServer<Result: Sendable>(
     _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity,
-    logger: Logger = Logger(label: "fedattn.transport", factory: { _ in SwiftLogNoOpLogHandler() }),
+    logger: Logger = Logger(label: "fedattn.transport", factory: { _ in SwiftLogNoOpLogHandler() }), keepalive: ServerKeepalive = .standard,
     _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
@@ -24,14 +24,15 @@ public func withCoordinatorServer<Result: Sendable>(
         config: .defaults {
             $0.rpc.maxRequestPayloadSize = 4 << 20
             // A client training for a long round makes no call; it stays connected (and so
-            // selected) while it answers pings. One that does not answer within 50 s is gone.
+            // selected) while it answers pings. One silent past the limit is gone (`ServerKeepalive`).
             $0.connection.maxIdleTime = .seconds(6 * 60 * 60)
-            $0.connection.keepalive.time = .seconds(30)
-            $0.connection.keepalive.timeout = .seconds(20)
+            $0.connection.keepalive.time = keepalive.time
+            $0.connection.keepalive.timeout = keepalive.timeout
             // One client needs a handful of streams; hundreds would only be an attack.
             $0.http2.maxConcurrentStreams = 16
             $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
                 ConnectionBuffers.bound(channel).flatMap { HandshakeLog.install(on: channel, logger: logger) }.flatMap { connections.track(channel) }
+                    .flatMap { keepalive.watch(channel, logger: logger) }
             }
         })
     let server = GRPCServer(
