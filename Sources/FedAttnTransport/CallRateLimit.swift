@@ -1,0 +1,75 @@
+public import GRPCCore
+import Synchronization
+
+/// A limit per connection on the calls that carry no bulk data (Join, NextTask,
+/// ReserveUpload, ReportEvaluation): a token bucket of `burst` calls refilled at `perSecond`.
+/// A call over it is refused at once with RESOURCE_EXHAUSTED, before the coordinator does
+/// any work for it; the refusal is counted in `fedattn_refusals_total` and logged within the
+/// refusal log's budget (`RefusalLog`). A client following the protocol makes a few such calls
+/// a round (NextTask long-polls); a loop of thousands a second took a core of the coordinator.
+/// Model downloads and uploads are bounded by their sizes and upload slots instead.
+public struct CallRateLimit: ServerInterceptor {
+    /// Sustained calls a second per connection.
+    public let perSecond: Double
+    /// Calls a connection may make at once after a quiet spell.
+    public let burst: Double
+    /// The most connections tracked at once; past it the longest-quiet ones are forgotten
+    /// (a forgotten connection starts again with a full bucket).
+    public let connections: Int
+
+    private let buckets: Buckets
+
+    /// Methods the limit applies to.
+    public static let limited: Set<String> = ["Join", "NextTask", "ReserveUpload", "ReportEvaluation"]
+
+    /// 50 calls a second sustained, bursts of 200, by default.
+    public init(perSecond: Double = 50, burst: Double = 200, connections: Int = 10_000) {
+        self.perSecond = perSecond
+        self.burst = burst
+        self.connections = connections
+        buckets = Buckets()
+    }
+
+    public func intercept<Input: Sendable, Output: Sendable>(
+        request: StreamingServerRequest<Input>, context: ServerContext,
+        next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
+    ) async throws -> StreamingServerResponse<Output> {
+        guard Self.limited.contains(context.descriptor.method) else { return try await next(request, context) }
+        guard take(context.remotePeer) else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "over \(Int(perSecond)) calls a second (bursts of \(Int(burst))) on this connection: "
+                    + "\(context.descriptor.method) refused; wait as the last Task said before calling again")
+        }
+        return try await next(request, context)
+    }
+
+    /// Takes one call from `connection`'s bucket (a peer address with its port) at `now`;
+    /// false when it is empty.
+    public func take(_ connection: String, at now: ContinuousClock.Instant = .now) -> Bool {
+        buckets.state.withLock { buckets in
+            var bucket = buckets[connection] ?? Bucket(tokens: burst, refilled: now)
+            let elapsed = now - bucket.refilled
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            bucket.tokens = min(burst, bucket.tokens + seconds * perSecond)
+            bucket.refilled = now
+            let allowed = bucket.tokens >= 1
+            if allowed { bucket.tokens -= 1 }
+            buckets[connection] = bucket
+            if buckets.count > connections {
+                let quietest = buckets.sorted { $0.value.refilled < $1.value.refilled }.prefix(buckets.count - connections / 2).map(\.key)
+                for key in quietest where key != connection { buckets.removeValue(forKey: key) }
+            }
+            return allowed
+        }
+    }
+
+    struct Bucket {
+        var tokens: Double
+        var refilled: ContinuousClock.Instant
+    }
+
+    final class Buckets: Sendable {
+        let state = Mutex<[String: Bucket]>([:])
+    }
+}

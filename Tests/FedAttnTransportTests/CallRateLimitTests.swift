@@ -1,0 +1,61 @@
+import FedAttnFederation
+import FedAttnProtocol
+import FedAttnTransport
+import GRPCCore
+import Testing
+import _FedAttnTestSupport
+
+/// A connection calling in a loop is held to its rate; a client following the protocol, and
+/// every other connection, is not touched.
+struct CallRateLimitTests {
+    @Test func aBurstIsServedThenTheRateHoldsPerConnection() {
+        let limit = CallRateLimit(perSecond: 2, burst: 5)
+        let start = ContinuousClock.now
+        // The burst, then nothing until time refills the bucket.
+        #expect((0..<5).allSatisfy { _ in limit.take("ipv4:127.0.0.1:4000", at: start) })
+        #expect(!limit.take("ipv4:127.0.0.1:4000", at: start))
+        // Another connection has its own bucket.
+        #expect(limit.take("ipv4:127.0.0.1:4001", at: start))
+        // Half a second refills one call at 2 a second; a flood of a call every millisecond
+        // for the next second gets 2 through (at 1.0 s and 1.5 s).
+        #expect(limit.take("ipv4:127.0.0.1:4000", at: start + .milliseconds(500)))
+        let served = (1...1_000).filter { i in limit.take("ipv4:127.0.0.1:4000", at: start + .milliseconds(500) + .microseconds(i * 1_000)) }
+        #expect(served.count == 2, "\(served.count)")
+    }
+
+    @Test func theDefaultsLeaveRoomForEveryCallAClientMakes() {
+        // A client makes a few such calls a round; the defaults allow 50 a second sustained.
+        let limit = CallRateLimit()
+        #expect(limit.perSecond >= 50 && limit.burst >= 200)
+        #expect(CallRateLimit.limited == ["Join", "NextTask", "ReserveUpload", "ReportEvaluation"])
+    }
+
+    @Test func aConnectionCallingInALoopIsRefusedWhileAnotherIsServed() async throws {
+        let coordinator = try WireFaultTests.coordinator(CoordinatorConfig(rounds: 1, minClients: 1))
+        let log = LogLines()
+        // A burst of 10, then one call a second: 30 calls in a loop run past it however slow
+        // the machine (unless each call took a second).
+        try await WireFaultTests.withServer(coordinator, log: log, callRate: CallRateLimit(perSecond: 1, burst: 10)) { connect in
+            try await connect("flood") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                var codes: [RPCError.Code] = []
+                for _ in 0..<30 {
+                    // Never joined: refused at once, as not joined or, past the burst, as too many.
+                    do { _ = try await federation.nextTask(.init()) } catch let error as RPCError { codes.append(error.code) }
+                }
+                #expect(codes.count == 30)
+                #expect(codes.filter { $0 == .resourceExhausted }.count >= 15, "\(codes)")
+                client.beginGracefulShutdown()
+            }
+            // Another connection is served: it joins and gets its task.
+            try await connect("silo-a") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                _ = try await federation.join(WireFaultTests.joinRequest)
+                let task = try await federation.nextTask(.init())
+                #expect(task.kind == .train, "\(task)")
+                client.beginGracefulShutdown()
+            }
+        }
+        #expect(log.all.contains { $0.hasPrefix("refused NextTask from 'flood'") && $0.contains("resourceExhausted: over 1 calls a second") })
+    }
+}
