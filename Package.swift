@@ -147,6 +147,8 @@ let package = Package(
                 "FedAttnSimulation", "FedAttnTransport", "FedAttnCommandLine", "FedAttnFederation", "FedAttnModel", "FedAttnData",
                 "FedAttnCodec", "FedAttnCore", "FedAttnPrivacy", "FedAttnAggregation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                // bench --flood tells a refusal for the call rate by its status code.
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

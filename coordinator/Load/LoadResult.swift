@@ -12,6 +12,9 @@ struct LoadResult: Encodable {
     let secureAggregation: Bool
     /// Each round's mean bytes up per client (with secure aggregation: every phase's).
     let bytesUpPerClient: [Int]
+    /// `bench --flood`: connections calling NextTask in a loop, their calls, and how many of
+    /// those the call-rate limit refused.
+    var floodConnections = 0, floodCalls = 0, floodRefusedForRate = 0
 
     enum CodingKeys: String, CodingKey {
         case clients, rounds, parameters, modelBytesFloat32 = "model_bytes_float32", updateBytes = "update_bytes"
@@ -19,7 +22,8 @@ struct LoadResult: Encodable {
         case coordinatorPeakRSSBytes = "coordinator_peak_rss_bytes", memoryBudgetBytes = "memory_budget_bytes", refused
         case bombsSent = "bombs_sent", bombsRefused = "bombs_refused", bombBytes = "bomb_bytes", wallSeconds = "wall_seconds"
         case updatesDropped = "updates_dropped", coordinatorCPUSeconds = "coordinator_cpu_seconds", secureAggregation = "secure_aggregation"
-        case bytesUpPerClient = "bytes_up_per_client"
+        case bytesUpPerClient = "bytes_up_per_client", floodConnections = "flood_connections", floodCalls = "flood_calls"
+        case floodRefusedForRate = "flood_refused_for_rate"
     }
 
     func json() throws -> String {
@@ -44,5 +48,10 @@ struct LoadResult: Encodable {
             "bombs                      \(bombsSent) sent (\(bombBytes) bytes each, 1 GiB inflated), \(bombsRefused) refused",
             String(format: "wall                       %.1f s", wallSeconds),
         ].joined(separator: "\n")
+            + (floodConnections == 0
+                ? ""
+                : String(
+                    format: "\nflood                      %d connection(s), %d NextTask calls (%.0f/s), %d refused for the call rate", floodConnections,
+                    floodCalls, Double(floodCalls) / max(wallSeconds, 1e-9), floodRefusedForRate))
     }
 }

@@ -5,6 +5,7 @@ import FedAttnFederation
 import FedAttnModel
 import FedAttnTransport
 import Foundation
+import GRPCCore
 import Synchronization
 
 extension CoordinatorCommand {
@@ -27,6 +28,11 @@ extension CoordinatorCommand {
             name: .long,
             help: "Clients that first send a decompression bomb each round (a zstd frame hiding its size, 1 GiB of zeros), then their update.")
         var bombs = 0
+        @Option(
+            name: .long,
+            help:
+                "Connections (each with its own certificate, never joined) that call NextTask in a loop, 16 calls at a time each, while the clients run.")
+        var flood = 0
         @Flag(name: .long, help: "Run serve with --secure-aggregation: the clients sum their prepared updates through SecAgg+.")
         var secureAggregation = false
         @Option(name: .long, help: "A command to run the coordinator under, e.g. \"heaptrack -o FILE\" (split at spaces).")
@@ -34,8 +40,9 @@ extension CoordinatorCommand {
         @Flag(name: .long, help: "Print one JSON object instead of a table.") var json = false
 
         func validate() throws {
-            guard clients >= 1, rounds >= 1, items >= 1, changedRows > 0, changedRows <= 1, (0...clients).contains(bombs) else {
-                throw ValidationError("--clients, --rounds and --items must be at least 1; --changed-rows in (0, 1]; --bombs in 0...clients")
+            guard clients >= 1, rounds >= 1, items >= 1, changedRows > 0, changedRows <= 1, (0...clients).contains(bombs), flood >= 0 else {
+                throw ValidationError(
+                    "--clients, --rounds and --items must be at least 1; --changed-rows in (0, 1]; --bombs in 0...clients; --flood 0 or more")
             }
         }
 
@@ -53,6 +60,7 @@ extension CoordinatorCommand {
                 try Data(text.utf8).write(to: URL(fileURLWithPath: folder + "/" + name))
             }
             let identities = try (0..<clients).map { try authority.clientIdentity(name: String(format: "load-%04d", $0)) }
+            let flooders = try (0..<flood).map { try authority.clientIdentity(name: String(format: "flood-%04d", $0)) }
             progress(
                 "model: \(layout.count) parameters (\(layout.count * 4) bytes as float32); update: \(work.update.count) bytes; \(clients) clients")
 
@@ -68,6 +76,18 @@ extension CoordinatorCommand {
 
             let started = ContinuousClock.now
             let tally = BombTally(), dropped = Tally()
+            let floodCalls = Tally(), floodRateRefused = Tally()
+            let flooding = Task {
+                await withTaskGroup(of: Void.self) { group in
+                    for identity in flooders {
+                        group.addTask {
+                            try? await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                                await Self.flood(link, calls: floodCalls, rateRefused: floodRateRefused)
+                            }
+                        }
+                    }
+                }
+            }
             let refused = await withTaskGroup(of: Bool.self) { group in
                 for (index, identity) in identities.enumerated() {
                     group.addTask {
@@ -88,6 +108,8 @@ extension CoordinatorCommand {
                 return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
             }
             let wall = (ContinuousClock.now - started).seconds
+            flooding.cancel()
+            await flooding.value
             // A client that failed leaves serve short of --min-clients for good: stop it.
             if refused > 0 { serve.stop() }
             let (status, peak, cpu) = serve.waitForExit()
@@ -105,14 +127,36 @@ extension CoordinatorCommand {
                 roundSeconds: roundSeconds,
                 coordinatorPeakRSSBytes: peak, memoryBudgetBytes: 3 * layout.count * 4 + 100_000_000, refused: refused,
                 bombsSent: tally.sent, bombsRefused: tally.refused, bombBytes: bomb.count, wallSeconds: wall, updatesDropped: dropped.value,
-                coordinatorCPUSeconds: cpu, secureAggregation: secureAggregation, bytesUpPerClient: history.map(\.bytesUpPerClient))
+                coordinatorCPUSeconds: cpu, secureAggregation: secureAggregation, bytesUpPerClient: history.map(\.bytesUpPerClient),
+                floodConnections: flood, floodCalls: floodCalls.value, floodRefusedForRate: floodRateRefused.value)
             print(json ? try result.json() : result.table())
         }
     }
 }
 
+extension CoordinatorCommand.Bench {
+    /// Calls NextTask on `link` in a loop, 16 calls at a time, until cancelled: a client that
+    /// never joined (each call refused), as a broken or hostile one would.
+    static func flood(_ link: some FederationLink, calls: Tally, rateRefused: Tally) async {
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    while !Task.isCancelled {
+                        do {
+                            _ = try await link.nextTask(lastRound: 0)
+                        } catch let error as RPCError where error.code == .resourceExhausted {
+                            rateRefused.add()
+                        } catch {}
+                        calls.add()
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A count shared by the clients' tasks.
-private final class Tally: Sendable {
+final class Tally: Sendable {
     private let count = Mutex(0)
     func add() { count.withLock { $0 += 1 } }
     var value: Int { count.withLock { $0 } }
