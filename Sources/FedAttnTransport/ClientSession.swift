@@ -34,7 +34,8 @@ public struct ClientSession: Sendable {
         case retrying(reason: String, after: Duration)
     }
 
-    /// Runs `participant` until the federation is done.
+    /// Runs `participant` until the federation is done, or until the task running it is
+    /// cancelled (`ClientSessionError.wasStopped`).
     public func run(
         _ participant: Participant, expectedModel: ModelConfig, events: @escaping @Sendable (Event) -> Void = { _ in }
     ) async throws(ClientSessionError) {
@@ -53,6 +54,9 @@ public struct ClientSession: Sendable {
                 return
             } catch {
                 if let refusal = error as? SiloPrivacyError { throw ClientSessionError(.leftForPrivacy(refusal)) }
+                // Asked to stop (the process was, say): whatever the cancelled calls threw, not a
+                // coordinator to come back to.
+                if Task.isCancelled { throw ClientSessionError(.stopped) }
                 if let failure = ConnectionFailure.classify(error, side: .client, plaintext: plaintext) {
                     throw ClientSessionError(.handshake(failure))
                 }
@@ -67,6 +71,7 @@ public struct ClientSession: Sendable {
                 let why = rpc.code == .alreadyExists ? "refused: \(rpc.message)" : "coordinator unreachable (\(rpc.message))"
                 events(.retrying(reason: why, after: wait))
                 try? await Task.sleep(for: wait)
+                if Task.isCancelled { throw ClientSessionError(.stopped) }
                 delay = min(delay * 2, 10)
             }
         }
@@ -85,6 +90,7 @@ public struct ClientSessionError: Error, CustomStringConvertible {
         case gaveUp(after: Duration, last: String)
         case refused(String)
         case leftForPrivacy(SiloPrivacyError)
+        case stopped
     }
 
     fileprivate let kind: Kind
@@ -97,12 +103,16 @@ public struct ClientSessionError: Error, CustomStringConvertible {
     /// silo requiring it): a planned leave, if that is what it was.
     public var privacyRefusal: SiloPrivacyError? { if case .leftForPrivacy(let refusal) = kind { refusal } else { nil } }
 
+    /// The task running the session was cancelled (the process was asked to stop, say).
+    public var wasStopped: Bool { if case .stopped = kind { true } else { false } }
+
     public var description: String {
         switch kind {
         case .handshake(let failure): "\(failure)"
         case .gaveUp(let after, let last): "gave up after \(after.components.seconds) s without progress; last: \(last)"
         case .refused(let why): why
         case .leftForPrivacy(let refusal): "\(refusal)"
+        case .stopped: "stopped before the federation was done"
         }
     }
 }

@@ -27,4 +27,56 @@ struct OperatorLifecycleTests {
         }
         #expect(releases.count == 1 && releases.first?.isEmpty == false, "\(releases)")
     }
+
+    /// SIGTERM, as a service manager stops it: a coordinator that published nothing says so
+    /// and ends with status 0 (it ended with 143 and said nothing).
+    @Test func aCoordinatorAskedToStopBeforeAnyRoundSaysSoAndExitsZero() async throws {
+        let state = try Fixtures.temporaryFolder()
+        let server = try BackgroundProcess(
+            Self.coordinator, ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "2"])
+        defer { server.stop() }
+        try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:[0-9]+") != nil, "\(server.standardError)")
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("asked to stop (SIGTERM): closing the server"), "\(server.standardError)")
+        #expect(server.standardError.contains("stopped: no round was published yet; serve on \(state) again starts from round 1"))
+    }
+
+    /// Mid-federation: a client stopped with Ctrl-C leaves (the coordinator names it) and exits
+    /// 0; the coordinator stopped with SIGTERM names the last round its folder keeps, exits 0,
+    /// and served again on the folder resumes from that round.
+    @Test func aFederationStoppedMidRunSaysWhatIsKeptAndResumesThere() async throws {
+        let state = try Fixtures.temporaryFolder() + "/state"
+        let serve = ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "1", "--rounds", "1000"]
+        let server = try BackgroundProcess(Self.coordinator, serve)
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let client = try BackgroundProcess(
+            Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        defer { client.stop() }
+        // Round 1 is on record (published and evaluated) before either is stopped.
+        try #require(try await server.waitFor("round 1: 1 clients") != nil, "\(server.standardError)")
+
+        client.send(SIGINT)
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        #expect(client.standardError.contains("asked to stop (SIGINT): leaving the federation"), "\(client.standardError)")
+        #expect(client.standardError.contains("\nstopped"), "\(client.standardError)")
+        #expect(try await server.waitFor("shop left") != nil, "\(server.standardError)")
+
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("asked to stop (SIGTERM): closing the server"), "\(server.standardError)")
+        let kept = try #require(
+            try await server.waitFor("stopped: .* keeps round ([0-9]+), the last published"), "\(server.standardError)")
+        // The folder holds what the line says: its last round is that one.
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]], "\(history.standardOutput)")
+        #expect(rounds.last?["round"] as? Int == Int(kept), "\(rounds.map { $0["round"] ?? "?" })")
+        // Served again on it, it resumes from there.
+        let again = try BackgroundProcess(Self.coordinator, serve)
+        defer { again.stop() }
+        #expect(try await again.waitFor("resuming from .*: round ([0-9]+) is the last published") == kept, "\(again.standardError)")
+    }
 }

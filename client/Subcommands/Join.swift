@@ -113,20 +113,48 @@ extension ClientCommand {
                     privacy: ledger, modelOut: modelOut))
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
+            // SIGTERM or Ctrl-C: the session ends (its calls are cancelled, its connection
+            // closes, so the coordinator sees the silo leave) and the process ends with status 0.
+            let (ledgerFile, modelFile) = (privacyLedger, modelOut)
+            let outcome: StopOutcome<Void>
             do {
-                try await session.run(participant, expectedModel: model) { event in
-                    switch event {
-                    case .retrying(let reason, let after):
-                        progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
-                    case .participant(let event): Self.show(event, progress)
+                outcome = try await runUntilStopped(
+                    grace: Self.stopGrace,
+                    onStop: { request in progress.line(Self.stoppingLine(request, privacyLedger: ledgerFile, modelOut: modelFile)) }
+                ) { @Sendable () async throws -> Void in
+                    try await session.run(participant, expectedModel: model) { event in
+                        switch event {
+                        case .retrying(let reason, let after):
+                            progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
+                        case .participant(let event): Self.show(event, progress)
+                        }
                     }
                 }
-            } catch {
+            } catch let error as ClientSessionError {
                 // A planned leave (budget spent, or no DP-SGD offered to a silo requiring it), not a failure.
                 guard let refusal = error.privacyRefusal else { throw error }
                 progress.line("left the federation: \(refusal)")
                 throw ExitCode(Self.leftForPrivacy)
             }
+            if case .stopped(_, let settled) = outcome {
+                progress.line(
+                    settled
+                        ? "stopped"
+                        : "stopped; the work under way (local training, say) had not ended \(Self.stopGrace.components.seconds) s after the request and was left"
+                )
+            }
+        }
+
+        /// How long a client asked to stop waits for its session to end (a round's local
+        /// training, which cannot be interrupted, may still be running).
+        static let stopGrace: Duration = .seconds(10)
+
+        /// What a client asked to stop says at once: that it leaves, and what stays where.
+        static func stoppingLine(_ request: StopRequest, privacyLedger: String?, modelOut: String?) -> String {
+            var kept = "the updates and evaluations it sent stay with the coordinator, which carries on without this silo"
+            if let privacyLedger { kept += "; \(privacyLedger) keeps the rounds this silo trained with DP-SGD" }
+            if let modelOut { kept += "; \(modelOut) is not written (the kept model comes only when the federation ends)" }
+            return "asked to stop (\(request)): leaving the federation; \(kept)"
         }
 
         /// The exit status of a client that left because its privacy ledger refused a round.
