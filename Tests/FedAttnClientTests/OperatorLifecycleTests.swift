@@ -79,4 +79,51 @@ struct OperatorLifecycleTests {
         defer { again.stop() }
         #expect(try await again.waitFor("resuming from .*: round ([0-9]+) is the last published") == kept, "\(again.standardError)")
     }
+
+    /// A coordinator given as a URL or a path is refused at once, naming the form to give (a
+    /// URL's host was retried for ten minutes as a name that never resolves).
+    @Test func aCoordinatorGivenAsAURLOrAPathIsRefusedAtOnceNamingTheForm() throws {
+        let cases = [
+            ("https://127.0.0.1:7443", "is a URL: give HOST:PORT", "(here 127.0.0.1:7443)"),
+            ("grpc://fed.example.org", "is a URL: give HOST:PORT", "(here fed.example.org:PORT)"),
+            ("fed.example.org:7443/federation", "has a path after the port", "(here fed.example.org:7443)"),
+            ("/run/fedattn.sock", "is a path", "e.g. fed.example.org:7443"),
+            ("fed.example.org", "has no port", "e.g. fed.example.org:7443"),
+        ]
+        for (given, what, hint) in cases {
+            let result = try ProcessRunner.run(Self.client, ["join", "--coordinator", given, "--insecure", "--name", "shop", "--data", "x"])
+            #expect(result.status != 0, "\(given)")
+            #expect(result.standardError.contains("--coordinator \(given) \(what)"), "\(result.standardError)")
+            #expect(result.standardError.contains(hint), "\(result.standardError)")
+            #expect(!result.standardError.contains("retrying"), "\(result.standardError)")
+        }
+    }
+
+    /// A client whose first attempt finds nothing listening says so once, with what to check,
+    /// then keeps trying with the short line; asked to stop meanwhile, it ends with status 0.
+    /// With no time to retry, the same explanation is why it gave up.
+    @Test func aFirstConnectionThatFailsIsExplainedOnceWithWhatToCheck() async throws {
+        let port = try Fixtures.freePort()  // nothing listens there
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let join = ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data]
+        let explained = "cannot reach the coordinator at 127.0.0.1:\(port) (connection refused: nothing listens on port \(port) there)"
+        let hints = ["check that the coordinator runs", "the port it logs as 'listening on'", "no firewall"]
+
+        let client = try BackgroundProcess(Self.client, join)
+        defer { client.stop() }
+        try #require(try await client.waitFor("coordinator unreachable \\(") != nil, "\(client.standardError)")
+        let log = client.standardError
+        #expect(log.components(separatedBy: "cannot reach the coordinator").count == 2, "explained once: \(log)")
+        #expect(log.contains(explained), "\(log)")
+        for hint in hints { #expect(log.contains(hint), "\(hint): \(log)") }
+        #expect(log.contains("trying again for up to 600 s"), "\(log)")
+        client.send(SIGTERM)
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        #expect(client.standardError.contains("asked to stop (SIGTERM): leaving the federation"), "\(client.standardError)")
+
+        let gaveUp = try ProcessRunner.run(Self.client, join + ["--retry-for", "0"])
+        #expect(gaveUp.status != 0)
+        #expect(gaveUp.standardError.contains(explained), "\(gaveUp.standardError)")
+        #expect(gaveUp.standardError.contains(hints[0]), "\(gaveUp.standardError)")
+    }
 }

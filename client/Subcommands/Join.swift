@@ -12,7 +12,7 @@ extension ClientCommand {
         static let configuration = CommandConfiguration(
             abstract: "Join a federation: train on this silo's data when asked, send only deltas and aggregate metrics.")
 
-        @Option(name: .long, help: "The coordinator, HOST:PORT.") var coordinator: String
+        @Option(name: .long, help: "The coordinator, HOST:PORT (no scheme, no path: e.g. fed.example.org:7443).") var coordinator: String
         @OptionGroup var security: SecurityOptions
         @Option(name: .long, help: "With --insecure only: the name this client goes by (otherwise its certificate's).") var name: String?
         @Option(name: .long, help: "This silo's click log: a CSV file or a folder of them.") var data: String
@@ -62,10 +62,7 @@ extension ClientCommand {
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
-            guard let colon = coordinator.lastIndex(of: ":"), let port = Int(coordinator[coordinator.index(after: colon)...]) else {
-                throw ValidationError("--coordinator must be HOST:PORT")
-            }
-            guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(coordinator): port \(port) is not in 1...65535") }
+            _ = try Self.coordinatorAddress(coordinator)
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
             if let name, let problem = SiloName.problem(with: name) { throw ValidationError("--name \(SiloName.quoted(name)): \(problem)") }
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
@@ -93,8 +90,7 @@ extension ClientCommand {
             progress.line(
                 "silo: \(train.count) train, \(validation.count) validation and \(test.count) test examples, \(ranking.count) users ranked"
                     + skippedNote(log.summary, duplicateRows: duplicates))
-            let colon = coordinator.lastIndex(of: ":")!
-            let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
+            let (host, port) = try Self.coordinatorAddress(coordinator)
             let ledger = try SiloPrivacyLedger(
                 budget: epsilonBudget, requirePrivacy: requireDp, requireSecureAggregation: requireSecureAggregation, delta: dpDelta,
                 file: privacyLedger)
@@ -143,6 +139,36 @@ extension ClientCommand {
                         : "stopped; the work under way (local training, say) had not ended \(Self.stopGrace.components.seconds) s after the request and was left"
                 )
             }
+        }
+
+        /// `--coordinator` as a host and a port, or a `ValidationError` naming the form to give:
+        /// a URL (`https://`, `grpc://`) or a path is refused here, at once, rather than
+        /// retried as a host name that never resolves.
+        static func coordinatorAddress(_ text: String) throws -> (host: String, port: Int) {
+            let form = "give HOST:PORT, the coordinator's address and the port its serve logs as 'listening on'"
+            if let scheme = text.range(of: "://") {
+                let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+                let here = authority.isEmpty ? "" : authority.contains(":") ? " (here \(authority))" : " (here \(authority):PORT)"
+                throw ValidationError(
+                    "--coordinator \(text) is a URL: \(form)\(here), with no scheme or path; "
+                        + "TLS comes from --cert, --key and --ca (or --insecure on loopback), not from '\(text[..<scheme.lowerBound])://'")
+            }
+            if let slash = text.firstIndex(of: "/") {
+                let before = text[..<slash]
+                if let colon = before.lastIndex(of: ":"), colon != before.startIndex, Int(before[before.index(after: colon)...]) != nil {
+                    throw ValidationError("--coordinator \(text) has a path after the port: \(form) alone (here \(before))")
+                }
+                throw ValidationError(
+                    "--coordinator \(text) is a path: the coordinator is reached over the network; \(form) (e.g. fed.example.org:7443)")
+            }
+            guard let colon = text.lastIndex(of: ":") else {
+                throw ValidationError("--coordinator \(text) has no port: \(form) (e.g. \(text.isEmpty ? "fed.example.org" : text):7443)")
+            }
+            let host = String(text[..<colon]), portText = text[text.index(after: colon)...]
+            guard !host.isEmpty else { throw ValidationError("--coordinator \(text) has no host: \(form)") }
+            guard let port = Int(portText) else { throw ValidationError("--coordinator \(text): '\(portText)' is not a port number: \(form)") }
+            guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(text): port \(port) is not in 1...65535") }
+            return (host, port)
         }
 
         /// How long a client asked to stop waits for its session to end (a round's local
