@@ -126,4 +126,47 @@ struct OperatorLifecycleTests {
         #expect(gaveUp.standardError.contains(explained), "\(gaveUp.standardError)")
         #expect(gaveUp.standardError.contains(hints[0]), "\(gaveUp.standardError)")
     }
+
+    /// '.' and '..' are not silo names: `provision --silo` refuses them, and any name holding a
+    /// path step, naming the bad one before it writes anything. A good name's kit is written
+    /// inside DIR/silos/ and nowhere else, and a kit folder that is already there (a link to
+    /// elsewhere) is refused rather than written through.
+    @Test func provisionRefusesPathStepsAsSiloNamesAndWritesOnlyInsideItsSilosFolder() throws {
+        let work = try Fixtures.temporaryFolder()
+        let files = FileManager.default
+        func provision(_ out: String, _ silos: [String]) throws -> ProcessResult {
+            try ProcessRunner.run(Self.coordinator, ["provision", "--out", out, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
+        }
+        for (bad, why) in [
+            (".", "'.' and '..' are path steps"), ("..", "'.' and '..' are path steps"),
+            ("../escape", "a silo name holds only lowercase letters"), ("a/../../escape", "a silo name holds only lowercase letters"),
+        ] {
+            let result = try provision(work + "/fed", ["shop", bad])
+            #expect(result.status != 0, "\(bad)")
+            #expect(result.standardError.contains("--silo \"\(bad)\": \(why)"), "\(result.standardError)")
+        }
+        #expect(try files.contentsOfDirectory(atPath: work).isEmpty, "nothing written for a refused name")
+
+        let made = try provision(work + "/fed", ["shop", "a.b"])
+        try #require(made.status == 0, "\(made.standardError)")
+        let written = files.subpaths(atPath: work) ?? []
+        #expect(written.allSatisfy { $0 == "fed" || $0.hasPrefix("fed/") }, "\(written)")
+        var kits: Set<String> = ["fed/silos"]
+        for name in ["shop", "a.b"] {
+            kits.insert("fed/silos/\(name)")
+            for file in ["cert.pem", "key.pem", "ca.pem", "join.sh"] { kits.insert("fed/silos/\(name)/\(file)") }
+        }
+        #expect(Set(written.filter { $0.hasPrefix("fed/silos") }) == kits, "\(written)")
+
+        // A kit folder already there, as a link to another folder: refused, nothing written through it.
+        let other = work + "/other", elsewhere = work + "/elsewhere"
+        try files.createDirectory(atPath: other + "/silos", withIntermediateDirectories: true)
+        try files.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try files.createSymbolicLink(atPath: other + "/silos/shop", withDestinationPath: elsewhere)
+        let linked = try provision(other, ["shop"])
+        #expect(linked.status != 0)
+        #expect(linked.standardError.contains("--silo \"shop\": \(other)/silos/shop already exists"), "\(linked.standardError)")
+        #expect(try files.contentsOfDirectory(atPath: elsewhere).isEmpty)
+        #expect(!files.fileExists(atPath: other + "/ca"))
+    }
 }
