@@ -133,7 +133,7 @@ let package = Package(
         ),
         .target(
             name: "FedAttnCommandLine",
-            dependencies: ["FedAttnTransport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["FedAttnTransport", "FedAttnFederation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -240,7 +240,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedAttnClientTests",
-            dependencies: ["fedattn-client", "fedattn-coordinator", "FedAttnModel", "_FedAttnTestSupport"],
+            dependencies: ["fedattn-client", "fedattn-coordinator", "FedAttnModel", "FedAttnFederation", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -378,6 +378,9 @@ public actor Coordinator {
     public var currentModel: AttentionModel { global }
     /// Clients whose connection is open, in join order.
     public var connectedClients: [String] { machine.present }
+    /// A round has closed and its model is not yet published: it is being aggregated or
+    /// stored, or waits to be stored again. A coordinator asked to stop waits for it to end.
+    public var isPublishing: Bool { if case .publishing = machine.phase { true } else { false } }
 
     /// Waits until every round is published and evaluated.
     public func waitUntilDone() async -> [RoundRecord] {

@@ -11,6 +11,7 @@ public enum SiloName {
     /// Why `name` is not a silo name; nil when it is one.
     public static func problem(with name: String) -> String? {
         guard !name.isEmpty else { return "it is empty" }
+        guard name != ".", name != ".." else { return "'.' and '..' are path steps (this folder, the one above), not names" }
         guard name.unicodeScalars.count <= maxLength else { return "it is longer than \(maxLength) characters" }
         let allowed = name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
         guard allowed else { return "a silo name holds only lowercase letters a-z, digits, '-', '_' and '.'" }

@@ -34,13 +34,16 @@ public struct ClientSession: Sendable {
         case retrying(reason: String, after: Duration)
     }
 
-    /// Runs `participant` until the federation is done.
+    /// Runs `participant` until the federation is done, or until the task running it is
+    /// cancelled (`ClientSessionError.wasStopped`).
     public func run(
         _ participant: Participant, expectedModel: ModelConfig, events: @escaping @Sendable (Event) -> Void = { _ in }
     ) async throws(ClientSessionError) {
         var delay = 0.5
         let heartbeat = Heartbeat()
         var beatsAtLastFailure = 0
+        // Failed attempts so far.
+        var failures = 0
         let plaintext = if case .insecureLoopback = security { true } else { false }
         while true {
             do {
@@ -53,23 +56,60 @@ public struct ClientSession: Sendable {
                 return
             } catch {
                 if let refusal = error as? SiloPrivacyError { throw ClientSessionError(.leftForPrivacy(refusal)) }
+                // Asked to stop (the process was, say): whatever the cancelled calls threw, not a
+                // coordinator to come back to.
+                if Task.isCancelled { throw ClientSessionError(.stopped) }
                 if let failure = ConnectionFailure.classify(error, side: .client, plaintext: plaintext) {
                     throw ClientSessionError(.handshake(failure))
                 }
                 guard let rpc = error as? RPCError, [.unavailable, .cancelled, .alreadyExists].contains(rpc.code) else {
                     throw ClientSessionError(.refused("\(Self.describe(error))"))
                 }
-                guard heartbeat.sinceLast < retryFor else { throw ClientSessionError(.gaveUp(after: retryFor, last: rpc.message)) }
+                // The very first attempt, and the coordinator never reached: say once what that
+                // most likely means and what to check, rather than retry in silence.
+                let unreached = failures == 0 && heartbeat.beats == 0 && rpc.code == .unavailable
+                let explained = unreached ? Self.unreachable(rpc, host: host, port: port) : nil
+                failures += 1
+                guard heartbeat.sinceLast < retryFor else { throw ClientSessionError(.gaveUp(after: retryFor, last: explained ?? rpc.message)) }
                 // Progress since the last failure (a task, even a WAIT): start the backoff over.
                 if heartbeat.beats != beatsAtLastFailure { delay = 0.5 }
                 beatsAtLastFailure = heartbeat.beats
                 let wait = Duration.milliseconds(Int(delay * Double.random(in: 0.5...1.5) * 1_000))
-                let why = rpc.code == .alreadyExists ? "refused: \(rpc.message)" : "coordinator unreachable (\(rpc.message))"
+                let why =
+                    if let explained {
+                        "\(explained); trying again for up to \(retryFor.components.seconds) s"
+                    } else if rpc.code == .alreadyExists {
+                        "refused: \(rpc.message)"
+                    } else {
+                        "coordinator unreachable (\(rpc.message))"
+                    }
                 events(.retrying(reason: why, after: wait))
                 try? await Task.sleep(for: wait)
+                if Task.isCancelled { throw ClientSessionError(.stopped) }
                 delay = min(delay * 2, 10)
             }
         }
+    }
+
+    /// What a first attempt that did not reach the coordinator most likely means, from the
+    /// cause under gRPC's wrapping, and what to check.
+    static func unreachable(_ error: RPCError, host: String, port: Int) -> String {
+        let causes = errorChain(error).map { String(reflecting: $0) }.joined(separator: " ").lowercased()
+        let cause =
+            if causes.contains("resolve") || causes.contains("dns error") {
+                "the name \(host) does not resolve: check its spelling, a host name or an address with no scheme, and this machine's DNS"
+            } else if causes.contains("connection refused") {
+                "connection refused: nothing listens on port \(port) there"
+            } else if causes.contains("unreachable") || causes.contains("no route") {
+                "no route to the host: a network or a firewall in between"
+            } else if causes.contains("timed out") || causes.contains("connecttimeout") {
+                "the connection timed out: a firewall may drop it"
+            } else {
+                error.message
+            }
+        return "cannot reach the coordinator at \(host):\(port) (\(cause)), and this client has never reached it: "
+            + "check that the coordinator runs (fedattn-coordinator serve), that \(port) is the port it logs as 'listening on', "
+            + "and that no firewall drops the connection"
     }
 
     private static func describe(_ error: any Error) -> String {
@@ -85,6 +125,7 @@ public struct ClientSessionError: Error, CustomStringConvertible {
         case gaveUp(after: Duration, last: String)
         case refused(String)
         case leftForPrivacy(SiloPrivacyError)
+        case stopped
     }
 
     fileprivate let kind: Kind
@@ -97,12 +138,16 @@ public struct ClientSessionError: Error, CustomStringConvertible {
     /// silo requiring it): a planned leave, if that is what it was.
     public var privacyRefusal: SiloPrivacyError? { if case .leftForPrivacy(let refusal) = kind { refusal } else { nil } }
 
+    /// The task running the session was cancelled (the process was asked to stop, say).
+    public var wasStopped: Bool { if case .stopped = kind { true } else { false } }
+
     public var description: String {
         switch kind {
         case .handshake(let failure): "\(failure)"
         case .gaveUp(let after, let last): "gave up after \(after.components.seconds) s without progress; last: \(last)"
         case .refused(let why): why
         case .leftForPrivacy(let refusal): "\(refusal)"
+        case .stopped: "stopped before the federation was done"
         }
     }
 }

@@ -84,6 +84,13 @@ public final class BackgroundProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// Sends it `signal` (SIGTERM, as a service manager stops it; SIGINT, as Ctrl-C does) and
+    /// returns at once; `waitForExit` then says how it ended.
+    public func send(_ signal: Int32) {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, signal)
+    }
+
     /// Kills it at once (SIGKILL), as a crash or an operator's kill -9 would.
     public func kill() {
         guard process.isRunning else { return }

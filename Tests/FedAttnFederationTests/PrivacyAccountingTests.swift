@@ -66,6 +66,68 @@ struct PrivacyAccountingTests {
         #expect(M.logs(last).contains { $0.contains("stopping before round 3") && $0.contains("privacy budget") })
     }
 
+    /// Every silo leaves with no budget left for another round (round 2's first attempt was
+    /// its last, and none sent an update): the run ends with a line saying so, and charges no
+    /// one for the retry it does not start, instead of waiting for silos that can train no
+    /// more (it waited for them forever).
+    @Test func whenEverySiloLeavesSpentTheRunEndsAndChargesNothingMore() throws {
+        var privacy = ExamplePrivacy(noise: .multiplier(1.5))
+        let afterTwo = privacy.epsilon(examples: 1_000, noiseMultiplier: 1.5, plan: LocalTrainingPlan(), rounds: 2)
+        privacy.epsilonBudget = afterTwo * 1.01  // room for two round attempts, not three
+        let (start, joined) = try Self.machine(privacy, examples: ["a": 1_000, "b": 1_000], rounds: 5)
+        var machine = start
+        var charges: [PrivacyCharge] = []
+        func collect(_ actions: [RoundAction]) { for case .chargePrivacy(let c) in actions { charges += c } }
+        collect(joined)
+        for client in ["a", "b"] { collect(try machine.handle(M.update(client), at: .seconds(1))) }
+        collect(try M.publishAndEvaluate(&machine, round: 1, version: "v1", at: .seconds(1)))
+        // Round 2 is handed out (each silo's second attempt, charged); both leave without an update.
+        #expect(charges.map(\.client).sorted() == ["a", "a", "b", "b"])
+        collect(try machine.handle(.left(client: "a", connection: "conn-a"), at: .seconds(2)))
+        #expect(!machine.isDone, "b may still send its update")
+        let last = try machine.handle(.left(client: "b", connection: "conn-b"), at: .seconds(2))
+        collect(last)
+        #expect(machine.isDone, "\(M.logs(last))")
+        #expect(
+            M.logs(last).contains {
+                $0.hasPrefix("stopping before round 2: only 0 of 2 silos can train another round") && $0.contains("privacy budget")
+                    && $0.contains("spent: a, b, 0 of them connected")
+            }, "\(M.logs(last))")
+        #expect(!M.logs(last).contains { $0.contains("waits for clients") }, "\(M.logs(last))")
+        #expect(charges.count == 4, "the retry never started is charged to no one: \(charges.map { "\($0.client) \($0.round).\($0.attempt)" })")
+        #expect(machine.task(for: "a") == .done(keptVersion: nil))
+    }
+
+    /// A spent silo that stays connected is not waited on, but silos away that can still train
+    /// are: they may come back (a network blip), and the round runs when they do, without it.
+    @Test func silosAwayThatCanStillTrainAreWaitedForBesideASpentOne() throws {
+        var privacy = ExamplePrivacy(noise: .multiplier(1.5))
+        privacy.epsilonBudget = privacy.epsilon(examples: 1_000, noiseMultiplier: 1.5, plan: LocalTrainingPlan(), rounds: 2) * 1.01
+        var machine = RoundStateMachine(config: CoordinatorConfig(rounds: 10, minClients: 2, quorum: 1, examplePrivacy: privacy), version: "v0")
+        var last: [RoundAction] = []
+        // a's 1,000 examples spend the budget in two rounds; b's and c's 50,000 spend far less a round.
+        for (client, count) in [("a", 1_000), ("b", 50_000), ("c", 50_000)] {
+            last += try machine.handle(.joined(client: client, connection: "conn-\(client)", trainExamples: count), at: .zero)
+        }
+        for round in 1...2 {
+            let selected = try #require(M.began(last)?.selected, "round \(round) did not begin: \(M.logs(last))")
+            for client in selected { _ = try machine.handle(M.update(client, round: round, base: "v\(round - 1)"), at: .seconds(round)) }
+            last = try M.publishAndEvaluate(&machine, round: round, version: "v\(round)", at: .seconds(round))
+        }
+        #expect(M.began(last)?.round == 3)
+        #expect(M.began(last)?.selected.sorted() == ["b", "c"], "a is spent: \(M.logs(last))")
+        // b and c drop away without an update while a, spent, stays: the round waits for them.
+        _ = try machine.handle(.left(client: "b", connection: "conn-b"), at: .seconds(3))
+        last = try machine.handle(.left(client: "c", connection: "conn-c"), at: .seconds(3))
+        #expect(!machine.isDone, "\(M.logs(last))")
+        #expect(M.logs(last).contains("round 3 waits for clients: 0 of 2 needed connected"), "\(M.logs(last))")
+        // Back on new connections, round 3 runs again, with them and without a.
+        _ = try machine.handle(.joined(client: "b", connection: "conn-b2", trainExamples: 50_000), at: .seconds(4))
+        last = try machine.handle(.joined(client: "c", connection: "conn-c2", trainExamples: 50_000), at: .seconds(4))
+        #expect(M.began(last)?.round == 3)
+        #expect(M.began(last)?.selected.sorted() == ["b", "c"], "\(M.logs(last))")
+    }
+
     /// DP-FedAvg, 2 clients a round: round 1 samples 2 of the 2 joined (q = 1), then 4 are
     /// connected (q = 0.5), and the budget is exactly rounds 1-3 at those rates. When a client
     /// leaves before round 3, its rate would be 2/3 and the run stops rather than overspend;

@@ -12,7 +12,7 @@ extension ClientCommand {
         static let configuration = CommandConfiguration(
             abstract: "Join a federation: train on this silo's data when asked, send only deltas and aggregate metrics.")
 
-        @Option(name: .long, help: "The coordinator, HOST:PORT.") var coordinator: String
+        @Option(name: .long, help: "The coordinator, HOST:PORT (no scheme, no path: e.g. fed.example.org:7443).") var coordinator: String
         @OptionGroup var security: SecurityOptions
         @Option(name: .long, help: "With --insecure only: the name this client goes by (otherwise its certificate's).") var name: String?
         @Option(name: .long, help: "This silo's click log: a CSV file or a folder of them.") var data: String
@@ -62,10 +62,7 @@ extension ClientCommand {
 
         func validate() throws {
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
-            guard let colon = coordinator.lastIndex(of: ":"), let port = Int(coordinator[coordinator.index(after: colon)...]) else {
-                throw ValidationError("--coordinator must be HOST:PORT")
-            }
-            guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(coordinator): port \(port) is not in 1...65535") }
+            _ = try Self.coordinatorAddress(coordinator)
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
             if let name, let problem = SiloName.problem(with: name) { throw ValidationError("--name \(SiloName.quoted(name)): \(problem)") }
             guard retryFor >= 0 else { throw ValidationError("--retry-for must be 0 or more seconds") }
@@ -93,8 +90,7 @@ extension ClientCommand {
             progress.line(
                 "silo: \(train.count) train, \(validation.count) validation and \(test.count) test examples, \(ranking.count) users ranked"
                     + skippedNote(log.summary, duplicateRows: duplicates))
-            let colon = coordinator.lastIndex(of: ":")!
-            let host = String(coordinator[..<colon]), port = Int(coordinator[coordinator.index(after: colon)...])!
+            let (host, port) = try Self.coordinatorAddress(coordinator)
             let ledger = try SiloPrivacyLedger(
                 budget: epsilonBudget, requirePrivacy: requireDp, requireSecureAggregation: requireSecureAggregation, delta: dpDelta,
                 file: privacyLedger)
@@ -113,20 +109,78 @@ extension ClientCommand {
                     privacy: ledger, modelOut: modelOut))
             let session = ClientSession(
                 host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
+            // SIGTERM or Ctrl-C: the session ends (its calls are cancelled, its connection
+            // closes, so the coordinator sees the silo leave) and the process ends with status 0.
+            let (ledgerFile, modelFile) = (privacyLedger, modelOut)
+            let outcome: StopOutcome<Void>
             do {
-                try await session.run(participant, expectedModel: model) { event in
-                    switch event {
-                    case .retrying(let reason, let after):
-                        progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
-                    case .participant(let event): Self.show(event, progress)
+                outcome = try await runUntilStopped(
+                    grace: Self.stopGrace,
+                    onStop: { request in progress.line(Self.stoppingLine(request, privacyLedger: ledgerFile, modelOut: modelFile)) }
+                ) { @Sendable () async throws -> Void in
+                    try await session.run(participant, expectedModel: model) { event in
+                        switch event {
+                        case .retrying(let reason, let after):
+                            progress.line(String(format: "%@; retrying in %.1f s", reason, Double(after / .milliseconds(1)) / 1_000))
+                        case .participant(let event): Self.show(event, progress)
+                        }
                     }
                 }
-            } catch {
+            } catch let error as ClientSessionError {
                 // A planned leave (budget spent, or no DP-SGD offered to a silo requiring it), not a failure.
                 guard let refusal = error.privacyRefusal else { throw error }
                 progress.line("left the federation: \(refusal)")
                 throw ExitCode(Self.leftForPrivacy)
             }
+            if case .stopped(_, let settled) = outcome {
+                progress.line(
+                    settled
+                        ? "stopped"
+                        : "stopped; the work under way (local training, say) had not ended \(Self.stopGrace.components.seconds) s after the request and was left"
+                )
+            }
+        }
+
+        /// `--coordinator` as a host and a port, or a `ValidationError` naming the form to give:
+        /// a URL (`https://`, `grpc://`) or a path is refused here, at once, rather than
+        /// retried as a host name that never resolves.
+        static func coordinatorAddress(_ text: String) throws -> (host: String, port: Int) {
+            let form = "give HOST:PORT, the coordinator's address and the port its serve logs as 'listening on'"
+            if let scheme = text.range(of: "://") {
+                let authority = text[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+                let here = authority.isEmpty ? "" : authority.contains(":") ? " (here \(authority))" : " (here \(authority):PORT)"
+                throw ValidationError(
+                    "--coordinator \(text) is a URL: \(form)\(here), with no scheme or path; "
+                        + "TLS comes from --cert, --key and --ca (or --insecure on loopback), not from '\(text[..<scheme.lowerBound])://'")
+            }
+            if let slash = text.firstIndex(of: "/") {
+                let before = text[..<slash]
+                if let colon = before.lastIndex(of: ":"), colon != before.startIndex, Int(before[before.index(after: colon)...]) != nil {
+                    throw ValidationError("--coordinator \(text) has a path after the port: \(form) alone (here \(before))")
+                }
+                throw ValidationError(
+                    "--coordinator \(text) is a path: the coordinator is reached over the network; \(form) (e.g. fed.example.org:7443)")
+            }
+            guard let colon = text.lastIndex(of: ":") else {
+                throw ValidationError("--coordinator \(text) has no port: \(form) (e.g. \(text.isEmpty ? "fed.example.org" : text):7443)")
+            }
+            let host = String(text[..<colon]), portText = text[text.index(after: colon)...]
+            guard !host.isEmpty else { throw ValidationError("--coordinator \(text) has no host: \(form)") }
+            guard let port = Int(portText) else { throw ValidationError("--coordinator \(text): '\(portText)' is not a port number: \(form)") }
+            guard (1...65_535).contains(port) else { throw ValidationError("--coordinator \(text): port \(port) is not in 1...65535") }
+            return (host, port)
+        }
+
+        /// How long a client asked to stop waits for its session to end (a round's local
+        /// training, which cannot be interrupted, may still be running).
+        static let stopGrace: Duration = .seconds(10)
+
+        /// What a client asked to stop says at once: that it leaves, and what stays where.
+        static func stoppingLine(_ request: StopRequest, privacyLedger: String?, modelOut: String?) -> String {
+            var kept = "the updates and evaluations it sent stay with the coordinator, which carries on without this silo"
+            if let privacyLedger { kept += "; \(privacyLedger) keeps the rounds this silo trained with DP-SGD" }
+            if let modelOut { kept += "; \(modelOut) is not written (the kept model comes only when the federation ends)" }
+            return "asked to stop (\(request)): leaving the federation; \(kept)"
         }
 
         /// The exit status of a client that left because its privacy ledger refused a round.

@@ -37,6 +37,9 @@ extension CoordinatorCommand {
             guard !files.fileExists(atPath: (out as NSString).appendingPathComponent("ca")) else {
                 throw ValidationError("\(out) already holds a federation CA; choose another folder")
             }
+            // Every kit's folder checked before anything is written.
+            let silos = (out as NSString).appendingPathComponent("silos")
+            for name in silo { try Self.checkKitFolder(for: name, in: silos) }
             let validity = TimeInterval(days) * 86_400
             let authority = try DevCertificateAuthority(name: "FedAttention federation CA", validity: validity)
             func write(_ text: String, _ path: String, secret: Bool = false) throws {
@@ -74,6 +77,25 @@ extension CoordinatorCommand {
             print(
                 "start the coordinator with: fedattn-coordinator serve --port \(port) --cert \(out)/coordinator/cert.pem --key \(out)/coordinator/key.pem --ca \(out)/coordinator/ca.pem --state STATE_DIR"
             )
+        }
+
+        /// Refuses a silo whose kit would not be a new folder of its own directly inside
+        /// `silos`: a name that is not one path step ('.', '..', or holding a '/'; `SiloName`
+        /// refuses these first), a kit folder that exists already (a link to elsewhere, say),
+        /// or a `silos` that is a link. So provision writes nothing outside DIR/silos/.
+        static func checkKitFolder(for name: String, in silos: String) throws {
+            guard !name.isEmpty, name != ".", name != "..", !name.contains("/"), !name.contains("\0") else {
+                throw ValidationError("--silo \(SiloName.quoted(name)): not the name of a folder inside \(silos)/")
+            }
+            let files = FileManager.default
+            if let target = try? files.destinationOfSymbolicLink(atPath: silos) {
+                throw ValidationError("\(silos) is a link to \(target): provision writes the silos' kits only into a folder of its own")
+            }
+            let kit = (silos as NSString).appendingPathComponent(name)
+            if files.fileExists(atPath: kit) || (try? files.destinationOfSymbolicLink(atPath: kit)) != nil {
+                throw ValidationError(
+                    "--silo \(SiloName.quoted(name)): \(kit) already exists; provision writes each kit into a new folder of its own")
+            }
         }
     }
 }

@@ -120,11 +120,60 @@ extension CoordinatorCommand {
                     logger.notice("stopped; peak memory \(ResourceUsage.peakResidentBytes() ?? 0) bytes")
                 }
             }
-            guard let metricsPort else { return try await serve() }
-            try await withMetricsServer(host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }) { bound in
-                logger.notice("metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics")
-                try await serve()
+            // SIGTERM or Ctrl-C: the server closes (every call ends, so its clients see it
+            // gone) and the process ends with status 0, having said what the folder keeps.
+            let outcome = try await runUntilStopped(
+                grace: Self.stopGrace,
+                onStop: { request in
+                    logger.notice("asked to stop (\(request)): closing the server and its connections; nothing stored in \(state) is removed")
+                }
+            ) { @Sendable () async throws -> Void in
+                guard let metricsPort else { return try await serve() }
+                try await withMetricsServer(host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }) { bound in
+                    logger.notice("metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics")
+                    try await serve()
+                }
             }
+            guard case .stopped(_, let settled) = outcome else { return }
+            // A round its silos trained, closed but not yet stored, is stored before the
+            // process ends (up to the grace period), rather than trained again.
+            let published = await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await coordinator.waitUntil { !$0.isPublishing }
+                    return true
+                }
+                group.addTask {
+                    try? await Task.sleep(for: Self.stopGrace)
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                return first
+            }
+            logger.notice("\(Self.stoppedLine(store, state: state, settled: settled && published))")
+        }
+
+        /// How long a coordinator asked to stop waits for its server to close.
+        static let stopGrace: Duration = .seconds(30)
+
+        /// What a coordinator that was asked to stop says last: the last round its state folder
+        /// keeps (the rounds before it are kept too), and where serving it again starts.
+        static func stoppedLine(_ store: StateStore, state: String, settled: Bool) -> String {
+            let kept: String
+            do {
+                if let last = try store.rounds().last {
+                    let evaluated = last.evaluation == nil ? "not yet evaluated: it is evaluated first when resumed" : "evaluated"
+                    kept =
+                        "\(state) keeps round \(last.round), the last published (\(evaluated)), and every round before it; "
+                        + "serve on it again resumes there (a round under way is trained again)"
+                } else {
+                    kept = "no round was published yet; serve on \(state) again starts from round 1"
+                }
+            } catch {
+                kept = "the rounds in \(state) could not be read back (\(error)); nothing stored there was removed"
+            }
+            let unfinished = settled ? "" : "; the work under way had not ended \(stopGrace.components.seconds) s after the request and was left"
+            return "stopped: \(kept)\(unfinished)"
         }
     }
 }

@@ -578,15 +578,9 @@ public struct RoundStateMachine: Sendable {
         let eligible = present.filter { mayTrain($0, round: round) }
         var clients = eligible
         generation += 1
-        // Present silos that have a noise multiplier but no budget left for another round.
-        let spent = present.filter { members[$0]?.exampleNoise != nil && !eligible.contains($0) }
-        if clients.count < config.minClients, !spent.isEmpty {
-            actions.append(
-                .log(
-                    .notice,
-                    "stopping before round \(round): only \(clients.count) of \(present.count) connected silos can train another round within "
-                        + "the example-level privacy budget (epsilon \(config.examplePrivacy?.budget ?? 0); spent: \(Self.names(Set(spent)))), "
-                        + "\(config.minClients) needed"))
+        if let stop = budgetStop(before: round, eligible: eligible) {
+            // Before any charge: the round not started costs no silo anything.
+            actions.append(.log(.notice, stop))
             finish(&actions)
             return
         }
@@ -652,6 +646,24 @@ public struct RoundStateMachine: Sendable {
         actions.append(.log(.info, "round \(round)\(attempt): training on \(clients.count) of \(present.count) connected clients"))
         actions.append(.beginTraining(round: round, selected: clients, attempt: retries.count + 1))
         if let securePlan { actions.append(.secureBegin(securePlan)) }
+    }
+
+    /// With example-level DP: why the run ends before `round` (nil: it goes on). It ends when
+    /// some silo is spent (it has a noise multiplier but no budget left for another round) and
+    /// the silos that can still train, connected (`eligible`) or away (they may come back),
+    /// are fewer than `minClients`. Spent silos count whether connected or not: a federation
+    /// whose silos all left spent would otherwise wait for them forever.
+    private func budgetStop(before round: Int, eligible: [String]) -> String? {
+        guard let privacy = config.examplePrivacy else { return nil }
+        let noised = members.filter { $0.value.exampleNoise != nil }
+        let spent = noised.keys.filter { !mayTrain($0, round: round) }
+        let away = noised.filter { $0.value.connection == nil }.keys.filter { mayTrain($0, round: round) }
+        let able = eligible.count + away.count
+        guard able < config.minClients, !spent.isEmpty else { return nil }
+        let connectedSpent = spent.filter { members[$0]?.connection != nil }.count
+        return "stopping before round \(round): only \(able) of \(noised.count) silos can train another round within the example-level "
+            + "privacy budget (epsilon \(privacy.budget ?? 0); spent: \(Self.names(Set(spent))), \(connectedSpent) of them connected), "
+            + "\(config.minClients) needed; round \(round) is not started and no silo is charged for it"
     }
 
     private mutating func startEvaluating(_ outcome: RoundOutcome, _ now: Duration) {

@@ -1,0 +1,172 @@
+import FedAttnFederation
+import Foundation
+import Testing
+import _FedAttnTestSupport
+
+/// What an operator does around a run, with the built executables: asks which version runs,
+/// points a client at the coordinator, names the silos, and stops a process the way a service
+/// manager does. Every process started here is stopped here.
+struct OperatorLifecycleTests {
+    static let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    static let coordinator = folder.appendingPathComponent("fedattn-coordinator").path
+    static let client = folder.appendingPathComponent("fedattn-client").path
+
+    /// Both executables say their release and the wire protocol they speak, the same line from
+    /// the root command and from a subcommand (before its required options are asked for).
+    @Test func bothExecutablesSayTheirVersionAndTheProtocolTheySpeak() throws {
+        var releases: Set<String> = []
+        for (path, name, subcommand) in [(Self.coordinator, "fedattn-coordinator", "serve"), (Self.client, "fedattn-client", "join")] {
+            let root = try ProcessRunner.run(path, ["--version"])
+            #expect(root.status == 0, "\(root.standardError)")
+            let line = root.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(line.hasPrefix("\(name) "), "\(line)")
+            #expect(line.hasSuffix("(wire protocol \(Coordinator.protocolVersion))"), "\(line)")
+            releases.insert(String(line.dropFirst(name.count + 1).prefix { $0 != " " }))
+            let sub = try ProcessRunner.run(path, [subcommand, "--version"])
+            #expect(sub.status == 0 && sub.standardOutput == root.standardOutput, "\(sub.standardOutput)\(sub.standardError)")
+        }
+        #expect(releases.count == 1 && releases.first?.isEmpty == false, "\(releases)")
+    }
+
+    /// SIGTERM, as a service manager stops it: a coordinator that published nothing says so
+    /// and ends with status 0 (it ended with 143 and said nothing).
+    @Test func aCoordinatorAskedToStopBeforeAnyRoundSaysSoAndExitsZero() async throws {
+        let state = try Fixtures.temporaryFolder()
+        let server = try BackgroundProcess(
+            Self.coordinator, ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "2"])
+        defer { server.stop() }
+        try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:[0-9]+") != nil, "\(server.standardError)")
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("asked to stop (SIGTERM): closing the server"), "\(server.standardError)")
+        #expect(server.standardError.contains("stopped: no round was published yet; serve on \(state) again starts from round 1"))
+    }
+
+    /// Mid-federation: a client stopped with Ctrl-C leaves (the coordinator names it) and exits
+    /// 0; the coordinator stopped with SIGTERM names the last round its folder keeps, exits 0,
+    /// and served again on the folder resumes from that round.
+    @Test func aFederationStoppedMidRunSaysWhatIsKeptAndResumesThere() async throws {
+        let state = try Fixtures.temporaryFolder() + "/state"
+        let serve = ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "1", "--rounds", "1000"]
+        let server = try BackgroundProcess(Self.coordinator, serve)
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let client = try BackgroundProcess(
+            Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data])
+        defer { client.stop() }
+        // Round 1 is on record (published and evaluated) before either is stopped.
+        try #require(try await server.waitFor("round 1: 1 clients") != nil, "\(server.standardError)")
+
+        client.send(SIGINT)
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        #expect(client.standardError.contains("asked to stop (SIGINT): leaving the federation"), "\(client.standardError)")
+        #expect(client.standardError.contains("\nstopped"), "\(client.standardError)")
+        #expect(try await server.waitFor("shop left") != nil, "\(server.standardError)")
+
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("asked to stop (SIGTERM): closing the server"), "\(server.standardError)")
+        let kept = try #require(
+            try await server.waitFor("stopped: .* keeps round ([0-9]+), the last published"), "\(server.standardError)")
+        // The folder holds what the line says: its last round is that one.
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]], "\(history.standardOutput)")
+        #expect(rounds.last?["round"] as? Int == Int(kept), "\(rounds.map { $0["round"] ?? "?" })")
+        // Served again on it, it resumes from there.
+        let again = try BackgroundProcess(Self.coordinator, serve)
+        defer { again.stop() }
+        #expect(try await again.waitFor("resuming from .*: round ([0-9]+) is the last published") == kept, "\(again.standardError)")
+    }
+
+    /// A coordinator given as a URL or a path is refused at once, naming the form to give (a
+    /// URL's host was retried for ten minutes as a name that never resolves).
+    @Test func aCoordinatorGivenAsAURLOrAPathIsRefusedAtOnceNamingTheForm() throws {
+        let cases = [
+            ("https://127.0.0.1:7443", "is a URL: give HOST:PORT", "(here 127.0.0.1:7443)"),
+            ("grpc://fed.example.org", "is a URL: give HOST:PORT", "(here fed.example.org:PORT)"),
+            ("fed.example.org:7443/federation", "has a path after the port", "(here fed.example.org:7443)"),
+            ("/run/fedattn.sock", "is a path", "e.g. fed.example.org:7443"),
+            ("fed.example.org", "has no port", "e.g. fed.example.org:7443"),
+        ]
+        for (given, what, hint) in cases {
+            let result = try ProcessRunner.run(Self.client, ["join", "--coordinator", given, "--insecure", "--name", "shop", "--data", "x"])
+            #expect(result.status != 0, "\(given)")
+            #expect(result.standardError.contains("--coordinator \(given) \(what)"), "\(result.standardError)")
+            #expect(result.standardError.contains(hint), "\(result.standardError)")
+            #expect(!result.standardError.contains("retrying"), "\(result.standardError)")
+        }
+    }
+
+    /// A client whose first attempt finds nothing listening says so once, with what to check,
+    /// then keeps trying with the short line; asked to stop meanwhile, it ends with status 0.
+    /// With no time to retry, the same explanation is why it gave up.
+    @Test func aFirstConnectionThatFailsIsExplainedOnceWithWhatToCheck() async throws {
+        let port = try Fixtures.freePort()  // nothing listens there
+        let data = Fixtures.movieLens("silos/iid-10") + "/silo-00.csv"
+        let join = ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data", data]
+        let explained = "cannot reach the coordinator at 127.0.0.1:\(port) (connection refused: nothing listens on port \(port) there)"
+        let hints = ["check that the coordinator runs", "the port it logs as 'listening on'", "no firewall"]
+
+        let client = try BackgroundProcess(Self.client, join)
+        defer { client.stop() }
+        try #require(try await client.waitFor("coordinator unreachable \\(") != nil, "\(client.standardError)")
+        let log = client.standardError
+        #expect(log.components(separatedBy: "cannot reach the coordinator").count == 2, "explained once: \(log)")
+        #expect(log.contains(explained), "\(log)")
+        for hint in hints { #expect(log.contains(hint), "\(hint): \(log)") }
+        #expect(log.contains("trying again for up to 600 s"), "\(log)")
+        client.send(SIGTERM)
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        #expect(client.standardError.contains("asked to stop (SIGTERM): leaving the federation"), "\(client.standardError)")
+
+        let gaveUp = try ProcessRunner.run(Self.client, join + ["--retry-for", "0"])
+        #expect(gaveUp.status != 0)
+        #expect(gaveUp.standardError.contains(explained), "\(gaveUp.standardError)")
+        #expect(gaveUp.standardError.contains(hints[0]), "\(gaveUp.standardError)")
+    }
+
+    /// '.' and '..' are not silo names: `provision --silo` refuses them, and any name holding a
+    /// path step, naming the bad one before it writes anything. A good name's kit is written
+    /// inside DIR/silos/ and nowhere else, and a kit folder that is already there (a link to
+    /// elsewhere) is refused rather than written through.
+    @Test func provisionRefusesPathStepsAsSiloNamesAndWritesOnlyInsideItsSilosFolder() throws {
+        let work = try Fixtures.temporaryFolder()
+        let files = FileManager.default
+        func provision(_ out: String, _ silos: [String]) throws -> ProcessResult {
+            try ProcessRunner.run(Self.coordinator, ["provision", "--out", out, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
+        }
+        for (bad, why) in [
+            (".", "'.' and '..' are path steps"), ("..", "'.' and '..' are path steps"),
+            ("../escape", "a silo name holds only lowercase letters"), ("a/../../escape", "a silo name holds only lowercase letters"),
+        ] {
+            let result = try provision(work + "/fed", ["shop", bad])
+            #expect(result.status != 0, "\(bad)")
+            #expect(result.standardError.contains("--silo \"\(bad)\": \(why)"), "\(result.standardError)")
+        }
+        #expect(try files.contentsOfDirectory(atPath: work).isEmpty, "nothing written for a refused name")
+
+        let made = try provision(work + "/fed", ["shop", "a.b"])
+        try #require(made.status == 0, "\(made.standardError)")
+        let written = files.subpaths(atPath: work) ?? []
+        #expect(written.allSatisfy { $0 == "fed" || $0.hasPrefix("fed/") }, "\(written)")
+        var kits: Set<String> = ["fed/silos"]
+        for name in ["shop", "a.b"] {
+            kits.insert("fed/silos/\(name)")
+            for file in ["cert.pem", "key.pem", "ca.pem", "join.sh"] { kits.insert("fed/silos/\(name)/\(file)") }
+        }
+        #expect(Set(written.filter { $0.hasPrefix("fed/silos") }) == kits, "\(written)")
+
+        // A kit folder already there, as a link to another folder: refused, nothing written through it.
+        let other = work + "/other", elsewhere = work + "/elsewhere"
+        try files.createDirectory(atPath: other + "/silos", withIntermediateDirectories: true)
+        try files.createDirectory(atPath: elsewhere, withIntermediateDirectories: true)
+        try files.createSymbolicLink(atPath: other + "/silos/shop", withDestinationPath: elsewhere)
+        let linked = try provision(other, ["shop"])
+        #expect(linked.status != 0)
+        #expect(linked.standardError.contains("--silo \"shop\": \(other)/silos/shop already exists"), "\(linked.standardError)")
+        #expect(try files.contentsOfDirectory(atPath: elsewhere).isEmpty)
+        #expect(!files.fileExists(atPath: other + "/ca"))
+    }
+}
