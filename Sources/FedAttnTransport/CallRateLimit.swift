@@ -1,4 +1,5 @@
 public import GRPCCore
+import Foundation
 import Synchronization
 
 /// A limit per connection on the calls that carry no bulk data (Join, NextTask,
@@ -38,7 +39,7 @@ public struct CallRateLimit: ServerInterceptor {
         guard take(context.remotePeer) else {
             throw RPCError(
                 code: .resourceExhausted,
-                message: "over \(Int(perSecond)) calls a second (bursts of \(Int(burst))) on this connection: "
+                message: "over \(String(format: "%g", perSecond)) calls a second (bursts of \(String(format: "%g", burst))) on this connection: "
                     + "\(context.descriptor.method) refused; wait as the last Task said before calling again")
         }
         return try await next(request, context)

@@ -33,9 +33,9 @@ struct CallRateLimitTests {
     @Test func aConnectionCallingInALoopIsRefusedWhileAnotherIsServed() async throws {
         let coordinator = try WireFaultTests.coordinator(CoordinatorConfig(rounds: 1, minClients: 1))
         let log = LogLines()
-        // A burst of 10, then one call a second: 30 calls in a loop run past it however slow
-        // the machine (unless each call took a second).
-        try await WireFaultTests.withServer(coordinator, log: log, callRate: CallRateLimit(perSecond: 1, burst: 10)) { connect in
+        // A burst of 10, then one call in 1,000 s: 30 calls in a loop run past it however
+        // slow the machine.
+        try await WireFaultTests.withServer(coordinator, log: log, callRate: CallRateLimit(perSecond: 0.001, burst: 10)) { connect in
             try await connect("flood") { client in
                 let federation = Fedattn_V1_Federation.Client(wrapping: client)
                 var codes: [RPCError.Code] = []
@@ -44,7 +44,7 @@ struct CallRateLimitTests {
                     do { _ = try await federation.nextTask(.init()) } catch let error as RPCError { codes.append(error.code) }
                 }
                 #expect(codes.count == 30)
-                #expect(codes.filter { $0 == .resourceExhausted }.count >= 15, "\(codes)")
+                #expect(codes.filter { $0 == .resourceExhausted }.count >= 19, "\(codes)")
                 client.beginGracefulShutdown()
             }
             // Another connection is served: it joins and gets its task.
@@ -56,6 +56,6 @@ struct CallRateLimitTests {
                 client.beginGracefulShutdown()
             }
         }
-        #expect(log.all.contains { $0.hasPrefix("refused NextTask from 'flood'") && $0.contains("resourceExhausted: over 1 calls a second") })
+        #expect(log.all.contains { $0.hasPrefix("refused NextTask from 'flood'") && $0.contains("resourceExhausted: over 0.001 calls a second") })
     }
 }
