@@ -232,7 +232,7 @@ struct DecoderFuzzTests {
         switch error {
         case .notZstd: "notZstd"
         case .truncated: "truncated"
-        case .tooLarge: "tooLarge"
+        case .tooLarge, .windowTooLarge: "tooLarge"
         case .zstd: "zstd"
         case .malformed, .otherLayout: "malformed"  // both refuse the content past the frame
         }
