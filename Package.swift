@@ -116,6 +116,8 @@ let package = Package(
                 "FedAttnFederation", "FedAttnModel", "FedAttnCore", "FedAttnProtocol", "FedAttnSecAgg",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                // ProtobufDeserializer, behind the service's size check (CoordinatorService+Messages).
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

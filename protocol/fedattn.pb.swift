@@ -388,6 +388,23 @@ public nonisolated struct Fedattn_V1_Limits: Sendable {
   /// Uploads the coordinator reads at once.
   public var uploadSlots: UInt32 = 0
 
+  /// The largest payload of this model once decompressed, in bytes: every tensor's header,
+  /// the item and strategy tables with all their rows listed, every value float32. An update
+  /// decompresses to at most the smaller of this and max_update_bytes.
+  public var maxPayloadBytes: UInt64 = 0
+
+  /// A payload's zstd frame asks for a window of at most 2^max_zstd_window_log bytes (23:
+  /// 8 MiB), whatever the payload's size; see "Payloads".
+  public var maxZstdWindowLog: UInt32 = 0
+
+  /// With secure aggregation: how long each phase after training (SHARE_KEYS to
+  /// UNMASK_VALUES) waits for the clients still in the round, in milliseconds; 0 when the
+  /// federation runs no secure aggregation.
+  public var securePhaseTimeoutMs: UInt32 = 0
+
+  /// The largest message the coordinator reads, in bytes (4 MiB); see "Status codes".
+  public var maxMessageBytes: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1304,7 +1321,7 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_update_bytes\0\u{3}max_update_norm\0\u{3}upload_timeout_ms\0\u{3}piece_bytes\0\u{3}update_chunk_bytes\0\u{3}long_poll_ms\0\u{3}max_train_examples\0\u{3}round_timeout_ms\0\u{3}upload_slots\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_update_bytes\0\u{3}max_update_norm\0\u{3}upload_timeout_ms\0\u{3}piece_bytes\0\u{3}update_chunk_bytes\0\u{3}long_poll_ms\0\u{3}max_train_examples\0\u{3}round_timeout_ms\0\u{3}upload_slots\0\u{3}max_payload_bytes\0\u{3}max_zstd_window_log\0\u{3}secure_phase_timeout_ms\0\u{3}max_message_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1321,6 +1338,10 @@ nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._M
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.maxTrainExamples) }()
       case 8: try { try decoder.decodeSingularUInt32Field(value: &self.roundTimeoutMs) }()
       case 9: try { try decoder.decodeSingularUInt32Field(value: &self.uploadSlots) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.maxPayloadBytes) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.maxZstdWindowLog) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.securePhaseTimeoutMs) }()
+      case 13: try { try decoder.decodeSingularUInt32Field(value: &self.maxMessageBytes) }()
       default: break
       }
     }
@@ -1354,6 +1375,18 @@ nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.uploadSlots != 0 {
       try visitor.visitSingularUInt32Field(value: self.uploadSlots, fieldNumber: 9)
     }
+    if self.maxPayloadBytes != 0 {
+      try visitor.visitSingularUInt64Field(value: self.maxPayloadBytes, fieldNumber: 10)
+    }
+    if self.maxZstdWindowLog != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxZstdWindowLog, fieldNumber: 11)
+    }
+    if self.securePhaseTimeoutMs != 0 {
+      try visitor.visitSingularUInt32Field(value: self.securePhaseTimeoutMs, fieldNumber: 12)
+    }
+    if self.maxMessageBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxMessageBytes, fieldNumber: 13)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1367,6 +1400,10 @@ nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.maxTrainExamples != rhs.maxTrainExamples {return false}
     if lhs.roundTimeoutMs != rhs.roundTimeoutMs {return false}
     if lhs.uploadSlots != rhs.uploadSlots {return false}
+    if lhs.maxPayloadBytes != rhs.maxPayloadBytes {return false}
+    if lhs.maxZstdWindowLog != rhs.maxZstdWindowLog {return false}
+    if lhs.securePhaseTimeoutMs != rhs.securePhaseTimeoutMs {return false}
+    if lhs.maxMessageBytes != rhs.maxMessageBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -172,7 +172,8 @@ public enum TensorPayload {
         return header.data
     }
 
-    /// Decompresses (at most `maxBytes`) and decodes a payload that must carry exactly the
+    /// Decompresses (at most `maxBytes`, from a zstd frame whose window is at most
+    /// 2^`ZstdFrame.maxWindowLog` bytes) and decodes a payload that must carry exactly the
     /// tensors of `layout`, in order, with their shapes, in one of the `accepted` precisions
     /// (float32Step values come back as the steps).
     public static func decode(
@@ -194,7 +195,10 @@ public enum TensorPayload {
             throw .malformed("precision \(tag) is not accepted here (\(accepted.map { "\($0.rawValue)" }.sorted().joined(separator: ", ")))")
         }
         let count = try reader.u32()
-        guard count == layout.tensors.count else { throw .otherLayout("\(count) tensors, expected \(layout.tensors.count)") }
+        guard count == layout.tensors.count else {
+            // Which tensors: a client that left one out (or sent one more) sees which the model has.
+            throw .otherLayout("\(count) tensors, expected \(layout.tensors.count): \(layout.tensors.map(\.name).joined(separator: ", "))")
+        }
         var entries: [(rows: [Int32]?, valueCount: Int)] = []
         for spec in layout.tensors {
             let name = String(decoding: try reader.bytes(try reader.u16()), as: UTF8.self)

@@ -19,7 +19,9 @@ enum CompressedFile {
         let name = path.lowercased()
         if name.hasSuffix(".zst") || name.hasSuffix(".zstd") {
             do {
-                return try ZstdFrame.decompress(data, maxOutput: maximumInflatedBytes)
+                // A silo's own file: any window the zstd tool decodes by default (2^27, `--long`
+                // and the ultra levels), not the protocol's bound on what clients send.
+                return try ZstdFrame.decompress(data, maxOutput: maximumInflatedBytes, maxWindowLog: 27)
             } catch {
                 throw .unreadable(path: path, reason: "not a readable zstd file (\(error)); was it written by zstd?")
             }

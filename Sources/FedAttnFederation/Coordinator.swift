@@ -29,6 +29,8 @@ public actor Coordinator {
     private var digest: ModelDigest
     /// The versions served and the payloads made of them.
     private var served: ServedVersions
+    /// Each client's download under way: its pieces come from one payload.
+    private var downloads = Downloads()
     private var accumulator: UpdateAccumulator?
     /// The secure round under way (secure aggregation): keys, shares and masked inputs, in
     /// memory only, dropped once its step is taken.
@@ -125,7 +127,7 @@ public actor Coordinator {
     /// new connection is back.
     public func join(client: String, protocolVersion: UInt32, trainExamples: Int, connection: String = "in-process") throws(CoordinatorError) {
         guard protocolVersion == Self.protocolVersion else {
-            throw .protocolMismatch(client: protocolVersion, coordinator: Self.protocolVersion)
+            throw .protocolMismatch(client, speaks: protocolVersion, coordinator: Self.protocolVersion)
         }
         guard trainExamples >= 1 else {
             throw .invalidRequest("client '\(client)' declares no training examples: a silo without any cannot take part")
@@ -154,13 +156,16 @@ public actor Coordinator {
         )
     }
 
-    /// What a client is told of the coordinator's limits at Join; `transport` adds what the
-    /// transport decides (piece and chunk sizes, upload slots).
-    public nonisolated func limits(pieceBytes: Int = .max, updateChunkBytes: Int = .max, uploadSlots: Int = 1) -> CoordinatorLimits {
+    /// What a client is told of the coordinator's limits at Join; the transport adds what it
+    /// decides (piece and chunk sizes, upload slots, the largest message it reads).
+    public nonisolated func limits(
+        pieceBytes: Int = .max, updateChunkBytes: Int = .max, uploadSlots: Int = 1, maxMessageBytes: Int = .max
+    ) -> CoordinatorLimits {
         CoordinatorLimits(
             maxUpdateBytes: config.maxUpdateBytes, maxUpdateNorm: config.maxUpdateNorm, uploadTimeout: config.uploadTimeout, pieceBytes: pieceBytes,
             updateChunkBytes: updateChunkBytes, longPoll: Self.longPoll, maxTrainExamples: config.maxTrainExamples, roundTimeout: config.roundTimeout,
-            uploadSlots: uploadSlots)
+            uploadSlots: uploadSlots, maxPayloadBytes: admission.maxPayloadBytes, maxZstdWindowLog: ZstdFrame.maxWindowLog,
+            securePhaseTimeout: config.secureAggregation?.phaseTimeout, maxMessageBytes: maxMessageBytes)
     }
 
     /// How long `nextTask` holds a call while there is nothing to do.
@@ -201,7 +206,13 @@ public actor Coordinator {
     /// Up to `maxBytes` of a model version's payload from `offset` (transports send models
     /// piece by piece), counted toward the round's bytes down. A client holding version
     /// `base` gets the delta from it when there is one (`ModelPiece.deltaFrom` says so),
-    /// else the whole model. Read off the actor, many at once.
+    /// else the whole model. The pieces of one download come from one payload: the piece at
+    /// offset 0 begins a download, and a later piece is served only from the payload that
+    /// piece came from (`Downloads`). Read off the actor, many at once.
+    /// - Throws: `.unknownVersion` (a version not served), `.otherDownload` (a later piece
+    ///   of another payload than the download's, or of none begun), `.outOfRange` (past the
+    ///   payload's end), `.unavailable` (the payload could not be made or read); each names
+    ///   the client.
     public nonisolated func modelPiece(
         version: String, base: String? = nil, offset: Int, maxBytes: Int, for client: String
     ) async throws(CoordinatorError) -> ModelPiece {
@@ -209,24 +220,25 @@ public actor Coordinator {
         do {
             return ModelPiece(bytes: try payload.read(range), totalBytes: payload.count, deltaFrom: deltaFrom)
         } catch {
-            throw .unavailable("model \(version.prefix(12)): \(error)")
+            throw .unavailable("model \(version.prefix(12)) for client '\(client)': \(error)")
         }
     }
 
     private func pieceRange(
         version: String, base: String?, offset: Int, maxBytes: Int, for client: String
     ) async throws(CoordinatorError) -> (PayloadFile, Range<Int>, String?) {
-        // The same (version, base) always gets the same payload, piece after piece.
+        // The payload for (version, base); a later piece must be of the one its download began with.
         let (payload, deltaFrom): (PayloadFile, String?)
         if version == served.current.version || served.previous?.version == version && served.previous?.payload(for: base) != nil {
-            (payload, deltaFrom) = try await servedPayload(version: version, base: base)
+            (payload, deltaFrom) = try await servedPayload(version: version, base: base, for: client)
         } else if version == keptVersion {
-            (payload, deltaFrom) = (try await keptModelPayload(version), nil)
+            (payload, deltaFrom) = (try await keptModelPayload(version, for: client), nil)
         } else {
-            throw .unknownVersion(version)
+            throw .unknownVersion(version, client: client)
         }
+        try downloads.piece(for: client, version: version, base: base, offset: offset, of: payload)
         guard offset >= 0, offset <= payload.count else {
-            throw .outOfRange("offset \(offset) is past the end of the \(payload.count)-byte model \(version.prefix(12))")
+            throw .outOfRange("client '\(client)' asks for byte \(offset), past the end of the \(payload.count)-byte model \(version.prefix(12))")
         }
         let end = offset + min(max(maxBytes, 0), payload.count - offset)
         try handle(.downloaded(client: client, bytes: end - offset))
@@ -234,12 +246,18 @@ public actor Coordinator {
         return (payload, offset..<end, deltaFrom)
     }
 
-    /// A published version's payload for a client holding `base`: made already, or awaited
+    /// A published version's payload for `client` holding `base`: made already, or awaited
     /// while it is encoded off the actor (later requests wait for the same encoding).
-    private func servedPayload(version: String, base: String?) async throws(CoordinatorError) -> (PayloadFile, String?) {
+    private func servedPayload(version: String, base: String?, for client: String) async throws(CoordinatorError) -> (PayloadFile, String?) {
         // Aggregated in place and not yet published (staged): the values are the next
         // version's, so the current one can no longer be encoded.
-        switch try served.answer(version: version, base: base, weights: global.parameters, canEncode: staged == nil) {
+        let answer: ServedVersions.Answer
+        do {
+            answer = try served.answer(version: version, base: base, weights: global.parameters, canEncode: staged == nil)
+        } catch where error.kind == .unknownVersion {
+            throw .unknownVersion(version, client: client)
+        }
+        switch answer {
         case .ready(let file, let deltaFrom): return (file, deltaFrom)
         case .encoding(let kind, let task, let deltaFrom):
             do {
@@ -248,7 +266,7 @@ public actor Coordinator {
                 return (file, deltaFrom)
             } catch {
                 served.finished(kind, of: version, file: nil)
-                throw .unavailable("model \(version.prefix(12)) could not be encoded: \(error)")
+                throw .unavailable("model \(version.prefix(12)) could not be encoded for client '\(client)': \(error)")
             }
         }
     }
@@ -263,12 +281,12 @@ public actor Coordinator {
     /// The kept model as a whole float32 payload: read back from the state folder (or the copy
     /// held in memory without one) and encoded once, off the actor; clients that ask meanwhile
     /// wait for the same encoding.
-    private func keptModelPayload(_ version: String) async throws(CoordinatorError) -> PayloadFile {
+    private func keptModelPayload(_ version: String, for client: String) async throws(CoordinatorError) -> PayloadFile {
         let task: Task<PayloadFile, any Error>
         if let kept = keptEncoding, kept.version == version {
             task = kept.task
         } else {
-            guard let round = machine.selection.bestRound else { throw .unknownVersion(version) }
+            guard let round = machine.selection.bestRound else { throw .unknownVersion(version, client: client) }
             let (store, held, folder) = (store, keptModel?.parameters, payloadFolder)
             task = Task.detached {
                 let weights: Weights
@@ -287,7 +305,7 @@ public actor Coordinator {
             return try await task.value
         } catch {
             if keptEncoding?.version == version { keptEncoding = nil }  // the next request tries again
-            throw .unavailable("the kept model \(version.prefix(12)) could not be read or encoded: \(error)")
+            throw .unavailable("the kept model \(version.prefix(12)) could not be read or encoded for client '\(client)': \(error)")
         }
     }
 
@@ -321,7 +339,7 @@ public actor Coordinator {
     public func expectedMasked(client: String, round: Int, attempt: Int, phase: SecurePhase) throws(CoordinatorError) -> (count: Int, bits: Int)? {
         try machine.checkSecureWanted(client: client, round: round, attempt: attempt, phase: phase)
         guard let secure, secure.plan.round == round, secure.plan.attempt == attempt else {
-            throw .staleUpdate("round \(round) attempt \(attempt) is not the secure round under way")
+            throw .staleUpdate("\(phase) from '\(client)' for round \(round) attempt \(attempt): not the secure round under way")
         }
         return secure.expectedMasked(phase)
     }
@@ -343,7 +361,7 @@ public actor Coordinator {
     public func submitSecure(client: String, reply: SecureReply, bytes: Int) throws(CoordinatorError) {
         try machine.checkSecureWanted(client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase)
         guard let secure, secure.plan.round == reply.round, secure.plan.attempt == reply.attempt else {
-            throw .staleUpdate("round \(reply.round) attempt \(reply.attempt) is not the secure round under way")
+            throw .staleUpdate("\(reply.phase) from '\(client)' for round \(reply.round) attempt \(reply.attempt): not the secure round under way")
         }
         var reply = reply
         if let u = reply.unmasking, let id = secure.plan.ids[client] {

@@ -161,7 +161,8 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     /// What kind of refusal it is.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         fileprivate enum Wrapped: String {
-            case protocolMismatch, notJoined, stale, invalidUpdate, tooLarge, invalidRequest, unknownVersion, outOfRange, unavailable
+            case protocolMismatch, notJoined, stale, invalidUpdate, tooLarge, invalidRequest, unknownVersion, outOfRange, unavailable,
+                otherDownload
         }
         fileprivate let wrapped: Wrapped
 
@@ -184,6 +185,9 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
         public static let outOfRange = Kind(wrapped: .outOfRange)
         /// The coordinator could not do its part (reading a payload file): worth trying again.
         public static let unavailable = Kind(wrapped: .unavailable)
+        /// A model piece past offset 0 that is not of the payload the client's download began
+        /// with (another version or base, or that payload is gone): begin the download again.
+        public static let otherDownload = Kind(wrapped: .otherDownload)
 
         public var description: String { wrapped.rawValue }
     }
@@ -197,9 +201,10 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     /// The message, when the error is of `kind`.
     public func message(if kind: Kind) -> String? { self.kind == kind ? message : nil }
 
-    public static func protocolMismatch(client: UInt32, coordinator: UInt32) -> Self {
+    public static func protocolMismatch(_ client: String, speaks version: UInt32, coordinator: UInt32) -> Self {
         Self(
-            kind: .protocolMismatch, message: "protocol version mismatch: the client speaks version \(client), the coordinator version \(coordinator)"
+            kind: .protocolMismatch,
+            message: "protocol version mismatch: client '\(client)' speaks version \(version), the coordinator version \(coordinator)"
         )
     }
     public static func notJoined(_ client: String) -> Self {
@@ -211,9 +216,16 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     public static func invalidUpdate(_ why: String) -> Self { Self(kind: .invalidUpdate, message: why) }
     public static func tooLarge(_ why: String) -> Self { Self(kind: .tooLarge, message: why) }
     public static func invalidRequest(_ why: String) -> Self { Self(kind: .invalidRequest, message: why) }
-    public static func unknownVersion(_ version: String) -> Self { Self(kind: .unknownVersion, message: "no model version \(version)") }
+    /// A version not served; `client` names who asked (nil where the caller does not know).
+    public static func unknownVersion(_ version: String, client: String? = nil) -> Self {
+        Self(
+            kind: .unknownVersion,
+            message: client.map { "client '\($0)' asks for model version \(version), which this coordinator does not serve (any more)" }
+                ?? "no model version \(version)")
+    }
     public static func outOfRange(_ why: String) -> Self { Self(kind: .outOfRange, message: why) }
     public static func unavailable(_ why: String) -> Self { Self(kind: .unavailable, message: why) }
+    public static func otherDownload(_ why: String) -> Self { Self(kind: .otherDownload, message: why) }
 }
 
 /// A state folder a coordinator cannot resume from: a file in it unreadable or not what it

@@ -50,10 +50,20 @@ public struct CoordinatorLimits: Sendable, Equatable {
     public var roundTimeout: Duration
     /// Uploads read at once.
     public var uploadSlots: Int
+    /// The largest payload of the model once decompressed (every table row listed, float32):
+    /// an update decompresses to at most this and `maxUpdateBytes`.
+    public var maxPayloadBytes: Int
+    /// A payload's zstd frame asks for a window of at most 2^this bytes.
+    public var maxZstdWindowLog: Int
+    /// With secure aggregation: how long each phase after training waits (nil: none).
+    public var securePhaseTimeout: Duration?
+    /// The largest message the coordinator reads, in bytes (a larger one is refused).
+    public var maxMessageBytes: Int
 
     public init(
         maxUpdateBytes: Int, maxUpdateNorm: Double, uploadTimeout: Duration, pieceBytes: Int, updateChunkBytes: Int, longPoll: Duration,
-        maxTrainExamples: Int, roundTimeout: Duration, uploadSlots: Int
+        maxTrainExamples: Int, roundTimeout: Duration, uploadSlots: Int, maxPayloadBytes: Int = .max, maxZstdWindowLog: Int = 23,
+        securePhaseTimeout: Duration? = nil, maxMessageBytes: Int = .max
     ) {
         self.maxUpdateBytes = maxUpdateBytes
         self.maxUpdateNorm = maxUpdateNorm
@@ -64,6 +74,10 @@ public struct CoordinatorLimits: Sendable, Equatable {
         self.maxTrainExamples = maxTrainExamples
         self.roundTimeout = roundTimeout
         self.uploadSlots = uploadSlots
+        self.maxPayloadBytes = maxPayloadBytes
+        self.maxZstdWindowLog = maxZstdWindowLog
+        self.securePhaseTimeout = securePhaseTimeout
+        self.maxMessageBytes = maxMessageBytes
     }
 }
 

@@ -23,7 +23,10 @@ public func withCoordinatorServer<Result: Sendable>(
     let transport = HTTP2ServerTransport.Posix(
         address: address.grpc, transportSecurity: security.server,
         config: .defaults {
-            $0.rpc.maxRequestPayloadSize = 4 << 20
+            // Above the protocol's message limit, so that an oversized message reaches the
+            // service and is refused with RESOURCE_EXHAUSTED naming the client; one over this
+            // is not buffered at all (its stream is reset).
+            $0.rpc.maxRequestPayloadSize = CoordinatorService.transportMessageBytes
             // A client training for a long round makes no call; it stays connected (and so
             // selected) while it answers pings. One silent past the limit is gone (`ServerKeepalive`).
             $0.connection.maxIdleTime = .seconds(6 * 60 * 60)

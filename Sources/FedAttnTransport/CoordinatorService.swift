@@ -32,6 +32,15 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     /// clients (up to 1023 KiB, fewer round trips) raised 20 clients' peak from 103 to 122 MB;
     /// 63 KiB pieces saved 8 MB at 200 clients but cost a third of the throughput.
     static let pieceBytes = 127 << 10
+    /// The largest message the service reads (`Limits.max_message_bytes`): a larger one is
+    /// refused with RESOURCE_EXHAUSTED naming the client (`BoundedDeserializer`). Payloads
+    /// travel in chunks and pieces far below it.
+    static let maxMessageBytes = 4 << 20
+    /// The largest message the transport takes off the wire, twice `maxMessageBytes`, so that
+    /// a message over the protocol's limit reaches the service and is refused with a status
+    /// naming the client. One over this is not read: gRPC resets its stream (the client sees
+    /// CANCELLED), as it cannot answer a message it will not buffer.
+    static let transportMessageBytes = 2 * CoordinatorService.maxMessageBytes
 
     func join(request: ServerRequest<Fedattn_V1_JoinRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_JoinResponse> {
         let client = try await identity(context, request.metadata, joining: true)
@@ -41,7 +50,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             try await coordinator.join(client: client, protocolVersion: version, trainExamples: examples, connection: context.remotePeer)
         }
         let model = coordinator.modelConfig
-        let limits = coordinator.limits(pieceBytes: Self.pieceBytes, updateChunkBytes: Self.chunkBytes, uploadSlots: Self.uploadSlots)
+        let limits = coordinator.limits(
+            pieceBytes: Self.pieceBytes, updateChunkBytes: Self.chunkBytes, uploadSlots: Self.uploadSlots, maxMessageBytes: Self.maxMessageBytes)
         return ServerResponse(message: Wire.joinResponse(client: client, rounds: coordinator.config.rounds, model: model, limits: limits))
     }
 
@@ -100,18 +110,21 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
         do {
             let (header, payload) = try await withTimeLimit(
-                uploadTimeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the update did not arrive whole within \(uploadTimeLimit)")
+                uploadTimeLimit,
+                onTimeout: RPCError(code: .deadlineExceeded, message: "the update from '\(client)' did not arrive whole within \(uploadTimeLimit)")
             ) {
                 // The update must still be wanted before a byte of its payload is held.
-                try await Self.read(request.messages, limit: limit) { header in
+                try await Self.read(request.messages, from: client, limit: limit) { header in
                     try await call { () throws(CoordinatorError) in
                         try await coordinator.checkUpdateWanted(client: client, round: Int(header.round), baseVersion: header.baseVersion)
                     }
                 }
             }
-            guard let header else { throw RPCError(code: .invalidArgument, message: "an update needs a header") }
+            guard let header else { throw RPCError(code: .invalidArgument, message: "the update from '\(client)' has no header") }
             guard UInt64(payload.count) == header.totalBytes else {
-                throw RPCError(code: .invalidArgument, message: "update declared \(header.totalBytes) bytes but sent \(payload.count)")
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "the update from '\(client)' declared \(header.totalBytes) bytes in its header but sent \(payload.count)")
             }
             try await call { () throws(CoordinatorError) in
                 try await coordinator.submitUpdate(
@@ -130,10 +143,14 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
     }
 
-    /// Reads an update's header and payload, refusing more than `limit` bytes; `checkHeader`
-    /// runs on the header before any payload is read.
+    /// Reads `client`'s update header and payload, refusing more than `limit` bytes;
+    /// `checkHeader` runs on the header before any payload is read.
+    /// - Throws: `RPCError` naming the client: INVALID_ARGUMENT for a second header, data
+    ///   before the header or past its declared size, an empty chunk; RESOURCE_EXHAUSTED for
+    ///   a declared size over `limit`; what `checkHeader` throws.
     private static func read(
-        _ messages: RPCAsyncSequence<Fedattn_V1_UpdateChunk, any Error>, limit: Int, checkHeader: (Fedattn_V1_UpdateHeader) async throws -> Void
+        _ messages: RPCAsyncSequence<Fedattn_V1_UpdateChunk, any Error>, from client: String, limit: Int,
+        checkHeader: (Fedattn_V1_UpdateHeader) async throws -> Void
     ) async throws -> (
         Fedattn_V1_UpdateHeader?, Data
     ) {
@@ -142,21 +159,28 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         for try await chunk in messages {
             switch chunk.part {
             case .header(let h):
-                guard header == nil else { throw RPCError(code: .invalidArgument, message: "an update has exactly one header, first") }
+                guard header == nil else {
+                    throw RPCError(code: .invalidArgument, message: "the update from '\(client)' has a second header; an update has exactly one, first")
+                }
                 guard h.totalBytes <= UInt64(limit) else {
-                    throw RPCError(code: .resourceExhausted, message: "update of \(h.totalBytes) bytes, over the limit of \(limit)")
+                    throw RPCError(
+                        code: .resourceExhausted, message: "update from '\(client)' of \(h.totalBytes) bytes, over the limit of \(limit)")
                 }
                 try await checkHeader(h)
                 header = h
                 payload.reserveCapacity(Int(h.totalBytes))
             case .data(let bytes):
-                guard let h = header else { throw RPCError(code: .invalidArgument, message: "update data before its header") }
+                guard let h = header else {
+                    throw RPCError(code: .invalidArgument, message: "the update from '\(client)' sends data before its header")
+                }
                 guard UInt64(payload.count + bytes.count) <= h.totalBytes else {
-                    throw RPCError(code: .invalidArgument, message: "update data exceeds the \(h.totalBytes) bytes its header declared")
+                    throw RPCError(
+                        code: .invalidArgument,
+                        message: "the update from '\(client)' sends data past the \(h.totalBytes) bytes its header declared")
                 }
                 payload.append(bytes)
             case nil:
-                throw RPCError(code: .invalidArgument, message: "an update chunk carries neither header nor data")
+                throw RPCError(code: .invalidArgument, message: "an update chunk from '\(client)' carries neither header nor data")
             }
         }
         return (header, payload)
@@ -168,7 +192,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let client = try await identity(context, request.metadata)
         let timeLimit = coordinator.config.uploadTimeout
         let (header, masked, holdsSlot) = try await withTimeLimit(
-            timeLimit, onTimeout: RPCError(code: .deadlineExceeded, message: "the secure step did not arrive whole within \(timeLimit)")
+            timeLimit,
+            onTimeout: RPCError(code: .deadlineExceeded, message: "the secure step from '\(client)' did not arrive whole within \(timeLimit)")
         ) { [self] in try await readSecure(request.messages, from: client) }
         do {
             let reply: SecureReply
@@ -201,7 +226,10 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             for try await part in messages {
                 switch part.part {
                 case .reply(let reply):
-                    guard header == nil else { throw RPCError(code: .invalidArgument, message: "a secure step has exactly one reply, first") }
+                    guard header == nil else {
+                        throw RPCError(
+                            code: .invalidArgument, message: "the secure step from '\(client)' has a second reply; a secure step has exactly one, first")
+                    }
                     let phase: SecurePhase
                     do { phase = try SecureWire.phase(reply.phase) } catch {
                         throw RPCError(code: .invalidArgument, message: "secure step from '\(client)': \(error)")
@@ -231,16 +259,19 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                     }
                     header = reply
                 case .masked(let bytes):
-                    guard header != nil else { throw RPCError(code: .invalidArgument, message: "masked bytes before the secure step's reply") }
+                    guard header != nil else {
+                        throw RPCError(code: .invalidArgument, message: "the secure step from '\(client)' sends masked bytes before its reply")
+                    }
                     guard masked.count + bytes.count <= expectedBytes else {
-                        throw RPCError(code: .invalidArgument, message: "masked bytes past the \(expectedBytes) the vector takes")
+                        throw RPCError(
+                            code: .invalidArgument, message: "the secure step from '\(client)' sends masked bytes past the \(expectedBytes) its vector takes")
                     }
                     masked.append(bytes)
                 case nil:
-                    throw RPCError(code: .invalidArgument, message: "a secure part carries neither reply nor masked bytes")
+                    throw RPCError(code: .invalidArgument, message: "a secure part from '\(client)' carries neither reply nor masked bytes")
                 }
             }
-            guard let header else { throw RPCError(code: .invalidArgument, message: "a secure step needs its reply") }
+            guard let header else { throw RPCError(code: .invalidArgument, message: "the secure step from '\(client)' has no reply") }
             return (header, masked, holdsSlot)
         } catch {
             if holdsSlot { await uploads.release(client) }
@@ -253,7 +284,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     ) async throws -> ServerResponse<Fedattn_V1_EvaluationReceipt> {
         let client = try await identity(context, request.metadata)
         let request = request.message
-        let report = try Wire.report(request)
+        let report = try Wire.report(request, from: client)
         try await call { () throws(CoordinatorError) in
             try await coordinator.submitEvaluation(client: client, round: Int(request.round), version: request.modelVersion, report: report)
         }
@@ -264,17 +295,13 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     /// what it says in the identity header. A known client's first call on a new connection
     /// (its transport reconnected without a Join) makes it present again.
     private func identity(_ context: ServerContext, _ metadata: Metadata, joining: Bool = false) async throws -> String {
-        let name: String
-        if case .mutualTLS = security {
-            guard let posix = context.transportSpecific as? HTTP2ServerTransport.Posix.Context,
-                let certificate = posix.peerCertificate, let common = commonName(of: certificate), !common.isEmpty
-            else { throw RPCError(code: .unauthenticated, message: "no client certificate identity") }
-            name = common
-        } else {
-            guard let claimed = metadata[stringValues: Self.insecureIdentityHeader].first(where: { _ in true }), !claimed.isEmpty else {
-                throw RPCError(code: .unauthenticated, message: "plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
+        guard let name = claimedName(context, metadata) else {
+            if case .mutualTLS = security {
+                throw RPCError(code: .unauthenticated, message: "the client at \(context.remotePeer) presents no client certificate identity")
             }
-            name = claimed
+            throw RPCError(
+                code: .unauthenticated,
+                message: "the client at \(context.remotePeer) gives no name: plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
         }
         if let problem = SiloName.problem(with: name) {
             throw RPCError(
@@ -293,6 +320,27 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
     }
 
+    /// The name the caller claims (its certificate's common name, or on plaintext the identity
+    /// header's), unchecked; nil when it claims none.
+    private func claimedName(_ context: ServerContext, _ metadata: Metadata) -> String? {
+        let name: String?
+        if case .mutualTLS = security {
+            name = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate.flatMap { commonName(of: $0) }
+        } else {
+            name = metadata[stringValues: Self.insecureIdentityHeader].first(where: { _ in true })
+        }
+        guard let name, !name.isEmpty else { return nil }
+        return name
+    }
+
+    /// The caller as a refusal names it before its identity is checked (a message the
+    /// service would not read): its silo name quoted, a name that is not a silo name quoted
+    /// and escaped, or its address when it claims none.
+    func caller(_ context: ServerContext, _ metadata: Metadata) -> String {
+        guard let name = claimedName(context, metadata) else { return "the client at \(context.remotePeer)" }
+        return SiloName.problem(with: name) == nil ? "'\(name)'" : SiloName.quoted(name)
+    }
+
     /// Runs a coordinator call, turning its refusal into the matching gRPC status.
     private func call<T>(_ body: () async throws(CoordinatorError) -> T) async throws -> T {
         do {
@@ -300,7 +348,7 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         } catch {
             let code: RPCError.Code =
                 switch error.kind {
-                case .protocolMismatch, .notJoined: .failedPrecondition
+                case .protocolMismatch, .notJoined, .otherDownload: .failedPrecondition
                 case .stale: .aborted
                 case .invalidUpdate, .invalidRequest: .invalidArgument
                 case .tooLarge: .resourceExhausted

@@ -41,10 +41,16 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
 
     /// Fetches the model piece by piece: the delta from `base` when the coordinator has one
     /// (every piece must say the same), else the whole model. A version no longer served
-    /// (NOT_FOUND) is `CoordinatorError.staleUpdate`: the task it came with is stale.
+    /// (NOT_FOUND) is `CoordinatorError.staleUpdate`: the task it came with is stale. A
+    /// download whose payload the coordinator no longer serves midway (FAILED_PRECONDITION on
+    /// a later piece: its pieces come from one payload) is begun again, once.
     public func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
         do {
-            return try await download(version: version, base: base)
+            do {
+                return try await download(version: version, base: base)
+            } catch let error as RPCError where error.code == .failedPrecondition {
+                return try await download(version: version, base: base)
+            }
         } catch let error as RPCError where error.code == .notFound {
             // The version was replaced while this client meant to fetch it: its task is stale.
             throw CoordinatorError.staleUpdate(error.message)

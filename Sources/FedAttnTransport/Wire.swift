@@ -42,6 +42,10 @@ package enum Wire {
                 $0.maxTrainExamples = UInt64(limits.maxTrainExamples)
                 $0.roundTimeoutMs = milliseconds(limits.roundTimeout)
                 $0.uploadSlots = UInt32(limits.uploadSlots)
+                $0.maxPayloadBytes = UInt64(clamping: limits.maxPayloadBytes)
+                $0.maxZstdWindowLog = UInt32(clamping: limits.maxZstdWindowLog)
+                $0.securePhaseTimeoutMs = limits.securePhaseTimeout.map { milliseconds($0) } ?? 0
+                $0.maxMessageBytes = UInt32(clamping: limits.maxMessageBytes)
             }
         }
     }
@@ -63,7 +67,10 @@ package enum Wire {
         let limits = CoordinatorLimits(
             maxUpdateBytes: Int(clamping: l.maxUpdateBytes), maxUpdateNorm: l.maxUpdateNorm, uploadTimeout: .milliseconds(Int(l.uploadTimeoutMs)),
             pieceBytes: Int(l.pieceBytes), updateChunkBytes: Int(l.updateChunkBytes), longPoll: .milliseconds(Int(l.longPollMs)),
-            maxTrainExamples: Int(clamping: l.maxTrainExamples), roundTimeout: .milliseconds(Int(l.roundTimeoutMs)), uploadSlots: Int(l.uploadSlots))
+            maxTrainExamples: Int(clamping: l.maxTrainExamples), roundTimeout: .milliseconds(Int(l.roundTimeoutMs)), uploadSlots: Int(l.uploadSlots),
+            maxPayloadBytes: Int(clamping: l.maxPayloadBytes), maxZstdWindowLog: Int(l.maxZstdWindowLog),
+            securePhaseTimeout: l.securePhaseTimeoutMs == 0 ? nil : .milliseconds(Int(l.securePhaseTimeoutMs)),
+            maxMessageBytes: Int(l.maxMessageBytes))
         return JoinInfo(clientID: response.clientID, model: model, rounds: Int(response.rounds), limits: limits)
     }
 
@@ -174,11 +181,15 @@ package enum Wire {
     }
 
     /// Reads what the wire's shape decides (bin counts; validation histograms absent or
-    /// whole); what the figures may be is the coordinator's check (`Admission`).
-    /// - Throws: `RPCError` (invalid argument) naming the field.
-    package static func report(_ request: Fedattn_V1_EvaluationReport) throws(RPCError) -> EvaluationReport {
+    /// whole) of `client`'s report; what the figures may be is the coordinator's check (`Admission`).
+    /// - Throws: `RPCError` (invalid argument) naming the client and the field.
+    package static func report(_ request: Fedattn_V1_EvaluationReport, from client: String) throws(RPCError) -> EvaluationReport {
         guard request.positiveHistogram.count == EvaluationSummary.bins, request.negativeHistogram.count == EvaluationSummary.bins else {
-            throw RPCError(code: .invalidArgument, message: "histograms must have \(EvaluationSummary.bins) bins")
+            throw RPCError(
+                code: .invalidArgument,
+                message:
+                    "evaluation from '\(client)' has histograms of \(request.positiveHistogram.count) and \(request.negativeHistogram.count) bins; \(EvaluationSummary.bins) expected"
+            )
         }
         let test = EvaluationSummary(
             examples: Int(clamping: request.examples), logLossSum: request.logLossSum, positives: request.positiveHistogram,
@@ -189,7 +200,11 @@ package enum Wire {
             guard request.validationPositiveHistogram.count == EvaluationSummary.bins,
                 request.validationNegativeHistogram.count == EvaluationSummary.bins
             else {
-                throw RPCError(code: .invalidArgument, message: "validation histograms must have \(EvaluationSummary.bins) bins, or none")
+                throw RPCError(
+                    code: .invalidArgument,
+                    message:
+                        "evaluation from '\(client)' has validation histograms of \(request.validationPositiveHistogram.count) and \(request.validationNegativeHistogram.count) bins; \(EvaluationSummary.bins), or none, expected"
+                )
             }
             validation = EvaluationSummary(
                 examples: Int(clamping: request.validationExamples), logLossSum: request.validationLogLossSum,
@@ -197,7 +212,8 @@ package enum Wire {
         } else if request.validationExamples != 0 || request.validationLogLossSum != 0 {
             throw RPCError(
                 code: .invalidArgument,
-                message: "validation_examples \(request.validationExamples) and validation_log_loss_sum \(request.validationLogLossSum) "
+                message:
+                    "evaluation from '\(client)' has validation_examples \(request.validationExamples) and validation_log_loss_sum \(request.validationLogLossSum) "
                     + "without validation histograms: both are 0 when no validation split is reported")
         }
         let ranking = RankingSums(

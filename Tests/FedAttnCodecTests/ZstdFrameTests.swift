@@ -27,9 +27,34 @@ struct ZstdFrameTests {
         // A streamed frame carries no content size; only the running cap can stop it.
         let bomb = try streamedFrame(of: Data(count: 64 << 20))
         #expect(throws: CodecError.tooLarge(declared: nil, limit: 4 << 20)) { try ZstdFrame.decompress(bomb, maxOutput: 4 << 20) }
-        // Below its 2 MiB window it is refused before decoding a byte: the decoder's window
-        // never exceeds the output limit, whatever the frame asks for.
+        // Below its 2 MiB window too: the window is bounded on its own (`maxWindowLog`), the
+        // output by the running cap.
         #expect(throws: CodecError.tooLarge(declared: nil, limit: 1 << 20)) { try ZstdFrame.decompress(bomb, maxOutput: 1 << 20) }
+    }
+
+    @Test func anyWindowUpToTheLimitIsAcceptedWhateverThePayloadsSize() throws {
+        // zstd's streaming default at level 3 (no content size): a 2 MiB window for 100 KB. The
+        // window is not bounded by the output limit, which is far smaller.
+        let data = Data((0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7 % 251) })
+        let streamed = try ZstdFrame.compressStreaming([data])
+        #expect(ZstdFrame.windowSize(of: streamed) == 1 << 21)
+        #expect(try ZstdFrame.decompress(streamed, maxOutput: 264_529) == data)
+        let widest = try ZstdFrame.compressStreaming([data], windowLog: Int32(ZstdFrame.maxWindowLog))
+        #expect(ZstdFrame.windowSize(of: widest) == 1 << ZstdFrame.maxWindowLog)
+        #expect(try ZstdFrame.decompress(widest, maxOutput: 264_529) == data)
+        // A frame that states its size in one segment: its window is that size.
+        let oneShot = try ZstdFrame.compress(data)
+        #expect((ZstdFrame.windowSize(of: oneShot) ?? 0) <= 1 << 17)
+        #expect(ZstdFrame.windowSize(of: Data("not zstd at all".utf8)) == nil)
+    }
+
+    @Test func aWindowOverTheLimitIsRefusedNamingTheWindowNotTheSize() throws {
+        let data = Data((0..<10_000).map { UInt8(truncatingIfNeeded: $0 % 13) })
+        let wide = try ZstdFrame.compressStreaming([data], windowLog: Int32(ZstdFrame.maxWindowLog + 1))
+        #expect(ZstdFrame.windowSize(of: wide) == 1 << (ZstdFrame.maxWindowLog + 1))
+        #expect(throws: CodecError.windowTooLarge(window: 1 << 24, limit: 1 << 23)) { try ZstdFrame.decompress(wide, maxOutput: 1 << 30) }
+        let message = "\(CodecError.windowTooLarge(window: 1 << 24, limit: 1 << 23))"
+        #expect(message.contains("window of 16777216 bytes, over the largest accepted, 8388608"), "\(message)")
     }
 
     @Test func truncatedAndForeignInputIsRefused() throws {

@@ -106,6 +106,24 @@ struct HostileInputTests {
         #expect(await refusal(coordinator, base: version, payload: try Self.payload()) == nil)
     }
 
+    /// The window a frame asks for is bounded on its own, at what `Limits` says (2^23), not by
+    /// the payload's size: zstd's streaming default (2^21 at level 3, no content size) is
+    /// taken for the tiny model, whose payloads are a few KB.
+    @Test func anUpdateOfAnyZstdWindowUpToTheLimitIsTakenAndAWiderOneRefusedByItsWindow() async throws {
+        let (coordinator, version) = try await Self.openRound()
+        #expect(coordinator.limits().maxZstdWindowLog == ZstdFrame.maxWindowLog)
+        #expect(coordinator.limits().maxPayloadBytes == TensorPayload.maximumSize(of: Self.layout))
+        let raw = try ZstdFrame.decompress(try Self.payload(), maxOutput: 1 << 20)
+        let wide = try ZstdFrame.compressStreaming([raw], windowLog: Int32(ZstdFrame.maxWindowLog + 1))
+        guard let refused = await refusal(coordinator, base: version, payload: wide)?.message(if: .tooLarge) else {
+            Issue.record("a window of 2^24 accepted"); return
+        }
+        #expect(refused.contains("update from 'a'") && refused.contains("window of 16777216 bytes"), "\(refused)")
+        let streamed = try ZstdFrame.compressStreaming([raw])
+        #expect(ZstdFrame.windowSize(of: streamed) == 1 << 21)
+        #expect(await refusal(coordinator, base: version, payload: streamed) == nil)
+    }
+
     @Test func theSameUpdateTwiceCountsOnce() async throws {
         let (coordinator, version) = try await Self.openRound(
             CoordinatorConfig(rounds: 1, minClients: 2, quorum: 1, roundTimeout: .seconds(120)))
@@ -149,7 +167,7 @@ struct HostileInputTests {
             Issue.record("an unselected client's update was accepted"); return
         }
         await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }
-        await #expect(throws: CoordinatorError.protocolMismatch(client: 1, coordinator: Coordinator.protocolVersion)) {
+        await #expect(throws: CoordinatorError.protocolMismatch("c", speaks: 1, coordinator: Coordinator.protocolVersion)) {
             try await coordinator.join(client: "c", protocolVersion: 1, trainExamples: 1_000)
         }
     }
@@ -232,7 +250,7 @@ struct DecoderFuzzTests {
         switch error {
         case .notZstd: "notZstd"
         case .truncated: "truncated"
-        case .tooLarge: "tooLarge"
+        case .tooLarge, .windowTooLarge: "tooLarge"
         case .zstd: "zstd"
         case .malformed, .otherLayout: "malformed"  // both refuse the content past the frame
         }

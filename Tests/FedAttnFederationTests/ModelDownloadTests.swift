@@ -164,6 +164,129 @@ struct ModelDownloadTests {
             .add(to: &held)
         #expect(held.values == published.parameters.values)
     }
+
+    /// A client that changed its base version between two pieces of one download would glue
+    /// a step's bytes to the whole model's: the coordinator serves a later piece only from the
+    /// payload the download's first piece came from, and names both downloads when it refuses.
+    @Test func thePiecesOfOneDownloadComeFromOnePayload() async throws {
+        let model = try Fixtures.tinyModel()
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: 2, minClients: 1), initialModel: model)
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
+        guard case .train(1, let base, _) = try await coordinator.nextTask(client: "a") else {
+            Issue.record("no training task")
+            return
+        }
+        var delta = Weights(zerosLike: model.parameters.layout)
+        for i in Fixtures.tinyConfig.dim..<delta.values.count { delta.values[i] = Float(i % 5 + 1) * 1e-3 }
+        let update = try TensorPayload.encode(SparseWeights(delta, sparseTensors: [AttentionModel.TensorName.items]), precision: .float16)
+        try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 100, trainSeconds: 0, payload: update)
+        guard case .evaluate(1, let version) = try await Self.nextWork(coordinator, "a") else {
+            Issue.record("no evaluation task")
+            return
+        }
+        // Two payloads of one version: the step from `base`, and the whole model.
+        let step = try await coordinator.modelPiece(version: version, base: base, offset: 0, maxBytes: .max, for: "b")
+        let whole = try await coordinator.modelPiece(version: version, offset: 0, maxBytes: .max, for: "b")
+        #expect(step.deltaFrom == base && whole.deltaFrom == nil && step.totalBytes != whole.totalBytes)
+
+        // a begins the step, then asks its next piece without the base: refused, both named.
+        let first = try await coordinator.modelPiece(version: version, base: base, offset: 0, maxBytes: 10, for: "a")
+        #expect(first.bytes == step.bytes.prefix(10))
+        let mixed = await #expect(throws: CoordinatorError.self) {
+            try await coordinator.modelPiece(version: version, offset: 10, maxBytes: 10, for: "a")
+        }
+        #expect(mixed?.kind == .otherDownload, "\(String(describing: mixed))")
+        let message = mixed?.message ?? ""
+        #expect(
+            message.contains("client 'a'") && message.contains("model \(version.prefix(12)) with no base version")
+                && message.contains("model \(version.prefix(12)) from base version \(base.prefix(12))"), "\(message)")
+        // The same base goes on with the step, to its end.
+        let second = try await coordinator.modelPiece(version: version, base: base, offset: 10, maxBytes: .max, for: "a")
+        #expect(first.bytes + second.bytes == step.bytes && second.deltaFrom == base)
+        // A piece past offset 0 with no download begun is refused too: b's downloads are b's.
+        let unbegun = await #expect(throws: CoordinatorError.self) {
+            try await coordinator.modelPiece(version: version, offset: 10, maxBytes: 10, for: "c")
+        }
+        #expect(unbegun?.kind == .otherDownload && unbegun?.message.contains("client 'c'") == true, "\(String(describing: unbegun))")
+        // Beginning again at offset 0 without the base downloads the whole model, piece by piece.
+        let head = try await coordinator.modelPiece(version: version, offset: 0, maxBytes: 10, for: "a").bytes
+        let rest = try await coordinator.modelPiece(version: version, offset: 10, maxBytes: .max, for: "a").bytes
+        #expect(head + rest == whole.bytes)
+    }
+
+    /// `client`'s next task that is not a wait: each long poll ends in one after a second with
+    /// nothing new (a round being aggregated and stored, on a loaded machine).
+    static func nextWork(_ coordinator: Coordinator, _ client: String) async throws -> FederationTask {
+        while true {
+            let task = try await coordinator.nextTask(client: client)
+            if case .wait = task { continue }
+            return task
+        }
+    }
+
+    /// Every refusal of a client's call names the client (and the round or version there is).
+    @Test func everyRefusalNamesTheClient() async throws {
+        let model = try Fixtures.tinyModel()
+        let coordinator = try Coordinator(
+            modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: 2, minClients: 1, maxUpdateBytes: 1 << 20), initialModel: model)
+        func refusal(_ call: () async throws -> Void) async -> String {
+            do {
+                try await call()
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let refusals = [
+            await refusal { try await coordinator.join(client: "a", protocolVersion: 1, trainExamples: 1_000) },
+            await refusal { try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 0) },
+            await refusal { _ = try await coordinator.nextTask(client: "a") },
+        ]
+        try await coordinator.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000)
+        guard case .train(1, let base, _) = try await coordinator.nextTask(client: "a") else {
+            Issue.record("no training task")
+            return
+        }
+        var delta = Weights(zerosLike: model.parameters.layout)
+        for i in Fixtures.tinyConfig.dim..<delta.values.count { delta.values[i] = Float(i % 3 + 1) * 1e-3 }
+        let update = try TensorPayload.encode(SparseWeights(delta, sparseTensors: []), precision: .float16)
+        // A download begun, so that the piece asked past its end below is out of range.
+        _ = try await coordinator.modelPiece(version: base, offset: 0, maxBytes: 1, for: "a")
+        let later = [
+            await refusal {
+                try await coordinator.submitUpdate(client: "a", round: 2, baseVersion: base, examples: 10, trainSeconds: 0, payload: update)
+            },
+            await refusal {
+                try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: "v0", examples: 10, trainSeconds: 0, payload: update)
+            },
+            await refusal {
+                try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 0, trainSeconds: 0, payload: update)
+            },
+            await refusal {
+                try await coordinator.submitUpdate(
+                    client: "a", round: 1, baseVersion: base, examples: 10, trainSeconds: 0, payload: Data(repeating: 1, count: (1 << 20) + 1))
+            },
+            await refusal {
+                try await coordinator.submitEvaluation(client: "a", round: 1, version: base, report: EvaluationReport())
+            },
+            await refusal { _ = try await coordinator.modelPiece(version: "v9", offset: 0, maxBytes: 10, for: "a") },
+            await refusal { _ = try await coordinator.modelPiece(version: base, offset: 1 << 30, maxBytes: 10, for: "a") },
+        ]
+        for message in refusals + later {
+            #expect(message != "accepted" && message.contains("'a'"), "\(message)")
+        }
+        // An evaluation of another model than its task's is refused as that, not as "not collected".
+        try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 10, trainSeconds: 0, payload: update)
+        guard case .evaluate(1, let version) = try await Self.nextWork(coordinator, "a") else {
+            Issue.record("no evaluation task")
+            return
+        }
+        let otherModel = await refusal { try await coordinator.submitEvaluation(client: "a", round: 1, version: base, report: EvaluationReport()) }
+        #expect(
+            otherModel.contains("evaluation from 'a' of model \(base.prefix(12)) for round 1, but round 1 evaluates model \(version.prefix(12))"),
+            "\(otherModel)")
+    }
 }
 
 /// A link that notes each download: "whole BYTES", "step BYTES" (a delta from the version

@@ -128,10 +128,14 @@ struct RoundStateMachineTests {
         #expect(refusal(Self.update(selected)) == nil)
         #expect(refusal(Self.update(selected))?.contains("already sent") == true)
         #expect(refusal(.evaluation(client: selected, round: 1, version: "v0", report: EvaluationReport())) != nil)
-        #expect(throws: CoordinatorError.invalidUpdate("an update must carry at least one example, got 0")) {
-            let other = ["a", "b", "c", "d"].first { $0 != unselected && $0 != selected }!
+        let other = try #require(["a", "b", "c", "d"].first { $0 != unselected && $0 != selected })
+        #expect(throws: CoordinatorError.invalidUpdate("update from '\(other)' must carry at least one example, got 0")) {
             _ = try machine.handle(Self.update(other, examples: 0), at: .seconds(1))
         }
+        // Every refusal names the client it refuses.
+        #expect(refusal(Self.update(selected, round: 2))?.contains("update from '\(selected)'") == true)
+        #expect(refusal(Self.update(selected, base: "v9"))?.contains("update from '\(selected)'") == true)
+        #expect(refusal(.evaluation(client: selected, round: 1, version: "v0", report: EvaluationReport()))?.contains("'\(selected)'") == true)
     }
 
     @Test func aClientThatLeavesIsNotWaitedForNorSelectedUntilItRejoins() throws {

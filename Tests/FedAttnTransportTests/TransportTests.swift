@@ -102,7 +102,7 @@ struct TransportTests {
             #expect(error?.code == .failedPrecondition)
             #expect(
                 error?.message.contains(
-                    "the client speaks version \(Coordinator.protocolVersion + 1), the coordinator version \(Coordinator.protocolVersion)")
+                    "client 'silo-1' speaks version \(Coordinator.protocolVersion + 1), the coordinator version \(Coordinator.protocolVersion)")
                     == true)
         }
     }

@@ -98,13 +98,14 @@ struct WireFaultTests {
                 let whole = try await coordinator.modelPiece(version: task.modelVersion, offset: 0, maxBytes: .max, for: "test").bytes
                 #expect(whole.count > 300_000)
 
-                let asked = try await federation.downloadModel(
-                    .with {
-                        $0.modelVersion = task.modelVersion; $0.offset = 10; $0.maxBytes = 1_000
-                    })
-                #expect(asked.data == whole.subdata(in: 10..<1_010))
-                #expect(asked.totalBytes == UInt64(whole.count))
-                #expect(asked.offset == 10)
+                // A download begins at offset 0: a later piece with none begun is refused, naming the client.
+                let unbegun = await #expect(throws: RPCError.self) {
+                    _ = try await federation.downloadModel(
+                        .with {
+                            $0.modelVersion = task.modelVersion; $0.offset = 10; $0.maxBytes = 1_000
+                        })
+                }
+                #expect(unbegun?.code == .failedPrecondition && unbegun?.message.contains("client 'news'") == true, "\(String(describing: unbegun))")
                 // However much is asked for, a piece is capped, so that no client can make the coordinator hold a whole model.
                 let greedy = try await federation.downloadModel(
                     .with {
@@ -112,6 +113,13 @@ struct WireFaultTests {
                     })
                 #expect(greedy.data.count == 127 << 10)
                 #expect(greedy.data == whole.prefix(greedy.data.count))
+                let asked = try await federation.downloadModel(
+                    .with {
+                        $0.modelVersion = task.modelVersion; $0.offset = 10; $0.maxBytes = 1_000
+                    })
+                #expect(asked.data == whole.subdata(in: 10..<1_010))
+                #expect(asked.totalBytes == UInt64(whole.count))
+                #expect(asked.offset == 10)
                 let end = try await federation.downloadModel(
                     .with {
                         $0.modelVersion = task.modelVersion; $0.offset = UInt64(whole.count)
@@ -137,6 +145,129 @@ struct WireFaultTests {
     /// Sends bytes as they are, in place of a protobuf message.
     struct RawBytes: MessageSerializer {
         func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }
+    }
+
+    /// Reads an answer's bytes as they are, whatever the method.
+    struct RawAnswer: MessageDeserializer {
+        func deserialize<Bytes: GRPCContiguousBytes>(_ serializedMessageBytes: Bytes) throws -> [UInt8] {
+            serializedMessageBytes.withUnsafeBytes { Array($0) }
+        }
+    }
+
+    /// Sends `bytes` as the one message of a call to `method` (or the only message of its
+    /// stream), and returns how it was refused.
+    static func refusal(
+        of bytes: [UInt8], to method: MethodDescriptor, over client: GRPCClient<HTTP2ClientTransport.Posix>
+    ) async -> RPCError? {
+        typealias Method = Fedattn_V1_Federation.Method
+        let streaming: Set<MethodDescriptor> = [Method.SecureStep.descriptor, Method.UploadUpdate.descriptor]
+        do {
+            if streaming.contains(method) {
+                try await client.clientStreaming(
+                    request: StreamingClientRequest { writer in try await writer.write(bytes) }, descriptor: method, serializer: RawBytes(),
+                    deserializer: RawAnswer(), options: .defaults
+                ) { _ = try $0.message }
+            } else {
+                try await client.unary(
+                    request: ClientRequest(message: bytes), descriptor: method, serializer: RawBytes(), deserializer: RawAnswer(), options: .defaults
+                ) { _ = try $0.message }
+            }
+            return nil
+        } catch {
+            return error as? RPCError ?? RPCError(code: .unknown, message: "\(error)")
+        }
+    }
+
+    /// A message over the protocol's 4 MiB gets RESOURCE_EXHAUSTED naming the client and the
+    /// method, on every method of the service (the transport would reset the stream: the
+    /// client saw CANCELLED and no reason); one over the transport's 8 MiB is not read at all,
+    /// and the connection carries on.
+    @Test func aMessageOverTheLimitIsRefusedWithResourceExhaustedNamingTheClient() async throws {
+        let log = LogLines()
+        try await Self.withServer(try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 1)), log: log) { connect in
+            try await connect("bulky") { client in
+                let oversized = [UInt8](repeating: 0x0A, count: 5 << 20)
+                for method in Fedattn_V1_Federation.Method.descriptors {
+                    let error = await Self.refusal(of: oversized, to: method, over: client)
+                    #expect(error?.code == .resourceExhausted, "\(method.method): \(String(describing: error))")
+                    #expect(
+                        error?.message.contains("a \(method.method) message of \(5 << 20) bytes from 'bulky', over the \(4 << 20) bytes") == true,
+                        "\(method.method): \(String(describing: error))")
+                }
+                // Over the transport's own limit: the stream is reset, unread; the connection goes on.
+                let huge = await Self.refusal(
+                    of: [UInt8](repeating: 0x0A, count: 9 << 20), to: Fedattn_V1_Federation.Method.Join.descriptor, over: client)
+                #expect(huge != nil)
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                let joined = try await federation.join(WireFaultTests.joinRequest)
+                #expect(joined.limits.maxMessageBytes == 4 << 20)
+                #expect(try await federation.nextTask(.init()).kind == .train)
+                client.beginGracefulShutdown()
+            }
+        }
+        #expect(log.all.contains { $0.hasPrefix("refused UploadUpdate from 'bulky'") && $0.contains("resourceExhausted") }, "\(log.all)")
+    }
+
+    /// Every refusal of a malformed or stale call says whose call it refuses.
+    @Test func everyRefusalOnTheWireNamesTheClient() async throws {
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 1))
+        try await Self.withServer(coordinator) { connect in
+            try await connect("news") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                let task = try await Self.joinAndTrain(client, counting: Counter())
+                let header = Self.header(for: task, bytes: 10)
+                var stale = header
+                stale.header.round = 9
+                let data = { (count: Int) in Fedattn_V1_UpdateChunk.with { $0.data = Data(repeating: 1, count: count) } }
+                let uploads: [(String, [Fedattn_V1_UpdateChunk])] = [
+                    ("data before its header", [data(5)]), ("a second header", [header, header]), ("data past the 10 bytes", [header, data(11)]),
+                    ("declared 10 bytes in its header but sent 5", [header, data(5)]), ("has no header", []),
+                    ("for round 9, but round 1 is collecting", [stale]),
+                ]
+                for (why, chunks) in uploads {
+                    let error = await #expect(throws: RPCError.self) {
+                        _ = try await federation.uploadUpdate { writer in for chunk in chunks { try await writer.write(chunk) } }
+                    }
+                    #expect(error?.message.contains("'news'") == true && error?.message.contains(why) == true, "\(why): \(String(describing: error))")
+                }
+                var badBins = Wire.report(EvaluationReport(), round: 1, version: task.modelVersion)
+                badBins.positiveHistogram = [1, 2, 3]
+                let bins = await #expect(throws: RPCError.self) { _ = try await federation.reportEvaluation(badBins) }
+                #expect(bins?.code == .invalidArgument && bins?.message.contains("evaluation from 'news'") == true, "\(String(describing: bins))")
+                let early = await #expect(throws: RPCError.self) {
+                    _ = try await federation.reportEvaluation(Wire.report(EvaluationReport(), round: 1, version: task.modelVersion))
+                }
+                #expect(early?.code == .aborted && early?.message.contains("evaluation from 'news'") == true, "\(String(describing: early))")
+                let unknown = await #expect(throws: RPCError.self) {
+                    _ = try await federation.downloadModel(.with { $0.modelVersion = String(repeating: "0", count: 64) })
+                }
+                #expect(unknown?.code == .notFound && unknown?.message.contains("client 'news'") == true, "\(String(describing: unknown))")
+                client.beginGracefulShutdown()
+            }
+        }
+    }
+
+    /// The zstd window an update's frame asks for is bounded at Limits.max_zstd_window_log
+    /// (2^23), whatever the payload's size: zstd's streaming default (2^21, no content size)
+    /// is taken for a 60 KB model, and a wider window is refused naming the window.
+    @Test func anUpdateIsTakenWithAnyZstdWindowUpToTheLimit() async throws {
+        let coordinator = try Self.coordinator(CoordinatorConfig(rounds: 1, minClients: 1))
+        let raw = try ZstdFrame.decompress(try Self.zeroUpdate(for: coordinator), maxOutput: 1 << 24)
+        try await Self.withServer(coordinator) { connect in
+            try await connect("stream") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                let task = try await Self.joinAndTrain(client, counting: Counter())
+                let wide = try ZstdFrame.compressStreaming([raw], windowLog: Int32(ZstdFrame.maxWindowLog + 1))
+                let refused = await #expect(throws: RPCError.self) { _ = try await Self.upload(wide, for: task, over: federation) }
+                #expect(refused?.code == .resourceExhausted, "\(String(describing: refused))")
+                #expect(
+                    refused?.message.contains("update from 'stream'") == true && refused?.message.contains("window of \(1 << 24) bytes") == true,
+                    "\(String(describing: refused))")
+                let streamed = try ZstdFrame.compressStreaming([raw])
+                #expect(try await Self.upload(streamed, for: task, over: federation).accepted)
+                client.beginGracefulShutdown()
+            }
+        }
     }
 
     @Test func randomBytesInPlaceOfProtobufAreRefusedAndTheFederationCarriesOn() async throws {

@@ -30,27 +30,35 @@ struct WireTests {
             test: summary, validation: summary,
             ranking: RankingSums(users: 5, hits: 2, ndcgSum: 1.2, catalogueUsers: 5, hitsAt20: 1, ndcgAt20Sum: 0.4),
             validationRanking: RankingSums(users: 3, hits: 1, ndcgSum: 0.5))
-        #expect(try Wire.report(Wire.report(report, round: 2, version: "v2")) == report)
+        #expect(try Wire.report(Wire.report(report, round: 2, version: "v2"), from: "shop") == report)
         // Without a validation split, none is sent and none is read.
         let testOnly = EvaluationReport(test: summary)
-        #expect(try Wire.report(Wire.report(testOnly, round: 2, version: "v2")) == testOnly)
+        #expect(try Wire.report(Wire.report(testOnly, round: 2, version: "v2"), from: "shop") == testOnly)
         var short = Wire.report(report, round: 2, version: "v2")
         short.positiveHistogram.removeLast()
-        #expect(throws: RPCError.self) { try Wire.report(short) }
         var lossAlone = Wire.report(testOnly, round: 2, version: "v2")
         lossAlone.validationLogLossSum = 3
-        #expect(throws: RPCError.self) { try Wire.report(lossAlone) }
         var halfValidation = Wire.report(report, round: 2, version: "v2")
         halfValidation.validationNegativeHistogram = []
-        #expect(throws: RPCError.self) { try Wire.report(halfValidation) }
+        // Each refused as INVALID_ARGUMENT naming the client.
+        for bad in [short, lossAlone, halfValidation] {
+            let error = #expect(throws: RPCError.self) { try Wire.report(bad, from: "shop") }
+            #expect(error?.code == .invalidArgument && error?.message.contains("evaluation from 'shop'") == true, "\(String(describing: error))")
+        }
     }
 
     @Test func joinTellsTheModelAndLimitsAsTheCoordinatorHasThem() throws {
         let model = ModelConfig(items: .hashed(buckets: 4_096), strategies: 3)
-        let limits = CoordinatorLimits(
+        var limits = CoordinatorLimits(
             maxUpdateBytes: 1 << 20, maxUpdateNorm: 100, uploadTimeout: .seconds(60), pieceBytes: 127 << 10, updateChunkBytes: 8 << 10,
-            longPoll: .seconds(20), maxTrainExamples: 1_000_000, roundTimeout: .seconds(600), uploadSlots: 8)
+            longPoll: .seconds(20), maxTrainExamples: 1_000_000, roundTimeout: .seconds(600), uploadSlots: 8, maxPayloadBytes: 264_529,
+            maxZstdWindowLog: 23, securePhaseTimeout: .seconds(60), maxMessageBytes: 4 << 20)
         let info = try Wire.joinInfo(Wire.joinResponse(client: "shop", rounds: 20, model: model, limits: limits))
         #expect(info.clientID == "shop" && info.rounds == 20 && info.model == model && info.limits == limits)
+        // Without secure aggregation there is no phase timeout: 0 on the wire.
+        limits.securePhaseTimeout = nil
+        let plain = Wire.joinResponse(client: "shop", rounds: 20, model: model, limits: limits)
+        #expect(plain.limits.securePhaseTimeoutMs == 0 && plain.limits.maxZstdWindowLog == 23 && plain.limits.maxPayloadBytes == 264_529)
+        #expect(try Wire.joinInfo(plain).limits == limits)
     }
 }

@@ -14,28 +14,36 @@ struct Admission: Sendable {
     /// The tensors that may travel as rows: the embedding tables.
     static let tables: Set<String> = [AttentionModel.TensorName.items, AttentionModel.TensorName.strategies]
 
+    /// The largest payload of this model once decompressed (every table row listed, float32):
+    /// no update decompresses to more (the protocol's `Limits.max_payload_bytes`).
+    var maxPayloadBytes: Int { TensorPayload.maximumSize(of: AttentionModel.layout(for: modelConfig)) }
+
     /// Checks an update's declared figures, then decodes its payload against the model's layout.
     /// - Returns: the delta, every value finite, row 0 of the item table untouched, its L2 norm
     ///   within `config.maxUpdateNorm`.
     /// - Throws: `.invalidUpdate` naming `client` and what is wrong (examples under 1, train
     ///   seconds not finite or negative, a payload that does not decode or fit, a non-finite
     ///   value, a non-table tensor sent as rows, a moved padding row, a norm over the bound);
-    ///   `.tooLarge` for a payload over `config.maxUpdateBytes`.
+    ///   `.tooLarge` for a payload over `config.maxUpdateBytes`, one that decompresses past it
+    ///   or past `maxPayloadBytes`, or a zstd frame whose window is over 2^`ZstdFrame.maxWindowLog`
+    ///   bytes (the message names the window).
     func update(_ payload: Data, from client: String, examples: Int, trainSeconds: Double) throws(CoordinatorError) -> SparseWeights {
         guard examples >= 1 else { throw .invalidUpdate("update from '\(client)' must carry at least one example, got \(examples)") }
         guard trainSeconds.isFinite, trainSeconds >= 0 else {
             throw .invalidUpdate("update from '\(client)' took \(trainSeconds) seconds to train: a time is finite and not negative")
         }
         guard payload.count <= config.maxUpdateBytes else {
-            throw .tooLarge("update of \(payload.count) bytes, over the limit of \(config.maxUpdateBytes)")
+            throw .tooLarge("update from '\(client)' of \(payload.count) bytes, over the limit of \(config.maxUpdateBytes)")
         }
         let delta: SparseWeights
         do {
             let layout = AttentionModel.layout(for: modelConfig)
-            delta = try TensorPayload.decode(payload, expecting: layout, maxBytes: min(config.maxUpdateBytes, TensorPayload.maximumSize(of: layout)))
+            delta = try TensorPayload.decode(payload, expecting: layout, maxBytes: min(config.maxUpdateBytes, maxPayloadBytes))
         } catch {
-            if case .tooLarge = error { throw .tooLarge("update from '\(client)': \(error)") }
-            throw .invalidUpdate("update from '\(client)': \(error)")
+            switch error {
+            case .tooLarge, .windowTooLarge: throw .tooLarge("update from '\(client)': \(error)")
+            default: throw .invalidUpdate("update from '\(client)': \(error)")
+            }
         }
         let layout = delta.layout
         for (index, tensor) in delta.tensors.enumerated() {
@@ -68,8 +76,8 @@ struct Admission: Sendable {
     }
 
     /// Checks an evaluation's figures: each summary's example count is its histograms' total
-    /// (within `config.maxTrainExamples`, summed without overflow) and its log-loss sum finite
-    /// and not negative; no more validation examples than the client declared at Join
+    /// (within `config.maxTrainExamples`, summed without overflow) and its log-loss sum finite,
+    /// not negative, and 0 over no examples; no more validation examples than the client declared at Join
     /// (`declared`); ranking sums a ranking could give (hits at most the users, users at most
     /// the split's clicked rows, an NDCG sum between hits/log2(K+1) and hits).
     /// - Throws: `.invalidRequest` naming `client` and the figure.
@@ -91,6 +99,11 @@ struct Admission: Sendable {
             }
             guard UInt64(clamping: summary.examples) == counted else {
                 throw .invalidRequest("evaluation from '\(client)' counts \(summary.examples) \(name) examples, but its histograms hold \(counted)")
+            }
+            // No examples, no loss: a split the client did not carve is all zeros.
+            guard counted > 0 || summary.logLossSum == 0 else {
+                throw .invalidRequest(
+                    "evaluation from '\(client)' has a \(name) log-loss sum of \(summary.logLossSum) over no \(name) examples: 0 expected")
             }
         }
         // A validation split is carved from the train rows: a client claiming more validation

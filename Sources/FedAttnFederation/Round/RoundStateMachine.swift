@@ -201,12 +201,16 @@ public struct RoundStateMachine: Sendable {
     public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
         guard members[client] != nil else { throw .notJoined(client) }
         guard config.secureAggregation == nil else {
-            throw .invalidRequest("this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole")
+            throw .invalidRequest(
+                "update from '\(client)': this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole")
         }
-        guard case .training(let t) = phase else { throw .staleUpdate("no round is collecting updates now (update for round \(round))") }
-        guard round == t.round else { throw .staleUpdate("update for round \(round), but round \(t.round) is collecting") }
+        guard case .training(let t) = phase else {
+            throw .staleUpdate("update from '\(client)' for round \(round): no round is collecting updates now")
+        }
+        guard round == t.round else { throw .staleUpdate("update from '\(client)' for round \(round), but round \(t.round) is collecting") }
         guard baseVersion == version else {
-            throw .staleUpdate("update trained from version \(baseVersion.prefix(12)), not the current \(version.prefix(12))")
+            throw .staleUpdate(
+                "update from '\(client)' trained from version \(baseVersion.prefix(12)), not the current \(version.prefix(12))")
         }
         guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
         guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its update for round \(round)") }
@@ -345,7 +349,7 @@ public struct RoundStateMachine: Sendable {
 
     private mutating func accept(_ update: UpdateArrival, _ actions: inout [RoundAction]) throws(CoordinatorError) {
         try checkUpdateWanted(client: update.client, round: update.round, baseVersion: update.baseVersion)
-        guard update.examples >= 1 else { throw .invalidUpdate("an update must carry at least one example, got \(update.examples)") }
+        guard update.examples >= 1 else { throw .invalidUpdate("update from '\(update.client)' must carry at least one example, got \(update.examples)") }
         let declared = members[update.client]?.trainExamples ?? config.maxTrainExamples
         guard update.examples <= declared else {
             throw .invalidUpdate("update from '\(update.client)' claims \(update.examples) training examples, but it declared \(declared) at Join")
@@ -363,22 +367,26 @@ public struct RoundStateMachine: Sendable {
     /// Refuses a secure answer that is not the one the round waits for from `client` now.
     public func checkSecureWanted(client: String, round: Int, attempt: Int, phase secure: SecurePhase) throws(CoordinatorError) {
         guard members[client] != nil else { throw .notJoined(client) }
-        guard config.secureAggregation != nil else { throw .invalidRequest("this federation does not run secure aggregation") }
+        guard config.secureAggregation != nil else {
+            throw .invalidRequest("secure step from '\(client)': this federation does not run secure aggregation")
+        }
         switch phase {
         case .training(let t) where secure == .advertise:
             guard let plan = t.secure, t.round == round, plan.attempt == attempt else {
-                throw .staleUpdate("keys for round \(round) attempt \(attempt), but round \(t.round) attempt \(t.secure?.attempt ?? 0) is training")
+                throw .staleUpdate(
+                    "keys from '\(client)' for round \(round) attempt \(attempt), but round \(t.round) attempt \(t.secure?.attempt ?? 0) is training")
             }
             guard t.selected.contains(client) else { throw .staleUpdate("client '\(client)' was not selected for round \(round)") }
             guard !t.received.contains(client) else { throw .staleUpdate("client '\(client)' already sent its keys for round \(round)") }
         case .securing(let s):
             guard s.training.round == round, s.plan.attempt == attempt, s.phase == secure else {
                 throw .staleUpdate(
-                    "\(secure) for round \(round) attempt \(attempt), but round \(s.training.round) attempt \(s.plan.attempt) is at \(s.phase)")
+                    "\(secure) from '\(client)' for round \(round) attempt \(attempt), but round \(s.training.round) attempt \(s.plan.attempt) is at \(s.phase)"
+                )
             }
             guard s.expected.contains(client) else { throw .staleUpdate("round \(round)'s \(secure) phase does not wait for '\(client)'") }
             guard !s.received.contains(client) else { throw .staleUpdate("client '\(client)' already answered round \(round)'s \(secure) phase") }
-        default: throw .staleUpdate("round \(round)'s \(secure) phase is not under way")
+        default: throw .staleUpdate("\(secure) from '\(client)' for round \(round): that phase is not under way")
         }
     }
 
@@ -401,7 +409,9 @@ public struct RoundStateMachine: Sendable {
         switch phase {
         case .training(var t):
             guard a.baseVersion == version else {
-                throw .staleUpdate("keys for a model trained from version \(a.baseVersion.prefix(12)), not the current \(version.prefix(12))")
+                throw .staleUpdate(
+                    "keys from '\(a.client)' for a model trained from version \(a.baseVersion.prefix(12)), not the current \(version.prefix(12))"
+                )
             }
             let declared = members[a.client]?.trainExamples ?? config.maxTrainExamples
             guard a.examples >= 1, a.examples <= declared else {
@@ -422,8 +432,16 @@ public struct RoundStateMachine: Sendable {
     }
 
     private mutating func acceptEvaluation(client: String, round: Int, version: String, report: EvaluationReport) throws(CoordinatorError) {
-        guard case .evaluating(var e) = phase, e.outcome.round == round, e.version == version else {
-            throw .staleUpdate("evaluation for round \(round) is not being collected")
+        guard case .evaluating(var e) = phase else {
+            throw .staleUpdate("evaluation from '\(client)' for round \(round): no evaluation is being collected now")
+        }
+        guard e.outcome.round == round else {
+            throw .staleUpdate("evaluation from '\(client)' for round \(round), but round \(e.outcome.round)'s is being collected")
+        }
+        guard e.version == version else {
+            throw .staleUpdate(
+                "evaluation from '\(client)' of model \(version.prefix(12)) for round \(round), but round \(round) evaluates model \(e.version.prefix(12)) (a report echoes its task's round and model_version)"
+            )
         }
         guard e.pending.remove(client) != nil else {
             throw .staleUpdate("client '\(client)' was not asked to evaluate round \(round), or already did")
