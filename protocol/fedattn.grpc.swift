@@ -1,19 +1,27 @@
-// The FedAttention wire protocol, version 8. Everything a client in any language needs is
-// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
+// The FedAttention wire protocol, version 9: a client sends 9 in JoinRequest.protocol_version,
+// and a client of another version is refused (FAILED_PRECONDITION naming both). Everything a
+// client in any language needs is in this file; nothing is left to guess. Where the contract
+// leaves a choice to the client, it says so, and says what the reference (the Swift client
+// and coordinator of this repository) does. (Version 1 streamed whole models; 2 uploaded
 // without reserving a slot; 3 declared no training examples at Join and sent no limits;
 // 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
 // no DP-SGD in its training plan, so a client of 6 would train without the privacy asked;
 // 7 had no secure aggregation, so a client of 7 would upload an update the coordinator
-// must not see.)
+// must not see; 8 had no interaction head, so a client of 8 would send no delta for it.)
 //
 // ── Transport and identity ──────────────────────────────────────────────────────────────
 // A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 // client presents a certificate signed by the federation's CA, and the certificate's
 // subject common name (CN) is the client's identity (its silo name). Nothing in a message
 // claims an identity. (A coordinator started with --insecure, on loopback only, takes the
-// name from the `x-fedattn-client` request header instead.) One connection per silo: a
-// second live connection presenting the same name is refused with ALREADY_EXISTS until the
-// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
+// name from the `x-fedattn-client` request header instead.) A silo name is 1 to 64
+// characters, each a lowercase ASCII letter a-z, a digit, '-', '_' or '.', the first a
+// letter or a digit; the CN's value is compared as it is (no case folding, no trimming), so
+// no two spellings name one silo. A CN that is not a silo name (upper case, a space, a
+// control character, '/', over 64 characters) is refused at the client's first call with
+// PERMISSION_DENIED, quoting it escaped; no CN, or an empty one, with UNAUTHENTICATED. One
+// connection per silo: a second live connection presenting the same name is refused with
+// ALREADY_EXISTS until the first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
 // the coordinator stops selecting and waiting for it; calling again on a new connection
 // (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
 // one that does not answer within 20 s is closed (the client has left).
@@ -21,13 +29,21 @@
 // ── A client's life ─────────────────────────────────────────────────────────────────────
 //   1. Join, once per connection, with the protocol version it speaks and its number of
 //      training examples. The answer carries the model's shape and the coordinator's limits.
+//      A second Join on the same connection is answered as the first when it declares the
+//      same train_examples and refused (INVALID_ARGUMENT) when it declares another: the
+//      declared count changes only when the client connects again. The client reads its
+//      data with the item mapping it was set up with (the federation's, which its operator
+//      was given) and counts its rows under it; JoinResponse.model.items names the
+//      coordinator's, and a client whose mapping differs must not go on (the reference
+//      client leaves: its rows and its count would be another model's).
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
 //                  holding an earlier version may get only what changed), train it
-//                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
-//                  delta (UploadUpdate), then ask again;
+//                  locally as `plan` says, reserve an upload slot (ReserveUpload, optional:
+//                  see there), upload the delta (UploadUpdate), then ask again;
 //        EVALUATE  download model `model_version`, score the local test split, report
-//                  (ReportEvaluation), then ask again;
+//                  (ReportEvaluation, echoing the task's `round` and `model_version`),
+//                  then ask again;
 //        SECURE    a phase of a secure round (see "Secure aggregation" below): answer it
 //                  (SecureStep), then ask again;
 //        WAIT      nothing to do yet: ask again after `retry_after_ms`;
@@ -39,8 +55,20 @@
 //      another attempt at the round began): drop it and ask for the next task. A call
 //      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
 //      the client (it restarted since the client joined): drop what was being sent and Join
-//      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
-//      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
+//      again (from DownloadModel at an offset past 0 it may also mean the download's payload
+//      changed: begin the download again at offset 0, and Join again if that is refused
+//      too). Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
+//      PERMISSION_DENIED, INVALID_ARGUMENT from Join, a TLS handshake failure) should end a
+//      client.
+//   4. Declining a task: no message declines a TRAIN of a plain round or an EVALUATE. A
+//      client that will not do one (a plan it cannot follow: DP-SGD or secure aggregation
+//      it does not implement, a plan whose fields it cannot use) closes its connection, as
+//      the reference client does (it ends); the coordinator stops waiting for it at once. A
+//      client that stays connected without answering holds the round (or the evaluation)
+//      until Limits.round_timeout_ms. Calling again on a new connection brings it back, and
+//      a round still waiting for it gives it the same task. In a secure round a client
+//      declines with `abort` (SecureReply.abort): the TRAIN with SecureStep(ADVERTISE,
+//      abort), any later phase with an abort of that phase.
 //
 // ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
 // Tensors, in this order, each row-major (the last index varies fastest):
@@ -56,12 +84,19 @@
 //   hidden.bias         [H]      b_1
 //   output.weight       [H]      w_2, logit o = w_2 . z + b_2
 //   output.bias         [1]      b_2
+//   interaction.weight  [H]      w_i, interaction logit o_i = w_i . z + b_i (protocol 9 on)
+//   interaction.bias    [1]      b_i
 // For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
 // `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
 // strategy s (row e_s of strategy_embedding):
 //   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
 //   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
 //   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
+// Two heads (ESMM, Ma et al., SIGIR 2018): o predicts a click among shown items, o_i that the
+// user interacts with the item at all. Items are ranked by log sigmoid(o_i) + log sigmoid(o).
+// A labelled row trains o on its label and, when the plan asks for negatives, o_i on 1; a
+// sampled negative (see TrainingPlan.negatives) trains o_i on 0 and nothing of o. Without
+// negatives only o is trained (a client that never trains o_i sends it a zero delta).
 //
 // ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
 // Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
@@ -72,7 +107,17 @@
 // beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
 // moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
 // m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
-// The update is the delta w_local - w_g.
+// The update is the delta w_local - w_g. (The reference steps the embedding tables lazily:
+// a row a batch does not touch catches up on the steps it missed (moments decaying,
+// momentum and FedProx moving it, each step with its own alpha_t) when it is next read or
+// the epoch ends, which equals the dense step above; but without FedProx, past 96 missed
+// steps a row's moments only decay, leaving out a carry below 4e-5 of one step. Either is
+// this contract's training.)
+// Local steps: FedNova, the coordinator's default server rule, counts a client's steps as
+// tau = epochs * ceil(example_count / batch_size) (under DP-SGD: epochs * max(1,
+// round(example_count / batch_size))), from the update's example_count (in a secure round,
+// from the train_examples declared at Join); no field carries steps. So example_count must
+// be exactly the labelled rows trained on each epoch, or the silo is silently reweighted.
 //
 // ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
 // DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
@@ -121,7 +166,10 @@
 //   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it, t or more needed; keep
 //      sum 1's; rows: the rows some client trained in earlier rounds): decrypt them; the
 //      input x has one element per item row: a uniformly random value in 1..65535 for each
-//      row its update touches (sends, or sets non-zero) that is not in `rows`, 0 elsewhere.
+//      row its update touches that is not in `rows`, 0 elsewhere. Its update here is its
+//      payload as it would upload it (see "Payloads"; the reference's: float16, the item
+//      table sent as rows), decoded to float32: the rows it touches are the rows that
+//      payload lists for item_embedding (or, sent whole, its rows with a non-zero value).
 //      Send y = x + PRG(b) + sum over the neighbours v whose shares it received of
 //      (u < v ? +1 : -1) PRG(mask key agreed with v), mod 2^16 (masked_bits 16). The sum of
 //      the x's, non-zero where some client has a new row, says nothing of how many or whose.
@@ -131,12 +179,12 @@
 //      neighbour v that shared with it reveal the share of v's b if v survived, else the
 //      share of v's masking key; never both for one neighbour.
 //   5. SECURE MASK_VALUES (rows: the rows known so far and this round's new ones): the input
-//      is, over those rows ascending, its update's values there (0 for rows it did not
-//      touch), then every other tensor in order, all times `weight` (its coefficient in the
-//      round's mean, from the examples declared at Join: FedAvg's n_i / N over the selected
+//      is, over those rows ascending, its update's values there (the decoded payload's, as
+//      in 3; 0 for rows it did not touch), then every other tensor in order, all times
+//      `weight` (one binary32 product each; `weight` is its coefficient in the round's
+//      mean, from the examples declared at Join: FedAvg's n_i / N over the selected
 //      clients, or FedNova's (n_i / tau_i) sum n_j tau_j / N^2 with tau_i its local steps,
-//      scaled down to sum to at most 1.5),
-//      each clipped to [-clip, clip] (NaN as 0)
+//      scaled down to sum to at most 1.5), each clipped to [-clip, clip] (NaN as 0)
 //      and stochastically rounded onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) /
 //      (2 clip), rounded up with the probability of its fraction); masked as in 3 with sum
 //      1's keys and shares, then reduced mod 2^m, m = bits + ceil(log2 clients) (at most 32:
@@ -147,29 +195,45 @@
 // bytes in all: element i is bits [i b, (i + 1) b) of the bytes read as one little-endian
 // integer. Uniform bytes: zstd would not shrink them. A client that cannot answer a phase
 // (too few keys or shares, a share that does not decrypt, too few survivors, a plan that
-// does not hold together) answers with `abort` set: the round stops waiting for it.
+// does not hold together) answers with `abort` set: the round stops waiting for it. So does
+// a client given a SECURE task for a round and attempt it holds no state for (it reconnected,
+// restarted, or never trained that attempt): it cannot answer, and answers `abort` for the
+// task's round, attempt and phase. Each phase after training waits Limits.secure_phase_timeout_ms
+// for the clients still in the round; one that has not answered by then is left out of it.
+// A SecureStep claims an upload slot of its own (as UploadUpdate) while its masked vector
+// arrives; it needs no reservation.
 
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
-/// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
-/// update, and its window no larger than that size rounded up to a power of two, at most
-/// 2^27) holding the "FAT1" tensor format, little-endian throughout:
-///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16) | u32 tensor count
+/// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
+/// frame is at most Limits.max_update_bytes, and decompresses to at most the smaller of
+/// Limits.max_update_bytes and Limits.max_payload_bytes (the largest payload the model can
+/// need); its window (the frame header's Window_Size, or a single-segment frame's content
+/// size) is at most 2^Limits.max_zstd_window_log bytes (2^23, 8 MiB: zstd levels 1 to 19
+/// fit with any API, the streaming ones included; the "ultra" levels 20 to 22 do not unless
+/// their window is set lower). A frame over any of these is refused with RESOURCE_EXHAUSTED
+/// naming the client and the size or window. Little-endian throughout:
+///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16),
+///                      2 = float32 step (a delta download: see below) | u32 tensor count
 ///   then per tensor, in the model's order above:
 ///     u16 name length | name (UTF-8) | u8 rank | u32 dims[rank]
 ///     u8 sparse (0 or 1) | if sparse: u32 row count, u32 rows[] (strictly ascending, < dims[0])
 ///     u32 value count (= product of dims, or row count * dims[1] when sparse)
 ///   then the values of ALL tensors, concatenated in that order, then byte-shuffled over the
-///   whole concatenation (not per tensor): with n values of w bytes each, byte k of value i
-///   is at offset k * n + i (so equal exponent bytes sit together).
+///   whole concatenation (not per tensor): with n values of w bytes each (w = 4 for precisions
+///   0 and 2, 2 for precision 1), byte k of value i is at offset k * n + i (so equal
+///   exponent bytes sit together).
 /// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
 /// not list is zero. A whole model (download) is float32 and dense. An update is w_local - w_g,
-/// float16 or float32, normally with item_embedding sparse (the rows that changed); its
-/// row 0 must be zero (when sparse: absent, or listed with zeros), every value finite, its
-/// L2 norm over all values at most Limits.max_update_norm.
+/// float16 or float32 (precision 0 or 1), normally with item_embedding sparse, listing the
+/// rows that changed: any ascending set of rows that holds every row with a non-zero value
+/// is valid (the reference lists the rows whose float32 change is non-zero, so a listed row
+/// may hold only zeros once rounded to float16); its row 0 must be zero (when sparse:
+/// absent, or listed with zeros), every value finite, its L2 norm over all values at most
+/// Limits.max_update_norm.
 ///
 /// A delta download (ModelChunk.delta_from set) takes a model the client holds to the
-/// version it asked for, exactly: precision 2 ("float32 step"), item_embedding sparse, listing
-/// the rows that moved, every other tensor dense; add each value to the held one with one
+/// version it asked for, exactly: precision 2 ("float32 step": 4-byte IEEE binary32 values),
+/// item_embedding sparse, listing the rows that moved, every other tensor dense; add each value to the held one with one
 /// IEEE-754 binary32 addition (round to nearest, ties to even; no fused multiply-add), as the
 /// coordinator made the new model. Rows not listed are unchanged. (The coordinator rounds each
 /// round's averaged step to 11 significant bits, the precision of a float16 update, before
@@ -191,16 +255,25 @@
 /// row-major) with SHA-256; hash all other tensors' values together, in the model's order,
 /// the same way. The version is the lowercase hex SHA-256 of the ASCII bytes "FATD1", the
 /// number of blocks as u32 little-endian, the block hashes in order, then the other tensors'
-/// hash. (Blocks let a client that applied a delta rehash only the blocks it touched.) An
-/// update names the version it started from.
+/// hash, each hash as its raw 32 bytes (not hex). (Blocks let a client that applied a delta
+/// rehash only the blocks it touched.) An update names the version it started from.
+/// A client should check every download: the same total_bytes and delta_from on every piece,
+/// each piece at the offset it asked, the bytes adding up to total_bytes, and the model it
+/// builds hashing to the version asked (after a delta download that does not, download the
+/// whole model: base_version empty).
 ///
 /// ── Status codes ────────────────────────────────────────────────────────────────────────
 /// Any call: UNAUTHENTICATED (no client certificate identity, or with --insecure no
-/// x-fedattn-client header); ALREADY_EXISTS (another live connection speaks for this silo:
-/// retry with backoff, the old one closes within 50 s); UNAVAILABLE (the coordinator is down
-/// or restarting: retry with backoff); RESOURCE_EXHAUSTED from gRPC itself for a message over
-/// 4 MiB. Per call, below. Every refusal's message names the client, the tensor where there
-/// is one, and the reason.
+/// x-fedattn-client header); PERMISSION_DENIED (the name is not a silo name); ALREADY_EXISTS
+/// (another live connection speaks for this silo: retry with backoff, the old one closes
+/// within 50 s); UNAVAILABLE (the coordinator is down or restarting: retry with backoff);
+/// RESOURCE_EXHAUSTED for a message over Limits.max_message_bytes (4 MiB), naming the client,
+/// the method and the size; INVALID_ARGUMENT for bytes that are not the method's protobuf
+/// message. (A message over twice that, 8 MiB, is not read at all: the coordinator resets its
+/// stream, which a gRPC client reports as CANCELLED. Payloads travel in chunks and pieces far
+/// below either.) Per call, below. Every refusal's message names the client (its silo name
+/// quoted; before its name is known, its address), the tensor where there is one, the round
+/// or model version where there is one, and the reason.
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -355,7 +428,8 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_JoinRequest` messages.
@@ -396,6 +470,14 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
+        /// > The pieces of one download come from one payload: a download begins with its piece at
+        /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+        /// > is served only from the payload that piece came from, whatever connection asks it. So a
+        /// > client sends the same model_version and base_version on every piece of a download, and
+        /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+        /// > (another version or base, or the payload the download began with is no longer the one
+        /// > served), or with no download begun; the message names the client and both versions:
+        /// > begin the download again at offset 0.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
         /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -425,9 +507,11 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+        /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+        /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+        /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+        /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+        /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_SecurePart` messages.
@@ -446,8 +530,11 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > A slot for uploading the caller's update for `round`. The coordinator reads
-        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+        /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+        /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+        /// > however often it reserves: a second reservation while it holds one is granted at once,
+        /// > the same slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
         /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -474,10 +561,13 @@ extension Fedattn_V1_Federation {
         /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
         /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
         /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+        /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+        /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+        /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+        /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+        /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+        /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+        /// > bytes (the message names the window).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UpdateChunk` messages.
@@ -495,11 +585,32 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-        /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-        /// > counts, or counts over Limits.max_train_examples.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+        /// > evaluation is being collected, or another round's, or another model's (the report's
+        /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+        /// > (or already reported); the message names the client, the round and the model.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+        /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+        /// >     histograms neither both empty nor both of 4096 bins;
+        /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+        /// >   - for the test split and the validation split each: the log-loss sum negative, not
+        /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+        /// >     histograms' counts; that sum over Limits.max_train_examples;
+        /// >   - validation_examples over the train_examples the client declared at Join;
+        /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+        /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+        /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+        /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+        /// >     split's positive examples (the count in its positive histogram), hits over users,
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+        /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+        /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+        /// > are over twice the median silo's is weighed down to that; the round kept (and early
+        /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+        /// > silo counting once; a silo whose figures (or their change since its last report) lie
+        /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+        /// > is named in the coordinator's log and the round's history and left out of its figures.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_EvaluationReport` messages.
@@ -527,7 +638,8 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -568,6 +680,14 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
+        /// > The pieces of one download come from one payload: a download begins with its piece at
+        /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+        /// > is served only from the payload that piece came from, whatever connection asks it. So a
+        /// > client sends the same model_version and base_version on every piece of a download, and
+        /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+        /// > (another version or base, or the payload the download began with is no longer the one
+        /// > served), or with no download begun; the message names the client and both versions:
+        /// > begin the download again at offset 0.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
         /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -597,9 +717,11 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+        /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+        /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+        /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+        /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+        /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_SecurePart` messages.
@@ -618,8 +740,11 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > A slot for uploading the caller's update for `round`. The coordinator reads
-        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+        /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+        /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+        /// > however often it reserves: a second reservation while it holds one is granted at once,
+        /// > the same slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
         /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -646,10 +771,13 @@ extension Fedattn_V1_Federation {
         /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
         /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
         /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+        /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+        /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+        /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+        /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+        /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+        /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+        /// > bytes (the message names the window).
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Fedattn_V1_UpdateChunk` messages.
@@ -667,11 +795,32 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-        /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-        /// > counts, or counts over Limits.max_train_examples.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+        /// > evaluation is being collected, or another round's, or another model's (the report's
+        /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+        /// > (or already reported); the message names the client, the round and the model.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+        /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+        /// >     histograms neither both empty nor both of 4096 bins;
+        /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+        /// >   - for the test split and the validation split each: the log-loss sum negative, not
+        /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+        /// >     histograms' counts; that sum over Limits.max_train_examples;
+        /// >   - validation_examples over the train_examples the client declared at Join;
+        /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+        /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+        /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+        /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+        /// >     split's positive examples (the count in its positive histogram), hits over users,
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+        /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+        /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+        /// > are over twice the median silo's is weighed down to that; the round kept (and early
+        /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+        /// > silo counting once; a silo whose figures (or their change since its last report) lie
+        /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+        /// > is named in the coordinator's log and the round's history and left out of its figures.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -697,7 +846,8 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_JoinRequest` message.
@@ -738,6 +888,14 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
+        /// > The pieces of one download come from one payload: a download begins with its piece at
+        /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+        /// > is served only from the payload that piece came from, whatever connection asks it. So a
+        /// > client sends the same model_version and base_version on every piece of a download, and
+        /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+        /// > (another version or base, or the payload the download began with is no longer the one
+        /// > served), or with no download begun; the message names the client and both versions:
+        /// > begin the download again at offset 0.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
         /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -767,9 +925,11 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+        /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+        /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+        /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+        /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+        /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
         ///   - request: A stream of `Fedattn_V1_SecurePart` messages.
@@ -788,8 +948,11 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > A slot for uploading the caller's update for `round`. The coordinator reads
-        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+        /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+        /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+        /// > however often it reserves: a second reservation while it holds one is granted at once,
+        /// > the same slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
         /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -816,10 +979,13 @@ extension Fedattn_V1_Federation {
         /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
         /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
         /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+        /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+        /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+        /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+        /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+        /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+        /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+        /// > bytes (the message names the window).
         ///
         /// - Parameters:
         ///   - request: A stream of `Fedattn_V1_UpdateChunk` messages.
@@ -837,11 +1003,32 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-        /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-        /// > counts, or counts over Limits.max_train_examples.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+        /// > evaluation is being collected, or another round's, or another model's (the report's
+        /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+        /// > (or already reported); the message names the client, the round and the model.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+        /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+        /// >     histograms neither both empty nor both of 4096 bins;
+        /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+        /// >   - for the test split and the validation split each: the log-loss sum negative, not
+        /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+        /// >     histograms' counts; that sum over Limits.max_train_examples;
+        /// >   - validation_examples over the train_examples the client declared at Join;
+        /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+        /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+        /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+        /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+        /// >     split's positive examples (the count in its positive histogram), hits over users,
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+        /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+        /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+        /// > are over twice the median silo's is weighed down to that; the round kept (and early
+        /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+        /// > silo counting once; a silo whose figures (or their change since its last report) lie
+        /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+        /// > is named in the coordinator's log and the round's history and left out of its figures.
         ///
         /// - Parameters:
         ///   - request: A `Fedattn_V1_EvaluationReport` message.
@@ -1131,7 +1318,8 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -1182,6 +1370,14 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
+        /// > The pieces of one download come from one payload: a download begins with its piece at
+        /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+        /// > is served only from the payload that piece came from, whatever connection asks it. So a
+        /// > client sends the same model_version and base_version on every piece of a download, and
+        /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+        /// > (another version or base, or the payload the download began with is no longer the one
+        /// > served), or with no download begun; the message names the client and both versions:
+        /// > begin the download again at offset 0.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
         /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -1216,9 +1412,11 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+        /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+        /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+        /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+        /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+        /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_SecurePart` messages.
@@ -1242,8 +1440,11 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > A slot for uploading the caller's update for `round`. The coordinator reads
-        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+        /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+        /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+        /// > however often it reserves: a second reservation while it holds one is granted at once,
+        /// > the same slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
         /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -1275,10 +1476,13 @@ extension Fedattn_V1_Federation {
         /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
         /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
         /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+        /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+        /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+        /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+        /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+        /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+        /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+        /// > bytes (the message names the window).
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1301,11 +1505,32 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-        /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-        /// > counts, or counts over Limits.max_train_examples.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+        /// > evaluation is being collected, or another round's, or another model's (the report's
+        /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+        /// > (or already reported); the message names the client, the round and the model.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+        /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+        /// >     histograms neither both empty nor both of 4096 bins;
+        /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+        /// >   - for the test split and the validation split each: the log-loss sum negative, not
+        /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+        /// >     histograms' counts; that sum over Limits.max_train_examples;
+        /// >   - validation_examples over the train_examples the client declared at Join;
+        /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+        /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+        /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+        /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+        /// >     split's positive examples (the count in its positive histogram), hits over users,
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+        /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+        /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+        /// > are over twice the median silo's is weighed down to that; the round kept (and early
+        /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+        /// > silo counting once; a silo whose figures (or their change since its last report) lie
+        /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+        /// > is named in the coordinator's log and the round's history and left out of its figures.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1346,7 +1571,8 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -1419,6 +1645,14 @@ extension Fedattn_V1_Federation {
         /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
         /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
         /// > the coordinator holds at most one piece per client however many download at once.
+        /// > The pieces of one download come from one payload: a download begins with its piece at
+        /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+        /// > is served only from the payload that piece came from, whatever connection asks it. So a
+        /// > client sends the same model_version and base_version on every piece of a download, and
+        /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+        /// > (another version or base, or the payload the download began with is no longer the one
+        /// > served), or with no download begun; the message names the client and both versions:
+        /// > begin the download again at offset 0.
         /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
         /// > so drop it and ask for the next task. (The current version is served; the one before
         /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -1464,9 +1698,11 @@ extension Fedattn_V1_Federation {
         /// > shares to clients that are not its advertising neighbours, a vector of the wrong
         /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
         /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-        /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-        /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-        /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+        /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+        /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+        /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+        /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+        /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_SecurePart` messages.
@@ -1501,8 +1737,11 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > A slot for uploading the caller's update for `round`. The coordinator reads
-        /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-        /// > slot. The call is held up to a second; `granted` false means ask again after
+        /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+        /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+        /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+        /// > however often it reserves: a second reservation while it holds one is granted at once,
+        /// > the same slot. The call is held up to a second; `granted` false means ask again after
         /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
         /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
         /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -1545,10 +1784,13 @@ extension Fedattn_V1_Federation {
         /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
         /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
         /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-        /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-        /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-        /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-        /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+        /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+        /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+        /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+        /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+        /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+        /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+        /// > bytes (the message names the window).
         ///
         /// - Parameters:
         ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1582,11 +1824,32 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-        /// > evaluation is no longer being collected, or the caller was not asked (or already
-        /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-        /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-        /// > counts, or counts over Limits.max_train_examples.
+        /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+        /// > evaluation is being collected, or another round's, or another model's (the report's
+        /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+        /// > (or already reported); the message names the client, the round and the model.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+        /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+        /// >     histograms neither both empty nor both of 4096 bins;
+        /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+        /// >   - for the test split and the validation split each: the log-loss sum negative, not
+        /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+        /// >     histograms' counts; that sum over Limits.max_train_examples;
+        /// >   - validation_examples over the train_examples the client declared at Join;
+        /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+        /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+        /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+        /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+        /// >     split's positive examples (the count in its positive histogram), hits over users,
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+        /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+        /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+        /// > are over twice the median silo's is weighed down to that; the round kept (and early
+        /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+        /// > silo counting once; a silo whose figures (or their change since its last report) lie
+        /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+        /// > is named in the coordinator's log and the round's history and left out of its figures.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1626,7 +1889,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+    /// > second Join on the same connection declares another train_examples than the first.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_JoinRequest` message.
@@ -1689,6 +1953,14 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
     /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
     /// > the coordinator holds at most one piece per client however many download at once.
+    /// > The pieces of one download come from one payload: a download begins with its piece at
+    /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+    /// > is served only from the payload that piece came from, whatever connection asks it. So a
+    /// > client sends the same model_version and base_version on every piece of a download, and
+    /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+    /// > (another version or base, or the payload the download began with is no longer the one
+    /// > served), or with no download begun; the message names the client and both versions:
+    /// > begin the download again at offset 0.
     /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
     /// > so drop it and ask for the next task. (The current version is served; the one before
     /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -1729,9 +2001,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > shares to clients that are not its advertising neighbours, a vector of the wrong
     /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
     /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-    /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-    /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-    /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+    /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+    /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+    /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+    /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+    /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Fedattn_V1_SecurePart` messages.
@@ -1761,8 +2035,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > A slot for uploading the caller's update for `round`. The coordinator reads
-    /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-    /// > slot. The call is held up to a second; `granted` false means ask again after
+    /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+    /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+    /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+    /// > however often it reserves: a second reservation while it holds one is granted at once,
+    /// > the same slot. The call is held up to a second; `granted` false means ask again after
     /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
     /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
     /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -1800,10 +2077,13 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
     /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
     /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-    /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-    /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-    /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-    /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+    /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+    /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+    /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+    /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+    /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+    /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+    /// > bytes (the message names the window).
     ///
     /// - Parameters:
     ///   - request: A streaming request producing `Fedattn_V1_UpdateChunk` messages.
@@ -1832,11 +2112,32 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-    /// > evaluation is no longer being collected, or the caller was not asked (or already
-    /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-    /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-    /// > counts, or counts over Limits.max_train_examples.
+    /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+    /// > evaluation is being collected, or another round's, or another model's (the report's
+    /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+    /// > (or already reported); the message names the client, the round and the model.
+    /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+    /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+    /// >     histograms neither both empty nor both of 4096 bins;
+    /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+    /// >   - for the test split and the validation split each: the log-loss sum negative, not
+    /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+    /// >     histograms' counts; that sum over Limits.max_train_examples;
+    /// >   - validation_examples over the train_examples the client declared at Join;
+    /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+    /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+    /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+    /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+    /// >     split's positive examples (the count in its positive histogram), hits over users,
+    /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+    /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+    /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+    /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+    /// > are over twice the median silo's is weighed down to that; the round kept (and early
+    /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+    /// > silo counting once; a silo whose figures (or their change since its last report) lie
+    /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+    /// > is named in the coordinator's log and the round's history and left out of its figures.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Fedattn_V1_EvaluationReport` message.
@@ -1870,7 +2171,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples.
+    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+    /// > second Join on the same connection declares another train_examples than the first.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -1941,6 +2243,14 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > see ModelChunk.delta_from): the bytes from `offset`, at most `max_bytes`
     /// > and at most Limits.piece_bytes (127 KiB). A client fetches a model piece after piece, so
     /// > the coordinator holds at most one piece per client however many download at once.
+    /// > The pieces of one download come from one payload: a download begins with its piece at
+    /// > offset 0 (which ends any other download of the client's), and a piece at a later offset
+    /// > is served only from the payload that piece came from, whatever connection asks it. So a
+    /// > client sends the same model_version and base_version on every piece of a download, and
+    /// > one download at a time. FAILED_PRECONDITION: a piece past offset 0 of another payload
+    /// > (another version or base, or the payload the download began with is no longer the one
+    /// > served), or with no download begun; the message names the client and both versions:
+    /// > begin the download again at offset 0.
     /// > NOT_FOUND: a version the coordinator no longer serves: the task that named it is stale,
     /// > so drop it and ask for the next task. (The current version is served; the one before
     /// > while clients finish the downloads they started, only as payloads already made of it;
@@ -1985,9 +2295,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > shares to clients that are not its advertising neighbours, a vector of the wrong
     /// > length, a share of the wrong kind, point or size), or example_count 0 or over what
     /// > the client declared. Uploads are refused with INVALID_ARGUMENT in a secure federation.
-    /// > The reply comes first, then its masked vector's bytes (if any); the call holds an
-    /// > upload slot (as UploadUpdate) while they arrive, within Limits.upload_timeout_ms.
-    /// > RESOURCE_EXHAUSTED: another upload of the caller's is being read.
+    /// > The reply comes first, then its masked vector's bytes (if any); a reply with a masked
+    /// > vector claims an upload slot of its own (a reservation is not needed; one the caller
+    /// > holds is used), waiting for one if all are taken, and holds it while the bytes arrive,
+    /// > within Limits.upload_timeout_ms. INVALID_ARGUMENT also: train_seconds not finite or
+    /// > negative. RESOURCE_EXHAUSTED: another upload of the caller's is being read.
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.
@@ -2022,8 +2334,11 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > A slot for uploading the caller's update for `round`. The coordinator reads
-    /// > Limits.upload_slots uploads at a time; a client sends its bytes only once it holds a
-    /// > slot. The call is held up to a second; `granted` false means ask again after
+    /// > Limits.upload_slots uploads at a time. Reserving is optional but spares memory: an
+    /// > UploadUpdate without a reservation is accepted too, and waits (its first chunks held by
+    /// > the transport) for a slot before its bytes are read. A client holds at most one slot,
+    /// > however often it reserves: a second reservation while it holds one is granted at once,
+    /// > the same slot. The call is held up to a second; `granted` false means ask again after
     /// > `retry_after_ms`. A granted slot is the caller's until its upload ends, or for 10 seconds
     /// > if no upload starts. ABORTED: the update is no longer wanted (another round or base
     /// > version, not selected, already sent). FAILED_PRECONDITION: no Join (Join again).
@@ -2065,10 +2380,13 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > before any data is read), or the round closed while it arrived. FAILED_PRECONDITION:
     /// > no Join. RESOURCE_EXHAUSTED also when another upload of the caller's is being read
     /// > (one at a time). INVALID_ARGUMENT: no header or a second one, data past the declared
-    /// > size, a payload that does not decode or does not fit the model (which tensor and why),
-    /// > non-finite values, a non-zero padding row, a dense tensor sent as rows, a norm over the
-    /// > bound, example_count 0 or over what the client declared at Join. RESOURCE_EXHAUSTED: a
-    /// > payload (compressed or decompressed) over Limits.max_update_bytes.
+    /// > size, fewer bytes than declared, a payload that does not decode or does not fit the
+    /// > model (which tensor and why), non-finite values, a non-zero padding row, a dense tensor
+    /// > sent as rows, a norm over the bound, example_count 0 or over what the client declared at
+    /// > Join, train_seconds not finite or negative; in a secure federation, any upload.
+    /// > RESOURCE_EXHAUSTED: a payload over Limits.max_update_bytes, one that decompresses past
+    /// > it or past Limits.max_payload_bytes, or a zstd window over 2^Limits.max_zstd_window_log
+    /// > bytes (the message names the window).
     ///
     /// - Parameters:
     ///   - metadata: Additional metadata to send, defaults to empty.
@@ -2102,11 +2420,32 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Scores of a model version on the caller's test split, as histograms. ABORTED: that
-    /// > evaluation is no longer being collected, or the caller was not asked (or already
-    /// > reported). FAILED_PRECONDITION: no Join. INVALID_ARGUMENT: histograms not of 4096
-    /// > bins, log_loss_sum negative or not finite, `examples` not the sum of the histograms'
-    /// > counts, or counts over Limits.max_train_examples.
+    /// > Scores of a model version on the caller's test split, as histograms. ABORTED: no
+    /// > evaluation is being collected, or another round's, or another model's (the report's
+    /// > `round` and `model_version` must echo its EVALUATE task's), or the caller was not asked
+    /// > (or already reported); the message names the client, the round and the model.
+    /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client and the figure:
+    /// >   - positive_histogram or negative_histogram not of exactly 4096 bins; the validation
+    /// >     histograms neither both empty nor both of 4096 bins;
+    /// >   - validation_examples or validation_log_loss_sum not 0 without validation histograms;
+    /// >   - for the test split and the validation split each: the log-loss sum negative, not
+    /// >     finite, or other than 0 over no examples; the example count not the sum of its two
+    /// >     histograms' counts; that sum over Limits.max_train_examples;
+    /// >   - validation_examples over the train_examples the client declared at Join;
+    /// >   - a ranking no client could have made, for each of (ranked_users, hits_at_10,
+    /// >     ndcg_at_10_sum, K = 10) and (catalogue_ranked_users, hits_at_20, ndcg_at_20_sum,
+    /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
+    /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
+    /// >     split's positive examples (the count in its positive histogram), hits over users,
+    /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+    /// > Nothing else bounds a report: its counts and ranked users may be anything up to
+    /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
+    /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
+    /// > are over twice the median silo's is weighed down to that; the round kept (and early
+    /// > stopping) goes by trimmed means of the silos' own validation AUC (or NDCG@10), each
+    /// > silo counting once; a silo whose figures (or their change since its last report) lie
+    /// > far from the others' (over 0.25 and over 5 robust standard deviations from the median)
+    /// > is named in the coordinator's log and the round's history and left out of its figures.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -8,22 +8,30 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-// The FedAttention wire protocol, version 8. Everything a client in any language needs is
-// in this file; nothing is left to guess. (Version 1 streamed whole models; 2 uploaded
+// The FedAttention wire protocol, version 9: a client sends 9 in JoinRequest.protocol_version,
+// and a client of another version is refused (FAILED_PRECONDITION naming both). Everything a
+// client in any language needs is in this file; nothing is left to guess. Where the contract
+// leaves a choice to the client, it says so, and says what the reference (the Swift client
+// and coordinator of this repository) does. (Version 1 streamed whole models; 2 uploaded
 // without reserving a slot; 3 declared no training examples at Join and sent no limits;
 // 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
 // no DP-SGD in its training plan, so a client of 6 would train without the privacy asked;
 // 7 had no secure aggregation, so a client of 7 would upload an update the coordinator
-// must not see.)
+// must not see; 8 had no interaction head, so a client of 8 would send no delta for it.)
 //
 // ── Transport and identity ──────────────────────────────────────────────────────────────
 // A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
 // client presents a certificate signed by the federation's CA, and the certificate's
 // subject common name (CN) is the client's identity (its silo name). Nothing in a message
 // claims an identity. (A coordinator started with --insecure, on loopback only, takes the
-// name from the `x-fedattn-client` request header instead.) One connection per silo: a
-// second live connection presenting the same name is refused with ALREADY_EXISTS until the
-// first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
+// name from the `x-fedattn-client` request header instead.) A silo name is 1 to 64
+// characters, each a lowercase ASCII letter a-z, a digit, '-', '_' or '.', the first a
+// letter or a digit; the CN's value is compared as it is (no case folding, no trimming), so
+// no two spellings name one silo. A CN that is not a silo name (upper case, a space, a
+// control character, '/', over 64 characters) is refused at the client's first call with
+// PERMISSION_DENIED, quoting it escaped; no CN, or an empty one, with UNAUTHENTICATED. One
+// connection per silo: a second live connection presenting the same name is refused with
+// ALREADY_EXISTS until the first closes. Closing the connection is how a client leaves (SIGTERM, Ctrl-C, a crash):
 // the coordinator stops selecting and waiting for it; calling again on a new connection
 // (Join, or any call) brings it back. The coordinator pings idle connections every 30 s;
 // one that does not answer within 20 s is closed (the client has left).
@@ -31,13 +39,21 @@
 // ── A client's life ─────────────────────────────────────────────────────────────────────
 //   1. Join, once per connection, with the protocol version it speaks and its number of
 //      training examples. The answer carries the model's shape and the coordinator's limits.
+//      A second Join on the same connection is answered as the first when it declares the
+//      same train_examples and refused (INVALID_ARGUMENT) when it declares another: the
+//      declared count changes only when the client connects again. The client reads its
+//      data with the item mapping it was set up with (the federation's, which its operator
+//      was given) and counts its rows under it; JoinResponse.model.items names the
+//      coordinator's, and a client whose mapping differs must not go on (the reference
+//      client leaves: its rows and its count would be another model's).
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
 //                  holding an earlier version may get only what changed), train it
-//                  locally as `plan` says, reserve an upload slot (ReserveUpload), upload the
-//                  delta (UploadUpdate), then ask again;
+//                  locally as `plan` says, reserve an upload slot (ReserveUpload, optional:
+//                  see there), upload the delta (UploadUpdate), then ask again;
 //        EVALUATE  download model `model_version`, score the local test split, report
-//                  (ReportEvaluation), then ask again;
+//                  (ReportEvaluation, echoing the task's `round` and `model_version`),
+//                  then ask again;
 //        SECURE    a phase of a secure round (see "Secure aggregation" below): answer it
 //                  (SecureStep), then ask again;
 //        WAIT      nothing to do yet: ask again after `retry_after_ms`;
@@ -49,8 +65,20 @@
 //      another attempt at the round began): drop it and ask for the next task. A call
 //      other than Join refused with FAILED_PRECONDITION means this coordinator does not know
 //      the client (it restarted since the client joined): drop what was being sent and Join
-//      again. Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
-//      INVALID_ARGUMENT from Join, a TLS handshake failure) should end a client.
+//      again (from DownloadModel at an offset past 0 it may also mean the download's payload
+//      changed: begin the download again at offset 0, and Join again if that is refused
+//      too). Only configuration errors (FAILED_PRECONDITION from Join, UNAUTHENTICATED,
+//      PERMISSION_DENIED, INVALID_ARGUMENT from Join, a TLS handshake failure) should end a
+//      client.
+//   4. Declining a task: no message declines a TRAIN of a plain round or an EVALUATE. A
+//      client that will not do one (a plan it cannot follow: DP-SGD or secure aggregation
+//      it does not implement, a plan whose fields it cannot use) closes its connection, as
+//      the reference client does (it ends); the coordinator stops waiting for it at once. A
+//      client that stays connected without answering holds the round (or the evaluation)
+//      until Limits.round_timeout_ms. Calling again on a new connection brings it back, and
+//      a round still waiting for it gives it the same task. In a secure round a client
+//      declines with `abort` (SecureReply.abort): the TRAIN with SecureStep(ADVERTISE,
+//      abort), any later phase with an abort of that phase.
 //
 // ── The model (d = 32, H = 64) ──────────────────────────────────────────────────────────
 // Tensors, in this order, each row-major (the last index varies fastest):
@@ -66,12 +94,19 @@
 //   hidden.bias         [H]      b_1
 //   output.weight       [H]      w_2, logit o = w_2 . z + b_2
 //   output.bias         [1]      b_2
+//   interaction.weight  [H]      w_i, interaction logit o_i = w_i . z + b_i (protocol 9 on)
+//   interaction.bias    [1]      b_i
 // For a candidate item c (row e_c), history h_1..h_L (the item rows of at most
 // `history_length` = 20 latest earlier clicked items, oldest first; possibly none) and
 // strategy s (row e_s of strategy_embedding):
 //   a_l = softmax over l of (q . k_l) / sqrt(d);  u = sum_l a_l e_{h_l}  (u = 0 if L = 0)
 //   x = [u, e_c, u * e_c, e_s]   (4d values: the element-wise product in the third block)
 //   p = sigmoid(o); loss = binary cross-entropy of p against the label (natural log).
+// Two heads (ESMM, Ma et al., SIGIR 2018): o predicts a click among shown items, o_i that the
+// user interacts with the item at all. Items are ranked by log sigmoid(o_i) + log sigmoid(o).
+// A labelled row trains o on its label and, when the plan asks for negatives, o_i on 1; a
+// sampled negative (see TrainingPlan.negatives) trains o_i on 0 and nothing of o. Without
+// negatives only o is trained (a client that never trains o_i sends it a zero delta).
 //
 // ── Local training (TRAIN) ──────────────────────────────────────────────────────────────
 // Start from the downloaded model w_g. For `plan.epochs` epochs, shuffle the training
@@ -82,7 +117,17 @@
 // beta1 = 0.9, beta2 = 0.999, epsilon = 1e-7, t counted from 1 within the round (fresh
 // moments every round), alpha_t = lr sqrt(1 - beta2^t) / (1 - beta1^t),
 // m = beta1 m + (1 - beta1) g, v = beta2 v + (1 - beta2) g^2, w -= alpha_t m / (sqrt(v) + epsilon).
-// The update is the delta w_local - w_g.
+// The update is the delta w_local - w_g. (The reference steps the embedding tables lazily:
+// a row a batch does not touch catches up on the steps it missed (moments decaying,
+// momentum and FedProx moving it, each step with its own alpha_t) when it is next read or
+// the epoch ends, which equals the dense step above; but without FedProx, past 96 missed
+// steps a row's moments only decay, leaving out a carry below 4e-5 of one step. Either is
+// this contract's training.)
+// Local steps: FedNova, the coordinator's default server rule, counts a client's steps as
+// tau = epochs * ceil(example_count / batch_size) (under DP-SGD: epochs * max(1,
+// round(example_count / batch_size))), from the update's example_count (in a secure round,
+// from the train_examples declared at Join); no field carries steps. So example_count must
+// be exactly the labelled rows trained on each epoch, or the silo is silently reweighted.
 //
 // ── Local training with example-level DP-SGD (TrainingPlan.dp_clip_norm > 0) ──────────────
 // DP-SGD (Abadi et al., CCS 2016) with Poisson sampling, replacing the above: with N the
@@ -131,7 +176,10 @@
 //   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it, t or more needed; keep
 //      sum 1's; rows: the rows some client trained in earlier rounds): decrypt them; the
 //      input x has one element per item row: a uniformly random value in 1..65535 for each
-//      row its update touches (sends, or sets non-zero) that is not in `rows`, 0 elsewhere.
+//      row its update touches that is not in `rows`, 0 elsewhere. Its update here is its
+//      payload as it would upload it (see "Payloads"; the reference's: float16, the item
+//      table sent as rows), decoded to float32: the rows it touches are the rows that
+//      payload lists for item_embedding (or, sent whole, its rows with a non-zero value).
 //      Send y = x + PRG(b) + sum over the neighbours v whose shares it received of
 //      (u < v ? +1 : -1) PRG(mask key agreed with v), mod 2^16 (masked_bits 16). The sum of
 //      the x's, non-zero where some client has a new row, says nothing of how many or whose.
@@ -141,12 +189,12 @@
 //      neighbour v that shared with it reveal the share of v's b if v survived, else the
 //      share of v's masking key; never both for one neighbour.
 //   5. SECURE MASK_VALUES (rows: the rows known so far and this round's new ones): the input
-//      is, over those rows ascending, its update's values there (0 for rows it did not
-//      touch), then every other tensor in order, all times `weight` (its coefficient in the
-//      round's mean, from the examples declared at Join: FedAvg's n_i / N over the selected
+//      is, over those rows ascending, its update's values there (the decoded payload's, as
+//      in 3; 0 for rows it did not touch), then every other tensor in order, all times
+//      `weight` (one binary32 product each; `weight` is its coefficient in the round's
+//      mean, from the examples declared at Join: FedAvg's n_i / N over the selected
 //      clients, or FedNova's (n_i / tau_i) sum n_j tau_j / N^2 with tau_i its local steps,
-//      scaled down to sum to at most 1.5),
-//      each clipped to [-clip, clip] (NaN as 0)
+//      scaled down to sum to at most 1.5), each clipped to [-clip, clip] (NaN as 0)
 //      and stochastically rounded onto 0..2^bits-1 (level = (v + clip) (2^bits - 1) /
 //      (2 clip), rounded up with the probability of its fraction); masked as in 3 with sum
 //      1's keys and shares, then reduced mod 2^m, m = bits + ceil(log2 clients) (at most 32:
@@ -157,29 +205,45 @@
 // bytes in all: element i is bits [i b, (i + 1) b) of the bytes read as one little-endian
 // integer. Uniform bytes: zstd would not shrink them. A client that cannot answer a phase
 // (too few keys or shares, a share that does not decrypt, too few survivors, a plan that
-// does not hold together) answers with `abort` set: the round stops waiting for it.
+// does not hold together) answers with `abort` set: the round stops waiting for it. So does
+// a client given a SECURE task for a round and attempt it holds no state for (it reconnected,
+// restarted, or never trained that attempt): it cannot answer, and answers `abort` for the
+// task's round, attempt and phase. Each phase after training waits Limits.secure_phase_timeout_ms
+// for the clients still in the round; one that has not answered by then is left out of it.
+// A SecureStep claims an upload slot of its own (as UploadUpdate) while its masked vector
+// arrives; it needs no reservation.
 
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
-/// One zstd frame (any level; its decompressed size at most Limits.max_update_bytes for an
-/// update, and its window no larger than that size rounded up to a power of two, at most
-/// 2^27) holding the "FAT1" tensor format, little-endian throughout:
-///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16) | u32 tensor count
+/// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
+/// frame is at most Limits.max_update_bytes, and decompresses to at most the smaller of
+/// Limits.max_update_bytes and Limits.max_payload_bytes (the largest payload the model can
+/// need); its window (the frame header's Window_Size, or a single-segment frame's content
+/// size) is at most 2^Limits.max_zstd_window_log bytes (2^23, 8 MiB: zstd levels 1 to 19
+/// fit with any API, the streaming ones included; the "ultra" levels 20 to 22 do not unless
+/// their window is set lower). A frame over any of these is refused with RESOURCE_EXHAUSTED
+/// naming the client and the size or window. Little-endian throughout:
+///   "FAT1" (4 bytes) | u8 precision: 0 = float32, 1 = float16 (IEEE binary16),
+///                      2 = float32 step (a delta download: see below) | u32 tensor count
 ///   then per tensor, in the model's order above:
 ///     u16 name length | name (UTF-8) | u8 rank | u32 dims[rank]
 ///     u8 sparse (0 or 1) | if sparse: u32 row count, u32 rows[] (strictly ascending, < dims[0])
 ///     u32 value count (= product of dims, or row count * dims[1] when sparse)
 ///   then the values of ALL tensors, concatenated in that order, then byte-shuffled over the
-///   whole concatenation (not per tensor): with n values of w bytes each, byte k of value i
-///   is at offset k * n + i (so equal exponent bytes sit together).
+///   whole concatenation (not per tensor): with n values of w bytes each (w = 4 for precisions
+///   0 and 2, 2 for precision 1), byte k of value i is at offset k * n + i (so equal
+///   exponent bytes sit together).
 /// Only the two embedding tables may be sparse ("sent as rows"); a row a sparse tensor does
 /// not list is zero. A whole model (download) is float32 and dense. An update is w_local - w_g,
-/// float16 or float32, normally with item_embedding sparse (the rows that changed); its
-/// row 0 must be zero (when sparse: absent, or listed with zeros), every value finite, its
-/// L2 norm over all values at most Limits.max_update_norm.
+/// float16 or float32 (precision 0 or 1), normally with item_embedding sparse, listing the
+/// rows that changed: any ascending set of rows that holds every row with a non-zero value
+/// is valid (the reference lists the rows whose float32 change is non-zero, so a listed row
+/// may hold only zeros once rounded to float16); its row 0 must be zero (when sparse:
+/// absent, or listed with zeros), every value finite, its L2 norm over all values at most
+/// Limits.max_update_norm.
 ///
 /// A delta download (ModelChunk.delta_from set) takes a model the client holds to the
-/// version it asked for, exactly: precision 2 ("float32 step"), item_embedding sparse, listing
-/// the rows that moved, every other tensor dense; add each value to the held one with one
+/// version it asked for, exactly: precision 2 ("float32 step": 4-byte IEEE binary32 values),
+/// item_embedding sparse, listing the rows that moved, every other tensor dense; add each value to the held one with one
 /// IEEE-754 binary32 addition (round to nearest, ties to even; no fused multiply-add), as the
 /// coordinator made the new model. Rows not listed are unchanged. (The coordinator rounds each
 /// round's averaged step to 11 significant bits, the precision of a float16 update, before
@@ -201,16 +265,25 @@
 /// row-major) with SHA-256; hash all other tensors' values together, in the model's order,
 /// the same way. The version is the lowercase hex SHA-256 of the ASCII bytes "FATD1", the
 /// number of blocks as u32 little-endian, the block hashes in order, then the other tensors'
-/// hash. (Blocks let a client that applied a delta rehash only the blocks it touched.) An
-/// update names the version it started from.
+/// hash, each hash as its raw 32 bytes (not hex). (Blocks let a client that applied a delta
+/// rehash only the blocks it touched.) An update names the version it started from.
+/// A client should check every download: the same total_bytes and delta_from on every piece,
+/// each piece at the offset it asked, the bytes adding up to total_bytes, and the model it
+/// builds hashing to the version asked (after a delta download that does not, download the
+/// whole model: base_version empty).
 ///
 /// ── Status codes ────────────────────────────────────────────────────────────────────────
 /// Any call: UNAUTHENTICATED (no client certificate identity, or with --insecure no
-/// x-fedattn-client header); ALREADY_EXISTS (another live connection speaks for this silo:
-/// retry with backoff, the old one closes within 50 s); UNAVAILABLE (the coordinator is down
-/// or restarting: retry with backoff); RESOURCE_EXHAUSTED from gRPC itself for a message over
-/// 4 MiB. Per call, below. Every refusal's message names the client, the tensor where there
-/// is one, and the reason.
+/// x-fedattn-client header); PERMISSION_DENIED (the name is not a silo name); ALREADY_EXISTS
+/// (another live connection speaks for this silo: retry with backoff, the old one closes
+/// within 50 s); UNAVAILABLE (the coordinator is down or restarting: retry with backoff);
+/// RESOURCE_EXHAUSTED for a message over Limits.max_message_bytes (4 MiB), naming the client,
+/// the method and the size; INVALID_ARGUMENT for bytes that are not the method's protobuf
+/// message. (A message over twice that, 8 MiB, is not read at all: the coordinator resets its
+/// stream, which a gRPC client reports as CANCELLED. Payloads travel in chunks and pieces far
+/// below either.) Per call, below. Every refusal's message names the client (its silo name
+/// quoted; before its name is known, its address), the tensor where there is one, the round
+/// or model version where there is one, and the reason.
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -288,14 +361,17 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 7 for this file.
+  /// The protocol version the client speaks: 9 for this file.
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports (none are defined in version 7).
+  /// Optional features the client supports. None are defined in version 9: the coordinator
+  /// reads none of them and accepts any list (within Limits.max_message_bytes).
   public var capabilities: [String] = []
 
-  /// The training examples this silo holds (rows of its train split). No update of this
-  /// client may claim more; at least 1.
+  /// The training examples this silo holds: the labelled rows it trains on, that is its
+  /// train split AFTER its validation split (see EvaluationReport) is carved out, each row
+  /// once (negatives it samples are not counted). No update of this client may claim more; at
+  /// least 1, at most Limits.max_train_examples. Fixed for the connection (see "A client's life").
   public var trainExamples: UInt64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -320,7 +396,8 @@ public nonisolated struct Fedattn_V1_JoinResponse: @unchecked Sendable {
     set {_uniqueStorage()._clientID = newValue}
   }
 
-  /// The model every client trains; it must match the client's data (its item mapping).
+  /// The model every client trains; it must match the client's data (its item mapping: a
+  /// client whose data was read with another mapping leaves).
   public var model: Fedattn_V1_ModelShape {
     get {_storage._model ?? Fedattn_V1_ModelShape()}
     set {_uniqueStorage()._model = newValue}
@@ -456,7 +533,9 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
 
   public var kind: Fedattn_V1_Task.Kind = .unspecified
 
-  /// The round the task belongs to (TRAIN, EVALUATE); rounds count from 1.
+  /// The round the task belongs to; rounds count from 1. TRAIN: the round being trained.
+  /// EVALUATE: the round that published `model_version`; the report echoes it. SECURE: the
+  /// round being summed (as SecureTask.round).
   public var round: UInt32 = 0
 
   /// The model to download (TRAIN, EVALUATE). With DONE: the model of the round kept by the
@@ -545,7 +624,20 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
   fileprivate var _secure: Fedattn_V1_SecureTask? = nil
 }
 
-/// How to train one round (see "Local training" above).
+/// How to train one round (see "Local training" above). Not in the plan, by design:
+///   - the server rule (FedNova by default; FedAvg, FedProx, FedAdam and the others): a
+///     client's update is the same under every rule, as long as its example_count is the
+///     rows it trained on (see "Local training", local steps);
+///   - the validation split: the client's own choice, carved before Join (the count declared
+///     at Join is after the carve), at a fraction of its choosing (the reference: each train
+///     row of a user with more than one train row held out with probability 0.1, drawn per
+///     user from a generator seeded by the user, so a user may lose all its train rows to it;
+///     `join --validation-fraction`, 0 for none). The coordinator keeps a round, and stops
+///     early, by the trimmed mean of the silos' own validation figures; a silo without a
+///     split takes no part in that choice (with none, no round is kept);
+///   - ranking: the client's choice too (the reference ranks unless `join --no-ranking`);
+///     zeros say it ranked no user, and the pooled HR@10, NDCG@10, Recall@20 and NDCG@20 (and
+///     under `--select-by ndcg`, the kept round) go by the silos that ranked.
 public nonisolated struct Fedattn_V1_TrainingPlan: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -798,10 +890,11 @@ public nonisolated struct Fedattn_V1_SecureReply: Sendable {
   /// ADVERTISE: the version it trained from
   public var baseVersion: String = String()
 
-  /// ADVERTISE
+  /// ADVERTISE: the rows trained on, 1 to the train_examples declared at Join (recorded; the
+  /// weight and FedNova's steps come from the declared count: see step 5).
   public var exampleCount: UInt64 = 0
 
-  /// ADVERTISE (0 under DP-SGD)
+  /// ADVERTISE: as UpdateHeader.train_seconds (0 under DP-SGD)
   public var trainSeconds: Double = 0
 
   /// ADVERTISE: sum 0's, then sum 1's
@@ -893,7 +986,8 @@ public nonisolated struct Fedattn_V1_ModelRequest: Sendable {
   public var maxBytes: UInt32 = 0
 
   /// The version the client holds, if any (empty: none). Send the same on every piece of
-  /// one download.
+  /// one download: a later piece is served only from the payload its piece at offset 0 came
+  /// from (see DownloadModel).
   public var baseVersion: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -972,15 +1066,19 @@ public nonisolated struct Fedattn_V1_UpdateHeader: Sendable {
   /// The model version the client trained from.
   public var baseVersion: String = String()
 
-  /// The training examples behind the update (the silo's train rows, whatever the number of
-  /// epochs): its weight in the average. At least 1, at most the client's train_examples
-  /// declared at Join.
+  /// The training examples behind the update: the labelled rows it was trained on (normally
+  /// the train_examples declared at Join), whatever the number of epochs and negatives. Its
+  /// weight in the average, and (FedNova) what its local steps are counted from: tau =
+  /// epochs * ceil(example_count / batch_size) (DP-SGD: see "Local training"), so it must be
+  /// exactly the rows trained on. At least 1, at most the client's train_examples declared
+  /// at Join.
   public var exampleCount: UInt64 = 0
 
   /// The payload's size in bytes; the data chunks must add up to it.
   public var totalBytes: UInt64 = 0
 
-  /// Seconds the client spent training (for the round's timing report).
+  /// Seconds the client spent training (for the round's timing report): finite and 0 or more
+  /// (under DP-SGD the reference sends 0: the time would tell the size of its samples).
   public var trainSeconds: Double = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
@@ -1036,6 +1134,7 @@ public nonisolated struct Fedattn_V1_EvaluationReport: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// The EVALUATE task's round and model_version, echoed.
   public var round: UInt32 {
     get {_storage._round}
     set {_uniqueStorage()._round = newValue}
@@ -1059,7 +1158,9 @@ public nonisolated struct Fedattn_V1_EvaluationReport: @unchecked Sendable {
   }
 
   /// Counts of positive (label 1) and negative (label 0) examples by logit o: exactly 4096
-  /// bins evenly over [-16, 16], bin = clamp(floor((o + 16) / 32 * 4096), 0, 4095); o of
+  /// bins evenly over [-16, 16], bin = clamp(floor((o + 16) / 32 * 4096), 0, 4095), in IEEE
+  /// binary32 like the model (o + 16 rounded to binary32, then the exact scaling by 128;
+  /// binary64 arithmetic can put an o at a bin's edge in the next bin); o of
   /// +infinity falls in bin 4095, -infinity and NaN in bin 0. Histograms let the coordinator
   /// pool an exact-to-the-bin AUC over all clients without seeing any score; 4096 bins keep
   /// its error under 1/4096 of the pairs that share a bin.
@@ -1073,10 +1174,11 @@ public nonisolated struct Fedattn_V1_EvaluationReport: @unchecked Sendable {
     set {_uniqueStorage()._negativeHistogram = newValue}
   }
 
-  /// The same four for the client's validation split (train rows held out of training: the
-  /// reference client takes each row of a user with more than one with probability 0.1),
-  /// from which the coordinator chooses the round to keep. All zero (histograms empty or all zeros) when
-  /// the client carved none.
+  /// The same four for the client's validation split (train rows held out of training, at
+  /// the client's choice: see TrainingPlan; the reference takes each train row of a user with
+  /// more than one train row with probability 0.1), from which the coordinator chooses the
+  /// round to keep. When the client carved none: both histograms empty (or all zeros) and
+  /// validation_examples and validation_log_loss_sum 0 (refused otherwise).
   public var validationExamples: UInt64 {
     get {_storage._validationExamples}
     set {_uniqueStorage()._validationExamples = newValue}
