@@ -9,7 +9,8 @@ public struct SecurityOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: "This party's certificate (PEM), optionally followed by the intermediate CA certificates that issued it.")
     public var cert: String?
     @Option(name: .long, help: "Its private key (PEM).") public var key: String?
-    @Option(name: .long, help: "The federation CA certificate (PEM) that every peer must be signed by; or a bundle of several (roots and intermediates).")
+    @Option(
+        name: .long, help: "The federation CA certificate (PEM) that every peer must be signed by; or a bundle of several (roots and intermediates).")
     public var ca: String?
     @Flag(name: .long, help: "Plaintext without certificates: refused on anything but a loopback address.") public var insecure = false
 

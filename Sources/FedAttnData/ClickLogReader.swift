@@ -229,7 +229,8 @@ public struct ClickLogReader: Sendable {
         guard !user.isEmpty else { throw RowProblem("user_id is empty") }
         guard !item.isEmpty else { throw RowProblem("item_id is empty") }
         guard let itemRow = items.row(for: Substring(item)) else {
-            throw RowProblem("item_id '\(excerpt(item))' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
+            throw RowProblem(
+                "item_id '\(excerpt(item))' is outside the catalogue (1...\(items.rowCount - 1)); choose a larger catalogue or hashed items")
         }
         guard let timestamp = Timestamp.microseconds(trimmed(fields[columns.timestamp])) else {
             throw RowProblem(

@@ -254,7 +254,7 @@ public actor Coordinator {
         let answer: ServedVersions.Answer
         do {
             answer = try served.answer(version: version, base: base, weights: global.parameters, canEncode: staged == nil)
-        } catch where error.kind == .unknownVersion {
+        } catch  where error.kind == .unknownVersion {
             throw .unknownVersion(version, client: client)
         }
         switch answer {

@@ -134,7 +134,8 @@ struct HostileWork: LocalWork {
         func ranking(_ real: RankingSums, positives: Int) -> RankingSums {
             let users = real.users > 0 ? positives : 0, catalogue = real.catalogueUsers > 0 ? positives : 0
             return perfect
-                ? RankingSums(users: users, hits: users, ndcgSum: Double(users), catalogueUsers: catalogue, hitsAt20: catalogue, ndcgAt20Sum: Double(catalogue))
+                ? RankingSums(
+                    users: users, hits: users, ndcgSum: Double(users), catalogueUsers: catalogue, hitsAt20: catalogue, ndcgAt20Sum: Double(catalogue))
                 : RankingSums(users: users, hits: 0, ndcgSum: 0, catalogueUsers: catalogue, hitsAt20: 0, ndcgAt20Sum: 0)
         }
         let test = summary(honest.test), validation = summary(honest.validation)

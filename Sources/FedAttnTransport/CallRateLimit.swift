@@ -1,5 +1,5 @@
-public import GRPCCore
 import Foundation
+public import GRPCCore
 import Synchronization
 
 /// A limit per connection on the calls that carry no bulk data (Join, NextTask,

@@ -160,7 +160,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             switch chunk.part {
             case .header(let h):
                 guard header == nil else {
-                    throw RPCError(code: .invalidArgument, message: "the update from '\(client)' has a second header; an update has exactly one, first")
+                    throw RPCError(
+                        code: .invalidArgument, message: "the update from '\(client)' has a second header; an update has exactly one, first")
                 }
                 guard h.totalBytes <= UInt64(limit) else {
                     throw RPCError(
@@ -228,7 +229,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                 case .reply(let reply):
                     guard header == nil else {
                         throw RPCError(
-                            code: .invalidArgument, message: "the secure step from '\(client)' has a second reply; a secure step has exactly one, first")
+                            code: .invalidArgument,
+                            message: "the secure step from '\(client)' has a second reply; a secure step has exactly one, first")
                     }
                     let phase: SecurePhase
                     do { phase = try SecureWire.phase(reply.phase) } catch {
@@ -264,7 +266,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                     }
                     guard masked.count + bytes.count <= expectedBytes else {
                         throw RPCError(
-                            code: .invalidArgument, message: "the secure step from '\(client)' sends masked bytes past the \(expectedBytes) its vector takes")
+                            code: .invalidArgument,
+                            message: "the secure step from '\(client)' sends masked bytes past the \(expectedBytes) its vector takes")
                     }
                     masked.append(bytes)
                 case nil:
@@ -301,7 +304,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             }
             throw RPCError(
                 code: .unauthenticated,
-                message: "the client at \(context.remotePeer) gives no name: plaintext clients must name themselves in \(Self.insecureIdentityHeader)")
+                message: "the client at \(context.remotePeer) gives no name: plaintext clients must name themselves in \(Self.insecureIdentityHeader)"
+            )
         }
         if let problem = SiloName.problem(with: name) {
             throw RPCError(

@@ -165,7 +165,8 @@ extension FederationIdentity {
                         "the CA '\(last.subject)' in \(path[path.count - 1].file) was issued by '\(last.issuer)', which neither \(certificateFile) nor \(caFile) holds; TLS trusts a chain only up to a root (a self-signed CA): add '\(last.issuer)' to \(caFile)"
                     )
                 }
-                let held = trusted.prefix(3).map { "'\($0.subject)'" }.joined(separator: ", ") + (trusted.count > 3 ? " and \(trusted.count - 3) more" : "")
+                let held =
+                    trusted.prefix(3).map { "'\($0.subject)'" }.joined(separator: ", ") + (trusted.count > 3 ? " and \(trusted.count - 3) more" : "")
                 throw .certificate(
                     "\(certificateFile) was issued by '\(last.issuer)', not by the CA in \(caFile) (\(held))"
                         + (presented.count > 1 ? " nor by an intermediate in \(certificateFile)" : "")
@@ -176,7 +177,8 @@ extension FederationIdentity {
         let root = path[path.count - 1]
         guard root.file == caFile || trusted.contains(root.certificate) else {
             throw .certificate(
-                "\(certificateFile) leads to the root '\(root.certificate.subject)', which \(caFile) does not hold: the federation CA is not this certificate's root")
+                "\(certificateFile) leads to the root '\(root.certificate.subject)', which \(caFile) does not hold: the federation CA is not this certificate's root"
+            )
         }
         return path
     }

@@ -20,7 +20,8 @@ struct RoundEvaluationsTests {
     /// and validation ranking come from `users` users, `hits` of them hit at rank 0.
     static func report(auc: Double, rows: Int = 200, users: Int = 50, hits: Int = 20) -> EvaluationReport {
         let ranking = RankingSums(users: users, hits: hits, ndcgSum: Double(hits))
-        return EvaluationReport(test: summary(auc: auc, rows: rows), validation: summary(auc: auc, rows: rows), ranking: ranking, validationRanking: ranking)
+        return EvaluationReport(
+            test: summary(auc: auc, rows: rows), validation: summary(auc: auc, rows: rows), ranking: ranking, validationRanking: ranking)
     }
 
     /// Ten silos of 1,000 declared examples: nine honest ones whose AUCs spread over
@@ -74,7 +75,9 @@ struct RoundEvaluationsTests {
         #expect(pooled.disputes.contains { $0.hasPrefix("silo-09 reports 1000 test rows for the 1000 training examples it declared, 5x the median") })
         // The pooled test rows: nine silos of 200 and the forger's 1,000 weighed to 400.
         #expect(pooled.report.test.examples == 9 * 200 + 400)
-        let unbounded = { var r = Self.honestOnly(); r.merge(Self.report(auc: 0.6, rows: 1_000)); return r }()
+        let unbounded = {
+            var r = Self.honestOnly(); r.merge(Self.report(auc: 0.6, rows: 1_000)); return r
+        }()
         let honest = try #require(Self.honestOnly().test.auc), bounded = try #require(pooled.report.test.auc)
         #expect(bounded > (unbounded.test.auc ?? 0) && bounded < honest, "honest \(honest), bounded \(bounded), unbounded \(unbounded.test.auc ?? 0)")
         // The score: a trimmed mean, the forger's 0.6 the lowest value, dropped.

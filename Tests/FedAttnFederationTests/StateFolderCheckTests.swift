@@ -49,7 +49,8 @@ struct StateFolderCheckTests {
     @Test func aLostHistoryRefusesToStartInsteadOfPublishingRoundOneAgain() throws {
         let folder = try Self.folder()
         try Self.remove("history.sqlite", in: folder)
-        try Self.expectRefused(folder, saying: "history.sqlite is missing, but the folder holds published rounds (round-001.safetensors to round-004.safetensors")
+        try Self.expectRefused(
+            folder, saying: "history.sqlite is missing, but the folder holds published rounds (round-001.safetensors to round-004.safetensors")
         #expect(!FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent("history.sqlite")))
     }
 

@@ -73,7 +73,9 @@ struct SafetensorsTests {
             #expect(ContinuousClock.now - started < .seconds(10), "refused at once, not after allocating")
         }
         // The bounds leave the benchmarks' sizes well inside.
-        #expect(throws: Never.self) { try ModelConfig(dim: 32, historyLength: 20, hidden: 64, items: .hashed(buckets: 4_000_000), strategies: 3).validate() }
+        #expect(throws: Never.self) {
+            try ModelConfig(dim: 32, historyLength: 20, hidden: 64, items: .hashed(buckets: 4_000_000), strategies: 3).validate()
+        }
     }
 
     /// A header's sizes are checked without overflow: a shape whose product or byte count
@@ -97,7 +99,9 @@ struct SafetensorsTests {
             #"{"":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}}"#,
         ]
         for header in headers {
-            let error = try #require(throws: SafetensorsError.self, "\(header)") { try Safetensors.decode(file(header), source: "outside.safetensors") }
+            let error = try #require(throws: SafetensorsError.self, "\(header)") {
+                try Safetensors.decode(file(header), source: "outside.safetensors")
+            }
             #expect(error.description.hasPrefix("outside.safetensors: "), "\(error)")
         }
         // The same file with sane numbers reads.

@@ -51,7 +51,8 @@ struct LoadResult: Encodable {
             + (floodConnections == 0
                 ? ""
                 : String(
-                    format: "\nflood                      %d connection(s), %d NextTask calls (%.0f/s), %d refused for the call rate", floodConnections,
+                    format: "\nflood                      %d connection(s), %d NextTask calls (%.0f/s), %d refused for the call rate",
+                    floodConnections,
                     floodCalls, Double(floodCalls) / max(wallSeconds, 1e-9), floodRefusedForRate))
     }
 }

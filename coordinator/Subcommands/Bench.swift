@@ -31,7 +31,8 @@ extension CoordinatorCommand {
         @Option(
             name: .long,
             help:
-                "Connections (each with its own certificate, never joined) that call NextTask in a loop, 16 calls at a time each, while the clients run.")
+                "Connections (each with its own certificate, never joined) that call NextTask in a loop, 16 calls at a time each, while the clients run."
+        )
         var flood = 0
         @Flag(name: .long, help: "Run serve with --secure-aggregation: the clients sum their prepared updates through SecAgg+.")
         var secureAggregation = false

@@ -51,7 +51,8 @@ extension CoordinatorCommand {
                 guard link == "in-process" else { throw ValidationError("--dropouts needs --link in-process (a silo closes its connection at once)") }
             }
             guard Attack(attack) != nil else {
-                throw ValidationError("--attack \(attack) is not an attack: give sign-flip, scale:K, noise, inflate-examples, forge-eval-high, forge-eval-low or none")
+                throw ValidationError(
+                    "--attack \(attack) is not an attack: give sign-flip, scale:K, noise, inflate-examples, forge-eval-high, forge-eval-low or none")
             }
             guard SimulationLink(rawValue: link) != nil else { throw ValidationError("--link must be grpc or in-process") }
             // Checked now, not after a run of minutes whose results would then be lost.

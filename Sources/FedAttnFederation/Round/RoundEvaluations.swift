@@ -173,7 +173,10 @@ package struct RoundEvaluations: Sendable {
         let changes = current.compactMap { client, value in (previous[client] ?? nil).map { (client, value - $0) } }
         for (client, change, median) in Self.outliers(changes) where !named.contains(where: { $0.0 == client }) {
             named.append(
-                (client, "\(client)'s \(name) moved by \(Self.format(change)) since its previous round, the silos' median change \(Self.format(median))"))
+                (
+                    client,
+                    "\(client)'s \(name) moved by \(Self.format(change)) since its previous round, the silos' median change \(Self.format(median))"
+                ))
         }
         return named
     }

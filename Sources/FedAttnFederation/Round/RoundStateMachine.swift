@@ -202,7 +202,8 @@ public struct RoundStateMachine: Sendable {
         guard members[client] != nil else { throw .notJoined(client) }
         guard config.secureAggregation == nil else {
             throw .invalidRequest(
-                "update from '\(client)': this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole")
+                "update from '\(client)': this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole"
+            )
         }
         guard case .training(let t) = phase else {
             throw .staleUpdate("update from '\(client)' for round \(round): no round is collecting updates now")
@@ -349,7 +350,9 @@ public struct RoundStateMachine: Sendable {
 
     private mutating func accept(_ update: UpdateArrival, _ actions: inout [RoundAction]) throws(CoordinatorError) {
         try checkUpdateWanted(client: update.client, round: update.round, baseVersion: update.baseVersion)
-        guard update.examples >= 1 else { throw .invalidUpdate("update from '\(update.client)' must carry at least one example, got \(update.examples)") }
+        guard update.examples >= 1 else {
+            throw .invalidUpdate("update from '\(update.client)' must carry at least one example, got \(update.examples)")
+        }
         let declared = members[update.client]?.trainExamples ?? config.maxTrainExamples
         guard update.examples <= declared else {
             throw .invalidUpdate("update from '\(update.client)' claims \(update.examples) training examples, but it declared \(declared) at Join")

@@ -62,7 +62,8 @@ public struct EvaluationSummary: Sendable, Equatable {
         let w = max(0, weight)
         let p = positives.map { UInt64((Double($0) * w).rounded()) }, n = negatives.map { UInt64((Double($0) * w).rounded()) }
         let examples = Int(clamping: p.reduce(0, &+) &+ n.reduce(0, &+))
-        return EvaluationSummary(examples: examples, logLossSum: self.examples > 0 ? logLossSum * Double(examples) / Double(self.examples) : 0, positives: p, negatives: n)
+        return EvaluationSummary(
+            examples: examples, logLossSum: self.examples > 0 ? logLossSum * Double(examples) / Double(self.examples) : 0, positives: p, negatives: n)
     }
 
     /// AUC with each bin's scores treated as tied; differs from the exact AUC by at most
