@@ -127,6 +127,10 @@ public struct RoundRecord: Sendable, Equatable {
     /// claimed counts out of proportion to their declared examples: one line each, naming the
     /// silo and the figures (see `RoundEvaluations`).
     public var disputes: [String] = []
+    /// The figures of each silo the round's figures count, by silo name (empty in folders
+    /// written before they were kept): model selection compares two rounds on the silos
+    /// both were evaluated by.
+    public var siloScores: [String: SiloScores] = [:]
 }
 
 extension RoundRecord {

@@ -114,6 +114,7 @@ public final class StateStore: Sendable {
         }
         migrator.registerMigration("evaluation-disputes") { db in
             try db.execute(sql: "ALTER TABLE round ADD COLUMN disputes TEXT")
+            try db.execute(sql: "ALTER TABLE round ADD COLUMN silo_scores TEXT")
         }
         try migrator.migrate(database)
         try StateFolderCheck.check(
@@ -194,19 +195,21 @@ public final class StateStore: Sendable {
     public func recordEvaluation(_ record: RoundRecord) throws {
         let retries = String(decoding: try JSONEncoder().encode(record.retries), as: UTF8.self)
         let disputes = String(decoding: try JSONEncoder().encode(record.disputes), as: UTF8.self)
+        let siloScores = String(decoding: try JSONEncoder().encode(record.siloScores), as: UTF8.self)
         try database.write { db in
             try db.execute(
                 sql: """
                     UPDATE round SET evaluated = 1, test_auc = ?, test_logloss = ?, evaluated_clients = ?, bytes_down = ?, seconds = ?, retries = ?,
                     validation_auc = ?, validation_logloss = ?, hit_rate = ?, ndcg = ?, ranked_users = ?, epsilon = ?, example_epsilon = ?,
-                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?, validation_ndcg = ?, disputes = ?
+                    recall_at_20 = ?, ndcg_at_20 = ?, catalogue_users = ?, validation_ndcg = ?, disputes = ?,
+                    silo_scores = ?
                     WHERE round = ?
                     """,
                 arguments: [
                     record.testAUC, record.testLogLoss, record.evaluatedClients, record.bytesDownPerClient, record.seconds, retries,
                     record.validationAUC, record.validationLogLoss, record.hitRate, record.ndcg, record.rankedUsers, record.epsilon,
                     record.exampleEpsilon, record.recallAt20, record.ndcgAt20, record.catalogueUsers,
-                    record.validationNDCG, disputes, record.round,
+                    record.validationNDCG, disputes, siloScores, record.round,
                 ])
         }
     }
@@ -218,6 +221,8 @@ public final class StateStore: Sendable {
                 let participants = (try? JSONDecoder().decode([String].self, from: Data((row["participants"] as String).utf8))) ?? []
                 let retries = (row["retries"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
                 let disputes = (row["disputes"] as String?).flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) } ?? []
+                let siloScores =
+                    (row["silo_scores"] as String?).flatMap { try? JSONDecoder().decode([String: SiloScores].self, from: Data($0.utf8)) } ?? [:]
                 let evaluated: Bool = row["evaluated"]
                 let stored = (round: row["round"] as Int, version: row["version"] as String)
                 return StoredRound(
@@ -234,7 +239,7 @@ public final class StateStore: Sendable {
                             rankedUsers: row["ranked_users"] ?? 0, validationNDCG: row["validation_ndcg"], recallAt20: row["recall_at_20"],
                             ndcgAt20: row["ndcg_at_20"],
                             catalogueUsers: row["catalogue_users"] ?? 0, epsilon: row["epsilon"], exampleEpsilon: row["example_epsilon"],
-                            dpSamplingRate: row["dp_sampling_rate"], disputes: disputes)
+                            dpSamplingRate: row["dp_sampling_rate"], disputes: disputes, siloScores: siloScores)
                         : nil)
             }
         }

@@ -23,8 +23,14 @@ public struct ReportRound: Sendable, Equatable {
     public let epsilon: Double?
     /// With example-level DP-SGD: the most epsilon any silo has spent so far.
     public let exampleEpsilon: Double?
+    /// Silos whose evaluation the round's figures pool.
+    public let evaluatedClients: Int
+    /// Silos whose evaluation was disputed (`RoundRecord.disputes`).
+    public let disputes: [String]
 
     public init(_ record: RoundRecord) {
+        evaluatedClients = record.evaluatedClients
+        disputes = record.disputes
         exampleEpsilon = record.exampleEpsilon
         round = record.round
         testAUC = record.testAUC
@@ -119,12 +125,21 @@ public struct ReportPage: Sendable {
                     "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), validation NDCG@10 \(Self.number(row?.validationNDCG)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
             } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
         let settingRows = settings.map { "<tr><th>\(Self.escape($0.name))</th><td>\(Self.escape($0.value))</td></tr>" }.joined(separator: "\n")
-        let roundRows = rounds.map { r in
+        // A round evaluated by fewer silos than an earlier one is marked: its figures are
+        // another population's (model selection compares it on the silos both share).
+        var fullest = 0
+        let notes = rounds.map { r in
+            defer { fullest = max(fullest, r.evaluatedClients) }
+            return (r.evaluatedClients < fullest ? ["evaluated by \(r.evaluatedClients) of \(fullest) silos"] : [])
+                + r.disputes.map { "disputed: \($0)" }
+        }
+        let roundRows = zip(rounds, notes).map { r, notes in
             "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(Self.number(r.testAUC))</td><td>\(Self.number(r.validationAUC))</td>"
                 + "<td>\(Self.number(r.testLogLoss))</td><td>\(Self.number(r.hitRate))</td><td>\(Self.number(r.ndcg))</td>"
                 + "<td>\(Self.number(r.recallAt20))</td><td>\(Self.number(r.ndcgAt20))</td>"
                 + "<td>\(r.bytesUpPerClient)</td><td>\(r.bytesDownPerClient)</td><td>\(String(format: "%.2f", r.seconds))</td>"
-                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td><td>\(Self.number(r.exampleEpsilon))</td>" : "")</tr>"
+                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td><td>\(Self.number(r.exampleEpsilon))</td>" : "")"
+                + "<td>\(Self.escape(notes.joined(separator: "; ")))</td></tr>"
         }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
@@ -150,7 +165,7 @@ public struct ReportPage: Sendable {
             </table>
             <h2>Rounds</h2>
             <table class="rounds">
-            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>Recall@20</th><th>NDCG@20</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon (DP-FedAvg)</th><th>epsilon (DP-SGD, largest)</th>" : "")</tr>
+            <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>Recall@20</th><th>NDCG@20</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon (DP-FedAvg)</th><th>epsilon (DP-SGD, largest)</th>" : "")<th>notes</th></tr>
             \(roundRows)
             </table>
             </body></html>

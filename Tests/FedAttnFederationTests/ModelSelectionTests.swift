@@ -1,5 +1,6 @@
 import FedAttnFederation
 import FedAttnModel
+import FedAttnSimulation
 import Foundation
 import Testing
 import _FedAttnTestSupport
@@ -147,5 +148,47 @@ struct RankingSelectionTests {
         #expect(ModelSelection(patience: 0, metric: .ndcg, replaying: records).bestRound == 3)
         #expect(ModelSelection(patience: 0, metric: .auc, replaying: records).bestRound == 2)
         #expect(SelectionMetric(settingName: SelectionMetric.ndcg.settingName) == .ndcg && SelectionMetric(settingName: nil) == .auc)
+    }
+}
+
+/// A round evaluated by fewer silos than another is compared with it on the silos both were
+/// evaluated by: a round does not win because weak silos were missing from it.
+struct LikeWithLikeSelectionTests {
+    static func record(_ round: Int, _ scores: [String: Double]) -> RoundRecord {
+        var record = RoundRecord(
+            round: round, modelVersion: "v\(round)", participants: scores.keys.sorted(), testAUC: 0.7,
+            validationAUC: RoundEvaluations.trimmedMean(Array(scores.values)))
+        record.siloScores = scores.mapValues { SiloScores(validationAUC: $0) }
+        return record
+    }
+
+    @Test func aRoundMissingTheWeakSilosIsNotKeptOverABetterOne() throws {
+        // Round 1 by four silos, two of them weak: the trimmed mean (one off each end) 0.61.
+        let first = Self.record(1, ["a": 0.70, "b": 0.71, "c": 0.50, "d": 0.52])
+        // Round 2 by the two strong ones only: 0.695 on its own, but worse than round 1 on a and b.
+        let second = Self.record(2, ["a": 0.69, "b": 0.70])
+        #expect(try #require(second.validationAUC) > (first.validationAUC ?? 1))
+        #expect(ModelSelection(patience: 0, metric: .auc, replaying: [first, second]).bestRound == 1)
+        // Round 3 by the same two, better on both: kept.
+        let third = Self.record(3, ["a": 0.72, "b": 0.73])
+        #expect(ModelSelection(patience: 0, metric: .auc, replaying: [first, second, third]).bestRound == 3)
+    }
+
+    @Test func recordsWithoutSiloFiguresAreComparedByTheirOwnValues() throws {
+        var first = Self.record(1, ["a": 0.70, "b": 0.71, "c": 0.50, "d": 0.52])
+        var second = Self.record(2, ["a": 0.69, "b": 0.70])
+        (first.siloScores, second.siloScores) = ([:], [:])
+        #expect(ModelSelection(patience: 0, metric: .auc, replaying: [first, second]).bestRound == 2)
+    }
+}
+
+struct PartialEvaluationReportTests {
+    @Test func aRoundEvaluatedByFewerSilosAndADisputeAreMarkedInTheReport() {
+        let full = LikeWithLikeSelectionTests.record(1, ["a": 0.7, "b": 0.7])
+        var partial = LikeWithLikeSelectionTests.record(2, ["a": 0.71])
+        partial.disputes = ["b reports a validation AUC of 1, the silos' median 0.7; left out of the round's figures"]
+        let page = ReportPage(title: "t", rounds: [full, partial].map(ReportRound.init), bestRound: 1, settings: []).html()
+        #expect(page.contains("<td>evaluated by 1 of 2 silos; disputed: b reports a validation AUC of 1"))
+        #expect(!page.contains("evaluated by 2"))
     }
 }

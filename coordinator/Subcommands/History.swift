@@ -51,6 +51,13 @@ extension CoordinatorCommand {
                         o["epsilon"] = e.epsilon ?? NSNull()
                         o["example_epsilon"] = e.exampleEpsilon ?? NSNull()
                         o["disputes"] = e.disputes
+                        o["silo_scores"] = e.siloScores.mapValues { s in
+                            [
+                                "validation_auc": s.validationAUC, "validation_ndcg_at_10": s.validationNDCG, "test_auc": s.testAUC,
+                                "hr_at_10": s.hitRate,
+                            ]
+                            .mapValues { $0 ?? NSNull() as Any }
+                        }
                     }
                     return o
                 }
@@ -73,8 +80,12 @@ extension CoordinatorCommand {
                 "round  version           clients  examples  test AUC  log loss   val AUC   HR@10 Recall@20  bytes up  seconds"
                     + (clientLevel ? "  epsilon" : "") + (exampleLevel ? "  example eps" : "") + "  retries")
             func metric(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "-" }
+            // A round evaluated by fewer silos than an earlier one: another population's figures.
+            var fullest = 0
             for r in rounds {
                 let e = r.evaluation
+                let partial = e.map { $0.evaluatedClients < fullest } ?? false
+                defer { fullest = max(fullest, e?.evaluatedClients ?? 0) }
                 print(
                     String(
                         format: "%5d%@ %@  %7d  %8d  %8@  %8@  %8@  %6@  %8@  %8d  %7@%@%@  %@", r.round, r.round == best ? "*" : " ",
@@ -84,7 +95,8 @@ extension CoordinatorCommand {
                         r.bytesUpPerClient, e.map { String(format: "%.2f", $0.seconds) } ?? "-",
                         clientLevel ? String(format: "  %7@", metric(e?.epsilon)) : "",
                         exampleLevel ? String(format: "  %11@", metric(e?.exampleEpsilon)) : "",
-                        e.map { $0.retries.joined(separator: "; ") } ?? "not evaluated"))
+                        e.map { ($0.retries + (partial ? ["evaluated by \($0.evaluatedClients) of \(fullest) silos"] : [])).joined(separator: "; ") }
+                            ?? "not evaluated"))
             }
             if let best { print("* kept (best \(selection.settingName)): round \(best), \(StateStore.bestModelFile)") }
             // Disputed evaluations (a silo far from the others, or claiming more than its share).

@@ -31,15 +31,41 @@ public struct ModelSelection: Sendable, Equatable {
         for record in records { _ = observe(record) }
     }
 
-    /// Takes a finished round; true when it is the new best.
+    /// The best round's figures, silo by silo (empty for records written before they were kept).
+    private var bestScores: [String: SiloScores] = [:]
+
+    /// Takes a finished round; true when it is the new best. Like with like: when both this
+    /// round and the best carry their silos' own figures and the silos that evaluated them
+    /// differ (one left, one joined), the two are compared by the trimmed mean over the silos
+    /// both were evaluated by, so a round is not better only because a weak silo was missing.
     public mutating func observe(_ record: RoundRecord) -> Bool {
         guard let value = metric == .auc ? record.validationAUC : record.validationNDCG else { return false }
-        guard let best = bestValue, value <= best else {
-            (bestRound, bestValue, roundsSinceBest) = (record.round, value, 0)
-            return true
+        let better: Bool
+        if let best = bestValue {
+            let (mine, theirs) = shared(record.siloScores, bestScores) ?? (value, best)
+            better = mine > theirs
+        } else {
+            better = true
         }
-        roundsSinceBest += 1
-        return false
+        guard better else {
+            roundsSinceBest += 1
+            return false
+        }
+        (bestRound, bestValue, bestScores, roundsSinceBest) = (record.round, value, record.siloScores, 0)
+        return true
+    }
+
+    /// The metric's trimmed means over the silos `a` and `b` share, when their silos differ
+    /// and they share any; nil to compare the rounds' own values.
+    private func shared(_ a: [String: SiloScores], _ b: [String: SiloScores]) -> (Double, Double)? {
+        let value = { (s: SiloScores) in self.metric == .auc ? s.validationAUC : s.validationNDCG }
+        let inA = Set(a.filter { value($0.value) != nil }.keys), inB = Set(b.filter { value($0.value) != nil }.keys)
+        let common = inA.intersection(inB)
+        guard inA != inB, !common.isEmpty else { return nil }
+        guard let x = RoundEvaluations.trimmedMean(common.compactMap { a[$0].flatMap(value) }),
+            let y = RoundEvaluations.trimmedMean(common.compactMap { b[$0].flatMap(value) })
+        else { return nil }
+        return (x, y)
     }
 
     /// Whether the federation should stop here.

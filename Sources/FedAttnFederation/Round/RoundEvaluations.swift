@@ -33,13 +33,7 @@ package struct RoundEvaluations: Sendable {
         let report: EvaluationReport
     }
 
-    /// A silo's own selection values, kept from one round to compare with the next.
-    package struct Scores: Sendable, Equatable {
-        package var validationAUC: Double?
-        package var validationNDCG: Double?
-        package var testAUC: Double?
-        package var hitRate: Double?
-    }
+    package typealias Scores = SiloScores
 
     /// What a round's evaluations pool to.
     package struct Pooled: Sendable {
@@ -50,8 +44,10 @@ package struct RoundEvaluations: Sendable {
         package var validationNDCG: Double?
         /// Each silo named, with why, in the order they reported.
         package var disputes: [String] = []
-        /// The silos' own values, for the next round's comparison.
+        /// Every silo's own values, for the next round's comparison.
         package var scores: [String: Scores] = [:]
+        /// The values of the silos the round's figures count (not those left out).
+        package var counted: [String: Scores] = [:]
     }
 
     /// How many times the median silo's count per declared example a silo may report before
@@ -122,6 +118,7 @@ package struct RoundEvaluations: Sendable {
             }
         }
         let kept = entries.filter { !excluded.contains($0.client) }
+        for entry in kept { out.counted[entry.client] = out.scores[entry.client] }
         let weights = Self.shareWeights(kept, &out.disputes)
         for (entry, w) in zip(kept, weights) {
             let r = entry.report
@@ -191,4 +188,24 @@ package struct RoundEvaluations: Sendable {
     }
 
     private static func format(_ value: Double) -> String { String(format: "%.4g", value) }
+}
+
+/// One silo's own figures for a round's model: what the kept round is chosen by, silo by
+/// silo, so that two rounds evaluated by different silos are compared on the silos they share.
+public struct SiloScores: Sendable, Equatable, Codable {
+    public var validationAUC: Double?
+    public var validationNDCG: Double?
+    public var testAUC: Double?
+    public var hitRate: Double?
+
+    public init(validationAUC: Double? = nil, validationNDCG: Double? = nil, testAUC: Double? = nil, hitRate: Double? = nil) {
+        self.validationAUC = validationAUC
+        self.validationNDCG = validationNDCG
+        self.testAUC = testAUC
+        self.hitRate = hitRate
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case validationAUC = "validation_auc", validationNDCG = "validation_ndcg_at_10", testAUC = "test_auc", hitRate = "hr_at_10"
+    }
 }

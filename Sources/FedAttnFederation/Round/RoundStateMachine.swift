@@ -561,6 +561,7 @@ public struct RoundStateMachine: Sendable {
                 ndcgAt20: report.ranking.ndcgAt20,
                 catalogueUsers: report.ranking.catalogueUsers)
             recorded.disputes = pooled.disputes
+            recorded.siloScores = pooled.counted
             if let q = o.dpSamplingRate {
                 book.recordClientLevelRound(samplingRate: q)
                 recorded.dpSamplingRate = q
