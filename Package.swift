@@ -217,6 +217,8 @@ let package = Package(
                 "_FedAttnTestSupport",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "Logging", package: "swift-log"),
+                // A state folder as a later release would leave it.
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

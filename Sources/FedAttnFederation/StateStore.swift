@@ -75,6 +75,28 @@ public final class StateStore: Sendable {
             try StateFolderCheck.check(folder: folder, files: try Self.files(in: folder), rounds: [], historyExists: historyBytes != nil)
         }
         database = try DatabaseQueue(path: path)
+        let migrator = Self.migrator
+        // A folder a newer FedAttention migrated: its schema is not this build's to write.
+        if let newer = try database.read({ db in try migrator.hasBeenSuperseded(db) ? try migrator.appliedIdentifiers(db) : nil }) {
+            let unknown = newer.subtracting(Self.schemaHistory).sorted()
+            throw StateStoreError.newerSchema(folder: folder, unknown: unknown, known: Self.schemaVersion)
+        }
+        try migrator.migrate(database)
+        try StateFolderCheck.check(
+            folder: folder, files: try Self.files(in: folder),
+            rounds: try rounds().map { StateFolderCheck.Round(round: $0.round, modelFile: $0.modelFile, evaluated: $0.evaluation != nil) },
+            historyExists: true)
+    }
+
+    /// The names of the files in `folder`.
+    private static func files(in folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder)
+    }
+
+    /// The state folder's schema, one GRDB migration at a time, oldest first: a folder of an
+    /// earlier release is migrated forward when a coordinator opens it; one that a later
+    /// release migrated past these is refused (`StateStoreError.newerSchema`).
+    static let migrator: DatabaseMigrator = {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("rounds") { db in
             try db.execute(
@@ -116,16 +138,17 @@ public final class StateStore: Sendable {
             try db.execute(sql: "ALTER TABLE round ADD COLUMN disputes TEXT")
             try db.execute(sql: "ALTER TABLE round ADD COLUMN silo_scores TEXT")
         }
-        try migrator.migrate(database)
-        try StateFolderCheck.check(
-            folder: folder, files: try Self.files(in: folder),
-            rounds: try rounds().map { StateFolderCheck.Round(round: $0.round, modelFile: $0.modelFile, evaluated: $0.evaluation != nil) },
-            historyExists: true)
-    }
+        return migrator
+    }()
 
-    /// The names of the files in `folder`.
-    private static func files(in folder: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: folder)
+    /// The migrations this build knows, oldest first.
+    public static let schemaHistory: [String] = migrator.migrations
+    /// This build's schema version: its newest migration.
+    public static var schemaVersion: String { schemaHistory.last ?? "" }
+
+    /// The migrations applied to this folder's history, oldest first.
+    public func appliedSchema() throws -> [String] {
+        try database.read { db in try Self.migrator.appliedMigrations(db) }
     }
 
     /// Makes a newly published version durable: the model file, the server optimiser's
@@ -324,6 +347,9 @@ public enum StateStoreError: Error, CustomStringConvertible {
     case alreadyPublished(round: Int, folder: String)
     case inUse(folder: String, holder: String)
     case cannotLock(folder: String, reason: String)
+    /// The folder's history was migrated by a newer release (`unknown`: its migrations this
+    /// build does not know).
+    case newerSchema(folder: String, unknown: [String], known: String)
 
     public var description: String {
         switch self {
@@ -331,6 +357,9 @@ public enum StateStoreError: Error, CustomStringConvertible {
         case .inUse(let folder, let holder):
             "\(folder) is in use by another coordinator (\(holder)); stop it first, or give this one another --state folder"
         case .cannotLock(let folder, let reason): "\(folder): cannot lock the state folder: \(reason)"
+        case .newerSchema(let folder, let unknown, let known):
+            "\(folder): the state folder was written by a newer FedAttention (its schema has \(unknown.joined(separator: ", ")); this build's "
+                + "ends at \(known)); run the release that wrote it or a later one; nothing was written"
         }
     }
 }

@@ -63,6 +63,7 @@ extension CoordinatorCommand {
                 }
                 var object: [String: Any] = [
                     "rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull(), "select_by": selection.rawValue,
+                    "schema": try store.appliedSchema().last ?? "",
                 ]
                 if !perSilo.isEmpty {
                     object["example_privacy_per_silo"] = perSilo.mapValues {
@@ -99,6 +100,10 @@ extension CoordinatorCommand {
                             ?? "not evaluated"))
             }
             if let best { print("* kept (best \(selection.settingName)): round \(best), \(StateStore.bestModelFile)") }
+            let schema = try store.appliedSchema().last ?? "none"
+            print(
+                "state folder schema: \(schema)"
+                    + (schema == StateStore.schemaVersion ? "" : " (this build's: \(StateStore.schemaVersion); serve migrates it)"))
             // Disputed evaluations (a silo far from the others, or claiming more than its share).
             for r in rounds { for dispute in r.evaluation?.disputes ?? [] { print("round \(r.round): disputed: \(dispute)") } }
             if !perSilo.isEmpty {
