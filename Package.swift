@@ -191,7 +191,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedAttnCodecTests",
-            dependencies: ["FedAttnCodec", "FedAttnCore", "CZstd"],
+            dependencies: ["FedAttnCodec", "FedAttnCore", "CZstd", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -201,7 +201,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FedAttnSecAggTests",
-            dependencies: ["FedAttnSecAgg", "FedAttnCore"],
+            dependencies: ["FedAttnSecAgg", "FedAttnCore", "_FedAttnTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -67,6 +67,10 @@ public enum ZstdFrame {
     /// (The protocol's `Limits.max_zstd_window_log`.)
     public static let maxWindowLog = 23
 
+    /// The most bytes `decompress` sets aside before decoding, whatever size a frame's header
+    /// declares (64 MiB: more than any update or model payload of the benchmarks).
+    static let maxReservedBytes = 64 << 20
+
     /// The window `frame` asks its decoder for, in bytes, read from its header (RFC 8878
     /// section 3.1.1.1): the Window_Descriptor's size, or for a single-segment frame its
     /// content size. Nil when `frame` does not start with a zstd frame header (zstd itself
@@ -119,7 +123,9 @@ public enum ZstdFrame {
         // check above does not read).
         ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Int32(maxWindowLog))
         var result = Data()
-        if declared != ZSTD_CONTENTSIZE_UNKNOWN { result.reserveCapacity(Int(declared)) }
+        // The header's size is a claim, checked only as the frame decodes: sized by it up to
+        // `maxReservedBytes` (a silo's own file may declare up to 16 GiB), grown past that.
+        if declared != ZSTD_CONTENTSIZE_UNKNOWN { result.reserveCapacity(Int(min(declared, UInt64(maxReservedBytes)))) }
         let chunkSize = ZSTD_DStreamOutSize()
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)

@@ -31,6 +31,12 @@ public struct ClickLogReader: Sendable {
     /// A longer one is refused, naming the line it starts on, instead of read on to the
     /// end of the file.
     public static let maxRowBytes = 1 << 20
+    /// The fewest bytes a row takes with its line end: four one-byte fields, three separators
+    /// and a line end (`u,1,0,1` and LF). What the columns are sized for is bounded by it.
+    static let minimumRowBytes = 8
+    /// The most rows the columns are sized for before reading (64 Mi, about 1.4 GB of
+    /// columns; the largest benchmarked silo has 7.9 M rows): more grow as they are read.
+    static let maxReservedRows = 1 << 26
     /// The most characters of a file's text that an error quotes (escaped, then cut with "…").
     static let quotedCharacters = 80
 
@@ -92,7 +98,12 @@ public struct ClickLogReader: Sendable {
             func count(_ byte: UInt8) -> Int { first?.reduce(0) { $0 + ($1 == byte ? 1 : 0) } ?? 0 }
             let lineFeeds = count(UInt8(ascii: "\n"))
             let breaks = lineFeeds > 0 ? lineFeeds : count(UInt8(ascii: "\r"))
-            let expected = first.map { $0.isEmpty ? 0 : Int(Double(size) * Double(breaks) / Double($0.count) * 1.02) } ?? 0
+            // Bounded, in Double, before it becomes an Int: the file's size is what its metadata
+            // says (a sparse file may say 2^63 - 1 bytes, and 1.02 times that traps as an Int),
+            // a file of blank lines would size a row for each byte, and past `maxReservedRows`
+            // the columns grow as they fill.
+            let rowsPerByte = first.map { $0.isEmpty ? 0 : Double(breaks) / Double($0.count) * 1.02 } ?? 0
+            let expected = Int(min(Double(size) * rowsPerByte, Double(size / Self.minimumRowBytes), Double(Self.maxReservedRows)))
             let source = RecordSource {
                 if let piece = first {
                     first = nil

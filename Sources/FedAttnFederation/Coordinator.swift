@@ -132,9 +132,12 @@ public actor Coordinator {
         guard trainExamples >= 1 else {
             throw .invalidRequest("client '\(client)' declares no training examples: a silo without any cannot take part")
         }
-        guard trainExamples <= config.maxTrainExamples else {
+        // Bounded by `maxDeclarableExamples` too, whatever the configuration says: the counts
+        // of hundreds of clients are added up, and must not overflow.
+        let most = min(config.maxTrainExamples, CoordinatorConfig.maxDeclarableExamples)
+        guard trainExamples <= most else {
             throw .invalidRequest(
-                "client '\(client)' declares \(trainExamples) training examples, over the coordinator's limit of \(config.maxTrainExamples) (--max-train-examples)"
+                "client '\(client)' declares \(trainExamples) training examples, over the coordinator's limit of \(most) (--max-train-examples)"
             )
         }
         try machine.checkJoin(client: client, connection: connection, examples: trainExamples)

@@ -31,8 +31,16 @@ public struct CoordinatorConfig: Sendable {
     /// What the kept round is chosen by (and patience counts).
     public var selectBy: SelectionMetric = .auc
     /// The most training examples a client may declare at Join (and so claim for an
-    /// update's weight): a silo claiming 10^12 would otherwise outweigh all others.
+    /// update's weight): a silo claiming 10^12 would otherwise outweigh all others. At most
+    /// `maxDeclarableExamples`.
     public var maxTrainExamples: Int
+    /// The largest `maxTrainExamples` a coordinator takes: 2^40 (about 10^12). Declared counts
+    /// are added up over a round's clients (a round's examples, FedAvg's and FedNova's
+    /// weights, a secure sum's) and multiplied by epochs (local and DP-SGD steps); at this
+    /// bound the sums of 2^23 clients, and the steps of 2^20 epochs, fit an `Int`, where a
+    /// larger bound let a few hundred joined clients, each declaring the most, overflow
+    /// them and stop the process.
+    public static let maxDeclarableExamples = 1 << 40
     /// Example-level DP-SGD in every silo, and its accounting, when set.
     public var examplePrivacy: ExamplePrivacy?
     /// Secure aggregation (SecAgg+), when set: the coordinator sees only the round's sum.

@@ -1,6 +1,6 @@
 import FedAttnCore
 import FedAttnSafetensors
-import Foundation
+public import Foundation
 
 /// Saving and loading a model as one `.safetensors` file whose metadata carries the
 /// configuration, so that the file alone rebuilds the model.
@@ -19,7 +19,14 @@ public enum ModelFile {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw SafetensorsError(source: path, reason: "no such file, or it cannot be read")
         }
-        let header = try Safetensors.readHeader(data, source: path)
+        return try load(data, source: path)
+    }
+
+    /// A model from a file's bytes, checked as `load(from:)` checks a file; `source` names
+    /// the file in errors.
+    /// - Throws: `SafetensorsError`, whatever is wrong with the bytes.
+    public static func load(_ data: Data, source: String) throws -> AttentionModel {
+        let header = try Safetensors.readHeader(data, source: source)
         do throws(ModelConfigError) {
             let config = try ModelConfig(metadata: header.metadata)
             let layout = AttentionModel.layout(for: config)
@@ -27,7 +34,7 @@ public enum ModelFile {
             // Files written by other tools may order tensors differently: re-lay them out.
             return try AttentionModel(config: config, parameters: try reordered(Safetensors.weights(data, header: header), to: layout))
         } catch {
-            throw SafetensorsError(source: path, reason: error.description)
+            throw SafetensorsError(source: source, reason: error.description)
         }
     }
 

@@ -114,6 +114,12 @@ public enum Safetensors {
             }
             entries.append((TensorSpec(name: name, shape: shape), offsets[0], offsets[1]))
         }
+        // Two keys of the JSON object can be one name to Swift (canonically equivalent
+        // Unicode, "\u00e9" and "e\u0301"): a layout cannot hold both, so refuse the file.
+        var names = Set<String>()
+        for entry in entries {
+            guard names.insert(entry.spec.name).inserted else { throw fail("two tensors are named \(quoted(entry.spec.name))") }
+        }
         entries.sort { $0.begin < $1.begin }
         var expected = 0
         for entry in entries {

@@ -30,6 +30,11 @@ public enum RingPacking {
     /// `count` elements of `bits` bits from `data`, which must be exactly their bytes.
     public static func unpack(_ data: Data, count: Int, bits: Int) throws(SecAggError) -> [UInt32] {
         guard (1...32).contains(bits) else { throw .protocolViolation("masked_bits \(bits) is not in 1...32") }
+        // A count the bytes cannot hold is refused before it is multiplied: a declared count
+        // near 2^63 (masked_count is 64 bits on the wire) overflowed `count * bits`.
+        guard count >= 0, count <= data.count * 8 / bits else {
+            throw .protocolViolation("a masked vector of \(data.count) bytes cannot hold \(count) elements of \(bits) bits")
+        }
         let expected = byteCount(count: count, bits: bits)
         guard data.count == expected else {
             throw .protocolViolation("a masked vector of \(data.count) bytes, not the \(expected) of \(count) elements of \(bits) bits")

@@ -17,7 +17,8 @@ public struct RowSet: Sendable, Hashable {
     /// A set read from its bitmap; nil when the bitmap is not (rows + 7) / 8 bytes or sets a
     /// bit past the last row.
     public init?(rows: Int, bitmap: Data) {
-        guard rows >= 0, bitmap.count == (rows + 7) / 8 else { return nil }
+        // Bytes counted without `rows + 7`, which overflows for a row count near Int.max.
+        guard rows >= 0, bitmap.count == rows / 8 + (rows % 8 == 0 ? 0 : 1) else { return nil }
         self.rows = rows
         self.bitmap = [UInt8](bitmap)
         if rows % 8 != 0, let last = self.bitmap.last, last >> UInt8(rows % 8) != 0 { return nil }

@@ -1,20 +1,21 @@
-import FedAttnFederation
-import FedAttnProtocol
+package import FedAttnFederation
+package import FedAttnProtocol
 import FedAttnSecAgg
-import Foundation
+package import Foundation
 import SwiftProtobuf
 
 /// Secure aggregation's messages to and from protocol 8's (see fedattn.proto, "Secure
 /// aggregation"). Reading checks what a hostile peer could break (enum values, id ranges,
 /// a masked vector's byte count); what the round's graph allows is the coordinator's check.
-enum SecureWire {
-    struct Malformed: Error, CustomStringConvertible {
-        let description: String
+/// Package-wide so that the fuzz tests (`WireFuzzTests`) read what a peer sends as the service does.
+package enum SecureWire {
+    package struct Malformed: Error, CustomStringConvertible {
+        package let description: String
     }
 
     static func phase(_ p: SecurePhase) -> Fedattn_V1_SecurePhase { Fedattn_V1_SecurePhase(rawValue: p.rawValue + 1) ?? .unspecified }
 
-    static func phase(_ p: Fedattn_V1_SecurePhase) throws(Malformed) -> SecurePhase {
+    package static func phase(_ p: Fedattn_V1_SecurePhase) throws(Malformed) -> SecurePhase {
         guard let phase = SecurePhase(rawValue: p.rawValue - 1) else { throw Malformed(description: "an unknown secure phase (\(p.rawValue))") }
         return phase
     }
@@ -87,7 +88,7 @@ enum SecureWire {
             weight: p.weight, clip: p.clip, bits: Int(p.bits))
     }
 
-    static func task(_ t: SecureTask) -> Fedattn_V1_SecureTask {
+    package static func task(_ t: SecureTask) -> Fedattn_V1_SecureTask {
         .with {
             $0.round = UInt32(t.round)
             $0.attempt = UInt32(t.attempt)
@@ -102,7 +103,7 @@ enum SecureWire {
         }
     }
 
-    static func task(_ t: Fedattn_V1_SecureTask) throws(Malformed) -> SecureTask {
+    package static func task(_ t: Fedattn_V1_SecureTask) throws(Malformed) -> SecureTask {
         var task = SecureTask(round: Int(t.round), attempt: Int(t.attempt), phase: try phase(t.phase))
         if !t.peerKeys.isEmpty { task.peerKeys = t.peerKeys.map { $0.keys.map(keys) } }
         if !t.shares.isEmpty { task.shares = t.shares.map { $0.shares.map(share) } }
@@ -116,7 +117,7 @@ enum SecureWire {
         return task
     }
 
-    static func reply(_ r: SecureReply) -> Fedattn_V1_SecureReply {
+    package static func reply(_ r: SecureReply) -> Fedattn_V1_SecureReply {
         .with {
             $0.round = UInt32(r.round)
             $0.attempt = UInt32(r.attempt)
@@ -140,7 +141,7 @@ enum SecureWire {
 
     /// The reply as read, its masked vector unpacked from `masked` (the bytes that followed
     /// it). Unmasking shares name no sender (-1): the coordinator names it from the caller.
-    static func reply(_ r: Fedattn_V1_SecureReply, masked: Data) throws(Malformed) -> SecureReply {
+    package static func reply(_ r: Fedattn_V1_SecureReply, masked: Data) throws(Malformed) -> SecureReply {
         var reply = SecureReply(round: Int(r.round), attempt: Int(r.attempt), phase: try phase(r.phase))
         reply.baseVersion = r.baseVersion
         reply.abort = r.abort.isEmpty ? nil : String(r.abort.prefix(1_000))

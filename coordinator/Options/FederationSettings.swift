@@ -305,7 +305,10 @@ struct FederationSettings: ParsableArguments {
             (coordinator.maxUpdateNorm > 0, "--max-update-norm (max_update_norm) must be above 0"),
             (coordinator.maxUpdateBytes >= 1, "--max-update-bytes (max_update_bytes) must be at least 1"),
             (coordinator.uploadTimeout > .zero, "--upload-timeout (upload_timeout) must be at least 1 second"),
-            (coordinator.maxTrainExamples >= 1, "--max-train-examples (max_train_examples) must be at least 1"),
+            (
+                (1...CoordinatorConfig.maxDeclarableExamples).contains(coordinator.maxTrainExamples),
+                "--max-train-examples (max_train_examples) must be in 1...\(CoordinatorConfig.maxDeclarableExamples)"
+            ),
         ]
         if let failed = checks.first(where: { !$0.ok }) { throw ValidationError(failed.message + (config.map { " (flags or \($0))" } ?? "")) }
         var resolved = coordinator
