@@ -393,6 +393,11 @@ public actor Coordinator {
     /// state folder (with one, it is `best.safetensors`).
     public private(set) var keptModel: AttentionModel?
     public var isDone: Bool { machine.isDone }
+    /// Rounds published and evaluated so far (with a state folder, since the federation began).
+    public var completedRounds: Int { machine.completedRounds }
+    /// The round kept by validation so far (`best.safetensors` with a state folder); nil while
+    /// no round has a validation figure. Final once `isDone`.
+    public var keptRound: Int? { machine.selection.bestRound }
     public var currentModel: AttentionModel { global }
     /// Clients whose connection is open, in join order.
     public var connectedClients: [String] { machine.present }

@@ -1,7 +1,12 @@
 import FedAttnFederation
+import FedAttnModel
 import Foundation
 import Testing
 import _FedAttnTestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// What an operator does around a run, with the built executables: asks which version runs,
 /// points a client at the coordinator, names the silos, and stops a process the way a service
@@ -78,6 +83,71 @@ struct OperatorLifecycleTests {
         let again = try BackgroundProcess(Self.coordinator, serve)
         defer { again.stop() }
         #expect(try await again.waitFor("resuming from .*: round ([0-9]+) is the last published") == kept, "\(again.standardError)")
+    }
+
+    /// After its last round the coordinator keeps serving until stopped: a silo joining then is
+    /// told the federation is done and leaves with the kept model, and the metrics are still
+    /// served; SIGTERM ends it with status 0, saying the folder holds the complete federation.
+    /// Started again on that folder, it says so at start and serves it; with --exit-when-done
+    /// it says so and exits at once, without listening.
+    @Test func aFinishedFederationIsServedUntilStoppedAndSaysSoWhenStartedAgain() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let state = work + "/state"
+        let serve = ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "1", "--rounds", "1"]
+        let server = try BackgroundProcess(Self.coordinator, serve + ["--metrics-port", "0"])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let metricsPort = try #require(try await server.waitFor("metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10")
+        func join(_ name: String, _ silo: String, _ extra: [String] = []) throws -> BackgroundProcess {
+            try BackgroundProcess(
+                Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", name, "--data", "\(data)/\(silo)"] + extra)
+        }
+        let first = try join("shop", "silo-00.csv")
+        defer { first.stop() }
+        #expect(try await first.waitForExit() == 0, "\(first.standardError)")
+        let kept = try #require(
+            try await server.waitFor("federation complete \\(1 round, round ([0-9]+) kept \\(best\\.safetensors\\)\\): serving the kept model"),
+            "\(server.standardError)")
+        #expect(kept == "1")
+
+        // Still serving once done: a silo joining now hears DONE and fetches the kept model.
+        let late = try join("video", "silo-01.csv", ["--model-out", work + "/kept.safetensors"])
+        defer { late.stop() }
+        #expect(try await late.waitForExit() == 0, "\(late.standardError)")
+        #expect(late.standardError.contains("federation done") && late.standardError.contains("the kept model"), "\(late.standardError)")
+        #expect(try ModelFile.load(from: work + "/kept.safetensors").parameters == (try ModelFile.load(from: state + "/best.safetensors")).parameters)
+        // And its metrics.
+        let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: body, as: UTF8.self).contains("# TYPE fedattn_rounds_total counter"))
+
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("asked to stop (SIGTERM)"), "it ran on until stopped: \(server.standardError)")
+        #expect(
+            server.standardError.contains(
+                "stopped: \(state) holds the complete federation (1 round, round 1 kept (best.safetensors)); serve on it again"),
+            "\(server.standardError)")
+
+        // Started again on the finished folder: said at start, then served until stopped.
+        let again = try BackgroundProcess(Self.coordinator, serve)
+        defer { again.stop() }
+        try #require(
+            try await again.waitFor("listening on 127\\.0\\.0\\.1:[0-9]+; the federation is complete") != nil, "\(again.standardError)")
+        #expect(
+            again.standardError.contains("\(state) holds a complete federation (1 round, round 1 kept (best.safetensors)): serving its kept model"),
+            "\(again.standardError)")
+        again.send(SIGTERM)
+        #expect(try await again.waitForExit() == 0, "\(again.standardError)")
+
+        // With --exit-when-done: said, and left at once.
+        let once = try ProcessRunner.run(Self.coordinator, serve + ["--exit-when-done"])
+        #expect(once.status == 0, "\(once.standardError)")
+        #expect(
+            once.standardError.contains("\(state) holds a complete federation (1 round, round 1 kept (best.safetensors)); --exit-when-done: exiting"),
+            "\(once.standardError)")
+        #expect(!once.standardError.contains("listening on"), "\(once.standardError)")
     }
 
     /// A coordinator given as a URL or a path is refused at once, naming the form to give (a

@@ -32,6 +32,12 @@ extension CoordinatorCommand {
             name: .long,
             help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
         var portFile: String?
+        @Flag(
+            name: .long,
+            help:
+                "Exit once the federation is done and its clients have fetched the kept model (up to 30 s), or at once on a finished state folder. Without it, serve keeps serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)."
+        )
+        var exitWhenDone = false
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
@@ -82,6 +88,18 @@ extension CoordinatorCommand {
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
+            // A folder whose federation is complete is said so at start, then served as it is
+            // (clients that join are told it is done, and fetch the kept model), or left at once.
+            let completeAtStart = await Self.completion(of: coordinator)
+            if let completeAtStart {
+                guard !exitWhenDone else {
+                    logger.notice("\(state) holds a complete federation (\(completeAtStart)); --exit-when-done: exiting without serving it")
+                    return
+                }
+                logger.notice(
+                    "\(state) holds a complete federation (\(completeAtStart)): serving its kept model, its status and metrics until stopped (SIGTERM or Ctrl-C); clients that join are told it is done"
+                )
+            }
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
                     coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
@@ -95,8 +113,10 @@ extension CoordinatorCommand {
                             throw ValidationError("--port-file \(portFile): cannot write the port there: \(error.localizedDescription)")
                         }
                     }
-                    logger.notice(
-                        "listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
+                    let waiting =
+                        completeAtStart == nil
+                        ? "waiting for \(config.minClients) client(s) to join" : "the federation is complete: clients that join are told so"
+                    logger.notice("listening on \(host.contains(":") ? "[\(host)]" : host):\(port); \(waiting)")
                     // glibc keeps freed buffers of finished calls in its arenas; given back five
                     // times a second, they no longer add to the next peak (10 MB at 200 clients,
                     // at no measurable cost).
@@ -108,6 +128,20 @@ extension CoordinatorCommand {
                     }
                     defer { trimming.cancel() }
                     _ = await coordinator.waitUntilDone()
+                    // Asked to stop first: thrown, so that the server closes every call at once.
+                    try Task.checkCancellation()
+                    guard exitWhenDone else {
+                        if completeAtStart == nil, let complete = await Self.completion(of: coordinator) {
+                            logger.notice(
+                                "federation complete (\(complete)): serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)"
+                            )
+                        }
+                        // Clients asking for a task hear DONE with the kept version and may fetch
+                        // it, /metrics stays up, until runUntilStopped cancels this wait (only
+                        // that ends it); thrown, so that the server closes every call at once.
+                        await coordinator.waitUntil { _ in false }
+                        throw CancellationError()
+                    }
                     // Keep answering for a moment so that every client's next poll hears DONE, and
                     // while clients are still connected (downloading the kept model), up to 30 s.
                     try await Task.sleep(for: .seconds(3))
@@ -150,18 +184,33 @@ extension CoordinatorCommand {
                 group.cancelAll()
                 return first
             }
-            logger.notice("\(Self.stoppedLine(store, state: state, settled: settled && published))")
+            let complete = await Self.completion(of: coordinator)
+            logger.notice("\(Self.stoppedLine(store, state: state, settled: settled && published, complete: complete))")
+        }
+
+        /// What a finished federation is, for the log lines that say so: "20 rounds, round 14
+        /// kept (best.safetensors)", or "12 of the 20 rounds planned (it stopped early), …";
+        /// nil while it is not done.
+        static func completion(of coordinator: Coordinator) async -> String? {
+            guard await coordinator.isDone else { return nil }
+            let (rounds, kept, planned) = (await coordinator.completedRounds, await coordinator.keptRound, coordinator.config.rounds)
+            let count =
+                rounds < planned ? "\(rounds) of the \(planned) rounds planned (it stopped early)" : "\(rounds) round\(rounds == 1 ? "" : "s")"
+            return "\(count), " + (kept.map { "round \($0) kept (best.safetensors)" } ?? "no round kept (no silo held a validation split)")
         }
 
         /// How long a coordinator asked to stop waits for its server to close.
         static let stopGrace: Duration = .seconds(30)
 
         /// What a coordinator that was asked to stop says last: the last round its state folder
-        /// keeps (the rounds before it are kept too), and where serving it again starts.
-        static func stoppedLine(_ store: StateStore, state: String, settled: Bool) -> String {
+        /// keeps (the rounds before it are kept too), and where serving it again starts; or,
+        /// the federation being `complete` (`completion(of:)`), that the folder holds it whole.
+        static func stoppedLine(_ store: StateStore, state: String, settled: Bool, complete: String? = nil) -> String {
             let kept: String
             do {
-                if let last = try store.rounds().last {
+                if let complete {
+                    kept = "\(state) holds the complete federation (\(complete)); serve on it again serves it as it is"
+                } else if let last = try store.rounds().last {
                     let evaluated = last.evaluation == nil ? "not yet evaluated: it is evaluated first when resumed" : "evaluated"
                     kept =
                         "\(state) keeps round \(last.round), the last published (\(evaluated)), and every round before it; "
