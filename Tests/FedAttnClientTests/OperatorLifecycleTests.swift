@@ -117,10 +117,18 @@ struct OperatorLifecycleTests {
         #expect(try await late.waitForExit() == 0, "\(late.standardError)")
         #expect(late.standardError.contains("federation done") && late.standardError.contains("the kept model"), "\(late.standardError)")
         #expect(try ModelFile.load(from: work + "/kept.safetensors").parameters == (try ModelFile.load(from: state + "/best.safetensors")).parameters)
-        // And its metrics.
+        // And its metrics; it is alive, and ready (it still answers clients), saying it is done.
         let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
         #expect((response as? HTTPURLResponse)?.statusCode == 200)
         #expect(String(decoding: body, as: UTF8.self).contains("# TYPE fedattn_rounds_total counter"))
+        let (alive, aliveResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/healthz")!)
+        #expect((aliveResponse as? HTTPURLResponse)?.statusCode == 200 && String(decoding: alive, as: UTF8.self) == "alive\n")
+        let (ready, readyResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/readyz")!)
+        let readyLine = String(decoding: ready, as: UTF8.self)
+        #expect((readyResponse as? HTTPURLResponse)?.statusCode == 200, "\(readyLine)")
+        #expect(
+            readyLine.hasPrefix("ready: listening on 127.0.0.1:\(port), state folder \(state); the federation is complete (1 round, round 1 kept"),
+            "\(readyLine)")
 
         server.send(SIGTERM)
         #expect(try await server.waitForExit() == 0, "\(server.standardError)")

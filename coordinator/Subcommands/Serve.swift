@@ -25,9 +25,13 @@ extension CoordinatorCommand {
         var state: String
         @OptionGroup var settings: FederationSettings
         @Option(name: .long, help: "Least level logged: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
-        @Option(name: .long, help: "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics (off when not given; 0 picks a port).")
+        @Option(
+            name: .long,
+            help:
+                "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics, liveness at /healthz and readiness at /readyz (off when not given; 0 picks a port)."
+        )
         var metricsPort: Int?
-        @Option(name: .long, help: "Address the metrics endpoint listens on.") var metricsHost = "127.0.0.1"
+        @Option(name: .long, help: "Address the metrics, /healthz and /readyz endpoint listens on.") var metricsHost = "127.0.0.1"
         @Option(
             name: .long,
             help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
@@ -88,10 +92,13 @@ extension CoordinatorCommand {
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
+            // What /readyz answers: ready once the server listens, until asked to stop.
+            let readiness = ServingReadiness(stateFolder: state)
             // A folder whose federation is complete is said so at start, then served as it is
             // (clients that join are told it is done, and fetch the kept model), or left at once.
             let completeAtStart = await Self.completion(of: coordinator)
             if let completeAtStart {
+                readiness.complete(completeAtStart)
                 guard !exitWhenDone else {
                     logger.notice("\(state) holds a complete federation (\(completeAtStart)); --exit-when-done: exiting without serving it")
                     return
@@ -116,7 +123,9 @@ extension CoordinatorCommand {
                     let waiting =
                         completeAtStart == nil
                         ? "waiting for \(config.minClients) client(s) to join" : "the federation is complete: clients that join are told so"
-                    logger.notice("listening on \(host.contains(":") ? "[\(host)]" : host):\(port); \(waiting)")
+                    let address = "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+                    readiness.listening(at: address)
+                    logger.notice("listening on \(address); \(waiting)")
                     // glibc keeps freed buffers of finished calls in its arenas; given back five
                     // times a second, they no longer add to the next peak (10 MB at 200 clients,
                     // at no measurable cost).
@@ -130,8 +139,10 @@ extension CoordinatorCommand {
                     _ = await coordinator.waitUntilDone()
                     // Asked to stop first: thrown, so that the server closes every call at once.
                     try Task.checkCancellation()
+                    let complete = await Self.completion(of: coordinator)
+                    if let complete { readiness.complete(complete) }
                     guard exitWhenDone else {
-                        if completeAtStart == nil, let complete = await Self.completion(of: coordinator) {
+                        if completeAtStart == nil, let complete {
                             logger.notice(
                                 "federation complete (\(complete)): serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)"
                             )
@@ -159,12 +170,17 @@ extension CoordinatorCommand {
             let outcome = try await runUntilStopped(
                 grace: Self.stopGrace,
                 onStop: { request in
+                    readiness.stopping("asked to stop (\(request))")
                     logger.notice("asked to stop (\(request)): closing the server and its connections; nothing stored in \(state) is removed")
                 }
             ) { @Sendable () async throws -> Void in
                 guard let metricsPort else { return try await serve() }
-                try await withMetricsServer(host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }) { bound in
-                    logger.notice("metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics")
+                try await withMetricsServer(
+                    host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }, readiness: { readiness.readiness }
+                ) { bound in
+                    logger.notice(
+                        "metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics; liveness at /healthz, readiness at /readyz"
+                    )
                     try await serve()
                 }
             }
