@@ -117,6 +117,9 @@ public actor Coordinator {
                 logger.error("round \(best) is the best so far, but best.safetensors could not be linked to it: \(error)")
             }
         }
+        // What a resumed folder holds, exported from the start.
+        metrics.round.record(resumed.unevaluated?.round ?? machine.completedRounds)
+        if let last = records.last { metrics.showLastRound(last) }
     }
 
     // MARK: Calls from clients
@@ -459,11 +462,12 @@ public actor Coordinator {
     private func perform(_ action: RoundAction, _ update: ClientUpdate?, _ secureReply: SecureReply?) {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
-        case .beginTraining(_, let selected, let attempt):
+        case .beginTraining(let round, let selected, let attempt):
             accumulator = UpdateAccumulator(
                 layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates,
                 weighting: config.server.weighting)
             metrics.selected.record(selected.count)
+            metrics.round.record(round)
             if attempt > 1 { metrics.retries.increment() }
         case .chargePrivacy(let charges): write(.privacyCharges(charges))
         case .fold:
@@ -493,6 +497,7 @@ public actor Coordinator {
         case .record(let record):
             metrics.rounds.increment()
             metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
+            metrics.showLastRound(record)
             let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
             let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
             let spent =

@@ -158,6 +158,74 @@ struct OperatorLifecycleTests {
         #expect(!once.standardError.contains("listening on"), "\(once.standardError)")
     }
 
+    /// What /metrics says: every metric with its # HELP line; the round, the last round's
+    /// pooled test AUC and the privacy it spent, as the state folder's history has them; the
+    /// seconds left on the coordinator's certificate; and the build. A certificate within 30
+    /// days of its expiry is a warning from the start.
+    @Test func everyMetricSaysWhatItIsAndTheyShowTheRoundAUCPrivacyCertificateAndBuild() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let fed = work + "/fed", state = work + "/state"
+        // Certificates for ten days: inside the 30 days of warning.
+        let provision = try ProcessRunner.run(
+            Self.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo", "shop", "--days", "10"])
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let server = try BackgroundProcess(
+            Self.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "1", "--min-clients", "1", "--metrics-port", "0",
+                "--example-target-epsilon", "8",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let metricsPort = try #require(try await server.waitFor("metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"), "\(server.standardError)")
+        let certificate = NSRegularExpression.escapedPattern(for: fed + "/coordinator/cert.pem")
+        let days = try #require(
+            try await server.waitFor("the certificate \(certificate) expires on [0-9TZ:-]+, in ([0-9]+) days: issue a new one"),
+            "\(server.standardError)")
+        #expect(days == "9")
+
+        let client = try BackgroundProcess(
+            Self.client,
+            [
+                "join", "--coordinator", "127.0.0.1:\(port)", "--cert", "\(fed)/silos/shop/cert.pem", "--key", "\(fed)/silos/shop/key.pem",
+                "--ca", "\(fed)/silos/shop/ca.pem", "--data", Fixtures.movieLens("silos/iid-10") + "/silo-00.csv",
+            ])
+        defer { client.stop() }
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        try #require(try await server.waitFor("federation complete") != nil, "\(server.standardError)")
+
+        let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        let text = String(decoding: body, as: UTF8.self)
+        let lines = text.split(separator: "\n").map(String.init)
+        for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
+            let name = line.split(separator: " ")[2]
+            #expect(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "), "no # HELP line for \(name): \(text)")
+        }
+        var samples: [String: Double] = [:]
+        for line in lines where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            samples[String(line[..<space])] = Double(line[line.index(after: space)...])
+        }
+        #expect(samples["fedattn_round"] == 1, "\(text)")
+        let left = try #require(samples["fedattn_certificate_expiry_seconds"], "\(text)")
+        #expect(left > 9 * 86_400 && left <= 10 * 86_400, "\(left)")
+        let version = try ProcessRunner.run(Self.coordinator, ["--version"]).standardOutput
+        let release = try #require(version.split(separator: " ").dropFirst().first, "\(version)")
+        #expect(samples["fedattn_build_info{version=\"\(release)\",protocol=\"\(Coordinator.protocolVersion)\"}"] == 1, "\(text)")
+        #expect(samples["fedattn_epsilon_spent{kind=\"client\"}"] == nil, "no DP-FedAvg here: \(text)")
+
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        // The AUC and the epsilon are the history's.
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let round = try #require((object["rounds"] as? [[String: Any]])?.first, "\(history.standardOutput)")
+        let auc = try #require(round["test_auc"] as? Double), epsilon = try #require(round["example_epsilon"] as? Double)
+        #expect(abs((samples["fedattn_last_test_auc"] ?? 0) - auc) < 1e-9, "\(auc): \(text)")
+        #expect(abs((samples["fedattn_epsilon_spent{kind=\"example\"}"] ?? 0) - epsilon) < 1e-9, "\(epsilon): \(text)")
+    }
+
     /// A coordinator given as a URL or a path is refused at once, naming the form to give (a
     /// URL's host was retried for ten minutes as a name that never resolves).
     @Test func aCoordinatorGivenAsAURLOrAPathIsRefusedAtOnceNamingTheForm() throws {

@@ -70,9 +70,34 @@ extension CoordinatorCommand {
                 return handler
             }
             let registry = PrometheusCollectorRegistry()
-            if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
+            if metricsPort != nil {
+                // Every metric with its # HELP line; this build as a series of its own (1, its
+                // release and wire protocol in the labels), so a dashboard tells what each runs.
+                MetricsSystem.bootstrap(HelpingMetricsFactory(registry: registry))
+                let protocols = BuildVersion.protocols.map { "\($0)" }.joined(separator: ",")
+                registry.makeGauge(
+                    name: "fedattn_build_info", labels: [("version", BuildVersion.release), ("protocol", protocols)],
+                    help: MetricsHelp.line("fedattn_build_info")
+                ).set(to: 1)
+            }
             let logger = Logger(label: "fedattn.coordinator")
             let (modelConfig, config) = try settings.resolve()
+            let transportSecurity = try security.security()
+            // From 30 days before the certificate expires: a warning at start, then daily.
+            let certificate = Self.certificate(of: transportSecurity, file: security.cert)
+            if let certificate, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
+                logger.warning("\(warning)")
+            }
+            let expiryWarnings = Task {
+                guard let certificate else { return }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: CertificateExpiry.repeatEvery)
+                    if !Task.isCancelled, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
+                        logger.warning("\(warning)")
+                    }
+                }
+            }
+            defer { expiryWarnings.cancel() }
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
             let coordinator = try Coordinator(
@@ -109,7 +134,7 @@ extension CoordinatorCommand {
             }
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
-                    coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
+                    coordinator, host: host, port: port, security: transportSecurity, logger: Logger(label: "fedattn.transport")
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
@@ -175,9 +200,19 @@ extension CoordinatorCommand {
                 }
             ) { @Sendable () async throws -> Void in
                 guard let metricsPort else { return try await serve() }
-                try await withMetricsServer(
-                    host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }, readiness: { readiness.readiness }
-                ) { bound in
+                // Seconds left on the certificate, as of each scrape.
+                let expiry = certificate.map { certificate in
+                    (
+                        gauge: registry.makeGauge(
+                            name: "fedattn_certificate_expiry_seconds", labels: [], help: MetricsHelp.line("fedattn_certificate_expiry_seconds")),
+                        notAfter: certificate.notAfter
+                    )
+                }
+                let render = { @Sendable () -> [UInt8] in
+                    if let expiry { expiry.gauge.set(to: expiry.notAfter.timeIntervalSinceNow) }
+                    return registry.emitToBuffer()
+                }
+                try await withMetricsServer(host: metricsHost, port: metricsPort, render: render, readiness: { readiness.readiness }) { bound in
                     logger.notice(
                         "metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics; liveness at /healthz, readiness at /readyz"
                     )
@@ -213,6 +248,12 @@ extension CoordinatorCommand {
             let count =
                 rounds < planned ? "\(rounds) of the \(planned) rounds planned (it stopped early)" : "\(rounds) round\(rounds == 1 ? "" : "s")"
             return "\(count), " + (kept.map { "round \($0) kept (best.safetensors)" } ?? "no round kept (no silo held a validation split)")
+        }
+
+        /// The coordinator's certificate file and when it expires; nil with --insecure.
+        static func certificate(of security: TransportSecurity, file: String?) -> (file: String, notAfter: Date)? {
+            guard case .mutualTLS(let identity) = security, let file, let notAfter = identity.notValidAfter else { return nil }
+            return (file, notAfter)
         }
 
         /// How long a coordinator asked to stop waits for its server to close.
