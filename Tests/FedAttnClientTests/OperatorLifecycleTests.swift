@@ -66,7 +66,7 @@ struct OperatorLifecycleTests {
         client.send(SIGINT)
         #expect(try await client.waitForExit() == 0, "\(client.standardError)")
         #expect(client.standardError.contains("asked to stop (SIGINT): leaving the federation"), "\(client.standardError)")
-        #expect(client.standardError.contains("\nstopped"), "\(client.standardError)")
+        #expect(client.standardError.split(separator: "\n").contains { $0.hasSuffix("Z stopped") }, "\(client.standardError)")
         #expect(try await server.waitFor("shop left") != nil, "\(server.standardError)")
 
         server.send(SIGTERM)
@@ -224,6 +224,54 @@ struct OperatorLifecycleTests {
         let auc = try #require(round["test_auc"] as? Double), epsilon = try #require(round["example_epsilon"] as? Double)
         #expect(abs((samples["fedattn_last_test_auc"] ?? 0) - auc) < 1e-9, "\(auc): \(text)")
         #expect(abs((samples["fedattn_epsilon_spent{kind=\"example\"}"] ?? 0) - epsilon) < 1e-9, "\(epsilon): \(text)")
+    }
+
+    /// A silo's log, read beside the coordinator's: every line of `join` begins with its time,
+    /// ISO 8601 in UTC, and each round says this silo's own test AUC of the federated model
+    /// (with one silo, the pooled figure the history keeps).
+    @Test func aClientsLogIsTimestampedInUTCAndGivesItsOwnTestAUCEachRound() async throws {
+        let state = try Fixtures.temporaryFolder() + "/state"
+        let server = try BackgroundProcess(
+            Self.coordinator,
+            [
+                "serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "1", "--rounds", "2",
+                "--exit-when-done",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let started = Date()
+        let client = try BackgroundProcess(
+            Self.client,
+            [
+                "join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data",
+                Fixtures.movieLens("silos/iid-10") + "/silo-00.csv",
+            ])
+        defer { client.stop() }
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        let finished = Date()
+
+        let log = client.standardError
+        let lines = log.split(separator: "\n").map(String.init)
+        #expect(lines.count > 5, "\(log)")
+        let stamp = try NSRegularExpression(pattern: "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z) [^ ]")
+        let parser = ISO8601DateFormatter()
+        for line in lines {
+            let match = stamp.firstMatch(in: line, range: NSRange(line.startIndex..., in: line))
+            let time = match.flatMap { Range($0.range(at: 1), in: line) }.flatMap { parser.date(from: String(line[$0])) }
+            // Whole seconds: a second's slack either side.
+            #expect(time.map { $0 >= started - 1 && $0 <= finished + 1 } == true, "not stamped with its time in UTC: \(line)")
+        }
+
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]], "\(history.standardOutput)")
+        #expect(rounds.count == 2)
+        for record in rounds {
+            let round = try #require(record["round"] as? Int), auc = try #require(record["test_auc"] as? Double)
+            let said = String(format: "Z round %d: this silo's test AUC %.4f (federated model, ", round, auc)
+            #expect(log.contains(said), "\(said): \(log)")
+        }
     }
 
     /// A coordinator given as a URL or a path is refused at once, naming the form to give (a
