@@ -117,6 +117,9 @@ public actor Coordinator {
                 logger.error("round \(best) is the best so far, but best.safetensors could not be linked to it: \(error)")
             }
         }
+        // What a resumed folder holds, exported from the start.
+        metrics.round.record(resumed.unevaluated?.round ?? machine.completedRounds)
+        if let last = records.last { metrics.showLastRound(last) }
     }
 
     // MARK: Calls from clients
@@ -396,6 +399,11 @@ public actor Coordinator {
     /// state folder (with one, it is `best.safetensors`).
     public private(set) var keptModel: AttentionModel?
     public var isDone: Bool { machine.isDone }
+    /// Rounds published and evaluated so far (with a state folder, since the federation began).
+    public var completedRounds: Int { machine.completedRounds }
+    /// The round kept by validation so far (`best.safetensors` with a state folder); nil while
+    /// no round has a validation figure. Final once `isDone`.
+    public var keptRound: Int? { machine.selection.bestRound }
     public var currentModel: AttentionModel { global }
     /// Clients whose connection is open, in join order.
     public var connectedClients: [String] { machine.present }
@@ -457,11 +465,12 @@ public actor Coordinator {
     private func perform(_ action: RoundAction, _ update: ClientUpdate?, _ secureReply: SecureReply?) {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
-        case .beginTraining(_, let selected, let attempt):
+        case .beginTraining(let round, let selected, let attempt):
             accumulator = UpdateAccumulator(
                 layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates,
                 weighting: config.server.weighting)
             metrics.selected.record(selected.count)
+            metrics.round.record(round)
             if attempt > 1 { metrics.retries.increment() }
         case .chargePrivacy(let charges): write(.privacyCharges(charges))
         case .fold:
@@ -491,6 +500,7 @@ public actor Coordinator {
         case .record(let record):
             metrics.rounds.increment()
             metrics.roundSeconds.recordNanoseconds(Int64(record.seconds * 1e9))
+            metrics.showLastRound(record)
             let auc = record.testAUC.map { String(format: "%.4f", $0) } ?? "n/a"
             let retried = record.retries.isEmpty ? "" : "; retried: " + record.retries.joined(separator: "; ")
             let spent =

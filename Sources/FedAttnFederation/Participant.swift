@@ -16,7 +16,9 @@ public enum ParticipantEvent: Sendable {
     case secured(round: Int, phase: SecurePhase, bytes: Int)
     /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger.
     case privacySpent(round: Int, epsilon: Double, delta: Double)
-    case evaluated(round: Int, examples: Int)
+    /// The round's model was evaluated on this silo's test split and the report sent;
+    /// `testAUC` is this silo's own (nil when its test split holds clicks only, or none).
+    case evaluated(round: Int, examples: Int, testAUC: Double?)
     /// The coordinator no longer wanted this update or evaluation (it arrived after its round
     /// closed, or the coordinator restarted meanwhile); the client carries on with its next task.
     case dropped(round: Int, reason: String)
@@ -158,7 +160,7 @@ public struct Participant: Sendable {
                 let report = try await withModel(version) { try await work.evaluate($0) }
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, report: report)
-                    events(.evaluated(round: round, examples: report.test.examples))
+                    events(.evaluated(round: round, examples: report.test.examples, testAUC: report.test.auc))
                 }
             case .secure(let task):
                 do {

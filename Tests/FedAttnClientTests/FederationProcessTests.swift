@@ -39,7 +39,7 @@ struct FederationProcessTests {
             Self.coordinator,
             [
                 "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
-                "--ca", fed + "/coordinator/ca.pem", "--state", work + "/state", "--rounds", "2", "--min-clients", "3",
+                "--ca", fed + "/coordinator/ca.pem", "--state", work + "/state", "--rounds", "2", "--min-clients", "3", "--exit-when-done",
             ])
         let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
 
@@ -98,7 +98,7 @@ struct CoordinatorRestartTests {
         let port = try Fixtures.freePort()
         let serve = [
             "serve", "--host", "127.0.0.1", "--port", "\(port)", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
-            "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "\(totalRounds)", "--min-clients", "3",
+            "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "\(totalRounds)", "--min-clients", "3", "--exit-when-done",
             // BENCHMARK.md's client settings: at the command line's faster ones, three small silos
             // overfit within 30 rounds, and the check below is that the resumed run still learns.
             "--learning-rate", "0.001", "--batch-size", "256",
@@ -152,11 +152,16 @@ struct CoordinatorRestartTests {
         #expect(html.contains("<th>server rule</th>") && html.contains("<figure id=\"auc\">"))
         #expect(html.components(separatedBy: "<tr").count - 1 >= totalRounds + 1)
 
-        // Started once more on the finished folder, it says so and exits rather than wait for
-        // clients; started with another rule than the run's, it warns that the rule changed.
+        // Started once more on the finished folder with --exit-when-done, it says so and exits
+        // at once, without listening; started with another rule than the run's, it warns that
+        // the rule changed.
         let again = try BackgroundProcess(FederationProcessTests.coordinator, serve + ["--strategy", "fedprox"])
         #expect(try await again.waitForExit() == 0, "\(again.standardError)")
         #expect(again.standardError.contains("round \(totalRounds) is the last published (evaluated)"))
+        #expect(
+            again.standardError.contains("\(state) holds a complete federation (\(totalRounds) rounds, round ")
+                && again.standardError.contains("--exit-when-done: exiting without serving it"), "\(again.standardError)")
+        #expect(!again.standardError.contains("listening on"), "\(again.standardError)")
         #expect(
             again.standardError.contains("server rule was 'fednova' in the run that published round \(totalRounds)"),
             "\(again.standardError)")

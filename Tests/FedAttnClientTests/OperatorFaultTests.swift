@@ -227,6 +227,12 @@ struct OperatorFaultTests {
         let text = String(decoding: body, as: UTF8.self)
         #expect(text.contains("# TYPE fedattn_clients_connected gauge"), "\(text)")
         #expect(text.contains("fedattn_clients_connected 1"), "\(text)")
+        // Beside them, liveness and readiness: its server listens and its state folder is there.
+        let (ready, readyResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/readyz")!)
+        #expect((readyResponse as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: ready, as: UTF8.self).hasPrefix("ready: listening on 127.0.0.1:\(port), state folder "))
+        let (_, aliveResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/healthz")!)
+        #expect((aliveResponse as? HTTPURLResponse)?.statusCode == 200)
         // At notice, a join (info) is not logged; where the server listens is.
         #expect(!server.standardError.contains("shop joined"))
         let bad = try ProcessRunner.run(Self.coordinator, ["serve", "--insecure", "--log-level", "loud", "--state", try Fixtures.temporaryFolder()])

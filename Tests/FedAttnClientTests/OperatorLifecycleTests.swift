@@ -1,7 +1,12 @@
 import FedAttnFederation
+import FedAttnModel
 import Foundation
 import Testing
 import _FedAttnTestSupport
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// What an operator does around a run, with the built executables: asks which version runs,
 /// points a client at the coordinator, names the silos, and stops a process the way a service
@@ -61,7 +66,7 @@ struct OperatorLifecycleTests {
         client.send(SIGINT)
         #expect(try await client.waitForExit() == 0, "\(client.standardError)")
         #expect(client.standardError.contains("asked to stop (SIGINT): leaving the federation"), "\(client.standardError)")
-        #expect(client.standardError.contains("\nstopped"), "\(client.standardError)")
+        #expect(client.standardError.split(separator: "\n").contains { $0.hasSuffix("Z stopped") }, "\(client.standardError)")
         #expect(try await server.waitFor("shop left") != nil, "\(server.standardError)")
 
         server.send(SIGTERM)
@@ -78,6 +83,195 @@ struct OperatorLifecycleTests {
         let again = try BackgroundProcess(Self.coordinator, serve)
         defer { again.stop() }
         #expect(try await again.waitFor("resuming from .*: round ([0-9]+) is the last published") == kept, "\(again.standardError)")
+    }
+
+    /// After its last round the coordinator keeps serving until stopped: a silo joining then is
+    /// told the federation is done and leaves with the kept model, and the metrics are still
+    /// served; SIGTERM ends it with status 0, saying the folder holds the complete federation.
+    /// Started again on that folder, it says so at start and serves it; with --exit-when-done
+    /// it says so and exits at once, without listening.
+    @Test func aFinishedFederationIsServedUntilStoppedAndSaysSoWhenStartedAgain() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let state = work + "/state"
+        let serve = ["serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "1", "--rounds", "1"]
+        let server = try BackgroundProcess(Self.coordinator, serve + ["--metrics-port", "0"])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let metricsPort = try #require(try await server.waitFor("metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10")
+        func join(_ name: String, _ silo: String, _ extra: [String] = []) throws -> BackgroundProcess {
+            try BackgroundProcess(
+                Self.client, ["join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", name, "--data", "\(data)/\(silo)"] + extra)
+        }
+        let first = try join("shop", "silo-00.csv")
+        defer { first.stop() }
+        #expect(try await first.waitForExit() == 0, "\(first.standardError)")
+        let kept = try #require(
+            try await server.waitFor("federation complete \\(1 round, round ([0-9]+) kept \\(best\\.safetensors\\)\\): serving the kept model"),
+            "\(server.standardError)")
+        #expect(kept == "1")
+
+        // Still serving once done: a silo joining now hears DONE and fetches the kept model.
+        let late = try join("video", "silo-01.csv", ["--model-out", work + "/kept.safetensors"])
+        defer { late.stop() }
+        #expect(try await late.waitForExit() == 0, "\(late.standardError)")
+        #expect(late.standardError.contains("federation done") && late.standardError.contains("the kept model"), "\(late.standardError)")
+        #expect(try ModelFile.load(from: work + "/kept.safetensors").parameters == (try ModelFile.load(from: state + "/best.safetensors")).parameters)
+        // And its metrics; it is alive, and ready (it still answers clients), saying it is done.
+        let (body, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        #expect((response as? HTTPURLResponse)?.statusCode == 200)
+        #expect(String(decoding: body, as: UTF8.self).contains("# TYPE fedattn_rounds_total counter"))
+        let (alive, aliveResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/healthz")!)
+        #expect((aliveResponse as? HTTPURLResponse)?.statusCode == 200 && String(decoding: alive, as: UTF8.self) == "alive\n")
+        let (ready, readyResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/readyz")!)
+        let readyLine = String(decoding: ready, as: UTF8.self)
+        #expect((readyResponse as? HTTPURLResponse)?.statusCode == 200, "\(readyLine)")
+        #expect(
+            readyLine.hasPrefix("ready: listening on 127.0.0.1:\(port), state folder \(state); the federation is complete (1 round, round 1 kept"),
+            "\(readyLine)")
+
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("asked to stop (SIGTERM)"), "it ran on until stopped: \(server.standardError)")
+        #expect(
+            server.standardError.contains(
+                "stopped: \(state) holds the complete federation (1 round, round 1 kept (best.safetensors)); serve on it again"),
+            "\(server.standardError)")
+
+        // Started again on the finished folder: said at start, then served until stopped.
+        let again = try BackgroundProcess(Self.coordinator, serve)
+        defer { again.stop() }
+        try #require(
+            try await again.waitFor("listening on 127\\.0\\.0\\.1:[0-9]+; the federation is complete") != nil, "\(again.standardError)")
+        #expect(
+            again.standardError.contains("\(state) holds a complete federation (1 round, round 1 kept (best.safetensors)): serving its kept model"),
+            "\(again.standardError)")
+        again.send(SIGTERM)
+        #expect(try await again.waitForExit() == 0, "\(again.standardError)")
+
+        // With --exit-when-done: said, and left at once.
+        let once = try ProcessRunner.run(Self.coordinator, serve + ["--exit-when-done"])
+        #expect(once.status == 0, "\(once.standardError)")
+        #expect(
+            once.standardError.contains("\(state) holds a complete federation (1 round, round 1 kept (best.safetensors)); --exit-when-done: exiting"),
+            "\(once.standardError)")
+        #expect(!once.standardError.contains("listening on"), "\(once.standardError)")
+    }
+
+    /// What /metrics says: every metric with its # HELP line; the round, the last round's
+    /// pooled test AUC and the privacy it spent, as the state folder's history has them; the
+    /// seconds left on the coordinator's certificate; and the build. A certificate within 30
+    /// days of its expiry is a warning from the start.
+    @Test func everyMetricSaysWhatItIsAndTheyShowTheRoundAUCPrivacyCertificateAndBuild() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let fed = work + "/fed", state = work + "/state"
+        // Certificates for ten days: inside the 30 days of warning.
+        let provision = try ProcessRunner.run(
+            Self.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo", "shop", "--days", "10"])
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let server = try BackgroundProcess(
+            Self.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "1", "--min-clients", "1", "--metrics-port", "0",
+                "--example-target-epsilon", "8",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let metricsPort = try #require(try await server.waitFor("metrics at http://127\\.0\\.0\\.1:([0-9]+)/metrics"), "\(server.standardError)")
+        let certificate = NSRegularExpression.escapedPattern(for: fed + "/coordinator/cert.pem")
+        let days = try #require(
+            try await server.waitFor("the certificate \(certificate) expires on [0-9TZ:-]+, in ([0-9]+) days: issue a new one"),
+            "\(server.standardError)")
+        #expect(days == "9")
+
+        let client = try BackgroundProcess(
+            Self.client,
+            [
+                "join", "--coordinator", "127.0.0.1:\(port)", "--cert", "\(fed)/silos/shop/cert.pem", "--key", "\(fed)/silos/shop/key.pem",
+                "--ca", "\(fed)/silos/shop/ca.pem", "--data", Fixtures.movieLens("silos/iid-10") + "/silo-00.csv",
+            ])
+        defer { client.stop() }
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        try #require(try await server.waitFor("federation complete") != nil, "\(server.standardError)")
+
+        let (body, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/metrics")!)
+        let text = String(decoding: body, as: UTF8.self)
+        let lines = text.split(separator: "\n").map(String.init)
+        for (index, line) in lines.enumerated() where line.hasPrefix("# TYPE ") {
+            let name = line.split(separator: " ")[2]
+            #expect(index > 0 && lines[index - 1].hasPrefix("# HELP \(name) "), "no # HELP line for \(name): \(text)")
+        }
+        var samples: [String: Double] = [:]
+        for line in lines where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " ") else { continue }
+            samples[String(line[..<space])] = Double(line[line.index(after: space)...])
+        }
+        #expect(samples["fedattn_round"] == 1, "\(text)")
+        let left = try #require(samples["fedattn_certificate_expiry_seconds"], "\(text)")
+        #expect(left > 9 * 86_400 && left <= 10 * 86_400, "\(left)")
+        let version = try ProcessRunner.run(Self.coordinator, ["--version"]).standardOutput
+        let release = try #require(version.split(separator: " ").dropFirst().first, "\(version)")
+        #expect(samples["fedattn_build_info{version=\"\(release)\",protocol=\"\(Coordinator.protocolVersion)\"}"] == 1, "\(text)")
+        #expect(samples["fedattn_epsilon_spent{kind=\"client\"}"] == nil, "no DP-FedAvg here: \(text)")
+
+        server.send(SIGTERM)
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        // The AUC and the epsilon are the history's.
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let round = try #require((object["rounds"] as? [[String: Any]])?.first, "\(history.standardOutput)")
+        let auc = try #require(round["test_auc"] as? Double), epsilon = try #require(round["example_epsilon"] as? Double)
+        #expect(abs((samples["fedattn_last_test_auc"] ?? 0) - auc) < 1e-9, "\(auc): \(text)")
+        #expect(abs((samples["fedattn_epsilon_spent{kind=\"example\"}"] ?? 0) - epsilon) < 1e-9, "\(epsilon): \(text)")
+    }
+
+    /// A silo's log, read beside the coordinator's: every line of `join` begins with its time,
+    /// ISO 8601 in UTC, and each round says this silo's own test AUC of the federated model
+    /// (with one silo, the pooled figure the history keeps).
+    @Test func aClientsLogIsTimestampedInUTCAndGivesItsOwnTestAUCEachRound() async throws {
+        let state = try Fixtures.temporaryFolder() + "/state"
+        let server = try BackgroundProcess(
+            Self.coordinator,
+            [
+                "serve", "--insecure", "--host", "127.0.0.1", "--port", "0", "--state", state, "--min-clients", "1", "--rounds", "2",
+                "--exit-when-done",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let started = Date()
+        let client = try BackgroundProcess(
+            Self.client,
+            [
+                "join", "--coordinator", "127.0.0.1:\(port)", "--insecure", "--name", "shop", "--data",
+                Fixtures.movieLens("silos/iid-10") + "/silo-00.csv",
+            ])
+        defer { client.stop() }
+        #expect(try await client.waitForExit() == 0, "\(client.standardError)")
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        let finished = Date()
+
+        let log = client.standardError
+        let lines = log.split(separator: "\n").map(String.init)
+        #expect(lines.count > 5, "\(log)")
+        let stamp = try NSRegularExpression(pattern: "^([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z) [^ ]")
+        let parser = ISO8601DateFormatter()
+        for line in lines {
+            let match = stamp.firstMatch(in: line, range: NSRange(line.startIndex..., in: line))
+            let time = match.flatMap { Range($0.range(at: 1), in: line) }.flatMap { parser.date(from: String(line[$0])) }
+            // Whole seconds: a second's slack either side.
+            #expect(time.map { $0 >= started - 1 && $0 <= finished + 1 } == true, "not stamped with its time in UTC: \(line)")
+        }
+
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]], "\(history.standardOutput)")
+        #expect(rounds.count == 2)
+        for record in rounds {
+            let round = try #require(record["round"] as? Int), auc = try #require(record["test_auc"] as? Double)
+            let said = String(format: "Z round %d: this silo's test AUC %.4f (federated model, ", round, auc)
+            #expect(log.contains(said), "\(said): \(log)")
+        }
     }
 
     /// A coordinator given as a URL or a path is refused at once, naming the form to give (a

@@ -86,7 +86,8 @@ extension ClientCommand {
             let ranking = noRanking ? RankingSet() : builder.rankingSet(log)
             let validationRanking =
                 noRanking || validationFraction == 0 ? RankingSet() : builder.validationRankingSet(log, fraction: validationFraction)
-            let progress = Progress(enabled: true)
+            // A log beside the coordinator's: every line with its time (UTC).
+            let progress = Progress(enabled: true, timestamps: true)
             progress.line(
                 "silo: \(train.count) train, \(validation.count) validation and \(test.count) test examples, \(ranking.count) users ranked"
                     + skippedNote(log.summary, duplicateRows: duplicates))
@@ -204,7 +205,10 @@ extension ClientCommand {
                 progress.line(
                     String(format: "round %d: this silo has spent epsilon %.3f (delta %.3g, example level) by its own ledger", round, epsilon, delta))
             case .secured(let round, let phase, let bytes): progress.line("round \(round): secure aggregation, \(phase): sent \(bytes) bytes")
-            case .evaluated(let round, let examples): progress.line("round \(round): evaluated on \(examples) test examples")
+            case .evaluated(let round, let examples, let auc?):
+                progress.line(String(format: "round %d: this silo's test AUC %.4f (federated model, %d test examples)", round, auc, examples))
+            case .evaluated(let round, let examples, nil):
+                progress.line("round \(round): evaluated on \(examples) test examples (no test AUC: this silo's test split holds one label only)")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .waiting: break
             case .keptModel(let version?): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")

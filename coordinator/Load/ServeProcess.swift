@@ -2,7 +2,8 @@ import FedAttnCore
 import Foundation
 
 /// `fedattn-coordinator serve` as a child process, so that its memory is measured alone:
-/// started with `--port 0 --port-file`, its port read from that file, its peak resident
+/// started with `--port 0 --port-file` and `--exit-when-done` (it ends once its rounds are
+/// done, as a bench needs), its port read from that file, its peak resident
 /// memory read from the operating system once it has ended (`RUSAGE_CHILDREN`, which with a
 /// wrapper such as heaptrack covers the wrapper and the coordinator under it).
 struct ServeProcess {
@@ -11,7 +12,7 @@ struct ServeProcess {
     let logPath: String
     let portPath: String
 
-    /// Starts `serve` with `arguments` (everything but --port and --port-file), under
+    /// Starts `serve` with `arguments` (everything but --port, --port-file and --exit-when-done), under
     /// `wrapper` (a command split at spaces, looked up on PATH) if given.
     init(arguments: [String], wrapper: String?, folder: String) throws {
         logPath = folder + "/serve.log"
@@ -20,7 +21,8 @@ struct ServeProcess {
         let executable = CommandLine.arguments[0]
         process.executableURL = URL(fileURLWithPath: wrapper.first.map(Self.resolve) ?? executable)
         process.arguments =
-            wrapper.dropFirst() + (wrapper.isEmpty ? [] : [executable]) + ["serve", "--port", "0", "--port-file", portPath] + arguments
+            wrapper.dropFirst() + (wrapper.isEmpty ? [] : [executable]) + ["serve", "--port", "0", "--port-file", portPath, "--exit-when-done"]
+            + arguments
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process.standardOutput = FileHandle.nullDevice

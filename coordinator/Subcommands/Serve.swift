@@ -25,13 +25,23 @@ extension CoordinatorCommand {
         var state: String
         @OptionGroup var settings: FederationSettings
         @Option(name: .long, help: "Least level logged: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
-        @Option(name: .long, help: "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics (off when not given; 0 picks a port).")
+        @Option(
+            name: .long,
+            help:
+                "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics, liveness at /healthz and readiness at /readyz (off when not given; 0 picks a port)."
+        )
         var metricsPort: Int?
-        @Option(name: .long, help: "Address the metrics endpoint listens on.") var metricsHost = "127.0.0.1"
+        @Option(name: .long, help: "Address the metrics, /healthz and /readyz endpoint listens on.") var metricsHost = "127.0.0.1"
         @Option(
             name: .long,
             help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
         var portFile: String?
+        @Flag(
+            name: .long,
+            help:
+                "Exit once the federation is done and its clients have fetched the kept model (up to 30 s), or at once on a finished state folder. Without it, serve keeps serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)."
+        )
+        var exitWhenDone = false
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
@@ -60,9 +70,34 @@ extension CoordinatorCommand {
                 return handler
             }
             let registry = PrometheusCollectorRegistry()
-            if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
+            if metricsPort != nil {
+                // Every metric with its # HELP line; this build as a series of its own (1, its
+                // release and wire protocol in the labels), so a dashboard tells what each runs.
+                MetricsSystem.bootstrap(HelpingMetricsFactory(registry: registry))
+                let protocols = BuildVersion.protocols.map { "\($0)" }.joined(separator: ",")
+                registry.makeGauge(
+                    name: "fedattn_build_info", labels: [("version", BuildVersion.release), ("protocol", protocols)],
+                    help: MetricsHelp.line("fedattn_build_info")
+                ).set(to: 1)
+            }
             let logger = Logger(label: "fedattn.coordinator")
             let (modelConfig, config) = try settings.resolve()
+            let transportSecurity = try security.security()
+            // From 30 days before the certificate expires: a warning at start, then daily.
+            let certificate = Self.certificate(of: transportSecurity, file: security.cert)
+            if let certificate, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
+                logger.warning("\(warning)")
+            }
+            let expiryWarnings = Task {
+                guard let certificate else { return }
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: CertificateExpiry.repeatEvery)
+                    if !Task.isCancelled, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
+                        logger.warning("\(warning)")
+                    }
+                }
+            }
+            defer { expiryWarnings.cancel() }
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
             let coordinator = try Coordinator(
@@ -82,9 +117,24 @@ extension CoordinatorCommand {
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
+            // What /readyz answers: ready once the server listens, until asked to stop.
+            let readiness = ServingReadiness(stateFolder: state)
+            // A folder whose federation is complete is said so at start, then served as it is
+            // (clients that join are told it is done, and fetch the kept model), or left at once.
+            let completeAtStart = await Self.completion(of: coordinator)
+            if let completeAtStart {
+                readiness.complete(completeAtStart)
+                guard !exitWhenDone else {
+                    logger.notice("\(state) holds a complete federation (\(completeAtStart)); --exit-when-done: exiting without serving it")
+                    return
+                }
+                logger.notice(
+                    "\(state) holds a complete federation (\(completeAtStart)): serving its kept model, its status and metrics until stopped (SIGTERM or Ctrl-C); clients that join are told it is done"
+                )
+            }
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
-                    coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
+                    coordinator, host: host, port: port, security: transportSecurity, logger: Logger(label: "fedattn.transport")
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
@@ -95,8 +145,12 @@ extension CoordinatorCommand {
                             throw ValidationError("--port-file \(portFile): cannot write the port there: \(error.localizedDescription)")
                         }
                     }
-                    logger.notice(
-                        "listening on \(host.contains(":") ? "[\(host)]" : host):\(port); waiting for \(config.minClients) client(s) to join")
+                    let waiting =
+                        completeAtStart == nil
+                        ? "waiting for \(config.minClients) client(s) to join" : "the federation is complete: clients that join are told so"
+                    let address = "\(host.contains(":") ? "[\(host)]" : host):\(port)"
+                    readiness.listening(at: address)
+                    logger.notice("listening on \(address); \(waiting)")
                     // glibc keeps freed buffers of finished calls in its arenas; given back five
                     // times a second, they no longer add to the next peak (10 MB at 200 clients,
                     // at no measurable cost).
@@ -108,6 +162,22 @@ extension CoordinatorCommand {
                     }
                     defer { trimming.cancel() }
                     _ = await coordinator.waitUntilDone()
+                    // Asked to stop first: thrown, so that the server closes every call at once.
+                    try Task.checkCancellation()
+                    let complete = await Self.completion(of: coordinator)
+                    if let complete { readiness.complete(complete) }
+                    guard exitWhenDone else {
+                        if completeAtStart == nil, let complete {
+                            logger.notice(
+                                "federation complete (\(complete)): serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)"
+                            )
+                        }
+                        // Clients asking for a task hear DONE with the kept version and may fetch
+                        // it, /metrics stays up, until runUntilStopped cancels this wait (only
+                        // that ends it); thrown, so that the server closes every call at once.
+                        await coordinator.waitUntil { _ in false }
+                        throw CancellationError()
+                    }
                     // Keep answering for a moment so that every client's next poll hears DONE, and
                     // while clients are still connected (downloading the kept model), up to 30 s.
                     try await Task.sleep(for: .seconds(3))
@@ -125,12 +195,27 @@ extension CoordinatorCommand {
             let outcome = try await runUntilStopped(
                 grace: Self.stopGrace,
                 onStop: { request in
+                    readiness.stopping("asked to stop (\(request))")
                     logger.notice("asked to stop (\(request)): closing the server and its connections; nothing stored in \(state) is removed")
                 }
             ) { @Sendable () async throws -> Void in
                 guard let metricsPort else { return try await serve() }
-                try await withMetricsServer(host: metricsHost, port: metricsPort, render: { registry.emitToBuffer() }) { bound in
-                    logger.notice("metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics")
+                // Seconds left on the certificate, as of each scrape.
+                let expiry = certificate.map { certificate in
+                    (
+                        gauge: registry.makeGauge(
+                            name: "fedattn_certificate_expiry_seconds", labels: [], help: MetricsHelp.line("fedattn_certificate_expiry_seconds")),
+                        notAfter: certificate.notAfter
+                    )
+                }
+                let render = { @Sendable () -> [UInt8] in
+                    if let expiry { expiry.gauge.set(to: expiry.notAfter.timeIntervalSinceNow) }
+                    return registry.emitToBuffer()
+                }
+                try await withMetricsServer(host: metricsHost, port: metricsPort, render: render, readiness: { readiness.readiness }) { bound in
+                    logger.notice(
+                        "metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics; liveness at /healthz, readiness at /readyz"
+                    )
                     try await serve()
                 }
             }
@@ -150,18 +235,39 @@ extension CoordinatorCommand {
                 group.cancelAll()
                 return first
             }
-            logger.notice("\(Self.stoppedLine(store, state: state, settled: settled && published))")
+            let complete = await Self.completion(of: coordinator)
+            logger.notice("\(Self.stoppedLine(store, state: state, settled: settled && published, complete: complete))")
+        }
+
+        /// What a finished federation is, for the log lines that say so: "20 rounds, round 14
+        /// kept (best.safetensors)", or "12 of the 20 rounds planned (it stopped early), …";
+        /// nil while it is not done.
+        static func completion(of coordinator: Coordinator) async -> String? {
+            guard await coordinator.isDone else { return nil }
+            let (rounds, kept, planned) = (await coordinator.completedRounds, await coordinator.keptRound, coordinator.config.rounds)
+            let count =
+                rounds < planned ? "\(rounds) of the \(planned) rounds planned (it stopped early)" : "\(rounds) round\(rounds == 1 ? "" : "s")"
+            return "\(count), " + (kept.map { "round \($0) kept (best.safetensors)" } ?? "no round kept (no silo held a validation split)")
+        }
+
+        /// The coordinator's certificate file and when it expires; nil with --insecure.
+        static func certificate(of security: TransportSecurity, file: String?) -> (file: String, notAfter: Date)? {
+            guard case .mutualTLS(let identity) = security, let file, let notAfter = identity.notValidAfter else { return nil }
+            return (file, notAfter)
         }
 
         /// How long a coordinator asked to stop waits for its server to close.
         static let stopGrace: Duration = .seconds(30)
 
         /// What a coordinator that was asked to stop says last: the last round its state folder
-        /// keeps (the rounds before it are kept too), and where serving it again starts.
-        static func stoppedLine(_ store: StateStore, state: String, settled: Bool) -> String {
+        /// keeps (the rounds before it are kept too), and where serving it again starts; or,
+        /// the federation being `complete` (`completion(of:)`), that the folder holds it whole.
+        static func stoppedLine(_ store: StateStore, state: String, settled: Bool, complete: String? = nil) -> String {
             let kept: String
             do {
-                if let last = try store.rounds().last {
+                if let complete {
+                    kept = "\(state) holds the complete federation (\(complete)); serve on it again serves it as it is"
+                } else if let last = try store.rounds().last {
                     let evaluated = last.evaluation == nil ? "not yet evaluated: it is evaluated first when resumed" : "evaluated"
                     kept =
                         "\(state) keeps round \(last.round), the last published (\(evaluated)), and every round before it; "
