@@ -32,6 +32,18 @@ extension CoordinatorCommand {
             name: .long,
             help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
         var portFile: String?
+        @Option(
+            name: .long,
+            help:
+                "The allow-list (provision writes DIR/members.txt): only the silos it names are admitted; re-read when it changes, no restart. Without it, every silo whose certificate the federation CA signed is."
+        )
+        var members: String?
+        @Option(
+            name: .long,
+            help:
+                "Revoked certificates by serial (remove writes DIR/revoked.txt), refused at the TLS handshake and on open connections; re-read when it changes. Default: revoked.txt beside --members."
+        )
+        var revoked: String?
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
@@ -62,6 +74,17 @@ extension CoordinatorCommand {
             let registry = PrometheusCollectorRegistry()
             if metricsPort != nil { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
             let logger = Logger(label: "fedattn.coordinator")
+            let revokedFile =
+                revoked ?? members.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("revoked.txt") }
+            let membership: Membership? =
+                if members == nil && revokedFile == nil {
+                    nil
+                } else {
+                    try Membership(membersFile: members, revokedFile: revokedFile, logger: Logger(label: "fedattn.membership"))
+                }
+            logger.notice(
+                "\(membership?.summary ?? "membership: no allow-list (--members): every silo whose certificate the federation CA signed is admitted")"
+            )
             let (modelConfig, config) = try settings.resolve()
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
@@ -84,7 +107,8 @@ extension CoordinatorCommand {
             }
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
-                    coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport")
+                    coordinator, host: host, port: port, security: try security.security(), logger: Logger(label: "fedattn.transport"),
+                    membership: membership
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
