@@ -8,6 +8,6 @@ struct ClientCommand: AsyncParsableCommand {
         commandName: "fedattn-client",
         abstract: "Train, evaluate and use the FedAttention click model on one silo's private data.",
         version: BuildVersion.line("fedattn-client"),
-        subcommands: [Train.self, Evaluate.self, Recommend.self, Bench.self, Synthesize.self, Split.self, Join.self]
+        subcommands: [Train.self, Evaluate.self, Recommend.self, Bench.self, Synthesize.self, Split.self, RequestCertificate.self, Join.self]
     )
 }

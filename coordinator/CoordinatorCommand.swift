@@ -8,6 +8,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         commandName: "fedattn-coordinator",
         abstract: "Coordinate a federation of silos training the FedAttention click model.",
         version: BuildVersion.line("fedattn-coordinator"),
-        subcommands: [Serve.self, Simulate.self, Provision.self, History.self, Report.self, Privacy.self, Bench.self, IdleBench.self]
+        subcommands: [
+            Serve.self, Simulate.self, Provision.self, Sign.self, Remove.self, History.self, Report.self, Privacy.self, Bench.self, IdleBench.self,
+        ]
     )
 }

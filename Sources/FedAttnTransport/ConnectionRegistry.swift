@@ -10,6 +10,8 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var open: Set<String> = []
         var owner: [String: String] = [:]
+        /// Each open connection, by peer, so that one can be asked to close.
+        var channels: [String: any Channel] = [:]
     }
     private let state = Mutex(State())
     private let onClose: @Sendable (_ names: [String], _ peer: String) -> Void
@@ -31,10 +33,14 @@ final class ConnectionRegistry: Sendable {
     /// Tracks `channel` from accept to close. Its key is the peer string gRPC reports.
     func track(_ channel: any Channel) -> EventLoopFuture<Void> {
         let peer = Self.peer(of: channel.remoteAddress)
-        state.withLock { _ = $0.open.insert(peer) }
+        state.withLock { state in
+            _ = state.open.insert(peer)
+            state.channels[peer] = channel
+        }
         channel.closeFuture.whenComplete { [self] _ in
             let names = state.withLock { state in
                 state.open.remove(peer)
+                state.channels[peer] = nil
                 let names = state.owner.filter { $0.value == peer }.map(\.key)
                 for name in names { state.owner[name] = nil }
                 return names
@@ -55,6 +61,27 @@ final class ConnectionRegistry: Sendable {
             state.owner[name] = peer
             return .granted(first: true)
         }
+    }
+
+    /// Stops `peer`'s connection speaking for `name` (a silo refused from now on), so that its
+    /// close no longer counts as that silo leaving, and a later call as `name` on it is a
+    /// first call again.
+    /// - Returns: whether it spoke for `name`.
+    func release(_ name: String, from peer: String) -> Bool {
+        state.withLock { state in
+            guard state.owner[name] == peer else { return false }
+            state.owner[name] = nil
+            return true
+        }
+    }
+
+    /// Asks `peer`'s connection to close once the calls under way on it are answered (HTTP/2
+    /// GOAWAY: the client opens no new call on it), and closes it outright `grace` later if it
+    /// is still open. A refused silo so still hears why.
+    func close(_ peer: String, grace: TimeAmount = .seconds(10)) {
+        guard let channel = state.withLock({ $0.channels[peer] }) else { return }
+        channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
     }
 
     /// The peer string grpc-swift's NIO transport puts in `ServerContext.remotePeer`.

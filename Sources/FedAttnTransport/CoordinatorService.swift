@@ -15,6 +15,9 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
     let security: TransportSecurity
     /// Which connection speaks for each silo name.
     let connections: ConnectionRegistry
+    /// The silos admitted (an allow-list) and the certificates refused (revoked); nil admits
+    /// every silo whose certificate the federation CA signed.
+    let membership: Membership?
     /// At most this many uploads are read at once.
     static let uploadSlots = 8
     let uploads = UploadSlots(capacity: CoordinatorService.uploadSlots)
@@ -296,7 +299,10 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
 
     /// The caller's name: its certificate's common name, or, on plaintext loopback only,
     /// what it says in the identity header. A known client's first call on a new connection
-    /// (its transport reconnected without a Join) makes it present again.
+    /// (its transport reconnected without a Join) makes it present again. A silo the
+    /// membership refuses (not listed, or its certificate revoked, perhaps since its last
+    /// call) is refused with PERMISSION_DENIED, leaves the federation, and its connection is
+    /// closed once the refusal is sent.
     private func identity(_ context: ServerContext, _ metadata: Metadata, joining: Bool = false) async throws -> String {
         guard let name = claimedName(context, metadata) else {
             if case .mutualTLS = security {
@@ -311,6 +317,14 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
             throw RPCError(
                 code: .permissionDenied,
                 message: "the client's name \(SiloName.quoted(name)) is not a silo name (\(problem)); provision it again under another name")
+        }
+        if let membership, let refusal = membership.refusal(name: name, serial: certificateSerial(context)) {
+            // Dropped: the round under way no longer waits for it, and its connection closes.
+            if connections.release(name, from: context.remotePeer) {
+                await coordinator.leave(client: name, connection: context.remotePeer)
+            }
+            connections.close(context.remotePeer)
+            throw RPCError(code: .permissionDenied, message: refusal.description)
         }
         switch connections.claim(name, for: context.remotePeer) {
         case .taken(let other):
@@ -335,6 +349,12 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         }
         guard let name, !name.isEmpty else { return nil }
         return name
+    }
+
+    /// The serial of the caller's certificate; nil without mutual TLS.
+    private func certificateSerial(_ context: ServerContext) -> CertificateSerial? {
+        guard case .mutualTLS = security else { return nil }
+        return (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate.map { serialNumber(of: $0) }
     }
 
     /// The caller as a refusal names it before its identity is checked (a message the

@@ -6,22 +6,28 @@ import Foundation
 extension CoordinatorCommand {
     struct Provision: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a federation's CA, the coordinator's certificate and one start-up kit per silo.",
+            abstract: "Create a federation (its CA, the coordinator's certificate, one start-up kit per silo), or add silos to one.",
             discussion: """
-                Writes DIR/ca/ (the CA certificate and key: keep the key offline), DIR/coordinator/ \
-                (cert.pem, key.pem, ca.pem) and DIR/silos/NAME/ (cert.pem, key.pem, ca.pem and join.sh, \
-                the exact command to run in that silo). Keys are readable by their owner only.
+                A new DIR: writes DIR/ca/ (the CA certificate and key: keep the key offline), DIR/coordinator/ \
+                (cert.pem, key.pem, ca.pem), DIR/silos/NAME/ (cert.pem, key.pem, ca.pem and join.sh, the exact \
+                command to run in that silo), DIR/members.txt listing the silos (serve --members), DIR/revoked.txt \
+                and DIR/issued.txt. A DIR that holds a federation already: adds each silo, its kit signed by the \
+                federation's own CA (DIR/ca/ca.key), and lists it in DIR/members.txt; a coordinator serving with \
+                --members admits it at once, without a restart. Keys are readable by their owner only. For a silo \
+                that makes its own key, run `fedattn-client request-certificate` there and `fedattn-coordinator \
+                sign` here instead: its key never leaves it.
                 """)
 
-        @Option(name: .long, help: "Folder to write into; must not hold a federation already.") var out: String
-        @Option(name: .long, parsing: .upToNextOption, help: "Names or IP addresses clients dial the coordinator by.")
-        var coordinatorHost: [String]
-        @Option(name: .long, help: "The port clients dial.") var port = 7443
+        @Option(name: .long, help: "Folder to write into: a new federation, or one that holds a federation to add silos to.") var out: String
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: "Names or IP addresses clients dial the coordinator by (a new federation; adding, join.sh dials the federation's own).")
+        var coordinatorHost: [String] = []
+        @Option(name: .long, help: "The port clients dial (default 7443; adding, the federation's own).") var port: Int?
         @Option(name: .long, parsing: .upToNextOption, help: "Silo names; each becomes a certificate's common name.") var silo: [String]
-        @Option(name: .long, help: "Days the certificates are valid.") var days = 365
+        @Option(name: .long, help: "Days the certificates are valid (a silo added later: at most until the CA expires).") var days = 365
 
         func validate() throws {
-            guard !coordinatorHost.isEmpty else { throw ValidationError("name at least one --coordinator-host") }
             guard !silo.isEmpty else { throw ValidationError("name at least one --silo") }
             if let duplicate = Dictionary(grouping: silo, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw ValidationError("silo '\(duplicate)' is named twice: each silo needs its own name")
@@ -30,53 +36,142 @@ extension CoordinatorCommand {
                 if let problem = SiloName.problem(with: name) { throw ValidationError("--silo \(SiloName.quoted(name)): \(problem)") }
             }
             guard days >= 1 else { throw ValidationError("--days must be at least 1") }
+            if let port, !(1...65_535).contains(port) { throw ValidationError("--port \(port) is not a port clients can dial: give 1...65535") }
         }
 
         func run() async throws {
-            let files = FileManager.default
-            guard !files.fileExists(atPath: (out as NSString).appendingPathComponent("ca")) else {
-                throw ValidationError("\(out) already holds a federation CA; choose another folder")
+            let folder = FederationFolder(out)
+            // A federation inside another's folder (its silos/, say) would have a CA of its own,
+            // whose certificates the other's coordinator refuses.
+            if let enclosing = FederationFolder.enclosing(out) {
+                throw ValidationError(
+                    "\(out) lies inside the federation in \(enclosing.path) (it holds \(enclosing.caCertificateFile)): a federation made here "
+                        + "would have a CA of its own, whose certificates that coordinator refuses; to add silos to it, give --out \(enclosing.path)")
+            }
+            if folder.holdsFederation {
+                try addSilos(to: folder)
+            } else {
+                guard !FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("ca")) else {
+                    throw ValidationError("\(out)/ca exists but holds no ca.pem: not a federation provision made; choose another folder")
+                }
+                try createFederation(in: folder)
+            }
+        }
+
+        /// A new federation in `folder`: its CA, the coordinator's identity, the silos' kits and lists.
+        private func createFederation(in folder: FederationFolder) throws {
+            guard !coordinatorHost.isEmpty else {
+                throw ValidationError("name at least one --coordinator-host: the names or addresses the silos dial the coordinator by")
             }
             // Every kit's folder checked before anything is written.
-            let silos = (out as NSString).appendingPathComponent("silos")
-            for name in silo { try Self.checkKitFolder(for: name, in: silos) }
+            for name in silo { try Self.checkKitFolder(for: name, in: folder.silosFolder) }
             let validity = TimeInterval(days) * 86_400
+            let address = "\(coordinatorHost[0]):\(port ?? 7443)"
             let authority = try DevCertificateAuthority(name: "FedAttention federation CA", validity: validity)
-            func write(_ text: String, _ path: String, secret: Bool = false) throws {
-                let full = (out as NSString).appendingPathComponent(path)
-                try files.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                guard files.createFile(atPath: full, contents: Data(text.utf8), attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
-                    throw ValidationError("\(full): cannot write")
-                }
-            }
-            try write(authority.certificatePEM, "ca/ca.pem")
-            try write(authority.privateKeyPEM, "ca/ca.key", secret: true)
+            try Self.write(authority.certificatePEM, to: folder.caCertificateFile)
+            try Self.write(authority.privateKeyPEM, to: folder.caKeyFile, secret: true)
             let server = try authority.serverIdentity(hosts: coordinatorHost, validity: validity)
-            try write(server.certificatePEM, "coordinator/cert.pem")
-            try write(server.privateKeyPEM, "coordinator/key.pem", secret: true)
-            try write(server.caCertificatePEM, "coordinator/ca.pem")
+            try Self.write(server.certificatePEM, to: folder.coordinatorFolder + "/cert.pem")
+            try Self.write(server.privateKeyPEM, to: folder.coordinatorFolder + "/key.pem", secret: true)
+            try Self.write(server.caCertificatePEM, to: folder.coordinatorFolder + "/ca.pem")
+            try Self.write(address + "\n", to: folder.addressFile)
+            var issued: [(name: String, certificate: IssuedCertificate)] = []
             for name in silo {
                 let identity = try authority.clientIdentity(name: name, validity: validity)
-                try write(identity.certificatePEM, "silos/\(name)/cert.pem")
-                try write(identity.privateKeyPEM, "silos/\(name)/key.pem", secret: true)
-                try write(identity.caCertificatePEM, "silos/\(name)/ca.pem")
-                let join = """
-                    #!/bin/sh
-                    # Run in silo '\(name)' with its own click log (a path from where you run it); more flags follow it.
-                    data="${1:?usage: join.sh CLICK_LOG [fedattn-client join flags]}"
-                    shift
-                    case "$data" in /*) ;; *) data="$(pwd)/$data" ;; esac
-                    cd "$(dirname "$0")"
-                    exec fedattn-client join --coordinator \(coordinatorHost[0]):\(port) --cert cert.pem --key key.pem --ca ca.pem --data "$data" "$@"
-
-                    """
-                try write(join, "silos/\(name)/join.sh")
-                try files.setAttributes([.posixPermissions: 0o755], ofItemAtPath: (out as NSString).appendingPathComponent("silos/\(name)/join.sh"))
+                let certificate = try Self.writeKit(name, identity: identity, in: folder, dialling: address)
+                issued.append((name: name, certificate: certificate))
             }
-            print("federation written to \(out): ca/, coordinator/, and \(silo.count) silo kit(s) in silos/")
+            try folder.prepareLists()
+            for (name, certificate) in issued {
+                try folder.admit(name, serial: certificate.serial, validUntil: certificate.notValidAfter, how: "provision")
+            }
+            print("federation written to \(out): ca/, coordinator/, and \(silo.count) silo kit(s) in silos/, listed in members.txt")
             print(
-                "start the coordinator with: fedattn-coordinator serve --port \(port) --cert \(out)/coordinator/cert.pem --key \(out)/coordinator/key.pem --ca \(out)/coordinator/ca.pem --state STATE_DIR"
+                "start the coordinator with: fedattn-coordinator serve --port \(port ?? 7443) --cert \(out)/coordinator/cert.pem --key \(out)/coordinator/key.pem --ca \(out)/coordinator/ca.pem --members \(folder.membersFile) --state STATE_DIR"
             )
+        }
+
+        /// Each `--silo` added to the federation in `folder`, its kit signed by the federation's CA.
+        private func addSilos(to folder: FederationFolder) throws {
+            let authority = try DevCertificateAuthority(certificateFile: folder.caCertificateFile, keyFile: folder.caKeyFile)
+            let listed = try folder.memberList()
+            for name in silo {
+                if listed?.contains(name) == true {
+                    throw ValidationError(
+                        "--silo '\(name)' is a member of \(out) already (\(folder.membersFile)); to give it a new certificate, "
+                            + "fedattn-coordinator remove --federation \(out) --silo \(name) first")
+                }
+                try Self.checkKitFolder(for: name, in: folder.silosFolder)
+            }
+            let address = try dialledAddress(of: folder)
+            try folder.prepareLists()
+            for name in silo {
+                let identity = try authority.clientIdentity(name: name, validity: TimeInterval(days) * 86_400)
+                let certificate = try Self.writeKit(name, identity: identity, in: folder, dialling: address)
+                try folder.admit(name, serial: certificate.serial, validUntil: certificate.notValidAfter, how: "provision")
+            }
+            let names = silo.map { "'\($0)'" }.joined(separator: ", ")
+            print("added \(names) to the federation in \(out): kit(s) in \(folder.silosFolder)/, signed by its CA, listed in \(folder.membersFile)")
+            print(
+                "a coordinator serving with --members \(folder.membersFile) admits \(silo.count == 1 ? "it" : "them") at its next call, without a restart; "
+                    + "one serving without --members admits any certificate of this CA already")
+        }
+
+        /// The address the kits' join.sh dial: --coordinator-host and --port when given, else
+        /// the federation's own (coordinator/address.txt; for a federation provisioned before
+        /// it, the coordinator certificate's name and port 7443).
+        private func dialledAddress(of folder: FederationFolder) throws -> String {
+            var recordedHost: String?, recordedPort: Int?
+            if let recorded = (try? String(contentsOfFile: folder.addressFile, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines),
+                let colon = recorded.lastIndex(of: ":")
+            {
+                recordedHost = String(recorded[..<colon])
+                recordedPort = Int(recorded[recorded.index(after: colon)...])
+            }
+            if let host = coordinatorHost.first ?? recordedHost {
+                return "\(host):\(port ?? recordedPort ?? 7443)"
+            }
+            let certificate = try IssuedCertificate(file: folder.coordinatorFolder + "/cert.pem")
+            guard let host = certificate.name else {
+                throw ValidationError(
+                    "\(folder.coordinatorFolder)/cert.pem names no host: give --coordinator-host (and --port) for the kits' join.sh")
+            }
+            print("note: join.sh dials \(host):\(port ?? 7443) (the coordinator certificate's name); give --coordinator-host and --port to change it")
+            return "\(host):\(port ?? 7443)"
+        }
+
+        /// Writes silo `name`'s kit (certificate, key, CA, join.sh dialling `address`) into its
+        /// folder in `folder`'s silos/.
+        /// - Returns: the certificate written, for the record of issued certificates.
+        private static func writeKit(
+            _ name: String, identity: FederationIdentity, in folder: FederationFolder, dialling address: String
+        ) throws -> IssuedCertificate {
+            let kit = folder.kit(name)
+            try write(identity.certificatePEM, to: kit + "/cert.pem")
+            try write(identity.privateKeyPEM, to: kit + "/key.pem", secret: true)
+            try write(identity.caCertificatePEM, to: kit + "/ca.pem")
+            let join = """
+                #!/bin/sh
+                # Run in silo '\(name)' with its own click log (a path from where you run it); more flags follow it.
+                data="${1:?usage: join.sh CLICK_LOG [fedattn-client join flags]}"
+                shift
+                case "$data" in /*) ;; *) data="$(pwd)/$data" ;; esac
+                cd "$(dirname "$0")"
+                exec fedattn-client join --coordinator \(address) --cert cert.pem --key key.pem --ca ca.pem --data "$data" "$@"
+
+                """
+            try write(join, to: kit + "/join.sh")
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: kit + "/join.sh")
+            return try IssuedCertificate(pem: identity.certificatePEM, file: kit + "/cert.pem")
+        }
+
+        /// Writes `text` to `path` (making its folder), readable by its owner only if `secret`.
+        static func write(_ text: String, to path: String, secret: Bool = false) throws {
+            let files = FileManager.default
+            try files.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            guard files.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: secret ? 0o600 : 0o644]) else {
+                throw ValidationError("\(path): cannot write")
+            }
         }
 
         /// Refuses a silo whose kit would not be a new folder of its own directly inside

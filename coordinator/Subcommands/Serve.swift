@@ -42,6 +42,18 @@ extension CoordinatorCommand {
                 "Exit once the federation is done and its clients have fetched the kept model (up to 30 s), or at once on a finished state folder. Without it, serve keeps serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)."
         )
         var exitWhenDone = false
+        @Option(
+            name: .long,
+            help:
+                "The allow-list (provision writes DIR/members.txt): only the silos it names are admitted; re-read when it changes, no restart. Without it, every silo whose certificate the federation CA signed is."
+        )
+        var members: String?
+        @Option(
+            name: .long,
+            help:
+                "Revoked certificates by serial (remove writes DIR/revoked.txt), refused at the TLS handshake and on open connections; re-read when it changes. Default: revoked.txt beside --members."
+        )
+        var revoked: String?
 
         func validate() throws {
             guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
@@ -81,6 +93,17 @@ extension CoordinatorCommand {
                 ).set(to: 1)
             }
             let logger = Logger(label: "fedattn.coordinator")
+            let revokedFile =
+                revoked ?? members.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("revoked.txt") }
+            let membership: Membership? =
+                if members == nil && revokedFile == nil {
+                    nil
+                } else {
+                    try Membership(membersFile: members, revokedFile: revokedFile, logger: Logger(label: "fedattn.membership"))
+                }
+            logger.notice(
+                "\(membership?.summary ?? "membership: no allow-list (--members): every silo whose certificate the federation CA signed is admitted")"
+            )
             let (modelConfig, config) = try settings.resolve()
             let transportSecurity = try security.security()
             // From 30 days before the certificate expires: a warning at start, then daily.
@@ -134,7 +157,8 @@ extension CoordinatorCommand {
             }
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
-                    coordinator, host: host, port: port, security: transportSecurity, logger: Logger(label: "fedattn.transport")
+                    coordinator, host: host, port: port, security: transportSecurity, logger: Logger(label: "fedattn.transport"),
+                    membership: membership
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
