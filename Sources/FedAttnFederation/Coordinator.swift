@@ -118,7 +118,8 @@ public actor Coordinator {
             }
         }
         // What a resumed folder holds, exported from the start.
-        metrics.round.record(resumed.unevaluated?.round ?? machine.completedRounds)
+        let completed = machine.completedRounds
+        metrics.round.record(resumed.unevaluated?.round ?? completed)
         if let last = records.last { metrics.showLastRound(last) }
     }
 

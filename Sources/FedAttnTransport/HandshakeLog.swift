@@ -23,9 +23,10 @@ final class HandshakeLog: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // A completed handshake needs no watching any more.
-        if case TLSUserEvent.handshakeCompleted = event { context.pipeline.syncOperations.removeHandler(self, promise: nil) }
+        // A completed handshake needs no watching any more. The event goes on first: a handler
+        // that has left the pipeline passes nothing further.
         context.fireUserInboundEventTriggered(event)
+        if case TLSUserEvent.handshakeCompleted = event { context.pipeline.syncOperations.removeHandler(self, promise: nil) }
     }
 
     /// Installs the log after `channel`'s TLS handler, if it has one.

@@ -42,8 +42,9 @@ final class RevocationCheck: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
-        context.pipeline.syncOperations.removeHandler(self, promise: nil)
+        // The event goes on before this leaves: a removed handler passes nothing further.
         context.fireUserInboundEventTriggered(event)
+        context.pipeline.syncOperations.removeHandler(self, promise: nil)
     }
 
     /// Why the client presenting `leaf` is refused; nil unless its serial is revoked.

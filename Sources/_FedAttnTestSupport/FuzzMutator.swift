@@ -1,5 +1,5 @@
 import FedAttnCore
-import Foundation
+public import Foundation
 
 /// Seeded mutations of valid inputs, for the fuzz tests of every parser of outside bytes (the
 /// suites named `...FuzzTests`, which `make fuzz-asan` runs longer under AddressSanitizer).

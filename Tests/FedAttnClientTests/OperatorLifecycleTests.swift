@@ -183,7 +183,9 @@ struct OperatorLifecycleTests {
         let days = try #require(
             try await server.waitFor("the certificate \(certificate) expires on [0-9TZ:-]+, in ([0-9]+) days: issue a new one"),
             "\(server.standardError)")
-        #expect(days == "9")
+        // Ten days from provisioning, rounded down; X.509 keeps whole seconds, so a certificate
+        // made within the second may still have all ten.
+        #expect(days == "9" || days == "10", "\(days)")
 
         let client = try BackgroundProcess(
             Self.client,

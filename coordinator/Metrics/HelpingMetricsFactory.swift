@@ -18,26 +18,26 @@ struct HelpingMetricsFactory: MetricsFactory {
     }
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: MetricsHelp.line(label))
+        registry.makeCounter(descriptor: MetricsHelp.descriptor(label), labels: dimensions)
     }
 
     func makeFloatingPointCounter(label: String, dimensions: [(String, String)]) -> any FloatingPointCounterHandler {
-        registry.makeCounter(name: label, labels: dimensions, help: MetricsHelp.line(label))
+        registry.makeCounter(descriptor: MetricsHelp.descriptor(label), labels: dimensions)
     }
 
     func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        registry.makeGauge(name: label, labels: dimensions, help: MetricsHelp.line(label))
+        registry.makeGauge(descriptor: MetricsHelp.descriptor(label), labels: dimensions)
     }
 
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        guard aggregate else { return registry.makeGauge(name: label, labels: dimensions, help: MetricsHelp.line(label)) }
+        guard aggregate else { return registry.makeGauge(descriptor: MetricsHelp.descriptor(label), labels: dimensions) }
         let buckets = plain.valueHistogramBuckets[label] ?? plain.defaultValueHistogramBuckets
-        return registry.makeValueHistogram(name: label, labels: dimensions, buckets: buckets, help: MetricsHelp.line(label))
+        return registry.makeValueHistogram(descriptor: MetricsHelp.descriptor(label), labels: dimensions, buckets: buckets)
     }
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
         let buckets = plain.durationHistogramBuckets[label] ?? plain.defaultDurationHistogramBuckets
-        return registry.makeDurationHistogram(name: label, labels: dimensions, buckets: buckets, help: MetricsHelp.line(label))
+        return registry.makeDurationHistogram(descriptor: MetricsHelp.descriptor(label), labels: dimensions, buckets: buckets)
     }
 
     func destroyCounter(_ handler: any CounterHandler) { plain.destroyCounter(handler) }
@@ -45,4 +45,12 @@ struct HelpingMetricsFactory: MetricsFactory {
     func destroyMeter(_ handler: any MeterHandler) { plain.destroyMeter(handler) }
     func destroyRecorder(_ handler: any RecorderHandler) { plain.destroyRecorder(handler) }
     func destroyTimer(_ handler: any TimerHandler) { plain.destroyTimer(handler) }
+}
+
+extension MetricsHelp {
+    /// The metric `name` with its `# HELP` line, as the registry takes it (the whole name as
+    /// its base name: no namespace, subsystem or unit added).
+    static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: line(name))
+    }
 }

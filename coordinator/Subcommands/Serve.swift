@@ -88,8 +88,7 @@ extension CoordinatorCommand {
                 MetricsSystem.bootstrap(HelpingMetricsFactory(registry: registry))
                 let protocols = BuildVersion.protocols.map { "\($0)" }.joined(separator: ",")
                 registry.makeGauge(
-                    name: "fedattn_build_info", labels: [("version", BuildVersion.release), ("protocol", protocols)],
-                    help: MetricsHelp.line("fedattn_build_info")
+                    descriptor: MetricsHelp.descriptor("fedattn_build_info"), labels: [("version", BuildVersion.release), ("protocol", protocols)]
                 ).set(to: 1)
             }
             let logger = Logger(label: "fedattn.coordinator")
@@ -227,8 +226,7 @@ extension CoordinatorCommand {
                 // Seconds left on the certificate, as of each scrape.
                 let expiry = certificate.map { certificate in
                     (
-                        gauge: registry.makeGauge(
-                            name: "fedattn_certificate_expiry_seconds", labels: [], help: MetricsHelp.line("fedattn_certificate_expiry_seconds")),
+                        gauge: registry.makeGauge(descriptor: MetricsHelp.descriptor("fedattn_certificate_expiry_seconds"), labels: []),
                         notAfter: certificate.notAfter
                     )
                 }
