@@ -8,14 +8,16 @@ import NIOCore
 /// Serves a coordinator over gRPC until `body` returns, then shuts the server down.
 /// `body` receives the port actually bound (so port 0 works); `logger` gets a warning for
 /// each refused call and each failed TLS handshake; `keepalive` says when a silent connection is
-/// gone, `callRate` how many control calls a connection may make. `membership` says which
+/// gone, `callRate` how many control calls a connection may make, `refusalLogBudget` how many
+/// refusal lines a silo (or host) may write. `membership` says which
 /// silos are admitted and which certificates are revoked (refused at the TLS handshake and
 /// at every call); nil admits every silo whose certificate the federation CA signed. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
 /// bound is `TransportError.bind`, with the cause and what to change.
 public func withCoordinatorServer<Result: Sendable>(
     _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity,
     logger: Logger = Logger(label: "fedattn.transport", factory: { _ in SwiftLogNoOpLogHandler() }), keepalive: ServerKeepalive = .standard,
-    callRate: CallRateLimit = CallRateLimit(), membership: Membership? = nil, _ body: @Sendable (_ port: Int) async throws -> Result
+    callRate: CallRateLimit = CallRateLimit(), refusalLogBudget: LogBudget = LogBudget(), membership: Membership? = nil,
+    _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
     let address = try ServerAddress(host: host, port: port)
@@ -47,7 +49,7 @@ public func withCoordinatorServer<Result: Sendable>(
     let server = GRPCServer(
         transport: transport,
         services: [CoordinatorService(coordinator: coordinator, security: security, connections: connections, membership: membership)],
-        interceptors: [RefusalLog(logger: logger), callRate])
+        interceptors: [RefusalLog(logger: logger, budget: refusalLogBudget), callRate])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
         let bound: Int

@@ -3,13 +3,13 @@ import Synchronization
 /// How many lines one source (a peer address) may write to the log per window: a client
 /// refused in a loop (NextTask at thousands of calls a second) cannot flood the log or the
 /// disk. The lines held back are counted and said in the next line the source may write.
-package final class LogBudget: Sendable {
+public final class LogBudget: Sendable {
     /// Lines a source may write in one window.
-    package let lines: Int
+    public let lines: Int
     /// The window's length.
-    package let window: Duration
+    public let window: Duration
     /// The most sources tracked at once; past it the oldest windows are forgotten.
-    package let sources: Int
+    public let sources: Int
 
     private struct Spent {
         var started: ContinuousClock.Instant
@@ -18,7 +18,8 @@ package final class LogBudget: Sendable {
     }
     private let spent = Mutex<[String: Spent]>([:])
 
-    package init(lines: Int = 20, window: Duration = .seconds(10), sources: Int = 10_000) {
+    /// 20 lines every 10 s per source, 10,000 sources tracked, by default.
+    public init(lines: Int = 20, window: Duration = .seconds(10), sources: Int = 10_000) {
         self.lines = lines
         self.window = window
         self.sources = sources
@@ -26,7 +27,7 @@ package final class LogBudget: Sendable {
 
     /// Whether `source` may write a line at `now`, and how many of its lines were held back
     /// since it last could (to say in this one). Nil: hold this line back.
-    package func allow(_ source: String, at now: ContinuousClock.Instant = .now) -> Int? {
+    public func allow(_ source: String, at now: ContinuousClock.Instant = .now) -> Int? {
         spent.withLock { spent in
             var entry = spent[source] ?? Spent(started: now)
             if now - entry.started >= window { entry = Spent(started: now, written: 0, held: entry.held) }

@@ -13,7 +13,7 @@ struct RefusalLog: ServerInterceptor {
     /// Each silo's (or, without a name, each host's) lines per window: every refusal is counted
     /// in the metric, but a client refused in a loop, on one connection or many, writes at most
     /// 20 lines every 10 seconds.
-    let budget = LogBudget()
+    let budget: LogBudget
 
     func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,

@@ -18,12 +18,13 @@ import _FedAttnTestSupport
 struct WireFaultTests {
     /// Serves `coordinator` with a fresh CA and runs `body` with a way to open raw clients.
     static func withServer(
-        _ coordinator: Coordinator, log: LogLines = LogLines(), callRate: CallRateLimit = CallRateLimit(),
+        _ coordinator: Coordinator, log: LogLines = LogLines(), callRate: CallRateLimit = CallRateLimit(), logBudget: LogBudget = LogBudget(),
         _ body: @Sendable (_ connect: @escaping Connect) async throws -> Void
     ) async throws {
         let authority = try DevCertificateAuthority()
         try await withCoordinatorServer(
-            coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity()), logger: log.logger, callRate: callRate
+            coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity()), logger: log.logger, callRate: callRate,
+            refusalLogBudget: logBudget
         ) { port in
             try await body { name, use in
                 let identity = try authority.clientIdentity(name: name)
