@@ -1,4 +1,5 @@
 import FedAttnFederation
+import FedAttnModel
 import Foundation
 import Testing
 import _FedAttnTestSupport
@@ -88,5 +89,21 @@ struct StateFolderCheckTests {
         #expect(try store.rounds().map(\.round) == [1, 2, 3, 4])
         // A new folder, and one whose first round's file is all there is, start too.
         _ = try StateStore(folder: try Fixtures.temporaryFolder())
+    }
+
+    @Test func aFolderOfAnotherModelIsRefusedNamingWhatDiffers() throws {
+        let folder = try Self.folder(published: 1, kept: nil)
+        var other = Fixtures.tinyConfig
+        other.historyLength += 5
+        other.hidden += 8
+        let error = #expect(throws: StateFolderError.self) {
+            _ = try Coordinator(
+                modelConfig: other, config: CoordinatorConfig(rounds: 2, minClients: 1), initialModel: try AttentionModel(config: other, seed: 0),
+                store: try StateStore(folder: folder))
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("history_length \(Fixtures.tinyConfig.historyLength) in the folder, \(other.historyLength) asked"), "\(message)")
+        #expect(message.contains("hidden \(Fixtures.tinyConfig.hidden) in the folder, \(other.hidden) asked"), "\(message)")
+        #expect(!message.contains("items"), "\(message)")
     }
 }

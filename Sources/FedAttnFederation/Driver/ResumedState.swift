@@ -30,9 +30,7 @@ struct ResumedState {
         let stored = try store.rounds()
         if let last = stored.last {
             model = try store.model(of: last)
-            guard model.config == modelConfig else {
-                throw StateFolderError("\(store.folder): holds a model of another configuration (items \(model.config.items))")
-            }
+            guard model.config == modelConfig else { throw Self.otherConfiguration(folder: store.folder, stored: model.config, asked: modelConfig) }
             records = stored.compactMap(\.evaluation)
             try Self.restoreServerState(of: last, from: store, into: &self.strategy, model: model.parameters.layout)
             if last.evaluation == nil {
@@ -48,6 +46,17 @@ struct ResumedState {
             knownRows = rows
         }
         privacyCharges = try store.privacyCharges()
+    }
+
+    /// The refusal of a folder whose model differs from the one asked for, naming every
+    /// setting that differs (by its metadata name) with both values.
+    static func otherConfiguration(folder: String, stored: ModelConfig, asked: ModelConfig) -> StateFolderError {
+        let (a, b) = (stored.metadata, asked.metadata)
+        let differing = Set(a.keys).union(b.keys).sorted().filter { a[$0] != b[$0] }
+            .map { "\($0) \(a[$0] ?? "absent") in the folder, \(b[$0] ?? "absent") asked" }
+        return StateFolderError(
+            "\(folder): holds a model of another configuration (\(differing.joined(separator: "; "))); "
+                + "run with the folder's settings, or start a new --state folder")
     }
 
     /// Gives `strategy` the state stored with round `last`; refuses a state folder whose
