@@ -129,6 +129,24 @@ extension FederationIdentity {
         }
     }
 
+    /// Refuses a certificate not meant for a server: one whose extended key usage does not
+    /// include serverAuth (a silo's client certificate). TLS would listen with it, and every
+    /// client would then be told the coordinator's certificate is not signed by the CA or has
+    /// expired, which is not what is wrong.
+    /// - Throws: `TransportError.certificate` naming the file and what to give instead.
+    public func checkServerUse(certificateFile: String) throws(TransportError) {
+        let leaf = try Self.certificates(in: certificatePEM, file: certificateFile)[0]
+        let usage: ExtendedKeyUsage?
+        do { usage = try leaf.extensions.extendedKeyUsage } catch {
+            throw .certificate("\(certificateFile): its extended key usage cannot be read (\(error))")
+        }
+        guard let usage, !usage.contains(.serverAuth) else { return }
+        throw .certificate(
+            "\(certificateFile) ('\(leaf.subject)') is not a server certificate (its extended key usage is "
+                + "\(usage.map { "\($0)" }.joined(separator: ", ")), without serverAuth): a silo's certificate cannot serve; give the "
+                + "coordinator's (provision writes it to coordinator/cert.pem)")
+    }
+
     /// The certificates of a PEM file, in order, as TLS reads them: blocks of other kinds (a
     /// key kept beside them) are passed over, and a file with none is refused.
     static func certificates(in pem: String, file: String) throws(TransportError) -> [Certificate] {

@@ -172,4 +172,15 @@ struct CertificateChainTests {
             #expect(info.model == Fixtures.syntheticConfig)
         }
     }
+
+    @Test func aSilosCertificateCannotServe() throws {
+        let authority = try DevCertificateAuthority()
+        #expect(throws: Never.self) { try authority.serverIdentity().checkServerUse(certificateFile: "coordinator/cert.pem") }
+        let error = #expect(throws: TransportError.self) {
+            try authority.clientIdentity(name: "retail").checkServerUse(certificateFile: "silos/retail/cert.pem")
+        }
+        #expect(
+            error.map { "\($0)" }?.contains("silos/retail/cert.pem ('CN=retail") == true
+                && error.map { "\($0)" }?.contains("is not a server certificate") == true, "\(String(describing: error))")
+    }
 }

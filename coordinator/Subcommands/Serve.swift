@@ -105,6 +105,7 @@ extension CoordinatorCommand {
             )
             let (modelConfig, config) = try settings.resolve()
             let transportSecurity = try security.security()
+            if case .mutualTLS(let identity) = transportSecurity, let cert = security.cert { try identity.checkServerUse(certificateFile: cert) }
             // From 30 days before the certificate expires: a warning at start, then daily.
             let certificate = Self.certificate(of: transportSecurity, file: security.cert)
             if let certificate, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
