@@ -29,16 +29,12 @@ public struct ServerKeepalive: Sendable, Equatable {
     /// The longest a connection may send nothing before it is closed.
     public var silentLimit: Duration { time + timeout }
 
-    static func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
-    }
-
     /// Puts the watch at the front of `channel`'s pipeline (before TLS: any bytes count).
     func watch(_ channel: any Channel, logger: Logger) -> EventLoopFuture<Void> {
         let limit = silentLimit
         return channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandlers(
-                [IdleStateHandler(readTimeout: .nanoseconds(Self.nanoseconds(limit))), SilentPeerCloser(limit: limit, logger: logger)],
+                [IdleStateHandler(readTimeout: TimeAmount(limit)), SilentPeerCloser(limit: limit, logger: logger)],
                 position: .first)
         }
     }
