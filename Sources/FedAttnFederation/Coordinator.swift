@@ -412,6 +412,12 @@ public actor Coordinator {
     /// stored, or waits to be stored again. A coordinator asked to stop waits for it to end.
     public var isPublishing: Bool { if case .publishing = machine.phase { true } else { false } }
 
+    /// The live part of the status page (`CoordinatorStatusSource`): the phase, who is
+    /// connected, and the history and privacy ledger as they stand (copy-on-write: no record
+    /// is copied), so that a page load holds the actor no longer than that; the page itself
+    /// is built outside it.
+    public var statusSnapshot: CoordinatorSnapshot { machine.statusSnapshot(history: records) }
+
     /// Waits until every round is published and evaluated.
     public func waitUntilDone() async -> [RoundRecord] {
         while !machine.isDone, !Task.isCancelled {

@@ -268,6 +268,18 @@ public final class StateStore: Sendable {
         }
     }
 
+    /// When each stored round was published, by round (for the status page; `rounds()`
+    /// leaves the time out).
+    public func publicationTimes() throws -> [Int: Date] {
+        try database.read { db -> [Int: Date] in
+            var times: [Int: Date] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT round, published_at FROM round") {
+                times[row["round"] as Int] = Date(timeIntervalSince1970: row["published_at"] as Double)
+            }
+            return times
+        }
+    }
+
     /// The model of a stored round.
     public func model(of round: StoredRound) throws -> AttentionModel {
         try ModelFile.load(from: (folder as NSString).appendingPathComponent(round.modelFile))

@@ -70,6 +70,10 @@ public final class Membership: Sendable {
         return MembershipRefusal(.revoked(name: name, serial: serial, issuedTo: holder, file: revokedFile))
     }
 
+    /// The silos the allow-list names now, sorted (re-read first if it changed); nil without
+    /// an allow-list.
+    public var allowList: [String]? { current().members.map { $0.sorted() } }
+
     /// What `serve` says of its membership as it starts.
     public var summary: String {
         let (members, revoked) = current()

@@ -155,6 +155,9 @@ public struct RoundStateMachine: Sendable {
         members.filter { $0.value.connection != nil }.sorted { $0.value.order < $1.value.order }.map(\.key)
     }
 
+    /// Example-level DP-SGD's charges so far, silo by silo, for the status page.
+    var privacyCharges: [String: [PrivacyCharge]] { book.charges }
+
     /// When the machine next needs a `.tick`: a round's or an evaluation's deadline, or the
     /// next attempt at storing a model.
     public var nextDeadline: Duration? {
