@@ -39,6 +39,9 @@ public final class ServingReadiness: Sendable {
     /// The process was asked to stop (`why`, e.g. `asked to stop (SIGTERM)`): not ready from now on.
     public func stopping(_ why: String) { state.withLock { $0.stopping = why } }
 
+    /// Why the process stops (`stopping(_:)`'s line), for the status page; nil while it does not.
+    public var stoppingReason: String? { state.withLock { $0.stopping } }
+
     /// The federation is complete (`summary`, e.g. `20 rounds, round 14 kept (best.safetensors)`):
     /// still ready, and the line says so.
     public func complete(_ summary: String) { state.withLock { $0.complete = summary } }
