@@ -122,9 +122,9 @@ public struct ReportPage: Sendable {
             bestRound.map { best in
                 let row = rounds.first { $0.round == best }
                 return
-                    "<p class=\"kept\">Kept: round \(best) (validation AUC \(Self.number(row?.validationAUC)), validation NDCG@10 \(Self.number(row?.validationNDCG)), test AUC \(Self.number(row?.testAUC))), marked on every plot.</p>"
+                    "<p class=\"kept\">Kept: round \(best) (validation AUC \(HTML.number(row?.validationAUC)), validation NDCG@10 \(HTML.number(row?.validationNDCG)), test AUC \(HTML.number(row?.testAUC))), marked on every plot.</p>"
             } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
-        let settingRows = settings.map { "<tr><th>\(Self.escape($0.name))</th><td>\(Self.escape($0.value))</td></tr>" }.joined(separator: "\n")
+        let settingRows = settings.map { "<tr><th>\(HTML.escape($0.name))</th><td>\(HTML.escape($0.value))</td></tr>" }.joined(separator: "\n")
         // A round evaluated by fewer silos than an earlier one is marked: its figures are
         // another population's (model selection compares it on the silos both share).
         var fullest = 0
@@ -134,27 +134,23 @@ public struct ReportPage: Sendable {
                 + r.disputes.map { "disputed: \($0)" }
         }
         let roundRows = zip(rounds, notes).map { r, notes in
-            "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(Self.number(r.testAUC))</td><td>\(Self.number(r.validationAUC))</td>"
-                + "<td>\(Self.number(r.testLogLoss))</td><td>\(Self.number(r.hitRate))</td><td>\(Self.number(r.ndcg))</td>"
-                + "<td>\(Self.number(r.recallAt20))</td><td>\(Self.number(r.ndcgAt20))</td>"
+            "<tr\(r.round == bestRound ? " class=\"best\"" : "")><td>\(r.round)</td><td>\(HTML.number(r.testAUC))</td><td>\(HTML.number(r.validationAUC))</td>"
+                + "<td>\(HTML.number(r.testLogLoss))</td><td>\(HTML.number(r.hitRate))</td><td>\(HTML.number(r.ndcg))</td>"
+                + "<td>\(HTML.number(r.recallAt20))</td><td>\(HTML.number(r.ndcgAt20))</td>"
                 + "<td>\(r.bytesUpPerClient)</td><td>\(r.bytesDownPerClient)</td><td>\(String(format: "%.2f", r.seconds))</td>"
-                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(Self.number(r.epsilon))</td><td>\(Self.number(r.exampleEpsilon))</td>" : "")"
-                + "<td>\(Self.escape(notes.joined(separator: "; ")))</td></tr>"
+                + "<td>\(String(format: "%.2f", r.trainSeconds))</td>\(isPrivate ? "<td>\(HTML.number(r.epsilon))</td><td>\(HTML.number(r.exampleEpsilon))</td>" : "")"
+                + "<td>\(HTML.escape(notes.joined(separator: "; ")))</td></tr>"
         }.joined(separator: "\n")
         return """
             <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8"><title>\(Self.escape(title))</title>
+            <html lang="en"><head><meta charset="utf-8"><title>\(HTML.escape(title))</title>
             <style>
-            body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
-            h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
+            \(HTML.style)
             .plots { display: flex; flex-wrap: wrap; gap: 16px; }
             figure { margin: 0; } figcaption { font-weight: 600; margin-bottom: 4px; }
-            table { border-collapse: collapse; } th, td { padding: 2px 10px; text-align: right; border-bottom: 1px solid #eee; }
-            th { text-align: left; } tr.best td { background: #fff3c4; font-weight: 600; }
-            .kept { background: #fff3c4; display: inline-block; padding: 4px 8px; }
             </style></head>
             <body>
-            <h1>\(Self.escape(title))</h1>
+            <h1>\(HTML.escape(title))</h1>
             \(kept)
             <div class="plots">
             \(plots.joined(separator: "\n"))
@@ -181,7 +177,7 @@ public struct ReportPage: Sendable {
         let xs = rounds.map { Double($0.round) }
         let values = series.flatMap { $0.values.compactMap { $0 } }
         guard let xMin = xs.min(), let xMax = xs.max(), var yMin = values.min(), var yMax = values.max() else {
-            return "<figure id=\"\(id)\"><figcaption>\(Self.escape(caption))</figcaption><p>no values</p></figure>"
+            return "<figure id=\"\(id)\"><figcaption>\(HTML.escape(caption))</figcaption><p>no values</p></figure>"
         }
         if yMax - yMin < 1e-12 { (yMin, yMax) = (yMin - 0.5, yMax + 0.5) }
         let pad = (yMax - yMin) * 0.05
@@ -191,7 +187,7 @@ public struct ReportPage: Sendable {
         func y(_ value: Double) -> Double { top + (1 - (value - yMin) / (yMax - yMin)) * plotHeight }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
         var svg = [
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(Self.escape(caption))\">",
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(HTML.escape(caption))\">",
             "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(plotWidth))\" height=\"\(f(plotHeight))\" fill=\"#fafafa\" stroke=\"#ccc\"/>",
         ]
         for k in 0...4 {
@@ -218,7 +214,7 @@ public struct ReportPage: Sendable {
             let points = zip(xs, s.values).compactMap { px, v in v.map { "\(f(x(px))),\(f(y($0)))" } }
             guard !points.isEmpty else { continue }
             svg.append(
-                "<polyline class=\"series\" data-series=\"\(Self.escape(s.name))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
+                "<polyline class=\"series\" data-series=\"\(HTML.escape(s.name))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\"/>"
             )
             for point in points {
                 let xy = point.split(separator: ",")
@@ -226,10 +222,10 @@ public struct ReportPage: Sendable {
             }
             let legendX = left + 8 + Double(index) * (series.count > 3 ? 130 : 190)
             svg.append("<rect x=\"\(f(legendX))\" y=\"8\" width=\"14\" height=\"4\" fill=\"\(s.color)\"/>")
-            svg.append("<text x=\"\(f(legendX + 18))\" y=\"14\" font-size=\"11\">\(Self.escape(s.name))</text>")
+            svg.append("<text x=\"\(f(legendX + 18))\" y=\"14\" font-size=\"11\">\(HTML.escape(s.name))</text>")
         }
         svg.append("</svg>")
-        return "<figure id=\"\(id)\"><figcaption>\(Self.escape(caption))</figcaption>\n\(svg.joined(separator: "\n"))\n</figure>"
+        return "<figure id=\"\(id)\"><figcaption>\(HTML.escape(caption))</figcaption>\n\(svg.joined(separator: "\n"))\n</figure>"
     }
 
     static func tick(_ value: Double) -> String {
@@ -238,12 +234,5 @@ public struct ReportPage: Sendable {
         if magnitude >= 100 { return String(format: "%.0f", value) }
         if magnitude >= 1 { return String(format: "%.2f", value) }
         return String(format: "%.3f", value)
-    }
-
-    static func number(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "n/a" }
-
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-            .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
