@@ -3,6 +3,7 @@ import FedAttnCommandLine
 import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
+import FedAttnSimulation
 import FedAttnTransport
 import Foundation
 import Logging
@@ -28,10 +29,13 @@ extension CoordinatorCommand {
         @Option(
             name: .long,
             help:
-                "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics, liveness at /healthz and readiness at /readyz (off when not given; 0 picks a port)."
+                "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics, liveness at /healthz, readiness at /readyz, and the federation's status page at / and /status (its JSON at /status.json) (off when not given; 0 picks a port)."
         )
         var metricsPort: Int?
-        @Option(name: .long, help: "Address the metrics, /healthz and /readyz endpoint listens on.") var metricsHost = "127.0.0.1"
+        @Option(
+            name: .long,
+            help: "Address the metrics, /healthz, /readyz and status page endpoint listens on (no authentication: loopback or a monitoring network).")
+        var metricsHost = "127.0.0.1"
         @Option(
             name: .long,
             help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
@@ -235,10 +239,17 @@ extension CoordinatorCommand {
                     if let expiry { expiry.gauge.set(to: expiry.notAfter.timeIntervalSinceNow) }
                     return registry.emitToBuffer()
                 }
-                try await withMetricsServer(host: metricsHost, port: metricsPort, render: render, readiness: { readiness.readiness }) { bound in
+                // The status page, built when asked for (CoordinatorStatusSource says what it costs the coordinator).
+                let status = StatusPage.serving(
+                    CoordinatorStatusSource(
+                        coordinator: coordinator, store: store, membership: membership, certificate: certificate,
+                        stopping: { readiness.stoppingReason }))
+                try await withMetricsServer(
+                    host: metricsHost, port: metricsPort, render: render, readiness: { readiness.readiness }, status: status
+                ) { bound in
+                    let base = "http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)"
                     logger.notice(
-                        "metrics at http://\(metricsHost.contains(":") ? "[\(metricsHost)]" : metricsHost):\(bound)/metrics; liveness at /healthz, readiness at /readyz"
-                    )
+                        "metrics at \(base)/metrics; liveness at /healthz, readiness at /readyz; status page at \(base)/status (JSON: /status.json)")
                     try await serve()
                 }
             }
