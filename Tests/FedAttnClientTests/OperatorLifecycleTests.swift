@@ -129,6 +129,20 @@ struct OperatorLifecycleTests {
         #expect(
             readyLine.hasPrefix("ready: listening on 127.0.0.1:\(port), state folder \(state); the federation is complete (1 round, round 1 kept"),
             "\(readyLine)")
+        // Its status page says so too, and its JSON, for scripts, names the round kept, when it
+        // was published and the silos seen (connected or not: their leaving may still be under way).
+        let (page, pageResponse) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/status")!)
+        let pageHTTP = try #require(pageResponse as? HTTPURLResponse)
+        #expect(pageHTTP.statusCode == 200 && pageHTTP.value(forHTTPHeaderField: "Content-Type") == "text/html; charset=utf-8")
+        #expect(String(decoding: page, as: UTF8.self).contains("complete: 1 round, round 1 kept"), "\(String(decoding: page, as: UTF8.self))")
+        let (json, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(metricsPort)/status.json")!)
+        let status = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any], "\(String(decoding: json, as: UTF8.self))")
+        #expect((status["phase"] as? [String: Any])?["state"] as? String == "complete")
+        #expect(status["kept_round"] as? Int == 1)
+        let statusRounds = try #require(status["rounds"] as? [[String: Any]])
+        #expect(statusRounds.count == 1 && statusRounds.first?["published_at"] as? String != nil, "\(statusRounds)")
+        let silos = (status["silos"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(silos.sorted() == ["shop", "video"], "\(silos)")
 
         server.send(SIGTERM)
         #expect(try await server.waitForExit() == 0, "\(server.standardError)")
