@@ -38,17 +38,17 @@ public struct CoordinatorSnapshot: Sendable {
 extension RoundStateMachine {
     /// The machine's part of a status page, with the coordinator's `history`.
     func statusSnapshot(history: [RoundRecord]) -> CoordinatorSnapshot {
-        let (state, round): (CoordinatorStatus.Phase.State, Int?) =
-            switch phase {
-            case .waitingForClients: (.waiting, nil)
-            case .training(let t): (.training, t.round)
-            case .securing(let s): (.securing, s.training.round)
-            case .publishing(let p): (.publishing, p.outcome.round)
-            case .evaluating(let e): (.evaluating, e.outcome.round)
-            case .done: (.complete, nil)
-            }
+        let now: (state: CoordinatorStatus.Phase.State, round: Int?)
+        switch phase {
+        case .waitingForClients: now = (.waiting, nil)
+        case .training(let t): now = (.training, t.round)
+        case .securing(let s): now = (.securing, s.training.round)
+        case .publishing(let p): now = (.publishing, p.outcome.round)
+        case .evaluating(let e): now = (.evaluating, e.outcome.round)
+        case .done: now = (.complete, nil)
+        }
         return CoordinatorSnapshot(
-            state: state, round: round, connected: present, joined: Array(members.keys), history: history, keptRound: selection.bestRound,
+            state: now.state, round: now.round, connected: present, joined: Array(members.keys), history: history, keptRound: selection.bestRound,
             completedRounds: completedRounds, privacyCharges: privacyCharges)
     }
 }
