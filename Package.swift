@@ -139,7 +139,10 @@ let package = Package(
         ),
         .target(
             name: "FedAttnCommandLine",
-            dependencies: ["FedAttnTransport", "FedAttnFederation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "FedAttnTransport", "FedAttnFederation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -247,8 +250,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FedAttnCommandLineTests",
+            dependencies: ["FedAttnCommandLine", "_FedAttnTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FedAttnClientTests",
-            dependencies: ["fedattn-client", "fedattn-coordinator", "FedAttnModel", "FedAttnFederation", "_FedAttnTestSupport"],
+            dependencies: [
+                "fedattn-client", "fedattn-coordinator", "FedAttnModel", "FedAttnFederation", "_FedAttnTestSupport",
+                // The certificates provision, renew and sign write, read back.
+                "FedAttnTransport",
+            ],
             swiftSettings: swiftSettings
         ),
     ]
