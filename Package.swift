@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // NIOCertificateReloading: the coordinator's and the client's certificate renewed in place.
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -127,6 +129,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // A renewed certificate presented from the next TLS handshake on (IdentityFiles).
+                .product(name: "NIOCertificateReloading", package: "swift-nio-extras"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -135,7 +139,10 @@ let package = Package(
         ),
         .target(
             name: "FedAttnCommandLine",
-            dependencies: ["FedAttnTransport", "FedAttnFederation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "FedAttnTransport", "FedAttnFederation", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -243,8 +250,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "FedAttnCommandLineTests",
+            dependencies: ["FedAttnCommandLine", "_FedAttnTestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "FedAttnClientTests",
-            dependencies: ["fedattn-client", "fedattn-coordinator", "FedAttnModel", "FedAttnFederation", "_FedAttnTestSupport"],
+            dependencies: [
+                "fedattn-client", "fedattn-coordinator", "FedAttnModel", "FedAttnFederation", "_FedAttnTestSupport",
+                // The certificates provision, renew and sign write, read back.
+                "FedAttnTransport",
+            ],
             swiftSettings: swiftSettings
         ),
     ]

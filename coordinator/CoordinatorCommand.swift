@@ -9,7 +9,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
         abstract: "Coordinate a federation of silos training the FedAttention click model.",
         version: BuildVersion.line("fedattn-coordinator"),
         subcommands: [
-            Serve.self, Simulate.self, Provision.self, Sign.self, Remove.self, History.self, Report.self, Privacy.self, Bench.self, IdleBench.self,
+            Serve.self, Simulate.self, Provision.self, Sign.self, Renew.self, Remove.self, History.self, Report.self, Privacy.self, Bench.self,
+            IdleBench.self,
         ]
     )
 }

@@ -19,6 +19,10 @@ public enum CertificateExpiry {
     /// How often the warning is said again while it holds.
     public static let repeatEvery: Duration = .seconds(86_400)
 
+    /// How often serve looks at its certificate files even when no client connects, so that a
+    /// renewal is taken (and said, and its expiry exported) within this time.
+    public static let lookEvery: Duration = .seconds(60)
+
     /// The warning for the certificate in `file`, valid until `notAfter`, at `now` (whole
     /// days left, rounded down); nil while more than `warningPeriod` is left.
     public static func warning(file: String, notAfter: Date, now: Date = Date()) -> String? {
@@ -27,11 +31,11 @@ public enum CertificateExpiry {
         let date = notAfter.formatted(.iso8601)
         guard left > 0 else {
             return "the certificate \(file) expired on \(date): clients can no longer connect; "
-                + "issue a new one (fedattn-coordinator provision, or the federation's CA) and restart serve with it"
+                + "issue a new one (fedattn-coordinator renew --server, or the federation's CA) in its place: serve takes it without a restart"
         }
         let days = Int(left / 86_400)
         let when = days == 0 ? "in less than a day" : "in \(days) day\(days == 1 ? "" : "s")"
-        return "the certificate \(file) expires on \(date), \(when): issue a new one (fedattn-coordinator provision, "
-            + "or the federation's CA) and restart serve with it before then, or no client can connect"
+        return "the certificate \(file) expires on \(date), \(when): issue a new one (fedattn-coordinator renew --server, "
+            + "or the federation's CA) in its place before then (serve takes it without a restart), or no client can connect"
     }
 }

@@ -17,13 +17,21 @@ public struct ClientSession: Sendable {
     public let insecureName: String?
     /// How long to keep trying while nothing moves (no task, no answer).
     public let retryFor: Duration
+    /// The files `security`'s identity was read from, if any: each new connection, every
+    /// reconnection included, presents the certificate they hold then (a renewed one, once it
+    /// checks), without a restart.
+    public let identityFiles: IdentityFiles?
 
-    public init(host: String, port: Int, security: TransportSecurity, insecureName: String? = nil, retryFor: Duration = .seconds(600)) {
+    public init(
+        host: String, port: Int, security: TransportSecurity, insecureName: String? = nil, retryFor: Duration = .seconds(600),
+        identityFiles: IdentityFiles? = nil
+    ) {
         self.host = host
         self.port = port
         self.security = security
         self.insecureName = insecureName
         self.retryFor = retryFor
+        self.identityFiles = identityFiles
     }
 
     /// What the session says as it works: the participant's events, and each retry.
@@ -47,7 +55,9 @@ public struct ClientSession: Sendable {
         let plaintext = if case .insecureLoopback = security { true } else { false }
         while true {
             do {
-                try await withFederationLink(host: host, port: port, security: security, insecureName: insecureName) { link in
+                try await withFederationLink(
+                    host: host, port: port, security: identityFiles?.security ?? security, insecureName: insecureName, identityFiles: identityFiles
+                ) { link in
                     try await participant.run(link: link, expectedModel: expectedModel) { event in
                         heartbeat.beat()
                         events(.participant(event))

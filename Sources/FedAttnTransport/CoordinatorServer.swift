@@ -11,10 +11,13 @@ import NIOCore
 /// gone, `callRate` how many control calls a connection may make, `refusalLogBudget` how many
 /// refusal lines a silo (or host) may write. `membership` says which
 /// silos are admitted and which certificates are revoked (refused at the TLS handshake and
-/// at every call); nil admits every silo whose certificate the federation CA signed. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
+/// at every call); nil admits every silo whose certificate the federation CA signed. `identityFiles`:
+/// the files `security`'s identity was read from, followed as they are renewed: each new
+/// connection is presented the certificate they hold then, once it checks (connections open
+/// keep theirs; no call is interrupted, no round lost); nil serves `security` as it is. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
 /// bound is `TransportError.bind`, with the cause and what to change.
 public func withCoordinatorServer<Result: Sendable>(
-    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity,
+    _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity, identityFiles: IdentityFiles? = nil,
     logger: Logger = Logger(label: "fedattn.transport", factory: { _ in SwiftLogNoOpLogHandler() }), keepalive: ServerKeepalive = .standard,
     callRate: CallRateLimit = CallRateLimit(), refusalLogBudget: LogBudget = LogBudget(), membership: Membership? = nil,
     _ body: @Sendable (_ port: Int) async throws -> Result
@@ -25,7 +28,7 @@ public func withCoordinatorServer<Result: Sendable>(
         Task { for name in names { await coordinator.leave(client: name, connection: peer) } }
     }
     let transport = HTTP2ServerTransport.Posix(
-        address: address.grpc, transportSecurity: security.server,
+        address: address.grpc, transportSecurity: security.server(reloading: identityFiles),
         config: .defaults {
             // Above the protocol's message limit, so that an oversized message reaches the
             // service and is refused with RESOURCE_EXHAUSTED naming the client; one over this
@@ -77,6 +80,12 @@ public func withCoordinatorServer<Result: Sendable>(
             throw error
         }
     }
+}
+
+/// Whether `host` is an address a coordinator can listen on: an IPv4 or IPv6 address, or
+/// localhost (what `serve --host` takes; anything else is `TransportError.badHost`).
+public func isListeningAddress(_ host: String) -> Bool {
+    (try? ServerAddress(host: host, port: 0)) != nil
 }
 
 /// A listening address as the operator gave it, checked before the server starts.

@@ -68,6 +68,14 @@ public struct DevCertificateAuthority: Sendable {
     /// The CA certificate as PEM.
     public var certificatePEM: String { (try? certificate.serializeAsPEM().pemString) ?? "" }
 
+    /// When the CA expires: no certificate it signs is valid past it, and after it no party of
+    /// the federation can connect (a CA is never renewed in place: its trust is in every kit).
+    public var notValidAfter: Date { certificate.notValidAfter }
+
+    /// Whether a certificate asked for `validity` seconds from `now` would outlive the CA, and
+    /// so ends with it instead (what `provision`, `renew` and `sign` say when it does).
+    public func clips(validity: TimeInterval, now: Date = Date()) -> Bool { now + validity > certificate.notValidAfter }
+
     /// A coordinator identity valid for `hosts` (IPv4 addresses or DNS names).
     public func serverIdentity(hosts: [String] = ["127.0.0.1", "localhost"], validity: TimeInterval = 30 * 86_400) throws -> FederationIdentity {
         try issue(commonName: hosts.first ?? "coordinator", usage: .serverAuth, hosts: hosts, validity: validity)
@@ -111,30 +119,35 @@ public struct DevCertificateAuthority: Sendable {
             certificatePEM: try leaf.serializeAsPEM().pemString, privateKeyPEM: leafKey.pemRepresentation, caCertificatePEM: certificatePEM)
     }
 
-    /// A leaf this CA signs for `publicKey`, valid for `validity` seconds from now but never
-    /// past the CA's own end.
+    /// A leaf this CA signs for `publicKey`, named `commonName`, valid for `validity` seconds
+    /// from now but never past the CA's own end.
     private func leafCertificate(
         commonName: String, publicKey: Certificate.PublicKey, usage: ExtendedKeyUsage.Usage, hosts: [String], validity: TimeInterval
     ) throws -> Certificate {
-        let now = Date()
-        let names: [GeneralName] = hosts.map { host in
-            let octets = host.split(separator: ".").compactMap { UInt8($0) }
-            return octets.count == 4 ? .ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets))) : .dnsName(host)
+        let subject = try DistinguishedName {
+            OrganizationName("FedAttention")
+            CommonName(commonName)
         }
-        return try Certificate(
+        return try leafCertificate(
+            subject: subject, publicKey: publicKey, usage: try ExtendedKeyUsage([usage]), names: ServerNames.generalNames(hosts), validity: validity)
+    }
+
+    /// A leaf this CA signs for `publicKey`: `subject`, with the extended key `usage` and the
+    /// subject alternative `names` (none: no such extension), a new serial, valid for
+    /// `validity` seconds from `now` but never past the CA's own end.
+    func leafCertificate(
+        subject: DistinguishedName, publicKey: Certificate.PublicKey, usage: ExtendedKeyUsage, names: [GeneralName], validity: TimeInterval,
+        now: Date = Date()
+    ) throws -> Certificate {
+        try Certificate(
             version: .v3, serialNumber: .init(), publicKey: publicKey,
             // A negative validity makes an already expired certificate (for testing refusals).
             notValidBefore: min(now - 300, now + validity - 86_400), notValidAfter: min(now + validity, certificate.notValidAfter),
-            issuer: certificate.subject,
-            subject: try DistinguishedName {
-                OrganizationName("FedAttention")
-                CommonName(commonName)
-            },
-            signatureAlgorithm: .ecdsaWithSHA256,
+            issuer: certificate.subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256,
             extensions: try Certificate.Extensions {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
-                try ExtendedKeyUsage([usage])
+                usage
                 if !names.isEmpty { SubjectAlternativeNames(names) }
             },
             issuerPrivateKey: .init(key))
@@ -147,7 +160,7 @@ public struct DevCertificateAuthority: Sendable {
 public struct CertificateRequest: Sendable {
     /// The silo's name: the request's (and so the certificate's) common name.
     public let siloName: String
-    /// The new key (P-256), as PEM: it stays in the silo.
+    /// The silo's key (a new P-256 one, or the one it renews with), as PEM: it stays in the silo.
     public let privateKeyPEM: String
     /// The request, as PEM ('-----BEGIN CERTIFICATE REQUEST-----'): what is sent to the operator.
     public let requestPEM: String
@@ -168,6 +181,31 @@ public struct CertificateRequest: Sendable {
             privateKey: Certificate.PrivateKey(key), attributes: CertificateSigningRequest.Attributes())
         self.siloName = siloName
         privateKeyPEM = key.pemRepresentation
+        requestPEM = try request.serializeAsPEM().pemString
+    }
+
+    /// A request for a certificate naming `siloName`, signed with the silo's existing key
+    /// `privateKeyPEM` (read from `keyFile`, which errors name): to renew its certificate, the
+    /// key staying as it is.
+    /// - Throws: `TransportError.certificate` for a name that is not a silo name, or a key that
+    ///   is not a PEM private key.
+    public init(siloName: String, privateKeyPEM: String, keyFile: String) throws {
+        if let problem = SiloName.problem(with: siloName) {
+            throw TransportError.certificate("\(SiloName.quoted(siloName)) is not a silo name: \(problem)")
+        }
+        let key: Certificate.PrivateKey
+        do { key = try Certificate.PrivateKey(pemEncoded: privateKeyPEM) } catch {
+            throw TransportError.certificate("\(keyFile): not a PEM private key (\(error))")
+        }
+        let request = try CertificateSigningRequest(
+            version: .v1,
+            subject: try DistinguishedName {
+                OrganizationName("FedAttention")
+                CommonName(siloName)
+            },
+            privateKey: key, attributes: CertificateSigningRequest.Attributes())
+        self.siloName = siloName
+        self.privateKeyPEM = privateKeyPEM
         requestPEM = try request.serializeAsPEM().pemString
     }
 }

@@ -171,16 +171,18 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
 }
 
 /// Connects to a coordinator and runs `body` with the link; the connection closes when
-/// `body` returns. `name` identifies a plaintext (loopback) client.
+/// `body` returns. `name` identifies a plaintext (loopback) client. `identityFiles`: the files
+/// `security`'s identity was read from; each new connection (a reconnection too) presents the
+/// certificate they hold then, once it checks (`IdentityFiles`).
 public func withFederationLink<Result: Sendable>(
-    host: String, port: Int, security: TransportSecurity, insecureName: String? = nil,
+    host: String, port: Int, security: TransportSecurity, insecureName: String? = nil, identityFiles: IdentityFiles? = nil,
     _ body: (any FederationLink) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
     let target: any ResolvableTarget =
         host.split(separator: ".").count == 4 && host.split(separator: ".").allSatisfy({ UInt8($0) != nil })
         ? .ipv4(address: host, port: port) : .dns(host: host, port: port)
-    let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security.client)
+    let transport = try HTTP2ClientTransport.Posix(target: target, transportSecurity: security.client(reloading: identityFiles))
     return try await withGRPCClient(transport: transport) { client in
         try await body(GRPCLink(client: client, insecureName: insecureName))
     }

@@ -1,5 +1,7 @@
 import Foundation
 import GRPCNIOTransportHTTP2
+import NIOCertificateReloading
+import NIOSSL
 import SwiftASN1
 import X509
 
@@ -41,27 +43,42 @@ public enum TransportSecurity: Sendable {
         host == "localhost" || host == "::1" || host.hasPrefix("127.")
     }
 
-    /// The server side: demands a client certificate signed by the federation CA.
-    var server: HTTP2ServerTransport.Posix.TransportSecurity {
+    /// The server side: demands a client certificate signed by the federation CA. With
+    /// `files` (those the identity was read from), each new connection is presented the
+    /// certificate the files hold then, once it checks (`IdentityFiles`).
+    func server(reloading files: IdentityFiles? = nil) -> HTTP2ServerTransport.Posix.TransportSecurity {
         switch self {
         case .insecureLoopback: return .plaintext
         case .mutualTLS(let identity):
             return .mTLS(certificateChain: identity.chain, privateKey: identity.key) {
                 $0.trustRoots = identity.roots
                 $0.clientCertificateVerification = .noHostnameVerification
+                if let files { $0.certificateReloader = IdentityReloader(files: files) }
             }
         }
     }
 
     /// The client side: verifies the coordinator against the federation CA (and its name
-    /// or address), and presents the client's own certificate.
-    var client: HTTP2ClientTransport.Posix.TransportSecurity {
+    /// or address), and presents the client's own certificate; with `files`, the one they
+    /// hold at each new connection, as for the server.
+    func client(reloading files: IdentityFiles? = nil) -> HTTP2ClientTransport.Posix.TransportSecurity {
         switch self {
         case .insecureLoopback: return .plaintext
         case .mutualTLS(let identity):
-            return .mTLS(certificateChain: identity.chain, privateKey: identity.key) { $0.trustRoots = identity.roots }
+            return .mTLS(certificateChain: identity.chain, privateKey: identity.key) {
+                $0.trustRoots = identity.roots
+                if let files { $0.certificateReloader = IdentityReloader(files: files) }
+            }
         }
     }
+}
+
+/// What a TLS handshake asks for, on either side: the certificate and key that `files` hold
+/// now (read again if they changed, and used once they check).
+struct IdentityReloader: CertificateReloader {
+    let files: IdentityFiles
+
+    var sslContextConfigurationOverride: NIOSSLContextConfigurationOverride { files.handshakeOverride }
 }
 
 public enum TransportError: Error, Equatable, CustomStringConvertible {
@@ -93,16 +110,23 @@ extension FederationIdentity {
     /// Reads a certificate (optionally followed by its intermediates), its key and the
     /// federation CA (one certificate or a bundle) from PEM files; errors name the file.
     public init(certificateFile: String, keyFile: String, caFile: String) throws(TransportError) {
-        func read(_ path: String, _ what: String) throws(TransportError) -> String {
-            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN")
-            else {
+        try self.init(
+            certificate: FileManager.default.contents(atPath: certificateFile), key: FileManager.default.contents(atPath: keyFile),
+            ca: FileManager.default.contents(atPath: caFile), certificateFile: certificateFile, keyFile: keyFile, caFile: caFile)
+    }
+
+    /// The identity whose files held these bytes (nil: the file could not be read), checked
+    /// as `init(certificateFile:keyFile:caFile:)` checks it; errors name the file.
+    init(certificate: Data?, key: Data?, ca: Data?, certificateFile: String, keyFile: String, caFile: String) throws(TransportError) {
+        func text(_ data: Data?, _ path: String, _ what: String) throws(TransportError) -> String {
+            guard let data, let text = String(data: data, encoding: .utf8), text.contains("-----BEGIN") else {
                 throw .certificate("\(path): cannot read the \(what) (a PEM file)")
             }
             return text
         }
         self.init(
-            certificatePEM: try read(certificateFile, "certificate"), privateKeyPEM: try read(keyFile, "private key"),
-            caCertificatePEM: try read(caFile, "CA certificate"))
+            certificatePEM: try text(certificate, certificateFile, "certificate"), privateKeyPEM: try text(key, keyFile, "private key"),
+            caCertificatePEM: try text(ca, caFile, "CA certificate"))
         try check(certificateFile: certificateFile, keyFile: keyFile, caFile: caFile)
     }
 
@@ -127,24 +151,63 @@ extension FederationIdentity {
             let alone = (link.file == caFile ? trusted : presented).count == 1
             try Self.checkDates(of: link.certificate, named: alone ? link.file : "\(link.file) ('\(link.certificate.subject)')", now: now)
         }
+        try Self.checkSignatures(along: path)
+    }
+
+    /// The signature algorithms swift-certificates verifies; a certificate signed with another
+    /// is left to the TLS handshake.
+    private static let verifiableSignatures: Set<Certificate.SignatureAlgorithm> = [
+        .ecdsaWithSHA256, .ecdsaWithSHA384, .ecdsaWithSHA512, .sha256WithRSAEncryption, .sha384WithRSAEncryption, .sha512WithRSAEncryption,
+        .ed25519,
+    ]
+
+    /// Refuses a path on which a certificate was not signed by the CA it names as its issuer,
+    /// but by another CA of the same name: `provision` gives every federation's CA the same
+    /// name, so a certificate renewed or signed by another federation's CA passes the look-up
+    /// by name and would fail only at the handshake.
+    static func checkSignatures(along path: [(file: String, certificate: Certificate)]) throws(TransportError) {
+        for (link, issuer) in zip(path, path.dropFirst()) where verifiableSignatures.contains(link.certificate.signatureAlgorithm) {
+            guard !issuer.certificate.publicKey.isValidSignature(link.certificate.signature, for: link.certificate) else { continue }
+            throw .certificate(
+                "\(link.file) ('\(link.certificate.subject)') names '\(issuer.certificate.subject)' as its issuer, but the CA of that name in "
+                    + "\(issuer.file) did not sign it: another CA of the same name did (another federation's?); give a certificate this "
+                    + "federation's CA issued (fedattn-coordinator renew or sign)")
+        }
     }
 
     /// Refuses a certificate not meant for a server: one whose extended key usage does not
     /// include serverAuth (a silo's client certificate). TLS would listen with it, and every
     /// client would then be told the coordinator's certificate is not signed by the CA or has
-    /// expired, which is not what is wrong.
+    /// expired, which is not what is wrong. With `host` (the address served, `--host`), also
+    /// one that does not name it: a specific address must be among the certificate's subject
+    /// alternative names (a DNS name or an IP address), or clients dialling it refuse the
+    /// server; a wildcard address (0.0.0.0, ::) or nil checks no name, as clients then dial
+    /// whatever reaches this machine.
     /// - Throws: `TransportError.certificate` naming the file and what to give instead.
-    public func checkServerUse(certificateFile: String) throws(TransportError) {
+    public func checkServerUse(certificateFile: String, host: String? = nil) throws(TransportError) {
         let leaf = try Self.certificates(in: certificatePEM, file: certificateFile)[0]
         let usage: ExtendedKeyUsage?
         do { usage = try leaf.extensions.extendedKeyUsage } catch {
             throw .certificate("\(certificateFile): its extended key usage cannot be read (\(error))")
         }
-        guard let usage, !usage.contains(.serverAuth) else { return }
+        if let usage, !usage.contains(.serverAuth) {
+            throw .certificate(
+                "\(certificateFile) ('\(leaf.subject)') is not a server certificate (its extended key usage is "
+                    + "\(usage.map { "\($0)" }.joined(separator: ", ")), without serverAuth): a silo's certificate cannot serve; give the "
+                    + "coordinator's (provision writes it to coordinator/cert.pem)")
+        }
+        guard let host, !ServerNames.isWildcard(host) else { return }
+        let names: [String]
+        do { names = try ServerNames.names(of: leaf) } catch {
+            throw .certificate("\(certificateFile): its subject alternative names cannot be read (\(error))")
+        }
+        guard !ServerNames.names(names, include: host) else { return }
+        let has = names.isEmpty ? "names no host (it has no subject alternative names)" : "names \(names.joined(separator: ", "))"
         throw .certificate(
-            "\(certificateFile) ('\(leaf.subject)') is not a server certificate (its extended key usage is "
-                + "\(usage.map { "\($0)" }.joined(separator: ", ")), without serverAuth): a silo's certificate cannot serve; give the "
-                + "coordinator's (provision writes it to coordinator/cert.pem)")
+            "\(certificateFile) \(has), not \(host), the address serve listens on (--host): clients dialling \(host) would refuse it. "
+                + "Renew it for the names clients dial, this one among them (fedattn-coordinator renew --federation DIR --server "
+                + "--coordinator-host \((names + [host]).joined(separator: " "))), or listen on 0.0.0.0 or :: (every interface; no name is "
+                + "checked then) if clients reach this machine by a name in the certificate through another address (NAT, say)")
     }
 
     /// The certificates of a PEM file, in order, as TLS reads them: blocks of other kinds (a
@@ -204,7 +267,9 @@ extension FederationIdentity {
     /// Refuses `certificate` (called `name` in the error) if it is expired or not yet valid at `now`.
     static func checkDates(of certificate: Certificate, named name: String, now: Date) throws(TransportError) {
         if certificate.notValidAfter < now {
-            throw .certificate("\(name) expired on \(certificate.notValidAfter.formatted(.iso8601)); issue a new one (fedattn-coordinator provision)")
+            throw .certificate(
+                "\(name) expired on \(certificate.notValidAfter.formatted(.iso8601)); issue a new one (fedattn-coordinator renew, or the federation's CA)"
+            )
         }
         if certificate.notValidBefore > now {
             throw .certificate("\(name) is not valid before \(certificate.notValidBefore.formatted(.iso8601)); check this machine's clock")

@@ -184,3 +184,44 @@ struct CertificateChainTests {
                 && error.map { "\($0)" }?.contains("is not a server certificate") == true, "\(String(describing: error))")
     }
 }
+
+/// What makes a certificate unfit to serve an address, and one that only looks like the
+/// federation's: each named at load, with what to do.
+extension CertificateChainTests {
+    /// serve refuses a certificate that does not name the address it listens on (its
+    /// `--host`): the message names the file, the names it holds, and the renewal that adds
+    /// the address. A wildcard address checks no name; localhost is named by 127.0.0.1 too.
+    @Test func aServerCertificateMustNameTheAddressItServes() throws {
+        let authority = try DevCertificateAuthority()
+        let server = try authority.serverIdentity(hosts: ["fl.example.org", "10.0.0.5"])
+        for host in ["fl.example.org", "FL.Example.org", "10.0.0.5", "0.0.0.0", "::"] {
+            #expect(throws: Never.self, "\(host)") { try server.checkServerUse(certificateFile: "coordinator/cert.pem", host: host) }
+        }
+        let error = #expect(throws: TransportError.self) { try server.checkServerUse(certificateFile: "coordinator/cert.pem", host: "10.0.0.7") }
+        let message = error.map { "\($0)" } ?? ""
+        #expect(
+            message.contains("coordinator/cert.pem names fl.example.org, 10.0.0.5, not 10.0.0.7, the address serve listens on (--host)"),
+            "\(message)")
+        #expect(message.contains("renew --federation DIR --server --coordinator-host fl.example.org 10.0.0.5 10.0.0.7"), "\(message)")
+        let local = try authority.serverIdentity()
+        for host in ["localhost", "127.0.0.1"] {
+            #expect(throws: Never.self, "\(host)") { try local.checkServerUse(certificateFile: "coordinator/cert.pem", host: host) }
+        }
+    }
+
+    /// `provision` gives every federation's CA the same name: a certificate another CA of the
+    /// same name signed passes the look-up by name, and is refused at load by its signature.
+    @Test func aCertificateFromAnotherCAOfTheSameNameIsNamedAtLoad() throws {
+        let ours = try DevCertificateAuthority(), theirs = try DevCertificateAuthority()
+        #expect(ours.certificate.subject == theirs.certificate.subject)
+        let stranger = try theirs.clientIdentity(name: "silo-1")
+        let error = #expect(throws: TransportError.self) {
+            try Self.load(certificate: stranger.certificatePEM, key: stranger.privateKeyPEM, ca: ours.certificatePEM)
+        }
+        let message = error.map { "\($0)" } ?? ""
+        #expect(
+            message.contains("/cert.pem ('CN=silo-1,O=FedAttention') names '") && message.contains("as its issuer, but the CA of that name in "),
+            "\(message)")
+        #expect(message.contains("/ca.pem did not sign it"), "\(message)")
+    }
+}

@@ -14,7 +14,9 @@ struct CertificateExpiryTests {
         let thirty = warning(30 * day)
         #expect(
             thirty.hasPrefix("the certificate cert.pem expires on \((now + 30 * day).formatted(.iso8601)), in 30 days: issue a new one"), "\(thirty)")
-        #expect(thirty.hasSuffix("restart serve with it before then, or no client can connect"), "\(thirty)")
+        #expect(
+            thirty.hasSuffix("in its place before then (serve takes it without a restart), or no client can connect")
+                && thirty.contains("fedattn-coordinator renew --server"), "\(thirty)")
         #expect(warning(9.5 * day).contains(", in 9 days: "), "\(warning(9.5 * day))")
         #expect(warning(1.5 * day).contains(", in 1 day: "), "\(warning(1.5 * day))")
         #expect(warning(3_600).contains(", in less than a day: "), "\(warning(3_600))")

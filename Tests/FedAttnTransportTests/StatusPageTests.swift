@@ -219,7 +219,7 @@ struct StatusPageTests {
         let notAfter = try #require(server.notValidAfter)
         let coordinator = try TransportTests.coordinator(rounds: 3, minClients: 2)
         let source = CoordinatorStatusSource(
-            coordinator: coordinator, membership: membership, certificate: (file: "coordinator/cert.pem", notAfter: notAfter))
+            coordinator: coordinator, membership: membership, certificate: { (file: "coordinator/cert.pem", notAfter: notAfter) })
         try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(server), membership: membership) { port in
             try await withMetricsServer(host: "127.0.0.1", port: 0, render: { Array("fedattn_up 1\n".utf8) }, status: StatusPage.serving(source)) {
                 metricsPort in

@@ -61,6 +61,7 @@ extension ClientCommand {
         var modelOut: String?
 
         func validate() throws {
+            try security.requireComplete()
             guard ItemMapping(items) != nil else { throw ValidationError("--items must be catalogue:N or hash:B") }
             _ = try Self.coordinatorAddress(coordinator)
             if security.insecure && name == nil { throw ValidationError("--insecure needs --name") }
@@ -108,8 +109,12 @@ extension ClientCommand {
                 work: SiloWork(
                     train: train, validation: validation, test: test, ranking: ranking, validationRanking: validationRanking, threads: threads,
                     privacy: ledger, modelOut: modelOut))
+            // Its certificate and key are read again at each new connection: a renewed pair (once
+            // it checks) is presented from the next one, without a restart.
+            let identityFiles = try security.identityFiles { change in progress.line("\(change)") }
             let session = ClientSession(
-                host: host, port: port, security: try security.security(), insecureName: name, retryFor: .seconds(retryFor))
+                host: host, port: port, security: identityFiles?.security ?? .insecureLoopback, insecureName: name, retryFor: .seconds(retryFor),
+                identityFiles: identityFiles)
             // SIGTERM or Ctrl-C: the session ends (its calls are cancelled, its connection
             // closes, so the coordinator sees the silo leave) and the process ends with status 0.
             let (ledgerFile, modelFile) = (privacyLedger, modelOut)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FedAttnAggregation
+import FedAttnCommandLine
 import FedAttnCore
 import FedAttnFederation
 import FedAttnModel
@@ -20,7 +21,11 @@ struct FederationSettings: ParsableArguments {
     /// The command line keeps the round that recommends best (the library's default is AUC).
     static let defaultSelection = SelectionMetric.ndcg
 
-    @Option(name: .long, help: "A JSON file with any of these settings (snake_case keys); flags override it.")
+    @Option(
+        name: .long,
+        help:
+            "A JSON file with any of these settings (snake_case keys: \"min_clients\": 3); for serve, with any of its options too (\"port\", \"cert\", \"state\"; paths relative to the file's folder), but --insecure. Flags override it."
+    )
     var config: String?
     @Option(name: .long, help: "Rounds to run (default \(FederationSettings.D.rounds)).") var rounds: Int?
     @Option(name: .long, help: "Clients to wait for before the first round (default \(FederationSettings.D.minClients)).") var minClients: Int?
@@ -176,20 +181,8 @@ struct FederationSettings: ParsableArguments {
         var secaggPhaseTimeout: Int?
     }
 
-    /// A misspelt key would silently run a default: every key must be one of `File`'s
-    /// (snake_case).
-    static func refuseUnknownKeys(_ data: Data, of path: String) throws {
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw ValidationError("\(path): not a valid config file: the top level must be an object")
-        }
-        let known = Set(Mirror(reflecting: File()).children.compactMap { $0.label.map(snakeCase) })
-        let unknown = object.keys.filter { !known.contains($0) }.sorted()
-        guard unknown.isEmpty else {
-            throw ValidationError(
-                "\(path): unknown setting\(unknown.count == 1 ? "" : "s") \(unknown.map { "'\($0)'" }.joined(separator: ", ")); the settings are "
-                    + known.sorted().joined(separator: ", "))
-        }
-    }
+    /// The keys of these settings in a --config file: `File`'s properties in snake case.
+    static var fileKeys: Set<String> { Set(Mirror(reflecting: File()).children.compactMap { $0.label.map(snakeCase) }) }
 
     private static func snakeCase(_ name: String) -> String {
         name.reduce(into: "") { out, c in
@@ -202,17 +195,18 @@ struct FederationSettings: ParsableArguments {
     /// `clients`: how many clients will join, when known (a simulation's silos): the default
     /// of --min-clients, and what DP-FedAvg's delta and sampling rate count. `membershipKnown`
     /// false (simulate, before it has read its silos) skips the checks of how many clients
-    /// take part.
-    func resolve(defaultModel: ModelConfig = ModelConfig(), clients: Int? = nil, membershipKnown: Bool = true) throws -> (
-        model: ModelConfig, coordinator: CoordinatorConfig
-    ) {
+    /// take part. `otherKeys`: the other settings the file may hold (serve's own); a misspelt
+    /// key would silently run a default, so any key neither knows is refused.
+    func resolve(defaultModel: ModelConfig = ModelConfig(), clients: Int? = nil, membershipKnown: Bool = true, otherKeys: Set<String> = [])
+        throws -> (model: ModelConfig, coordinator: CoordinatorConfig)
+    {
         var file = File()
         if let config {
-            guard let data = FileManager.default.contents(atPath: config) else { throw ValidationError("\(config): cannot read the config file") }
+            let data = try ConfigFile.read(config)
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             do { file = try decoder.decode(File.self, from: data) } catch { throw ValidationError("\(config): not a valid config file: \(error)") }
-            try Self.refuseUnknownKeys(data, of: config)
+            try ConfigFile.refuseUnknownKeys(data, of: config, known: Self.fileKeys.union(otherKeys))
         }
         let itemsText = items ?? file.items ?? defaultModel.items.description
         guard let mapping = ItemMapping(itemsText) else { throw ValidationError("items '\(itemsText)' must be catalogue:N or hash:B") }

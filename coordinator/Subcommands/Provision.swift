@@ -15,7 +15,9 @@ extension CoordinatorCommand {
                 federation's own CA (DIR/ca/ca.key), and lists it in DIR/members.txt; a coordinator serving with \
                 --members admits it at once, without a restart. Keys are readable by their owner only. For a silo \
                 that makes its own key, run `fedattn-client request-certificate` there and `fedattn-coordinator \
-                sign` here instead: its key never leaves it.
+                sign` here instead: its key never leaves it. The CA is valid for --ca-days (10 years), each \
+                certificate for --days (1 year) and never past the CA; renew a certificate from the same CA with \
+                `fedattn-coordinator renew` (or `sign --renew`) before it expires.
                 """)
 
         @Option(name: .long, help: "Folder to write into: a new federation, or one that holds a federation to add silos to.") var out: String
@@ -25,7 +27,18 @@ extension CoordinatorCommand {
         var coordinatorHost: [String] = []
         @Option(name: .long, help: "The port clients dial (default 7443; adding, the federation's own).") var port: Int?
         @Option(name: .long, parsing: .upToNextOption, help: "Silo names; each becomes a certificate's common name.") var silo: [String]
-        @Option(name: .long, help: "Days the certificates are valid (a silo added later: at most until the CA expires).") var days = 365
+        @Option(name: .long, help: "Days the certificates are valid (default 365; never past the CA's end: a longer span ends with the CA).")
+        var days = 365
+        @Option(
+            name: .long,
+            help:
+                "A new federation: days its CA is valid (default \(Provision.defaultCADays), 10 years); no certificate of the federation is valid past it, and a CA is not renewed in place."
+        )
+        var caDays: Int?
+
+        /// How long a new federation's CA is valid unless --ca-days says: 10 years, as NVIDIA
+        /// FLARE's provisioning makes its root CA; the leaves get a year each and are renewed.
+        static let defaultCADays = 3650
 
         func validate() throws {
             guard !silo.isEmpty else { throw ValidationError("name at least one --silo") }
@@ -36,6 +49,7 @@ extension CoordinatorCommand {
                 if let problem = SiloName.problem(with: name) { throw ValidationError("--silo \(SiloName.quoted(name)): \(problem)") }
             }
             guard days >= 1 else { throw ValidationError("--days must be at least 1") }
+            if let caDays, caDays < 1 { throw ValidationError("--ca-days must be at least 1") }
             if let port, !(1...65_535).contains(port) { throw ValidationError("--port \(port) is not a port clients can dial: give 1...65535") }
         }
 
@@ -67,7 +81,8 @@ extension CoordinatorCommand {
             for name in silo { try Self.checkKitFolder(for: name, in: folder.silosFolder) }
             let validity = TimeInterval(days) * 86_400
             let address = "\(coordinatorHost[0]):\(port ?? 7443)"
-            let authority = try DevCertificateAuthority(name: "FedAttention federation CA", validity: validity)
+            let caDays = self.caDays ?? Self.defaultCADays
+            let authority = try DevCertificateAuthority(name: "FedAttention federation CA", validity: TimeInterval(caDays) * 86_400)
             try Self.write(authority.certificatePEM, to: folder.caCertificateFile)
             try Self.write(authority.privateKeyPEM, to: folder.caKeyFile, secret: true)
             let server = try authority.serverIdentity(hosts: coordinatorHost, validity: validity)
@@ -86,6 +101,11 @@ extension CoordinatorCommand {
                 try folder.admit(name, serial: certificate.serial, validUntil: certificate.notValidAfter, how: "provision")
             }
             print("federation written to \(out): ca/, coordinator/, and \(silo.count) silo kit(s) in silos/, listed in members.txt")
+            let leavesEnd = try IssuedCertificate(pem: server.certificatePEM, file: folder.coordinatorFolder + "/cert.pem").notValidAfter
+            let span = authority.clips(validity: validity) ? "--days \(days) would outlive the CA: they end with it" : "\(days) days"
+            print(
+                "the CA is valid until \(authority.notValidAfter.formatted(.iso8601)) (\(caDays) days); the certificates until "
+                    + "\(leavesEnd.formatted(.iso8601)) (\(span)); renew them before then (fedattn-coordinator renew)")
             print(
                 "start the coordinator with: fedattn-coordinator serve --port \(port ?? 7443) --cert \(out)/coordinator/cert.pem --key \(out)/coordinator/key.pem --ca \(out)/coordinator/ca.pem --members \(folder.membersFile) --state STATE_DIR"
             )
@@ -94,6 +114,11 @@ extension CoordinatorCommand {
         /// Each `--silo` added to the federation in `folder`, its kit signed by the federation's CA.
         private func addSilos(to folder: FederationFolder) throws {
             let authority = try DevCertificateAuthority(certificateFile: folder.caCertificateFile, keyFile: folder.caKeyFile)
+            if caDays != nil {
+                throw ValidationError(
+                    "--ca-days makes a new federation's CA: \(out) holds one already, valid until \(authority.notValidAfter.formatted(.iso8601)) "
+                        + "(a CA is not renewed in place: every kit trusts it)")
+            }
             let listed = try folder.memberList()
             for name in silo {
                 if listed?.contains(name) == true {
@@ -112,6 +137,11 @@ extension CoordinatorCommand {
             }
             let names = silo.map { "'\($0)'" }.joined(separator: ", ")
             print("added \(names) to the federation in \(out): kit(s) in \(folder.silosFolder)/, signed by its CA, listed in \(folder.membersFile)")
+            if authority.clips(validity: TimeInterval(days) * 86_400) {
+                print(
+                    "note: --days \(days) would outlive the federation's CA: the certificates end with it, on "
+                        + "\(authority.notValidAfter.formatted(.iso8601))")
+            }
             print(
                 "a coordinator serving with --members \(folder.membersFile) admits \(silo.count == 1 ? "it" : "them") at its next call, without a restart; "
                     + "one serving without --members admits any certificate of this CA already")

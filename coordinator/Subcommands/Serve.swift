@@ -13,80 +13,35 @@ import Prometheus
 extension CoordinatorCommand {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Serve a federation: wait for clients, run the rounds, publish each model to the state folder.")
+            abstract: "Serve a federation: wait for clients, run the rounds, publish each model to the state folder.",
+            discussion: """
+                Every option may also come from the --config file (JSON) under its name in snake case ("port", "state", \
+                "cert", "metrics_port", "exit_when_done"), but --insecure, which only a flag asks for: a flag wins over the \
+                file, the file over the default, and a relative path in the file is taken from the file's folder. The \
+                certificate and key files may be renewed in place while serve runs (fedattn-coordinator renew --server): \
+                each new connection is then presented the new certificate, without a restart.
+                """)
 
-        @Option(name: .long, help: "Address to listen on.") var host = "0.0.0.0"
-        @Option(name: .long, help: "Port to listen on (0 picks a free one and prints it).") var port = 7443
-        @OptionGroup var security: SecurityOptions
-        @Option(
-            name: .long,
-            help:
-                "State folder: published models (round-NNN.safetensors) and history.sqlite. Started again on the same folder, the coordinator resumes."
-        )
-        var state: String
+        @OptionGroup var options: ServeOptions
         @OptionGroup var settings: FederationSettings
-        @Option(name: .long, help: "Least level logged: trace, debug, info, notice, warning, error or critical.") var logLevel = "info"
-        @Option(
-            name: .long,
-            help:
-                "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics, liveness at /healthz, readiness at /readyz, and the federation's status page at / and /status (its JSON at /status.json) (off when not given; 0 picks a port)."
-        )
-        var metricsPort: Int?
-        @Option(
-            name: .long,
-            help: "Address the metrics, /healthz, /readyz and status page endpoint listens on (no authentication: loopback or a monitoring network).")
-        var metricsHost = "127.0.0.1"
-        @Option(
-            name: .long,
-            help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")
-        var portFile: String?
-        @Flag(
-            name: .long,
-            help:
-                "Exit once the federation is done and its clients have fetched the kept model (up to 30 s), or at once on a finished state folder. Without it, serve keeps serving the kept model, its status and metrics until stopped (SIGTERM or Ctrl-C)."
-        )
-        var exitWhenDone = false
-        @Option(
-            name: .long,
-            help:
-                "The allow-list (provision writes DIR/members.txt): only the silos it names are admitted; re-read when it changes, no restart. Without it, every silo whose certificate the federation CA signed is."
-        )
-        var members: String?
-        @Option(
-            name: .long,
-            help:
-                "Revoked certificates by serial (remove writes DIR/revoked.txt), refused at the TLS handshake and on open connections; re-read when it changes. Default: revoked.txt beside --members."
-        )
-        var revoked: String?
 
         func validate() throws {
-            guard (0...65_535).contains(port) else { throw ValidationError("--port \(port) is not a port: give 0...65535 (0 picks a free one)") }
-            if let metricsPort, !(0...65_535).contains(metricsPort) {
-                throw ValidationError("--metrics-port \(metricsPort) is not a port: give 0...65535 (0 picks a free one)")
-            }
-            guard Logger.Level(rawValue: logLevel) != nil else {
-                throw ValidationError("--log-level \(logLevel) is not a level: give trace, debug, info, notice, warning, error or critical")
-            }
-            if let portFile {
-                let folder = URL(fileURLWithPath: portFile).deletingLastPathComponent().path
-                var isFolder: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-                    throw ValidationError("--port-file \(portFile): the folder \(folder) does not exist")
-                }
-            }
-            _ = try settings.resolve()
+            _ = try options.resolve(configFile: settings.config, otherKeys: FederationSettings.fileKeys)
+            _ = try settings.resolve(otherKeys: ServeOptions.fileKeys)
         }
 
         func run() async throws {
+            let serving = try options.resolve(configFile: settings.config, otherKeys: FederationSettings.fileKeys)
+            let (host, port, state, portFile, exitWhenDone) = (serving.host, serving.port, serving.state, serving.portFile, serving.exitWhenDone)
             MallocTuning.returnLargeBlocksToTheSystem()
-            let level = Logger.Level(rawValue: logLevel)!
+            let level = serving.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
                 handler.logLevel = level
                 return handler
             }
             let registry = PrometheusCollectorRegistry()
-            if metricsPort != nil {
+            if serving.metricsPort != nil {
                 // Every metric with its # HELP line; this build as a series of its own (1, its
                 // release and wire protocol in the labels), so a dashboard tells what each runs.
                 MetricsSystem.bootstrap(HelpingMetricsFactory(registry: registry))
@@ -96,35 +51,44 @@ extension CoordinatorCommand {
                 ).set(to: 1)
             }
             let logger = Logger(label: "fedattn.coordinator")
-            let revokedFile =
-                revoked ?? members.map { (($0 as NSString).deletingLastPathComponent as NSString).appendingPathComponent("revoked.txt") }
             let membership: Membership? =
-                if members == nil && revokedFile == nil {
+                if serving.members == nil && serving.revokedFile == nil {
                     nil
                 } else {
-                    try Membership(membersFile: members, revokedFile: revokedFile, logger: Logger(label: "fedattn.membership"))
+                    try Membership(membersFile: serving.members, revokedFile: serving.revokedFile, logger: Logger(label: "fedattn.membership"))
                 }
             logger.notice(
                 "\(membership?.summary ?? "membership: no allow-list (--members): every silo whose certificate the federation CA signed is admitted")"
             )
-            let (modelConfig, config) = try settings.resolve()
-            let transportSecurity = try security.security()
-            if case .mutualTLS(let identity) = transportSecurity, let cert = security.cert { try identity.checkServerUse(certificateFile: cert) }
-            // From 30 days before the certificate expires: a warning at start, then daily.
-            let certificate = Self.certificate(of: transportSecurity, file: security.cert)
-            if let certificate, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
+            let (modelConfig, config) = try settings.resolve(otherKeys: ServeOptions.fileKeys)
+            // The certificate and key are followed as they are renewed: each new connection is
+            // presented what the files hold then, once it checks as it did at start.
+            let identityFiles = try serving.identityFiles { change in
+                if case .refused = change { logger.error("\(change)") } else { logger.notice("\(change)") }
+            }
+            let transportSecurity = identityFiles?.security ?? .insecureLoopback
+            if let identityFiles { logger.notice("\(identityFiles.summary)") }
+            // From 30 days before the certificate expires: a warning at start, then daily, and at
+            // once for a renewed certificate that is near its end too. The files are looked at each
+            // minute, so that a renewal is taken (and logged) while no client connects.
+            if let identityFiles, let warning = CertificateExpiry.warning(file: identityFiles.certificateFile, notAfter: identityFiles.notValidAfter)
+            {
                 logger.warning("\(warning)")
             }
-            let expiryWarnings = Task {
-                guard let certificate else { return }
+            let certificateWatch = Task {
+                guard let identityFiles else { return }
+                var notAfter = identityFiles.notValidAfter
+                var warned = ContinuousClock.now
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: CertificateExpiry.repeatEvery)
-                    if !Task.isCancelled, let warning = CertificateExpiry.warning(file: certificate.file, notAfter: certificate.notAfter) {
-                        logger.warning("\(warning)")
-                    }
+                    try? await Task.sleep(for: CertificateExpiry.lookEvery)
+                    guard !Task.isCancelled else { return }
+                    let now = identityFiles.notValidAfter
+                    guard now != notAfter || ContinuousClock.now - warned >= CertificateExpiry.repeatEvery else { continue }
+                    if let warning = CertificateExpiry.warning(file: identityFiles.certificateFile, notAfter: now) { logger.warning("\(warning)") }
+                    (notAfter, warned) = (now, ContinuousClock.now)
                 }
             }
-            defer { expiryWarnings.cancel() }
+            defer { certificateWatch.cancel() }
             let store = try StateStore(folder: state)
             let resumed = try store.rounds().last
             let coordinator = try Coordinator(
@@ -161,8 +125,8 @@ extension CoordinatorCommand {
             }
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
-                    coordinator, host: host, port: port, security: transportSecurity, logger: Logger(label: "fedattn.transport"),
-                    membership: membership
+                    coordinator, host: host, port: port, security: transportSecurity, identityFiles: identityFiles,
+                    logger: Logger(label: "fedattn.transport"), membership: membership
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
@@ -227,22 +191,21 @@ extension CoordinatorCommand {
                     logger.notice("asked to stop (\(request)): closing the server and its connections; nothing stored in \(state) is removed")
                 }
             ) { @Sendable () async throws -> Void in
-                guard let metricsPort else { return try await serve() }
-                // Seconds left on the certificate, as of each scrape.
-                let expiry = certificate.map { certificate in
-                    (
-                        gauge: registry.makeGauge(descriptor: MetricsHelp.descriptor("fedattn_certificate_expiry_seconds"), labels: []),
-                        notAfter: certificate.notAfter
-                    )
+                guard let metricsPort = serving.metricsPort else { return try await serve() }
+                let metricsHost = serving.metricsHost
+                // Seconds left on the certificate in use (a renewed one once taken), as of each scrape.
+                let expiry = identityFiles.map { files in
+                    (gauge: registry.makeGauge(descriptor: MetricsHelp.descriptor("fedattn_certificate_expiry_seconds"), labels: []), files: files)
                 }
                 let render = { @Sendable () -> [UInt8] in
-                    if let expiry { expiry.gauge.set(to: expiry.notAfter.timeIntervalSinceNow) }
+                    if let expiry { expiry.gauge.set(to: expiry.files.notValidAfter.timeIntervalSinceNow) }
                     return registry.emitToBuffer()
                 }
                 // The status page, built when asked for (CoordinatorStatusSource says what it costs the coordinator).
                 let status = StatusPage.serving(
                     CoordinatorStatusSource(
-                        coordinator: coordinator, store: store, membership: membership, certificate: certificate,
+                        coordinator: coordinator, store: store, membership: membership,
+                        certificate: { identityFiles.map { ($0.certificateFile, $0.notValidAfter) } },
                         stopping: { readiness.stoppingReason }))
                 try await withMetricsServer(
                     host: metricsHost, port: metricsPort, render: render, readiness: { readiness.readiness }, status: status
@@ -282,12 +245,6 @@ extension CoordinatorCommand {
             let count =
                 rounds < planned ? "\(rounds) of the \(planned) rounds planned (it stopped early)" : "\(rounds) round\(rounds == 1 ? "" : "s")"
             return "\(count), " + (kept.map { "round \($0) kept (best.safetensors)" } ?? "no round kept (no silo held a validation split)")
-        }
-
-        /// The coordinator's certificate file and when it expires; nil with --insecure.
-        static func certificate(of security: TransportSecurity, file: String?) -> (file: String, notAfter: Date)? {
-            guard case .mutualTLS(let identity) = security, let file, let notAfter = identity.notValidAfter else { return nil }
-            return (file, notAfter)
         }
 
         /// How long a coordinator asked to stop waits for its server to close.

@@ -12,7 +12,7 @@ public final class CoordinatorStatusSource: Sendable {
     private let coordinator: Coordinator
     private let store: StateStore?
     private let membership: Membership?
-    private let certificate: (file: String, notAfter: Date)?
+    private let certificate: @Sendable () -> (file: String, notAfter: Date)?
     private let stopping: @Sendable () -> String?
 
     private struct Cache {
@@ -22,11 +22,11 @@ public final class CoordinatorStatusSource: Sendable {
     private let cache = Mutex(Cache())
 
     /// The status of `coordinator`, with its state folder `store` (publication times), its
-    /// `membership` (the allow-list, for who is missing), its `certificate` (file and expiry;
-    /// nil with `--insecure`), and `stopping`, asked at each build, saying why the process
-    /// stops (nil while it does not).
+    /// `membership` (the allow-list, for who is missing), its `certificate` (file and expiry,
+    /// asked at each build: a renewed certificate is shown once taken; nil with `--insecure`),
+    /// and `stopping`, asked at each build, saying why the process stops (nil while it does not).
     public init(
-        coordinator: Coordinator, store: StateStore? = nil, membership: Membership? = nil, certificate: (file: String, notAfter: Date)? = nil,
+        coordinator: Coordinator, store: StateStore? = nil, membership: Membership? = nil, certificate: @escaping @Sendable () -> (file: String, notAfter: Date)? = { nil },
         stopping: @escaping @Sendable () -> String? = { nil }
     ) {
         self.coordinator = coordinator
@@ -42,7 +42,7 @@ public final class CoordinatorStatusSource: Sendable {
         return CoordinatorStatus(
             snapshot, config: coordinator.config, strategy: coordinator.strategyName, time: time,
             publishedAt: publicationTimes(of: snapshot.history), allowList: membership?.allowList, membersFile: membership?.membersFile,
-            exampleEpsilon: exampleEpsilon(snapshot.privacyCharges), certificate: certificate, stopping: stopping())
+            exampleEpsilon: exampleEpsilon(snapshot.privacyCharges), certificate: certificate(), stopping: stopping())
     }
 
     /// When each round of `history` was published: as last read, or read again when a round
