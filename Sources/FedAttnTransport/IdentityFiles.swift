@@ -1,6 +1,7 @@
 public import FedAttnFederation
 public import Foundation
 import NIOSSL
+import X509
 import Synchronization
 
 /// A party's certificate and key as files that may be renewed while it runs (`fedattn-coordinator
