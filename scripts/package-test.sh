@@ -2,7 +2,8 @@
 # Tests the .deb as an operator meets it: installed with dpkg into a clean Debian root that has
 # no Swift toolchain, the service started by that root's own systemd from the installed unit
 # (every hardening option in force), ready on /readyz, stopped with SIGTERM and exit status 0;
-# then removed, installed again (it starts by itself, its kit being in place) and purged.
+# then removed, installed again (it starts by itself, its kit being in place), installed over
+# itself as an upgrade is (it restarts) and purged.
 #
 # The root: `debootstrap --variant=minbase` of this machine's Debian release, with systemd and
 # the packages the .deb depends on, made once and cached in .package-test/ (about 40 s and
@@ -328,7 +329,7 @@ result="$(in_root systemctl show -P Result "$unit") $(in_root systemctl show -P 
 pass "stopped in $stop_seconds s, exit status 0: $(journal 40 | grep -m1 -o 'asked to stop (SIGTERM)[^;]*')"
 
 # --- 10. Remove, install again, purge --------------------------------------------------------
-step "10. dpkg --remove; dpkg -i again (the kit in place: it starts by itself); dpkg --purge"
+step "10. dpkg --remove; dpkg -i again (the kit in place: it starts by itself), and again over itself; dpkg --purge"
 in_root dpkg --remove fedattention >"$work/dpkg-remove.log" 2>&1 || fail "dpkg --remove failed: $(tail -5 "$work/dpkg-remove.log")"
 in_root test ! -e /usr/bin/fedattn-coordinator || fail "/usr/bin/fedattn-coordinator is still there after dpkg --remove"
 enabled="$(in_root systemctl is-enabled "$unit" 2>/dev/null || true)"
@@ -341,8 +342,15 @@ in_root dpkg -i /mnt/package-test/fedattention.deb >"$work/dpkg-reinstall.log" 2
 ready="$(wait_ready)"
 reinstall_seconds="$(seconds_since "$reinstall_started")"
 pass "installed again: postinst started it, ready in $reinstall_seconds s ($ready)"
+# An upgrade's path (prerm upgrade, postinst configure with the old version): the same .deb
+# over the running service restarts it cleanly.
+in_root dpkg -i /mnt/package-test/fedattention.deb >"$work/dpkg-upgrade.log" 2>&1 ||
+  fail "dpkg -i over the installed package failed: $(tail -5 "$work/dpkg-upgrade.log")"
+check_clean_stop "dpkg -i over the running service (postinst restarts it)" 2
+ready="$(wait_ready)"
+pass "installed over itself (an upgrade's path): restarted, stopped with status 0 and ready again"
 in_root dpkg --purge fedattention >"$work/dpkg-purge.log" 2>&1 || fail "dpkg --purge failed: $(tail -5 "$work/dpkg-purge.log")"
-check_clean_stop "dpkg --purge (prerm stops it)" 2
+check_clean_stop "dpkg --purge (prerm stops it)" 3
 in_root test ! -e /etc/fedattention/coordinator.json || fail "dpkg --purge left the conffile /etc/fedattention/coordinator.json"
 in_root test -d /var/lib/fedattention || fail "dpkg --purge took /var/lib/fedattention"
 pass "purged: prerm stopped it (exit status 0), coordinator.json gone, the state folder kept ($(in_root ls /var/lib/fedattention | tr '\n' ' '))"
