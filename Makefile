@@ -135,7 +135,8 @@ install-files:
 	for x in fedattn-coordinator fedattn-client; do \
 	  scripts/manpage.sh $(INSTALL_FROM)/$$x > $(DESTDIR)$(PREFIX)/share/man/man1/$$x.1 || exit 1; \
 	  gzip -9nf $(DESTDIR)$(PREFIX)/share/man/man1/$$x.1 || exit 1; done
-	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/fedattn-coordinator.service.in > $(DESTDIR)$(UNITDIR)/fedattn-coordinator.service
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@DOCDIR@|$(PREFIX)/share/doc/fedattention|g' \
+	  packaging/fedattn-coordinator.service.in > $(DESTDIR)$(UNITDIR)/fedattn-coordinator.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/fedattn-coordinator.service
 	install -m 0644 $(OPERATOR_DOCS) packaging/coordinator.json $(DESTDIR)$(PREFIX)/share/doc/fedattention/
 	test -e $(DESTDIR)/etc/fedattention/coordinator.json || install -m 0640 packaging/coordinator.json $(DESTDIR)/etc/fedattention/
