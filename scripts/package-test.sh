@@ -19,8 +19,8 @@
 # Only for trying this script out with binaries that need the Swift runtime (a `make build`
 # packaged with FEDATTN_ALLOW_SWIFT_RUNTIME=1 scripts/release.sh):
 #   FEDATTN_ALLOW_SWIFT_RUNTIME=1  binds this machine's /opt/swift into the root, read-only;
-#   FEDATTN_SERVE_FLAGS=1          a drop-in gives serve its settings as flags, for a build whose
-#                                  --config takes the federation's settings only.
+#   FEDATTN_SERVE_FLAGS=1          a drop-in gives serve its settings as flags, for a build from
+#                                  before --config took every flag of serve.
 # Either makes the run end with status 1: what it shows is not what the package does.
 set -euo pipefail
 
@@ -265,7 +265,7 @@ wait_ready() {
       log="$(journal 15)"
       if grep -qE "unknown setting|mutual TLS needs --cert" <<<"$log"; then
         echo "  this build's serve --config does not take serve's own settings (cert, key, ca, host, port, ...):" >&2
-        echo "  the unit needs the build where it does (docs/operations.md#installing-as-a-service)" >&2
+        echo "  the unit needs a build where it does (docs/operations.md#the-config-file); build again (make release)" >&2
       fi
       fail "$unit is $state, not ready; its journal:
 $log"
