@@ -11,8 +11,24 @@ BUILD       = $(SWIFT) build -c $(CONFIG) $(if $(CPU),-Xswiftc -target-cpu -Xswi
 BIN         = .build/$(CONFIG)/fedattn-client
 COORDINATOR = .build/$(CONFIG)/fedattn-coordinator
 DATA        = ../shared/data/movielens-100k
+# `make install`: PREFIX/bin, PREFIX/share/man/man1, PREFIX/share/doc/fedattention, the systemd
+# unit in UNITDIR, and /etc/fedattention/coordinator.json (only if there is none); all under
+# DESTDIR when given (a staging folder). INSTALL_FROM is where the binaries are taken from.
+PREFIX       ?= /usr/local
+DESTDIR      ?=
+UNITDIR      ?= $(PREFIX)/lib/systemd/system
+INSTALL_FROM ?= .build/$(CONFIG)
+OPERATOR_DOCS = README.md docs/operations.md docs/client.md docs/protocol.md
+# A release is portable: -target-cpu only when CPU= is given on the command line (or in the
+# environment), never the haswell this machine's CPU picks for a local build.
+RELEASE_CPU   = $(if $(filter command line environment,$(origin CPU)),$(CPU))
+RELEASE_BUILD = $(SWIFT) build -c release --static-swift-stdlib --scratch-path .build-release \
+                $(if $(RELEASE_CPU),-Xswiftc -target-cpu -Xswiftc $(RELEASE_CPU))
+VERSION       = $(shell scripts/release-version.sh)
+DEB          ?= out/release/fedattention_$(VERSION)_$(shell dpkg --print-architecture).deb
 
-.PHONY: all deps test-deps build test test-repeat demo bench bench-quality bench-privacy bench-secure bench-ranking bench-hostile lint clean proto fuzz-asan
+.PHONY: all deps test-deps build test test-repeat demo bench bench-quality bench-privacy bench-secure bench-ranking bench-hostile lint clean proto fuzz-asan \
+        install install-files release package-test
 
 all: build
 
@@ -104,12 +120,48 @@ fuzz-asan: deps
 	FEDATTN_FUZZ_ITERATIONS=$(FUZZ_ITERATIONS) LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt \
 	  $(SWIFT) test --sanitize=address --scratch-path .build-asan --filter FuzzTests
 
+# Installs both executables, their man pages, the operator's documentation, the systemd unit
+# fedattn-coordinator.service and the example settings (see PREFIX above; the unit runs as the
+# user fedattn, which the .deb makes and a `make install` operator makes by hand:
+# docs/operations.md#installing-as-a-service).
+install: build
+	$(MAKE) --no-print-directory install-files
+
+# What `install` copies, from INSTALL_FROM, without building (`make release` stages with it).
+install-files:
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/doc/fedattention \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/fedattention
+	install -m 0755 $(INSTALL_FROM)/fedattn-coordinator $(INSTALL_FROM)/fedattn-client $(DESTDIR)$(PREFIX)/bin/
+	for x in fedattn-coordinator fedattn-client; do \
+	  scripts/manpage.sh $(INSTALL_FROM)/$$x > $(DESTDIR)$(PREFIX)/share/man/man1/$$x.1 || exit 1; \
+	  gzip -9nf $(DESTDIR)$(PREFIX)/share/man/man1/$$x.1 || exit 1; done
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@DOCDIR@|$(PREFIX)/share/doc/fedattention|g' \
+	  packaging/fedattn-coordinator.service.in > $(DESTDIR)$(UNITDIR)/fedattn-coordinator.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/fedattn-coordinator.service
+	install -m 0644 $(OPERATOR_DOCS) packaging/coordinator.json $(DESTDIR)$(PREFIX)/share/doc/fedattention/
+	test -e $(DESTDIR)/etc/fedattention/coordinator.json || install -m 0640 packaging/coordinator.json $(DESTDIR)/etc/fedattention/
+
+# A release in out/release/: both executables with the Swift runtime linked in (a build of their
+# own in .build-release, portable unless CPU= is given), a tarball and a .deb with the service
+# (scripts/release.sh prints what it made: sizes, the .deb's Depends).
+release: deps
+	@command -v dpkg-shlibdeps >/dev/null || apt-get install -y -qq dpkg-dev
+	$(RELEASE_BUILD)
+	scripts/release.sh .build-release/release out/release
+
+# The .deb (DEB=, default: the one `make release` made) installed with dpkg into a clean Debian
+# root (debootstrap --variant=minbase, cached in .package-test/), booted with systemd-nspawn:
+# the service starts from the installed unit, answers /readyz, stops cleanly on SIGTERM, with no
+# Swift runtime in that root (scripts/package-test.sh; about a minute once the root is cached).
+package-test:
+	scripts/package-test.sh $(DEB)
+
 lint:
 	$(SWIFT) format lint --strict --recursive Package.swift Sources Tests client coordinator
 	python3 scripts/check_package_imports.py
 
 clean:
-	rm -rf .build out
+	rm -rf .build .build-release out
 
 # Regenerates protocol/*.pb.swift and *.grpc.swift from protocol/fedattn.proto. Needs protoc
 # (apt-get install protobuf-compiler) and the two plugins, built once from the package mirror.
