@@ -1,6 +1,6 @@
 import Dispatch
 import FedAttnCodec
-import FedAttnCore
+public import FedAttnCore
 public import FedAttnModel
 public import Foundation
 import Synchronization
@@ -26,10 +26,21 @@ public final class GlobalModel: Sendable {
     }
 }
 
-/// An update ready to send: the encoded delta and what the upload declares with it.
+/// An update ready to send: the delta and what the upload declares with it. The participant
+/// encodes the delta for a plain upload (float16, protocol `TensorPayload`) or sums it through
+/// the secure phases as it is.
 public struct LocalUpdate: Sendable {
-    /// The encoded delta (protocol `TensorPayload`, local minus global).
-    public let payload: Data
+    /// What the update moves: the delta (local minus global), or bytes already encoded.
+    public enum Content: Sendable {
+        /// The delta as training left it.
+        case delta(SparseWeights)
+        /// A delta already encoded (protocol `TensorPayload`): a load generator's prepared
+        /// answer, sent as it is (decoded again only for a secure round).
+        case encoded(Data)
+    }
+
+    /// The delta, or its encoding.
+    public let content: Content
     /// Training examples the update was computed from (its weight in the average).
     public let examples: Int
     /// Seconds spent training.
@@ -40,11 +51,41 @@ public struct LocalUpdate: Sendable {
     /// and its delta.
     public var privacySpent: (epsilon: Double, delta: Double)? = nil
 
+    public init(delta: SparseWeights, examples: Int, trainSeconds: Double, meanLoss: Double) {
+        self.init(content: .delta(delta), examples: examples, trainSeconds: trainSeconds, meanLoss: meanLoss)
+    }
+
     public init(payload: Data, examples: Int, trainSeconds: Double, meanLoss: Double) {
-        self.payload = payload
+        self.init(content: .encoded(payload), examples: examples, trainSeconds: trainSeconds, meanLoss: meanLoss)
+    }
+
+    init(content: Content, examples: Int, trainSeconds: Double, meanLoss: Double) {
+        self.content = content
         self.examples = examples
         self.trainSeconds = trainSeconds
         self.meanLoss = meanLoss
+    }
+
+    /// The upload's payload: the delta in float16 (half the bytes of float32; the
+    /// coordinator averages in float32), or the bytes as given.
+    /// - Throws: `TensorPayloadError` when the delta cannot be encoded.
+    public func payload() throws -> Data {
+        switch content {
+        case .delta(let delta): try TensorPayload.encode(delta, precision: .float16)
+        case .encoded(let payload): payload
+        }
+    }
+
+    /// The delta for the secure sums: as training left it, or decoded from the given bytes
+    /// against `model`'s layout.
+    /// - Throws: `TensorPayloadError` when given bytes do not decode.
+    public func delta(model: ModelConfig) throws -> SparseWeights {
+        switch content {
+        case .delta(let delta): delta
+        case .encoded(let payload):
+            try TensorPayload.decode(
+                payload, expecting: AttentionModel.layout(for: model), maxBytes: TensorPayload.maximumSize(of: AttentionModel.layout(for: model)))
+        }
     }
 }
 
@@ -131,9 +172,7 @@ public struct SiloWork: LocalWork {
                 return result
             }
         }.get()
-        var update = LocalUpdate(
-            payload: try TensorPayload.encode(result.delta, precision: .float16), examples: result.examples, trainSeconds: result.seconds,
-            meanLoss: result.meanLoss)
+        var update = LocalUpdate(delta: result.delta, examples: result.examples, trainSeconds: result.seconds, meanLoss: result.meanLoss)
         if let spending {
             try privacy.record(spending)
             update.privacySpent = (privacy.epsilon(examples: train.count), privacy.delta(examples: train.count))

@@ -124,7 +124,7 @@ public struct Participant: Sendable {
                     let secured: SecureSession
                     do {
                         secured = try SecureSession(
-                            round: round, plan: plan, update: SecureSession.decode(update.payload, model: info.model),
+                            round: round, plan: plan, update: update.delta(model: info.model),
                             draws: secureDrawSeed.map { SeededGenerator(seed: $0 &+ UInt64(round) &* 7_919 &+ UInt64(plan.attempt)) }
                                 ?? .fromSystemRandom())
                     } catch let error as SecAggError {
@@ -147,12 +147,13 @@ public struct Participant: Sendable {
                     lastRound = round
                     return false
                 }
+                let payload = try update.payload()
                 try await Self.droppingIfUnwanted(round, events) {
                     _ = try await link.uploadUpdate(
                         round: round, baseVersion: version, examples: update.examples,
                         // Under DP-SGD the seconds would tell how large the Poisson samples were: not sent.
-                        trainSeconds: update.privacySpent == nil ? update.trainSeconds : 0, payload: update.payload)
-                    events(.uploaded(round: round, bytes: update.payload.count, loss: update.meanLoss, seconds: update.trainSeconds))
+                        trainSeconds: update.privacySpent == nil ? update.trainSeconds : 0, payload: payload)
+                    events(.uploaded(round: round, bytes: payload.count, loss: update.meanLoss, seconds: update.trainSeconds))
                     if let spent = update.privacySpent { events(.privacySpent(round: round, epsilon: spent.epsilon, delta: spent.delta)) }
                 }
                 lastRound = round

@@ -79,7 +79,7 @@ struct HostileWork: LocalWork {
         lastRound.value.withLock { $0 = round }
         let honest = try await inner.train(from: global, plan: plan, round: round, progress: progress)
         let layout = AttentionModel.layout(for: global.config)
-        var delta = try TensorPayload.decode(honest.payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
+        var delta = try honest.delta(model: global.config)
         switch attack {
         case .signFlip: delta = Self.map(delta) { -$0 }
         case .scale(let factor): delta = Self.map(delta) { $0 * factor }
@@ -96,7 +96,7 @@ struct HostileWork: LocalWork {
             delta = noise
         }
         return LocalUpdate(
-            payload: try TensorPayload.encode(delta, precision: .float16),
+            delta: delta,
             examples: attack == .inflateExamples ? honest.examples * 100 : honest.examples,
             trainSeconds: honest.trainSeconds, meanLoss: honest.meanLoss)
     }

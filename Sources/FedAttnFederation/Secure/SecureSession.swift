@@ -93,10 +93,4 @@ struct SecureSession {
         reply.abort = reason
         return reply
     }
-
-    /// The update as a client's work encoded it, decoded for the secure sums.
-    static func decode(_ payload: Data, model: ModelConfig) throws -> SparseWeights {
-        let layout = AttentionModel.layout(for: model)
-        return try TensorPayload.decode(payload, expecting: layout, maxBytes: TensorPayload.maximumSize(of: layout))
-    }
 }
