@@ -108,7 +108,8 @@ extension CoordinatorCommand {
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
-            // What /readyz answers: ready once the server listens, until asked to stop.
+            // What /readyz answers: ready once the server listens, until asked to stop; and the
+            // gRPC health service on the server's own port (SERVING then).
             let readiness = ServingReadiness(stateFolder: state)
             // A folder whose federation is complete is said so at start, then served as it is
             // (clients that join are told it is done, and fetch the kept model), or left at once.
@@ -126,7 +127,7 @@ extension CoordinatorCommand {
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
                     coordinator, host: host, port: port, security: transportSecurity, identityFiles: identityFiles,
-                    logger: Logger(label: "fedattn.transport"), membership: membership
+                    logger: Logger(label: "fedattn.transport"), membership: membership, health: readiness.health
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
