@@ -74,9 +74,9 @@ public final class HealthStatus: Sendable {
                 state.current = .notServing
                 for watcher in state.watchers.values { watcher.yield(.notServing) }
             }
-            let watchers = Array(state.watchers.values)
+            let all = Array(state.watchers.values)
             state.watchers = [:]
-            return watchers
+            return all
         }
         // Outside the lock: finishing calls `onTermination`, which takes it.
         for watcher in watchers { watcher.finish() }

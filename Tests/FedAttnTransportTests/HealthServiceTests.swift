@@ -34,7 +34,8 @@ struct HealthServiceTests {
 
     /// What Check answers for `service`.
     static func check(_ health: Health, _ service: String) async throws -> ServingStatus {
-        try await health.check(.with { $0.service = service }).status
+        let response = try await health.check(.with { $0.service = service })
+        return response.status
     }
 
     /// Every status a Watch of `service` hears, until its stream ends; `heardFirst` counts
