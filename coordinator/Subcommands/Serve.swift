@@ -19,7 +19,9 @@ extension CoordinatorCommand {
                 "cert", "metrics_port", "exit_when_done"), but --insecure, which only a flag asks for: a flag wins over the \
                 file, the file over the default, and a relative path in the file is taken from the file's folder. The \
                 certificate and key files may be renewed in place while serve runs (fedattn-coordinator renew --server): \
-                each new connection is then presented the new certificate, without a restart.
+                each new connection is then presented the new certificate, without a restart. The gRPC port also \
+                answers the standard gRPC health service (grpc.health.v1): SERVING from listening until asked to stop, \
+                to any client certificate of the federation's CA; /healthz and /readyz are on the --metrics-port.
                 """)
 
         @OptionGroup var options: ServeOptions
