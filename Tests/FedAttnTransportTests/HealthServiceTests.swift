@@ -51,6 +51,23 @@ struct HealthServiceTests {
         }
     }
 
+    /// What serve's readiness makes of the health status: SERVING from listening, a complete
+    /// federation included, NOT_SERVING once asked to stop, never overturned by a late
+    /// `listening`; the state folder plays no part (it is `/readyz`'s alone).
+    @Test func theHealthStatusFollowsServesReadiness() {
+        let readiness = ServingReadiness(stateFolder: "/nonexistent/fedattn-state")
+        #expect(readiness.health.current == .notServing)
+        readiness.listening(at: "127.0.0.1:7443")
+        #expect(readiness.health.current == .serving)
+        #expect(!readiness.readiness.isReady)  // no state folder: /readyz says 503
+        readiness.complete("1 round, round 1 kept (best.safetensors)")
+        #expect(readiness.health.current == .serving)
+        readiness.stopping("asked to stop (SIGTERM)")
+        #expect(readiness.health.current == .notServing)
+        readiness.listening(at: "127.0.0.1:7443")
+        #expect(readiness.health.current == .notServing)
+    }
+
     @Test func checkAnswersForTheServerAndTheFederationAndNotFoundForAnyOtherName() async throws {
         let folder = try Fixtures.temporaryFolder()
         let members = folder + "/members.txt"
