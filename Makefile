@@ -163,9 +163,11 @@ lint:
 clean:
 	rm -rf .build .build-release out
 
-# Regenerates protocol/*.pb.swift and *.grpc.swift from protocol/fedattn.proto. Needs protoc
+# Regenerates protocol/*.pb.swift and *.grpc.swift from protocol/*.proto (fedattn.proto, the
+# federation's; health.proto, the standard gRPC health service's). Needs protoc
 # (apt-get install protobuf-compiler) and the two plugins, built once from the package mirror.
 PLUGINS ?= .build-plugins
+PROTOS   = protocol/fedattn.proto protocol/health.proto
 proto:
 	@command -v protoc >/dev/null || apt-get install -y -qq protobuf-compiler
 	@test -x $(PLUGINS)/release/protoc-gen-grpc-swift-2 || { \
@@ -178,4 +180,4 @@ proto:
 	  --proto_path=protocol \
 	  --swift_out=protocol --swift_opt=Visibility=Public,FileNaming=DropPath \
 	  --grpc-swift-2_out=protocol --grpc-swift-2_opt=Visibility=Public,Server=true,Client=true,FileNaming=DropPath \
-	  protocol/fedattn.proto
+	  $(PROTOS)

@@ -110,7 +110,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             path: "protocol",
-            exclude: ["fedattn.proto"]
+            exclude: ["fedattn.proto", "health.proto"]
         ),
         .target(
             name: "FedAttnTransport",

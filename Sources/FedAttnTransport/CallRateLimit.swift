@@ -3,7 +3,8 @@ public import GRPCCore
 import Synchronization
 
 /// A limit per connection on the calls that carry no bulk data (Join, NextTask,
-/// ReserveUpload, ReportEvaluation): a token bucket of `burst` calls refilled at `perSecond`.
+/// ReserveUpload, ReportEvaluation, and the health service's Check and Watch): a token bucket
+/// of `burst` calls refilled at `perSecond`, shared by them all.
 /// A call over it is refused at once with RESOURCE_EXHAUSTED, before the coordinator does
 /// any work for it; the refusal is counted in `fedattn_refusals_total` and logged within the
 /// refusal log's budget (`RefusalLog`). A client following the protocol makes a few such calls
@@ -20,8 +21,12 @@ public struct CallRateLimit: ServerInterceptor {
 
     private let buckets: Buckets
 
-    /// Methods the limit applies to.
-    public static let limited: Set<String> = ["Join", "NextTask", "ReserveUpload", "ReportEvaluation"]
+    /// Methods the limit applies to, by full name (`package.Service/Method`, as gRPC's
+    /// `MethodDescriptor.fullyQualifiedMethod` writes it).
+    public static let limited: Set<String> = [
+        "fedattn.v1.Federation/Join", "fedattn.v1.Federation/NextTask", "fedattn.v1.Federation/ReserveUpload",
+        "fedattn.v1.Federation/ReportEvaluation", "grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
+    ]
 
     /// 50 calls a second sustained, bursts of 200, by default.
     public init(perSecond: Double = 50, burst: Double = 200, connections: Int = 10_000) {
@@ -35,7 +40,7 @@ public struct CallRateLimit: ServerInterceptor {
         request: StreamingServerRequest<Input>, context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {
-        guard Self.limited.contains(context.descriptor.method) else { return try await next(request, context) }
+        guard Self.limited.contains(context.descriptor.fullyQualifiedMethod) else { return try await next(request, context) }
         guard take(context.remotePeer) else {
             throw RPCError(
                 code: .resourceExhausted,

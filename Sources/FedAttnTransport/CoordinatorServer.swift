@@ -14,13 +14,17 @@ import NIOCore
 /// at every call); nil admits every silo whose certificate the federation CA signed. `identityFiles`:
 /// the files `security`'s identity was read from, followed as they are renewed: each new
 /// connection is presented the certificate they hold then, once it checks (connections open
-/// keep theirs; no call is interrupted, no round lost); nil serves `security` as it is. `host` is an IPv4 or IPv6 address, or localhost. A port that cannot be
-/// bound is `TransportError.bind`, with the cause and what to change.
+/// keep theirs; no call is interrupted, no round lost); nil serves `security` as it is.
+/// `health`: what the gRPC health service (`grpc.health.v1.Health`, `HealthService`) on the
+/// same port answers for the server and the federation service; nil: SERVING while the server
+/// runs. The server ends it as it stops (NOT_SERVING, and every Watch call ends). `host` is
+/// an IPv4 or IPv6 address, or localhost. A port that cannot be bound is
+/// `TransportError.bind`, with the cause and what to change.
 public func withCoordinatorServer<Result: Sendable>(
     _ coordinator: Coordinator, host: String, port: Int, security: TransportSecurity, identityFiles: IdentityFiles? = nil,
     logger: Logger = Logger(label: "fedattn.transport", factory: { _ in SwiftLogNoOpLogHandler() }), keepalive: ServerKeepalive = .standard,
     callRate: CallRateLimit = CallRateLimit(), refusalLogBudget: LogBudget = LogBudget(), membership: Membership? = nil,
-    _ body: @Sendable (_ port: Int) async throws -> Result
+    health: HealthStatus? = nil, _ body: @Sendable (_ port: Int) async throws -> Result
 ) async throws -> Result {
     try security.check(host: host)
     let address = try ServerAddress(host: host, port: port)
@@ -49,9 +53,13 @@ public func withCoordinatorServer<Result: Sendable>(
                     .flatMap { keepalive.watch(channel, logger: logger) }
             }
         })
+    let health = health ?? HealthStatus(.serving)
     let server = GRPCServer(
         transport: transport,
-        services: [CoordinatorService(coordinator: coordinator, security: security, connections: connections, membership: membership)],
+        services: [
+            CoordinatorService(coordinator: coordinator, security: security, connections: connections, membership: membership),
+            HealthService(status: health),
+        ],
         interceptors: [RefusalLog(logger: logger, budget: refusalLogBudget), callRate])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await server.serve() }
@@ -64,6 +72,7 @@ public func withCoordinatorServer<Result: Sendable>(
             bound = port
         } catch {
             // listeningAddress only says the server stopped; serve() has the cause.
+            health.end()
             server.beginGracefulShutdown()
             var cause: any Error = error
             do { try await group.waitForAll() } catch let serveError { cause = serveError }
@@ -71,10 +80,13 @@ public func withCoordinatorServer<Result: Sendable>(
         }
         do {
             let result = try await body(bound)
+            // Watch calls end first (a graceful shutdown waits for every call under way).
+            health.end()
             server.beginGracefulShutdown()
             try await group.waitForAll()
             return result
         } catch {
+            health.end()
             server.beginGracefulShutdown()
             group.cancelAll()
             throw error

@@ -19,7 +19,8 @@ public struct Readiness: Sendable, Equatable {
 /// listens; ready while it listens and its state folder is there and writable; not ready
 /// again once it is asked to stop. A federation that is complete stays ready: its
 /// coordinator still answers clients (DONE, and the kept model) and says so in the line.
-/// Set from the serving task, read by the metrics server's threads.
+/// Set from the serving task, read by the metrics server's threads. `health` follows the
+/// same changes for the gRPC health service.
 public final class ServingReadiness: Sendable {
     private struct State: Sendable {
         var address: String?
@@ -31,13 +32,31 @@ public final class ServingReadiness: Sendable {
     /// a running coordinator makes it not ready).
     public let stateFolder: String
 
+    /// What the gRPC health service answers (`withCoordinatorServer(health:)`): SERVING from
+    /// `listening(at:)` until `stopping(_:)`, NOT_SERVING before and after. A federation that
+    /// is complete still serves. It does not look at the state folder, as `/readyz` does at
+    /// each probe: its watchers hear changes as they are made, and a folder going away is no
+    /// event.
+    public let health = HealthStatus(.notServing)
+
     public init(stateFolder: String) { self.stateFolder = stateFolder }
 
     /// The gRPC server listens at `address` (as the log says it, e.g. `127.0.0.1:7443`).
-    public func listening(at address: String) { state.withLock { $0.address = address } }
+    public func listening(at address: String) {
+        state.withLock { state in
+            state.address = address
+            // Inside the lock: a stop asked for at the same moment is never overturned.
+            if state.stopping == nil { health.set(.serving) }
+        }
+    }
 
     /// The process was asked to stop (`why`, e.g. `asked to stop (SIGTERM)`): not ready from now on.
-    public func stopping(_ why: String) { state.withLock { $0.stopping = why } }
+    public func stopping(_ why: String) {
+        state.withLock { state in
+            state.stopping = why
+            health.set(.notServing)
+        }
+    }
 
     /// Why the process stops (`stopping(_:)`'s line), for the status page; nil while it does not.
     public var stoppingReason: String? { state.withLock { $0.stopping } }

@@ -19,7 +19,9 @@ extension CoordinatorCommand {
                 "cert", "metrics_port", "exit_when_done"), but --insecure, which only a flag asks for: a flag wins over the \
                 file, the file over the default, and a relative path in the file is taken from the file's folder. The \
                 certificate and key files may be renewed in place while serve runs (fedattn-coordinator renew --server): \
-                each new connection is then presented the new certificate, without a restart.
+                each new connection is then presented the new certificate, without a restart. The gRPC port also \
+                answers the standard gRPC health service (grpc.health.v1): SERVING from listening until asked to stop, \
+                to any client certificate of the federation's CA; /healthz and /readyz are on the --metrics-port.
                 """)
 
         @OptionGroup var options: ServeOptions
@@ -108,7 +110,8 @@ extension CoordinatorCommand {
                     "resuming from \(state): round \(resumed.round) is the last published (\(resumed.evaluation == nil ? "not yet evaluated" : "evaluated"))"
                 )
             }
-            // What /readyz answers: ready once the server listens, until asked to stop.
+            // What /readyz answers: ready once the server listens, until asked to stop; and the
+            // gRPC health service on the server's own port (SERVING then).
             let readiness = ServingReadiness(stateFolder: state)
             // A folder whose federation is complete is said so at start, then served as it is
             // (clients that join are told it is done, and fetch the kept model), or left at once.
@@ -126,7 +129,7 @@ extension CoordinatorCommand {
             let serve = { @Sendable () async throws in
                 try await withCoordinatorServer(
                     coordinator, host: host, port: port, security: transportSecurity, identityFiles: identityFiles,
-                    logger: Logger(label: "fedattn.transport"), membership: membership
+                    logger: Logger(label: "fedattn.transport"), membership: membership, health: readiness.health
                 ) { port in
                     if let portFile {
                         // Written whole or not at all: a reader never sees half a number. Before
