@@ -407,6 +407,11 @@ def lines(name, pattern, first=None):
         return []
     found = [f"{name}: {l.rstrip()}" for l in open(path, errors="replace") if re.search(pattern, l)]
     return found[:first] if first else found
+# The lines of a log from the first that matches PATTERN to its end.
+def lines_from(name, pattern):
+    found = lines(name, ".")
+    first = next((i for i, l in enumerate(found) if re.search(pattern, l)), len(found))
+    return found[first:]
 def at(line):
     m = re.search(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:Z|\+0000))", line)
     return since_start(m.group(1)) if m else None
@@ -424,8 +429,8 @@ evidence = {
         + lines("coordinator.log", r"certificate .* reloaded|changed but is not used"),
     "a cert renewed": lines("operator.log", r"^renewed silo 'a'")
         + lines("a.log", r"certificate .* reloaded|changed but is not used"),
-    "coordinator restarted (upgrade)": lines("coordinator.log", r"asked to stop|stopped: ")
-        + lines("coordinator-upgraded.log", r"resuming|listening on|\b[ac] joined")
+    "coordinator restarted (upgrade)": lines_from("coordinator.log", r"asked to stop")
+        + lines("coordinator-upgraded.log", r"resuming|listening on|\b[ac] joined|refused .* from '[ac]'")
         + lines("coordinator-upgraded.log", rf"round {restart}: ", first=2)
         + lines("a.log", r"retrying|cannot reach|not counted|joined as a")[1:]
         + lines("c.log", r"retrying|cannot reach|not counted|joined as c")[1:],
