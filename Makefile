@@ -28,7 +28,7 @@ VERSION       = $(shell scripts/release-version.sh)
 DEB          ?= out/release/fedattention_$(VERSION)_$(shell dpkg --print-architecture).deb
 
 .PHONY: all deps test-deps build test test-repeat demo bench bench-quality bench-privacy bench-secure bench-ranking bench-hostile lint clean proto fuzz-asan \
-        install install-files release package-test
+        install install-files release package-test run-through
 
 all: build
 
@@ -109,6 +109,15 @@ bench-hostile: build
 # at 10 and 100 clients, a round with 30% dropouts (scripts/secure.sh).
 bench-secure: build
 	scripts/secure.sh $(DATA) $(COORDINATOR) $(BIN)
+
+# A federation that runs through: serve on 127.0.0.1 with mutual TLS while a silo is added
+# (request-certificate, sign), one removed, the coordinator's and a silo's certificates renewed
+# and the coordinator upgraded (SIGTERM, started again on its state folder: NEW_COORDINATOR=, or
+# the same build), with no round lost and no client restarted; prints the rounds, the events and
+# their log lines, writes out/run-through.json (scripts/run-through.sh; about 30 s).
+NEW_COORDINATOR ?=
+run-through: build
+	scripts/run-through.sh $(COORDINATOR) $(BIN) $(NEW_COORDINATOR)
 
 # The fuzz test of every parser of outside bytes (the suites named *FuzzTests: update decoder,
 # model files, click logs, zstd frames, PEM files, secure-aggregation messages, the wire
