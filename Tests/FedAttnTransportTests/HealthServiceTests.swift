@@ -83,8 +83,9 @@ struct HealthServiceTests {
             membership: membership
         ) { port in
             try await Self.withHealthClient(port: port, identity: probe) { health in
-                #expect(try await Self.check(health, "") == .serving)
-                #expect(try await Self.check(health, "fedattn.v1.Federation") == .serving)
+                let server = try await Self.check(health, ""), federation = try await Self.check(health, "fedattn.v1.Federation")
+                #expect(server == .serving)
+                #expect(federation == .serving)
                 let error = await #expect(throws: RPCError.self) { _ = try await Self.check(health, "fedattn.v1.Elsewhere") }
                 #expect(error?.code == .notFound)
                 #expect(
