@@ -46,7 +46,7 @@ public enum StopOutcome<Value: Sendable>: Sendable {
 /// - Throws: what `work` throws when the process was not asked to stop; `CancellationError`
 ///   when the calling task is cancelled first.
 public func runUntilStopped<Value: Sendable>(
-    grace: Duration = .seconds(30), onStop: @escaping @Sendable (StopRequest) -> Void = { _ in },
+    grace: Duration = .seconds(30), onStop: @escaping @Sendable (StopRequest) async -> Void = { _ in },
     _ work: @escaping @Sendable () async throws -> Value
 ) async throws -> StopOutcome<Value> {
     let (events, sink) = AsyncStream.makeStream(of: StopEvent<Value>.self)
@@ -72,7 +72,7 @@ public func runUntilStopped<Value: Sendable>(
             case .asked(let asked):
                 if let request { return .stopped(request, settled: false) }
                 request = asked
-                onStop(asked)
+                await onStop(asked)
                 running.cancel()
                 graceTimer = Task {
                     try? await Task.sleep(for: grace)

@@ -59,6 +59,8 @@ public actor Coordinator {
     /// What round deadlines are measured in (a test holds it still and moves it on).
     private let clock: any RoundClock
     private var timer: (deadline: Duration, task: Task<Void, Never>)?
+    /// Set by `stopping()`: connections closing now are the process ending, not silos leaving.
+    private var isStopping = false
     /// Wakes long polls and observers when anything they wait for may have changed.
     private let changes = ChangeSignal()
     /// Times a waiting call was woken (by a change or by its time limit): the long poll's cost.
@@ -186,9 +188,18 @@ public actor Coordinator {
     }
 
     /// `client`'s connection closed: it leaves selection and the count of connected clients
-    /// until it joins again. The close of a connection it no longer uses changes nothing.
+    /// until it joins again. The close of a connection it no longer uses changes nothing, nor
+    /// does any close once the process is `stopping()`.
     public func leave(client: String, connection: String = "in-process") {
+        guard !isStopping else { return }
         try? handle(.left(client: client, connection: connection))
+    }
+
+    /// The process is about to close every connection and end: their closes are not silos
+    /// leaving, so the round under way is neither retried nor shortened for them (a restart
+    /// on the state folder trains it again).
+    public func stopping() {
+        isStopping = true
     }
 
     /// The client's next task. Holds the call up to `longPoll` while there is nothing to do,

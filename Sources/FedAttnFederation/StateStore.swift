@@ -300,6 +300,9 @@ public final class StateStore: Sendable {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
         }
         guard rename(temporary, target) == 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: target]) }
+        // When the target already was the round's file (a resume keeping the round it kept),
+        // POSIX rename does nothing and succeeds, leaving the temporary name behind.
+        unlink(temporary)
         let directory = open(folder, O_RDONLY)
         if directory >= 0 {
             fsync(directory)

@@ -47,6 +47,15 @@ struct StateFolderCheckTests {
         try FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
     }
 
+    @Test func keepingTheRoundAlreadyKeptLeavesNoTemporaryFile() throws {
+        // A resume keeps the round it kept: the link's temporary name must not stay behind.
+        let folder = try Self.folder(kept: 2)
+        try StateStore(folder: folder).keepBest(round: 2)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(!names.contains { $0.hasSuffix(".tmp") }, "\(names.sorted())")
+        #expect(names.contains("best.safetensors"))
+    }
+
     @Test func aLostHistoryRefusesToStartInsteadOfPublishingRoundOneAgain() throws {
         let folder = try Self.folder()
         try Self.remove("history.sqlite", in: folder)

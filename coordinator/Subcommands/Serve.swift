@@ -191,6 +191,8 @@ extension CoordinatorCommand {
                 grace: Self.stopGrace,
                 onStop: { request in
                     readiness.stopping("asked to stop (\(request))")
+                    // Its connections close next: their silos are not leaving the round.
+                    await coordinator.stopping()
                     logger.notice("asked to stop (\(request)): closing the server and its connections; nothing stored in \(state) is removed")
                 }
             ) { @Sendable () async throws -> Void in
