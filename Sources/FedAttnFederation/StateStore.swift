@@ -319,7 +319,8 @@ public final class StateStore: Sendable {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM popularity_pool WHERE id = 1") else { return nil }
             let names = { (text: String) -> [String] in (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? [] }
             guard let status = PopularityBaseline.Status(rawValue: row["status"]) else {
-                throw StateFolderError("\(folder)/history.sqlite: the popularity pool's status '\(row["status"] as String)' is not one this build knows")
+                throw StateFolderError(
+                    "\(folder)/history.sqlite: the popularity pool's status '\(row["status"] as String)' is not one this build knows")
             }
             var counts: PopularityCounts?
             if let blob = row["counts"] as Data? {

@@ -23,7 +23,8 @@ struct OperatorLifecycleTests {
         // The coordinator admits clients of 10 and 9; the client joins with 10.
         let coordinatorSpeaks = Coordinator.protocolVersions.map { "\($0)" }.joined(separator: ", ")
         for (path, name, subcommand, speaks) in [
-            (Self.coordinator, "fedattn-coordinator", "serve", coordinatorSpeaks), (Self.client, "fedattn-client", "join", "\(Coordinator.protocolVersion)"),
+            (Self.coordinator, "fedattn-coordinator", "serve", coordinatorSpeaks),
+            (Self.client, "fedattn-client", "join", "\(Coordinator.protocolVersion)"),
         ] {
             let root = try ProcessRunner.run(path, ["--version"])
             #expect(root.status == 0, "\(root.standardError)")

@@ -229,7 +229,8 @@ extension ClientCommand {
                 progress.line(
                     "round \(round): the most popular items (counts pooled over the silos) on this silo: "
                         + String(
-                            format: "HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@", figure(sums.hitRate), figure(sums.ndcg), figure(sums.recallAt20),
+                            format: "HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@", figure(sums.hitRate), figure(sums.ndcg),
+                            figure(sums.recallAt20),
                             figure(sums.ndcgAt20)))
             case .waiting: break
             case .keptModel(let version?): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")
