@@ -15,7 +15,7 @@ public enum BuildVersion {
 
     /// What `executable --version` prints, with the versions it speaks: e.g.
     /// `fedattn-coordinator 0.1.0 (wire protocol 10, 9)`, `fedattn-client 0.1.0 (wire protocol 10)`.
-    public static func line(_ executable: String, protocols: [UInt32] = protocols) -> String {
+    public static func line(_ executable: String, protocols: [UInt32] = BuildVersion.protocols) -> String {
         let spoken = protocols.map { "\($0)" }.joined(separator: ", ")
         return "\(executable) \(release) (wire protocol \(spoken))"
     }

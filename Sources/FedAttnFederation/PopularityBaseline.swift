@@ -103,7 +103,7 @@ public struct PopularityBaseline: Sendable, Equatable {
     /// One line, as `history` and the report print it under the rounds (the figures as
     /// `simulate` prints its own).
     public var line: String {
-        guard isMeasured else { return "most popular items: " + (whyNotMeasured ?? "") + notShared }
+        guard isMeasured else { return "popularity: " + (whyNotMeasured ?? "") + notShared }
         let s = sums
         return String(
             format: "most popular items (counts summed over %@, scored by %@): HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@",

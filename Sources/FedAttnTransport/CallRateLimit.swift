@@ -2,8 +2,8 @@ import Foundation
 public import GRPCCore
 import Synchronization
 
-/// A limit per connection on the calls that carry no bulk data (Join, NextTask,
-/// ReserveUpload, ReportEvaluation): a token bucket of `burst` calls refilled at `perSecond`.
+/// A limit per connection on the calls that carry no bulk data (Join, SharePopularity,
+/// NextTask, ReserveUpload, ReportEvaluation): a token bucket of `burst` calls refilled at `perSecond`.
 /// A call over it is refused at once with RESOURCE_EXHAUSTED, before the coordinator does
 /// any work for it; the refusal is counted in `fedattn_refusals_total` and logged within the
 /// refusal log's budget (`RefusalLog`). A client following the protocol makes a few such calls
@@ -21,7 +21,7 @@ public struct CallRateLimit: ServerInterceptor {
     private let buckets: Buckets
 
     /// Methods the limit applies to.
-    public static let limited: Set<String> = ["Join", "NextTask", "ReserveUpload", "ReportEvaluation"]
+    public static let limited: Set<String> = ["Join", "SharePopularity", "NextTask", "ReserveUpload", "ReportEvaluation"]
 
     /// 50 calls a second sustained, bursts of 200, by default.
     public init(perSecond: Double = 50, burst: Double = 200, connections: Int = 10_000) {

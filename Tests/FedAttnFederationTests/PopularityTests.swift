@@ -5,7 +5,6 @@ import FedAttnModel
 import FedAttnSimulation
 import Foundation
 import Logging
-import Synchronization
 import Testing
 import _FedAttnTestSupport
 
@@ -99,7 +98,10 @@ struct PopularityTests {
     ) async throws -> Coordinator {
         let coordinator = try Coordinator(
             modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0), store: store, logger: logger)
-        let participants = silos.map { (name: $0.name, participant: Participant(work: work($0), secureDrawSeed: 7)) }
+        // Distinct secure draws: a row two silos touch cannot read as untouched by chance.
+        let participants = silos.enumerated().map { i, silo in
+            (name: silo.name, participant: Participant(work: work(silo), secureDrawSeed: UInt64(i + 1)))
+        }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (name, participant) in participants {
                 let silo = link(InProcessLink(coordinator: coordinator, client: name))
@@ -140,13 +142,13 @@ struct PopularityTests {
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "lock" {
             try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: copy + "/" + name)
         }
-        let scored = Mutex(0)
+        let scored = Counter()
         let again = try await Self.federate(
             silos, config: CoordinatorConfig(rounds: 3, minClients: 3), store: try StateStore(folder: copy),
-            events: { _, event in if case .popularityScored = event { scored.withLock { $0 += 1 } } })
+            events: { _, event in if case .popularityScored = event { scored.increment() } })
         #expect(await again.history.count == 3)
         #expect(await again.popularityBaseline == served)
-        #expect(scored.withLock { $0 } == 0)
+        #expect(scored.value == 0)
         #expect(try StateStore.reading(folder: copy).popularity() == kept)
     }
 
@@ -172,16 +174,16 @@ struct PopularityTests {
     /// counts are pooled and scored.
     @Test func aSiloThatDeclinesGetsNoBaselineAndTheOthersArePooled() async throws {
         let silos = Self.silos()
-        let scored = Mutex<[String]>([])
+        let scored = Recorded()
         let coordinator = try await Self.federate(
             silos,
-            events: { name, event in if case .popularityScored = event { scored.withLock { $0.append(name) } } },
+            events: { name, event in if case .popularityScored = event { scored.add(name) } },
             work: { Self.work($0, shares: $0.name != "s1") })
         #expect(await coordinator.history.count == 2)
         let served = await coordinator.popularityBaseline
         #expect(served.pooledFrom == ["s0", "s2"] && served.declined == ["s1"] && served.scoredBy == ["s0", "s2"])
         #expect(served.sums == Self.expected(pooled: [silos[0], silos[2]], scored: [silos[0], silos[2]]))
-        #expect(scored.withLock { $0.sorted() } == ["s0", "s2"], "each scored it once")
+        #expect(scored.all.sorted() == ["s0", "s2"], "each scored it once")
     }
 
     /// (d) Counts no silo could have are refused naming the silo and what is wrong, and the
@@ -216,12 +218,12 @@ struct PopularityTests {
 
         // In a federation: the silo whose counts are refused is told, carries on, and is left out.
         let silos = Self.silos()
-        let told = Mutex<[String]>([])
+        let told = Recorded()
         let federation = try await Self.federate(
-            silos, events: { name, event in if case .popularity(let what) = event, name == "s2" { told.withLock { $0.append(what) } } },
+            silos, events: { name, event in if case .popularity(let what) = event, name == "s2" { told.add(what) } },
             link: { link in link.client == "s2" ? BadCountsLink(inner: link) as any FederationLink : link })
         #expect(await federation.history.count == 2)
-        #expect(told.withLock { $0 }.contains { $0.contains("item counts not taken: popularity counts from 's2': item") }, "\(told.withLock { $0 })")
+        #expect(told.all.contains { $0.contains("item counts not taken: popularity counts from 's2': item") }, "\(told.all)")
         let served = await federation.popularityBaseline
         #expect(served.pooledFrom == ["s0", "s1"] && served.scoredBy == ["s0", "s1"] && served.declined.isEmpty)
     }
@@ -235,18 +237,18 @@ struct PopularityTests {
         var config = CoordinatorConfig(rounds: 1, minClients: 3, server: ServerOptimizer(rule: .fedavg))
         config.secureAggregation = SecureAggregationSettings()
         #expect(PopularityPolicy(config) == .offSecureAggregation)
-        let shared = Mutex<[String]>([])
+        let shared = Recorded()
         let coordinator = try await Self.federate(
             silos, config: config, store: try StateStore(folder: folder),
-            events: { name, event in if case .popularity = event { shared.withLock { $0.append(name) } } })
+            events: { name, event in if case .popularity = event { shared.add(name) } })
         #expect(await coordinator.history.count == 1)
-        #expect(shared.withLock { $0 }.isEmpty, "no silo was asked for its counts")
+        #expect(shared.all.isEmpty, "no silo was asked for its counts")
         let served = await coordinator.popularityBaseline
         #expect(served.status == .secureAggregation && !served.isMeasured && served.pooledFrom.isEmpty)
         let kept = try #require(try StateStore.reading(folder: folder).popularity())
         #expect(
-            kept.baseline.line == "most popular items: not measured under secure aggregation (its counts would be sent in the clear)",
-            "\(kept.baseline.line)")
+            kept.baseline.line == "popularity: not measured under secure aggregation (its counts would be sent in the clear)", "\(kept.baseline.line)"
+        )
         let error = await #expect(throws: CoordinatorError.self) {
             try await coordinator.sharePopularity(client: "s0", counts: PopularityCounts(items: [1], counts: [1]))
         }

@@ -27,7 +27,7 @@ struct CallRateLimitTests {
         // A client makes a few such calls a round; the defaults allow 50 a second sustained.
         let limit = CallRateLimit()
         #expect(limit.perSecond >= 50 && limit.burst >= 200)
-        #expect(CallRateLimit.limited == ["Join", "NextTask", "ReserveUpload", "ReportEvaluation"])
+        #expect(CallRateLimit.limited == ["Join", "SharePopularity", "NextTask", "ReserveUpload", "ReportEvaluation"])
     }
 
     @Test func aConnectionCallingInALoopIsRefusedWhileAnotherIsServed() async throws {

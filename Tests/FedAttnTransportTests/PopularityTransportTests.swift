@@ -43,11 +43,11 @@ struct PopularityTransportTests {
         let error = #expect(throws: RPCError.self) { try Wire.shared(both, from: "shop") }
         #expect(error?.code == .invalidArgument && error?.message.contains("popularity counts from 'shop'") == true, "\(String(describing: error))")
         // A count past 2^63 reads as the largest Int: the coordinator refuses it as adding up past what was declared.
-        let max = Fedattn_V1_PopularityCounts.with {
+        let largest = Fedattn_V1_PopularityCounts.with {
             $0.items = [1]
             $0.counts = [.max]
         }
-        let huge = try #require(try Wire.shared(max, from: "shop"))
+        let huge = try #require(try Wire.shared(largest, from: "shop"))
         #expect(huge.counts == [Int.max])
         // The pooled counts ride on an EVALUATE task, the sums on the report.
         let task = FederationTask.evaluate(round: 2, modelVersion: "v2", popularity: counts)
