@@ -73,7 +73,10 @@ struct FederationProcessTests {
         #expect((popularity["hr_at_10"] as? Double).map { $0 > 0 && $0 < 1 } == true, "\(popularity)")
         let table = try ProcessRunner.run(Self.coordinator, ["history", "--state", work + "/state"]).standardOutput
         #expect(table.contains("most popular items (counts summed over 3 silos, scored by 3): HR@10 0."), "\(table)")
-        #expect(clients[1].standardError.contains("the most popular items (counts pooled over the silos) on this silo: HR@10 "))
+        #expect(
+            clients[1].standardError.contains(
+                "the most popular items (counts pooled over the silos) on this silo: HR@10 / NDCG@10 / Recall@20 / NDCG@20 0."),
+            "\(clients[1].standardError)")
         // The round kept by the silos' validation splits is one of the two.
         let best = try Data(contentsOf: URL(fileURLWithPath: work + "/state/best.safetensors"))
         #expect(try ["round-001", "round-002"].contains { try Data(contentsOf: URL(fileURLWithPath: work + "/state/\($0).safetensors")) == best })

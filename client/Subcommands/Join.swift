@@ -226,12 +226,11 @@ extension ClientCommand {
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .popularity(let what): progress.line("most-popular baseline: \(what)")
             case .popularityScored(let round, let sums):
+                // Figures joined by " / ", as the README's tables give them.
+                let figures = [sums.hitRate, sums.ndcg, sums.recallAt20, sums.ndcgAt20].map { Self.figure($0) }.joined(separator: " / ")
                 progress.line(
-                    "round \(round): the most popular items (counts pooled over the silos) on this silo: "
-                        + String(
-                            format: "HR@10 %@, NDCG@10 %@, Recall@20 %@, NDCG@20 %@", figure(sums.hitRate), figure(sums.ndcg),
-                            figure(sums.recallAt20),
-                            figure(sums.ndcgAt20)))
+                    "round \(round): the most popular items (counts pooled over the silos) on this silo: HR@10 / NDCG@10 / Recall@20 / NDCG@20 \(figures)"
+                )
             case .waiting: break
             case .keptModel(let version?): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")
             case .keptModel(nil): progress.line("no round was kept (no silo held a validation split): --model-out not written")
