@@ -1,13 +1,18 @@
-// The FedAttention wire protocol, version 9: a client sends 9 in JoinRequest.protocol_version,
-// and a client of another version is refused (FAILED_PRECONDITION naming both). Everything a
-// client in any language needs is in this file; nothing is left to guess. Where the contract
-// leaves a choice to the client, it says so, and says what the reference (the Swift client
-// and coordinator of this repository) does. (Version 1 streamed whole models; 2 uploaded
-// without reserving a slot; 3 declared no training examples at Join and sent no limits;
-// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
-// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked;
-// 7 had no secure aggregation, so a client of 7 would upload an update the coordinator
-// must not see; 8 had no interaction head, so a client of 8 would send no delta for it.)
+// The FedAttention wire protocol, version 10: a client sends 10 in JoinRequest.protocol_version.
+// A coordinator of 10 also admits a client of version 9, the one before (10 only added the
+// most-popular baseline, so a client of 9 shares no popularity counts and gets no baseline:
+// see "The most-popular baseline"); a client of any other version is refused
+// (FAILED_PRECONDITION, naming the client's version and the versions the coordinator speaks,
+// "10 and 9"). Everything a client in any language needs is in this file; nothing is left to
+// guess. Where the contract leaves a choice to the client, it says so, and says what the
+// reference (the Swift client and coordinator of this repository) does. (Version 1 streamed
+// whole models; 2 uploaded without reserving a slot; 3 declared no training examples at Join
+// and sent no limits; 4 named a model version by its payload's SHA-256 and always sent the
+// whole model; 6 had no DP-SGD in its training plan, so a client of 6 would train without the
+// privacy asked; 7 had no secure aggregation, so a client of 7 would upload an update the
+// coordinator must not see; 8 had no interaction head, so a client of 8 would send no delta
+// for it; 9 had no most-popular baseline: no SharePopularity, no JoinResponse.popularity,
+// Limits.max_popularity_items, Task.popularity or EvaluationReport.popularity.)
 //
 // ── Transport and identity ──────────────────────────────────────────────────────────────
 // A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -36,6 +41,8 @@
 //      was given) and counts its rows under it; JoinResponse.model.items names the
 //      coordinator's, and a client whose mapping differs must not go on (the reference
 //      client leaves: its rows and its count would be another model's).
+//      Then, when JoinResponse.popularity is POPULARITY_POOLING_ON, SharePopularity once (its
+//      items' counts, or a decline): see "The most-popular baseline".
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
 //                  holding an earlier version may get only what changed), train it
@@ -43,7 +50,8 @@
 //                  see there), upload the delta (UploadUpdate), then ask again;
 //        EVALUATE  download model `model_version`, score the local test split, report
 //                  (ReportEvaluation, echoing the task's `round` and `model_version`),
-//                  then ask again;
+//                  then ask again; with `popularity` set, score the most popular items
+//                  too (see "The most-popular baseline");
 //        SECURE    a phase of a secure round (see "Secure aggregation" below): answer it
 //                  (SecureStep), then ask again;
 //        WAIT      nothing to do yet: ask again after `retry_after_ms`;
@@ -203,6 +211,44 @@
 // A SecureStep claims an upload slot of its own (as UploadUpdate) while its masked vector
 // arrives; it needs no reservation.
 
+/// ── The most-popular baseline (protocol 10) ─────────────────────────────────────────────
+/// So that every silo sees whether the federated model ranks better than the most popular
+/// items, a federation pools the items' interaction counts over its silos and each silo scores
+/// that baseline on its own test users with the ranking protocol of EvaluationReport.
+/// JoinResponse.popularity says whether this federation pools them:
+///   POPULARITY_POOLING_ON: after Join, the client calls SharePopularity once (per connection)
+///     with its silo's counts: for each item row its train rows name (the rows it trains on,
+///     any label, each row once: their counts add up to the train_examples it declared), the
+///     row and its number of train rows; or with `decline` set and no items, to share none
+///     (the reference: `join --no-share-popularity`, or a silo with more distinct items than
+///     Limits.max_popularity_items). The coordinator adds up, with checked arithmetic, the
+///     counts of every silo that shared before the federation's first evaluation begins (the
+///     pool closes then: counts shared later are acknowledged and not added). From then on, an
+///     EVALUATE task for a client that shared (before or after the pool closed) carries the
+///     pooled counts in Task.popularity, until the coordinator holds that client's baseline
+///     sums: the client ranks each test user's item by the pooled counts exactly as it ranks it
+///     by the model (the same target, the same 99 sampled negatives from the same draws, the
+///     same whole-catalogue items, ties counting against the target; an item the pool does not
+///     name counts 0) and sends the four sums in EvaluationReport.popularity with that report.
+///     The coordinator keeps one such set of sums per silo (the first it takes) and adds them
+///     over the silos: the baseline's HR@10, NDCG@10, Recall@20 and NDCG@20. A silo that
+///     declined, a client of protocol 9, or one whose share was refused, gets no pooled counts.
+///     When no silo shared, or the pooled counts name more than Limits.max_popularity_items
+///     items, no EVALUATE task carries them (the coordinator's history says why).
+///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation, and
+///     counts would be sent in the clear beside updates the coordinator must not see: none are
+///     pooled (SharePopularity is refused), and no baseline is scored.
+///   POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY: the federation runs DP-SGD or DP-FedAvg: exact
+///     counts would spend no privacy budget yet reveal a silo's exact item frequencies: none
+///     are pooled (SharePopularity is refused).
+///   POPULARITY_POOLING_UNSPECIFIED: a coordinator of protocol 9: do not call SharePopularity.
+/// What sharing reveals: to the coordinator, the silo's item frequencies (how many train rows
+/// each item has; their total is the train_examples it declares anyway). Without secure
+/// aggregation the coordinator already sees each silo's update, whose sparse rows name the
+/// items it trained (not how often). To every silo that shared: the sum over the silos in the
+/// pool, not who contributed what; but, as with the model itself, a silo can subtract its own
+/// counts from the sum, so with two silos in the pool each reads the other's counts exactly.
+///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
 /// frame is at most Limits.max_update_bytes, and decompresses to at most the smaller of
@@ -310,6 +356,19 @@ public enum Fedattn_V1_Federation: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "SharePopularity" metadata.
+        public enum SharePopularity: Sendable {
+            /// Request type for "SharePopularity".
+            public typealias Input = Fedattn_V1_PopularityCounts
+            /// Response type for "SharePopularity".
+            public typealias Output = Fedattn_V1_PopularityReceipt
+            /// Descriptor for "SharePopularity".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "fedattn.v1.Federation"),
+                method: "SharePopularity",
+                type: .unary
+            )
+        }
         /// Namespace for "NextTask" metadata.
         public enum NextTask: Sendable {
             /// Request type for "NextTask".
@@ -391,6 +450,7 @@ public enum Fedattn_V1_Federation: Sendable {
         /// Descriptors for all methods in the "fedattn.v1.Federation" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Join.descriptor,
+            SharePopularity.descriptor,
             NextTask.descriptor,
             DownloadModel.descriptor,
             SecureStep.descriptor,
@@ -427,8 +487,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -442,6 +502,35 @@ extension Fedattn_V1_Federation {
             request: GRPCCore.StreamingServerRequest<Fedattn_V1_JoinRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_JoinResponse>
+
+        /// Handle the "SharePopularity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+        /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+        /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+        /// > a silo's counts are pooled once.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+        /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+        /// > past the train_examples the client declared at Join (overflow included). A refused share
+        /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Fedattn_V1_PopularityCounts` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Fedattn_V1_PopularityReceipt` messages.
+        func sharePopularity(
+            request: GRPCCore.StreamingServerRequest<Fedattn_V1_PopularityCounts>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_PopularityReceipt>
 
         /// Handle the "NextTask" method.
         ///
@@ -602,7 +691,10 @@ extension Fedattn_V1_Federation {
         /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
         /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
         /// >     split's positive examples (the count in its positive histogram), hits over users,
-        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+        /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+        /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+        /// >     sums the coordinator already holds from it, are not read.)
         /// > Nothing else bounds a report: its counts and ranked users may be anything up to
         /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
         /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
@@ -637,8 +729,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -652,6 +744,35 @@ extension Fedattn_V1_Federation {
             request: GRPCCore.ServerRequest<Fedattn_V1_JoinRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_JoinResponse>
+
+        /// Handle the "SharePopularity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+        /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+        /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+        /// > a silo's counts are pooled once.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+        /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+        /// > past the train_examples the client declared at Join (overflow included). A refused share
+        /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_PopularityCounts` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Fedattn_V1_PopularityReceipt` message.
+        func sharePopularity(
+            request: GRPCCore.ServerRequest<Fedattn_V1_PopularityCounts>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_PopularityReceipt>
 
         /// Handle the "NextTask" method.
         ///
@@ -812,7 +933,10 @@ extension Fedattn_V1_Federation {
         /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
         /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
         /// >     split's positive examples (the count in its positive histogram), hits over users,
-        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+        /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+        /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+        /// >     sums the coordinator already holds from it, are not read.)
         /// > Nothing else bounds a report: its counts and ranked users may be anything up to
         /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
         /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
@@ -845,8 +969,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -860,6 +984,35 @@ extension Fedattn_V1_Federation {
             request: Fedattn_V1_JoinRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Fedattn_V1_JoinResponse
+
+        /// Handle the "SharePopularity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+        /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+        /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+        /// > a silo's counts are pooled once.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+        /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+        /// > past the train_examples the client declared at Join (overflow included). A refused share
+        /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+        ///
+        /// - Parameters:
+        ///   - request: A `Fedattn_V1_PopularityCounts` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Fedattn_V1_PopularityReceipt` to respond with.
+        func sharePopularity(
+            request: Fedattn_V1_PopularityCounts,
+            context: GRPCCore.ServerContext
+        ) async throws -> Fedattn_V1_PopularityReceipt
 
         /// Handle the "NextTask" method.
         ///
@@ -1020,7 +1173,10 @@ extension Fedattn_V1_Federation {
         /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
         /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
         /// >     split's positive examples (the count in its positive histogram), hits over users,
-        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+        /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+        /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+        /// >     sums the coordinator already holds from it, are not read.)
         /// > Nothing else bounds a report: its counts and ranked users may be anything up to
         /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
         /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
@@ -1054,6 +1210,17 @@ extension Fedattn_V1_Federation.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_JoinResponse>(),
             handler: { request, context in
                 try await self.join(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Fedattn_V1_Federation.Method.SharePopularity.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_PopularityCounts>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_PopularityReceipt>(),
+            handler: { request, context in
+                try await self.sharePopularity(
                     request: request,
                     context: context
                 )
@@ -1142,6 +1309,17 @@ extension Fedattn_V1_Federation.ServiceProtocol {
         return GRPCCore.StreamingServerResponse(single: response)
     }
 
+    public func sharePopularity(
+        request: GRPCCore.StreamingServerRequest<Fedattn_V1_PopularityCounts>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Fedattn_V1_PopularityReceipt> {
+        let response = try await self.sharePopularity(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
     public func nextTask(
         request: GRPCCore.StreamingServerRequest<Fedattn_V1_TaskRequest>,
         context: GRPCCore.ServerContext
@@ -1218,6 +1396,19 @@ extension Fedattn_V1_Federation.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_JoinResponse> {
         return GRPCCore.ServerResponse<Fedattn_V1_JoinResponse>(
             message: try await self.join(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func sharePopularity(
+        request: GRPCCore.ServerRequest<Fedattn_V1_PopularityCounts>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Fedattn_V1_PopularityReceipt> {
+        return GRPCCore.ServerResponse<Fedattn_V1_PopularityReceipt>(
+            message: try await self.sharePopularity(
                 request: request.message,
                 context: context
             ),
@@ -1317,8 +1508,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -1336,6 +1527,40 @@ extension Fedattn_V1_Federation {
             deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_JoinResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_JoinResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "SharePopularity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+        /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+        /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+        /// > a silo's counts are pooled once.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+        /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+        /// > past the train_examples the client declared at Join (overflow included). A refused share
+        /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_PopularityCounts` message.
+        ///   - serializer: A serializer for `Fedattn_V1_PopularityCounts` messages.
+        ///   - deserializer: A deserializer for `Fedattn_V1_PopularityReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func sharePopularity<Result>(
+            request: GRPCCore.ClientRequest<Fedattn_V1_PopularityCounts>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_PopularityCounts>,
+            deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_PopularityReceipt>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_PopularityReceipt>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "NextTask" method.
@@ -1522,7 +1747,10 @@ extension Fedattn_V1_Federation {
         /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
         /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
         /// >     split's positive examples (the count in its positive histogram), hits over users,
-        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+        /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+        /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+        /// >     sums the coordinator already holds from it, are not read.)
         /// > Nothing else bounds a report: its counts and ranked users may be anything up to
         /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
         /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
@@ -1570,8 +1798,8 @@ extension Fedattn_V1_Federation {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-        /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -1595,6 +1823,51 @@ extension Fedattn_V1_Federation {
             try await self.client.unary(
                 request: request,
                 descriptor: Fedattn_V1_Federation.Method.Join.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "SharePopularity" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+        /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+        /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+        /// > a silo's counts are pooled once.
+        /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+        /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+        /// > past the train_examples the client declared at Join (overflow included). A refused share
+        /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Fedattn_V1_PopularityCounts` message.
+        ///   - serializer: A serializer for `Fedattn_V1_PopularityCounts` messages.
+        ///   - deserializer: A deserializer for `Fedattn_V1_PopularityReceipt` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func sharePopularity<Result>(
+            request: GRPCCore.ClientRequest<Fedattn_V1_PopularityCounts>,
+            serializer: some GRPCCore.MessageSerializer<Fedattn_V1_PopularityCounts>,
+            deserializer: some GRPCCore.MessageDeserializer<Fedattn_V1_PopularityReceipt>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_PopularityReceipt>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Fedattn_V1_Federation.Method.SharePopularity.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -1841,7 +2114,10 @@ extension Fedattn_V1_Federation {
         /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
         /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
         /// >     split's positive examples (the count in its positive histogram), hits over users,
-        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+        /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+        /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+        /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+        /// >     sums the coordinator already holds from it, are not read.)
         /// > Nothing else bounds a report: its counts and ranked users may be anything up to
         /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
         /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
@@ -1888,8 +2164,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+    /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+    /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
     /// > second Join on the same connection declares another train_examples than the first.
     ///
     /// - Parameters:
@@ -1910,6 +2186,46 @@ extension Fedattn_V1_Federation.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_JoinRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_JoinResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SharePopularity" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+    /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+    /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+    /// > a silo's counts are pooled once.
+    /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+    /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+    /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+    /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+    /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+    /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+    /// > past the train_examples the client declared at Join (overflow included). A refused share
+    /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Fedattn_V1_PopularityCounts` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sharePopularity<Result>(
+        request: GRPCCore.ClientRequest<Fedattn_V1_PopularityCounts>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_PopularityReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.sharePopularity(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Fedattn_V1_PopularityCounts>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Fedattn_V1_PopularityReceipt>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2129,7 +2445,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
     /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
     /// >     split's positive examples (the count in its positive histogram), hits over users,
-    /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+    /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+    /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+    /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+    /// >     sums the coordinator already holds from it, are not read.)
     /// > Nothing else bounds a report: its counts and ranked users may be anything up to
     /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
     /// > pooled figures add the silos' sums, but a silo whose counts per declared train example
@@ -2170,8 +2489,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Registers the caller. FAILED_PRECONDITION: another protocol version (the message names
-    /// > both). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+    /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
+    /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
     /// > second Join on the same connection declares another train_examples than the first.
     ///
     /// - Parameters:
@@ -2195,6 +2514,50 @@ extension Fedattn_V1_Federation.ClientProtocol {
             metadata: metadata
         )
         return try await self.join(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "SharePopularity" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The caller's items' interaction counts, or its decline, for the most-popular baseline
+    /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
+    /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
+    /// > a silo's counts are pooled once.
+    /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
+    /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
+    /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
+    /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+    /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
+    /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
+    /// > past the train_examples the client declared at Join (overflow included). A refused share
+    /// > leaves the client out of the pool; it is not a configuration error: the client carries on.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func sharePopularity<Result>(
+        _ message: Fedattn_V1_PopularityCounts,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Fedattn_V1_PopularityReceipt>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Fedattn_V1_PopularityCounts>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.sharePopularity(
             request: request,
             options: options,
             onResponse: handleResponse
@@ -2437,7 +2800,10 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// >     K = 20) over the test split and (validation_ranked_users, validation_hits_at_10,
     /// >     validation_ndcg_at_10_sum, K = 10) over the validation split: users over the
     /// >     split's positive examples (the count in its positive histogram), hits over users,
-    /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9).
+    /// >     or the NDCG sum not finite, over hits, or under hits / log2(K + 1) (within 1e-9);
+    /// >   - the same for `popularity`'s two (sampled, K = 10; whole catalogue, K = 20) over the
+    /// >     test split. (Popularity sums from a client that was given no pooled counts, or beside
+    /// >     sums the coordinator already holds from it, are not read.)
     /// > Nothing else bounds a report: its counts and ranked users may be anything up to
     /// > Limits.max_train_examples. What the coordinator does with reports it takes: each round's
     /// > pooled figures add the silos' sums, but a silo whose counts per declared train example

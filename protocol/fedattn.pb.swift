@@ -8,16 +8,21 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-// The FedAttention wire protocol, version 9: a client sends 9 in JoinRequest.protocol_version,
-// and a client of another version is refused (FAILED_PRECONDITION naming both). Everything a
-// client in any language needs is in this file; nothing is left to guess. Where the contract
-// leaves a choice to the client, it says so, and says what the reference (the Swift client
-// and coordinator of this repository) does. (Version 1 streamed whole models; 2 uploaded
-// without reserving a slot; 3 declared no training examples at Join and sent no limits;
-// 4 named a model version by its payload's SHA-256 and always sent the whole model; 6 had
-// no DP-SGD in its training plan, so a client of 6 would train without the privacy asked;
-// 7 had no secure aggregation, so a client of 7 would upload an update the coordinator
-// must not see; 8 had no interaction head, so a client of 8 would send no delta for it.)
+// The FedAttention wire protocol, version 10: a client sends 10 in JoinRequest.protocol_version.
+// A coordinator of 10 also admits a client of version 9, the one before (10 only added the
+// most-popular baseline, so a client of 9 shares no popularity counts and gets no baseline:
+// see "The most-popular baseline"); a client of any other version is refused
+// (FAILED_PRECONDITION, naming the client's version and the versions the coordinator speaks,
+// "10 and 9"). Everything a client in any language needs is in this file; nothing is left to
+// guess. Where the contract leaves a choice to the client, it says so, and says what the
+// reference (the Swift client and coordinator of this repository) does. (Version 1 streamed
+// whole models; 2 uploaded without reserving a slot; 3 declared no training examples at Join
+// and sent no limits; 4 named a model version by its payload's SHA-256 and always sent the
+// whole model; 6 had no DP-SGD in its training plan, so a client of 6 would train without the
+// privacy asked; 7 had no secure aggregation, so a client of 7 would upload an update the
+// coordinator must not see; 8 had no interaction head, so a client of 8 would send no delta
+// for it; 9 had no most-popular baseline: no SharePopularity, no JoinResponse.popularity,
+// Limits.max_popularity_items, Task.popularity or EvaluationReport.popularity.)
 //
 // ── Transport and identity ──────────────────────────────────────────────────────────────
 // A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -46,6 +51,8 @@
 //      was given) and counts its rows under it; JoinResponse.model.items names the
 //      coordinator's, and a client whose mapping differs must not go on (the reference
 //      client leaves: its rows and its count would be another model's).
+//      Then, when JoinResponse.popularity is POPULARITY_POOLING_ON, SharePopularity once (its
+//      items' counts, or a decline): see "The most-popular baseline".
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
 //                  holding an earlier version may get only what changed), train it
@@ -53,7 +60,8 @@
 //                  see there), upload the delta (UploadUpdate), then ask again;
 //        EVALUATE  download model `model_version`, score the local test split, report
 //                  (ReportEvaluation, echoing the task's `round` and `model_version`),
-//                  then ask again;
+//                  then ask again; with `popularity` set, score the most popular items
+//                  too (see "The most-popular baseline");
 //        SECURE    a phase of a secure round (see "Secure aggregation" below): answer it
 //                  (SecureStep), then ask again;
 //        WAIT      nothing to do yet: ask again after `retry_after_ms`;
@@ -213,6 +221,44 @@
 // A SecureStep claims an upload slot of its own (as UploadUpdate) while its masked vector
 // arrives; it needs no reservation.
 
+/// ── The most-popular baseline (protocol 10) ─────────────────────────────────────────────
+/// So that every silo sees whether the federated model ranks better than the most popular
+/// items, a federation pools the items' interaction counts over its silos and each silo scores
+/// that baseline on its own test users with the ranking protocol of EvaluationReport.
+/// JoinResponse.popularity says whether this federation pools them:
+///   POPULARITY_POOLING_ON: after Join, the client calls SharePopularity once (per connection)
+///     with its silo's counts: for each item row its train rows name (the rows it trains on,
+///     any label, each row once: their counts add up to the train_examples it declared), the
+///     row and its number of train rows; or with `decline` set and no items, to share none
+///     (the reference: `join --no-share-popularity`, or a silo with more distinct items than
+///     Limits.max_popularity_items). The coordinator adds up, with checked arithmetic, the
+///     counts of every silo that shared before the federation's first evaluation begins (the
+///     pool closes then: counts shared later are acknowledged and not added). From then on, an
+///     EVALUATE task for a client that shared (before or after the pool closed) carries the
+///     pooled counts in Task.popularity, until the coordinator holds that client's baseline
+///     sums: the client ranks each test user's item by the pooled counts exactly as it ranks it
+///     by the model (the same target, the same 99 sampled negatives from the same draws, the
+///     same whole-catalogue items, ties counting against the target; an item the pool does not
+///     name counts 0) and sends the four sums in EvaluationReport.popularity with that report.
+///     The coordinator keeps one such set of sums per silo (the first it takes) and adds them
+///     over the silos: the baseline's HR@10, NDCG@10, Recall@20 and NDCG@20. A silo that
+///     declined, a client of protocol 9, or one whose share was refused, gets no pooled counts.
+///     When no silo shared, or the pooled counts name more than Limits.max_popularity_items
+///     items, no EVALUATE task carries them (the coordinator's history says why).
+///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation, and
+///     counts would be sent in the clear beside updates the coordinator must not see: none are
+///     pooled (SharePopularity is refused), and no baseline is scored.
+///   POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY: the federation runs DP-SGD or DP-FedAvg: exact
+///     counts would spend no privacy budget yet reveal a silo's exact item frequencies: none
+///     are pooled (SharePopularity is refused).
+///   POPULARITY_POOLING_UNSPECIFIED: a coordinator of protocol 9: do not call SharePopularity.
+/// What sharing reveals: to the coordinator, the silo's item frequencies (how many train rows
+/// each item has; their total is the train_examples it declares anyway). Without secure
+/// aggregation the coordinator already sees each silo's update, whose sparse rows name the
+/// items it trained (not how often). To every silo that shared: the sum over the silos in the
+/// pool, not who contributed what; but, as with the model itself, a silo can subtract its own
+/// counts from the sum, so with two silos in the pool each reads the other's counts exactly.
+///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
 /// frame is at most Limits.max_update_bytes, and decompresses to at most the smaller of
@@ -302,6 +348,56 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Fedattn_V1_PopularityPooling: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+
+  /// a coordinator of protocol 9, or a client of 9: no counts
+  case unspecified // = 0
+
+  /// share counts (or decline) with SharePopularity, once
+  case on // = 1
+
+  /// none: they would travel in the clear
+  case offSecureAggregation // = 2
+
+  /// none: exact, outside the privacy budget
+  case offDifferentialPrivacy // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .on
+    case 2: self = .offSecureAggregation
+    case 3: self = .offDifferentialPrivacy
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .on: return 1
+    case .offSecureAggregation: return 2
+    case .offDifferentialPrivacy: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Fedattn_V1_PopularityPooling] = [
+    .unspecified,
+    .on,
+    .offSecureAggregation,
+    .offDifferentialPrivacy,
+  ]
+
+}
+
 public nonisolated enum Fedattn_V1_SecurePhase: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -361,10 +457,11 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 9 for this file.
+  /// The protocol version the client speaks: 10 for this file (a coordinator of 10 also
+  /// admits 9).
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports. None are defined in version 9: the coordinator
+  /// Optional features the client supports. None are defined in version 10: the coordinator
   /// reads none of them and accepts any list (within Limits.max_message_bytes).
   public var capabilities: [String] = []
 
@@ -384,7 +481,7 @@ public nonisolated struct Fedattn_V1_JoinResponse: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the coordinator speaks (equal to the client's when accepted).
+  /// The protocol version the coordinator speaks with this client: the client's own, 10 or 9.
   public var protocolVersion: UInt32 {
     get {_storage._protocolVersion}
     set {_uniqueStorage()._protocolVersion = newValue}
@@ -422,6 +519,13 @@ public nonisolated struct Fedattn_V1_JoinResponse: @unchecked Sendable {
   public var hasLimits: Bool {_storage._limits != nil}
   /// Clears the value of `limits`. Subsequent reads from it will return its default value.
   public mutating func clearLimits() {_uniqueStorage()._limits = nil}
+
+  /// Whether the federation pools the items' counts for the most-popular baseline, or why not
+  /// (protocol 10; see "The most-popular baseline"). Unset for a client of protocol 9.
+  public var popularity: Fedattn_V1_PopularityPooling {
+    get {_storage._popularity}
+    set {_uniqueStorage()._popularity = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -481,6 +585,11 @@ public nonisolated struct Fedattn_V1_Limits: Sendable {
 
   /// The largest message the coordinator reads, in bytes (4 MiB); see "Status codes".
   public var maxMessageBytes: UInt32 = 0
+
+  /// The most items a SharePopularity message lists, and Task.popularity carries (262,144:
+  /// either message then stays under max_message_bytes, whatever its ids and counts). A silo
+  /// with more distinct items declines; pooled counts naming more are not handed out.
+  public var maxPopularityItems: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -566,6 +675,18 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
   /// Clears the value of `secure`. Subsequent reads from it will return its default value.
   public mutating func clearSecure() {self._secure = nil}
 
+  /// EVALUATE, protocol 10: the pooled counts of the most-popular baseline (`decline` false),
+  /// when this client shared its own and the coordinator holds no baseline sums from it yet;
+  /// absent otherwise (see "The most-popular baseline").
+  public var popularity: Fedattn_V1_PopularityCounts {
+    get {_popularity ?? Fedattn_V1_PopularityCounts()}
+    set {_popularity = newValue}
+  }
+  /// Returns true if `popularity` has been explicitly set.
+  public var hasPopularity: Bool {self._popularity != nil}
+  /// Clears the value of `popularity`. Subsequent reads from it will return its default value.
+  public mutating func clearPopularity() {self._popularity = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Kind: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -622,6 +743,7 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
 
   fileprivate var _plan: Fedattn_V1_TrainingPlan? = nil
   fileprivate var _secure: Fedattn_V1_SecureTask? = nil
+  fileprivate var _popularity: Fedattn_V1_PopularityCounts? = nil
 }
 
 /// How to train one round (see "Local training" above). Not in the plan, by design:
@@ -1258,6 +1380,18 @@ public nonisolated struct Fedattn_V1_EvaluationReport: @unchecked Sendable {
     set {_uniqueStorage()._validationNdcgAt10Sum = newValue}
   }
 
+  /// Protocol 10, only in the report answering an EVALUATE task that carried `popularity`: the
+  /// most popular items (by the task's pooled counts) ranked as above on the same test users,
+  /// with the same negatives and catalogue (see "The most-popular baseline").
+  public var popularity: Fedattn_V1_PopularitySums {
+    get {_storage._popularity ?? Fedattn_V1_PopularitySums()}
+    set {_uniqueStorage()._popularity = newValue}
+  }
+  /// Returns true if `popularity` has been explicitly set.
+  public var hasPopularity: Bool {_storage._popularity != nil}
+  /// Clears the value of `popularity`. Subsequent reads from it will return its default value.
+  public mutating func clearPopularity() {_uniqueStorage()._popularity = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1275,9 +1409,74 @@ public nonisolated struct Fedattn_V1_EvaluationReceipt: Sendable {
   public init() {}
 }
 
+/// Items' interaction counts, sparse: a silo's own (SharePopularity) or the pooled ones
+/// (Task.popularity). items[i] is an item row (1 to V - 1, strictly ascending), counts[i] its
+/// train rows (1 or more); at most Limits.max_popularity_items of them.
+public nonisolated struct Fedattn_V1_PopularityCounts: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var items: [UInt32] = []
+
+  public var counts: [UInt64] = []
+
+  /// SharePopularity: this silo shares none (items and counts empty); it gets no baseline.
+  public var decline: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fedattn_V1_PopularityReceipt: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Whether the counts are in the pool (false: declined, or shared after the pool closed,
+  /// or already pooled at an earlier call).
+  public var pooled: Bool = false
+
+  public var message: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The most-popular baseline's ranking sums on the client's test users: as
+/// EvaluationReport's ranked_users, hits_at_10, ndcg_at_10_sum, catalogue_ranked_users,
+/// hits_at_20 and ndcg_at_20_sum, with the items scored by their pooled counts.
+public nonisolated struct Fedattn_V1_PopularitySums: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rankedUsers: UInt64 = 0
+
+  public var hitsAt10: UInt64 = 0
+
+  public var ndcgAt10Sum: Double = 0
+
+  public var catalogueRankedUsers: UInt64 = 0
+
+  public var hitsAt20: UInt64 = 0
+
+  public var ndcgAt20Sum: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "fedattn.v1"
+
+nonisolated extension Fedattn_V1_PopularityPooling: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0POPULARITY_POOLING_UNSPECIFIED\0\u{1}POPULARITY_POOLING_ON\0\u{1}POPULARITY_POOLING_OFF_SECURE_AGGREGATION\0\u{1}POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY\0")
+}
 
 nonisolated extension Fedattn_V1_SecurePhase: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SECURE_PHASE_UNSPECIFIED\0\u{1}ADVERTISE\0\u{1}SHARE_KEYS\0\u{1}MASK_INDICATORS\0\u{1}UNMASK_INDICATORS\0\u{1}MASK_VALUES\0\u{1}UNMASK_VALUES\0")
@@ -1325,7 +1524,7 @@ nonisolated extension Fedattn_V1_JoinRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".JoinResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}model\0\u{1}rounds\0\u{1}limits\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}protocol_version\0\u{3}client_id\0\u{1}model\0\u{1}rounds\0\u{1}limits\0\u{1}popularity\0")
 
   fileprivate class _StorageClass {
     var _protocolVersion: UInt32 = 0
@@ -1333,6 +1532,7 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
     var _model: Fedattn_V1_ModelShape? = nil
     var _rounds: UInt32 = 0
     var _limits: Fedattn_V1_Limits? = nil
+    var _popularity: Fedattn_V1_PopularityPooling = .unspecified
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -1348,6 +1548,7 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
       _model = source._model
       _rounds = source._rounds
       _limits = source._limits
+      _popularity = source._popularity
     }
   }
 
@@ -1371,6 +1572,7 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
         case 3: try { try decoder.decodeSingularMessageField(value: &_storage._model) }()
         case 4: try { try decoder.decodeSingularUInt32Field(value: &_storage._rounds) }()
         case 5: try { try decoder.decodeSingularMessageField(value: &_storage._limits) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._popularity) }()
         default: break
         }
       }
@@ -1398,6 +1600,9 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
       try { if let v = _storage._limits {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
       } }()
+      if _storage._popularity != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._popularity, fieldNumber: 6)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1412,6 +1617,7 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
         if _storage._model != rhs_storage._model {return false}
         if _storage._rounds != rhs_storage._rounds {return false}
         if _storage._limits != rhs_storage._limits {return false}
+        if _storage._popularity != rhs_storage._popularity {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1423,7 +1629,7 @@ nonisolated extension Fedattn_V1_JoinResponse: SwiftProtobuf.Message, SwiftProto
 
 nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Limits"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_update_bytes\0\u{3}max_update_norm\0\u{3}upload_timeout_ms\0\u{3}piece_bytes\0\u{3}update_chunk_bytes\0\u{3}long_poll_ms\0\u{3}max_train_examples\0\u{3}round_timeout_ms\0\u{3}upload_slots\0\u{3}max_payload_bytes\0\u{3}max_zstd_window_log\0\u{3}secure_phase_timeout_ms\0\u{3}max_message_bytes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}max_update_bytes\0\u{3}max_update_norm\0\u{3}upload_timeout_ms\0\u{3}piece_bytes\0\u{3}update_chunk_bytes\0\u{3}long_poll_ms\0\u{3}max_train_examples\0\u{3}round_timeout_ms\0\u{3}upload_slots\0\u{3}max_payload_bytes\0\u{3}max_zstd_window_log\0\u{3}secure_phase_timeout_ms\0\u{3}max_message_bytes\0\u{3}max_popularity_items\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1444,6 +1650,7 @@ nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._M
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.maxZstdWindowLog) }()
       case 12: try { try decoder.decodeSingularUInt32Field(value: &self.securePhaseTimeoutMs) }()
       case 13: try { try decoder.decodeSingularUInt32Field(value: &self.maxMessageBytes) }()
+      case 14: try { try decoder.decodeSingularUInt32Field(value: &self.maxPopularityItems) }()
       default: break
       }
     }
@@ -1489,6 +1696,9 @@ nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.maxMessageBytes != 0 {
       try visitor.visitSingularUInt32Field(value: self.maxMessageBytes, fieldNumber: 13)
     }
+    if self.maxPopularityItems != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxPopularityItems, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1506,6 +1716,7 @@ nonisolated extension Fedattn_V1_Limits: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.maxZstdWindowLog != rhs.maxZstdWindowLog {return false}
     if lhs.securePhaseTimeoutMs != rhs.securePhaseTimeoutMs {return false}
     if lhs.maxMessageBytes != rhs.maxMessageBytes {return false}
+    if lhs.maxPopularityItems != rhs.maxPopularityItems {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1593,7 +1804,7 @@ nonisolated extension Fedattn_V1_TaskRequest: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Task"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}round\0\u{3}model_version\0\u{1}plan\0\u{3}retry_after_ms\0\u{1}secure\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}round\0\u{3}model_version\0\u{1}plan\0\u{3}retry_after_ms\0\u{1}secure\0\u{1}popularity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1607,6 +1818,7 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
       case 4: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
       case 5: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._secure) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._popularity) }()
       default: break
       }
     }
@@ -1635,6 +1847,9 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     try { if let v = self._secure {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
     } }()
+    try { if let v = self._popularity {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1645,6 +1860,7 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
     if lhs._plan != rhs._plan {return false}
     if lhs.retryAfterMs != rhs.retryAfterMs {return false}
     if lhs._secure != rhs._secure {return false}
+    if lhs._popularity != rhs._popularity {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2589,7 +2805,7 @@ nonisolated extension Fedattn_V1_UploadReceipt: SwiftProtobuf.Message, SwiftProt
 
 nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EvaluationReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0\u{3}catalogue_ranked_users\0\u{3}hits_at_20\0\u{3}ndcg_at_20_sum\0\u{3}validation_ranked_users\0\u{3}validation_hits_at_10\0\u{3}validation_ndcg_at_10_sum\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{3}model_version\0\u{1}examples\0\u{3}log_loss_sum\0\u{3}positive_histogram\0\u{3}negative_histogram\0\u{3}validation_examples\0\u{3}validation_log_loss_sum\0\u{3}validation_positive_histogram\0\u{3}validation_negative_histogram\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0\u{3}catalogue_ranked_users\0\u{3}hits_at_20\0\u{3}ndcg_at_20_sum\0\u{3}validation_ranked_users\0\u{3}validation_hits_at_10\0\u{3}validation_ndcg_at_10_sum\0\u{1}popularity\0")
 
   fileprivate class _StorageClass {
     var _round: UInt32 = 0
@@ -2611,6 +2827,7 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
     var _validationRankedUsers: UInt64 = 0
     var _validationHitsAt10: UInt64 = 0
     var _validationNdcgAt10Sum: Double = 0
+    var _popularity: Fedattn_V1_PopularitySums? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2640,6 +2857,7 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
       _validationRankedUsers = source._validationRankedUsers
       _validationHitsAt10 = source._validationHitsAt10
       _validationNdcgAt10Sum = source._validationNdcgAt10Sum
+      _popularity = source._popularity
     }
   }
 
@@ -2677,6 +2895,7 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
         case 17: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationRankedUsers) }()
         case 18: try { try decoder.decodeSingularUInt64Field(value: &_storage._validationHitsAt10) }()
         case 19: try { try decoder.decodeSingularDoubleField(value: &_storage._validationNdcgAt10Sum) }()
+        case 20: try { try decoder.decodeSingularMessageField(value: &_storage._popularity) }()
         default: break
         }
       }
@@ -2685,6 +2904,10 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
     try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
       if _storage._round != 0 {
         try visitor.visitSingularUInt32Field(value: _storage._round, fieldNumber: 1)
       }
@@ -2742,6 +2965,9 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
       if _storage._validationNdcgAt10Sum.bitPattern != 0 {
         try visitor.visitSingularDoubleField(value: _storage._validationNdcgAt10Sum, fieldNumber: 19)
       }
+      try { if let v = _storage._popularity {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 20)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2770,6 +2996,7 @@ nonisolated extension Fedattn_V1_EvaluationReport: SwiftProtobuf.Message, SwiftP
         if _storage._validationRankedUsers != rhs_storage._validationRankedUsers {return false}
         if _storage._validationHitsAt10 != rhs_storage._validationHitsAt10 {return false}
         if _storage._validationNdcgAt10Sum != rhs_storage._validationNdcgAt10Sum {return false}
+        if _storage._popularity != rhs_storage._popularity {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -2793,6 +3020,136 @@ nonisolated extension Fedattn_V1_EvaluationReceipt: SwiftProtobuf.Message, Swift
   }
 
   public static func ==(lhs: Fedattn_V1_EvaluationReceipt, rhs: Fedattn_V1_EvaluationReceipt) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_PopularityCounts: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PopularityCounts"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}items\0\u{1}counts\0\u{1}decline\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeRepeatedUInt32Field(value: &self.items) }()
+      case 2: try { try decoder.decodeRepeatedUInt64Field(value: &self.counts) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.decline) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.items.isEmpty {
+      try visitor.visitPackedUInt32Field(value: self.items, fieldNumber: 1)
+    }
+    if !self.counts.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.counts, fieldNumber: 2)
+    }
+    if self.decline != false {
+      try visitor.visitSingularBoolField(value: self.decline, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_PopularityCounts, rhs: Fedattn_V1_PopularityCounts) -> Bool {
+    if lhs.items != rhs.items {return false}
+    if lhs.counts != rhs.counts {return false}
+    if lhs.decline != rhs.decline {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_PopularityReceipt: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PopularityReceipt"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}pooled\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.pooled) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.pooled != false {
+      try visitor.visitSingularBoolField(value: self.pooled, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_PopularityReceipt, rhs: Fedattn_V1_PopularityReceipt) -> Bool {
+    if lhs.pooled != rhs.pooled {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fedattn_V1_PopularitySums: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PopularitySums"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}ranked_users\0\u{3}hits_at_10\0\u{3}ndcg_at_10_sum\0\u{3}catalogue_ranked_users\0\u{3}hits_at_20\0\u{3}ndcg_at_20_sum\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt64Field(value: &self.rankedUsers) }()
+      case 2: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt10) }()
+      case 3: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt10Sum) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.catalogueRankedUsers) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.hitsAt20) }()
+      case 6: try { try decoder.decodeSingularDoubleField(value: &self.ndcgAt20Sum) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.rankedUsers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.rankedUsers, fieldNumber: 1)
+    }
+    if self.hitsAt10 != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hitsAt10, fieldNumber: 2)
+    }
+    if self.ndcgAt10Sum.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ndcgAt10Sum, fieldNumber: 3)
+    }
+    if self.catalogueRankedUsers != 0 {
+      try visitor.visitSingularUInt64Field(value: self.catalogueRankedUsers, fieldNumber: 4)
+    }
+    if self.hitsAt20 != 0 {
+      try visitor.visitSingularUInt64Field(value: self.hitsAt20, fieldNumber: 5)
+    }
+    if self.ndcgAt20Sum.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.ndcgAt20Sum, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fedattn_V1_PopularitySums, rhs: Fedattn_V1_PopularitySums) -> Bool {
+    if lhs.rankedUsers != rhs.rankedUsers {return false}
+    if lhs.hitsAt10 != rhs.hitsAt10 {return false}
+    if lhs.ndcgAt10Sum != rhs.ndcgAt10Sum {return false}
+    if lhs.catalogueRankedUsers != rhs.catalogueRankedUsers {return false}
+    if lhs.hitsAt20 != rhs.hitsAt20 {return false}
+    if lhs.ndcgAt20Sum != rhs.ndcgAt20Sum {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -6,12 +6,16 @@ public enum BuildVersion {
     /// This build's release. Raised at each release; the wire protocol has a number of its own.
     public static let release = "0.1.0"
 
-    /// The wire protocol versions this build speaks: a client joins, and a coordinator admits
-    /// a client, only at one of these (`Coordinator.protocolVersion`).
-    public static let protocols: [UInt32] = [Coordinator.protocolVersion]
+    /// The wire protocol versions this build's coordinator admits clients of, newest first
+    /// (`Coordinator.protocolVersions`: 10, and 9, whose clients share no popularity counts).
+    public static let protocols: [UInt32] = Coordinator.protocolVersions
 
-    /// What `executable --version` prints, e.g. `fedattn-client 0.1.0 (wire protocol 9)`.
-    public static func line(_ executable: String) -> String {
+    /// The wire protocol this build's client joins with (`Coordinator.protocolVersion`).
+    public static let clientProtocols: [UInt32] = [Coordinator.protocolVersion]
+
+    /// What `executable --version` prints, with the versions it speaks: e.g.
+    /// `fedattn-coordinator 0.1.0 (wire protocol 10, 9)`, `fedattn-client 0.1.0 (wire protocol 10)`.
+    public static func line(_ executable: String, protocols: [UInt32] = BuildVersion.protocols) -> String {
         let spoken = protocols.map { "\($0)" }.joined(separator: ", ")
         return "\(executable) \(release) (wire protocol \(spoken))"
     }

@@ -14,7 +14,11 @@ public import Logging
 /// running sum, aggregates, encodes and stores each new model off the actor, serves model
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
-    public static let protocolVersion: UInt32 = 9
+    /// The wire protocol this coordinator speaks, and its clients send (protocol/fedattn.proto).
+    public static let protocolVersion: UInt32 = 10
+    /// The versions it admits clients of, newest first: 10, and 9, which has no most-popular
+    /// baseline (a client of 9 shares no counts and gets no baseline; nothing else differs).
+    public static let protocolVersions: [UInt32] = [10, 9]
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -55,6 +59,8 @@ public actor Coordinator {
     private var aggregationStarted: ContinuousClock.Instant?
     /// Where payload files are made: the state folder, or the system's temporary folder.
     private let payloadFolder: String
+    /// The most-popular baseline: the silos' item counts, pooled, and the sums they send back.
+    private var popularity: PopularityPool
 
     /// What round deadlines are measured in (a test holds it still and moves it on).
     private let clock: any RoundClock
@@ -103,6 +109,7 @@ public actor Coordinator {
         self.strategy = strategy
         records = resumed.records
         knownRows = resumed.knownRows
+        popularity = PopularityPool(policy: PopularityPolicy(config), stored: resumed.popularity)
         strategyName =
             strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
             + (config.secureAggregation != nil ? " + secure aggregation (SecAgg+)" : "")
@@ -112,6 +119,15 @@ public actor Coordinator {
         machine = RoundStateMachine(
             config: config, version: served.current.version, completedRounds: records.count, unevaluated: resumed.unevaluated,
             history: records, privacyCharges: resumed.privacyCharges)
+        // Under secure aggregation or differential privacy no counts are pooled: the folder says
+        // why from the start, for `history` and the report.
+        if let store, popularity.isClosed, resumed.popularity?.status != popularity.status {
+            do {
+                try store.storePopularityPool(popularity.stored)
+            } catch {
+                logger.error("the most-popular baseline's status could not be stored: \(error)")
+            }
+        }
         if let store, let best = machine.selection.bestRound {
             do {
                 try store.keepBest(round: best)
@@ -128,12 +144,13 @@ public actor Coordinator {
     // MARK: Calls from clients
 
     /// Registers a client on `connection` (the peer address over gRPC) with the training
-    /// examples it holds (no update of it may claim more); refuses another protocol version,
-    /// and a count of 0 or over `config.maxTrainExamples`. A known client joining again on a
-    /// new connection is back.
+    /// examples it holds (no update of it may claim more); refuses a protocol version not in
+    /// `protocolVersions`, and a count of 0 or over `config.maxTrainExamples`. A known client
+    /// joining again on a new connection is back. A client of protocol 9 takes part as before,
+    /// without the most-popular baseline (logged at its first join).
     public func join(client: String, protocolVersion: UInt32, trainExamples: Int, connection: String = "in-process") throws(CoordinatorError) {
-        guard protocolVersion == Self.protocolVersion else {
-            throw .protocolMismatch(client, speaks: protocolVersion, coordinator: Self.protocolVersion)
+        guard Self.protocolVersions.contains(protocolVersion) else {
+            throw .protocolMismatch(client, speaks: protocolVersion, coordinator: Self.protocolVersions)
         }
         guard trainExamples >= 1 else {
             throw .invalidRequest("client '\(client)' declares no training examples: a silo without any cannot take part")
@@ -149,7 +166,56 @@ public actor Coordinator {
         try machine.checkJoin(client: client, connection: connection, examples: trainExamples)
         try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
         warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
+        let before = popularity.stored
+        if let line = popularity.joined(client, protocolVersion: protocolVersion) { logger.notice("\(line)") }
+        storePopularityPoolIfChanged(since: before)
     }
+
+    /// Whether this federation pools the silos' item counts for the most-popular baseline, or
+    /// why not: what a client is told at Join.
+    public nonisolated var popularityPolicy: PopularityPolicy { PopularityPolicy(config) }
+
+    /// Takes `client`'s item counts for the most-popular baseline (nil: it declines, and gets no
+    /// baseline), once: a silo's first answer counts, a later one changes nothing.
+    /// - Returns: what the client is told, and whether its counts went into the pool (they do
+    ///   until the federation's first evaluation begins).
+    /// - Throws: `.notJoined`; `.invalidRequest` naming the client and what is wrong (no counts
+    ///   pooled here, a client of protocol 9, an item out of order or past the table, a count
+    ///   of 0, counts adding up past what it declared at Join, too many items).
+    @discardableResult
+    public func sharePopularity(client: String, counts: PopularityCounts?) throws(CoordinatorError) -> (pooled: Bool, message: String) {
+        guard let declared = machine.declaredExamples(of: client) else { throw .notJoined(client) }
+        let before = popularity.stored
+        do {
+            let answer = try popularity.share(counts, from: client, declared: declared, rows: modelConfig.items.rowCount)
+            logger.info("popularity: \(answer.message)")
+            storePopularityPoolIfChanged(since: before)
+            changes.notify()
+            return answer
+        } catch {
+            logger.warning("\(error.message); it is left out of the most-popular baseline")
+            throw error
+        }
+    }
+
+    /// After the pool closed, a silo declining or a client of protocol 9 joining changes what
+    /// the folder says of it: stored again.
+    private func storePopularityPoolIfChanged(since before: StoredPopularity) {
+        guard popularity.isClosed, popularity.policy == .on else { return }
+        let now = popularity.stored
+        guard now.declined != before.declined || now.oldProtocol != before.oldProtocol else { return }
+        write(.popularityPool(now))
+    }
+
+    /// Closes the most-popular baseline's pool as the first evaluation begins, and stores it.
+    private func closePopularityPool() {
+        guard let line = popularity.close() else { return }
+        logger.notice("\(line)")
+        write(.popularityPool(popularity.stored))
+    }
+
+    /// The most-popular baseline as it stands (for the status page, a simulation, a test).
+    public var popularityBaseline: PopularityBaseline { popularity.baseline }
 
     /// Under example-level DP-SGD every row of an update carries noise: a silo whose noise
     /// alone nears `--max-update-norm` would have every update refused. Said at Join, not
@@ -174,7 +240,8 @@ public actor Coordinator {
             maxUpdateBytes: config.maxUpdateBytes, maxUpdateNorm: config.maxUpdateNorm, uploadTimeout: config.uploadTimeout, pieceBytes: pieceBytes,
             updateChunkBytes: updateChunkBytes, longPoll: Self.longPoll, maxTrainExamples: config.maxTrainExamples, roundTimeout: config.roundTimeout,
             uploadSlots: uploadSlots, maxPayloadBytes: admission.maxPayloadBytes, maxZstdWindowLog: ZstdFrame.maxWindowLog,
-            securePhaseTimeout: config.secureAggregation?.phaseTimeout, maxMessageBytes: maxMessageBytes)
+            securePhaseTimeout: config.secureAggregation?.phaseTimeout, maxMessageBytes: maxMessageBytes,
+            maxPopularityItems: PopularityPool.maxItems)
     }
 
     /// How long `nextTask` holds a call while there is nothing to do.
@@ -215,6 +282,12 @@ public actor Coordinator {
                 return .secure(secure.fill(step, for: client))
             }
             if case .done = task { return .done(keptVersion: keptVersion) }
+            if case .evaluate(let round, let version, _) = task {
+                // The pool closes as the first evaluation begins; a silo that shared gets the
+                // pooled counts with its tasks until it has sent the baseline's sums.
+                closePopularityPool()
+                return .evaluate(round: round, modelVersion: version, popularity: popularity.counts(for: client))
+            }
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
             await changes.wait(after: seen, until: until)
@@ -401,6 +474,12 @@ public actor Coordinator {
     public func submitEvaluation(client: String, round: Int, version: String, report: EvaluationReport) throws(CoordinatorError) {
         try admission.evaluation(report, from: client, declared: machine.declaredExamples(of: client))
         try handle(.evaluation(client: client, round: round, version: version, report: report))
+        // The most-popular baseline's sums, once a silo: from one given the pooled counts.
+        if let sums = report.popularity, popularity.take(sums, from: client) {
+            logger.info("round \(round): \(client) scored the most-popular baseline on \(sums.users) users")
+            write(.popularitySums(client: client, round: round, sums: sums))
+            changes.notify()
+        }
     }
 
     // MARK: State
@@ -427,7 +506,11 @@ public actor Coordinator {
     /// connected, and the history and privacy ledger as they stand (copy-on-write: no record
     /// is copied), so that a page load holds the actor no longer than that; the page itself
     /// is built outside it.
-    public var statusSnapshot: CoordinatorSnapshot { machine.statusSnapshot(history: records) }
+    public var statusSnapshot: CoordinatorSnapshot {
+        var snapshot = machine.statusSnapshot(history: records)
+        snapshot.popularity = popularity.baseline
+        return snapshot
+    }
 
     /// Waits until every round is published and evaluated.
     public func waitUntilDone() async -> [RoundRecord] {

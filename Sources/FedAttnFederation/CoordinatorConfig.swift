@@ -1,4 +1,5 @@
 public import FedAttnAggregation
+public import FedAttnModel
 public import Foundation
 
 /// How a coordinator runs its federation.
@@ -74,7 +75,9 @@ public struct CoordinatorConfig: Sendable {
 /// What the coordinator asks of one client.
 public enum FederationTask: Sendable, Equatable {
     case train(round: Int, modelVersion: String, plan: LocalTrainingPlan)
-    case evaluate(round: Int, modelVersion: String)
+    /// Evaluate `modelVersion`; with `popularity` (protocol 10), the federation's pooled item
+    /// counts, by which the client scores the most-popular baseline beside the model.
+    case evaluate(round: Int, modelVersion: String, popularity: PopularityCounts? = nil)
     /// A phase of a secure round (after training).
     case secure(SecureTask)
     case wait(retryAfter: Duration)
@@ -85,7 +88,7 @@ public enum FederationTask: Sendable, Equatable {
     /// The round a training, evaluation or secure task belongs to.
     public var round: Int? {
         switch self {
-        case .train(let round, _, _), .evaluate(let round, _): round
+        case .train(let round, _, _), .evaluate(let round, _, _): round
         case .secure(let task): task.round
         case .wait, .done: nil
         }
@@ -213,10 +216,14 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
     /// The message, when the error is of `kind`.
     public func message(if kind: Kind) -> String? { self.kind == kind ? message : nil }
 
-    public static func protocolMismatch(_ client: String, speaks version: UInt32, coordinator: UInt32) -> Self {
-        Self(
+    /// A client of `version`, which the coordinator (speaking `coordinator`, newest first) does not admit.
+    public static func protocolMismatch(_ client: String, speaks version: UInt32, coordinator: [UInt32]) -> Self {
+        let spoken = coordinator.map { "\($0)" }
+        let list = spoken.count > 1 ? spoken.dropLast().joined(separator: ", ") + " and " + spoken[spoken.count - 1] : spoken.joined()
+        return Self(
             kind: .protocolMismatch,
-            message: "protocol version mismatch: client '\(client)' speaks version \(version), the coordinator version \(coordinator)"
+            message:
+                "protocol version mismatch: client '\(client)' speaks version \(version); this coordinator speaks version\(spoken.count > 1 ? "s" : "") \(list)"
         )
     }
     public static func notJoined(_ client: String) -> Self {

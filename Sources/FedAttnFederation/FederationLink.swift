@@ -21,12 +21,16 @@ public struct JoinInfo: Sendable {
     public let rounds: Int
     /// What the coordinator accepts.
     public let limits: CoordinatorLimits
+    /// Whether the federation pools the items' counts for the most-popular baseline, or why
+    /// not (protocol 10; a coordinator of 9 says nothing: `.unspecified`).
+    public let popularity: PopularityPolicy
 
-    public init(clientID: String, model: ModelConfig, rounds: Int, limits: CoordinatorLimits) {
+    public init(clientID: String, model: ModelConfig, rounds: Int, limits: CoordinatorLimits, popularity: PopularityPolicy = .unspecified) {
         self.clientID = clientID
         self.model = model
         self.rounds = rounds
         self.limits = limits
+        self.popularity = popularity
     }
 }
 
@@ -59,12 +63,15 @@ public struct CoordinatorLimits: Sendable, Equatable {
     public var securePhaseTimeout: Duration?
     /// The largest message the coordinator reads, in bytes (a larger one is refused).
     public var maxMessageBytes: Int
+    /// The most items a share of popularity counts, or the pooled counts, may name.
+    public var maxPopularityItems: Int
 
     public init(
         maxUpdateBytes: Int, maxUpdateNorm: Double, uploadTimeout: Duration, pieceBytes: Int, updateChunkBytes: Int, longPoll: Duration,
         maxTrainExamples: Int, roundTimeout: Duration, uploadSlots: Int, maxPayloadBytes: Int = .max, maxZstdWindowLog: Int = 23,
-        securePhaseTimeout: Duration? = nil, maxMessageBytes: Int = .max
+        securePhaseTimeout: Duration? = nil, maxMessageBytes: Int = .max, maxPopularityItems: Int = 262_144
     ) {
+        self.maxPopularityItems = maxPopularityItems
         self.maxUpdateBytes = maxUpdateBytes
         self.maxUpdateNorm = maxUpdateNorm
         self.uploadTimeout = uploadTimeout
@@ -99,4 +106,16 @@ public protocol FederationLink: Sendable {
     func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws
     /// Sends one answer to a phase of a secure round (secure aggregation).
     func sendSecure(_ reply: SecureReply) async throws
+    /// Shares the silo's item counts for the most-popular baseline, or declines (nil), once
+    /// after Join when the federation pools them (protocol 10); returns the coordinator's word.
+    /// A refusal is `CoordinatorError.invalidRequest`.
+    func sharePopularity(_ counts: PopularityCounts?) async throws -> String
+}
+
+extension FederationLink {
+    /// A link that carries no popularity counts (a client of protocol 9, a test's stand-in)
+    /// shares none: the coordinator never hears from it, and it gets no baseline.
+    public func sharePopularity(_ counts: PopularityCounts?) async throws -> String {
+        throw CoordinatorError.invalidRequest("this link carries no popularity counts: nothing shared")
+    }
 }

@@ -14,7 +14,9 @@ public struct InProcessLink: FederationLink {
 
     public func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
         try await coordinator.join(client: client, protocolVersion: protocolVersion, trainExamples: trainExamples)
-        return JoinInfo(clientID: client, model: coordinator.modelConfig, rounds: coordinator.config.rounds, limits: coordinator.limits())
+        return JoinInfo(
+            clientID: client, model: coordinator.modelConfig, rounds: coordinator.config.rounds, limits: coordinator.limits(),
+            popularity: protocolVersion >= Coordinator.protocolVersion ? coordinator.popularityPolicy : .unspecified)
     }
 
     public func nextTask(lastRound: Int) async throws -> FederationTask {
@@ -39,6 +41,10 @@ public struct InProcessLink: FederationLink {
 
     public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         try await coordinator.submitEvaluation(client: client, round: round, version: version, report: report)
+    }
+
+    public func sharePopularity(_ counts: PopularityCounts?) async throws -> String {
+        try await coordinator.sharePopularity(client: client, counts: counts).message
     }
 
     public func sendSecure(_ reply: SecureReply) async throws {

@@ -108,12 +108,20 @@ public protocol LocalWork: Sendable {
     var keepsModel: Bool { get }
     /// Keeps the federation's kept model (the round chosen by validation), at its end.
     func keep(_ kept: GlobalModel) async throws
+    /// The items' interaction counts the work shares for the most-popular baseline, for a
+    /// model of `model`'s item rows (nil: it declines, and gets no baseline).
+    func popularityCounts(for model: ModelConfig) -> PopularityCounts?
+    /// The most-popular baseline by the federation's `pooled` counts, ranked on the work's
+    /// test users exactly as `evaluate` ranks the model (nil: the work does not score it).
+    func scorePopularity(_ pooled: PopularityCounts, model: ModelConfig) async throws -> RankingSums?
 }
 
 extension LocalWork {
     public var heldVersion: String? { nil }
     public var keepsModel: Bool { false }
     public func keep(_ kept: GlobalModel) async throws {}
+    public func popularityCounts(for model: ModelConfig) -> PopularityCounts? { nil }
+    public func scorePopularity(_ pooled: PopularityCounts, model: ModelConfig) async throws -> RankingSums? { nil }
 }
 
 /// A silo's work: trains with exactly the local-training code and evaluates on its test
@@ -135,13 +143,18 @@ public struct SiloWork: LocalWork {
     public let privacy: SiloPrivacyLedger
     /// Where the kept model is written when the federation ends (`.safetensors`), if anywhere.
     public let modelOut: String?
+    /// Whether it shares its items' train-row counts for the most-popular baseline (false:
+    /// `join --no-share-popularity`; it then gets no baseline).
+    public let sharesPopularity: Bool
 
     private let replica = ModelReplica()
 
     public init(
         train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(),
-        validationRanking: RankingSet = RankingSet(), threads: Int = 1, privacy: SiloPrivacyLedger? = nil, modelOut: String? = nil
+        validationRanking: RankingSet = RankingSet(), threads: Int = 1, privacy: SiloPrivacyLedger? = nil, modelOut: String? = nil,
+        sharesPopularity: Bool = true
     ) {
+        self.sharesPopularity = sharesPopularity
         self.validationRanking = validationRanking
         self.privacy = privacy ?? SiloPrivacyLedger()
         self.modelOut = modelOut
@@ -198,6 +211,22 @@ public struct SiloWork: LocalWork {
                 validation: LocalRound.evaluate(model, on: validation, threads: threads),
                 ranking: model.rank(ranking, threads: threads),
                 validationRanking: model.rank(validationRanking, threads: threads, wholeCatalogue: false))
+        }
+    }
+
+    /// Its train rows per item (each row once, any label: what `simulate` counts per silo).
+    public func popularityCounts(for model: ModelConfig) -> PopularityCounts? {
+        sharesPopularity ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
+    }
+
+    /// The most popular items by `pooled` counts, ranked on its test users with the model's
+    /// protocol: the same targets, negatives (seed 0) and catalogue as `evaluate`'s. Zeros
+    /// when it ranks no user (`--no-ranking`), so that the counts are not sent again.
+    public func scorePopularity(_ pooled: PopularityCounts, model: ModelConfig) async throws -> RankingSums? {
+        guard sharesPopularity else { return nil }
+        let (ranking, rows, items) = (self.ranking, model.items.rowCount, model.items)
+        return await Self.offPool {
+            Popularity(rows: rows, counts: pooled).rank(ranking, catalogue: ranking.catalogue(for: items))
         }
     }
 

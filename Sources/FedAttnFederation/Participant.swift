@@ -22,6 +22,12 @@ public enum ParticipantEvent: Sendable {
     /// The coordinator no longer wanted this update or evaluation (it arrived after its round
     /// closed, or the coordinator restarted meanwhile); the client carries on with its next task.
     case dropped(round: Int, reason: String)
+    /// What became of the silo's item counts for the most-popular baseline (shared, pooled or
+    /// not, declined, refused), in words.
+    case popularity(String)
+    /// The most-popular baseline, by the federation's pooled counts, scored on this silo's test
+    /// users and sent with its evaluation of `round`.
+    case popularityScored(round: Int, sums: RankingSums)
     /// Nothing to do yet (the coordinator answered WAIT): the client is alive and connected.
     case waiting
     /// The kept model (`LocalWork.keep`) was downloaded and handed to the work; nil: the
@@ -69,10 +75,29 @@ public struct Participant: Sendable {
         link: any FederationLink, expectedModel: ModelConfig, events: @escaping @Sendable (ParticipantEvent) -> Void = { _ in }
     ) async throws {
         let work = self.work
+        /// Shares the silo's item counts (or declines) when the federation pools them: once
+        /// after each Join (the coordinator takes a silo's first answer). A refusal is said and
+        /// the silo carries on without the baseline.
+        func sharePopularity(_ info: JoinInfo) async throws {
+            guard info.popularity == .on else { return }
+            var counts = work.popularityCounts(for: info.model)
+            var note = ""
+            if let shared = counts, shared.count > info.limits.maxPopularityItems {
+                counts = nil
+                note = " (its \(shared.count) items are more than the \(info.limits.maxPopularityItems) a share may name)"
+            }
+            do {
+                let answer = try await link.sharePopularity(counts)
+                events(.popularity((counts == nil ? "item counts not shared\(note): " : "item counts shared: ") + answer))
+            } catch let error as CoordinatorError where error.kind == .invalidRequest || error.kind == .notJoined || error.kind == .stale {
+                events(.popularity("item counts not taken: \(error.message); carrying on without the most-popular baseline"))
+            }
+        }
         func join() async throws -> JoinInfo {
             let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: work.trainExamples)
             guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
             events(.joined(info))
+            try await sharePopularity(info)
             return info
         }
         let info = try await join()
@@ -157,11 +182,14 @@ public struct Participant: Sendable {
                     if let spent = update.privacySpent { events(.privacySpent(round: round, epsilon: spent.epsilon, delta: spent.delta)) }
                 }
                 lastRound = round
-            case .evaluate(let round, let version):
-                let report = try await withModel(version) { try await work.evaluate($0) }
+            case .evaluate(let round, let version, let pooled):
+                var report = try await withModel(version) { try await work.evaluate($0) }
+                // The most-popular baseline, while the coordinator hands its pooled counts.
+                if let pooled { report.popularity = try await work.scorePopularity(pooled, model: info.model) }
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, report: report)
                     events(.evaluated(round: round, examples: report.test.examples, testAUC: report.test.auc))
+                    if let sums = report.popularity { events(.popularityScored(round: round, sums: sums)) }
                 }
             case .secure(let task):
                 do {

@@ -138,6 +138,22 @@ public final class StateStore: Sendable {
             try db.execute(sql: "ALTER TABLE round ADD COLUMN disputes TEXT")
             try db.execute(sql: "ALTER TABLE round ADD COLUMN silo_scores TEXT")
         }
+        migrator.registerMigration("popularity") { db in
+            // The most-popular baseline of a served federation (protocol 10): the pool as it
+            // closed (one row), and each silo's baseline sums.
+            try db.execute(
+                sql: """
+                    CREATE TABLE popularity_pool (
+                        id INTEGER PRIMARY KEY CHECK (id = 1), status TEXT NOT NULL, pooled_from TEXT NOT NULL, declined TEXT NOT NULL,
+                        old_protocol TEXT NOT NULL, items INTEGER NOT NULL, counts BLOB)
+                    """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE popularity (
+                        client TEXT PRIMARY KEY, round INTEGER NOT NULL, ranked_users INTEGER NOT NULL, hits_at_10 INTEGER NOT NULL,
+                        ndcg_at_10_sum REAL NOT NULL, catalogue_users INTEGER NOT NULL, hits_at_20 INTEGER NOT NULL, ndcg_at_20_sum REAL NOT NULL)
+                    """)
+        }
         return migrator
     }()
 
@@ -266,6 +282,89 @@ public final class StateStore: Sendable {
                         : nil)
             }
         }
+    }
+
+    /// Keeps the most-popular baseline's pool as it closed (or as it changed since: a silo
+    /// declining later), replacing the one kept before.
+    public func storePopularityPool(_ pool: StoredPopularity) throws {
+        let json = { (names: [String]) throws -> String in String(decoding: try JSONEncoder().encode(names), as: UTF8.self) }
+        let (from, declined, old) = (try json(pool.pooledFrom), try json(pool.declined), try json(pool.oldProtocol))
+        let counts = pool.counts.map(Self.blob)
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO popularity_pool (id, status, pooled_from, declined, old_protocol, items, counts)
+                    VALUES (1, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [pool.status.rawValue, from, declined, old, pool.items, counts])
+        }
+    }
+
+    /// Keeps `client`'s baseline sums, sent with its evaluation of round `round`.
+    public func storePopularitySums(client: String, round: Int, sums: RankingSums) throws {
+        try database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO popularity (client, round, ranked_users, hits_at_10, ndcg_at_10_sum, catalogue_users, hits_at_20,
+                    ndcg_at_20_sum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [client, round, sums.users, sums.hits, sums.ndcgSum, sums.catalogueUsers, sums.hitsAt20, sums.ndcgAt20Sum])
+        }
+    }
+
+    /// The most-popular baseline as kept: nil before its pool closed (or in a folder of a
+    /// release before it). A pool row that cannot be read is `StateFolderError`.
+    public func popularity() throws -> StoredPopularity? {
+        try database.read { db -> StoredPopularity? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM popularity_pool WHERE id = 1") else { return nil }
+            let names = { (text: String) -> [String] in (try? JSONDecoder().decode([String].self, from: Data(text.utf8))) ?? [] }
+            guard let status = PopularityBaseline.Status(rawValue: row["status"]) else {
+                throw StateFolderError(
+                    "\(folder)/history.sqlite: the popularity pool's status '\(row["status"] as String)' is not one this build knows")
+            }
+            var counts: PopularityCounts?
+            if let blob = row["counts"] as Data? {
+                guard let read = Self.counts(blob) else {
+                    throw StateFolderError("\(folder)/history.sqlite: the pooled popularity counts are \(blob.count) bytes, not 12 an item")
+                }
+                counts = read
+            }
+            var sums: [String: RankingSums] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT * FROM popularity ORDER BY client") {
+                let client: String = r["client"]
+                sums[client] = RankingSums(
+                    users: r["ranked_users"], hits: r["hits_at_10"], ndcgSum: r["ndcg_at_10_sum"], catalogueUsers: r["catalogue_users"],
+                    hitsAt20: r["hits_at_20"], ndcgAt20Sum: r["ndcg_at_20_sum"])
+            }
+            return StoredPopularity(
+                status: status, pooledFrom: names(row["pooled_from"]), declined: names(row["declined"]), oldProtocol: names(row["old_protocol"]),
+                items: row["items"], counts: counts, sums: sums)
+        }
+    }
+
+    /// Pooled counts as a blob: per item, its row (u32) and its count (u64), little-endian.
+    static func blob(_ counts: PopularityCounts) -> Data {
+        var data = Data(capacity: counts.count * 12)
+        for (item, count) in zip(counts.items, counts.counts) {
+            withUnsafeBytes(of: UInt32(bitPattern: item).littleEndian) { data.append(contentsOf: $0) }
+            withUnsafeBytes(of: UInt64(clamping: count).littleEndian) { data.append(contentsOf: $0) }
+        }
+        return data
+    }
+
+    /// `blob`'s counts, or nil when it is not whole items.
+    static func counts(_ blob: Data) -> PopularityCounts? {
+        guard blob.count % 12 == 0 else { return nil }
+        let bytes = [UInt8](blob)
+        var items: [Int32] = [], counts: [Int] = []
+        for start in stride(from: 0, to: bytes.count, by: 12) {
+            var item: UInt32 = 0, count: UInt64 = 0
+            for k in 0..<4 { item |= UInt32(bytes[start + k]) << (8 * k) }
+            for k in 0..<8 { count |= UInt64(bytes[start + 4 + k]) << (8 * k) }
+            items.append(Int32(bitPattern: item))
+            counts.append(Int(clamping: count))
+        }
+        return PopularityCounts(items: items, counts: counts)
     }
 
     /// When each stored round was published, by round (for the status page; `rounds()`

@@ -1,4 +1,5 @@
 public import FedAttnFederation
+import FedAttnModel
 import Foundation
 
 /// One round as the report draws it.
@@ -61,12 +62,17 @@ public struct ReportPage: Sendable {
     public let bestRound: Int?
     /// Name and value of each setting, in order.
     public let settings: [(name: String, value: String)]
+    /// The most-popular baseline, shown beside the rounds' ranking figures (nil: none known).
+    public let popularity: PopularityBaseline?
 
-    public init(title: String, rounds: [ReportRound], bestRound: Int?, settings: [(name: String, value: String)]) {
+    public init(
+        title: String, rounds: [ReportRound], bestRound: Int?, settings: [(name: String, value: String)], popularity: PopularityBaseline? = nil
+    ) {
         self.title = title
         self.rounds = rounds
         self.bestRound = bestRound
         self.settings = settings
+        self.popularity = popularity
     }
 
     /// One line of a plot: its name, its colour and its value per round (nil: not drawn there).
@@ -124,6 +130,16 @@ public struct ReportPage: Sendable {
                 return
                     "<p class=\"kept\">Kept: round \(best) (validation AUC \(HTML.number(row?.validationAUC)), validation NDCG@10 \(HTML.number(row?.validationNDCG)), test AUC \(HTML.number(row?.testAUC))), marked on every plot.</p>"
             } ?? "<p class=\"kept\">No round kept: no silo reported a validation split.</p>"
+        // The baseline under the kept round, and as a last row of the table, in the ranking columns.
+        let popular = popularity.map { "<p class=\"popularity\">\(HTML.escape($0.line))</p>" } ?? ""
+        let popularRow =
+            popularity.map { p in
+                let s = p.isMeasured ? p.sums : RankingSums()
+                return "<tr class=\"popularity\"><td>most popular items</td><td></td><td></td><td></td>"
+                    + "<td>\(HTML.number(s.hitRate))</td><td>\(HTML.number(s.ndcg))</td><td>\(HTML.number(s.recallAt20))</td><td>\(HTML.number(s.ndcgAt20))</td>"
+                    + "<td></td><td></td><td></td><td></td>\(isPrivate ? "<td></td><td></td>" : "")"
+                    + "<td>\(HTML.escape(p.isMeasured ? "counts summed over \(p.pooledFrom.count) silos, scored by \(p.scoredBy.count)" : p.whyNotMeasured ?? ""))</td></tr>"
+            } ?? ""
         let settingRows = settings.map { "<tr><th>\(HTML.escape($0.name))</th><td>\(HTML.escape($0.value))</td></tr>" }.joined(separator: "\n")
         // A round evaluated by fewer silos than an earlier one is marked: its figures are
         // another population's (model selection compares it on the silos both share).
@@ -152,6 +168,7 @@ public struct ReportPage: Sendable {
             <body>
             <h1>\(HTML.escape(title))</h1>
             \(kept)
+            \(popular)
             <div class="plots">
             \(plots.joined(separator: "\n"))
             </div>
@@ -163,6 +180,7 @@ public struct ReportPage: Sendable {
             <table class="rounds">
             <tr><th>round</th><th>test AUC</th><th>val AUC</th><th>log loss</th><th>HR@10</th><th>NDCG@10</th><th>Recall@20</th><th>NDCG@20</th><th>bytes up</th><th>bytes down</th><th>seconds</th><th>training</th>\(isPrivate ? "<th>epsilon (DP-FedAvg)</th><th>epsilon (DP-SGD, largest)</th>" : "")<th>notes</th></tr>
             \(roundRows)
+            \(popularRow)
             </table>
             </body></html>
 

@@ -74,6 +74,7 @@ public enum StatusPage {
             (name: "silos", value: "\(connected) connected, \(missing) missing; a round needs \(status.phase.needed)", warn: missing > 0))
         rows.append((name: "allow-list", value: allowList, warn: false))
         rows.append((name: "privacy", value: privacy(status.privacy), warn: false))
+        if let popularity = status.popularity { rows.append((name: "most popular items", value: popularity.line, warn: false)) }
         rows.append((name: "certificate", value: certificate(status.certificate, at: status.time), warn: certificateSoon))
         rows.append(
             (name: "as of", value: "\(status.time.formatted(.iso8601)); this page reloads every \(refreshSeconds) s", warn: false))
@@ -105,6 +106,7 @@ public enum StatusPage {
     /// an earlier round, disputed, retried.
     static func rounds(_ status: CoordinatorStatus) -> String {
         guard !status.rounds.isEmpty else { return "<p>No round evaluated yet.</p>" }
+        let popularity = status.popularity
         let clientLevel = status.rounds.contains { $0.epsilon != nil }
         let exampleLevel = status.rounds.contains { $0.exampleEpsilon != nil }
         var header: [String] = [
@@ -137,7 +139,17 @@ public enum StatusPage {
             let spanned = "<td colspan=\"\(header.count - 1)\">\(HTML.escape(notes.joined(separator: "; ")))</td>"
             return row + "\n<tr class=\"notes\(kept ? " best" : "")\" data-notes=\"\(r.round)\"><td></td>\(spanned)</tr>"
         }
-        return "<table class=\"rounds\" id=\"rounds\">\n" + headerRow(header) + "\n" + rows.joined(separator: "\n") + "\n</table>"
+        // The most-popular baseline first, in the ranking columns, once some silo scored it.
+        var baseline: [String] = []
+        if let p = popularity, p.hitRate != nil || p.recallAt20 != nil {
+            var cells = [String](repeating: "", count: header.count)
+            cells[0] = "most popular items"
+            for (name, value) in [("HR@10", p.hitRate), ("NDCG@10", p.ndcg), ("Recall@20", p.recallAt20), ("NDCG@20", p.ndcgAt20)] {
+                if let column = header.firstIndex(of: name) { cells[column] = HTML.number(value) }
+            }
+            baseline = ["<tr class=\"popularity\">" + cells.map { "<td>\(HTML.escape($0))</td>" }.joined() + "</tr>"]
+        }
+        return "<table class=\"rounds\" id=\"rounds\">\n" + headerRow(header) + "\n" + (baseline + rows).joined(separator: "\n") + "\n</table>"
     }
 
     /// A table's header row of `names` (plain text).

@@ -2,9 +2,9 @@ import Foundation
 public import GRPCCore
 import Synchronization
 
-/// A limit per connection on the calls that carry no bulk data (Join, NextTask,
-/// ReserveUpload, ReportEvaluation, and the health service's Check and Watch): a token bucket
-/// of `burst` calls refilled at `perSecond`, shared by them all.
+/// A limit per connection on the calls that carry no bulk data (Join, SharePopularity,
+/// NextTask, ReserveUpload, ReportEvaluation, and the health service's Check and Watch): a
+/// token bucket of `burst` calls refilled at `perSecond`, shared by them all.
 /// A call over it is refused at once with RESOURCE_EXHAUSTED, before the coordinator does
 /// any work for it; the refusal is counted in `fedattn_refusals_total` and logged within the
 /// refusal log's budget (`RefusalLog`). A client following the protocol makes a few such calls
@@ -24,8 +24,9 @@ public struct CallRateLimit: ServerInterceptor {
     /// Methods the limit applies to, by full name (`package.Service/Method`, as gRPC's
     /// `MethodDescriptor.fullyQualifiedMethod` writes it).
     public static let limited: Set<String> = [
-        "fedattn.v1.Federation/Join", "fedattn.v1.Federation/NextTask", "fedattn.v1.Federation/ReserveUpload",
-        "fedattn.v1.Federation/ReportEvaluation", "grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch",
+        "fedattn.v1.Federation/Join", "fedattn.v1.Federation/SharePopularity", "fedattn.v1.Federation/NextTask",
+        "fedattn.v1.Federation/ReserveUpload", "fedattn.v1.Federation/ReportEvaluation", "grpc.health.v1.Health/Check",
+        "grpc.health.v1.Health/Watch",
     ]
 
     /// 50 calls a second sustained, bursts of 200, by default.

@@ -20,6 +20,12 @@ extension CoordinatorService {
             > in
             try await self.join(request: request, context: context)
         }
+        register(Method.SharePopularity.descriptor, on: &router) {
+            (request: StreamingServerRequest<Fedattn_V1_PopularityCounts>, context: ServerContext) async throws -> StreamingServerResponse<
+                Fedattn_V1_PopularityReceipt
+            > in
+            try await self.sharePopularity(request: request, context: context)
+        }
         register(Method.NextTask.descriptor, on: &router) {
             (request: StreamingServerRequest<Fedattn_V1_TaskRequest>, context: ServerContext) async throws -> StreamingServerResponse<
                 Fedattn_V1_Task

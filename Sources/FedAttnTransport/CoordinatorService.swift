@@ -55,7 +55,24 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let model = coordinator.modelConfig
         let limits = coordinator.limits(
             pieceBytes: Self.pieceBytes, updateChunkBytes: Self.chunkBytes, uploadSlots: Self.uploadSlots, maxMessageBytes: Self.maxMessageBytes)
-        return ServerResponse(message: Wire.joinResponse(client: client, rounds: coordinator.config.rounds, model: model, limits: limits))
+        // A client of protocol 9 is answered in 9: nothing of the most-popular baseline.
+        return ServerResponse(
+            message: Wire.joinResponse(
+                client: client, rounds: coordinator.config.rounds, model: model, limits: limits, protocolVersion: version,
+                popularity: coordinator.popularityPolicy))
+    }
+
+    func sharePopularity(
+        request: ServerRequest<Fedattn_V1_PopularityCounts>, context: ServerContext
+    ) async throws -> ServerResponse<Fedattn_V1_PopularityReceipt> {
+        let client = try await identity(context, request.metadata)
+        let counts = try Wire.shared(request.message, from: client)
+        let answer = try await call { () throws(CoordinatorError) in try await coordinator.sharePopularity(client: client, counts: counts) }
+        return ServerResponse(
+            message: .with {
+                $0.pooled = answer.pooled
+                $0.message = answer.message
+            })
     }
 
     func nextTask(request: ServerRequest<Fedattn_V1_TaskRequest>, context: ServerContext) async throws -> ServerResponse<Fedattn_V1_Task> {

@@ -163,6 +163,19 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         }
     }
 
+    /// Shares the silo's item counts (nil: declines); a refusal (INVALID_ARGUMENT) is
+    /// `CoordinatorError.invalidRequest`, which the client carries on from.
+    public func sharePopularity(_ counts: PopularityCounts?) async throws -> String {
+        do {
+            return try await Self.staleAsCoordinatorError {
+                let receipt: Fedattn_V1_PopularityReceipt = try await client.sharePopularity(Wire.counts(counts), metadata: metadata)
+                return receipt.message
+            }
+        } catch let error as RPCError where error.code == .invalidArgument {
+            throw CoordinatorError.invalidRequest(error.message)
+        }
+    }
+
     public func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
         _ = try await Self.staleAsCoordinatorError {
             try await client.reportEvaluation(Wire.report(report, round: round, version: version), metadata: metadata)

@@ -20,9 +20,15 @@ package enum Wire {
 
     // MARK: Join
 
-    package static func joinResponse(client: String, rounds: Int, model: ModelConfig, limits: CoordinatorLimits) -> Fedattn_V1_JoinResponse {
+    /// The answer to a Join of `protocolVersion` (echoed; a client of 9 is told nothing of the
+    /// most-popular baseline).
+    package static func joinResponse(
+        client: String, rounds: Int, model: ModelConfig, limits: CoordinatorLimits, protocolVersion: UInt32 = Coordinator.protocolVersion,
+        popularity: PopularityPolicy = .unspecified
+    ) -> Fedattn_V1_JoinResponse {
         .with {
-            $0.protocolVersion = Coordinator.protocolVersion
+            $0.protocolVersion = protocolVersion
+            if protocolVersion >= Coordinator.protocolVersion { $0.popularity = pooling(popularity) }
             $0.clientID = client
             $0.rounds = UInt32(rounds)
             $0.model = .with {
@@ -46,7 +52,26 @@ package enum Wire {
                 $0.maxZstdWindowLog = UInt32(clamping: limits.maxZstdWindowLog)
                 $0.securePhaseTimeoutMs = limits.securePhaseTimeout.map { milliseconds($0) } ?? 0
                 $0.maxMessageBytes = UInt32(clamping: limits.maxMessageBytes)
+                if protocolVersion >= Coordinator.protocolVersion { $0.maxPopularityItems = UInt32(clamping: limits.maxPopularityItems) }
             }
+        }
+    }
+
+    static func pooling(_ policy: PopularityPolicy) -> Fedattn_V1_PopularityPooling {
+        switch policy {
+        case .on: .on
+        case .offSecureAggregation: .offSecureAggregation
+        case .offDifferentialPrivacy: .offDifferentialPrivacy
+        case .unspecified: .unspecified
+        }
+    }
+
+    static func policy(_ pooling: Fedattn_V1_PopularityPooling) -> PopularityPolicy {
+        switch pooling {
+        case .on: .on
+        case .offSecureAggregation: .offSecureAggregation
+        case .offDifferentialPrivacy: .offDifferentialPrivacy
+        case .unspecified, .UNRECOGNIZED: .unspecified
         }
     }
 
@@ -70,8 +95,9 @@ package enum Wire {
             maxTrainExamples: Int(clamping: l.maxTrainExamples), roundTimeout: .milliseconds(Int(l.roundTimeoutMs)), uploadSlots: Int(l.uploadSlots),
             maxPayloadBytes: Int(clamping: l.maxPayloadBytes), maxZstdWindowLog: Int(l.maxZstdWindowLog),
             securePhaseTimeout: l.securePhaseTimeoutMs == 0 ? nil : .milliseconds(Int(l.securePhaseTimeoutMs)),
-            maxMessageBytes: Int(l.maxMessageBytes))
-        return JoinInfo(clientID: response.clientID, model: model, rounds: Int(response.rounds), limits: limits)
+            maxMessageBytes: Int(l.maxMessageBytes), maxPopularityItems: Int(l.maxPopularityItems))
+        return JoinInfo(
+            clientID: response.clientID, model: model, rounds: Int(response.rounds), limits: limits, popularity: policy(response.popularity))
     }
 
     // MARK: Tasks
@@ -102,10 +128,11 @@ package enum Wire {
                 message.kind = .secure
                 message.round = UInt32(task.round)
                 message.secure = SecureWire.task(task)
-            case .evaluate(let round, let version):
+            case .evaluate(let round, let version, let pooled):
                 message.kind = .evaluate
                 message.round = UInt32(round)
                 message.modelVersion = version
+                if let pooled { message.popularity = counts(pooled) }
             case .wait(let after):
                 message.kind = .wait
                 message.retryAfterMs = milliseconds(after)
@@ -141,7 +168,16 @@ package enum Wire {
                 }
             }
             return .train(round: Int(task.round), modelVersion: task.modelVersion, plan: plan)
-        case .evaluate: return .evaluate(round: Int(task.round), modelVersion: task.modelVersion)
+        case .evaluate:
+            var pooled: PopularityCounts?
+            if task.hasPopularity {
+                let p = task.popularity
+                guard p.items.count == p.counts.count, !p.decline else {
+                    throw RPCError(code: .internalError, message: "the coordinator sent unusable pooled popularity counts")
+                }
+                pooled = PopularityCounts(items: p.items.map { Int32(clamping: $0) }, counts: p.counts.map { Int(clamping: $0) })
+            }
+            return .evaluate(round: Int(task.round), modelVersion: task.modelVersion, popularity: pooled)
         case .secure:
             do { return .secure(try SecureWire.task(task.secure)) } catch {
                 throw RPCError(code: .internalError, message: "the coordinator sent an unusable secure task: \(error)")
@@ -150,6 +186,35 @@ package enum Wire {
         case .done: return .done(keptVersion: task.modelVersion.isEmpty ? nil : task.modelVersion)
         case .unspecified, .UNRECOGNIZED: return .wait(retryAfter: .milliseconds(100))
         }
+    }
+
+    // MARK: Popularity
+
+    /// Counts as SharePopularity and Task.popularity carry them; nil is a decline.
+    package static func counts(_ counts: PopularityCounts?) -> Fedattn_V1_PopularityCounts {
+        .with {
+            guard let counts else {
+                $0.decline = true
+                return
+            }
+            $0.items = counts.items.map { UInt32(clamping: $0) }
+            $0.counts = counts.counts.map { UInt64(clamping: $0) }
+        }
+    }
+
+    /// `client`'s share as the coordinator takes it: nil for a decline; what the counts may
+    /// be is the coordinator's check (`PopularityPool`).
+    /// - Throws: `RPCError` (invalid argument) for a decline that lists items, naming the client.
+    package static func shared(_ message: Fedattn_V1_PopularityCounts, from client: String) throws(RPCError) -> PopularityCounts? {
+        guard message.decline else {
+            return PopularityCounts(items: message.items.map { Int32(clamping: $0) }, counts: message.counts.map { Int(clamping: $0) })
+        }
+        guard message.items.isEmpty, message.counts.isEmpty else {
+            throw RPCError(
+                code: .invalidArgument,
+                message: "popularity counts from '\(client)': a decline lists \(message.items.count) items; a decline lists none")
+        }
+        return nil
     }
 
     // MARK: Evaluations
@@ -177,6 +242,16 @@ package enum Wire {
             $0.validationRankedUsers = UInt64(report.validationRanking.users)
             $0.validationHitsAt10 = UInt64(report.validationRanking.hits)
             $0.validationNdcgAt10Sum = report.validationRanking.ndcgSum
+            if let p = report.popularity {
+                $0.popularity = .with {
+                    $0.rankedUsers = UInt64(p.users)
+                    $0.hitsAt10 = UInt64(p.hits)
+                    $0.ndcgAt10Sum = p.ndcgSum
+                    $0.catalogueRankedUsers = UInt64(p.catalogueUsers)
+                    $0.hitsAt20 = UInt64(p.hitsAt20)
+                    $0.ndcgAt20Sum = p.ndcgAt20Sum
+                }
+            }
         }
     }
 
@@ -223,6 +298,13 @@ package enum Wire {
         let validationRanking = RankingSums(
             users: Int(clamping: request.validationRankedUsers), hits: Int(clamping: request.validationHitsAt10),
             ndcgSum: request.validationNdcgAt10Sum)
-        return EvaluationReport(test: test, validation: validation, ranking: ranking, validationRanking: validationRanking)
+        var report = EvaluationReport(test: test, validation: validation, ranking: ranking, validationRanking: validationRanking)
+        if request.hasPopularity {
+            let p = request.popularity
+            report.popularity = RankingSums(
+                users: Int(clamping: p.rankedUsers), hits: Int(clamping: p.hitsAt10), ndcgSum: p.ndcgAt10Sum,
+                catalogueUsers: Int(clamping: p.catalogueRankedUsers), hitsAt20: Int(clamping: p.hitsAt20), ndcgAt20Sum: p.ndcgAt20Sum)
+        }
+        return report
     }
 }

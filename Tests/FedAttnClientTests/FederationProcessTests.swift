@@ -64,6 +64,19 @@ struct FederationProcessTests {
         #expect(log.contains("of 3 needed connected") && log.contains("round 1: training on 3 of 3 connected clients"))
         let state = try FileManager.default.contentsOfDirectory(atPath: work + "/state").sorted()
         #expect(state == ["best.safetensors", "history.sqlite", "lock", "round-001.safetensors", "round-002.safetensors", "settings.json"])
+        // The most-popular baseline: the three silos' item counts pooled, scored by each on its
+        // own test users, beside the rounds in the history (table and JSON).
+        let history = try ProcessRunner.run(Self.coordinator, ["history", "--state", work + "/state", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let popularity = try #require(object["popularity"] as? [String: Any], "\(history.standardOutput)")
+        #expect(popularity["status"] as? String == "pooled" && popularity["scored_by"] as? [String] == silos.sorted(), "\(popularity)")
+        #expect((popularity["hr_at_10"] as? Double).map { $0 > 0 && $0 < 1 } == true, "\(popularity)")
+        let table = try ProcessRunner.run(Self.coordinator, ["history", "--state", work + "/state"]).standardOutput
+        #expect(table.contains("most popular items (counts summed over 3 silos, scored by 3): HR@10 0."), "\(table)")
+        #expect(
+            clients[1].standardError.contains(
+                "the most popular items (counts pooled over the silos) on this silo: HR@10 / NDCG@10 / Recall@20 / NDCG@20 0."),
+            "\(clients[1].standardError)")
         // The round kept by the silos' validation splits is one of the two.
         let best = try Data(contentsOf: URL(fileURLWithPath: work + "/state/best.safetensors"))
         #expect(try ["round-001", "round-002"].contains { try Data(contentsOf: URL(fileURLWithPath: work + "/state/\($0).safetensors")) == best })

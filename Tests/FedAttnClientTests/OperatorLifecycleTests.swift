@@ -20,12 +20,17 @@ struct OperatorLifecycleTests {
     /// the root command and from a subcommand (before its required options are asked for).
     @Test func bothExecutablesSayTheirVersionAndTheProtocolTheySpeak() throws {
         var releases: Set<String> = []
-        for (path, name, subcommand) in [(Self.coordinator, "fedattn-coordinator", "serve"), (Self.client, "fedattn-client", "join")] {
+        // The coordinator admits clients of 10 and 9; the client joins with 10.
+        let coordinatorSpeaks = Coordinator.protocolVersions.map { "\($0)" }.joined(separator: ", ")
+        for (path, name, subcommand, speaks) in [
+            (Self.coordinator, "fedattn-coordinator", "serve", coordinatorSpeaks),
+            (Self.client, "fedattn-client", "join", "\(Coordinator.protocolVersion)"),
+        ] {
             let root = try ProcessRunner.run(path, ["--version"])
             #expect(root.status == 0, "\(root.standardError)")
             let line = root.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(line.hasPrefix("\(name) "), "\(line)")
-            #expect(line.hasSuffix("(wire protocol \(Coordinator.protocolVersion))"), "\(line)")
+            #expect(line.hasSuffix("(wire protocol \(speaks))"), "\(line)")
             releases.insert(String(line.dropFirst(name.count + 1).prefix { $0 != " " }))
             let sub = try ProcessRunner.run(path, [subcommand, "--version"])
             #expect(sub.status == 0 && sub.standardOutput == root.standardOutput, "\(sub.standardOutput)\(sub.standardError)")
@@ -228,7 +233,8 @@ struct OperatorLifecycleTests {
         #expect(left > 9 * 86_400 && left <= 10 * 86_400, "\(left)")
         let version = try ProcessRunner.run(Self.coordinator, ["--version"]).standardOutput
         let release = try #require(version.split(separator: " ").dropFirst().first, "\(version)")
-        #expect(samples["fedattn_build_info{version=\"\(release)\",protocol=\"\(Coordinator.protocolVersion)\"}"] == 1, "\(text)")
+        let protocols = Coordinator.protocolVersions.map { "\($0)" }.joined(separator: ",")
+        #expect(samples["fedattn_build_info{version=\"\(release)\",protocol=\"\(protocols)\"}"] == 1, "\(text)")
         #expect(samples["fedattn_epsilon_spent{kind=\"client\"}"] == nil, "no DP-FedAvg here: \(text)")
 
         server.send(SIGTERM)

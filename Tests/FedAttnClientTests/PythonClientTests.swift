@@ -61,6 +61,12 @@ struct PythonClientTests {
         }
         let aucs = rounds.compactMap { $0["test_auc"] as? Double }
         #expect(aucs.count == 2 && aucs[1] > aucs[0])
+        // The Python client speaks protocol 9: admitted, it shares no item counts, and the
+        // most-popular baseline is the two Swift silos' (protocol 10).
+        let popularity = try #require(object["popularity"] as? [String: Any], "\(history.standardOutput)")
+        #expect(popularity["pooled_from"] as? [String] == ["shop", "video"] && popularity["protocol_9"] as? [String] == ["python"], "\(popularity)")
+        #expect(popularity["scored_by"] as? [String] == ["shop", "video"] && popularity["hr_at_10"] is Double, "\(popularity)")
+        #expect(server.standardError.contains("client python speaks wire protocol 9: it shares no popularity counts"), "\(server.standardError)")
     }
 
     static let check = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../clients/python/check_model.py")

@@ -138,7 +138,7 @@ struct HostileInputTests {
         while true {
             let task = try await coordinator.nextTask(client: "a", longPoll: .seconds(600))
             if case .wait = task { continue }
-            guard case .evaluate(let round, let v) = task else { Issue.record("\(task) instead of an evaluation"); return }
+            guard case .evaluate(let round, let v, _) = task else { Issue.record("\(task) instead of an evaluation"); return }
             try await coordinator.submitEvaluation(client: "a", round: round, version: v, report: EvaluationReport())
             break
         }
@@ -167,7 +167,7 @@ struct HostileInputTests {
             Issue.record("an unselected client's update was accepted"); return
         }
         await #expect(throws: CoordinatorError.notJoined("mallory")) { try await coordinator.nextTask(client: "mallory") }
-        await #expect(throws: CoordinatorError.protocolMismatch("c", speaks: 1, coordinator: Coordinator.protocolVersion)) {
+        await #expect(throws: CoordinatorError.protocolMismatch("c", speaks: 1, coordinator: Coordinator.protocolVersions)) {
             try await coordinator.join(client: "c", protocolVersion: 1, trainExamples: 1_000)
         }
     }

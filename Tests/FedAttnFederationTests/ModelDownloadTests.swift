@@ -148,7 +148,7 @@ struct ModelDownloadTests {
         for i in Fixtures.tinyConfig.dim..<delta.values.count { delta.values[i] = Float(i % 7 + 1) * 1e-3 }
         let payload = try TensorPayload.encode(SparseWeights(delta, sparseTensors: []), precision: .float16)
         try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 100, trainSeconds: 0, payload: payload)
-        guard case .evaluate(1, let version) = try await coordinator.nextTask(client: "a") else {
+        guard case .evaluate(1, let version, _) = try await coordinator.nextTask(client: "a") else {
             Issue.record("no evaluation task")
             return
         }
@@ -181,7 +181,7 @@ struct ModelDownloadTests {
         for i in Fixtures.tinyConfig.dim..<delta.values.count { delta.values[i] = Float(i % 5 + 1) * 1e-3 }
         let update = try TensorPayload.encode(SparseWeights(delta, sparseTensors: [AttentionModel.TensorName.items]), precision: .float16)
         try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 100, trainSeconds: 0, payload: update)
-        guard case .evaluate(1, let version) = try await Self.nextWork(coordinator, "a") else {
+        guard case .evaluate(1, let version, _) = try await Self.nextWork(coordinator, "a") else {
             Issue.record("no evaluation task")
             return
         }
@@ -278,7 +278,7 @@ struct ModelDownloadTests {
         }
         // An evaluation of another model than its task's is refused as that, not as "not collected".
         try await coordinator.submitUpdate(client: "a", round: 1, baseVersion: base, examples: 10, trainSeconds: 0, payload: update)
-        guard case .evaluate(1, let version) = try await Self.nextWork(coordinator, "a") else {
+        guard case .evaluate(1, let version, _) = try await Self.nextWork(coordinator, "a") else {
             Issue.record("no evaluation task")
             return
         }

@@ -94,7 +94,7 @@ struct ModelSelectionTests {
                 try await coordinator.submitUpdate(
                     client: "a", round: round, baseVersion: version, examples: 100, trainSeconds: 0,
                     payload: try ServerOptimizerTests.update(round: round))
-            case .evaluate(let round, let version):
+            case .evaluate(let round, let version, _):
                 try await coordinator.submitEvaluation(client: "a", round: round, version: version, report: Self.report(auc: aucs[round - 1]))
             case .wait, .done, .secure: break
             }

@@ -33,7 +33,7 @@ struct ServerOptimizerTests {
             case .train(let r, let version, _):
                 try await coordinator.submitUpdate(
                     client: "a", round: r, baseVersion: version, examples: 100, trainSeconds: 0, payload: try update(round: r))
-            case .evaluate(let r, let version):
+            case .evaluate(let r, let version, _):
                 try await coordinator.submitEvaluation(client: "a", round: r, version: version, report: EvaluationReport())
                 round = r + 1
             case .wait:

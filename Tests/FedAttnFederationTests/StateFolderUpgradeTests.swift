@@ -38,6 +38,10 @@ struct StateFolderUpgradeTests {
             modelConfig: model.config, config: CoordinatorConfig(rounds: 2, minClients: 2), initialModel: model, store: store)
         let history = await coordinator.history
         #expect(history.map(\.round) == [1, 2])
+        // It kept no most-popular baseline (its release had none): none is read, and a
+        // coordinator resumed on it pools the silos' counts afresh.
+        #expect(try store.popularity() == nil)
+        #expect(await coordinator.popularityBaseline.status == .pooling)
         // The kept round is linked again as best.safetensors, and loads.
         let kept = try #require(ModelSelection(patience: 0, metric: .auc, replaying: history).bestRound)
         let best = try ModelFile.load(from: "\(folder)/\(StateStore.bestModelFile)")

@@ -31,7 +31,7 @@ struct CallRateLimitTests {
         typealias Federation = Fedattn_V1_Federation.Method
         typealias Health = Grpc_Health_V1_Health.Method
         let expected = [
-            Federation.Join.descriptor, Federation.NextTask.descriptor, Federation.ReserveUpload.descriptor,
+            Federation.Join.descriptor, Federation.SharePopularity.descriptor, Federation.NextTask.descriptor, Federation.ReserveUpload.descriptor,
             Federation.ReportEvaluation.descriptor, Health.Check.descriptor, Health.Watch.descriptor,
         ]
         #expect(CallRateLimit.limited == Set(expected.map(\.fullyQualifiedMethod)))

@@ -59,6 +59,12 @@ extension ClientCommand {
                 "When the federation ends, write the model of the round it kept (best validation) here (.safetensors), for `recommend` and `evaluate`."
         )
         var modelOut: String?
+        @Flag(
+            name: .long,
+            help:
+                "Share none of this silo's item counts for the federation's most-popular baseline (they tell the coordinator how often each item appears in this silo's train rows); the silo then gets no baseline figures."
+        )
+        var noSharePopularity = false
 
         func validate() throws {
             try security.requireComplete()
@@ -108,7 +114,7 @@ extension ClientCommand {
             let participant = Participant(
                 work: SiloWork(
                     train: train, validation: validation, test: test, ranking: ranking, validationRanking: validationRanking, threads: threads,
-                    privacy: ledger, modelOut: modelOut))
+                    privacy: ledger, modelOut: modelOut, sharesPopularity: !noSharePopularity))
             // Its certificate and key are read again at each new connection: a renewed pair (once
             // it checks) is presented from the next one, without a restart.
             let identityFiles = try security.identityFiles { change in progress.line("\(change)") }
@@ -192,6 +198,9 @@ extension ClientCommand {
         /// The exit status of a client that left because its privacy ledger refused a round.
         static let leftForPrivacy: Int32 = 3
 
+        /// A ranking figure as the client prints it, or "n/a".
+        private static func figure(_ value: Double?) -> String { value.map { String(format: "%.4f", $0) } ?? "n/a" }
+
         private static func show(_ event: ParticipantEvent, _ progress: Progress) {
             switch event {
             case .joined(let info): progress.line("joined as \(info.clientID); \(info.rounds) round\(info.rounds == 1 ? "" : "s")")
@@ -215,6 +224,13 @@ extension ClientCommand {
             case .evaluated(let round, let examples, nil):
                 progress.line("round \(round): evaluated on \(examples) test examples (no test AUC: this silo's test split holds one label only)")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
+            case .popularity(let what): progress.line("most-popular baseline: \(what)")
+            case .popularityScored(let round, let sums):
+                // Figures joined by " / ", as the README's tables give them.
+                let figures = [sums.hitRate, sums.ndcg, sums.recallAt20, sums.ndcgAt20].map { Self.figure($0) }.joined(separator: " / ")
+                progress.line(
+                    "round \(round): the most popular items (counts pooled over the silos) on this silo: HR@10 / NDCG@10 / Recall@20 / NDCG@20 \(figures)"
+                )
             case .waiting: break
             case .keptModel(let version?): progress.line("the kept model (\(version.prefix(12))) written to its --model-out file")
             case .keptModel(nil): progress.line("no round was kept (no silo held a validation split): --model-out not written")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FedAttnFederation
+import FedAttnModel
 import Foundation
 
 extension CoordinatorCommand {
@@ -28,6 +29,8 @@ extension CoordinatorCommand {
             // The round kept (best.safetensors), by the metric the coordinator chose it by.
             let selection = recordedSelection(state)
             let best = ModelSelection(patience: 0, metric: selection, replaying: rounds.compactMap(\.evaluation)).bestRound
+            // The most-popular baseline (none in a folder from before it, nor one not yet migrated).
+            let popularity = (try? store.popularity())?.baseline
             if json {
                 let objects: [[String: Any]] = rounds.map { r in
                     var o: [String: Any] = [
@@ -64,6 +67,7 @@ extension CoordinatorCommand {
                 var object: [String: Any] = [
                     "rounds": objects, "best_round": best.map { $0 as Any } ?? NSNull(), "select_by": selection.rawValue,
                     "schema": try store.appliedSchema().last ?? "",
+                    "popularity": popularity.map { popularityObject($0) as Any } ?? NSNull(),
                 ]
                 if !perSilo.isEmpty {
                     object["example_privacy_per_silo"] = perSilo.mapValues {
@@ -100,6 +104,7 @@ extension CoordinatorCommand {
                             ?? "not evaluated"))
             }
             if let best { print("* kept (best \(selection.settingName)): round \(best), \(StateStore.bestModelFile)") }
+            if let popularity { print(popularity.line) }
             let schema = try store.appliedSchema().last ?? "none"
             print(
                 "state folder schema: \(schema)"
@@ -114,6 +119,26 @@ extension CoordinatorCommand {
             }
         }
     }
+}
+
+/// The most-popular baseline as `history --json` writes it: the figures under `simulate
+/// --json`'s keys (null until measured), where it stands, and from which silos.
+func popularityObject(_ baseline: PopularityBaseline) -> [String: Any] {
+    let figures = baseline.isMeasured ? baseline.sums : RankingSums()
+    let values: [String: Double?] = [
+        "hr_at_10": figures.hitRate, "ndcg_at_10": figures.ndcg, "recall_at_20": figures.recallAt20, "ndcg_at_20": figures.ndcgAt20,
+    ]
+    var object: [String: Any] = values.mapValues { $0 ?? NSNull() as Any }
+    object["status"] = baseline.status.rawValue
+    object["note"] = baseline.whyNotMeasured ?? NSNull()
+    object["pooled_from"] = baseline.pooledFrom
+    object["declined"] = baseline.declined
+    object["protocol_9"] = baseline.oldProtocol
+    object["scored_by"] = baseline.scoredBy
+    object["items"] = baseline.items
+    object["ranked_users"] = baseline.sums.users
+    object["catalogue_ranked_users"] = baseline.sums.catalogueUsers
+    return object
 }
 
 /// What `serve` kept its round by, as its settings.json in `state` says (AUC when it does not).

@@ -15,7 +15,10 @@ extension CoordinatorCommand {
             guard FileManager.default.fileExists(atPath: (state as NSString).appendingPathComponent("history.sqlite")) else {
                 throw ValidationError("\(state): no history.sqlite; is this a coordinator's state folder?")
             }
-            let records = try StateStore.reading(folder: state).rounds().compactMap(\.evaluation)
+            let store = try StateStore.reading(folder: state)
+            let records = try store.rounds().compactMap(\.evaluation)
+            // None in a folder from before it (or not yet migrated).
+            let popularity = (try? store.popularity())?.baseline
             let best = ModelSelection(patience: 0, metric: recordedSelection(state), replaying: records).bestRound
             // serve's settings, by their ordered keys ("NNN name").
             var settings: [(name: String, value: String)] = [("state folder", state)]
@@ -26,7 +29,7 @@ extension CoordinatorCommand {
             }
             let page = ReportPage(
                 title: "FedAttention federation: \((state as NSString).lastPathComponent), \(records.count) rounds evaluated",
-                rounds: records.map(ReportRound.init), bestRound: best, settings: settings)
+                rounds: records.map(ReportRound.init), bestRound: best, settings: settings, popularity: popularity)
             do {
                 try Data(page.html().utf8).write(to: URL(fileURLWithPath: out), options: .atomic)
             } catch {

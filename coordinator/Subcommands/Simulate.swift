@@ -104,7 +104,10 @@ extension CoordinatorCommand {
                 let page = ReportPage(
                     title:
                         "FedAttention federation: \(silos.map { ($0 as NSString).lastPathComponent } ?? "built-in silos"), \(report.rounds.count) rounds",
-                    rounds: report.records.map(ReportRound.init), bestRound: report.best?.round, settings: settings)
+                    rounds: report.records.map(ReportRound.init), bestRound: report.best?.round, settings: settings,
+                    popularity: report.popularity.map {
+                        PopularityBaseline(status: .pooled, pooledFrom: data.map(\.name), scoredBy: data.map(\.name), sums: $0)
+                    })
                 do {
                     try Data(page.html().utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
                 } catch {

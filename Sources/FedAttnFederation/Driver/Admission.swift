@@ -79,7 +79,8 @@ struct Admission: Sendable {
     /// (within `config.maxTrainExamples`, summed without overflow) and its log-loss sum finite,
     /// not negative, and 0 over no examples; no more validation examples than the client declared at Join
     /// (`declared`); ranking sums a ranking could give (hits at most the users, users at most
-    /// the split's clicked rows, an NDCG sum between hits/log2(K+1) and hits).
+    /// the split's clicked rows, an NDCG sum between hits/log2(K+1) and hits; the most-popular
+    /// baseline's sums, when sent, as the test split's).
     /// - Throws: `.invalidRequest` naming `client` and the figure.
     func evaluation(_ report: EvaluationReport, from client: String, declared: Int?) throws(CoordinatorError) {
         for (name, summary) in [("test", report.test), ("validation", report.validation)] {
@@ -122,11 +123,17 @@ struct Admission: Sendable {
         let testPositives = Int(clamping: report.test.positives.reduce(0, &+))
         let validationPositives = Int(clamping: report.validation.positives.reduce(0, &+))
         let r = report.ranking, v = report.validationRanking
-        for (users, hits, sum, k, positives, what) in [
+        var rankings = [
             (r.users, r.hits, r.ndcgSum, RankingSums.k, testPositives, "sampled"),
             (r.catalogueUsers, r.hitsAt20, r.ndcgAt20Sum, RankingSums.catalogueK, testPositives, "catalogue"),
             (v.users, v.hits, v.ndcgSum, RankingSums.k, validationPositives, "validation"),
-        ] {
+        ]
+        // The most-popular baseline ranks the same test users: the same bounds.
+        if let p = report.popularity {
+            rankings.append((p.users, p.hits, p.ndcgSum, RankingSums.k, testPositives, "most-popular baseline, sampled"))
+            rankings.append((p.catalogueUsers, p.hitsAt20, p.ndcgAt20Sum, RankingSums.catalogueK, testPositives, "most-popular baseline, catalogue"))
+        }
+        for (users, hits, sum, k, positives, what) in rankings {
             let fewest = Double(hits) / log2(Double(k) + 1) - 1e-9
             guard users >= 0, users <= positives, hits >= 0, hits <= users, sum.isFinite, sum >= fewest, sum <= Double(hits) + 1e-9 else {
                 throw .invalidRequest(

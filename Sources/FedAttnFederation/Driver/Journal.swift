@@ -1,3 +1,4 @@
+package import FedAttnModel
 package import Foundation
 
 /// Everything the coordinator writes to its state folder besides the models themselves, in
@@ -18,6 +19,10 @@ package struct Journal {
         case knownRows(Data, round: Int)
         /// The round kept by validation (`best.safetensors`): the newest wins.
         case keptRound(Int)
+        /// The most-popular baseline's pool, once closed: the newest wins.
+        case popularityPool(StoredPopularity)
+        /// A silo's most-popular baseline sums, sent with its evaluation of `round`.
+        case popularitySums(client: String, round: Int, sums: RankingSums)
 
         /// The write named for a log line.
         package var name: String {
@@ -26,6 +31,8 @@ package struct Journal {
             case .record(let record): "round \(record.round)'s record"
             case .knownRows(_, let round): "the rows trained up to round \(round)"
             case .keptRound(let round): "best.safetensors (round \(round), the kept one)"
+            case .popularityPool: "the most-popular baseline's pooled counts"
+            case .popularitySums(let client, let round, _): "\(client)'s most-popular baseline sums (round \(round))"
             }
         }
     }
@@ -55,6 +62,11 @@ package struct Journal {
             }
         case .keptRound:
             if let index = pending.firstIndex(where: { if case .keptRound = $0 { true } else { false } }) {
+                pending[index] = write
+                return
+            }
+        case .popularityPool:
+            if let index = pending.firstIndex(where: { if case .popularityPool = $0 { true } else { false } }) {
                 pending[index] = write
                 return
             }
@@ -99,6 +111,8 @@ extension StateStore {
         case .record(let record): try recordEvaluation(record)
         case .knownRows(let bitmap, _): try storeSecureRows(bitmap)
         case .keptRound(let round): try keepBest(round: round)
+        case .popularityPool(let pool): try storePopularityPool(pool)
+        case .popularitySums(let client, let round, let sums): try storePopularitySums(client: client, round: round, sums: sums)
         }
     }
 }

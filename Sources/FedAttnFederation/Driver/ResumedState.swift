@@ -19,6 +19,8 @@ struct ResumedState {
     var privacyCharges: [PrivacyCharge] = []
     /// With secure aggregation: the item rows some silo has trained so far.
     var knownRows: RowSet
+    /// The most-popular baseline's pool as it closed, and the silos' sums (nil before it closed).
+    var popularity: StoredPopularity?
 
     /// - Throws: `StateFolderError` for a folder of another model configuration or server
     ///   optimiser, or whose server state or known rows cannot be read; the store's errors.
@@ -46,6 +48,7 @@ struct ResumedState {
             knownRows = rows
         }
         privacyCharges = try store.privacyCharges()
+        popularity = try store.popularity()
     }
 
     /// The refusal of a folder whose model differs from the one asked for, naming every

@@ -19,6 +19,8 @@ public struct CoordinatorSnapshot: Sendable {
     public var completedRounds: Int
     /// Example-level DP-SGD's charges so far, silo by silo (the state folder's and this run's).
     public var privacyCharges: [String: [PrivacyCharge]]
+    /// The most-popular baseline as it stands (nil: not told).
+    public var popularity: PopularityBaseline? = nil
 
     public init(
         state: CoordinatorStatus.Phase.State, round: Int? = nil, connected: [String] = [], joined: [String] = [], history: [RoundRecord] = [],
@@ -114,6 +116,7 @@ extension CoordinatorStatus {
                 Silo(name: name, state: state, rounds: trained[name]?.rounds ?? 0, lastRound: trained[name]?.last, epsilon: exampleEpsilon[name])
             },
             membersFile: membersFile, privacy: privacy,
-            certificate: certificate.map { Certificate(file: $0.file, notAfter: $0.notAfter, at: time) })
+            certificate: certificate.map { Certificate(file: $0.file, notAfter: $0.notAfter, at: time) },
+            popularity: snapshot.popularity.map { Popularity($0) })
     }
 }

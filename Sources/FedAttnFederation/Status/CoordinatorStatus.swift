@@ -1,3 +1,4 @@
+import FedAttnModel
 public import Foundation
 
 /// What a served coordinator's status page shows (`serve --metrics-port`: `/status`, and
@@ -30,11 +31,16 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
     public var privacy: Privacy?
     /// The coordinator's certificate; nil with `--insecure`.
     public var certificate: Certificate?
+    /// The most-popular baseline beside the rounds' figures, or why it is not measured; nil
+    /// when not told.
+    public var popularity: Popularity?
 
     public init(
         time: Date, phase: Phase, plannedRounds: Int, completedRounds: Int, keptRound: Int?, keptBy: String, strategy: String,
-        rounds: [Round], silos: [Silo], membersFile: String? = nil, privacy: Privacy? = nil, certificate: Certificate? = nil
+        rounds: [Round], silos: [Silo], membersFile: String? = nil, privacy: Privacy? = nil, certificate: Certificate? = nil,
+        popularity: Popularity? = nil
     ) {
+        self.popularity = popularity
         self.time = time
         self.phase = phase
         self.plannedRounds = plannedRounds
@@ -50,7 +56,7 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case time, phase, strategy, rounds, silos, privacy, certificate
+        case time, phase, strategy, rounds, silos, privacy, certificate, popularity
         case plannedRounds = "planned_rounds"
         case completedRounds = "completed_rounds"
         case keptRound = "kept_round"
@@ -236,6 +242,45 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
             case clientLevel = "client_level"
             case clientEpsilon = "client_epsilon"
             case clientBudget = "client_budget"
+        }
+    }
+
+    /// The most-popular baseline (`PopularityBaseline`): the items' counts pooled over the
+    /// silos that shared them, scored by each silo with the model's ranking protocol.
+    public struct Popularity: Sendable, Equatable, Codable {
+        /// Where it stands: `PopularityBaseline.Status`'s raw value (pooling, pooled,
+        /// secure-aggregation, differential-privacy, no-counts, too-many-items).
+        public var status: String
+        /// What `history` prints of it, in one line.
+        public var line: String
+        /// Its HR@10, NDCG@10, Recall@20 and NDCG@20; nil until some silo scored it.
+        public var hitRate: Double?
+        public var ndcg: Double?
+        public var recallAt20: Double?
+        public var ndcgAt20: Double?
+        /// The silos whose counts it sums, and those whose sums it adds.
+        public var pooledFrom: [String]
+        public var scoredBy: [String]
+
+        public init(_ baseline: PopularityBaseline) {
+            status = baseline.status.rawValue
+            line = baseline.line
+            let figures = baseline.isMeasured ? baseline.sums : RankingSums()
+            hitRate = figures.hitRate
+            ndcg = figures.ndcg
+            recallAt20 = figures.recallAt20
+            ndcgAt20 = figures.ndcgAt20
+            pooledFrom = baseline.pooledFrom
+            scoredBy = baseline.scoredBy
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case status, line, ndcg
+            case hitRate = "hr_at_10"
+            case recallAt20 = "recall_at_20"
+            case ndcgAt20 = "ndcg_at_20"
+            case pooledFrom = "pooled_from"
+            case scoredBy = "scored_by"
         }
     }
 

@@ -12,6 +12,10 @@ public struct EvaluationReport: Sendable, Equatable {
     /// The sampled ranking of each user's last clicked validation item (model selection by
     /// ranking; no catalogue sums).
     public var validationRanking: RankingSums
+    /// The most popular items (by a federation's pooled counts) ranked on the same test users
+    /// with the same protocol: sent once per silo, beside one evaluation (nil in the others).
+    /// Not added by `merge`: a coordinator pools it on its own.
+    public var popularity: RankingSums? = nil
 
     public init(
         test: EvaluationSummary = EvaluationSummary(), validation: EvaluationSummary = EvaluationSummary(), ranking: RankingSums = RankingSums(),

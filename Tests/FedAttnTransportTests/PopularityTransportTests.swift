@@ -1,0 +1,109 @@
+import FedAttnData
+import FedAttnFederation
+import FedAttnModel
+import FedAttnProtocol
+import FedAttnSimulation
+import FedAttnTransport
+import Foundation
+import GRPCCore
+import Testing
+import _FedAttnTestSupport
+
+/// A client of wire protocol 9 over gRPC: it joins with 9 (and so shares no counts).
+private struct Protocol9Link: FederationLink {
+    let inner: any FederationLink
+
+    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
+        try await inner.join(protocolVersion: 9, trainExamples: trainExamples)
+    }
+    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
+    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
+        try await inner.downloadModel(version: version, base: base)
+    }
+    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
+        try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+    }
+    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
+        try await inner.reportEvaluation(round: round, version: version, report: report)
+    }
+    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
+}
+
+/// The most-popular baseline through the wire (protocol 10): its messages read back as
+/// they were sent, a share no silo could make is refused naming the silo, and a federation
+/// over gRPC with mutual TLS pools the counts of its two clients of 10 beside one of 9.
+struct PopularityTransportTests {
+    @Test func popularityMessagesReadBackAsTheyWereSent() throws {
+        let counts = PopularityCounts(items: [1, 5, 1_000_000], counts: [3, 1 << 40, 1])
+        #expect(try Wire.shared(Wire.counts(counts), from: "shop") == counts)
+        #expect(try Wire.shared(Wire.counts(nil), from: "shop") == nil)
+        // A decline that lists items is refused, naming the silo.
+        var both = Wire.counts(counts)
+        both.decline = true
+        let error = #expect(throws: RPCError.self) { try Wire.shared(both, from: "shop") }
+        #expect(error?.code == .invalidArgument && error?.message.contains("popularity counts from 'shop'") == true, "\(String(describing: error))")
+        // A count past 2^63 reads as the largest Int: the coordinator refuses it as adding up past what was declared.
+        let largest = Fedattn_V1_PopularityCounts.with {
+            $0.items = [1]
+            $0.counts = [.max]
+        }
+        let huge = try #require(try Wire.shared(largest, from: "shop"))
+        #expect(huge.counts == [Int.max])
+        // The pooled counts ride on an EVALUATE task, the sums on the report.
+        let task = FederationTask.evaluate(round: 2, modelVersion: "v2", popularity: counts)
+        #expect(try Wire.task(Wire.task(task)) == task)
+        #expect(try Wire.task(Wire.task(.evaluate(round: 2, modelVersion: "v2"))) == .evaluate(round: 2, modelVersion: "v2"))
+        var positives = [UInt64](repeating: 0, count: EvaluationSummary.bins)
+        positives[3000] = 10
+        let negatives = [UInt64](repeating: 0, count: EvaluationSummary.bins)
+        var report = EvaluationReport(test: EvaluationSummary(examples: 10, logLossSum: 2, positives: positives, negatives: negatives))
+        report.popularity = RankingSums(users: 5, hits: 2, ndcgSum: 1.25, catalogueUsers: 5, hitsAt20: 1, ndcgAt20Sum: 0.5)
+        #expect(try Wire.report(Wire.report(report, round: 2, version: "v2"), from: "shop") == report)
+        // Join: a client of 10 is told the policy and the limit; one of 9 neither, answered in 9.
+        let limits = CoordinatorLimits(
+            maxUpdateBytes: 1 << 20, maxUpdateNorm: 100, uploadTimeout: .seconds(60), pieceBytes: 127 << 10, updateChunkBytes: 8 << 10,
+            longPoll: .seconds(1), maxTrainExamples: 1_000, roundTimeout: .seconds(60), uploadSlots: 8)
+        let ten = Wire.joinResponse(client: "shop", rounds: 2, model: ModelConfig(), limits: limits, protocolVersion: 10, popularity: .on)
+        #expect(ten.protocolVersion == 10 && ten.popularity == .on && ten.limits.maxPopularityItems == 262_144)
+        #expect(try Wire.joinInfo(ten).popularity == .on)
+        let nine = Wire.joinResponse(client: "shop", rounds: 2, model: ModelConfig(), limits: limits, protocolVersion: 9, popularity: .on)
+        #expect(nine.protocolVersion == 9 && nine.popularity == .unspecified && nine.limits.maxPopularityItems == 0)
+        #expect(try Wire.joinInfo(nine).popularity == .unspecified)
+    }
+
+    /// Over gRPC with mutual TLS on 127.0.0.1: two clients of 10 share their counts, one of 9
+    /// does not; the federation completes, and the baseline is the two's counts scored on the
+    /// two's users, exactly as `simulate` would compute it over them.
+    @Test func overMutualTLSTheBaselineIsPooledFromTheClientsOf10() async throws {
+        let model = Fixtures.syntheticConfig
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            SimulatedSilo(name: "silo-\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
+        }
+        let coordinator = try Coordinator(
+            modelConfig: model, config: CoordinatorConfig(rounds: 2, minClients: 3), initialModel: try AttentionModel(config: model, seed: 0))
+        let authority = try DevCertificateAuthority()
+        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, silo) in silos.enumerated() {
+                    let identity = try authority.clientIdentity(name: silo.name)
+                    let work = SiloWork(
+                        train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking,
+                        validationRanking: silo.validationRanking)
+                    group.addTask {
+                        try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                            let speaking: any FederationLink = index == 2 ? Protocol9Link(inner: link) : link
+                            try await Participant(work: work).run(link: speaking, expectedModel: model)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(await coordinator.history.count == 2)
+        let served = await coordinator.popularityBaseline
+        #expect(served.pooledFrom == ["silo-0", "silo-1"] && served.oldProtocol == ["silo-2"] && served.scoredBy == ["silo-0", "silo-1"])
+        #expect(served.sums == SimulatedSilo.popularity(of: Array(silos[0...1]), model: model))
+        #expect(served.sums.users > 0)
+    }
+}
