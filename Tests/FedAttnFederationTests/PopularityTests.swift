@@ -1,4 +1,5 @@
 import FedAttnAggregation
+import FedAttnCore
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel

@@ -6,6 +6,7 @@ import FedAttnSimulation
 import FedAttnTransport
 import Foundation
 import GRPCCore
+import SwiftProtobuf
 import Testing
 import _FedAttnTestSupport
 
