@@ -72,7 +72,7 @@ struct FederationProcessTests {
         #expect(popularity["status"] as? String == "pooled" && popularity["scored_by"] as? [String] == silos.sorted(), "\(popularity)")
         #expect((popularity["hr_at_10"] as? Double).map { $0 > 0 && $0 < 1 } == true, "\(popularity)")
         let table = try ProcessRunner.run(Self.coordinator, ["history", "--state", work + "/state"]).standardOutput
-        #expect(table.contains("most popular items (counts summed over 3 silos, scored by 3): HR@10 0."), "\(table)")
+        #expect(table.contains("most popular items (counts summed over 3 silos, scored by 3 silos): HR@10 0."), "\(table)")
         #expect(
             clients[1].standardError.contains(
                 "the most popular items (counts pooled over the silos) on this silo: HR@10 / NDCG@10 / Recall@20 / NDCG@20 0."),

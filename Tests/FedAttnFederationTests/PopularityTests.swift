@@ -136,7 +136,7 @@ struct PopularityTests {
         let pooled = try #require(kept.counts)
         #expect(pooled.items == dense.indices.filter { dense[$0] > 0 }.map { Int32($0) })
         #expect(pooled.counts == dense.filter { $0 > 0 })
-        #expect(served.line.hasPrefix("most popular items (counts summed over 3 silos, scored by 3): HR@10 "), "\(served.line)")
+        #expect(served.line.hasPrefix("most popular items (counts summed over 3 silos, scored by 3 silos): HR@10 "), "\(served.line)")
         // Resumed on (a copy of) the folder for a third round: the pool stays closed with the
         // same counts, no silo is asked to score it again, and the figures stay.
         let copy = try Fixtures.temporaryFolder()
