@@ -265,8 +265,11 @@ public actor Coordinator {
     /// The process is about to close every connection and end: their closes are not silos
     /// leaving, so the round under way is neither retried nor shortened for them (a restart
     /// on the state folder trains it again).
+    /// Long polls under way end at once (`nextTask` answers WAIT), so that the server's
+    /// graceful shutdown has no call to wait for.
     public func stopping() {
         isStopping = true
+        changes.notify()
     }
 
     /// The client's next task. Holds the call up to `longPoll` while there is nothing to do,
@@ -289,7 +292,7 @@ public actor Coordinator {
                 return .evaluate(round: round, modelVersion: version, popularity: popularity.counts(for: client))
             }
             if task != .wait(retryAfter: .zero) { return task }
-            if ContinuousClock.now >= until { return .wait(retryAfter: .milliseconds(20)) }
+            if ContinuousClock.now >= until || isStopping { return .wait(retryAfter: .milliseconds(20)) }
             await changes.wait(after: seen, until: until)
         }
     }

@@ -61,38 +61,56 @@ public func withCoordinatorServer<Result: Sendable>(
             HealthService(status: health),
         ],
         interceptors: [RefusalLog(logger: logger, budget: refusalLogBudget), callRate])
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await server.serve() }
-        let bound: Int
-        do {
-            let listening = try await transport.listeningAddress
-            guard let port = listening.ipv4?.port ?? listening.ipv6?.port else {
-                throw TransportError.bind(address: address.display, cause: "bound to \(listening), not an IP address")
+    // Not a child task: the server is stopped by a graceful shutdown, never by cancelling the
+    // task that serves it, even when the caller is cancelled (a process asked to stop). NIO
+    // traps on a stream accepted but not yet served when its serving task is cancelled
+    // ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio#3481; seen here
+    // once in four stops of a busy coordinator).
+    let serving = Task { try await server.serve() }
+    let bound: Int
+    do {
+        let listening = try await transport.listeningAddress
+        guard let port = listening.ipv4?.port ?? listening.ipv6?.port else {
+            throw TransportError.bind(address: address.display, cause: "bound to \(listening), not an IP address")
+        }
+        bound = port
+    } catch {
+        // listeningAddress only says the server stopped; serve() has the cause.
+        health.end()
+        server.beginGracefulShutdown()
+        var cause: any Error = error
+        if case .failure(let serveError) = await serving.result { cause = serveError }
+        throw TransportError.bind(address: address.display, cause: ServerAddress.explain(cause, port: port))
+    }
+    do {
+        let result = try await body(bound)
+        // Watch calls end first (a graceful shutdown waits for every call under way).
+        health.end()
+        server.beginGracefulShutdown()
+        try await serving.value
+        return result
+    } catch {
+        // Watch calls end, then the server closes its listener and its connections as their
+        // calls end (`serve` first makes long polls answer: `Coordinator.stopping`). A call
+        // still open after `stopGrace` is cancelled with the server.
+        health.end()
+        server.beginGracefulShutdown()
+        await Task {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { _ = await serving.result }
+                group.addTask { try? await Task.sleep(for: stopGrace) }
+                await group.next()
+                group.cancelAll()
             }
-            bound = port
-        } catch {
-            // listeningAddress only says the server stopped; serve() has the cause.
-            health.end()
-            server.beginGracefulShutdown()
-            var cause: any Error = error
-            do { try await group.waitForAll() } catch let serveError { cause = serveError }
-            throw TransportError.bind(address: address.display, cause: ServerAddress.explain(cause, port: port))
-        }
-        do {
-            let result = try await body(bound)
-            // Watch calls end first (a graceful shutdown waits for every call under way).
-            health.end()
-            server.beginGracefulShutdown()
-            try await group.waitForAll()
-            return result
-        } catch {
-            health.end()
-            server.beginGracefulShutdown()
-            group.cancelAll()
-            throw error
-        }
+        }.value
+        serving.cancel()
+        _ = await serving.result
+        throw error
     }
 }
+
+/// How long a server asked to stop waits for its calls under way before it cancels them.
+let stopGrace: Duration = .seconds(5)
 
 /// Whether `host` is an address a coordinator can listen on: an IPv4 or IPv6 address, or
 /// localhost (what `serve --host` takes; anything else is `TransportError.badHost`).
