@@ -392,8 +392,11 @@ check("a took part in every round", "a is missing from rounds " + str([r["round"
       all("a" in r["participants"] for r in rounds))
 c_rounds = [r["round"] for r in rounds if "c" in r["participants"]]
 check(f"c took part in rounds {c_rounds[0] if c_rounds else '-'}..{c_rounds[-1] if c_rounds else '-'}", "c took part in no round", c_rounds)
-check("c took part in every round after its first", f"c is missing from rounds after its first: {c_rounds}",
-      c_rounds == list(range(c_rounds[0], planned + 1)) if c_rounds else False)
+# The round under way at the restart may close before c is back (the coordinator does not
+# wait for every silo, only for --min-clients): c may miss that one round, no other.
+c_missed = [n for n in range(c_rounds[0], planned + 1) if n not in c_rounds] if c_rounds else []
+check("c took part in every round after its first (but perhaps the one under way at the restart)",
+      f"c is missing from rounds after its first: {c_missed}", c_rounds and set(c_missed) <= {restart})
 b_after = [r["round"] for r in rounds if r["round"] > b_removed and "b" in r["participants"]]
 check(f"b took part in no round after round {b_removed}, the one under way at its removal",
       f"b took part in rounds {b_after}, after its removal in round {b_removed}", not b_after)
