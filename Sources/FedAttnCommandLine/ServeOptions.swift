@@ -29,7 +29,11 @@ public struct ServeOptions: ParsableArguments, Sendable {
             "Serve Prometheus metrics at http://METRICS-HOST:PORT/metrics, liveness at /healthz, readiness at /readyz, and the federation's status page at / and /status (its JSON at /status.json) (off when not given; 0 picks a port)."
     )
     public var metricsPort: Int?
-    @Option(name: .long, help: "Address the metrics, /healthz, /readyz and status page endpoint listens on (default 127.0.0.1; no authentication: loopback or a monitoring network).") public var metricsHost: String?
+    @Option(
+        name: .long,
+        help:
+            "Address the metrics, /healthz, /readyz and status page endpoint listens on (default 127.0.0.1; no authentication: loopback or a monitoring network)."
+    ) public var metricsHost: String?
     @Option(
         name: .long,
         help: "Once listening, write the bound port to this file (for scripts and supervisors that start serve with --port 0).")

@@ -1,8 +1,8 @@
 public import FedAttnFederation
 public import Foundation
 import NIOSSL
-import X509
 import Synchronization
+import X509
 
 /// A party's certificate and key as files that may be renewed while it runs (`fedattn-coordinator
 /// renew`, or `sign --renew`): read again whenever their bytes change, at the next TLS handshake

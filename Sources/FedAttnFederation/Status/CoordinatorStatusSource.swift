@@ -26,7 +26,8 @@ public final class CoordinatorStatusSource: Sendable {
     /// asked at each build: a renewed certificate is shown once taken; nil with `--insecure`),
     /// and `stopping`, asked at each build, saying why the process stops (nil while it does not).
     public init(
-        coordinator: Coordinator, store: StateStore? = nil, membership: Membership? = nil, certificate: @escaping @Sendable () -> (file: String, notAfter: Date)? = { nil },
+        coordinator: Coordinator, store: StateStore? = nil, membership: Membership? = nil,
+        certificate: @escaping @Sendable () -> (file: String, notAfter: Date)? = { nil },
         stopping: @escaping @Sendable () -> String? = { nil }
     ) {
         self.coordinator = coordinator
