@@ -50,6 +50,9 @@ public struct LocalUpdate: Sendable {
     /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger,
     /// and its delta.
     public var privacySpent: (epsilon: Double, delta: Double)? = nil
+    /// The locally trained model's AUC on the silo's test split, before the federation
+    /// averages it: for the silo's own log beside the federated model's. Never sent.
+    public var localTestAUC: Double? = nil
 
     public init(delta: SparseWeights, examples: Int, trainSeconds: Double, meanLoss: Double) {
         self.init(content: .delta(delta), examples: examples, trainSeconds: trainSeconds, meanLoss: meanLoss)
@@ -175,17 +178,18 @@ public struct SiloWork: LocalWork {
         let spending = try privacy.check(round: round, plan: plan, examples: train.count)
         // Trained in place and put back as it was: no copy of the model per round. The model
         // is lent inside the work so that the only reference to it is the trainer's.
-        let (train, threads, replica) = (self.train, self.threads, self.replica)
+        let (train, test, threads, replica) = (self.train, self.test, self.threads, self.replica)
         let result = try await Self.offPool { () -> Result<LocalRoundResult, any Error> in
             Result {
                 let (result, restored) = LocalRound.trainRestoring(
-                    try replica.lend(for: global), on: train, plan: plan, threads: threads
+                    try replica.lend(for: global), on: train, plan: plan, threads: threads, evaluatingOn: test
                 ) { progress($0, $1) }
                 replica.giveBack(restored, version: global.version)
                 return result
             }
         }.get()
         var update = LocalUpdate(delta: result.delta, examples: result.examples, trainSeconds: result.seconds, meanLoss: result.meanLoss)
+        update.localTestAUC = result.localTest?.auc
         if let spending {
             try privacy.record(spending)
             update.privacySpent = (privacy.epsilon(examples: train.count), privacy.delta(examples: train.count))

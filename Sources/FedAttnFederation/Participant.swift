@@ -17,8 +17,10 @@ public enum ParticipantEvent: Sendable {
     /// With example-level DP-SGD: the epsilon this silo has spent so far, by its own ledger.
     case privacySpent(round: Int, epsilon: Double, delta: Double)
     /// The round's model was evaluated on this silo's test split and the report sent;
-    /// `testAUC` is this silo's own (nil when its test split holds clicks only, or none).
-    case evaluated(round: Int, examples: Int, testAUC: Double?)
+    /// `testAUC` is this silo's own (nil when its test split holds clicks only, or none), and
+    /// `localTestAUC` that of the model this silo trained for the round before averaging (nil
+    /// when it did not train it, or its split allows no AUC): whether federating helps it.
+    case evaluated(round: Int, examples: Int, testAUC: Double?, localTestAUC: Double? = nil)
     /// The coordinator no longer wanted this update or evaluation (it arrived after its round
     /// closed, or the coordinator restarted meanwhile); the client carries on with its next task.
     case dropped(round: Int, reason: String)
@@ -103,6 +105,8 @@ public struct Participant: Sendable {
         let info = try await join()
         var cached: GlobalModel?
         var lastRound = 0
+        /// The AUC of the model this client last trained, before averaging, by round.
+        var localTestAUC: (round: Int, auc: Double?) = (0, nil)
         /// The secure round this client takes part in (secure aggregation), from training to unmasking.
         var session: SecureSession?
         /// The model `version`: a delta from what the work holds when the coordinator has one.
@@ -143,6 +147,7 @@ public struct Participant: Sendable {
                         events(.progress(round: round, epoch: epoch, epochs: plan.epochs, examplesDone: done))
                     }
                 }
+                localTestAUC = (round, update.localTestAUC)
                 if let plan = plan.secure {
                     // Not uploaded: summed with the others' through the secure phases.
                     session = nil
@@ -188,7 +193,10 @@ public struct Participant: Sendable {
                 if let pooled { report.popularity = try await work.scorePopularity(pooled, model: info.model) }
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, report: report)
-                    events(.evaluated(round: round, examples: report.test.examples, testAUC: report.test.auc))
+                    events(
+                        .evaluated(
+                            round: round, examples: report.test.examples, testAUC: report.test.auc,
+                            localTestAUC: localTestAUC.round == round ? localTestAUC.auc : nil))
                     if let sums = report.popularity { events(.popularityScored(round: round, sums: sums)) }
                 }
             case .secure(let task):

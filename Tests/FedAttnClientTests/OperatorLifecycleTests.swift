@@ -291,8 +291,9 @@ struct OperatorLifecycleTests {
         #expect(rounds.count == 2)
         for record in rounds {
             let round = try #require(record["round"] as? Int), auc = try #require(record["test_auc"] as? Double)
-            let said = String(format: "Z round %d: this silo's test AUC %.4f (federated model, ", round, auc)
-            #expect(log.contains(said), "\(said): \(log)")
+            // Beside the model it trained itself that round, before averaging.
+            let said = String(format: "Z round %d: this silo's test AUC %.4f with the federated model, 0.", round, auc)
+            #expect(log.contains(said) && log.contains("with its own model of the round before averaging ("), "\(said): \(log)")
         }
     }
 

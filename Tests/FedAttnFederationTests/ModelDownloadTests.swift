@@ -99,7 +99,7 @@ struct ModelDownloadTests {
                 let link = RecordingDownloads(inner: InProcessLink(coordinator: coordinator, client: "steady"), downloads: steady)
                 try await Participant(train: parts[0].train, test: parts[0].test).run(link: link, expectedModel: config) { event in
                     switch event {
-                    case .uploaded(2...3, _, _, _, _), .evaluated(2...3, _, _): clock.advance(by: .seconds(2))
+                    case .uploaded(2...3, _, _, _, _), .evaluated(2...3, _, _, _): clock.advance(by: .seconds(2))
                     default: break
                     }
                 }
@@ -116,7 +116,7 @@ struct ModelDownloadTests {
                     _ = await coordinator.history(beyond: 2)
                 }
                 try await Participant(train: parts[1].train, test: parts[1].test).run(link: link, expectedModel: config) { event in
-                    if case .evaluated(round: 1, _, _) = event { evaluatedRound1.increment() }
+                    if case .evaluated(round: 1, _, _, _) = event { evaluatedRound1.increment() }
                 }
             }
             try await group.waitForAll()

@@ -66,7 +66,7 @@ struct ParticipantTests {
                     link: InProcessLink(coordinator: coordinator, client: "fast"), expectedModel: Fixtures.syntheticConfig
                 ) { event in
                     switch event {
-                    case .uploaded(round: 1, _, _, _, _), .evaluated(round: 1, _, _): clock.advance(by: .seconds(2))
+                    case .uploaded(round: 1, _, _, _, _), .evaluated(round: 1, _, _, _): clock.advance(by: .seconds(2))
                     default: break
                     }
                 }

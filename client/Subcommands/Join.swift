@@ -219,9 +219,14 @@ extension ClientCommand {
                 progress.line(
                     String(format: "round %d: this silo has spent epsilon %.3f (delta %.3g, example level) by its own ledger", round, epsilon, delta))
             case .secured(let round, let phase, let bytes): progress.line("round \(round): secure aggregation, \(phase): sent \(bytes) bytes")
-            case .evaluated(let round, let examples, let auc?):
+            case .evaluated(let round, let examples, let auc?, let local?):
+                progress.line(
+                    String(
+                        format: "round %d: this silo's test AUC %.4f with the federated model, %.4f with its own model of the round before averaging (%+.4f from federating; %d test examples)",
+                        round, auc, local, auc - local, examples))
+            case .evaluated(let round, let examples, let auc?, nil):
                 progress.line(String(format: "round %d: this silo's test AUC %.4f (federated model, %d test examples)", round, auc, examples))
-            case .evaluated(let round, let examples, nil):
+            case .evaluated(let round, let examples, nil, _):
                 progress.line("round \(round): evaluated on \(examples) test examples (no test AUC: this silo's test split holds one label only)")
             case .dropped(let round, let reason): progress.line("round \(round): not counted (\(reason)); carrying on")
             case .popularity(let what): progress.line("most-popular baseline: \(what)")
