@@ -60,7 +60,7 @@ public func withCoordinatorServer<Result: Sendable>(
             CoordinatorService(coordinator: coordinator, security: security, connections: connections, membership: membership),
             HealthService(status: health),
         ],
-        interceptors: [RefusalLog(logger: logger, budget: refusalLogBudget), callRate])
+        interceptors: [RefusalLog(logger: logger, budget: refusalLogBudget), callRate.closing { connections.close($0, grace: .seconds(1)) }])
     // Not a child task: the server is stopped by a graceful shutdown, never by cancelling the
     // task that serves it, even when the caller is cancelled (a process asked to stop). NIO
     // traps on a stream accepted but not yet served when its serving task is cancelled

@@ -23,6 +23,50 @@ struct CallRateLimitTests {
         #expect(served.count == 2, "\(served.count)")
     }
 
+    @Test func aConnectionRefusedCloseAfterTimesInARowIsToBeClosed() {
+        let limit = CallRateLimit(perSecond: 1, burst: 1, closeAfter: 3)
+        let start = ContinuousClock.now
+        let verdicts = (0..<8).map { _ in limit.admit("ipv4:127.0.0.1:4000", at: start) }
+        #expect(verdicts == [.allowed, .refused, .refused, .refusedAndClosed, .refused, .refused, .refusedAndClosed, .refused])
+        // A call let through starts the count again.
+        #expect(limit.admit("ipv4:127.0.0.1:4000", at: start + .seconds(1)) == .allowed)
+        #expect(limit.admit("ipv4:127.0.0.1:4000", at: start + .seconds(1)) == .refused)
+        #expect(CallRateLimit().closeAfter == 1_000)
+    }
+
+    @Test func aConnectionThatKeepsCallingPastItsRefusalsIsClosed() async throws {
+        let coordinator = try WireFaultTests.coordinator(CoordinatorConfig(rounds: 1, minClients: 1))
+        let log = LogLines()
+        // A burst of 2, then one call in 1,000 s; closed at its 5th refusal in a row.
+        let limit = CallRateLimit(perSecond: 0.001, burst: 2, closeAfter: 5)
+        try await WireFaultTests.withServer(coordinator, log: log, callRate: limit, logBudget: LogBudget(lines: 1_000, window: .seconds(3_600))) {
+            connect in
+            try await connect("flood") { client in
+                let federation = Fedattn_V1_Federation.Client(wrapping: client)
+                var closedSaid = false
+                for _ in 0..<7 {
+                    do { _ = try await federation.nextTask(.init()) } catch let error as RPCError {
+                        closedSaid = closedSaid || error.message.contains("5 refusals in a row: the connection is closed")
+                    }
+                }
+                #expect(closedSaid)
+                // The client's next calls go over a new connection, with a bucket of its own: a
+                // call is let through again (refused as not joined, not as too many). Calls sent
+                // before the server's GOAWAY arrived are still refused on the old one.
+                var servedAgain = false
+                for _ in 0..<20 where !servedAgain {
+                    do { _ = try await federation.nextTask(.init()) } catch let error as RPCError {
+                        servedAgain = error.code == .failedPrecondition
+                    }
+                }
+                #expect(servedAgain)
+                client.beginGracefulShutdown()
+            }
+        }
+        let refusals = log.all.filter { $0.hasPrefix("refused NextTask from 'flood'") && $0.contains("resourceExhausted") }
+        #expect(refusals.filter { $0.contains("5 refusals in a row: the connection is closed") }.count >= 1, "\(refusals)")
+    }
+
     @Test func theDefaultsLeaveRoomForEveryCallAClientMakes() {
         // A client makes a few such calls a round; the defaults allow 50 a second sustained.
         let limit = CallRateLimit()

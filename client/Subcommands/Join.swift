@@ -222,7 +222,8 @@ extension ClientCommand {
             case .evaluated(let round, let examples, let auc?, let local?):
                 progress.line(
                     String(
-                        format: "round %d: this silo's test AUC %.4f with the federated model, %.4f with its own model of the round before averaging (%+.4f from federating; %d test examples)",
+                        format:
+                            "round %d: this silo's test AUC %.4f with the federated model, %.4f with its own model of the round before averaging (%+.4f from federating; %d test examples)",
                         round, auc, local, auc - local, examples))
             case .evaluated(let round, let examples, let auc?, nil):
                 progress.line(String(format: "round %d: this silo's test AUC %.4f (federated model, %d test examples)", round, auc, examples))
