@@ -109,7 +109,7 @@ public actor Coordinator {
         self.strategy = strategy
         records = resumed.records
         knownRows = resumed.knownRows
-        popularity = PopularityPool(policy: PopularityPolicy(config), stored: resumed.popularity)
+        popularity = PopularityPool(policy: PopularityPolicy(config), stored: resumed.popularity, minimumSilos: config.popularityMinimumSilos)
         strategyName =
             strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
             + (config.secureAggregation != nil ? " + secure aggregation (SecAgg+)" : "")
@@ -289,7 +289,7 @@ public actor Coordinator {
                 // The pool closes as the first evaluation begins; a silo that shared gets the
                 // pooled counts with its tasks until it has sent the baseline's sums.
                 closePopularityPool()
-                return .evaluate(round: round, modelVersion: version, popularity: popularity.counts(for: client))
+                return .evaluate(round: round, modelVersion: version, popularity: popularity.counts(for: client, round: round))
             }
             if task != .wait(retryAfter: .zero) { return task }
             if ContinuousClock.now >= until || isStopping { return .wait(retryAfter: .milliseconds(20)) }

@@ -49,6 +49,10 @@ public struct CoordinatorConfig: Sendable {
     /// With DP-FedAvg: no round starts that would take the epsilon per silo past this (a
     /// round's sampling rate rises when fewer clients are connected).
     public var clientEpsilonBudget: Double?
+    /// The fewest silos whose item counts the most-popular baseline pools (protocol 10): with
+    /// two, each could subtract its own counts from the pool and read the other's exactly; with
+    /// fewer, no pool is handed out and the baseline is not measured. At least 2.
+    public var popularityMinimumSilos: Int = 3
 
     public init(
         rounds: Int = 20, minClients: Int = 1, clientsPerRound: Int = 0, quorum: Int = 1, roundTimeout: Duration = .seconds(300),

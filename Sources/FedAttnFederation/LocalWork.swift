@@ -219,8 +219,12 @@ public struct SiloWork: LocalWork {
     }
 
     /// Its train rows per item (each row once, any label: what `simulate` counts per silo).
+    /// A silo that requires secure aggregation or differential privacy, or keeps a privacy
+    /// budget of its own, declines: its counts would leave it in the clear, outside any
+    /// budget, whatever the coordinator runs.
     public func popularityCounts(for model: ModelConfig) -> PopularityCounts? {
-        sharesPopularity ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
+        let guarded = privacy.requireSecureAggregation || privacy.requirePrivacy || privacy.budget != nil
+        return sharesPopularity && !guarded ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
     }
 
     /// The most popular items by `pooled` counts, ranked on its test users with the model's

@@ -47,6 +47,9 @@ public struct PopularityBaseline: Sendable, Equatable {
         case noCounts = "no-counts"
         /// Not measured: the pooled counts name more items than a message carries.
         case tooManyItems = "too-many-items"
+        /// Not measured: fewer silos shared their counts than the federation pools from
+        /// (`CoordinatorConfig.popularityMinimumSilos`), so that no silo reads another's.
+        case tooFewSilos = "too-few-silos"
     }
 
     public var status: Status
@@ -91,6 +94,8 @@ public struct PopularityBaseline: Sendable, Equatable {
         case .noCounts: "not measured: no silo shared its item counts"
         case .tooManyItems:
             "not measured: the pooled counts name \(items) items, more than the \(PopularityPool.maxItems) a message carries"
+        case .tooFewSilos:
+            "not measured: only \(Self.silos(pooledFrom.count)) shared item counts, fewer than the federation pools from (with two, each could read the other's counts from the pool)"
         }
     }
 

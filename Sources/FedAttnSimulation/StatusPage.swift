@@ -202,11 +202,13 @@ public enum StatusPage {
         guard let certificate else { return "none (--insecure: plaintext on loopback)" }
         let date = certificate.notAfter.formatted(.iso8601)
         guard certificate.notAfter > time else {
-            return "\(certificate.file) expired on \(date): clients can no longer connect; issue a new one and restart serve with it"
+            return
+                "\(certificate.file) expired on \(date): clients can no longer connect; renew it (fedattn-coordinator renew --server): serve takes the new one at its next connection, without a restart"
         }
         let days = certificate.daysLeft
         let left = days == 0 ? "less than a day left" : "\(days) day\(days == 1 ? "" : "s") left"
-        let renew = days < certificateWarningDays ? ": issue a new one and restart serve with it before then" : ""
+        let renew =
+            days < certificateWarningDays ? ": renew it before then (fedattn-coordinator renew --server; serve takes it without a restart)" : ""
         return "\(certificate.file) expires on \(date) (\(left))\(renew)"
     }
 }

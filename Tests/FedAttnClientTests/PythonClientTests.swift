@@ -30,6 +30,7 @@ struct PythonClientTests {
             [
                 "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
                 "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "2", "--min-clients", "3", "--exit-when-done",
+                "--popularity-min-silos", "2",
             ])
         defer { server.stop() }
         let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")

@@ -88,10 +88,18 @@ struct PopularityTests {
         return sums
     }
 
+    /// 2 rounds of 3 silos, pooling from as few as 2 of them (the tests with a silo of
+    /// protocol 9, a decline or refused counts pool two).
+    static var twoRounds: CoordinatorConfig {
+        var config = CoordinatorConfig(rounds: 2, minClients: 3)
+        config.popularityMinimumSilos = 2
+        return config
+    }
+
     /// Runs a federation of `silos` over in-process links (each made by `link`, with its
     /// work), to its end; returns the coordinator.
     static func federate(
-        _ silos: [SimulatedSilo], config: CoordinatorConfig = CoordinatorConfig(rounds: 2, minClients: 3), store: StateStore? = nil,
+        _ silos: [SimulatedSilo], config: CoordinatorConfig = PopularityTests.twoRounds, store: StateStore? = nil,
         logger: Logger = Logger(label: "quiet", factory: { _ in SwiftLogNoOpLogHandler() }),
         events: @escaping @Sendable (String, ParticipantEvent) -> Void = { _, _ in },
         work: (SimulatedSilo) -> SiloWork = { PopularityTests.work($0) },
@@ -185,6 +193,38 @@ struct PopularityTests {
         #expect(served.pooledFrom == ["s0", "s2"] && served.declined == ["s1"] && served.scoredBy == ["s0", "s2"])
         #expect(served.sums == Self.expected(pooled: [silos[0], silos[2]], scored: [silos[0], silos[2]]))
         #expect(scored.all.sorted() == ["s0", "s2"], "each scored it once")
+    }
+
+    /// A silo that requires secure aggregation or differential privacy, or keeps a budget of
+    /// its own, declines whatever the coordinator runs: its counts would leave it in the clear.
+    @Test func aSiloThatRequiresPrivacyDeclinesToShareItsCounts() throws {
+        let silo = Self.silos()[0]
+        let ledgers = [
+            try SiloPrivacyLedger(requireSecureAggregation: true), try SiloPrivacyLedger(requirePrivacy: true),
+            try SiloPrivacyLedger(budget: 8),
+        ]
+        for ledger in ledgers {
+            let work = SiloWork(train: silo.train, test: silo.test, privacy: ledger)
+            #expect(work.popularityCounts(for: Self.model) == nil)
+        }
+        #expect(SiloWork(train: silo.train, test: silo.test).popularityCounts(for: Self.model) != nil)
+    }
+
+    /// Under the default minimum of 3, two silos sharing get no pool: with two, each could
+    /// subtract its own counts from it and read the other's exactly.
+    @Test func twoSharingSilosGetNoPoolUnderTheDefaultMinimum() async throws {
+        let silos = Self.silos()
+        let scored = Recorded()
+        let coordinator = try await Self.federate(
+            silos, config: CoordinatorConfig(rounds: 2, minClients: 3),
+            events: { name, event in if case .popularityScored = event { scored.add(name) } },
+            work: { Self.work($0, shares: $0.name != "s1") })
+        #expect(await coordinator.history.count == 2)
+        let served = await coordinator.popularityBaseline
+        #expect(served.status == .tooFewSilos && !served.isMeasured && served.pooledFrom == ["s0", "s2"], "\(served.line)")
+        #expect(served.line.contains("only 2 silos shared item counts"), "\(served.line)")
+        #expect(scored.all.isEmpty, "no silo was handed the pool")
+        #expect(CoordinatorConfig().popularityMinimumSilos == 3)
     }
 
     /// (d) Counts no silo could have are refused naming the silo and what is wrong, and the

@@ -72,6 +72,13 @@ struct PopularityTransportTests {
         #expect(try Wire.joinInfo(nine).popularity == .unspecified)
     }
 
+    /// 2 rounds of 3 clients, the pool made from 2 (here the two of protocol 10).
+    static var twoSharers: CoordinatorConfig {
+        var config = CoordinatorConfig(rounds: 2, minClients: 3)
+        config.popularityMinimumSilos = 2
+        return config
+    }
+
     /// Over gRPC with mutual TLS on 127.0.0.1: two clients of 10 share their counts, one of 9
     /// does not; the federation completes, and the baseline is the two's counts scored on the
     /// two's users, exactly as `simulate` would compute it over them.
@@ -82,7 +89,7 @@ struct PopularityTransportTests {
             SimulatedSilo(name: "silo-\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
         }
         let coordinator = try Coordinator(
-            modelConfig: model, config: CoordinatorConfig(rounds: 2, minClients: 3), initialModel: try AttentionModel(config: model, seed: 0))
+            modelConfig: model, config: Self.twoSharers, initialModel: try AttentionModel(config: model, seed: 0))
         let authority = try DevCertificateAuthority()
         try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -110,7 +110,8 @@ struct StatusPageTests {
         #expect(facts["privacy"] == "example-level DP-SGD in every silo (each silo's epsilon below), budget epsilon 8.000 per silo")
         let expiry = (Self.time + 12 * 86_400 + 3_600).formatted(.iso8601)
         #expect(
-            facts["certificate"] == "coordinator/cert.pem expires on \(expiry) (12 days left): issue a new one and restart serve with it before then",
+            facts["certificate"]
+                == "coordinator/cert.pem expires on \(expiry) (12 days left): renew it before then (fedattn-coordinator renew --server; serve takes it without a restart)",
             "\(facts)")
         #expect(html.contains("<tr><th>certificate</th><td class=\"warn\">"), "within 30 days of expiry, marked")
         #expect(html.contains("<p class=\"phase phase-training\" id=\"phase\">round 4 of 20 in progress: training (2 connected)</p>"))

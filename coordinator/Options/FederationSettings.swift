@@ -151,6 +151,12 @@ struct FederationSettings: ParsableArguments {
     @Option(
         name: .long,
         help:
+            "The fewest silos whose item counts the most-popular baseline is pooled from; below it none is handed out (default 3: with two, each could read the other's counts from the pool; 2 is allowed where two partners accept that)."
+    )
+    var popularityMinSilos: Int?
+    @Option(
+        name: .long,
+        help:
             "What the kept round is chosen by (and --patience counts): auc, the pooled validation AUC of the click head, or ndcg, the validation NDCG@10 of each user's last clicked validation item (default \(FederationSettings.defaultSelection.rawValue), auc under example-level DP-SGD)."
     )
     var selectBy: String?
@@ -169,7 +175,7 @@ struct FederationSettings: ParsableArguments {
         var rounds: Int?, minClients: Int?, clientsPerRound: Int?, quorum: Int?, roundTimeout: Int?, localEpochs: Int?
         var learningRate: Float?, batchSize: Int?, proximalMu: Float?, serverLearningRate: Float?, items: String?, strategies: Int?
         var negatives: Int?, negativeExponent: Double?
-        var patience: Int?, selectBy: String?
+        var patience: Int?, selectBy: String?, popularityMinSilos: Int?
         var strategy: String?, serverMomentum: Float?, serverBeta1: Float?, serverBeta2: Float?, serverTau: Float?
         var trimFraction: Double?, krumByzantine: Int?, krumSelected: Int?, normBound: Double?
         var clipNorm: Double?, noiseMultiplier: Double?, targetEpsilon: Double?, dpDelta: Double?, epsilonBudget: Double?
@@ -264,8 +270,10 @@ struct FederationSettings: ParsableArguments {
             uploadTimeout: (uploadTimeout ?? file.uploadTimeout).map { .seconds($0) } ?? d.uploadTimeout,
             maxTrainExamples: maxTrainExamples ?? file.maxTrainExamples ?? d.maxTrainExamples, patience: patience ?? file.patience ?? d.patience)
         coordinator.selectBy = selection
+        coordinator.popularityMinimumSilos = popularityMinSilos ?? file.popularityMinSilos ?? coordinator.popularityMinimumSilos
         // Each setting by the flag (and config key) that sets it, so the message names it.
         let checks: [(ok: Bool, message: String)] = [
+            (coordinator.popularityMinimumSilos >= 2, "--popularity-min-silos (popularity_min_silos) must be at least 2"),
             (coordinator.rounds >= 1, "--rounds (rounds) must be at least 1"),
             (coordinator.patience >= 0, "--patience (patience) must be 0 (run every round) or more"),
             (coordinator.minClients >= 1, "--min-clients (min_clients) must be at least 1"),

@@ -143,8 +143,18 @@ extension CoordinatorCommand {
         static func replace(_ path: String, with text: String, secret: Bool) throws {
             let fresh = path + ".renewing"
             try? FileManager.default.removeItem(atPath: fresh)
-            guard FileManager.default.createFile(atPath: fresh, contents: Data(text.utf8), attributes: [.posixPermissions: secret ? 0o600 : 0o644])
-            else { throw ValidationError("\(fresh): cannot write") }
+            // Made with its mode, never readable by others even for a moment (a file created
+            // and then chmodded would be, under the usual umask).
+            let descriptor = open(fresh, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, secret ? 0o600 : 0o644)
+            guard descriptor >= 0 else { throw ValidationError("\(fresh): cannot write (\(String(cString: strerror(errno))))") }
+            let bytes = Array(text.utf8)
+            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            let synced = fsync(descriptor) == 0
+            close(descriptor)
+            guard written == bytes.count, synced else {
+                try? FileManager.default.removeItem(atPath: fresh)
+                throw ValidationError("\(fresh): cannot write")
+            }
             guard rename(fresh, path) == 0 else {
                 let why = String(cString: strerror(errno))
                 try? FileManager.default.removeItem(atPath: fresh)

@@ -12,6 +12,11 @@ struct PopularityPool: Sendable {
     static let maxItems = 262_144
 
     let policy: PopularityPolicy
+    /// The fewest contributors the pool is handed out from (`CoordinatorConfig.popularityMinimumSilos`).
+    let minimumSilos: Int
+    /// By client: the round whose evaluation task last carried the pooled counts, so that a
+    /// client polling again for the same task is not sent them again.
+    private var handedOut: [String: Int] = [:]
     private(set) var status: PopularityBaseline.Status
     /// Silos whose counts are in the pool (shared before it closed).
     private(set) var contributors: Set<String> = []
@@ -31,8 +36,9 @@ struct PopularityPool: Sendable {
 
     /// A pool under `policy`, resumed from what a state folder holds (`stored`: the pool as it
     /// closed, and the silos' sums); a folder without a closed pool starts pooling again.
-    init(policy: PopularityPolicy, stored: StoredPopularity? = nil) {
+    init(policy: PopularityPolicy, stored: StoredPopularity? = nil, minimumSilos: Int = 3) {
         self.policy = policy
+        self.minimumSilos = max(2, minimumSilos)
         switch policy {
         case .offSecureAggregation: status = .secureAggregation
         case .offDifferentialPrivacy: status = .differentialPrivacy
@@ -150,6 +156,11 @@ struct PopularityPool: Sendable {
             status = .noCounts
             return "popularity: no silo shared its item counts; no most-popular baseline\(named)"
         }
+        guard contributors.count >= minimumSilos else {
+            status = .tooFewSilos
+            return
+                "popularity: only \(PopularityBaseline.silos(contributors.count)) shared item counts, fewer than the \(minimumSilos) the pool needs (with two, each could read the other's counts); no most-popular baseline\(named)"
+        }
         guard running.count <= Self.maxItems else {
             status = .tooManyItems
             return "popularity: the pooled counts name \(running.count) items, over the \(Self.maxItems) a task may carry; no most-popular baseline"
@@ -162,15 +173,25 @@ struct PopularityPool: Sendable {
 
     /// The pooled counts `client`'s evaluation task carries: while it shared them and has sent
     /// no baseline sums; nil otherwise.
-    func counts(for client: String) -> PopularityCounts? {
-        guard status == .pooled, sums[client] == nil, contributors.contains(client) || lateSharers.contains(client) else { return nil }
+    /// Once per client and round: a client polling again for the same task gets none (the
+    /// counts may be megabytes; a hostile client would have them encoded and sent at its call
+    /// rate).
+    mutating func counts(for client: String, round: Int) -> PopularityCounts? {
+        guard mayScore(client), handedOut[client] != round else { return nil }
+        handedOut[client] = round
         return pooled
+    }
+
+    /// Whether `client` is to score the baseline: the pool is handed out, it shared (or shared
+    /// late), and it has sent no sums yet.
+    private func mayScore(_ client: String) -> Bool {
+        status == .pooled && sums[client] == nil && (contributors.contains(client) || lateSharers.contains(client))
     }
 
     /// Takes `client`'s baseline sums (already checked as possible): false, and nothing kept,
     /// when it was given no pooled counts or its sums are in already.
     mutating func take(_ sums: RankingSums, from client: String) -> Bool {
-        guard counts(for: client) != nil else { return false }
+        guard mayScore(client) else { return false }
         self.sums[client] = sums
         return true
     }
