@@ -147,6 +147,44 @@ struct CertificateRenewalTests {
     /// certificate B is written over A's files. A new connection is presented B while the
     /// silos carry on over their open connections, and the federation publishes every round
     /// once: nothing is restarted, no round is lost.
+    /// A client's renewed files are presented at its next connection, without a restart:
+    /// once its old certificate is revoked, a new connection from the same `IdentityFiles` is
+    /// still admitted (the old one would be refused at the handshake).
+    @Test(.timeLimit(.minutes(5))) func aClientPresentsItsRenewedCertificateAtItsNextConnection() async throws {
+        let authority = try DevCertificateAuthority()
+        let shop = try authority.clientIdentity(name: "shop")
+        let files = try Self.files(shop)
+        let reports = Reports()
+        let clientFiles = try IdentityFiles(
+            certificateFile: files.certificate, keyFile: files.key, caFile: files.ca, report: { reports.add($0) })
+        let revoked = (files.certificate as NSString).deletingLastPathComponent + "/revoked.txt"
+        try Self.write("", to: revoked)
+        let lines = LogLines()
+        let membership = try Membership(membersFile: nil, revokedFile: revoked, logger: lines.logger)
+        let serialA = try IssuedCertificate(pem: shop.certificatePEM, file: "A").serial
+        let coordinator = try TransportTests.coordinator()
+        try await withCoordinatorServer(
+            coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity()), logger: lines.logger,
+            membership: membership
+        ) { port in
+            let join = { @Sendable () async throws -> String in
+                try await withFederationLink(host: "127.0.0.1", port: port, security: clientFiles.security, identityFiles: clientFiles) { link in
+                    try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: 1_000).clientID
+                }
+            }
+            #expect(try await join() == "shop")
+            // The first connection is gone before the next one speaks for the same silo.
+            await coordinator.waitUntil { $0.connectedClients.isEmpty }
+            let b = try Self.renew(files, from: authority)
+            try Self.write(b.certificate.certificatePEM, to: files.certificate)
+            try Self.write("\(serialA) shop # renewed; the old certificate revoked\n", to: revoked)
+            #expect(try await join() == "shop")
+            #expect(
+                reports.all.contains { $0.hasPrefix("certificate \(files.certificate) reloaded: serial \(b.certificate.serial)") }, "\(reports.all)")
+            #expect(!lines.all.contains { $0.contains("(serial \(serialA)) is revoked") }, "A was never presented again: \(lines.all)")
+        }
+    }
+
     @Test(.timeLimit(.minutes(5))) func aRenewedCertificateIsServedWithoutLosingARound() async throws {
         let authority = try DevCertificateAuthority()
         let a = try authority.serverIdentity()
