@@ -41,12 +41,16 @@ struct HealthService: Grpc_Health_V1_Health.ServiceProtocol {
         request: ServerRequest<Grpc_Health_V1_HealthCheckRequest>, context: ServerContext
     ) async throws -> StreamingServerResponse<Grpc_Health_V1_HealthCheckResponse> {
         let known = Self.services.contains(request.message.service)
-        let status = self.status
+        guard let changes = status.changesIfRoom() else {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "\(status.maxWatchers) Watch calls are open on this coordinator already: ask with Check, or watch again later")
+        }
         return StreamingServerResponse { writer in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     var sent: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
-                    for await now in status.changes() {
+                    for await now in changes {
                         let answer = known ? Self.wire(now) : .serviceUnknown
                         guard answer != sent else { continue }
                         try await writer.write(.with { $0.status = answer })

@@ -26,11 +26,18 @@ public final class HealthStatus: Sendable {
         var nextID = 0
     }
     private let state: Mutex<State>
+    /// The most Watch calls followed at once (`changesIfRoom`): each holds a stream and a
+    /// task, and any certificate of the federation may open them.
+    public let maxWatchers: Int
 
-    /// A status that starts as `initial`.
-    public init(_ initial: Serving = .serving) {
+    /// A status that starts as `initial`, followed by at most `maxWatchers` Watch calls at once.
+    public init(_ initial: Serving = .serving, maxWatchers: Int = 256) {
         state = Mutex(State(current: initial))
+        self.maxWatchers = max(1, maxWatchers)
     }
+
+    /// `changes()` for a Watch call, or nil when `maxWatchers` are following already.
+    package func changesIfRoom() -> AsyncStream<Serving>? { stream(limit: maxWatchers) }
 
     /// The status now.
     public var current: Serving { state.withLock(\.current) }
@@ -49,19 +56,27 @@ public final class HealthStatus: Sendable {
     /// The status now, then each change, until the server ends it (the stream then finishes,
     /// NOT_SERVING last) or the task iterating it is cancelled. A watcher slower than the
     /// changes skips to the latest: the last value it sees is always the status now.
-    public func changes() -> AsyncStream<Serving> {
+    public func changes() -> AsyncStream<Serving> { stream(limit: nil)! }
+
+    /// A stream of the status and its changes; nil when `limit` watchers follow already.
+    private func stream(limit: Int?) -> AsyncStream<Serving>? {
         let (stream, continuation) = AsyncStream.makeStream(of: Serving.self, bufferingPolicy: .bufferingNewest(1))
-        let ended: Bool = state.withLock { state in
+        let outcome: (admitted: Bool, ended: Bool) = state.withLock { state in
+            if let limit, !state.ended, state.watchers.count >= limit { return (false, false) }
             continuation.yield(state.current)
-            guard !state.ended else { return true }
+            guard !state.ended else { return (true, true) }
             let id = state.nextID
             state.nextID += 1
             // Set before the stream is handed out: a watcher cancelled at once is forgotten too.
             continuation.onTermination = { [self] _ in forget(id) }
             state.watchers[id] = continuation
-            return false
+            return (true, false)
         }
-        if ended { continuation.finish() }
+        guard outcome.admitted else {
+            continuation.finish()
+            return nil
+        }
+        if outcome.ended { continuation.finish() }
         return stream
     }
 

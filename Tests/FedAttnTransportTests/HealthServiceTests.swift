@@ -54,6 +54,21 @@ struct HealthServiceTests {
     /// What serve's readiness makes of the health status: SERVING from listening, a complete
     /// federation included, NOT_SERVING once asked to stop, never overturned by a late
     /// `listening`; the state folder plays no part (it is `/readyz`'s alone).
+    /// Watch calls past the cap are refused (each holds a stream and a task, and any
+    /// certificate of the federation may open them); one that ends makes room again.
+    @Test func watchersPastTheCapAreRefusedUntilOneEnds() async {
+        let status = HealthStatus(.serving, maxWatchers: 2)
+        let first = status.changesIfRoom(), second = status.changesIfRoom()
+        #expect(first != nil && second != nil)
+        #expect(status.changesIfRoom() == nil)
+        // The first watcher reads its status and goes away: its place is free again.
+        var reading = first?.makeAsyncIterator()
+        #expect(await reading?.next() == .serving)
+        reading = nil
+        _ = consume first
+        #expect(status.changesIfRoom() != nil)
+    }
+
     @Test func theHealthStatusFollowsServesReadiness() {
         let readiness = ServingReadiness(stateFolder: "/nonexistent/fedattn-state")
         #expect(readiness.health.current == .notServing)
