@@ -149,15 +149,20 @@ public struct SiloWork: LocalWork {
     /// Whether it shares its items' train-row counts for the most-popular baseline (false:
     /// `join --no-share-popularity`; it then gets no baseline).
     public let sharesPopularity: Bool
+    /// Whether each round's trained model is also evaluated on the test split before
+    /// averaging (`LocalUpdate.localTestAUC`, for `join`'s log): one more pass over the test
+    /// split a round, which a simulation, printing none, does not pay.
+    public let evaluatesLocalModel: Bool
 
     private let replica = ModelReplica()
 
     public init(
         train: ExampleSet, validation: ExampleSet = ExampleSet(), test: ExampleSet, ranking: RankingSet = RankingSet(),
         validationRanking: RankingSet = RankingSet(), threads: Int = 1, privacy: SiloPrivacyLedger? = nil, modelOut: String? = nil,
-        sharesPopularity: Bool = true
+        sharesPopularity: Bool = true, evaluatesLocalModel: Bool = false
     ) {
         self.sharesPopularity = sharesPopularity
+        self.evaluatesLocalModel = evaluatesLocalModel
         self.validationRanking = validationRanking
         self.privacy = privacy ?? SiloPrivacyLedger()
         self.modelOut = modelOut
@@ -178,11 +183,12 @@ public struct SiloWork: LocalWork {
         let spending = try privacy.check(round: round, plan: plan, examples: train.count)
         // Trained in place and put back as it was: no copy of the model per round. The model
         // is lent inside the work so that the only reference to it is the trainer's.
-        let (train, test, threads, replica) = (self.train, self.test, self.threads, self.replica)
+        let (train, threads, replica) = (self.train, self.threads, self.replica)
+        let localTest = evaluatesLocalModel ? self.test : nil
         let result = try await Self.offPool { () -> Result<LocalRoundResult, any Error> in
             Result {
                 let (result, restored) = LocalRound.trainRestoring(
-                    try replica.lend(for: global), on: train, plan: plan, threads: threads, evaluatingOn: test
+                    try replica.lend(for: global), on: train, plan: plan, threads: threads, evaluatingOn: localTest
                 ) { progress($0, $1) }
                 replica.giveBack(restored, version: global.version)
                 return result

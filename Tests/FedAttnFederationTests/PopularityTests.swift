@@ -9,27 +9,6 @@ import Logging
 import Testing
 import _FedAttnTestSupport
 
-/// A client of wire protocol 9 (before the most-popular baseline): it joins with 9 and never
-/// shares counts; everything else goes through as it is.
-private struct Protocol9Link: FederationLink {
-    let inner: any FederationLink
-
-    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
-        try await inner.join(protocolVersion: 9, trainExamples: trainExamples)
-    }
-    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
-    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
-        try await inner.downloadModel(version: version, base: base)
-    }
-    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
-        try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
-    }
-    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
-        try await inner.reportEvaluation(round: round, version: version, report: report)
-    }
-    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
-}
-
 /// A link whose silo shares counts no silo could have (an item past the model's table):
 /// the coordinator refuses them, and the silo carries on.
 private struct BadCountsLink: FederationLink {

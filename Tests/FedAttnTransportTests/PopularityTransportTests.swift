@@ -10,26 +10,6 @@ import SwiftProtobuf
 import Testing
 import _FedAttnTestSupport
 
-/// A client of wire protocol 9 over gRPC: it joins with 9 (and so shares no counts).
-private struct Protocol9Link: FederationLink {
-    let inner: any FederationLink
-
-    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
-        try await inner.join(protocolVersion: 9, trainExamples: trainExamples)
-    }
-    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
-    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
-        try await inner.downloadModel(version: version, base: base)
-    }
-    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
-        try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
-    }
-    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
-        try await inner.reportEvaluation(round: round, version: version, report: report)
-    }
-    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
-}
-
 /// The most-popular baseline through the wire (protocol 10): its messages read back as
 /// they were sent, a share no silo could make is refused naming the silo, and a federation
 /// over gRPC with mutual TLS pools the counts of its two clients of 10 beside one of 9.

@@ -114,7 +114,7 @@ extension ClientCommand {
             let participant = Participant(
                 work: SiloWork(
                     train: train, validation: validation, test: test, ranking: ranking, validationRanking: validationRanking, threads: threads,
-                    privacy: ledger, modelOut: modelOut, sharesPopularity: !noSharePopularity))
+                    privacy: ledger, modelOut: modelOut, sharesPopularity: !noSharePopularity, evaluatesLocalModel: true))
             // Its certificate and key are read again at each new connection: a renewed pair (once
             // it checks) is presented from the next one, without a restart.
             let identityFiles = try security.identityFiles { change in progress.line("\(change)") }
