@@ -10,8 +10,9 @@ public enum BuildVersion {
     /// (`Coordinator.protocolVersions`: 10, and 9, whose clients share no popularity counts).
     public static let protocols: [UInt32] = Coordinator.protocolVersions
 
-    /// The wire protocol this build's client joins with (`Coordinator.protocolVersion`).
-    public static let clientProtocols: [UInt32] = [Coordinator.protocolVersion]
+    /// The wire protocols this build's client joins with, newest first: `Coordinator.protocolVersion`,
+    /// and 9 when a coordinator refuses that (an older release).
+    public static let clientProtocols: [UInt32] = [Coordinator.protocolVersion, Coordinator.olderClientProtocol]
 
     /// What `executable --version` prints, with the versions it speaks: e.g.
     /// `fedattn-coordinator 0.2.0 (wire protocol 10, 9)`, `fedattn-client 0.2.0 (wire protocol 10)`.

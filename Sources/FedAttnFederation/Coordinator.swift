@@ -19,6 +19,9 @@ public actor Coordinator {
     /// The versions it admits clients of, newest first: 10, and 9, which has no most-popular
     /// baseline (a client of 9 shares no counts and gets no baseline; nothing else differs).
     public static let protocolVersions: [UInt32] = [10, 9]
+    /// The older protocol a client falls back to when a coordinator refuses `protocolVersion`
+    /// (a coordinator of release 0.1.0): the same calls but SharePopularity.
+    public static let olderClientProtocol: UInt32 = 9
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig

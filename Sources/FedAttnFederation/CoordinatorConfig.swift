@@ -111,6 +111,8 @@ public struct RoundRecord: Sendable, Equatable {
     public let evaluatedClients: Int
     public let bytesUpPerClient: Int
     public let bytesDownPerClient: Int
+    /// Wall seconds from the start of the round's first attempt (retries included) to its
+    /// evaluations pooled.
     public let seconds: Double
     public let trainSecondsMax: Double
     /// Why earlier attempts at this round were retried, if any were.
@@ -230,6 +232,8 @@ public struct CoordinatorError: Error, Equatable, CustomStringConvertible {
                 "protocol version mismatch: client '\(client)' speaks version \(version); this coordinator speaks version\(spoken.count > 1 ? "s" : "") \(list)"
         )
     }
+    /// A `protocolMismatch` refusal as a client hears it, with the coordinator's own words.
+    public static func protocolRefused(_ message: String) -> Self { Self(kind: .protocolMismatch, message: message) }
     public static func notJoined(_ client: String) -> Self {
         Self(kind: .notJoined, message: "client '\(client)' has not joined (or the coordinator restarted since): join again")
     }

@@ -96,7 +96,22 @@ public struct Participant: Sendable {
             }
         }
         func join() async throws -> JoinInfo {
-            let info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: work.trainExamples)
+            let info: JoinInfo
+            do {
+                info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: work.trainExamples)
+            } catch let newest as CoordinatorError where newest.kind == .protocolMismatch {
+                // An older coordinator (release 0.1.0 speaks 9 only): this client speaks 9 too,
+                // which differs only in sharing no item counts. Any other refusal stands.
+                do {
+                    info = try await link.join(protocolVersion: Coordinator.olderClientProtocol, trainExamples: work.trainExamples)
+                } catch let older as CoordinatorError where older.kind == .protocolMismatch {
+                    throw newest
+                }
+                events(
+                    .popularity(
+                        "the coordinator speaks an older wire protocol (\(Coordinator.olderClientProtocol)): joined with it; "
+                            + "this silo shares no item counts and gets no most-popular baseline"))
+            }
             guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
             events(.joined(info))
             try await sharePopularity(info)

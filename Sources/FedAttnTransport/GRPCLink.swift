@@ -20,12 +20,20 @@ public struct GRPCLink<Transport: ClientTransport>: FederationLink {
         self.metadata = metadata
     }
 
+    /// Joins; a refusal of the protocol version (FAILED_PRECONDITION: at Join, the version is
+    /// its only precondition) is `CoordinatorError` of kind `.protocolMismatch`, so that the
+    /// client may try its older protocol.
     public func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
-        let response = try await client.join(
-            .with {
-                $0.protocolVersion = protocolVersion
-                $0.trainExamples = UInt64(max(trainExamples, 0))
-            }, metadata: metadata)
+        let response: Fedattn_V1_JoinResponse
+        do {
+            response = try await client.join(
+                .with {
+                    $0.protocolVersion = protocolVersion
+                    $0.trainExamples = UInt64(max(trainExamples, 0))
+                }, metadata: metadata)
+        } catch let error as RPCError where error.code == .failedPrecondition {
+            throw CoordinatorError.protocolRefused(error.message)
+        }
         return try Wire.joinInfo(response)
     }
 

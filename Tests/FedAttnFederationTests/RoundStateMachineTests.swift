@@ -108,6 +108,8 @@ struct RoundStateMachineTests {
         let done = try Self.publishAndEvaluate(&machine, round: 1, version: "v1", at: Self.timeout + .seconds(2))
         let record = try #require(Self.records(done).first)
         #expect(record.retries == ["round 1: 1 of 3 updates by the deadline, quorum 2"])
+        // Its seconds run from the first attempt's start, not the last one's.
+        #expect(record.seconds == Double((Self.timeout + .seconds(2)) / .milliseconds(1)) / 1_000)
     }
 
     @Test func staleDuplicateAndUnselectedUpdatesAreRefusedAndChangeNothing() throws {

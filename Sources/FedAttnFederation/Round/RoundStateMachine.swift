@@ -660,7 +660,8 @@ public struct RoundStateMachine: Sendable {
                     ))
             }
         }
-        roundStarted = now
+        // A retried round's seconds count from its first attempt: what the round cost.
+        if retries.isEmpty { roundStarted = now }
         bytesDown = [:]
         phase = .training(
             Training(round: round, selected: Set(clients), deadline: now + config.roundTimeout, dpSamplingRate: dpSamplingRate, secure: securePlan))
