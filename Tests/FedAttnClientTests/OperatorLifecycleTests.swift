@@ -20,11 +20,12 @@ struct OperatorLifecycleTests {
     /// the root command and from a subcommand (before its required options are asked for).
     @Test func bothExecutablesSayTheirVersionAndTheProtocolTheySpeak() throws {
         var releases: Set<String> = []
-        // The coordinator admits clients of 10 and 9; the client joins with 10.
+        // The coordinator admits clients of 10 and 9; the client joins with 10, or with 9 when
+        // an older coordinator refuses 10.
         let coordinatorSpeaks = Coordinator.protocolVersions.map { "\($0)" }.joined(separator: ", ")
         for (path, name, subcommand, speaks) in [
             (Self.coordinator, "fedattn-coordinator", "serve", coordinatorSpeaks),
-            (Self.client, "fedattn-client", "join", "\(Coordinator.protocolVersion)"),
+            (Self.client, "fedattn-client", "join", "\(Coordinator.protocolVersion), \(Coordinator.olderClientProtocol)"),
         ] {
             let root = try ProcessRunner.run(path, ["--version"])
             #expect(root.status == 0, "\(root.standardError)")

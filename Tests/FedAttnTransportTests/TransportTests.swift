@@ -98,12 +98,13 @@ struct TransportTests {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "silo-1")
             for version in [Coordinator.protocolVersion - 2, Coordinator.protocolVersion + 1] {
-                let error = await #expect(throws: RPCError.self) {
+                // FAILED_PRECONDITION on the wire; the link hears it as a protocol mismatch.
+                let error = await #expect(throws: CoordinatorError.self) {
                     try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
                         try await $0.join(protocolVersion: version, trainExamples: 1_000)
                     }
                 }
-                #expect(error?.code == .failedPrecondition)
+                #expect(error?.kind == .protocolMismatch)
                 #expect(
                     error?.message.contains("client 'silo-1' speaks version \(version); this coordinator speaks versions 10 and 9") == true,
                     "\(String(describing: error))")
