@@ -1,14 +1,18 @@
 public import FedAttnCore
 import Foundation
 
-/// Client-level differentially private FedAvg (McMahan, Ramage, Talwar and Zhang, "Learning
-/// Differentially Private Recurrent Language Models", ICLR 2018): each update is clipped to
-/// an L2 norm of at most `clipNorm`, the clipped updates are summed with equal weight (an
-/// example count would let one silo count for more), Gaussian noise of standard deviation
-/// `noiseMultiplier * clipNorm` is added to every coordinate of the sum, and the sum is
-/// divided by the number of updates. One silo's whole update then changes the published
-/// model by at most what the noise hides, and the coordinator's RDP accountant turns the
-/// rounds into an (epsilon, delta) per silo.
+/// Client-level differentially private federated averaging (McMahan, Ramage, Talwar and
+/// Zhang, "Learning Differentially Private Recurrent Language Models", ICLR 2018), as a
+/// wrapper around a server strategy (as Flower's server-side DP wrappers are): each update is
+/// clipped to an L2 norm of at most `clipNorm`, the clipped updates are summed with equal
+/// weight (an example count would let one silo count for more), Gaussian noise of standard
+/// deviation `noiseMultiplier * clipNorm` is added to every coordinate of the sum, and the sum
+/// is divided by the number of updates. That noised mean is then handed to `inner` as the
+/// round's one update: FedAvg steps along it (DP-FedAvg proper), an adaptive server optimiser
+/// takes it as its pseudo-gradient (DP-FedAdam, DP-FedYogi, DP-FedAdagrad, DP-FedAvgM). What
+/// `inner` does with it is post-processing: the guarantee is the noised mean's. One silo's
+/// whole update then changes the published model by at most what the noise hides, and the
+/// coordinator's RDP accountant turns the rounds into an (epsilon, delta) per silo.
 ///
 /// With `adaptive`, the clip norm follows a quantile of the updates' norms (Andrew, Thakkar,
 /// McMahan and Ramaswamy, "Differentially Private Learning with Adaptive Clipping", NeurIPS
@@ -23,22 +27,36 @@ public struct DPFedAvg: Strategy {
     public private(set) var clipNorm: Double
     /// z: the noise multiplier of the whole mechanism, which the accountant composes.
     public let noiseMultiplier: Double
-    public var learningRate: Float
     public let adaptive: AdaptiveClipping?
+    /// The strategy the noised mean is handed to; it must not read individual updates (it
+    /// gets one).
+    public private(set) var inner: any Strategy
 
-    /// - Precondition: a positive clip norm, a noise multiplier of 0 or more, and with
-    ///   `adaptive` a count noise above noiseMultiplier / 2.
+    /// DP-FedAvg proper: FedAvg at server learning rate `learningRate` around the noised mean.
+    /// - Precondition: as `init(wrapping:...)`.
     public init(clipNorm: Double, noiseMultiplier: Double, learningRate: Float = 1, adaptive: AdaptiveClipping? = nil) {
+        self.init(wrapping: FedAvg(serverLearningRate: learningRate), clipNorm: clipNorm, noiseMultiplier: noiseMultiplier, adaptive: adaptive)
+    }
+
+    /// Client-level DP around `inner`.
+    /// - Precondition: a positive clip norm, a noise multiplier of 0 or more, with `adaptive` a
+    ///   count noise above noiseMultiplier / 2, and an `inner` that reads the round's sums only
+    ///   (not a robust rule).
+    public init(wrapping inner: any Strategy, clipNorm: Double, noiseMultiplier: Double, adaptive: AdaptiveClipping? = nil) {
         precondition(clipNorm > 0 && noiseMultiplier >= 0, "A positive clip norm and a noise multiplier of 0 or more.")
         if let adaptive { precondition(adaptive.countNoise > noiseMultiplier / 2, "The count's noise must exceed z / 2.") }
+        precondition(!inner.needsUpdates, "Client-level DP hands its inner strategy one update: the noised mean.")
         self.clipNorm = clipNorm
         self.noiseMultiplier = noiseMultiplier
-        self.learningRate = learningRate
         self.adaptive = adaptive
+        self.inner = inner
     }
 
     public var name: String {
-        "dp-fedavg clip \(adaptive == nil ? "\(clipNorm)" : "adaptive from \(clipNorm)") noise \(noiseMultiplier)"
+        // "dp-fedavg" for DP-FedAvg proper; "dp-" and the inner rule's name around any other.
+        let plain = (inner as? FedAvg).map { $0.momentum == 0 && !$0.rowWise && $0.label == "fedavg" } ?? false
+        let rule = plain ? "dp-fedavg" : "dp-" + inner.name
+        return "\(rule) clip \(adaptive == nil ? "\(clipNorm)" : "adaptive from \(clipNorm)") noise \(noiseMultiplier)"
     }
     public var needsUpdates: Bool { true }
 
@@ -61,12 +79,11 @@ public struct DPFedAvg: Strategy {
         }
         var generator = SystemRandomNumberGenerator()
         let deviation = sumNoiseMultiplier * clipNorm
-        let count = Float(round.updates.count)
+        let count = Double(round.updates.count)
         // Row 0 of the item table (padding) stays zero.
         let padding = global.layout.tensors[0].shape.count == 2 ? global.layout.tensors[0].shape[1] : 0
         for k in sum.values.indices where k >= padding {
-            let noisy = Double(sum.values[k]) + deviation * Self.standardNormal(&generator)
-            sum.values[k] = UpdateAccumulator.roundedStep(learningRate * Float(noisy) / count)
+            sum.values[k] = Float((Double(sum.values[k]) + deviation * Self.standardNormal(&generator)) / count)
         }
         for k in 0..<padding { sum.values[k] = 0 }
         if let adaptive {
@@ -76,9 +93,10 @@ public struct DPFedAvg: Strategy {
             // Held at float32 precision, the state's: a resumed run goes on from the same value.
             clipNorm = Double(Float(adaptive.next(clipNorm: clipNorm, unclippedShare: share)))
         }
-        let step = SparseWeights(sum, sparseTensors: [])
-        step.add(to: &global)
-        return .added(step)
+        // The noised mean is the round's one update, of weight 1 (its mean is itself).
+        var noised = UpdateAccumulator(layout: round.layout, tables: round.tables, weighting: .examples)
+        noised.add(ClientUpdate(client: "noised mean of \(round.updates.count)", exampleCount: 1, delta: SparseWeights(sum, sparseTensors: [])))
+        return inner.aggregate(noised, into: &global)
     }
 
     /// A standard normal draw (Box-Muller) from `generator`.
@@ -88,21 +106,30 @@ public struct DPFedAvg: Strategy {
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 
-    // The adaptive clip norm is state: a coordinator restarted mid-run goes on from it.
+    // The adaptive clip norm is state: a coordinator restarted mid-run goes on from it. The
+    // inner strategy's state (FedAdam's moments) follows it, under the inner's own names.
     static let clipStateName = "dp-fedavg.clip_norm"
 
     public func stateLayout(for model: ParameterLayout) -> ParameterLayout? {
-        adaptive == nil ? nil : ParameterLayout([TensorSpec(name: Self.clipStateName, shape: [1])])
+        let own = adaptive == nil ? [] : [TensorSpec(name: Self.clipStateName, shape: [1])]
+        let theirs = inner.stateLayout(for: model)?.tensors ?? []
+        return own.isEmpty && theirs.isEmpty ? nil : ParameterLayout(own + theirs)
     }
 
     public func savedState(for model: ParameterLayout) -> SparseWeights? {
         guard let layout = stateLayout(for: model) else { return nil }
-        return SparseWeights(layout: layout, tensors: [SparseWeights.Tensor(rows: nil, values: [Float(clipNorm)])])
+        let own = adaptive == nil ? [] : [SparseWeights.Tensor(rows: nil, values: [Float(clipNorm)])]
+        return SparseWeights(layout: layout, tensors: own + (inner.savedState(for: model)?.tensors ?? []))
     }
 
     public mutating func restore(_ state: SparseWeights) {
-        guard let value = state.tensors.first?.values.first, value > 0, value.isFinite else { return }
-        clipNorm = Double(value)
+        var tensors = Array(zip(state.layout.tensors, state.tensors))
+        if let first = tensors.first, first.0.name == Self.clipStateName {
+            tensors.removeFirst()
+            if let value = first.1.values.first, value > 0, value.isFinite { clipNorm = Double(value) }
+        }
+        guard !tensors.isEmpty else { return }
+        inner.restore(SparseWeights(layout: ParameterLayout(tensors.map(\.0)), tensors: tensors.map(\.1)))
     }
 }
 

@@ -41,6 +41,18 @@ public struct ServerOptimizer: Sendable, Equatable {
     public var dpDelta: Double = 0
     /// DP-FedAvg's adaptive clipping, if on: `clipNorm` is then where the clip norm starts.
     public var adaptiveClipping: AdaptiveClipping? = nil
+    /// Client-level DP around `rule` (`DPFedAvg(wrapping:)`): fedavg, fedavgm, fedadam,
+    /// fedyogi or fedadagrad take the noised mean of the clipped updates. `dp-fedavg` is
+    /// fedavg with it on.
+    public var clientLevelDP = false
+
+    /// Whether the server adds client-level DP (`dp-fedavg`, or `clientLevelDP` around another
+    /// rule): what the coordinator's accountant and Poisson sampling follow.
+    public var isClientLevelDP: Bool { rule == .dpFedAvg || clientLevelDP }
+
+    /// The rules client-level DP may wrap: those that read the round's mean alone (a robust
+    /// rule reads each update, and FedNova weighs by local steps; both would get one update).
+    public static let clientLevelDPWraps: Set<Rule> = [.fedavg, .fedavgm, .fedadam, .fedyogi, .fedadagrad]
 
     /// `learningRate` nil takes the rule's default (`defaultLearningRate`).
     public init(rule: Rule = .fedavg, learningRate: Float? = nil, momentum: Float = 0.9, beta1: Float = 0.9, beta2: Float = 0.99, tau: Float = 1e-4) {
@@ -67,8 +79,16 @@ public struct ServerOptimizer: Sendable, Equatable {
     /// `fednova`, examples for every other rule.
     public var weighting: UpdateAccumulator.Weighting { rule == .fednova ? .normalized : .examples }
 
-    /// A fresh strategy of these settings (no state).
+    /// A fresh strategy of these settings (no state): the rule, wrapped in client-level DP
+    /// when `isClientLevelDP`.
     public func makeStrategy() -> any Strategy {
+        guard isClientLevelDP else { return makeRule(rule) }
+        precondition(rule == .dpFedAvg || Self.clientLevelDPWraps.contains(rule), "Client-level DP wraps \(Self.clientLevelDPWraps), not \(rule).")
+        return DPFedAvg(
+            wrapping: makeRule(rule == .dpFedAvg ? .fedavg : rule), clipNorm: clipNorm, noiseMultiplier: noiseMultiplier, adaptive: adaptiveClipping)
+    }
+
+    private func makeRule(_ rule: Rule) -> any Strategy {
         switch rule {
         case .fedavg: FedAvg(serverLearningRate: learningRate)
         case .fednova: FedAvg(serverLearningRate: learningRate, label: "fednova")
@@ -80,7 +100,7 @@ public struct ServerOptimizer: Sendable, Equatable {
         case .trimmedMean: RobustAggregation(rule: .trimmedMean(fraction: trimFraction), learningRate: learningRate)
         case .krum: RobustAggregation(rule: .krum(byzantine: krumByzantine, selected: krumSelected), learningRate: learningRate)
         case .normBounded: RobustAggregation(rule: .normBounded(bound: normBound), learningRate: learningRate)
-        case .dpFedAvg: DPFedAvg(clipNorm: clipNorm, noiseMultiplier: noiseMultiplier, learningRate: learningRate, adaptive: adaptiveClipping)
+        case .dpFedAvg: FedAvg(serverLearningRate: learningRate)  // what makeStrategy wraps
         }
     }
 }

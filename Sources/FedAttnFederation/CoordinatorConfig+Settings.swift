@@ -14,12 +14,12 @@ extension CoordinatorConfig {
             ("items", "\(model.items)"), ("strategies", "\(model.strategies)"),
             ("embedding dimension", "\(model.dim)"), ("history length", "\(model.historyLength)"), ("model seed", "\(plan.seed)"),
         ]
-            + (server.rule == .dpFedAvg
+            + (server.isClientLevelDP
                 ? [
                     ("DP clip norm", "\(server.clipNorm)"), ("DP noise multiplier", "\(server.noiseMultiplier)"),
                     ("DP delta", server.dpDelta > 0 ? "\(server.dpDelta)" : "1 / \(minClients) silos"),
                 ] : [])
-            + (server.rule == .dpFedAvg
+            + (server.isClientLevelDP
                 ? server.adaptiveClipping.map {
                     [("DP adaptive clipping", "quantile \($0.targetQuantile), eta \($0.learningRate), count noise \($0.countNoise)")]
                 } ?? [] : [])

@@ -20,7 +20,7 @@ public enum PopularityPolicy: String, Sendable, Equatable {
     public init(_ config: CoordinatorConfig) {
         if config.secureAggregation != nil {
             self = .offSecureAggregation
-        } else if config.examplePrivacy != nil || config.server.rule == .dpFedAvg {
+        } else if config.examplePrivacy != nil || config.server.isClientLevelDP {
             self = .offDifferentialPrivacy
         } else {
             self = .on

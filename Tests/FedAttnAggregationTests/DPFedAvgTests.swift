@@ -75,4 +75,26 @@ struct DPFedAvgTests {
         #expect(strategy.clipNorm != 1, "the first round moved the clip norm")
         #expect(resumed.clipNorm == strategy.clipNorm)
     }
+
+    /// Around FedAdam, the noised mean is FedAdam's pseudo-gradient, and both the clip norm and
+    /// FedAdam's moments survive a restart.
+    @Test func aroundFedAdamTheStateOfBothIsKeptAcrossARestart() throws {
+        let adaptive = AdaptiveClipping(countNoise: 1, expectedClients: 1)
+        let fedAdam = FedOpt(rule: .adam, learningRate: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3)
+        var strategy = DPFedAvg(wrapping: fedAdam, clipNorm: 1, noiseMultiplier: 0.01, adaptive: adaptive)
+        #expect(strategy.name.hasPrefix("dp-fedadam"), "\(strategy.name)")
+        var updated = [Float](repeating: 0, count: Self.layout.count)
+        updated[10] = 0.5
+        var model = Weights(zerosLike: Self.layout)
+        _ = try #require(strategy.aggregate(Self.round([updated]), into: &model))
+        // FedAdam's first step moves each coordinate by about eta (the noise, 0.01, is small beside 0.5).
+        #expect(abs(abs(model.values[10]) - 0.1) < 0.02, "\(model.values[10])")
+        let saved = try #require(strategy.savedState(for: Self.layout))
+        var resumed = DPFedAvg(
+            wrapping: FedOpt(rule: .adam, learningRate: 0.1, beta1: 0.9, beta2: 0.99, tau: 1e-3), clipNorm: 1, noiseMultiplier: 0.01,
+            adaptive: adaptive)
+        resumed.restore(saved)
+        #expect(resumed.clipNorm == strategy.clipNorm)
+        #expect(resumed.savedState(for: Self.layout) == saved)
+    }
 }

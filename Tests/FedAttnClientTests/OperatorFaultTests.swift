@@ -75,6 +75,13 @@ struct OperatorFaultTests {
         #expect(over.status != 0 && over.standardError.contains("20 rounds at noise multiplier 1.0 would spend epsilon"), "\(over.standardError)")
         let noiseless = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "dp-fedavg", "--noise-multiplier", "0"])
         #expect(noiseless.status != 0 && noiseless.standardError.contains("without noise there is no privacy"), "\(noiseless.standardError)")
+        // Client-level DP wraps a rule that reads the mean alone; not a robust rule, nor FedNova.
+        let wrapped = try ProcessRunner.run(Self.coordinator, ["simulate", "--strategy", "krum", "--client-dp"])
+        #expect(
+            wrapped.status != 0
+                && wrapped.standardError.contains(
+                    "--client-dp (client_dp) wraps --strategy fedavg, fedavgm, fedadam, fedyogi or fedadagrad, not krum"),
+            "\(wrapped.standardError)")
         let file = try Fixtures.writeTemporaryFile("federation.json", #"{"strategy": "fedyogi", "server_tau": -1}"#)
         let tau = try ProcessRunner.run(Self.coordinator, ["simulate", "--config", file])
         #expect(

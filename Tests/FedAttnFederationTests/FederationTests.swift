@@ -147,4 +147,27 @@ struct SimulationTests {
         for (got, want) in zip(recorded, expected) { #expect(abs(got - want) < 1e-9, "\(recorded) vs \(expected)") }
         #expect(recorded[0] < recorded[1] && recorded[1] < recorded[2])
     }
+
+    /// Client-level DP wraps another rule (DP-FedAdam): the accountant counts its rounds as
+    /// DP-FedAvg's, the history names the wrapped rule, and the federation still learns.
+    @Test func clientLevelDPAroundFedAdamIsAccountedAndLearns() async throws {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 4, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            let (train, test) = ExampleBuilder().build(part)
+            return SimulatedSilo(name: "s\(i)", train: train, test: test)
+        }
+        var server = ServerOptimizer(rule: .fedadam)
+        (server.clipNorm, server.noiseMultiplier, server.clientLevelDP) = (1, 0.5, true)
+        let strategy = server.makeStrategy()
+        #expect(strategy.name.hasPrefix("dp-fedadam") && strategy is DPFedAvg, "\(strategy.name)")
+        let simulation = Simulation(
+            silos: silos, modelConfig: Fixtures.syntheticConfig, config: CoordinatorConfig(rounds: 3, server: server), link: .inProcess)
+        let report = try await simulation.run()
+        var accountant = RDPAccountant()
+        accountant.compose(samplingRate: 1, noiseMultiplier: 0.5, steps: 3)
+        let epsilon = try #require(report.rounds.last?.epsilon)
+        #expect(abs(epsilon - accountant.epsilon(delta: 0.25).epsilon) < 1e-9)
+        let aucs = report.rounds.compactMap(\.testAUC)
+        #expect(aucs.count == 3 && aucs[2] > 0.55, "\(aucs)")
+    }
 }

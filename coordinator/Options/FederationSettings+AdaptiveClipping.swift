@@ -15,8 +15,8 @@ extension FederationSettings {
             }
             return
         }
-        guard coordinator.server.rule == .dpFedAvg else {
-            throw ValidationError("--adaptive-clip-quantile (adaptive_clip_quantile) needs --strategy dp-fedavg")
+        guard coordinator.server.isClientLevelDP else {
+            throw ValidationError("--adaptive-clip-quantile (adaptive_clip_quantile) needs --strategy dp-fedavg or --client-dp")
         }
         guard quantile > 0, quantile < 1 else { throw ValidationError("--adaptive-clip-quantile (adaptive_clip_quantile) must lie in (0, 1)") }
         if let rate, !(rate > 0 && rate.isFinite) {

@@ -84,6 +84,14 @@ struct FederationSettings: ParsableArguments {
     var krumByzantine: Int?
     @Option(name: .long, help: "krum: the best-scored updates averaged; 1 is Krum, 0 takes n - f (multi-Krum) (default 0).") var krumSelected: Int?
     @Option(name: .long, help: "norm-bounded: the L2 bound on each update (default \(FederationSettings.D.server.normBound)).") var normBound: Double?
+    @Flag(
+        name: .long,
+        help: """
+            Client-level DP (McMahan et al. 2018) around --strategy fedavg, fedavgm, fedadam, fedyogi or fedadagrad: the server \
+            clips each update to --clip-norm, adds noise to their sum and hands the noised mean to the rule (DP-FedAdam and the \
+            like); --strategy dp-fedavg is fedavg with it. The settings below that name dp-fedavg apply.
+            """)
+    var clientDp = false
     @Option(name: .long, help: "dp-fedavg: each update's L2 clip norm C (default \(FederationSettings.D.server.clipNorm)).") var clipNorm: Double?
     @Option(name: .long, help: "dp-fedavg: the noise standard deviation over C (default \(FederationSettings.D.server.noiseMultiplier)).")
     var noiseMultiplier: Double?
@@ -184,7 +192,7 @@ struct FederationSettings: ParsableArguments {
         var adaptiveClipQuantile: Double?, adaptiveClipLearningRate: Double?, adaptiveClipCountNoise: Double?
         var seed: UInt64?, maxUpdateNorm: Double?, maxUpdateBytes: Int?, uploadTimeout: Int?, maxTrainExamples: Int?
         var secureAggregation: Bool?, secaggNeighbours: Int?, secaggThreshold: Int?, secaggClip: Float?, secaggBits: Int?
-        var secaggPhaseTimeout: Int?
+        var secaggPhaseTimeout: Int?, clientDp: Bool?
     }
 
     /// The keys of these settings in a --config file: `File`'s properties in snake case.
@@ -242,6 +250,13 @@ struct FederationSettings: ParsableArguments {
         server.clipNorm = clipNorm ?? file.clipNorm ?? d.server.clipNorm
         server.noiseMultiplier = noiseMultiplier ?? file.noiseMultiplier ?? d.server.noiseMultiplier
         server.dpDelta = dpDelta ?? file.dpDelta ?? d.server.dpDelta
+        server.clientLevelDP = clientDp || file.clientDp == true
+        if server.clientLevelDP, rule != .dpFedAvg, isFedProx || !ServerOptimizer.clientLevelDPWraps.contains(rule) {
+            throw ValidationError(
+                "--client-dp (client_dp) wraps --strategy fedavg, fedavgm, fedadam, fedyogi or fedadagrad, not \(strategyName): "
+                    + "a robust rule reads each update and FedNova weighs by local steps, where client-level DP hands the rule one noised mean"
+                    + (config.map { " (flags or \($0))" } ?? ""))
+        }
         // Example-level DP-SGD asked for, by flag or file.
         let examplePrivate =
             exampleNoiseMultiplier != nil || exampleTargetEpsilon != nil || file.exampleNoiseMultiplier != nil || file.exampleTargetEpsilon != nil
@@ -315,14 +330,14 @@ struct FederationSettings: ParsableArguments {
         if let failed = checks.first(where: { !$0.ok }) { throw ValidationError(failed.message + (config.map { " (flags or \($0))" } ?? "")) }
         var resolved = coordinator
         // DP-FedAvg's settings without it would leave a run the operator thinks private as it is not.
-        if rule != .dpFedAvg {
+        if !server.isClientLevelDP {
             let stray = [
                 ((noiseMultiplier ?? file.noiseMultiplier) != nil, "--noise-multiplier (noise_multiplier)"),
                 ((clipNorm ?? file.clipNorm) != nil, "--clip-norm (clip_norm)"), ((dpDelta ?? file.dpDelta) != nil, "--dp-delta (dp_delta)"),
             ].first { $0.0 }
             if let stray {
                 throw ValidationError(
-                    "\(stray.1) needs --strategy dp-fedavg (client-level DP); for example-level DP-SGD give --example-noise-multiplier or --example-target-epsilon"
+                    "\(stray.1) needs --strategy dp-fedavg or --client-dp (client-level DP); for example-level DP-SGD give --example-noise-multiplier or --example-target-epsilon"
                 )
             }
         }
@@ -339,9 +354,9 @@ struct FederationSettings: ParsableArguments {
     /// that keeps every round within it (refusing to start when none does).
     private func resolvePrivacy(_ coordinator: inout CoordinatorConfig, target: Double?, budget: Double?, given: Bool) throws {
         let server = coordinator.server
-        guard server.rule == .dpFedAvg else {
-            if target != nil { throw ValidationError("--target-epsilon (target_epsilon) needs --strategy dp-fedavg") }
-            if budget != nil { throw ValidationError("--epsilon-budget (epsilon_budget) needs --strategy dp-fedavg") }
+        guard server.isClientLevelDP else {
+            if target != nil { throw ValidationError("--target-epsilon (target_epsilon) needs --strategy dp-fedavg or --client-dp") }
+            if budget != nil { throw ValidationError("--epsilon-budget (epsilon_budget) needs --strategy dp-fedavg or --client-dp") }
             return
         }
         guard server.clipNorm > 0, server.clipNorm.isFinite else { throw ValidationError("--clip-norm (clip_norm) must be a positive number") }

@@ -620,7 +620,7 @@ public struct RoundStateMachine: Sendable {
             clients = Array(clients.prefix(config.clientsPerRound))
         }
         var dpSamplingRate: Double?
-        if config.server.rule == .dpFedAvg {
+        if config.server.isClientLevelDP {
             // Fewer clients connected (or able to train) raise the sampling rate, and with it what a round spends.
             let q = config.privacyAccounting(connected: eligible.count).samplingRate
             if let budget = config.clientEpsilonBudget, let spent = book.clientEpsilon(config, adding: q), spent > budget * (1 + 1e-9) {

@@ -96,7 +96,7 @@ extension CoordinatorStatus {
         let silos =
             snapshot.connected.map { ($0, Silo.State.connected) } + missing.map { ($0, Silo.State.missing) }
             + removed.map { ($0, Silo.State.removed) }
-        let clientLevel = config.server.rule == .dpFedAvg
+        let clientLevel = config.server.isClientLevelDP
         let privacy: Privacy? =
             clientLevel || config.examplePrivacy != nil
             ? Privacy(
