@@ -246,13 +246,25 @@ public actor Coordinator {
         }
     }
 
-    /// Folds in one client's update for the current round. The payload is decoded and checked
-    /// off the actor (many at once, by `Admission`), between two checks that the update is
-    /// still wanted (the round may close while it decodes).
+    /// Folds in one client's update for the current round: whether it is wanted is decided
+    /// once (`checkUpdateWanted`), then it is decoded and folded (`submitAdmittedUpdate`).
+    /// What the in-process link calls; the gRPC transport decides as the header arrives.
     public nonisolated func submitUpdate(
         client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data
     ) async throws(CoordinatorError) {
         try await checkUpdateWanted(client: client, round: round, baseVersion: baseVersion)
+        try await submitAdmittedUpdate(
+            client: client, round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
+    }
+
+    /// Folds in an update that `checkUpdateWanted` admitted (the gRPC transport admits it as its
+    /// header arrives, before a byte of payload is held). The payload is decoded and checked off
+    /// the actor (many at once, by `Admission`); the fold then takes it only if its round has
+    /// not closed or been retried meanwhile (`.stale` otherwise): the decision stands or lapses,
+    /// it is not taken again.
+    public nonisolated func submitAdmittedUpdate(
+        client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data
+    ) async throws(CoordinatorError) {
         let delta = try admission.update(payload, from: client, examples: examples, trainSeconds: trainSeconds)
         let arrival = UpdateArrival(
             client: client, round: round, baseVersion: baseVersion, examples: examples, bytes: payload.count, trainSeconds: trainSeconds)

@@ -147,7 +147,8 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
                     message: "the update from '\(client)' declared \(header.totalBytes) bytes in its header but sent \(payload.count)")
             }
             try await call { () throws(CoordinatorError) in
-                try await coordinator.submitUpdate(
+                // Admitted as its header arrived (above): decoded and folded, not admitted again.
+                try await coordinator.submitAdmittedUpdate(
                     client: client, round: Int(header.round), baseVersion: header.baseVersion, examples: Int(clamping: header.exampleCount),
                     trainSeconds: header.trainSeconds, payload: payload)
             }
