@@ -4,8 +4,10 @@
 It keeps the wire contract honest: a second implementation that joins a federation of
 Swift clients, trains the attention model with numpy exactly as the protocol describes,
 uploads float16 deltas with the item table sent as rows, and reports evaluations as
-histograms. Needs python3 with grpcio, grpcio-tools (stubs are generated from the .proto
-at start), zstandard and numpy.
+histograms. In a federation with secure aggregation it sends no update: it takes part in
+the round's SecAgg+ phases instead (secagg.py). Needs python3 with grpcio, grpcio-tools
+(stubs are generated from the .proto at start), zstandard and numpy, and for secure rounds
+cryptography.
 
     python3 clients/python/fedattn_client.py --coordinator 127.0.0.1:7443 \
         --cert silo/cert.pem --key silo/key.pem --ca silo/ca.pem --data silo.csv
@@ -24,7 +26,10 @@ import grpc
 import numpy as np
 import zstandard
 
-import secagg
+try:
+    import secagg   # SecAgg+ (secure rounds), which needs the `cryptography` package
+except ImportError as missing:
+    secagg, SECAGG_MISSING = None, missing
 
 PROTOCOL_VERSION = 9
 HISTORY_LENGTH = 20
@@ -458,6 +463,9 @@ def main():
                 # secure sums (SecureStep ADVERTISE now, then the SECURE tasks).
                 plan = task.plan.secure if task.plan.HasField("secure") else None
                 secure = None
+                if plan is not None and secagg is None:
+                    raise SystemExit(f"the coordinator runs secure aggregation (SecAgg+), which needs python3's cryptography "
+                                     f"package ({SECAGG_MISSING}): pip install cryptography")
                 if plan is not None:
                     advertise = pb.SecureReply(round=task.round, attempt=plan.attempt, phase=pb.ADVERTISE)
                     problem = secure_plan_problem(plan)
