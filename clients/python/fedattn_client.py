@@ -292,9 +292,10 @@ def secure_plan_problem(plan):
     if not 2 <= plan.threshold <= len(others):
         return f"threshold {plan.threshold} is not in 2..{len(others)} (its neighbours)"
     if not 8 <= plan.bits <= 24 or secagg.ring_bits(plan.bits, plan.clients) > 32:
-        return f"{plan.bits} quantisation bits for {plan.clients} clients do not fit a ring of 32 bits"
+        return f"{plan.bits} quantisation bits (8 to 24) for {plan.clients} clients: a ring of " \
+               f"{secagg.ring_bits(plan.bits, plan.clients)} bits (at most 32)"
     if not (np.isfinite(plan.clip) and plan.clip > 0 and np.isfinite(plan.weight) and plan.weight >= 0):
-        return f"clip {plan.clip} or weight {plan.weight} is not a finite positive number"
+        return f"clip {plan.clip} is not above 0, or weight {plan.weight} is negative (or either is not finite)"
     if plan.session >= 1 << 63:
         return f"session {plan.session} is not below 2^63"
     return None

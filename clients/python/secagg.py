@@ -10,11 +10,10 @@ shares sent under ChaCha20-Poly1305, masked vectors packed at the ring's bits. N
 here knows gRPC or protobuf: `SumClient` is one client of one secure sum, and the helpers
 below it turn an update into the sum's input (quantising) and a masked vector into bytes.
 
-Needs `cryptography` and numpy. `python3 secagg.py` runs a self-test: three clients mask,
-one drops out, and the unmasked sum is the inputs' sum.
+Needs `cryptography` and numpy. `python3 secagg.py` runs a self-test: four clients mask,
+one drops out, and the unmasked sum is the survivors' inputs' sum.
 """
 
-import math
 import os
 import secrets
 import struct
@@ -67,7 +66,7 @@ def agree(private_key, peer_public, salt, s, a, b):
     """A pairwise key (Bonawitz et al. 2017, KA.agree): HKDF-SHA256 of the X25519 secret with
     `salt`, info ctx(s, a, b), 32 bytes. A peer key of small order (secret zero) is refused."""
     if len(peer_public) != 32:
-        raise SecAggAbort(f"client {b if a != b else a}'s key is {len(peer_public)} bytes, not 32")
+        raise SecAggAbort(f"client {b}'s key is {len(peer_public)} bytes, not 32")
     try:
         secret = private_key.exchange(X25519PublicKey.from_public_bytes(peer_public))
     except ValueError:          # OpenSSL refuses an all-zero result itself
@@ -247,8 +246,8 @@ def ring_bits(bits, clients):
 def quantise(values, weight, clip, bits, rng):
     """Each value times `weight` (one binary32 product), clipped to [-clip, clip] (NaN as 0),
     stochastically rounded onto 0..2^bits - 1: level = (v + clip)(2^bits - 1) / (2 clip),
-    rounded up with the probability of its fraction (unbiased: Bonawitz et al. quantise the
-    same way before masking)."""
+    rounded up with the probability of its fraction (unbiased: the dequantised sum's
+    expectation is the weighted sum)."""
     v = np.asarray(values, dtype=np.float32) * np.float32(weight)
     v = np.where(np.isnan(v), np.float32(0), v)
     v = np.clip(v, np.float32(-clip), np.float32(clip)).astype(np.float64)
