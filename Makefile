@@ -41,8 +41,8 @@ deps:
 	  (apt-get update -qq && apt-get install -y -qq $$missing) || echo "warning: could not install$$missing"; fi
 	@python3 -c "import safetensors.numpy" 2>/dev/null || pip install -q safetensors 2>/dev/null \
 	  || echo "note: python3 safetensors not installed; its interop test will be skipped"
-	@python3 -c "import grpc, grpc_tools, zstandard, numpy" 2>/dev/null || pip install -q grpcio grpcio-tools zstandard numpy 2>/dev/null \
-	  || echo "note: python3 grpcio, grpcio-tools, zstandard or numpy not installed; the Python client's test will be skipped"
+	@python3 -c "import grpc, grpc_tools, zstandard, numpy, cryptography" 2>/dev/null || pip install -q grpcio grpcio-tools zstandard numpy cryptography 2>/dev/null \
+	  || echo "note: python3 grpcio, grpcio-tools, zstandard, numpy or cryptography not installed; the Python client's tests will be skipped"
 	@python3 -c "import dp_accounting.rdp" 2>/dev/null || pip install -q dp-accounting 2>/dev/null \
 	  || echo "note: python3 dp-accounting not installed; the privacy accountant's cross-check will be skipped"
 

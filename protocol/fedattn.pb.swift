@@ -865,7 +865,7 @@ public nonisolated struct Fedattn_V1_SecurePlan: Sendable {
   /// clients selected
   public var clients: UInt32 = 0
 
-  /// the ids it agrees masks with
+  /// the ids it agrees masks with (each lists it too)
   public var neighbours: [UInt32] = []
 
   /// t: shares needed to rebuild a secret
@@ -977,7 +977,7 @@ public nonisolated struct Fedattn_V1_SecureTask: Sendable {
 
   public var phase: Fedattn_V1_SecurePhase = .unspecified
 
-  /// SHARE_KEYS: per sum
+  /// SHARE_KEYS: per sum, its advertising neighbours'
   public var peerKeys: [Fedattn_V1_KeyList] = []
 
   /// MASK_INDICATORS: per sum, those addressed to it
@@ -988,7 +988,8 @@ public nonisolated struct Fedattn_V1_SecureTask: Sendable {
 
   /// MASK_INDICATORS: the item rows some silo trained in an earlier round; MASK_VALUES: the
   /// rows the values run over (those and this round's new ones). A bitmap of `row_count`
-  /// bits (row r is bit r mod 8 of byte r / 8), ceil(row_count / 8) bytes.
+  /// bits (row r is bit r mod 8 of byte r / 8), ceil(row_count / 8) bytes; row_count is the
+  /// model's item rows V in both phases, also when no row is set (round 1's MASK_INDICATORS).
   public var rows: Data = Data()
 
   public var rowCount: UInt64 = 0

@@ -3,8 +3,9 @@ import Testing
 import _FedAttnTestSupport
 
 /// A second implementation keeps the contract honest: the Python client in clients/python,
-/// written from protocol/fedattn.proto alone, federates beside Swift clients over mutual TLS.
-/// Runs where python3 has grpcio, grpcio-tools, zstandard and numpy (`make deps` installs them).
+/// written from protocol/fedattn.proto alone, federates beside Swift clients over mutual TLS,
+/// in plain and in secure rounds. Runs where python3 has grpcio, grpcio-tools, zstandard and
+/// numpy, and for secure rounds cryptography (`make deps` installs them).
 struct PythonClientTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../clients/python/fedattn_client.py")
         .standardized.path
@@ -68,6 +69,122 @@ struct PythonClientTests {
         #expect(popularity["pooled_from"] as? [String] == ["shop", "video"] && popularity["protocol_9"] as? [String] == ["python"], "\(popularity)")
         #expect(popularity["scored_by"] as? [String] == ["shop", "video"] && popularity["hr_at_10"] is Double, "\(popularity)")
         #expect(server.standardError.contains("client python speaks wire protocol 9: it shares no popularity counts"), "\(server.standardError)")
+    }
+
+    /// Secure rounds need python3's cryptography too (X25519, HKDF, ChaCha20-Poly1305: secagg.py).
+    static let secureAvailable: Bool = {
+        guard available, let result = try? ProcessRunner.run("/usr/bin/env", ["python3", "-c", "import cryptography"]) else {
+            return false
+        }
+        return result.status == 0
+    }()
+
+    /// The Python client takes part in secure rounds (SecAgg+, written from the .proto's "Secure
+    /// aggregation" alone, clients/python/secagg.py): it sends no update, its masked vectors
+    /// cancel with the Swift clients' masks, and its update is in both rounds' sums.
+    @Test(.enabled(if: secureAvailable, "python3 with grpcio, grpcio-tools, zstandard, numpy and cryptography"))
+    func aPythonClientJoinsASecureRound() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let fed = work + "/fed", state = work + "/state"
+        let silos = ["shop", "video", "python"]
+        let provision = try ProcessRunner.run(
+            FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let server = try BackgroundProcess(
+            FederationProcessTests.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "2", "--min-clients", "3", "--exit-when-done",
+                "--secure-aggregation",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10")
+        func credentials(_ silo: String) -> [String] {
+            ["--cert", "\(fed)/silos/\(silo)/cert.pem", "--key", "\(fed)/silos/\(silo)/key.pem", "--ca", "\(fed)/silos/\(silo)/ca.pem"]
+        }
+        let swiftClients = try silos.prefix(2).enumerated().map { i, silo in
+            try BackgroundProcess(
+                FederationProcessTests.client,
+                ["join", "--coordinator", "127.0.0.1:\(port)", "--data", "\(data)/silo-0\(i).csv"] + credentials(silo))
+        }
+        let python = try BackgroundProcess(
+            "/usr/bin/env", ["python3", Self.script, "--coordinator", "127.0.0.1:\(port)", "--data", "\(data)/silo-02.csv"] + credentials("python"))
+        #expect(try await python.waitForExit() == 0, "\(python.standardError)")
+        for client in swiftClients { #expect(try await client.waitForExit() == 0, "\(client.standardError)") }
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        let log = python.standardError
+        #expect(log.contains("joined as python") && log.contains("federation done"), "\(log)")
+        for round in 1...2 {
+            // Trained, advertised its keys, answered every phase, and never sent its update whole.
+            #expect(log.contains("round \(round): trained") && log.contains("round \(round): MASK_VALUES answered")
+                && log.contains("round \(round): secure round done"), "\(log)")
+        }
+        #expect(!log.contains("aborted") && !log.contains("not counted") && !log.contains(": sent "), "\(log)")
+        // Both sums unmasked over all three, so the Python client's masks cancelled with the others'.
+        #expect(server.standardError.components(separatedBy: "unmasking the sum of 3 of 3 clients' updates").count == 3, "\(server.standardError)")
+
+        let history = try ProcessRunner.run(FederationProcessTests.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]])
+        #expect(rounds.count == 2)
+        for round in rounds {
+            #expect(Set(round["participants"] as? [String] ?? []) == Set(silos), "\(round)")
+            #expect(round["evaluated_clients"] as? Int == 3)
+            #expect((round["retries"] as? [Any])?.isEmpty == true, "\(round)")
+        }
+        let aucs = rounds.compactMap { $0["test_auc"] as? Double }
+        #expect(aucs.count == 2 && aucs[1] > aucs[0], "\(aucs)")
+    }
+
+    /// A Python client killed in the middle of a secure round (once it has masked its row
+    /// indicators) leaves the round to the others: the coordinator removes its masks with its
+    /// neighbours' shares (dropout recovery, Bonawitz et al. 2017), and the round completes
+    /// without a retry. Four silos, so that every phase still hears max(t, 3) of them.
+    @Test(.enabled(if: secureAvailable, "python3 with grpcio, grpcio-tools, zstandard, numpy and cryptography"))
+    func aSecureRoundOutlivesAKilledPythonClient() async throws {
+        let work = try Fixtures.temporaryFolder()
+        let fed = work + "/fed", state = work + "/state"
+        let silos = ["shop", "video", "books", "python"]
+        let provision = try ProcessRunner.run(
+            FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
+        try #require(provision.status == 0, "\(provision.standardError)")
+        let server = try BackgroundProcess(
+            FederationProcessTests.coordinator,
+            [
+                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
+                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "1", "--min-clients", "4", "--exit-when-done",
+                "--secure-aggregation",
+            ])
+        defer { server.stop() }
+        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
+        let data = Fixtures.movieLens("silos/iid-10")
+        func credentials(_ silo: String) -> [String] {
+            ["--cert", "\(fed)/silos/\(silo)/cert.pem", "--key", "\(fed)/silos/\(silo)/key.pem", "--ca", "\(fed)/silos/\(silo)/ca.pem"]
+        }
+        let swiftClients = try silos.prefix(3).enumerated().map { i, silo in
+            try BackgroundProcess(
+                FederationProcessTests.client,
+                ["join", "--coordinator", "127.0.0.1:\(port)", "--data", "\(data)/silo-0\(i).csv"] + credentials(silo))
+        }
+        let python = try BackgroundProcess(
+            "/usr/bin/env", ["python3", Self.script, "--coordinator", "127.0.0.1:\(port)", "--data", "\(data)/silo-03.csv"] + credentials("python"))
+        let masked = try await python.waitFor("round 1: (MASK_INDICATORS) answered")
+        try #require(masked != nil, "\(python.standardError)")
+        python.kill()  // wherever the round is by now, its other three silos are enough
+        for client in swiftClients { #expect(try await client.waitForExit() == 0, "\(client.standardError)") }
+        #expect(try await server.waitForExit() == 0, "\(server.standardError)")
+        #expect(server.standardError.contains("python left"), "\(server.standardError)")
+
+        let history = try ProcessRunner.run(FederationProcessTests.coordinator, ["history", "--state", state, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
+        let rounds = try #require(object["rounds"] as? [[String: Any]])
+        let round = try #require(rounds.count == 1 ? rounds.first : nil, "\(history.standardOutput)")
+        // The Python silo is among the participants only when it was killed after masking its values.
+        #expect(Set(round["participants"] as? [String] ?? []).isSuperset(of: silos.prefix(3)), "\(round)")
+        #expect(round["evaluated_clients"] as? Int == 3, "\(round)")
+        #expect((round["retries"] as? [Any])?.isEmpty == true, "\(round)")
+        #expect(round["test_auc"] is Double, "\(round)")
     }
 
     static let check = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../clients/python/check_model.py")

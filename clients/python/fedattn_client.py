@@ -4,8 +4,10 @@
 It keeps the wire contract honest: a second implementation that joins a federation of
 Swift clients, trains the attention model with numpy exactly as the protocol describes,
 uploads float16 deltas with the item table sent as rows, and reports evaluations as
-histograms. Needs python3 with grpcio, grpcio-tools (stubs are generated from the .proto
-at start), zstandard and numpy.
+histograms. In a federation with secure aggregation it sends no update: it takes part in
+the round's SecAgg+ phases instead (secagg.py). Needs python3 with grpcio, grpcio-tools
+(stubs are generated from the .proto at start), zstandard and numpy, and for secure rounds
+cryptography.
 
     python3 clients/python/fedattn_client.py --coordinator 127.0.0.1:7443 \
         --cert silo/cert.pem --key silo/key.pem --ca silo/ca.pem --data silo.csv
@@ -23,6 +25,11 @@ import time
 import grpc
 import numpy as np
 import zstandard
+
+try:
+    import secagg   # SecAgg+ (secure rounds), which needs the `cryptography` package
+except ImportError as missing:
+    secagg, SECAGG_MISSING = None, missing
 
 PROTOCOL_VERSION = 9
 HISTORY_LENGTH = 20
@@ -244,16 +251,23 @@ def model_version(tensors):
     return hashlib.sha256(b"FATD1" + struct.pack("<I", len(blocks)) + b"".join(blocks) + rest).hexdigest()
 
 
+def as_sent(delta):
+    """The update as this client sends it: every value in float16, and the item rows it lists
+    (those with a value that is non-zero once rounded; never row 0)."""
+    halves = {name: delta[name].astype(np.float16) for name in ORDER}
+    rows = np.nonzero(np.any(halves["item_embedding"] != 0, axis=1))[0]
+    return halves, rows[rows != 0]
+
+
 def encode_update(delta):
     """float16 values, the item table as its changed rows (never row 0), byte-shuffled, zstd."""
     header, chunks = bytearray(b"FAT1") + bytes([1]) + struct.pack("<I", len(ORDER)), []
+    halves, rows = as_sent(delta)
     for name in ORDER:
-        tensor = delta[name].astype(np.float16)
+        tensor = halves[name]
         header += struct.pack("<H", len(name)) + name.encode() + bytes([tensor.ndim])
         header += struct.pack(f"<{tensor.ndim}I", *tensor.shape)
         if name == "item_embedding":
-            rows = np.nonzero(np.any(tensor != 0, axis=1))[0]
-            rows = rows[rows != 0]
             header += bytes([1]) + struct.pack("<I", len(rows)) + rows.astype("<u4").tobytes()
             tensor = tensor[rows]
         else:
@@ -263,6 +277,122 @@ def encode_update(delta):
     values = np.concatenate(chunks).astype("<f2")
     shuffled = values.view(np.uint8).reshape(values.size, 2).T.tobytes()
     return zstandard.ZstdCompressor(level=3).compress(bytes(header) + shuffled)
+
+
+# ── Secure rounds (the protocol's "Secure aggregation", SecAgg+: see secagg.py) ────────
+
+def secure_plan_problem(plan):
+    """Why a SecurePlan does not hold together (None when it does): this client then declines
+    the round with SecureStep(ADVERTISE, abort) instead of training."""
+    others = list(plan.neighbours)
+    if plan.clients < secagg.MIN_SURVIVORS or plan.id >= plan.clients:
+        return f"id {plan.id} of {plan.clients} clients (a secure round has 3 or more)"
+    if len(set(others)) != len(others) or any(v >= plan.clients or v == plan.id for v in others):
+        return f"neighbours {others} are not distinct other clients of 0..{plan.clients - 1}"
+    if not 2 <= plan.threshold <= len(others):
+        return f"threshold {plan.threshold} is not in 2..{len(others)} (its neighbours)"
+    if not 8 <= plan.bits <= 24 or secagg.ring_bits(plan.bits, plan.clients) > 32:
+        return f"{plan.bits} quantisation bits (8 to 24) for {plan.clients} clients: a ring of " \
+               f"{secagg.ring_bits(plan.bits, plan.clients)} bits (at most 32)"
+    if not (np.isfinite(plan.clip) and plan.clip > 0 and np.isfinite(plan.weight) and plan.weight >= 0):
+        return f"clip {plan.clip} is not above 0, or weight {plan.weight} is negative (or either is not finite)"
+    if plan.session >= 1 << 63:
+        return f"session {plan.session} is not below 2^63"
+    return None
+
+
+class SecureRound:
+    """This client's part in one attempt of a secure round: its trained update (as it would
+    upload it: float16, decoded to float32) and one secagg.SumClient per sum, sum 0 for the
+    new-row indicators and sum 1 for the weighted values, each with keys of its own."""
+
+    def __init__(self, pb, round_, plan, delta):
+        self.pb, self.round, self.attempt, self.plan = pb, round_, plan.attempt, plan
+        halves, self.touched = as_sent(delta)
+        self.values = {name: halves[name].astype(np.float32) for name in ORDER}
+        indicators = secagg.SumClient(plan.session, 0, plan.id, plan.neighbours, plan.threshold)
+        values = secagg.SumClient(plan.session, 1, plan.id, plan.neighbours, plan.threshold, taken=indicators.keys)
+        self.sums = [indicators, values]
+        self.rng = np.random.default_rng()   # indicator marks and stochastic rounding: only sums are seen
+        self.rows_summed = 0
+
+    def public_keys(self):
+        """ADVERTISE: sum 0's keys, then sum 1's, each of its own id."""
+        return [self.pb.PublicKeys(client=self.plan.id, encryption_key=c.keys[0], masking_key=c.keys[1]) for c in self.sums]
+
+    def answer(self, task, reply):
+        """Fills `reply` for the SecureTask `task` and returns the masked vector's bytes (b""
+        for none); raises secagg.SecAggAbort when this client cannot go on."""
+        pb = self.pb
+        if task.phase == pb.SHARE_KEYS:
+            return self.share_keys(task, reply)
+        if task.phase == pb.MASK_INDICATORS:
+            return self.mask_indicators(task, reply)
+        if task.phase == pb.MASK_VALUES:
+            return self.mask_values(task, reply)
+        if task.phase in (pb.UNMASK_INDICATORS, pb.UNMASK_VALUES):
+            return self.unmask(task, reply, 0 if task.phase == pb.UNMASK_INDICATORS else 1)
+        raise secagg.SecAggAbort(f"phase {task.phase} is not one this client knows")
+
+    def share_keys(self, task, reply):
+        if len(task.peer_keys) != 2:
+            raise secagg.SecAggAbort(f"{len(task.peer_keys)} key lists, not one per sum (2)")
+        for client, keys in zip(self.sums, task.peer_keys):
+            advertised = {k.client: (k.encryption_key, k.masking_key) for k in keys.keys}
+            sealed = client.share_keys(advertised)
+            reply.shares.append(self.pb.ShareList(shares=[
+                self.pb.EncryptedShare(**{"from": self.plan.id, "to": v, "ciphertext": c}) for v, c in sealed.items()]))
+        return b""
+
+    def mask_indicators(self, task, reply):
+        if len(task.shares) != 2:
+            raise secagg.SecAggAbort(f"{len(task.shares)} share lists, not one per sum (2)")
+        for client, shares in zip(self.sums, task.shares):   # sum 1's are kept for MASK_VALUES
+            if any(share.to != self.plan.id for share in shares.shares):
+                raise secagg.SecAggAbort("a share addressed to another client")
+            client.receive_shares({getattr(share, "from"): share.ciphertext for share in shares.shares})
+        item_rows = len(self.values["item_embedding"])
+        known = self.rows(task, item_rows)
+        x, self.new_rows = secagg.indicators(item_rows, self.touched, known, self.rng)
+        reply.masked_count, reply.masked_bits = item_rows, secagg.INDICATOR_BITS
+        return secagg.pack(self.sums[0].mask(x, secagg.INDICATOR_BITS), secagg.INDICATOR_BITS)
+
+    def mask_values(self, task, reply):
+        table = self.values["item_embedding"]
+        rows = np.nonzero(self.rows(task, len(table)))[0]
+        lost = len(np.setdiff1d(self.touched, rows))
+        if lost:   # a new row whose marks summed to 0 mod 2^16: the sum carries no values for it
+            log(f"round {self.round}: {lost} of the rows this client trained are not among the rows summed")
+        vector = np.concatenate([table[rows].reshape(-1)] + [self.values[name].reshape(-1) for name in ORDER[1:]])
+        plan = self.plan
+        m = secagg.ring_bits(plan.bits, plan.clients)
+        levels = secagg.quantise(vector, plan.weight, plan.clip, plan.bits, self.rng)
+        reply.masked_count, reply.masked_bits = len(vector), m
+        self.rows_summed = len(rows)
+        return secagg.pack(self.sums[1].mask(levels, m), m)
+
+    def unmask(self, task, reply, index):
+        seeds, keys = self.sums[index].unmask(task.survivors)
+        x = self.plan.id + 1
+        reply.self_mask_shares.extend(self.pb.ShamirShare(peer=v, x=x, values=s) for v, s in seeds.items())
+        reply.masking_key_shares.extend(self.pb.ShamirShare(peer=v, x=x, values=s) for v, s in keys.items())
+        return b""
+
+    @staticmethod
+    def rows(task, item_rows):
+        """SecureTask.rows as a boolean per item row (rows past row_count: not set)."""
+        if task.row_count > item_rows:
+            raise secagg.SecAggAbort(f"a rows bitmap of {task.row_count} rows for a model of {item_rows}")
+        known = np.zeros(item_rows, dtype=bool)
+        known[:task.row_count] = secagg.bitmap_rows(task.rows, task.row_count)
+        return known
+
+
+def secure_step(stub, pb, reply, masked, chunk_bytes, metadata):
+    """SecureStep: the reply first, then the masked vector's bytes in chunks."""
+    parts = [pb.SecurePart(reply=reply)] + [pb.SecurePart(masked=masked[i:i + chunk_bytes])
+                                             for i in range(0, len(masked), chunk_bytes)]
+    stub.SecureStep(iter(parts), metadata=metadata)
 
 
 # ── The client's life (the protocol's "A client's life") ───────────────────────────────
@@ -315,6 +445,8 @@ def main():
 
     last_round = 0
     warned_negatives = False
+    chunk = limits.update_chunk_bytes or 8192
+    secure = None   # this client's part in the secure round it trained last (SecureRound)
     while True:
         task = stub.NextTask(pb.TaskRequest(last_round=last_round), metadata=metadata)
         try:
@@ -323,23 +455,43 @@ def main():
                     # Training without the noise asked for would break the federation's privacy promise.
                     raise SystemExit("the coordinator asks for example-level DP-SGD, which this client does not implement: "
                                      "use fedattn-client join, or a coordinator without --example-noise-multiplier/--example-target-epsilon")
-                if task.plan.HasField("secure"):
-                    # Uploading the update whole would show the coordinator what secure aggregation hides.
-                    raise SystemExit("the coordinator runs secure aggregation (SecAgg+), which this client does not implement: "
-                                     "use fedattn-client join, or a coordinator without --secure-aggregation")
                 if task.plan.negatives and not warned_negatives:
                     # Still a valid update (the click head's), but it does not train the ranking head.
                     log(f"note: the plan asks for {task.plan.negatives} sampled negatives per click; this client trains the click head "
                         "alone and sends the interaction head a zero delta")
                     warned_negatives = True
+                # With a secure plan the update is never uploaded: it enters the round's two
+                # secure sums (SecureStep ADVERTISE now, then the SECURE tasks).
+                plan = task.plan.secure if task.plan.HasField("secure") else None
+                secure = None
+                if plan is not None and secagg is None:
+                    raise SystemExit(f"the coordinator runs secure aggregation (SecAgg+), which needs python3's cryptography "
+                                     f"package ({SECAGG_MISSING}): pip install cryptography")
+                if plan is not None:
+                    advertise = pb.SecureReply(round=task.round, attempt=plan.attempt, phase=pb.ADVERTISE)
+                    problem = secure_plan_problem(plan)
+                    if problem:
+                        advertise.abort = f"the secure plan does not hold together: {problem}"
+                        secure_step(stub, pb, advertise, b"", chunk, metadata)
+                        log(f"round {task.round}: declined the secure round ({advertise.abort})")
+                        continue
                 global_w = model(task.model_version)
                 started = time.time()
                 delta, loss = train_round(global_w, train, task.plan)
+                if plan is not None:
+                    secure = SecureRound(pb, task.round, plan, delta)
+                    advertise.base_version, advertise.example_count = task.model_version, len(train)
+                    advertise.train_seconds = time.time() - started
+                    advertise.keys.extend(secure.public_keys())
+                    secure_step(stub, pb, advertise, b"", chunk, metadata)
+                    log(f"round {task.round}: trained (train loss {loss:.4f}); secure aggregation, attempt {plan.attempt}: "
+                        f"id {plan.id} of {plan.clients}, neighbours {sorted(plan.neighbours)}, threshold {plan.threshold}, "
+                        f"{len(secure.touched)} rows trained; keys advertised")
+                    continue
                 payload = encode_update(delta)
                 while not stub.ReserveUpload(pb.UploadReservation(round=task.round, base_version=task.model_version),
                                              metadata=metadata).granted:
                     time.sleep(0.01)
-                chunk = limits.update_chunk_bytes or 8192
                 header = pb.UpdateHeader(round=task.round, base_version=task.model_version, example_count=len(train),
                                          total_bytes=len(payload), train_seconds=time.time() - started)
                 parts = [pb.UpdateChunk(header=header)] + [pb.UpdateChunk(data=payload[i:i + chunk])
@@ -347,6 +499,34 @@ def main():
                 stub.UploadUpdate(iter(parts), metadata=metadata)
                 log(f"round {task.round}: sent {len(payload)} bytes (train loss {loss:.4f})")
                 last_round = task.round
+            elif task.kind == pb.Task.SECURE:
+                step = task.secure
+                phase = pb.SecurePhase.Name(step.phase)
+                reply = pb.SecureReply(round=step.round, attempt=step.attempt, phase=step.phase)
+                masked, started = b"", time.time()
+                if secure is None or (secure.round, secure.attempt) != (step.round, step.attempt):
+                    # It reconnected, restarted or never trained this attempt: it cannot answer.
+                    reply.abort = f"no secure state for round {step.round}, attempt {step.attempt}"
+                else:
+                    try:
+                        masked = secure.answer(step, reply)
+                    except secagg.SecAggAbort as why:
+                        reply = pb.SecureReply(round=step.round, attempt=step.attempt, phase=step.phase, abort=str(why))
+                        masked, secure = b"", None
+                secure_step(stub, pb, reply, masked, chunk, metadata)
+                if reply.abort:
+                    log(f"round {step.round}: {phase} aborted: {reply.abort}")
+                    continue
+                detail = ""
+                if masked:
+                    detail = f": {reply.masked_count} values at {reply.masked_bits} bits, {len(masked)} bytes"
+                elif reply.self_mask_shares or reply.masking_key_shares:
+                    detail = (f": {len(reply.self_mask_shares)} self-mask and {len(reply.masking_key_shares)} "
+                              f"masking-key shares revealed of {len(step.survivors)} survivors")
+                log(f"round {step.round}: {phase} answered in {time.time() - started:.2f} s{detail}")
+                if step.phase == pb.UNMASK_VALUES:
+                    log(f"round {step.round}: secure round done (values over {secure.rows_summed} rows)")
+                    last_round = step.round
             elif task.kind == pb.Task.EVALUATE:
                 n, loss_sum, positives, negatives = evaluate(model(task.model_version), test)
                 stub.ReportEvaluation(pb.EvaluationReport(
