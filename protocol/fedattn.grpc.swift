@@ -147,32 +147,39 @@
 // learns the round's sum of the clients' quantised updates, and which item rows some client
 // trained for the first time, never one client's update or rows. The update is NOT uploaded.
 // Two secure sums share the round: sum 0 of row indicators (new rows), sum 1 of weighted
-// values. Each sum has its own keys and secrets: a client keeps one state per sum, and fresh
-// ones for every TRAIN. Masks are added on u32, mod 2^32; a masked vector is then reduced
-// mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, m below for sum 1).
+// values. Each sum has its own keys and secrets (its session s, key pairs, seed b and
+// shares; a sum's shares travel under that sum's encryption keys and s): a client keeps one
+// state per sum, and fresh ones for every TRAIN. Masks are added on u32, mod 2^32; a masked
+// vector is then reduced mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, m below
+// for sum 1).
 //   Session: s = SecurePlan.session << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
 //   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
+//   Below, u is this client and v one of its neighbours (SecurePlan.neighbours; the graph is
+//   undirected: u is among v's neighbours too, so shares and masks go both ways).
 //   Keys: per sum, two X25519 key pairs (encryption, masking), all four distinct, and a
 //   32-byte random self-mask seed b. Pairwise keys are HKDF-SHA256 (salt
 //   "fedattn-secagg-share" for encryption, "fedattn-secagg-mask" for masks, info ctx(s, a, b),
 //   32 bytes) of the X25519 secret (a small-order public key, whose secret is zero, is refused).
 //   PRG(key, n): the ciphertext of 4n zero bytes under ChaCha20-Poly1305 (RFC 8439: block
-//   counter from 1) with `key` and a 12-byte zero nonce, read as n u32 little-endian. The
-//   self mask's key is b itself. Each key serves one vector only.
+//   counter from 1) with `key` and a 12-byte zero nonce, without its tag (so the ChaCha20
+//   keystream from block 1), read as n u32 little-endian. The self mask's key is b itself.
+//   Each key serves one vector only.
 //   Shamir: a 32-byte secret is cut into five chunks of 7 bytes (the last 4; little-endian
 //   integers below 2^56), each the constant term of a random polynomial of degree t - 1
 //   over GF(2^61 - 1); client j holds the values at x = j + 1.
 //   1. TRAIN: train as the plan says, then SecureStep(ADVERTISE) with base_version,
 //      example_count, train_seconds and `keys`: two PublicKeys (sum 0, sum 1) of its own id.
-//   2. SECURE SHARE_KEYS (peer_keys: per sum, the neighbours' keys that advertised, t or
-//      more needed): per sum, for each such neighbour v (ascending), split b and the masking
-//      private key (raw 32 bytes) with threshold t among exactly those neighbours; encrypt the
-//      80 bytes (the five u64 LE values of b's share, then of the key's share) with
-//      ChaCha20-Poly1305 under the encryption key agreed with v, a random 12-byte nonce, and
-//      additional data ctx(s, u, v) | u (u32 LE); send one EncryptedShare per such neighbour
-//      (ciphertext = nonce | 80 bytes | 16-byte tag).
-//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it, t or more needed; keep
-//      sum 1's; rows: the rows some client trained in earlier rounds): decrypt them; the
+//   2. SECURE SHARE_KEYS (peer_keys: per sum, the keys of its neighbours that advertised,
+//      never its own; t or more needed in each): per sum, for each such neighbour v
+//      (ascending), split b and the masking private key (raw 32 bytes) with threshold t
+//      among exactly those neighbours; encrypt the 80 bytes (the five u64 LE values of b's
+//      share, then of the key's share) with ChaCha20-Poly1305 under the encryption key agreed
+//      with v, a random 12-byte nonce, and additional data ctx(s, u, v) | u (u32 LE); send
+//      one EncryptedShare per such neighbour (ciphertext = nonce | 80 bytes | 16-byte tag).
+//      Decrypting v's share to u, the additional data is ctx(s, v, u) | v: the sender's id.
+//   3. SECURE MASK_INDICATORS (shares: per sum, those addressed to it, t or more needed in
+//      each; keep sum 1's for step 5; rows: the rows some client trained in earlier rounds,
+//      a bitmap over all V item rows, row_count = V, in round 1 too): decrypt them; the
 //      input x has one element per item row: a uniformly random value in 1..65535 for each
 //      row its update touches that is not in `rows`, 0 elsewhere. Its update here is its
 //      payload as it would upload it (see "Payloads"; the reference's: float16, the item
@@ -180,12 +187,16 @@
 //      payload lists for item_embedding (or, sent whole, its rows with a non-zero value).
 //      Send y = x + PRG(b) + sum over the neighbours v whose shares it received of
 //      (u < v ? +1 : -1) PRG(mask key agreed with v), mod 2^16 (masked_bits 16). The sum of
-//      the x's, non-zero where some client has a new row, says nothing of how many or whose.
+//      the x's says nothing of how many clients marked a row or whose; it is non-zero where
+//      some client has a new row, except where two or more marks add up to 0 mod 2^16 (about
+//      one such row in 65,535 marked by several): that row then gets no values this round
+//      and is new again in the next.
 //   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds):
 //      refuse (abort) unless it is among them, there are 3 or more, t or more, and every
-//      surviving neighbour shared with it; then, at most once for this sum, for each
-//      neighbour v that shared with it reveal the share of v's b if v survived, else the
-//      share of v's masking key; never both for one neighbour.
+//      surviving neighbour shared with it; then, at most once for this sum (a second
+//      UNMASK task of the sum is answered with abort), for each neighbour v that shared
+//      with it reveal the share of v's b if v survived, else the share of v's masking key;
+//      never both for one neighbour.
 //   5. SECURE MASK_VALUES (rows: the rows known so far and this round's new ones): the input
 //      is, over those rows ascending, its update's values there (the decoded payload's, as
 //      in 3; 0 for rows it did not touch), then every other tensor in order, all times
