@@ -27,6 +27,7 @@ public struct DPFedAvg: Strategy {
     public private(set) var clipNorm: Double
     /// z: the noise multiplier of the whole mechanism, which the accountant composes.
     public let noiseMultiplier: Double
+    /// Adaptive clipping's settings, when the clip norm follows a quantile of the norms.
     public let adaptive: AdaptiveClipping?
     /// The strategy the noised mean is handed to; it must not read individual updates (it
     /// gets one).
@@ -93,8 +94,9 @@ public struct DPFedAvg: Strategy {
             // Held at float32 precision, the state's: a resumed run goes on from the same value.
             clipNorm = Double(Float(adaptive.next(clipNorm: clipNorm, unclippedShare: share)))
         }
-        // The noised mean is the round's one update, of weight 1 (its mean is itself).
-        var noised = UpdateAccumulator(layout: round.layout, tables: round.tables, weighting: .examples)
+        // The noised mean is the round's one update, of weight 1 (its mean is itself), summed
+        // whole: every row moved, so the step is dense and clients download the whole model.
+        var noised = UpdateAccumulator(layout: round.layout, weighting: .examples)
         noised.add(ClientUpdate(client: "noised mean of \(round.updates.count)", exampleCount: 1, delta: SparseWeights(sum, sparseTensors: [])))
         return inner.aggregate(noised, into: &global)
     }

@@ -43,7 +43,8 @@ public struct ServerOptimizer: Sendable, Equatable {
     public var adaptiveClipping: AdaptiveClipping? = nil
     /// Client-level DP around `rule` (`DPFedAvg(wrapping:)`): fedavg, fedavgm, fedadam,
     /// fedyogi or fedadagrad take the noised mean of the clipped updates. `dp-fedavg` is
-    /// fedavg with it on.
+    /// fedavg with it on. Another rule with it on is a precondition failure in `makeStrategy`:
+    /// check `clientLevelDPWraps` first (the command line refuses it with a message).
     public var clientLevelDP = false
 
     /// Whether the server adds client-level DP (`dp-fedavg`, or `clientLevelDP` around another

@@ -4,7 +4,7 @@ import FedAttnFederation
 /// silo's client with its coordinator reads the release and the wire protocol each speaks.
 public enum BuildVersion {
     /// This build's release. Raised at each release; the wire protocol has a number of its own.
-    public static let release = "0.2.0"
+    public static let release = "0.2.1"
 
     /// The wire protocol versions this build's coordinator admits clients of, newest first
     /// (`Coordinator.protocolVersions`: 10, and 9, whose clients share no popularity counts).
@@ -15,7 +15,7 @@ public enum BuildVersion {
     public static let clientProtocols: [UInt32] = [Coordinator.protocolVersion, Coordinator.olderClientProtocol]
 
     /// What `executable --version` prints, with the versions it speaks: e.g.
-    /// `fedattn-coordinator 0.2.0 (wire protocol 10, 9)`, `fedattn-client 0.2.0 (wire protocol 10)`.
+    /// `fedattn-coordinator 0.2.1 (wire protocol 10, 9)`, `fedattn-client 0.2.1 (wire protocol 10, 9)`.
     public static func line(_ executable: String, protocols: [UInt32] = BuildVersion.protocols) -> String {
         let spoken = protocols.map { "\($0)" }.joined(separator: ", ")
         return "\(executable) \(release) (wire protocol \(spoken))"

@@ -259,9 +259,8 @@ public actor Coordinator {
 
     /// Folds in an update that `checkUpdateWanted` admitted (the gRPC transport admits it as its
     /// header arrives, before a byte of payload is held). The payload is decoded and checked off
-    /// the actor (many at once, by `Admission`); the fold then takes it only if its round has
-    /// not closed or been retried meanwhile (`.stale` otherwise): the decision stands or lapses,
-    /// it is not taken again.
+    /// the actor (many at once, by `Admission`); the fold then takes it only if the round still
+    /// wants it from that client (it may have closed while the payload decoded: `.stale`).
     public nonisolated func submitAdmittedUpdate(
         client: String, round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data
     ) async throws(CoordinatorError) {

@@ -111,8 +111,9 @@ public struct RoundRecord: Sendable, Equatable {
     public let evaluatedClients: Int
     public let bytesUpPerClient: Int
     public let bytesDownPerClient: Int
-    /// Wall seconds from the start of the round's first attempt (retries included) to its
-    /// evaluations pooled.
+    /// Wall seconds from the start of the round's first attempt (retries and waiting for
+    /// clients between them included) to its evaluations pooled. The bytes, examples and
+    /// training seconds are the last attempt's, whose updates were aggregated.
     public let seconds: Double
     public let trainSecondsMax: Double
     /// Why earlier attempts at this round were retried, if any were.

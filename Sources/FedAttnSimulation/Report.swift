@@ -33,7 +33,8 @@ public struct RoundReport: Sendable, Encodable {
     public let bytesUpPerClient: Int
     public let bytesDownPerClient: Int
     public let seconds: Double
-    /// The slowest client's local training: the rest of `seconds` is overhead.
+    /// The slowest client's local training in the round's last attempt; `seconds` spans every
+    /// attempt of the round.
     public let trainSecondsMax: Double
     /// A trimmed mean of the silos' validation AUCs (nil without any validation split).
     public let validationAUC: Double?

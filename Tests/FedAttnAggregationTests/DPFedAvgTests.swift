@@ -29,6 +29,25 @@ struct DPFedAvgTests {
         #expect(model.values[0] == 0 && model.values[1] == 0)  // the padding row stays zero
     }
 
+    /// The step is dense (every row moved by the noise) and exactly what was added, so that a
+    /// client downloads the whole model; the padding row stays out of it.
+    @Test func theStepIsDenseAndExactlyWhatWasAdded() throws {
+        var strategy = DPFedAvg(clipNorm: 1, noiseMultiplier: 1)
+        var model = Weights(zerosLike: Self.layout)
+        model.values[4] = 2
+        let before = model
+        let step = try #require(strategy.aggregate(Self.round([[Float](repeating: 0, count: Self.layout.count)]), into: &model))
+        guard case .added(let added) = step else {
+            Issue.record("not an added step")
+            return
+        }
+        #expect(added.tensors[0].rows == nil && added.tensors[0].values.count == 6)
+        #expect(added.tensors[0].values[0] == 0 && added.tensors[0].values[1] == 0)
+        var rebuilt = before
+        added.add(to: &rebuilt)
+        #expect(rebuilt == model)
+    }
+
     @Test func theNoiseHasStandardDeviationNoiseMultiplierTimesClipNormOverTheUpdates() throws {
         let zero = [Float](repeating: 0, count: Self.layout.count)
         var strategy = DPFedAvg(clipNorm: 2, noiseMultiplier: 1.5)

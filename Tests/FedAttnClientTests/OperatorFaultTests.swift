@@ -80,7 +80,7 @@ struct OperatorFaultTests {
         #expect(
             wrapped.status != 0
                 && wrapped.standardError.contains(
-                    "--client-dp (client_dp) wraps --strategy fedavg, fedavgm, fedadam, fedyogi or fedadagrad, not krum"),
+                    "--client-dp (client_dp) wraps --strategy fedavg, fedprox, fedavgm, fedadam, fedyogi or fedadagrad, not krum"),
             "\(wrapped.standardError)")
         let file = try Fixtures.writeTemporaryFile("federation.json", #"{"strategy": "fedyogi", "server_tau": -1}"#)
         let tau = try ProcessRunner.run(Self.coordinator, ["simulate", "--config", file])

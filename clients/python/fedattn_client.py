@@ -20,6 +20,7 @@ import os
 import struct
 import sys
 import tempfile
+import threading
 import time
 
 import grpc
@@ -404,6 +405,9 @@ def main():
     parser.add_argument("--insecure", action="store_true", help="plaintext on loopback; needs --name")
     parser.add_argument("--name")
     parser.add_argument("--data", required=True, help="the silo's CSV: user_id,item_id,timestamp,label[,strategy]")
+    parser.add_argument("--freeze-after", metavar="PHASE",
+                        help="for tests of dropout: after answering this secure phase (e.g. MASK_INDICATORS), "
+                             "stop doing anything, as a frozen process would, until killed")
     args = parser.parse_args()
     pb, rpc = load_stubs()
 
@@ -524,6 +528,9 @@ def main():
                     detail = (f": {len(reply.self_mask_shares)} self-mask and {len(reply.masking_key_shares)} "
                               f"masking-key shares revealed of {len(step.survivors)} survivors")
                 log(f"round {step.round}: {phase} answered in {time.time() - started:.2f} s{detail}")
+                if args.freeze_after == phase:
+                    log(f"round {step.round}: frozen after {phase} (--freeze-after), until killed")
+                    threading.Event().wait()
                 if step.phase == pb.UNMASK_VALUES:
                     log(f"round {step.round}: secure round done (values over {secure.rows_summed} rows)")
                     last_round = step.round

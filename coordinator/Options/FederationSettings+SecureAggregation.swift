@@ -27,9 +27,14 @@ extension FederationSettings {
         // These rules read each update (a median, a pairwise distance, a per-update clip): the
         // coordinator never sees one under secure aggregation.
         let individual: Set<ServerOptimizer.Rule> = [.median, .trimmedMean, .krum, .normBounded, .dpFedAvg]
-        guard !individual.contains(coordinator.server.rule), !coordinator.server.clientLevelDP else {
+        guard !coordinator.server.clientLevelDP || coordinator.server.rule == .dpFedAvg else {
             throw ValidationError(
-                "--strategy \(coordinator.server.rule.rawValue)\(coordinator.server.clientLevelDP ? " with --client-dp" : "") reads each silo's update, which secure aggregation hides from the coordinator: "
+                "--client-dp clips each silo's update, which secure aggregation hides from the coordinator: drop --client-dp "
+                    + "(for privacy against what the model reveals, add example-level DP-SGD)")
+        }
+        guard !individual.contains(coordinator.server.rule) else {
+            throw ValidationError(
+                "--strategy \(coordinator.server.rule.rawValue) reads each silo's update, which secure aggregation hides from the coordinator: "
                     + "use fednova, fedprox, fedavg, fedavgm, fedadam, fedyogi or fedadagrad (for privacy against what the model reveals, add example-level DP-SGD)"
             )
         }

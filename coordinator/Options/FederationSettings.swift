@@ -251,9 +251,9 @@ struct FederationSettings: ParsableArguments {
         server.noiseMultiplier = noiseMultiplier ?? file.noiseMultiplier ?? d.server.noiseMultiplier
         server.dpDelta = dpDelta ?? file.dpDelta ?? d.server.dpDelta
         server.clientLevelDP = clientDp || file.clientDp == true
-        if server.clientLevelDP, rule != .dpFedAvg, isFedProx || !ServerOptimizer.clientLevelDPWraps.contains(rule) {
+        if server.clientLevelDP, rule != .dpFedAvg, !ServerOptimizer.clientLevelDPWraps.contains(rule) {
             throw ValidationError(
-                "--client-dp (client_dp) wraps --strategy fedavg, fedavgm, fedadam, fedyogi or fedadagrad, not \(strategyName): "
+                "--client-dp (client_dp) wraps --strategy fedavg, fedprox, fedavgm, fedadam, fedyogi or fedadagrad, not \(strategyName): "
                     + "a robust rule reads each update and FedNova weighs by local steps, where client-level DP hands the rule one noised mean"
                     + (config.map { " (flags or \($0))" } ?? ""))
         }
