@@ -48,6 +48,8 @@ public struct RoundStateMachine: Sendable {
     private var lastScores: [String: RoundEvaluations.Scores] = [:]
     /// What the rounds have spent of the silos' privacy (both kinds).
     private var book: PrivacyBook
+    /// Example-level DP-SGD, or none: what the machine asks instead of testing the setting.
+    private let examplePrivacy: any ExamplePrivacyPolicy
 
     struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
@@ -121,6 +123,7 @@ public struct RoundStateMachine: Sendable {
         privacyCharges: [PrivacyCharge] = []
     ) {
         book = PrivacyBook(charges: privacyCharges, history: history)
+        examplePrivacy = config.examplePrivacy.map { DPSGDPolicy(privacy: $0) } ?? NoExamplePrivacy()
         self.config = config
         self.version = version
         self.completedRounds = completedRounds
@@ -177,12 +180,8 @@ public struct RoundStateMachine: Sendable {
         case .done: return .done(keptVersion: nil)  // the coordinator names the kept model
         case .training(let t):
             guard t.selected.contains(client), !t.received.contains(client), let member = members[client] else { return .wait(retryAfter: .zero) }
-            var plan = config.plan
+            guard var plan = examplePrivacy.plan(config.plan, noise: member.exampleNoise) else { return .wait(retryAfter: .zero) }
             plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(member.order)
-            if let privacy = config.examplePrivacy {
-                guard let sigma = member.exampleNoise else { return .wait(retryAfter: .zero) }
-                plan.privacy = privacy.trainingConfig(noiseMultiplier: sigma)
-            }
             if let secure = t.secure, let settings = config.secureAggregation, let id = secure.ids[client] {
                 plan.secure = SecurePlan(
                     id: id, attempt: secure.attempt, session: secure.session, clients: secure.ids.count,
@@ -280,40 +279,30 @@ public struct RoundStateMachine: Sendable {
         generation += 1
     }
 
-    /// Records the training examples `client` declared, and with example-level DP the noise
-    /// multiplier they call for.
+    /// Records the training examples `client` declared, and the noise multiplier they call for
+    /// (example-level DP; nil without it), warning once when none keeps its target.
     private mutating func declare(_ client: String, _ examples: Int, _ actions: inout [RoundAction]) {
-        let changed = members[client]!.trainExamples != examples || (config.examplePrivacy != nil && members[client]!.exampleNoise == nil)
+        let changed = members[client]!.trainExamples != examples || members[client]!.exampleNoise == nil
         members[client]!.trainExamples = examples
-        guard let privacy = config.examplePrivacy, changed else { return }
-        // Under example-level DP an undeclared size (which would read as the largest allowed,
-        // and so the least noise) trains nothing: every real client declares it at Join.
-        let declared = examples != config.maxTrainExamples
-        let sigma = declared ? privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds) : nil
-        members[client]!.exampleNoise = sigma
-        if sigma == nil {
-            actions.append(
-                .log(
-                    .warning,
-                    "\(client): with \(examples) training examples no noise multiplier keeps \(config.rounds) rounds within the target epsilon; it will not be asked to train"
-                ))
-        }
+        guard changed else { return }
+        let (noise, warning) = examplePrivacy.noise(
+            examples: examples, declared: examples != config.maxTrainExamples, client: client, config: config)
+        members[client]!.exampleNoise = noise
+        if let warning { actions.append(.log(.warning, warning)) }
     }
 
     /// What asking `client` to train attempt `attempt` of round `round` charges it (nil without
     /// example-level DP or without a noise multiplier for it).
     private func charge(_ client: String, round: Int, attempt: Int) -> PrivacyCharge? {
-        guard let privacy = config.examplePrivacy, let member = members[client], let sigma = member.exampleNoise else { return nil }
-        return PrivacyBook.charge(
-            client, examples: member.trainExamples, noiseMultiplier: sigma, round: round, attempt: attempt, privacy: privacy, config: config)
+        guard let member = members[client] else { return nil }
+        return examplePrivacy.charge(
+            client, examples: member.trainExamples, noise: member.exampleNoise, round: round, attempt: attempt, config: config)
     }
 
     /// Whether `client` may be asked to train: always without example-level DP; with it, when
     /// it has a noise multiplier and one more round stays within its budget.
     private func mayTrain(_ client: String, round: Int) -> Bool {
-        guard let privacy = config.examplePrivacy else { return true }
-        guard let next = charge(client, round: round, attempt: retries.count + 1) else { return false }
-        return book.withinBudget(next, privacy: privacy)
+        examplePrivacy.mayTrain(next: charge(client, round: round, attempt: retries.count + 1), book: book)
     }
 
     /// With example-level DP: the noise multiplier `client` trains with (nil: none reaches
@@ -570,7 +559,7 @@ public struct RoundStateMachine: Sendable {
                 recorded.dpSamplingRate = q
                 recorded.epsilon = book.clientEpsilon(config)
             }
-            if let privacy = config.examplePrivacy { recorded.exampleEpsilon = book.largestExampleEpsilon(privacy: privacy) }
+            recorded.exampleEpsilon = examplePrivacy.largestEpsilon(book)
             actions.append(.record(recorded))
             if selection.observe(recorded) { actions.append(.keepBest(round: o.round)) }
             completedRounds = o.round
@@ -680,16 +669,9 @@ public struct RoundStateMachine: Sendable {
     /// are fewer than `minClients`. Spent silos count whether connected or not: a federation
     /// whose silos all left spent would otherwise wait for them forever.
     private func budgetStop(before round: Int, eligible: [String]) -> String? {
-        guard let privacy = config.examplePrivacy else { return nil }
-        let noised = members.filter { $0.value.exampleNoise != nil }
-        let spent = noised.keys.filter { !mayTrain($0, round: round) }
-        let away = noised.filter { $0.value.connection == nil }.keys.filter { mayTrain($0, round: round) }
-        let able = eligible.count + away.count
-        guard able < config.minClients, !spent.isEmpty else { return nil }
-        let connectedSpent = spent.filter { members[$0]?.connection != nil }.count
-        return "stopping before round \(round): only \(able) of \(noised.count) silos can train another round within the example-level "
-            + "privacy budget (epsilon \(privacy.budget ?? 0); spent: \(Self.names(Set(spent))), \(connectedSpent) of them connected), "
-            + "\(config.minClients) needed; round \(round) is not started and no silo is charged for it"
+        examplePrivacy.budgetStop(before: round, members: members, eligible: eligible, minClients: config.minClients) {
+            mayTrain($0, round: round)
+        }
     }
 
     private mutating func startEvaluating(_ outcome: RoundOutcome, _ now: Duration) {
