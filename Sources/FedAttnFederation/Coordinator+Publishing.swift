@@ -24,19 +24,14 @@ extension Coordinator {
     /// Aggregates on the actor (in-memory arithmetic, the running sum freed at once), then
     /// encodes and stores off it; the machine hears how it went.
     func aggregate(_ outcome: RoundOutcome) {
-        if config.secureAggregation != nil {
-            // The round's only "update" is the unmasked sum: the mean step, weighted as all its clients.
-            do {
-                guard var round = secure.take() else { throw SecAggError.protocolViolation("no secure round under way") }
-                let step = try round.step()
-                accumulator?.add(
-                    ClientUpdate(client: "secure sum of \(outcome.participants.count)", exampleCount: max(outcome.examples, 1), delta: step))
-            } catch {
-                try? handle(.aggregationFailed(round: outcome.round, reason: "unmasking the values' sum: \(error)"))
-                return
-            }
+        let taken: UpdateAccumulator?
+        do {
+            taken = try sum.take(outcome)
+        } catch {
+            try? handle(.aggregationFailed(round: outcome.round, reason: "unmasking the values' sum: \(error)"))
+            return
         }
-        guard let round = accumulator.take() else {
+        guard let round = taken else {
             try? handle(.aggregationFailed(round: outcome.round, reason: "aggregation published nothing"))
             return
         }
@@ -71,8 +66,7 @@ extension Coordinator {
     /// Makes `global`, just changed by `step`, the staged next version (or fails the round
     /// when the strategy published nothing).
     func stage(_ outcome: RoundOutcome, _ step: ModelStep?, updates: Int) {
-        if step == nil, config.secureAggregation != nil {
-            // Not retried: a second sum of the same updates over other silos would tell their difference.
+        if step == nil, !sum.retriesWhenNothingPublished {
             logger.error("round \(outcome.round): \(strategy.name) published nothing from the secure sum; the model stays as it was this round")
             try? handle(.published(round: outcome.round, version: served.current.version))
             return
@@ -166,13 +160,5 @@ extension Coordinator {
                 self.flushJournal()
             }
         }
-    }
-}
-
-extension Optional {
-    /// The value, leaving nil behind (so the caller holds its only reference).
-    fileprivate mutating func take() -> Wrapped? {
-        defer { self = nil }
-        return self
     }
 }

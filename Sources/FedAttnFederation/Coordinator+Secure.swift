@@ -9,18 +9,13 @@ extension Coordinator {
     /// checked before a byte of it is read; nil for a phase without one.
     public func expectedMasked(client: String, round: Int, attempt: Int, phase: SecurePhase) throws(CoordinatorError) -> (count: Int, bits: Int)? {
         try machine.checkSecureWanted(client: client, round: round, attempt: attempt, phase: phase)
-        guard let secure, secure.plan.round == round, secure.plan.attempt == attempt else {
-            throw .staleUpdate("\(phase) from '\(client)' for round \(round) attempt \(attempt): not the secure round under way")
-        }
-        return secure.expectedMasked(phase)
+        return try sum.secureRound(round: round, attempt: attempt, phase: phase, client: client).expectedMasked(phase)
     }
 
     /// Keeps the rows trained so far (grown by a round's new ones), in the state folder too:
     /// a coordinator restarted with fewer would have silos announce rows again, over another
     /// set of silos, and the two announcements would tell apart the silos between them.
-    func learnRows(_ known: RowSet, round: Int) {
-        let new = known.count - knownRows.count
-        knownRows = known
+    func learnRows(_ known: RowSet, new: Int, round: Int) {
         logger.info("round \(round): \(new) item rows trained for the first time; \(known.count) so far")
         guard new > 0 else { return }
         write(.knownRows(known.data, round: round))
@@ -31,9 +26,7 @@ extension Coordinator {
     /// kept for the phase's step. `bytes`: its size on the wire.
     public func submitSecure(client: String, reply: SecureReply, bytes: Int) throws(CoordinatorError) {
         try machine.checkSecureWanted(client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase)
-        guard let secure, secure.plan.round == reply.round, secure.plan.attempt == reply.attempt else {
-            throw .staleUpdate("\(reply.phase) from '\(client)' for round \(reply.round) attempt \(reply.attempt): not the secure round under way")
-        }
+        let secure = try sum.secureRound(round: reply.round, attempt: reply.attempt, phase: reply.phase, client: client)
         var reply = reply
         if let u = reply.unmasking, let id = secure.plan.ids[client] {
             // The wire does not name the sender's id in the round: the caller's identity does.

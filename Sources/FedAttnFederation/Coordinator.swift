@@ -38,13 +38,9 @@ public actor Coordinator {
     var served: ServedVersions
     /// Each client's download under way: its pieces come from one payload.
     var downloads = Downloads()
-    var accumulator: UpdateAccumulator?
-    /// The secure round under way (secure aggregation): keys, shares and masked inputs, in
-    /// memory only, dropped once its step is taken.
-    var secure: SecureRound?
-    /// With secure aggregation: the item rows some silo has trained so far (only ever grows;
-    /// kept in the state folder), so that a round announces only rows new to everyone.
-    var knownRows: RowSet
+    /// How updates reach the round's sum: uploaded whole (`PlainSum`) or through the secure
+    /// phases (`SecureSum`); it holds the running sum.
+    var sum: any RoundSum
     /// A new model whose storing failed, kept so it is stored again rather than retrained.
     var staged: Staged?
     var records: [RoundRecord] = []
@@ -103,11 +99,11 @@ public actor Coordinator {
         let (model, strategy) = (resumed.model, resumed.strategy)
         self.strategy = strategy
         records = resumed.records
-        knownRows = resumed.knownRows
+        sum = config.secureAggregation.map { SecureSum(settings: $0, known: resumed.knownRows) } ?? PlainSum()
         popularity = PopularityPool(policy: PopularityPolicy(config), stored: resumed.popularity, minimumSilos: config.popularityMinimumSilos)
         strategyName =
             strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
-            + (config.secureAggregation != nil ? " + secure aggregation (SecAgg+)" : "")
+            + sum.label
         global = model
         digest = ModelDigest(model.parameters)
         served = ServedVersions(version: digest.version, folder: payloadFolder)
@@ -230,8 +226,8 @@ public actor Coordinator {
             let seen = changes.generation
             let task = machine.task(for: client)
             if case .secure(let step) = task {
-                guard let secure else { return .wait(retryAfter: .milliseconds(20)) }
-                return .secure(secure.fill(step, for: client))
+                guard let filled = sum.secureTask(step, for: client) else { return .wait(retryAfter: .milliseconds(20)) }
+                return .secure(filled)
             }
             if case .done = task { return .done(keptVersion: keptVersion) }
             if case .evaluate(let round, let version, _) = task {
@@ -304,9 +300,7 @@ public actor Coordinator {
     /// `.update` event, folded in if the machine accepts it.
     func handle(_ event: RoundEvent, folding update: ClientUpdate? = nil, secureReply: SecureReply? = nil) throws(CoordinatorError) {
         let generation = machine.generation
-        // A secure round's ids, graph and session come from here: the machine draws no randomness.
-        // (Not for a model piece served: that starts no round, and runs for every piece.)
-        if config.secureAggregation != nil, !event.isDownload { machine.entropy = UInt64.random(in: .min ... .max) }
+        if let entropy = sum.entropy(before: event) { machine.entropy = entropy }
         let actions = try machine.handle(event, at: now)
         for action in actions { perform(action, update, secureReply) }
         if machine.generation != generation {
@@ -320,22 +314,17 @@ public actor Coordinator {
         switch action {
         case .log(let level, let line): logger.log(level: level, "\(line)")
         case .beginTraining(let round, let selected, let attempt):
-            accumulator = UpdateAccumulator(
-                layout: global.parameters.layout, tables: [AttentionModel.TensorName.items], keepingUpdates: strategy.needsUpdates,
-                weighting: config.server.weighting)
+            sum.begin(layout: global.parameters.layout, keepingUpdates: strategy.needsUpdates, weighting: config.server.weighting)
             metrics.selected.record(selected.count)
             metrics.round.record(round)
             if attempt > 1 { metrics.retries.increment() }
         case .chargePrivacy(let charges): write(.privacyCharges(charges))
         case .fold:
-            // In place: the actor holds the running sum's only reference (no 4-byte-a-parameter copy).
-            if let update { accumulator?.add(update) }
-        case .secureBegin(let plan):
-            guard let settings = config.secureAggregation else { return }
-            secure = SecureRound(plan: plan, layout: global.parameters.layout, settings: settings, known: knownRows)
+            if let update { sum.fold(update) }
+        case .secureBegin(let plan): sum.beginSecure(plan, layout: global.parameters.layout)
         case .secureFold(let client):
             do {
-                if let secureReply { try secure?.fold(secureReply, from: client) }
+                if let secureReply { try sum.foldSecure(secureReply, from: client) }
             } catch {
                 // Checked before the machine took it: a fault here is the coordinator's own.
                 logger.error(
@@ -343,10 +332,8 @@ public actor Coordinator {
             }
         case .secureClose(let round, let phase, _):
             do {
-                try secure?.close(phase)
-                if phase == .unmaskIndicators, let known = secure?.known { learnRows(known, round: round) }
+                if let learnt = try sum.closeSecure(phase) { learnRows(learnt.known, new: learnt.new, round: round) }
             } catch {
-                secure = nil
                 try? handle(.secureFailed(round: round, reason: "\(phase): \(error)"))
             }
         case .aggregate(let outcome): aggregate(outcome)
