@@ -87,7 +87,7 @@ extension RoundStateMachine {
             return
         }
         // Each phase waits for those that answered the one before (unmasking: those whose masked input is in).
-        let deadline = now + (config.secureAggregation?.phaseTimeout ?? config.roundTimeout)
+        let deadline = now + collection.phaseTimeout(roundTimeout: config.roundTimeout)
         phase = .securing(Securing(training: training, plan: plan, phase: next, expected: answered, deadline: deadline))
         actions.append(.secureClose(round: training.round, phase: closed, answered: answered))
     }

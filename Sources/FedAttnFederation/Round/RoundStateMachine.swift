@@ -50,6 +50,9 @@ public struct RoundStateMachine: Sendable {
     private var book: PrivacyBook
     /// Example-level DP-SGD, or none: what the machine asks instead of testing the setting.
     private let examplePrivacy: any ExamplePrivacyPolicy
+    /// Updates uploaded whole, or through the secure phases: what the machine asks instead of
+    /// testing the setting.
+    let collection: any RoundCollection
 
     struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
@@ -124,6 +127,7 @@ public struct RoundStateMachine: Sendable {
     ) {
         book = PrivacyBook(charges: privacyCharges, history: history)
         examplePrivacy = config.examplePrivacy.map { DPSGDPolicy(privacy: $0) } ?? NoExamplePrivacy()
+        collection = config.secureAggregation.map { SecureUpdates(settings: $0) } ?? UploadedUpdates()
         self.config = config
         self.version = version
         self.completedRounds = completedRounds
@@ -182,12 +186,7 @@ public struct RoundStateMachine: Sendable {
             guard t.selected.contains(client), !t.received.contains(client), let member = members[client] else { return .wait(retryAfter: .zero) }
             guard var plan = examplePrivacy.plan(config.plan, noise: member.exampleNoise) else { return .wait(retryAfter: .zero) }
             plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(member.order)
-            if let secure = t.secure, let settings = config.secureAggregation, let id = secure.ids[client] {
-                plan.secure = SecurePlan(
-                    id: id, attempt: secure.attempt, session: secure.session, clients: secure.ids.count,
-                    neighbours: secure.graph.neighbours[id] ?? [],
-                    threshold: secure.threshold, weight: secure.weights[client] ?? 0, clip: settings.clip, bits: settings.bits)
-            }
+            plan.secure = collection.taskPlan(for: client, in: t.secure)
             return .train(round: t.round, modelVersion: version, plan: plan)
         case .securing(let s):
             guard s.expected.contains(client), !s.received.contains(client) else { return .wait(retryAfter: .zero) }
@@ -202,11 +201,7 @@ public struct RoundStateMachine: Sendable {
     /// a second one from the same client.
     public func checkUpdateWanted(client: String, round: Int, baseVersion: String) throws(CoordinatorError) {
         guard members[client] != nil else { throw .notJoined(client) }
-        guard config.secureAggregation == nil else {
-            throw .invalidRequest(
-                "update from '\(client)': this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole"
-            )
-        }
+        if let refusal = collection.refuseUpload(from: client) { throw refusal }
         guard case .training(let t) = phase else {
             throw .staleUpdate("update from '\(client)' for round \(round): no round is collecting updates now")
         }
@@ -362,9 +357,7 @@ public struct RoundStateMachine: Sendable {
     /// Refuses a secure answer that is not the one the round waits for from `client` now.
     public func checkSecureWanted(client: String, round: Int, attempt: Int, phase secure: SecurePhase) throws(CoordinatorError) {
         guard members[client] != nil else { throw .notJoined(client) }
-        guard config.secureAggregation != nil else {
-            throw .invalidRequest("secure step from '\(client)': this federation does not run secure aggregation")
-        }
+        if let refusal = collection.refuseSecure(from: client) { throw refusal }
         switch phase {
         case .training(let t) where secure == .advertise:
             guard let plan = t.secure, t.round == round, plan.attempt == attempt else {
@@ -623,32 +616,15 @@ public struct RoundStateMachine: Sendable {
             }
             dpSamplingRate = q
         }
-        var securePlan: SecureRoundPlan?
-        if let settings = config.secureAggregation {
-            // With two, each could subtract its own update from the sum and read the other's.
-            guard clients.count >= 3 else {
-                phase = .waitingForClients
-                actions.append(.log(.notice, "round \(round) waits for clients: secure aggregation needs 3 or more, \(clients.count) can train"))
-                return
-            }
-            if clients.count > settings.maxClients {
-                actions.append(
-                    .log(
-                        .notice,
-                        "round \(round): secure aggregation with \(settings.bits) bits sums at most \(settings.maxClients) clients; sampling them"))
-                var rng = SeededGenerator(seed: UInt64(round) &* 7_927 &+ UInt64(retries.count))
-                clients.shuffle(using: &rng)
-                clients = Array(clients.prefix(settings.maxClients))
-            }
-            securePlan = planSecureRound(round, clients, settings)
-            if settings.threshold > 0, let plan = securePlan, plan.threshold < settings.threshold {
-                actions.append(
-                    .log(
-                        .notice,
-                        "round \(round): --secagg-threshold \(settings.threshold) is over the \(plan.graph.neighbours[0]?.count ?? 0) neighbours each of \(clients.count) silos has; using \(plan.threshold)"
-                    ))
-            }
+        let started = collection.start(round: round, clients: clients, retries: retries.count) { planSecureRound(round, $1, $0) }
+        guard let chosen = started.clients else {
+            phase = .waitingForClients
+            if let wait = started.wait { actions.append(.log(.notice, wait)) }
+            return
         }
+        clients = chosen
+        let securePlan = started.secure
+        for line in started.logs { actions.append(.log(.notice, line)) }
         // A retried round's seconds count from its first attempt: what the round cost.
         if retries.isEmpty { roundStarted = now }
         bytesDown = [:]
