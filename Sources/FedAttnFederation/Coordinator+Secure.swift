@@ -9,7 +9,7 @@ extension Coordinator {
     /// checked before a byte of it is read; nil for a phase without one.
     public func expectedMasked(client: String, round: Int, attempt: Int, phase: SecurePhase) throws(CoordinatorError) -> (count: Int, bits: Int)? {
         try machine.checkSecureWanted(client: client, round: round, attempt: attempt, phase: phase)
-        return try sum.secureRound(round: round, attempt: attempt, phase: phase, client: client).expectedMasked(phase)
+        return try sum.expectedMasked(round: round, attempt: attempt, phase: phase, client: client)
     }
 
     /// Keeps the rows trained so far (grown by a round's new ones), in the state folder too:
@@ -26,13 +26,8 @@ extension Coordinator {
     /// kept for the phase's step. `bytes`: its size on the wire.
     public func submitSecure(client: String, reply: SecureReply, bytes: Int) throws(CoordinatorError) {
         try machine.checkSecureWanted(client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase)
-        let secure = try sum.secureRound(round: reply.round, attempt: reply.attempt, phase: reply.phase, client: client)
         var reply = reply
-        if let u = reply.unmasking, let id = secure.plan.ids[client] {
-            // The wire does not name the sender's id in the round: the caller's identity does.
-            reply.unmasking = UnmaskingShares(client: id, selfMaskShares: u.selfMaskShares, maskingKeyShares: u.maskingKeyShares)
-        }
-        try secure.check(reply, from: client)
+        try sum.checkSecure(&reply, from: client)
         let arrival = SecureArrival(
             client: client, round: reply.round, attempt: reply.attempt, phase: reply.phase, bytes: bytes, baseVersion: reply.baseVersion,
             examples: reply.examples, trainSeconds: reply.trainSeconds, abort: reply.abort)

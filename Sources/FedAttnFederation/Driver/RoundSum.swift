@@ -1,12 +1,12 @@
-import FedAttnAggregation
-import FedAttnCore
+package import FedAttnAggregation
+package import FedAttnCore
 import FedAttnModel
-import FedAttnSecAgg
+package import FedAttnSecAgg
 
 /// How a round's updates reach the sum its strategy aggregates: a policy the coordinator is
 /// given at start (`PlainSum`, or `SecureSum` under secure aggregation), so that the actor
 /// asks it instead of testing the setting. It holds the round's running sum.
-protocol RoundSum: Sendable {
+package protocol RoundSum: Sendable {
     /// What the strategy's name gains in logs and reports ("" or " + secure aggregation (SecAgg+)").
     var label: String { get }
     /// Fresh randomness the machine needs before `event` (a secure round's ids, graph and
@@ -16,9 +16,14 @@ protocol RoundSum: Sendable {
     mutating func begin(layout: ParameterLayout, keepingUpdates: Bool, weighting: UpdateAccumulator.Weighting)
     /// Adds an update the machine accepted (uploaded whole), in place.
     mutating func fold(_ update: ClientUpdate)
-    /// The secure round `round` attempt `attempt` under way, which an answer for `phase` from
-    /// `client` is checked against. - Throws: `.staleUpdate` when it is not the one under way.
-    func secureRound(round: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> SecureRound
+    /// The masked vector `client` may send for `phase` of round `round` attempt `attempt`
+    /// (its length and its elements' bits; nil for a phase without one).
+    /// - Throws: `.staleUpdate` when that is not the secure round under way.
+    func expectedMasked(round: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> (count: Int, bits: Int)?
+    /// Checks `client`'s answer against the secure round under way (its graph and sizes), and
+    /// names the sender's id in its unmasking shares from its identity (the wire does not).
+    /// - Throws: `.staleUpdate` (not the round under way), `.invalidUpdate` (it does not fit).
+    func checkSecure(_ reply: inout SecureReply, from client: String) throws(CoordinatorError)
     /// What a client's task for secure phase `step` carries (nil: nothing yet; it waits).
     func secureTask(_ step: SecureTask, for client: String) -> SecureTask?
     /// The machine planned a secure round: it begins.
@@ -37,29 +42,34 @@ protocol RoundSum: Sendable {
 }
 
 /// Updates uploaded whole, each folded into the running sum as it is accepted.
-struct PlainSum: RoundSum {
+package struct PlainSum: RoundSum {
     private var accumulator: UpdateAccumulator?
 
-    var label: String { "" }
-    func entropy(before event: RoundEvent) -> UInt64? { nil }
-    mutating func begin(layout: ParameterLayout, keepingUpdates: Bool, weighting: UpdateAccumulator.Weighting) {
+    package init() {}
+
+    package var label: String { "" }
+    package func entropy(before event: RoundEvent) -> UInt64? { nil }
+    package mutating func begin(layout: ParameterLayout, keepingUpdates: Bool, weighting: UpdateAccumulator.Weighting) {
         accumulator = UpdateAccumulator(
             layout: layout, tables: [AttentionModel.TensorName.items], keepingUpdates: keepingUpdates, weighting: weighting)
     }
-    mutating func fold(_ update: ClientUpdate) {
+    package mutating func fold(_ update: ClientUpdate) {
         // In place: the sum's only reference (no 4-byte-a-parameter copy).
         accumulator?.add(update)
     }
-    func secureRound(round: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> SecureRound {
+    package func expectedMasked(round: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> (count: Int, bits: Int)? {
         throw .invalidRequest("\(phase) from '\(client)': this federation runs no secure aggregation")
     }
-    func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { nil }
+    package func checkSecure(_ reply: inout SecureReply, from client: String) throws(CoordinatorError) {
+        throw .invalidRequest("\(reply.phase) from '\(client)': this federation runs no secure aggregation")
+    }
+    package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { nil }
     // The machine plans no secure round without secure aggregation.
-    mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {}
-    mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {}
-    mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? { nil }
-    mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? { accumulator.take() }
-    var retriesWhenNothingPublished: Bool { true }
+    package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {}
+    package mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {}
+    package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? { nil }
+    package mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? { accumulator.take() }
+    package var retriesWhenNothingPublished: Bool { true }
 }
 
 extension Optional {

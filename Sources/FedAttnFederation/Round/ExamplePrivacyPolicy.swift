@@ -6,7 +6,7 @@ import FedAttnPrivacy
 /// else `NoExamplePrivacy`), so that the machine asks the policy instead of testing a setting.
 /// Every method is pure: the machine keeps the state (each member's noise multiplier, the
 /// `PrivacyBook`) and hands it in.
-protocol ExamplePrivacyPolicy: Sendable {
+package protocol ExamplePrivacyPolicy: Sendable {
     /// The noise multiplier a silo that declared `examples` training examples trains with
     /// (nil: none, or none keeps the target), and a warning to log when it will not be asked
     /// to train. `declared` is false for a silo that declared no size (read as the largest
@@ -32,15 +32,17 @@ protocol ExamplePrivacyPolicy: Sendable {
 }
 
 /// No example-level privacy: every silo trains the plan as it is, and nothing is charged.
-struct NoExamplePrivacy: ExamplePrivacyPolicy {
-    func noise(examples: Int, declared: Bool, client: String, config: CoordinatorConfig) -> (noise: Double?, warning: String?) { (nil, nil) }
-    func plan(_ plan: LocalTrainingPlan, noise: Double?) -> LocalTrainingPlan? { plan }
-    func charge(_ client: String, examples: Int, noise: Double?, round: Int, attempt: Int, config: CoordinatorConfig) -> PrivacyCharge? {
+package struct NoExamplePrivacy: ExamplePrivacyPolicy {
+    package init() {}
+
+    package func noise(examples: Int, declared: Bool, client: String, config: CoordinatorConfig) -> (noise: Double?, warning: String?) { (nil, nil) }
+    package func plan(_ plan: LocalTrainingPlan, noise: Double?) -> LocalTrainingPlan? { plan }
+    package func charge(_ client: String, examples: Int, noise: Double?, round: Int, attempt: Int, config: CoordinatorConfig) -> PrivacyCharge? {
         nil
     }
-    func mayTrain(next: PrivacyCharge?, book: PrivacyBook) -> Bool { true }
-    func largestEpsilon(_ book: PrivacyBook) -> Double? { nil }
-    func budgetStop(
+    package func mayTrain(next: PrivacyCharge?, book: PrivacyBook) -> Bool { true }
+    package func largestEpsilon(_ book: PrivacyBook) -> Double? { nil }
+    package func budgetStop(
         before round: Int, members: [String: RoundStateMachine.Member], eligible: [String], minClients: Int,
         mayTrain: (String) -> Bool
     ) -> String? { nil }
@@ -51,10 +53,12 @@ struct NoExamplePrivacy: ExamplePrivacyPolicy {
 /// noise multiplier its declared size calls for, is charged a round attempt each time it is
 /// asked to train one (retries included), and is no longer asked once its next round would
 /// pass the budget; the run ends when too few silos can train.
-struct DPSGDPolicy: ExamplePrivacyPolicy {
-    let privacy: ExamplePrivacy
+package struct DPSGDPolicy: ExamplePrivacyPolicy {
+    package let privacy: ExamplePrivacy
 
-    func noise(examples: Int, declared: Bool, client: String, config: CoordinatorConfig) -> (noise: Double?, warning: String?) {
+    package init(privacy: ExamplePrivacy) { self.privacy = privacy }
+
+    package func noise(examples: Int, declared: Bool, client: String, config: CoordinatorConfig) -> (noise: Double?, warning: String?) {
         // An undeclared size trains nothing: every real client declares it at Join.
         let sigma = declared ? privacy.noiseMultiplier(examples: examples, plan: config.plan, rounds: config.rounds) : nil
         guard sigma == nil else { return (sigma, nil) }
@@ -64,29 +68,29 @@ struct DPSGDPolicy: ExamplePrivacyPolicy {
         )
     }
 
-    func plan(_ plan: LocalTrainingPlan, noise: Double?) -> LocalTrainingPlan? {
+    package func plan(_ plan: LocalTrainingPlan, noise: Double?) -> LocalTrainingPlan? {
         guard let noise else { return nil }
         var plan = plan
         plan.privacy = privacy.trainingConfig(noiseMultiplier: noise)
         return plan
     }
 
-    func charge(_ client: String, examples: Int, noise: Double?, round: Int, attempt: Int, config: CoordinatorConfig) -> PrivacyCharge? {
+    package func charge(_ client: String, examples: Int, noise: Double?, round: Int, attempt: Int, config: CoordinatorConfig) -> PrivacyCharge? {
         guard let noise else { return nil }
         return PrivacyBook.charge(
             client, examples: examples, noiseMultiplier: noise, round: round, attempt: attempt, privacy: privacy, config: config)
     }
 
-    func mayTrain(next: PrivacyCharge?, book: PrivacyBook) -> Bool {
+    package func mayTrain(next: PrivacyCharge?, book: PrivacyBook) -> Bool {
         guard let next else { return false }
         return book.withinBudget(next, privacy: privacy)
     }
 
-    func largestEpsilon(_ book: PrivacyBook) -> Double? { book.largestExampleEpsilon(privacy: privacy) }
+    package func largestEpsilon(_ book: PrivacyBook) -> Double? { book.largestExampleEpsilon(privacy: privacy) }
 
     /// Spent silos count whether connected or not: a federation whose silos all left spent
     /// would otherwise wait for them forever.
-    func budgetStop(
+    package func budgetStop(
         before round: Int, members: [String: RoundStateMachine.Member], eligible: [String], minClients: Int,
         mayTrain: (String) -> Bool
     ) -> String? {

@@ -41,35 +41,35 @@ extension PrivacyCharge {
 /// still told it something), with the silo's own q, noise multiplier and steps, and kept in
 /// the state folder, so that a restart or a silo re-joining with other data re-prices nothing.
 /// Client level (DP-FedAvg): each published round's sampling rate.
-struct PrivacyBook: Sendable {
-    private(set) var charges: [String: [PrivacyCharge]] = [:]
-    private(set) var clientRates: [Double] = []
+package struct PrivacyBook: Sendable {
+    package private(set) var charges: [String: [PrivacyCharge]] = [:]
+    package private(set) var clientRates: [Double] = []
 
     /// From a state folder: its privacy ledger, and the records of the rounds published (a
     /// DP-FedAvg round stored before sampling rates were, q = 1: the most it can have spent).
-    init(charges: [PrivacyCharge] = [], history: [RoundRecord] = []) {
+    package init(charges: [PrivacyCharge] = [], history: [RoundRecord] = []) {
         for charge in charges { self.charges[charge.client, default: []].append(charge) }
         clientRates = history.compactMap { $0.dpSamplingRate ?? ($0.epsilon != nil ? 1 : nil) }
     }
 
-    mutating func charge(_ charge: PrivacyCharge) { charges[charge.client, default: []].append(charge) }
-    mutating func recordClientLevelRound(samplingRate: Double) { clientRates.append(samplingRate) }
+    package mutating func charge(_ charge: PrivacyCharge) { charges[charge.client, default: []].append(charge) }
+    package mutating func recordClientLevelRound(samplingRate: Double) { clientRates.append(samplingRate) }
 
     /// The epsilon `client` has spent, plus `extra` (at the delta of its latest declared size).
-    func exampleEpsilon(of client: String, adding extra: PrivacyCharge? = nil, privacy: ExamplePrivacy) -> Double? {
+    package func exampleEpsilon(of client: String, adding extra: PrivacyCharge? = nil, privacy: ExamplePrivacy) -> Double? {
         let all = (charges[client] ?? []) + (extra.map { [$0] } ?? [])
         guard let latest = all.last else { return nil }
         return PrivacySpend.epsilon(of: all.map(\.spend), delta: privacy.delta(examples: latest.examples))
     }
 
     /// The most epsilon any silo has spent.
-    func largestExampleEpsilon(privacy: ExamplePrivacy) -> Double? {
+    package func largestExampleEpsilon(privacy: ExamplePrivacy) -> Double? {
         charges.keys.compactMap { exampleEpsilon(of: $0, privacy: privacy) }.max()
     }
 
     /// What asking a silo of `examples` examples at `noiseMultiplier` to train round `round`
     /// (attempt `attempt`) charges it.
-    static func charge(
+    package static func charge(
         _ client: String, examples: Int, noiseMultiplier: Double, round: Int, attempt: Int, privacy: ExamplePrivacy, config: CoordinatorConfig
     ) -> PrivacyCharge {
         PrivacyCharge(
@@ -78,13 +78,13 @@ struct PrivacyBook: Sendable {
     }
 
     /// Whether one more round keeps `client` within the example-level budget (always, without one).
-    func withinBudget(_ charge: PrivacyCharge, privacy: ExamplePrivacy) -> Bool {
+    package func withinBudget(_ charge: PrivacyCharge, privacy: ExamplePrivacy) -> Bool {
         guard let budget = privacy.budget else { return true }
         return (exampleEpsilon(of: charge.client, adding: charge, privacy: privacy) ?? .infinity) <= budget * (1 + 1e-9)
     }
 
     /// DP-FedAvg's epsilon per silo after the rounds recorded, plus one at `next` if given.
-    func clientEpsilon(_ config: CoordinatorConfig, adding next: Double? = nil) -> Double? {
+    package func clientEpsilon(_ config: CoordinatorConfig, adding next: Double? = nil) -> Double? {
         config.privacySpent(samplingRates: clientRates + (next.map { [$0] } ?? []))
     }
 }

@@ -7,7 +7,7 @@ import FedAttnSecAgg
 /// machine is given at start (`RoundStateMachine.init` picks it from the configuration), so
 /// that it asks the policy instead of testing the setting. The secure phases themselves are
 /// `RoundStateMachine+Secure.swift`.
-protocol RoundCollection: Sendable {
+package protocol RoundCollection: Sendable {
     /// Why an uploaded update from `client` is refused whatever the round (nil: it may be taken).
     func refuseUpload(from client: String) -> CoordinatorError?
     /// Why a secure-phase answer from `client` is refused whatever the round (nil: it may be taken).
@@ -24,32 +24,36 @@ protocol RoundCollection: Sendable {
 }
 
 /// Updates uploaded whole: secure answers are refused, and a round trains on the clients given.
-struct UploadedUpdates: RoundCollection {
-    func refuseUpload(from client: String) -> CoordinatorError? { nil }
-    func refuseSecure(from client: String) -> CoordinatorError? {
+package struct UploadedUpdates: RoundCollection {
+    package init() {}
+
+    package func refuseUpload(from client: String) -> CoordinatorError? { nil }
+    package func refuseSecure(from client: String) -> CoordinatorError? {
         .invalidRequest("secure step from '\(client)': this federation does not run secure aggregation")
     }
-    func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
+    package func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
         -> (clients: [String]?, secure: SecureRoundPlan?, logs: [String], wait: String?)
     { (clients, nil, [], nil) }
-    func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan? { nil }
-    func phaseTimeout(roundTimeout: Duration) -> Duration { roundTimeout }
+    package func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan? { nil }
+    package func phaseTimeout(roundTimeout: Duration) -> Duration { roundTimeout }
 }
 
 /// Secure aggregation (SecAgg+, Bonawitz et al., CCS 2017; Bell et al., CCS 2020): uploads are
 /// refused; a round needs 3 clients or more (with two, each could subtract its own update from
 /// the sum and read the other's), samples at most as many as the ring holds, and gives each a
 /// place in the round's graph.
-struct SecureUpdates: RoundCollection {
-    let settings: SecureAggregationSettings
+package struct SecureUpdates: RoundCollection {
+    package let settings: SecureAggregationSettings
 
-    func refuseUpload(from client: String) -> CoordinatorError? {
+    package init(settings: SecureAggregationSettings) { self.settings = settings }
+
+    package func refuseUpload(from client: String) -> CoordinatorError? {
         .invalidRequest(
             "update from '\(client)': this federation runs secure aggregation: an update is summed through the secure phases, never uploaded whole")
     }
-    func refuseSecure(from client: String) -> CoordinatorError? { nil }
+    package func refuseSecure(from client: String) -> CoordinatorError? { nil }
 
-    func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
+    package func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
         -> (clients: [String]?, secure: SecureRoundPlan?, logs: [String], wait: String?)
     {
         guard clients.count >= 3 else {
@@ -71,12 +75,12 @@ struct SecureUpdates: RoundCollection {
         return (clients, secure, logs, nil)
     }
 
-    func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan? {
+    package func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan? {
         guard let plan, let id = plan.ids[client] else { return nil }
         return SecurePlan(
             id: id, attempt: plan.attempt, session: plan.session, clients: plan.ids.count, neighbours: plan.graph.neighbours[id] ?? [],
             threshold: plan.threshold, weight: plan.weights[client] ?? 0, clip: settings.clip, bits: settings.bits)
     }
 
-    func phaseTimeout(roundTimeout: Duration) -> Duration { settings.phaseTimeout }
+    package func phaseTimeout(roundTimeout: Duration) -> Duration { settings.phaseTimeout }
 }

@@ -54,15 +54,23 @@ public struct RoundStateMachine: Sendable {
     /// testing the setting.
     let collection: any RoundCollection
 
-    struct Member {
+    /// A client that joined, as the machine keeps it.
+    package struct Member {
         /// Join order: it seeds the client's shuffling and orders selection.
-        let order: Int
+        package let order: Int
         /// The connection it is present on; nil once that closed.
-        var connection: String?
+        package var connection: String?
         /// The training examples it declared: the most an update of it may claim.
-        var trainExamples: Int
+        package var trainExamples: Int
         /// With example-level DP: its noise multiplier (nil: no multiplier reaches the target).
-        var exampleNoise: Double?
+        package var exampleNoise: Double?
+
+        package init(order: Int, connection: String?, trainExamples: Int, exampleNoise: Double? = nil) {
+            self.order = order
+            self.connection = connection
+            self.trainExamples = trainExamples
+            self.exampleNoise = exampleNoise
+        }
     }
 
     enum Phase {
@@ -662,7 +670,7 @@ public struct RoundStateMachine: Sendable {
     }
 
     /// A few names for a log line, sorted, with a count of the rest.
-    static func names(_ clients: Set<String>, limit: Int = 5) -> String {
+    package static func names(_ clients: Set<String>, limit: Int = 5) -> String {
         let sorted = clients.sorted()
         return sorted.prefix(limit).joined(separator: ", ") + (sorted.count > limit ? " and \(sorted.count - limit) more" : "")
     }

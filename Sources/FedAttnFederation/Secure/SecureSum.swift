@@ -1,59 +1,73 @@
-import FedAttnAggregation
-import FedAttnCore
+package import FedAttnAggregation
+package import FedAttnCore
 import FedAttnModel
-import FedAttnSecAgg
+package import FedAttnSecAgg
 
 /// Secure aggregation (SecAgg+, Bonawitz et al., CCS 2017; Bell et al., CCS 2020): no update
 /// is uploaded whole; each round's is masked through the secure phases (`SecureRound`), and
 /// only their sum is unmasked, into the round's mean step, which the strategy takes as one
 /// update weighted as all its clients. Keeps the item rows some silo has trained so far (only
 /// ever grows; the owner stores them), so that a round announces only rows new to everyone.
-struct SecureSum: RoundSum {
-    let settings: SecureAggregationSettings
+package struct SecureSum: RoundSum {
+    package let settings: SecureAggregationSettings
     /// The rows trained so far.
-    private(set) var known: RowSet
+    package private(set) var known: RowSet
     /// The secure round under way: keys, shares and masked sums, in memory only, dropped once
     /// its step is taken.
     private var round: SecureRound?
     private var accumulator: UpdateAccumulator?
 
-    init(settings: SecureAggregationSettings, known: RowSet) {
+    package init(settings: SecureAggregationSettings, known: RowSet) {
         self.settings = settings
         self.known = known
     }
 
-    var label: String { " + secure aggregation (SecAgg+)" }
+    package var label: String { " + secure aggregation (SecAgg+)" }
 
     /// From the system's cryptographic generator, before every event but a model piece served
     /// (that starts no round, and runs for every piece).
-    func entropy(before event: RoundEvent) -> UInt64? { event.isDownload ? nil : UInt64.random(in: .min ... .max) }
+    package func entropy(before event: RoundEvent) -> UInt64? { event.isDownload ? nil : UInt64.random(in: .min ... .max) }
 
-    mutating func begin(layout: ParameterLayout, keepingUpdates: Bool, weighting: UpdateAccumulator.Weighting) {
+    package mutating func begin(layout: ParameterLayout, keepingUpdates: Bool, weighting: UpdateAccumulator.Weighting) {
         accumulator = UpdateAccumulator(
             layout: layout, tables: [AttentionModel.TensorName.items], keepingUpdates: keepingUpdates, weighting: weighting)
     }
 
     // The machine accepts no upload under secure aggregation.
-    mutating func fold(_ update: ClientUpdate) {}
+    package mutating func fold(_ update: ClientUpdate) {}
 
-    func secureRound(round number: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> SecureRound {
+    private func round(_ number: Int, _ attempt: Int, _ phase: SecurePhase, _ client: String) throws(CoordinatorError) -> SecureRound {
         guard let round, round.plan.round == number, round.plan.attempt == attempt else {
             throw .staleUpdate("\(phase) from '\(client)' for round \(number) attempt \(attempt): not the secure round under way")
         }
         return round
     }
 
-    func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { round?.fill(step, for: client) }
+    package func expectedMasked(round number: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> (
+        count: Int, bits: Int
+    )? {
+        try round(number, attempt, phase, client).expectedMasked(phase)
+    }
 
-    mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {
+    package func checkSecure(_ reply: inout SecureReply, from client: String) throws(CoordinatorError) {
+        let secure = try round(reply.round, reply.attempt, reply.phase, client)
+        if let u = reply.unmasking, let id = secure.plan.ids[client] {
+            reply.unmasking = UnmaskingShares(client: id, selfMaskShares: u.selfMaskShares, maskingKeyShares: u.maskingKeyShares)
+        }
+        try secure.check(reply, from: client)
+    }
+
+    package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { round?.fill(step, for: client) }
+
+    package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {
         round = SecureRound(plan: plan, layout: layout, settings: settings, known: known)
     }
 
-    mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {
+    package mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {
         try round?.fold(reply, from: client)
     }
 
-    mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? {
+    package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? {
         do {
             try round?.close(phase)
         } catch {
@@ -67,7 +81,7 @@ struct SecureSum: RoundSum {
     }
 
     /// The unmasked values' sum as the round's one update: the mean step, weighted as all its clients.
-    mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? {
+    package mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? {
         guard var secure = round.take() else { throw SecAggError.protocolViolation("no secure round under way") }
         let step = try secure.step()
         accumulator?.add(ClientUpdate(client: "secure sum of \(outcome.participants.count)", exampleCount: max(outcome.examples, 1), delta: step))
@@ -75,5 +89,5 @@ struct SecureSum: RoundSum {
     }
 
     /// Not retried: a second sum of the same updates over other silos would tell their difference.
-    var retriesWhenNothingPublished: Bool { false }
+    package var retriesWhenNothingPublished: Bool { false }
 }

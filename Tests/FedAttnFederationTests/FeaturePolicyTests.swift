@@ -1,0 +1,112 @@
+import FedAttnAggregation
+import FedAttnCore
+import FedAttnFederation
+import FedAttnModel
+import FedAttnSecAgg
+import Testing
+
+/// The optional features' policies, each as the machine or the coordinator asks it: how a
+/// round's updates are summed (`RoundSum`), how they are collected (`RoundCollection`), and
+/// example-level privacy (`ExamplePrivacyPolicy`).
+struct FeaturePolicyTests {
+    static let layout = ParameterLayout([
+        TensorSpec(name: AttentionModel.TensorName.items, shape: [4, 2]), TensorSpec(name: "w", shape: [3]),
+    ])
+    static let outcome = RoundOutcome(round: 1, participants: ["a", "b"], examples: 20, bytesUpPerClient: 0, trainSecondsMax: 0)
+
+    static func update(_ client: String, row: Int) -> ClientUpdate {
+        var values = [Float](repeating: 0, count: layout.count)
+        values[row * 2] = 1
+        return ClientUpdate(
+            client: client, exampleCount: 10,
+            delta: SparseWeights(Weights(layout: layout, values: values), sparseTensors: [AttentionModel.TensorName.items]))
+    }
+
+    @Test func aPlainSumFoldsUploadsOnceAndRefusesSecureAnswers() throws {
+        var sum = PlainSum()
+        sum.begin(layout: Self.layout, keepingUpdates: false, weighting: .examples)
+        sum.fold(Self.update("a", row: 1))
+        sum.fold(Self.update("b", row: 2))
+        let taken = try #require(try sum.take(Self.outcome))
+        #expect(taken.clients == ["a", "b"] && taken.rowsSent(tensor: 0) == [1, 2])
+        let again = try sum.take(Self.outcome)
+        #expect(again == nil, "taken once: the owner holds the sum's only reference")
+        #expect(sum.entropy(before: .tick) == nil && sum.retriesWhenNothingPublished && sum.label.isEmpty)
+        let refused = #expect(throws: CoordinatorError.self) {
+            try sum.expectedMasked(round: 1, attempt: 1, phase: .maskValues, client: "a")
+        }
+        #expect(refused?.kind == .invalidRequest)
+    }
+
+    @Test func aSecureSumDrawsEntropyButForDownloadsAndIsNeverRetried() throws {
+        var sum = SecureSum(settings: SecureAggregationSettings(), known: RowSet(rows: 4))
+        #expect(sum.entropy(before: .downloaded(client: "a", bytes: 10)) == nil)
+        #expect(sum.entropy(before: .tick) != nil)
+        #expect(!sum.retriesWhenNothingPublished && sum.label == " + secure aggregation (SecAgg+)")
+        // No secure round under way: an answer is stale, and there is no sum to take.
+        let stale = #expect(throws: CoordinatorError.self) {
+            try sum.expectedMasked(round: 1, attempt: 1, phase: .maskValues, client: "a")
+        }
+        #expect(stale?.kind == .stale)
+        sum.begin(layout: Self.layout, keepingUpdates: false, weighting: .examples)
+        sum.fold(Self.update("a", row: 1))  // an upload is never summed under secure aggregation
+        #expect(throws: SecAggError.self) { try sum.take(Self.outcome) }
+    }
+
+    static func plan(_ settings: SecureAggregationSettings, _ clients: [String]) -> SecureRoundPlan {
+        let ids = Dictionary(uniqueKeysWithValues: clients.enumerated().map { ($1, $0) })
+        let examples = Dictionary(uniqueKeysWithValues: clients.map { ($0, 10) })
+        return SecureRoundPlan(
+            round: 1, attempt: 1, session: 7, ids: ids, graph: NeighbourGraph(clients: Array(0..<clients.count), k: 2, seed: 1),
+            threshold: 2, weighting: .examples, examples: examples, steps: examples)
+    }
+
+    @Test func uploadedRoundsTrainOnTheClientsGivenAndRefuseSecureAnswers() {
+        let uploaded = UploadedUpdates()
+        let started = uploaded.start(round: 1, clients: ["a", "b"], retries: 0, plan: Self.plan)
+        #expect(started.clients == ["a", "b"] && started.secure == nil && started.wait == nil)
+        #expect(uploaded.refuseUpload(from: "a") == nil && uploaded.refuseSecure(from: "a")?.kind == .invalidRequest)
+        #expect(uploaded.phaseTimeout(roundTimeout: .seconds(9)) == .seconds(9))
+    }
+
+    @Test func secureRoundsNeedThreeClientsSampleToTheRingAndPlaceEachClient() throws {
+        // 24-bit values in a 32-bit ring: at most 256 clients a sum.
+        let secure = SecureUpdates(settings: SecureAggregationSettings(bits: 24, phaseTimeout: .seconds(5)))
+        let two = secure.start(round: 3, clients: ["a", "b"], retries: 0, plan: Self.plan)
+        #expect(two.clients == nil && two.wait == "round 3 waits for clients: secure aggregation needs 3 or more, 2 can train")
+        let many = (0..<300).map { "s\($0)" }
+        let sampled = secure.start(round: 3, clients: many, retries: 0, plan: Self.plan)
+        let chosen = try #require(sampled.clients)
+        #expect(chosen.count == 256 && Set(chosen).isSubset(of: Set(many)) && sampled.secure?.ids.count == 256)
+        #expect(sampled.logs.contains { $0.contains("sums at most 256 clients; sampling them") }, "\(sampled.logs)")
+        let plan = try #require(sampled.secure)
+        let placed = try #require(secure.taskPlan(for: chosen[0], in: plan))
+        #expect(placed.id == plan.ids[chosen[0]] && placed.bits == 24 && placed.clients == 256)
+        #expect(secure.taskPlan(for: "not-chosen", in: plan) == nil)
+        #expect(secure.refuseUpload(from: "a")?.kind == .invalidRequest && secure.refuseSecure(from: "a") == nil)
+        #expect(secure.phaseTimeout(roundTimeout: .seconds(300)) == .seconds(5))
+    }
+
+    @Test func withoutExamplePrivacyEverySiloTrainsThePlanAndIsChargedNothing() {
+        let none = NoExamplePrivacy()
+        let config = CoordinatorConfig()
+        #expect(none.plan(config.plan, noise: nil) == config.plan)
+        #expect(none.noise(examples: 100, declared: true, client: "a", config: config).noise == nil)
+        #expect(none.charge("a", examples: 100, noise: nil, round: 1, attempt: 1, config: config) == nil)
+        #expect(none.mayTrain(next: nil, book: PrivacyBook()) && none.largestEpsilon(PrivacyBook()) == nil)
+    }
+
+    @Test func underDPSGDASiloWithoutANoiseMultiplierIsNeitherAskedNorCharged() throws {
+        let privacy = ExamplePrivacy(noise: .targetEpsilon(8))
+        let dp = DPSGDPolicy(privacy: privacy)
+        let config = CoordinatorConfig(rounds: 5, examplePrivacy: privacy)
+        let undeclared = dp.noise(examples: config.maxTrainExamples, declared: false, client: "a", config: config)
+        #expect(undeclared.noise == nil && undeclared.warning?.contains("it will not be asked to train") == true)
+        let sigma = try #require(dp.noise(examples: 1_000, declared: true, client: "a", config: config).noise)
+        #expect(dp.plan(config.plan, noise: nil) == nil)
+        #expect(dp.plan(config.plan, noise: sigma)?.privacy == privacy.trainingConfig(noiseMultiplier: sigma))
+        #expect(dp.charge("a", examples: 1_000, noise: nil, round: 1, attempt: 1, config: config) == nil)
+        let charge = try #require(dp.charge("a", examples: 1_000, noise: sigma, round: 1, attempt: 1, config: config))
+        #expect(dp.mayTrain(next: charge, book: PrivacyBook()) && !dp.mayTrain(next: nil, book: PrivacyBook()))
+    }
+}
