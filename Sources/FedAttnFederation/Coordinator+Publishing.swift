@@ -3,7 +3,6 @@ import FedAttnAggregation
 import FedAttnCodec
 import FedAttnCore
 import FedAttnModel
-import FedAttnSecAgg
 import Foundation
 import Logging
 

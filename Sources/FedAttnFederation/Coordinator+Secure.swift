@@ -12,7 +12,7 @@ extension Coordinator {
         return try sum.expectedMasked(round: round, attempt: attempt, phase: phase, client: client)
     }
 
-    /// Keeps the rows trained so far (grown by a round's new ones), in the state folder too:
+    /// Logs and stores the rows trained so far (`SecureSum` keeps them), grown by a round's new ones:
     /// a coordinator restarted with fewer would have silos announce rows again, over another
     /// set of silos, and the two announcements would tell apart the silos between them.
     func learnRows(_ known: RowSet, new: Int, round: Int) {

@@ -4,7 +4,6 @@ import FedAttnCodec
 import FedAttnCore
 public import FedAttnModel
 import FedAttnPrivacy
-import FedAttnSecAgg
 public import Foundation
 public import Logging
 

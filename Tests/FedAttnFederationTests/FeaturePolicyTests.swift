@@ -53,7 +53,7 @@ struct FeaturePolicyTests {
         #expect(throws: SecAggError.self) { try sum.take(Self.outcome) }
     }
 
-    static func plan(_ settings: SecureAggregationSettings, _ clients: [String]) -> SecureRoundPlan {
+    static func plan(_ clients: [String], _ settings: SecureAggregationSettings) -> SecureRoundPlan {
         let ids = Dictionary(uniqueKeysWithValues: clients.enumerated().map { ($1, $0) })
         let examples = Dictionary(uniqueKeysWithValues: clients.map { ($0, 10) })
         return SecureRoundPlan(
@@ -61,10 +61,23 @@ struct FeaturePolicyTests {
             threshold: 2, weighting: .examples, examples: examples, steps: examples)
     }
 
+    /// A phase whose step fails drops the secure round: its answers are stale from then on,
+    /// and the machine retries the round with a new plan.
+    @Test func aSecurePhaseThatFailsDropsTheSecureRound() throws {
+        var sum = SecureSum(settings: SecureAggregationSettings(), known: RowSet(rows: 4))
+        sum.beginSecure(Self.plan(["a", "b", "c"], SecureAggregationSettings()), layout: Self.layout)
+        #expect(try sum.expectedMasked(round: 1, attempt: 1, phase: .maskIndicators, client: "a")?.count == 4)
+        // No masked indicators arrived: fewer than the threshold, the sum cannot be closed.
+        #expect(throws: SecAggError.self) { _ = try sum.closeSecure(.maskIndicators) }
+        let stale = #expect(throws: CoordinatorError.self) {
+            try sum.expectedMasked(round: 1, attempt: 1, phase: .maskIndicators, client: "a")
+        }
+        #expect(stale?.kind == .stale)
+    }
+
     @Test func uploadedRoundsTrainOnTheClientsGivenAndRefuseSecureAnswers() {
         let uploaded = UploadedUpdates()
-        let started = uploaded.start(round: 1, clients: ["a", "b"], retries: 0, plan: Self.plan)
-        #expect(started.clients == ["a", "b"] && started.secure == nil && started.wait == nil)
+        #expect(uploaded.start(round: 1, clients: ["a", "b"], retries: 0, plan: Self.plan) == .start(clients: ["a", "b"], secure: nil, logs: []))
         #expect(uploaded.refuseUpload(from: "a") == nil && uploaded.refuseSecure(from: "a")?.kind == .invalidRequest)
         #expect(uploaded.phaseTimeout(roundTimeout: .seconds(9)) == .seconds(9))
     }
@@ -72,19 +85,43 @@ struct FeaturePolicyTests {
     @Test func secureRoundsNeedThreeClientsSampleToTheRingAndPlaceEachClient() throws {
         // 24-bit values in a 32-bit ring: at most 256 clients a sum.
         let secure = SecureUpdates(settings: SecureAggregationSettings(bits: 24, phaseTimeout: .seconds(5)))
-        let two = secure.start(round: 3, clients: ["a", "b"], retries: 0, plan: Self.plan)
-        #expect(two.clients == nil && two.wait == "round 3 waits for clients: secure aggregation needs 3 or more, 2 can train")
+        #expect(
+            secure.start(round: 3, clients: ["a", "b"], retries: 0, plan: Self.plan)
+                == .wait("round 3 waits for clients: secure aggregation needs 3 or more, 2 can train"))
         let many = (0..<300).map { "s\($0)" }
-        let sampled = secure.start(round: 3, clients: many, retries: 0, plan: Self.plan)
-        let chosen = try #require(sampled.clients)
-        #expect(chosen.count == 256 && Set(chosen).isSubset(of: Set(many)) && sampled.secure?.ids.count == 256)
-        #expect(sampled.logs.contains { $0.contains("sums at most 256 clients; sampling them") }, "\(sampled.logs)")
-        let plan = try #require(sampled.secure)
+        guard case .start(let chosen, let sampledPlan, let logs) = secure.start(round: 3, clients: many, retries: 0, plan: Self.plan) else {
+            Issue.record("300 clients: the round did not start")
+            return
+        }
+        #expect(chosen.count == 256 && Set(chosen).isSubset(of: Set(many)) && sampledPlan?.ids.count == 256)
+        #expect(logs.contains { $0.contains("sums at most 256 clients; sampling them") }, "\(logs)")
+        // The sample is the round's and attempt's: the same again, another at a retry.
+        #expect(secure.start(round: 3, clients: many, retries: 0, plan: Self.plan) == .start(clients: chosen, secure: sampledPlan, logs: logs))
+        guard case .start(let retried, _, _) = secure.start(round: 3, clients: many, retries: 1, plan: Self.plan) else { return }
+        #expect(retried != chosen)
+        let plan = try #require(sampledPlan)
         let placed = try #require(secure.taskPlan(for: chosen[0], in: plan))
         #expect(placed.id == plan.ids[chosen[0]] && placed.bits == 24 && placed.clients == 256)
         #expect(secure.taskPlan(for: "not-chosen", in: plan) == nil)
         #expect(secure.refuseUpload(from: "a")?.kind == .invalidRequest && secure.refuseSecure(from: "a") == nil)
         #expect(secure.phaseTimeout(roundTimeout: .seconds(300)) == .seconds(5))
+    }
+
+    /// Too few silos left within their budget end the run, naming the spent ones; enough do not.
+    @Test func underDPSGDTheRunStopsWhenTooFewSilosCanTrainWithinTheirBudget() {
+        let dp = DPSGDPolicy(privacy: ExamplePrivacy(noise: .multiplier(1), epsilonBudget: 4))
+        let members = [
+            "a": RoundStateMachine.Member(order: 0, connection: "c0", trainExamples: 100, exampleNoise: 1),
+            "b": RoundStateMachine.Member(order: 1, connection: "c1", trainExamples: 100, exampleNoise: 1),
+            "c": RoundStateMachine.Member(order: 2, connection: nil, trainExamples: 100, exampleNoise: 1),
+        ]
+        let stop = dp.budgetStop(before: 4, members: members, eligible: ["b"], minClients: 3) { $0 != "a" }
+        #expect(
+            stop
+                == "stopping before round 4: only 2 of 3 silos can train another round within the example-level privacy budget "
+                + "(epsilon 4.0; spent: a, 1 of them connected), 3 needed; round 4 is not started and no silo is charged for it")
+        #expect(dp.budgetStop(before: 4, members: members, eligible: ["a", "b"], minClients: 3) { _ in true } == nil)
+        #expect(NoExamplePrivacy().budgetStop(before: 4, members: members, eligible: [], minClients: 3) { _ in false } == nil)
     }
 
     @Test func withoutExamplePrivacyEverySiloTrainsThePlanAndIsChargedNothing() {

@@ -58,10 +58,10 @@ package struct PlainSum: RoundSum {
         accumulator?.add(update)
     }
     package func expectedMasked(round: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> (count: Int, bits: Int)? {
-        throw .invalidRequest("\(phase) from '\(client)': this federation runs no secure aggregation")
+        throw UploadedUpdates.noSecureAggregation(client)
     }
     package func checkSecure(_ reply: inout SecureReply, from client: String) throws(CoordinatorError) {
-        throw .invalidRequest("\(reply.phase) from '\(client)': this federation runs no secure aggregation")
+        throw UploadedUpdates.noSecureAggregation(client)
     }
     package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { nil }
     // The machine plans no secure round without secure aggregation.
@@ -70,12 +70,4 @@ package struct PlainSum: RoundSum {
     package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? { nil }
     package mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? { accumulator.take() }
     package var retriesWhenNothingPublished: Bool { true }
-}
-
-extension Optional {
-    /// The value, leaving nil behind (so the caller holds its only reference).
-    mutating func take() -> Wrapped? {
-        defer { self = nil }
-        return self
-    }
 }

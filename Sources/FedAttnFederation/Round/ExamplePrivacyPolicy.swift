@@ -1,6 +1,3 @@
-import FedAttnModel
-import FedAttnPrivacy
-
 /// How the round state machine applies example-level privacy: a value it is given at start
 /// (`RoundStateMachine.init` picks `DPSGDPolicy` when the configuration has `examplePrivacy`,
 /// else `NoExamplePrivacy`), so that the machine asks the policy instead of testing a setting.
@@ -9,8 +6,8 @@ import FedAttnPrivacy
 package protocol ExamplePrivacyPolicy: Sendable {
     /// The noise multiplier a silo that declared `examples` training examples trains with
     /// (nil: none, or none keeps the target), and a warning to log when it will not be asked
-    /// to train. `declared` is false for a silo that declared no size (read as the largest
-    /// allowed, so the least noise).
+    /// to train. `declared` is false for a silo whose size reads as the largest allowed
+    /// (`maxTrainExamples`: it declared none, or exactly that), which would get the least noise.
     func noise(examples: Int, declared: Bool, client: String, config: CoordinatorConfig) -> (noise: Double?, warning: String?)
     /// `plan` as a silo of noise multiplier `noise` trains it; nil: it is not given the task.
     func plan(_ plan: LocalTrainingPlan, noise: Double?) -> LocalTrainingPlan?

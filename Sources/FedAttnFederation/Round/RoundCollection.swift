@@ -1,4 +1,3 @@
-import FedAttnAggregation
 import FedAttnCore
 import FedAttnSecAgg
 
@@ -12,11 +11,10 @@ package protocol RoundCollection: Sendable {
     func refuseUpload(from client: String) -> CoordinatorError?
     /// Why a secure-phase answer from `client` is refused whatever the round (nil: it may be taken).
     func refuseSecure(from client: String) -> CoordinatorError?
-    /// The clients round `round` trains on, from those that may (`clients`, in selection
-    /// order), and its secure plan: nil clients when the round must wait (`wait` says why),
-    /// and lines to log. `plan` draws a secure round's ids, graph and session for the clients.
-    func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
-        -> (clients: [String]?, secure: SecureRoundPlan?, logs: [String], wait: String?)
+    /// How round `round` starts, from the clients that may train (`clients`, in selection
+    /// order) and the attempts before (`retries`). `plan` draws a secure round's ids, graph and
+    /// session for the clients chosen.
+    func start(round: Int, clients: [String], retries: Int, plan: ([String], SecureAggregationSettings) -> SecureRoundPlan) -> RoundStart
     /// What `client`'s TRAIN task carries of the round's secure plan (nil: none).
     func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan?
     /// How long each secure phase after training waits (`roundTimeout` when there are none).
@@ -24,16 +22,27 @@ package protocol RoundCollection: Sendable {
 }
 
 /// Updates uploaded whole: secure answers are refused, and a round trains on the clients given.
+/// How a round starts (`RoundCollection.start`).
+package enum RoundStart: Equatable {
+    /// It waits for clients, for this reason (logged).
+    case wait(String)
+    /// It trains on `clients`, with this secure plan (nil: none), and these lines logged.
+    case start(clients: [String], secure: SecureRoundPlan?, logs: [String])
+}
+
 package struct UploadedUpdates: RoundCollection {
     package init() {}
 
     package func refuseUpload(from client: String) -> CoordinatorError? { nil }
-    package func refuseSecure(from client: String) -> CoordinatorError? {
+    package func refuseSecure(from client: String) -> CoordinatorError? { Self.noSecureAggregation(client) }
+
+    /// The refusal of a secure answer in a federation without secure aggregation.
+    package static func noSecureAggregation(_ client: String) -> CoordinatorError {
         .invalidRequest("secure step from '\(client)': this federation does not run secure aggregation")
     }
-    package func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
-        -> (clients: [String]?, secure: SecureRoundPlan?, logs: [String], wait: String?)
-    { (clients, nil, [], nil) }
+    package func start(round: Int, clients: [String], retries: Int, plan: ([String], SecureAggregationSettings) -> SecureRoundPlan) -> RoundStart {
+        .start(clients: clients, secure: nil, logs: [])
+    }
     package func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan? { nil }
     package func phaseTimeout(roundTimeout: Duration) -> Duration { roundTimeout }
 }
@@ -53,11 +62,9 @@ package struct SecureUpdates: RoundCollection {
     }
     package func refuseSecure(from client: String) -> CoordinatorError? { nil }
 
-    package func start(round: Int, clients: [String], retries: Int, plan: (SecureAggregationSettings, [String]) -> SecureRoundPlan)
-        -> (clients: [String]?, secure: SecureRoundPlan?, logs: [String], wait: String?)
-    {
+    package func start(round: Int, clients: [String], retries: Int, plan: ([String], SecureAggregationSettings) -> SecureRoundPlan) -> RoundStart {
         guard clients.count >= 3 else {
-            return (nil, nil, [], "round \(round) waits for clients: secure aggregation needs 3 or more, \(clients.count) can train")
+            return .wait("round \(round) waits for clients: secure aggregation needs 3 or more, \(clients.count) can train")
         }
         var clients = clients, logs: [String] = []
         if clients.count > settings.maxClients {
@@ -66,13 +73,13 @@ package struct SecureUpdates: RoundCollection {
             clients.shuffle(using: &rng)
             clients = Array(clients.prefix(settings.maxClients))
         }
-        let secure = plan(settings, clients)
+        let secure = plan(clients, settings)
         if settings.threshold > 0, secure.threshold < settings.threshold {
             logs.append(
                 "round \(round): --secagg-threshold \(settings.threshold) is over the \(secure.graph.neighbours[0]?.count ?? 0) neighbours each of \(clients.count) silos has; using \(secure.threshold)"
             )
         }
-        return (clients, secure, logs, nil)
+        return .start(clients: clients, secure: secure, logs: logs)
     }
 
     package func taskPlan(for client: String, in plan: SecureRoundPlan?) -> SecurePlan? {

@@ -1,7 +1,6 @@
 import FedAttnAggregation
 import FedAttnCore
 import FedAttnModel
-import FedAttnSecAgg
 import Logging
 
 /// The life of a federation's rounds as a pure value: it takes events (a join, a leave, an
@@ -49,7 +48,7 @@ public struct RoundStateMachine: Sendable {
     /// What the rounds have spent of the silos' privacy (both kinds).
     private var book: PrivacyBook
     /// Example-level DP-SGD, or none: what the machine asks instead of testing the setting.
-    private let examplePrivacy: any ExamplePrivacyPolicy
+    private let privacyPolicy: any ExamplePrivacyPolicy
     /// Updates uploaded whole, or through the secure phases: what the machine asks instead of
     /// testing the setting.
     let collection: any RoundCollection
@@ -134,7 +133,7 @@ public struct RoundStateMachine: Sendable {
         privacyCharges: [PrivacyCharge] = []
     ) {
         book = PrivacyBook(charges: privacyCharges, history: history)
-        examplePrivacy = config.examplePrivacy.map { DPSGDPolicy(privacy: $0) } ?? NoExamplePrivacy()
+        privacyPolicy = config.examplePrivacy.map { DPSGDPolicy(privacy: $0) } ?? NoExamplePrivacy()
         collection = config.secureAggregation.map { SecureUpdates(settings: $0) } ?? UploadedUpdates()
         self.config = config
         self.version = version
@@ -192,7 +191,7 @@ public struct RoundStateMachine: Sendable {
         case .done: return .done(keptVersion: nil)  // the coordinator names the kept model
         case .training(let t):
             guard t.selected.contains(client), !t.received.contains(client), let member = members[client] else { return .wait(retryAfter: .zero) }
-            guard var plan = examplePrivacy.plan(config.plan, noise: member.exampleNoise) else { return .wait(retryAfter: .zero) }
+            guard var plan = privacyPolicy.plan(config.plan, noise: member.exampleNoise) else { return .wait(retryAfter: .zero) }
             plan.seed = config.plan.seed &+ UInt64(t.round) &* 1_000 &+ UInt64(member.order)
             plan.secure = collection.taskPlan(for: client, in: t.secure)
             return .train(round: t.round, modelVersion: version, plan: plan)
@@ -283,12 +282,14 @@ public struct RoundStateMachine: Sendable {
     }
 
     /// Records the training examples `client` declared, and the noise multiplier they call for
-    /// (example-level DP; nil without it), warning once when none keeps its target.
+    /// (example-level DP; nil without it), with a warning when none keeps its target. It is
+    /// worked out again when the size changes or the silo has none yet (so a silo without one
+    /// is warned at each Join that declares a size; without DP it is always none).
     private mutating func declare(_ client: String, _ examples: Int, _ actions: inout [RoundAction]) {
         let changed = members[client]!.trainExamples != examples || members[client]!.exampleNoise == nil
         members[client]!.trainExamples = examples
         guard changed else { return }
-        let (noise, warning) = examplePrivacy.noise(
+        let (noise, warning) = privacyPolicy.noise(
             examples: examples, declared: examples != config.maxTrainExamples, client: client, config: config)
         members[client]!.exampleNoise = noise
         if let warning { actions.append(.log(.warning, warning)) }
@@ -298,14 +299,14 @@ public struct RoundStateMachine: Sendable {
     /// example-level DP or without a noise multiplier for it).
     private func charge(_ client: String, round: Int, attempt: Int) -> PrivacyCharge? {
         guard let member = members[client] else { return nil }
-        return examplePrivacy.charge(
+        return privacyPolicy.charge(
             client, examples: member.trainExamples, noise: member.exampleNoise, round: round, attempt: attempt, config: config)
     }
 
     /// Whether `client` may be asked to train: always without example-level DP; with it, when
     /// it has a noise multiplier and one more round stays within its budget.
     private func mayTrain(_ client: String, round: Int) -> Bool {
-        examplePrivacy.mayTrain(next: charge(client, round: round, attempt: retries.count + 1), book: book)
+        privacyPolicy.mayTrain(next: charge(client, round: round, attempt: retries.count + 1), book: book)
     }
 
     /// With example-level DP: the noise multiplier `client` trains with (nil: none reaches
@@ -560,7 +561,7 @@ public struct RoundStateMachine: Sendable {
                 recorded.dpSamplingRate = q
                 recorded.epsilon = book.clientEpsilon(config)
             }
-            recorded.exampleEpsilon = examplePrivacy.largestEpsilon(book)
+            recorded.exampleEpsilon = privacyPolicy.largestEpsilon(book)
             actions.append(.record(recorded))
             if selection.observe(recorded) { actions.append(.keepBest(round: o.round)) }
             completedRounds = o.round
@@ -624,15 +625,17 @@ public struct RoundStateMachine: Sendable {
             }
             dpSamplingRate = q
         }
-        let started = collection.start(round: round, clients: clients, retries: retries.count) { planSecureRound(round, $1, $0) }
-        guard let chosen = started.clients else {
+        let securePlan: SecureRoundPlan?
+        switch collection.start(round: round, clients: clients, retries: retries.count, plan: { planSecureRound(round, $0, $1) }) {
+        case .wait(let why):
             phase = .waitingForClients
-            if let wait = started.wait { actions.append(.log(.notice, wait)) }
+            actions.append(.log(.notice, why))
             return
+        case .start(let chosen, let secure, let logs):
+            clients = chosen
+            securePlan = secure
+            for line in logs { actions.append(.log(.notice, line)) }
         }
-        clients = chosen
-        let securePlan = started.secure
-        for line in started.logs { actions.append(.log(.notice, line)) }
         // A retried round's seconds count from its first attempt: what the round cost.
         if retries.isEmpty { roundStarted = now }
         bytesDown = [:]
@@ -653,7 +656,7 @@ public struct RoundStateMachine: Sendable {
     /// are fewer than `minClients`. Spent silos count whether connected or not: a federation
     /// whose silos all left spent would otherwise wait for them forever.
     private func budgetStop(before round: Int, eligible: [String]) -> String? {
-        examplePrivacy.budgetStop(before: round, members: members, eligible: eligible, minClients: config.minClients) {
+        privacyPolicy.budgetStop(before: round, members: members, eligible: eligible, minClients: config.minClients) {
             mayTrain($0, round: round)
         }
     }

@@ -14,7 +14,7 @@ package struct SecureSum: RoundSum {
     package private(set) var known: RowSet
     /// The secure round under way: keys, shares and masked sums, in memory only, dropped once
     /// its step is taken.
-    private var round: SecureRound?
+    private var underWay: SecureRound?
     private var accumulator: UpdateAccumulator?
 
     package init(settings: SecureAggregationSettings, known: RowSet) {
@@ -36,8 +36,8 @@ package struct SecureSum: RoundSum {
     // The machine accepts no upload under secure aggregation.
     package mutating func fold(_ update: ClientUpdate) {}
 
-    private func round(_ number: Int, _ attempt: Int, _ phase: SecurePhase, _ client: String) throws(CoordinatorError) -> SecureRound {
-        guard let round, round.plan.round == number, round.plan.attempt == attempt else {
+    private func current(_ number: Int, _ attempt: Int, _ phase: SecurePhase, _ client: String) throws(CoordinatorError) -> SecureRound {
+        guard let round = underWay, round.plan.round == number, round.plan.attempt == attempt else {
             throw .staleUpdate("\(phase) from '\(client)' for round \(number) attempt \(attempt): not the secure round under way")
         }
         return round
@@ -46,43 +46,43 @@ package struct SecureSum: RoundSum {
     package func expectedMasked(round number: Int, attempt: Int, phase: SecurePhase, client: String) throws(CoordinatorError) -> (
         count: Int, bits: Int
     )? {
-        try round(number, attempt, phase, client).expectedMasked(phase)
+        try current(number, attempt, phase, client).expectedMasked(phase)
     }
 
     package func checkSecure(_ reply: inout SecureReply, from client: String) throws(CoordinatorError) {
-        let secure = try round(reply.round, reply.attempt, reply.phase, client)
+        let secure = try current(reply.round, reply.attempt, reply.phase, client)
         if let u = reply.unmasking, let id = secure.plan.ids[client] {
             reply.unmasking = UnmaskingShares(client: id, selfMaskShares: u.selfMaskShares, maskingKeyShares: u.maskingKeyShares)
         }
         try secure.check(reply, from: client)
     }
 
-    package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { round?.fill(step, for: client) }
+    package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { underWay?.fill(step, for: client) }
 
     package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {
-        round = SecureRound(plan: plan, layout: layout, settings: settings, known: known)
+        underWay = SecureRound(plan: plan, layout: layout, settings: settings, known: known)
     }
 
     package mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {
-        try round?.fold(reply, from: client)
+        try underWay?.fold(reply, from: client)
     }
 
     package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? {
         do {
-            try round?.close(phase)
+            try underWay?.close(phase)
         } catch {
-            round = nil
+            underWay = nil  // the round fails; a retry plans a new one
             throw error
         }
-        guard phase == .unmaskIndicators, let now = round?.known else { return nil }
-        let new = now.count - known.count
-        known = now
-        return (now, new)
+        guard phase == .unmaskIndicators, let learnt = underWay?.known else { return nil }
+        let new = learnt.count - known.count
+        known = learnt
+        return (learnt, new)
     }
 
     /// The unmasked values' sum as the round's one update: the mean step, weighted as all its clients.
     package mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? {
-        guard var secure = round.take() else { throw SecAggError.protocolViolation("no secure round under way") }
+        guard var secure = underWay.take() else { throw SecAggError.protocolViolation("no secure round under way") }
         let step = try secure.step()
         accumulator?.add(ClientUpdate(client: "secure sum of \(outcome.participants.count)", exampleCount: max(outcome.examples, 1), delta: step))
         return accumulator.take()
