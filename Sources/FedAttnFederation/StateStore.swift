@@ -4,6 +4,7 @@ import FedAttnPrivacy
 import FedAttnSafetensors
 public import Foundation
 import GRDB
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -478,21 +479,39 @@ public enum StateStoreError: Error, CustomStringConvertible {
     }
 }
 
-/// An exclusive advisory lock (flock) on `folder/lock`, holding the holder's process id for
-/// the message another coordinator gets. Released when the object goes, or the process ends.
+/// An exclusive lock on `folder`, holding the holder's process id in `folder/lock` for the
+/// message another coordinator gets. Released when the object goes, or the process ends.
+///
+/// Between processes it is a POSIX record lock (fcntl F_SETLK), which a child process does not
+/// inherit: an flock would be held, after this object went, by any child forked at that moment
+/// until it execs (its copy of the descriptor shares the lock). POSIX locks do not exclude the
+/// process that holds them, so within a process a set of the folders held does.
 final class FolderLock: Sendable {
     private let descriptor: Int32
+    private let key: String
+    /// The folders this process holds (their standardised paths).
+    private static let held = Mutex<Set<String>>([])
 
     init(folder: String) throws(StateStoreError) {
+        let key = URL(fileURLWithPath: folder).standardizedFileURL.resolvingSymlinksInPath().path
+        guard Self.held.withLock({ $0.insert(key).inserted }) else { throw .inUse(folder: folder, holder: "process \(getpid())") }
         let path = (folder as NSString).appendingPathComponent("lock")
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .cannotLock(folder: folder, reason: String(cString: strerror(errno))) }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = Self.held.withLock { $0.remove(key) }
+            throw .cannotLock(folder: folder, reason: reason)
+        }
+        var whole = flock()
+        whole.l_type = Int16(F_WRLCK)
+        whole.l_whence = Int16(SEEK_SET)
+        guard fcntl(descriptor, F_SETLK, &whole) == 0 else {
             let reason = errno
             var buffer = [UInt8](repeating: 0, count: 64)
-            let count = read(descriptor, &buffer, buffer.count)
+            let count = pread(descriptor, &buffer, buffer.count, 0)
             close(descriptor)
-            guard reason == EWOULDBLOCK else { throw .cannotLock(folder: folder, reason: String(cString: strerror(reason))) }
+            _ = Self.held.withLock { $0.remove(key) }
+            guard reason == EACCES || reason == EAGAIN else { throw .cannotLock(folder: folder, reason: String(cString: strerror(reason))) }
             let holder = count > 0 ? String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
             throw .inUse(folder: folder, holder: holder.isEmpty ? "another process" : "process \(holder)")
         }
@@ -500,7 +519,12 @@ final class FolderLock: Sendable {
         _ = ftruncate(descriptor, 0)
         _ = pwrite(descriptor, pid, pid.count, 0)
         self.descriptor = descriptor
+        self.key = key
     }
 
-    deinit { close(descriptor) }
+    deinit {
+        // Closing the descriptor releases the record lock (the only one this process opened on the file).
+        close(descriptor)
+        _ = Self.held.withLock { $0.remove(key) }
+    }
 }

@@ -89,11 +89,13 @@ struct ServerOptimizerTests {
     @Test func aStateFolderOfAnotherServerOptimiserIsRefusedByName() async throws {
         let folder = try Fixtures.temporaryFolder()
         try await Self.drive(try Self.coordinator(ServerOptimizer(rule: .fedadam), folder: folder), rounds: 1...1)
-        let copy = try Fixtures.temporaryFolder()
-        for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "lock" {
-            try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: copy + "/" + name)
-        }
         for other in [ServerOptimizer.Rule.fedyogi, .fedavg] {
+            // A copy each: a folder's lock is released when its store goes, but a child process
+            // another test spawns at that moment holds the lock's descriptor until it execs.
+            let copy = try Fixtures.temporaryFolder()
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "lock" {
+                try FileManager.default.copyItem(atPath: folder + "/" + name, toPath: copy + "/" + name)
+            }
             let error = #expect(throws: StateFolderError.self) { _ = try Self.coordinator(ServerOptimizer(rule: other), folder: copy) }
             #expect(error?.message.contains("aggregated by another server optimiser") == true, "\(String(describing: error))")
         }
