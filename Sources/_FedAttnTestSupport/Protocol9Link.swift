@@ -4,13 +4,23 @@ public import Foundation
 
 /// A client of wire protocol 9 (before the most-popular baseline): it joins with 9 and never
 /// shares counts; everything else goes through `inner` as it is.
-public struct Protocol9Link: FederationLink {
-    let inner: any FederationLink
+public func Protocol9Link(inner: any FederationLink) -> JoinInterceptingLink {
+    JoinInterceptingLink(inner: inner) { _, examples, inner in try await inner.join(protocolVersion: 9, trainExamples: examples) }
+}
 
-    public init(inner: any FederationLink) { self.inner = inner }
+/// A link whose Join is `join` (given the version and examples the client sends, and `inner`);
+/// everything else goes through `inner` as it is: a coordinator that answers Join its own way.
+public struct JoinInterceptingLink: FederationLink {
+    let inner: any FederationLink
+    let intercept: @Sendable (UInt32, Int, any FederationLink) async throws -> JoinInfo
+
+    public init(inner: any FederationLink, join: @escaping @Sendable (UInt32, Int, any FederationLink) async throws -> JoinInfo) {
+        self.inner = inner
+        intercept = join
+    }
 
     public func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
-        try await inner.join(protocolVersion: 9, trainExamples: trainExamples)
+        try await intercept(protocolVersion, trainExamples, inner)
     }
     public func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
     public func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {

@@ -17,12 +17,12 @@ struct PythonClientTests {
         return result.status == 0
     }()
 
-    @Test(.enabled(if: available, "python3 with grpcio, grpcio-tools, zstandard and numpy")) func aPythonClientFederatesBesideSwiftClients()
-        async throws
+    /// Provisions `silos` and starts `serve` on 127.0.0.1 with their federation's certificates,
+    /// a fresh state folder, `--exit-when-done` and `arguments`; returns once it listens.
+    static func serve(_ silos: [String], _ arguments: [String]) async throws -> (server: BackgroundProcess, port: String, fed: String, state: String)
     {
         let work = try Fixtures.temporaryFolder()
         let fed = work + "/fed", state = work + "/state"
-        let silos = ["shop", "video", "python"]
         let provision = try ProcessRunner.run(
             FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
         try #require(provision.status == 0, "\(provision.standardError)")
@@ -30,11 +30,31 @@ struct PythonClientTests {
             FederationProcessTests.coordinator,
             [
                 "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
-                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "2", "--min-clients", "3", "--exit-when-done",
+                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--exit-when-done",
+            ] + arguments)
+        guard let port = try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)") else {
+            server.stop()
+            throw ServeFailed(log: server.standardError)
+        }
+        return (server, port, fed, state)
+    }
+
+    struct ServeFailed: Error, CustomStringConvertible {
+        let log: String
+        var description: String { "serve did not listen: \(log)" }
+    }
+
+    @Test(.enabled(if: available, "python3 with grpcio, grpcio-tools, zstandard and numpy")) func aPythonClientFederatesBesideSwiftClients()
+        async throws
+    {
+        let silos = ["shop", "video", "python"]
+        let (server, port, fed, state) = try await Self.serve(
+            silos,
+            [
+                "--rounds", "2", "--min-clients", "3",
                 "--popularity-min-silos", "2",
             ])
         defer { server.stop() }
-        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
         let data = Fixtures.movieLens("silos/iid-10")
         func credentials(_ silo: String) -> [String] {
             ["--cert", "\(fed)/silos/\(silo)/cert.pem", "--key", "\(fed)/silos/\(silo)/key.pem", "--ca", "\(fed)/silos/\(silo)/ca.pem"]
@@ -84,21 +104,14 @@ struct PythonClientTests {
     /// cancel with the Swift clients' masks, and its update is in both rounds' sums.
     @Test(.enabled(if: secureAvailable, "python3 with grpcio, grpcio-tools, zstandard, numpy and cryptography"))
     func aPythonClientJoinsASecureRound() async throws {
-        let work = try Fixtures.temporaryFolder()
-        let fed = work + "/fed", state = work + "/state"
         let silos = ["shop", "video", "python"]
-        let provision = try ProcessRunner.run(
-            FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
-        try #require(provision.status == 0, "\(provision.standardError)")
-        let server = try BackgroundProcess(
-            FederationProcessTests.coordinator,
+        let (server, port, fed, state) = try await Self.serve(
+            silos,
             [
-                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
-                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "2", "--min-clients", "3", "--exit-when-done",
+                "--rounds", "2", "--min-clients", "3",
                 "--secure-aggregation",
             ])
         defer { server.stop() }
-        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
         let data = Fixtures.movieLens("silos/iid-10")
         func credentials(_ silo: String) -> [String] {
             ["--cert", "\(fed)/silos/\(silo)/cert.pem", "--key", "\(fed)/silos/\(silo)/key.pem", "--ca", "\(fed)/silos/\(silo)/ca.pem"]
@@ -144,21 +157,14 @@ struct PythonClientTests {
     /// without a retry. Four silos, so that every phase still hears max(t, 3) of them.
     @Test(.enabled(if: secureAvailable, "python3 with grpcio, grpcio-tools, zstandard, numpy and cryptography"))
     func aSecureRoundOutlivesAKilledPythonClient() async throws {
-        let work = try Fixtures.temporaryFolder()
-        let fed = work + "/fed", state = work + "/state"
         let silos = ["shop", "video", "books", "python"]
-        let provision = try ProcessRunner.run(
-            FederationProcessTests.coordinator, ["provision", "--out", fed, "--coordinator-host", "127.0.0.1", "--silo"] + silos)
-        try #require(provision.status == 0, "\(provision.standardError)")
-        let server = try BackgroundProcess(
-            FederationProcessTests.coordinator,
+        let (server, port, fed, state) = try await Self.serve(
+            silos,
             [
-                "serve", "--host", "127.0.0.1", "--port", "0", "--cert", fed + "/coordinator/cert.pem", "--key", fed + "/coordinator/key.pem",
-                "--ca", fed + "/coordinator/ca.pem", "--state", state, "--rounds", "1", "--min-clients", "4", "--exit-when-done",
+                "--rounds", "1", "--min-clients", "4",
                 "--secure-aggregation",
             ])
         defer { server.stop() }
-        let port = try #require(try await server.waitFor("listening on 127\\.0\\.0\\.1:([0-9]+)"), "\(server.standardError)")
         let data = Fixtures.movieLens("silos/iid-10")
         func credentials(_ silo: String) -> [String] {
             ["--cert", "\(fed)/silos/\(silo)/cert.pem", "--key", "\(fed)/silos/\(silo)/key.pem", "--ca", "\(fed)/silos/\(silo)/ca.pem"]

@@ -125,12 +125,17 @@ struct SimulationTests {
         }
     }
 
-    @Test func dpFedAvgRecordsTheEpsilonEachRoundSpends() async throws {
+    /// The built-in synthetic log cut into 4 iid silos.
+    static func fourSyntheticSilos() -> [SimulatedSilo] {
         let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
-        let silos = SiloSplitter(silos: 4, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+        return SiloSplitter(silos: 4, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
             let (train, test) = ExampleBuilder().build(part)
             return SimulatedSilo(name: "s\(i)", train: train, test: test)
         }
+    }
+
+    @Test func dpFedAvgRecordsTheEpsilonEachRoundSpends() async throws {
+        let silos = Self.fourSyntheticSilos()
         var server = ServerOptimizer(rule: .dpFedAvg)
         (server.clipNorm, server.noiseMultiplier) = (1, 2)
         let simulation = Simulation(
@@ -149,13 +154,9 @@ struct SimulationTests {
     }
 
     /// Client-level DP wraps another rule (DP-FedAdam): the accountant counts its rounds as
-    /// DP-FedAvg's, the history names the wrapped rule, and the federation still learns.
-    @Test func clientLevelDPAroundFedAdamIsAccountedAndLearns() async throws {
-        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
-        let silos = SiloSplitter(silos: 4, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
-            let (train, test) = ExampleBuilder().build(part)
-            return SimulatedSilo(name: "s\(i)", train: train, test: test)
-        }
+    /// DP-FedAvg's, the history names the wrapped rule, and every round publishes a model.
+    @Test func clientLevelDPAroundFedAdamIsAccountedAndPublishesEveryRound() async throws {
+        let silos = Self.fourSyntheticSilos()
         var server = ServerOptimizer(rule: .fedadam)
         (server.clipNorm, server.noiseMultiplier, server.clientLevelDP) = (1, 0.5, true)
         let strategy = server.makeStrategy()

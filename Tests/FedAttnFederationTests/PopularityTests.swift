@@ -166,7 +166,14 @@ struct PopularityTests {
         let coordinator = try await Self.federate(
             silos,
             events: { name, event in if case .popularity(let line) = event, name == "s2" { said.add(line) } },
-            link: { link in link.client == "s2" ? OlderCoordinatorLink(inner: link) as any FederationLink : link })
+            link: { link in
+                guard link.client == "s2" else { return link }
+                // A coordinator of protocol 9 only: Join of any other version refused as release 0.1.0 refuses it.
+                return JoinInterceptingLink(inner: link) { version, examples, inner in
+                    guard version == 9 else { throw CoordinatorError.protocolMismatch("s2", speaks: version, coordinator: [9]) }
+                    return try await inner.join(protocolVersion: version, trainExamples: examples)
+                }
+            })
         let history = await coordinator.history
         #expect(history.count == 2 && history.allSatisfy { Set($0.participants) == ["s0", "s1", "s2"] && $0.evaluatedClients == 3 })
         #expect(await coordinator.popularityBaseline.oldProtocol == ["s2"])
@@ -336,26 +343,4 @@ struct PopularityTests {
         #expect(try store.popularity() == expected)
         #expect(expected.baseline.isMeasured && expected.baseline.sums == sums && expected.baseline.scoredBy == ["a"])
     }
-}
-
-/// A coordinator of protocol 9 only, as a client hears it: Join of any other version is
-/// refused as release 0.1.0 refuses it; everything else goes through `inner`.
-private struct OlderCoordinatorLink: FederationLink {
-    let inner: any FederationLink
-
-    func join(protocolVersion: UInt32, trainExamples: Int) async throws -> JoinInfo {
-        guard protocolVersion == 9 else { throw CoordinatorError.protocolMismatch("s2", speaks: protocolVersion, coordinator: [9]) }
-        return try await inner.join(protocolVersion: protocolVersion, trainExamples: trainExamples)
-    }
-    func nextTask(lastRound: Int) async throws -> FederationTask { try await inner.nextTask(lastRound: lastRound) }
-    func downloadModel(version: String, base: String?) async throws -> DownloadedPayload {
-        try await inner.downloadModel(version: version, base: base)
-    }
-    func uploadUpdate(round: Int, baseVersion: String, examples: Int, trainSeconds: Double, payload: Data) async throws -> String {
-        try await inner.uploadUpdate(round: round, baseVersion: baseVersion, examples: examples, trainSeconds: trainSeconds, payload: payload)
-    }
-    func reportEvaluation(round: Int, version: String, report: EvaluationReport) async throws {
-        try await inner.reportEvaluation(round: round, version: version, report: report)
-    }
-    func sendSecure(_ reply: SecureReply) async throws { try await inner.sendSecure(reply) }
 }
