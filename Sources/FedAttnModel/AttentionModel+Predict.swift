@@ -28,6 +28,7 @@ extension AttentionModel {
                     let n = data.count
                     let run = { (t: Int) in
                         let kernel = ExampleKernel(config: config, offsets: offsets)
+                        kernel.prepare(p.baseAddress!)
                         for i in (n * t / workers)..<(n * (t + 1) / workers) {
                             result[i] = score(kernel, p.baseAddress!, columns, i)
                         }

@@ -65,15 +65,33 @@ struct TableGradientRows {
 }
 
 /// Scratch memory for one thread running the kernel; reused for every example.
+///
+/// Before a run of `forward` or `accumulateGradient` calls, `prepare` computes what the
+/// examples share from the parameters as they are (`PreparedWeights`); call it again after
+/// every change to them (each optimiser step). In `.summed` mode the gradient terms of the
+/// shared weights are summed over the run and added by `flush`, which must follow the last
+/// `accumulateGradient` before the gradient is read.
 final class ExampleKernel {
+    /// How `accumulateGradient` adds the gradient of the weights every example shares.
+    enum GradientMode {
+        /// Summed over the run and added into the gradient once, by `flush`: a batch's sum.
+        case summed
+        /// Whole after each call: a per-example gradient (DP-SGD clips each one).
+        case perExample
+    }
+
     let d: Int, hidden: Int, historyLength: Int
     let offsets: TensorOffsets
+    let mode: GradientMode
+    private let prepared: PreparedWeights
     private let scratch: UnsafeMutablePointer<Float>
     private let u, x, z, dx, du, dCandidate: UnsafeMutablePointer<Float>
     private let cache: AttentionCache
     private let attentionScratch: AttentionScratch
 
-    init(config: ModelConfig, offsets: TensorOffsets) {
+    init(config: ModelConfig, offsets: TensorOffsets, mode: GradientMode = .summed) {
+        self.mode = mode
+        prepared = PreparedWeights(config: config)
         d = config.dim
         hidden = config.hidden
         historyLength = config.historyLength
@@ -93,6 +111,15 @@ final class ExampleKernel {
     }
 
     deinit { scratch.deallocate() }
+
+    /// Computes what every example shares from the parameters `p` as they are now.
+    func prepare(_ p: UnsafePointer<Float>) { prepared.prepare(p, offsets) }
+
+    /// Adds the summed gradient terms of the shared weights into `g` (`.summed` mode; in
+    /// `.perExample` mode there are none). `p` must be the parameters `prepare` saw.
+    func flush(_ p: UnsafePointer<Float>, _ g: UnsafeMutablePointer<Float>) {
+        if mode == .summed { prepared.flush(p, g, offsets) }
+    }
 
     /// The last forward pass's attention weights (valid for its history's length).
     var attentionWeights: [Float] { Array(UnsafeBufferPointer(start: cache.weights, count: historyLength)) }
@@ -121,23 +148,35 @@ final class ExampleKernel {
         return -sigmoidBCEForward(logit: o, label: 1) - sigmoidBCEForward(logit: oi, label: 1)
     }
 
+    /// The strategy slot (`PreparedWeights`) of the last forward pass.
+    private var strategySlot = 0
+
     /// The logit of example `i`; leaves the activations its backward pass needs in scratch.
     @inline(__always) func forward(_ p: UnsafePointer<Float>, _ columns: ExampleColumns, _ i: Int) -> Float {
         let o = offsets
         let (start, length) = historyRange(columns, i)
         let ec = p + o.items + Int(columns.candidates[i]) * d
-        let es = p + o.strategies + Int(columns.strategies[i]) * d
+        let strategy = columns.strategies[i]
         attentionForward(
             candidate: ec, history: columns.historyItems + start, length: length, table: p + o.items,
-            query: p + o.query, key: p + o.key, d: d, cache: cache, u: u)
-        // x = [u, e_c, u * e_c, e_s]
+            query: p + o.query, key: p + o.key, productTransposed: prepared.usesProduct ? prepared.productTransposed : nil, d: d,
+            cache: cache, u: u)
+        // x = [u, e_c, u * e_c, e_s]; e_s's share of W_1 x is prepared once a batch
         copy(u, x, d)
         copy(ec, x + d, d)
         multiply(u, ec, x + 2 * d, d)
-        copy(es, x + 3 * d, d)
+        copy(p + o.strategies + Int(strategy) * d, x + 3 * d, d)
+        strategySlot = prepared.slot(of: strategy, p, o)
         return denseForward(
-            x: x, inputs: 4 * d, hidden: hidden, w1: p + o.hiddenWeight, b1: p + o.hiddenBias,
+            x: x, inputs: 3 * d, hidden: hidden, start: prepared.strategyHidden(strategySlot), w1Transposed: prepared.hiddenTransposed,
             w2: p + o.outputWeight, b2: p[o.outputBias], z: z)
+    }
+
+    /// Where the attention's W_k^T W_q gradient goes in this mode.
+    private var gradientRoute: QueryKeyGradient {
+        guard prepared.usesProduct else { return .weights(qComputed: true) }
+        return mode == .summed
+            ? .product(a: prepared.product, dA: prepared.productGradient) : .weights(qComputed: false)
     }
 
     /// Runs example `i` forward and backward, adds `scale` times its loss gradient into `g`,
@@ -167,7 +206,7 @@ final class ExampleKernel {
             dLogit: dLogit, dInteraction: dInteraction, x: x, z: z, inputs: 4 * d, hidden: hidden, w1: p + o.hiddenWeight,
             w2: p + o.outputWeight, wi: p + o.interactionWeight, w1Grad: g + o.hiddenWeight, b1Grad: g + o.hiddenBias,
             w2Grad: g + o.outputWeight, b2Grad: g + o.outputBias, wiGrad: g + o.interactionWeight, biGrad: g + o.interactionBias,
-            dx: dx)
+            dx: dx, strategyDz: mode == .summed ? prepared.strategyDz(strategySlot) : nil)
 
         // x = [u, e_c, u * e_c, e_s]  ->  du = dx_u + dx_prod * e_c,  de_c = dx_c + dx_prod * u,  de_s = dx_s
         let ec = p + o.items + Int(columns.candidates[i]) * d
@@ -175,13 +214,13 @@ final class ExampleKernel {
         addProduct(dx + 2 * d, ec, du, d)
         copy(dx + d, dCandidate, d)
         addProduct(dx + 2 * d, u, dCandidate, d)
-        add(dx + 3 * d, g + o.strategies + Int(columns.strategies[i]) * d, d)
+        if mode == .perExample { add(dx + 3 * d, g + o.strategies + Int(columns.strategies[i]) * d, d) }
 
         let (start, length) = historyRange(columns, i)
         let rows = tableRows ?? TableGradientRows(table: g + o.items, candidate: columns.candidates[i], history: columns.historyItems + start)
         attentionBackward(
             du: du, candidate: ec, history: columns.historyItems + start, length: length, table: p + o.items,
-            query: p + o.query, key: p + o.key, d: d, cache: cache, scratch: attentionScratch,
+            query: p + o.query, key: p + o.key, d: d, route: gradientRoute, cache: cache, scratch: attentionScratch,
             tableGrad: rows.table, gradientRows: rows.history, queryGrad: g + o.query, keyGrad: g + o.key, dCandidate: dCandidate)
         add(dCandidate, rows.table + Int(rows.candidate) * d, d)
         return loss

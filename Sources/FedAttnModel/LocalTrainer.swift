@@ -345,6 +345,7 @@ private struct BatchWork {
         let lo = indices.count * slice / threads
         let hi = indices.count * (slice + 1) / threads
         let historyRows = worker.historyRows
+        kernel.prepare(parameters)
         var loss = 0.0
         for j in lo..<hi {
             let i = Int(indices[j])
@@ -358,6 +359,7 @@ private struct BatchWork {
                 table: worker.tableGradient.pointer, candidate: candidateLocals[ownership.owner(of: candidate)][j], history: historyRows)
             loss += Double(kernel.accumulateGradient(parameters, gradient, columns, i, scale: scale, role: roles[j], tableRows: rows))
         }
+        kernel.flush(parameters, gradient)
         return loss
     }
 }

@@ -28,11 +28,12 @@ public enum Fixtures {
 
     /// A tiny model whose biases are non-zero and whose weights are larger than a fresh
     /// initialisation, so that no ReLU unit or gradient is trivially zero.
-    public static func tinyModel(seed: UInt64 = 3) throws -> AttentionModel {
-        var model = try AttentionModel(config: tinyConfig, seed: seed)
+    /// `config` may widen `tinyConfig` (its items and strategies must stay, for `tinyExamples`).
+    public static func tinyModel(seed: UInt64 = 3, config: ModelConfig = tinyConfig) throws -> AttentionModel {
+        var model = try AttentionModel(config: config, seed: seed)
         var rng = SeededGenerator(seed: seed &+ 100)
         let layout = model.parameters.layout
-        let paddingRow = layout.range(of: AttentionModel.TensorName.items)!.prefix(tinyConfig.dim)
+        let paddingRow = layout.range(of: AttentionModel.TensorName.items)!.prefix(config.dim)
         for i in model.parameters.values.indices where !paddingRow.contains(i) {
             model.parameters.values[i] = Float(rng.nextNormal() * 0.5)
         }

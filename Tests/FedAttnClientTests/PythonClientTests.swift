@@ -221,7 +221,9 @@ struct PythonClientTests {
         #expect(s["test_examples"] as? Int == p["test_examples"] as? Int)
         let (swiftAUC, pythonAUC) = (try #require(s["test_auc"] as? Double), try #require(p["test_auc"] as? Double))
         let (swiftLoss, pythonLoss) = (try #require(s["test_logloss"] as? Double), try #require(p["test_logloss"] as? Double))
-        #expect(abs(swiftAUC - pythonAUC) < 1e-6, "Swift \(swiftAUC), Python \(pythonAUC)")
+        // Float32 sums in another order may swap a near tie: one swapped pair of the silo's
+        // ~1,000 x 900 clicked and unclicked test rows moves the AUC by 1.1e-6.
+        #expect(abs(swiftAUC - pythonAUC) < 2e-5, "Swift \(swiftAUC), Python \(pythonAUC)")
         #expect(abs(swiftLoss - pythonLoss) < 1e-5, "Swift \(swiftLoss), Python \(pythonLoss)")
     }
 }

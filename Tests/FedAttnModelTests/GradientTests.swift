@@ -48,6 +48,35 @@ struct GradientTests {
         #expect(largest > 1e-4, "\(name): the gradient check exercised nothing")
     }
 
+    /// DP-SGD's per-example gradients (each whole after its example) add up to the batch's
+    /// gradient, whose shared terms (A = W_k^T W_q, the strategy's share of W_1) are summed
+    /// once: the same gradient by two routes, to Float32 rounding. At d = 136 the attention
+    /// takes W_q and W_k in turn instead of A (`PreparedWeights.usesProduct`), and its forward
+    /// pass is checked against the Float64 reference too.
+    @Test(arguments: [8, 136])
+    func perExampleGradientsAddUpToTheBatchGradient(dim: Int) throws {
+        var config = Fixtures.tinyConfig
+        config.dim = dim
+        let model = try Fixtures.tinyModel(config: config)
+        let data = Fixtures.tinyExamples()
+        let reference = ReferenceModel(model), logits = model.logits(for: data)
+        for i in 0..<data.count {
+            let expected = reference.logit(candidate: data.candidates[i], history: Array(data.history(i)), strategy: data.strategies[i])
+            #expect(Double(logits[i]).isApproximatelyEqual(to: expected, absoluteTolerance: 1e-4, relativeTolerance: 1e-4), "example \(i)")
+        }
+        let summed = model.lossAndGradient(on: data, roles: Fixtures.tinyRoles)
+        let whole = model.lossAndGradientExampleByExample(on: data, roles: Fixtures.tinyRoles)
+        #expect(summed.loss.isApproximatelyEqual(to: whole.loss, relativeTolerance: 1e-6))
+        for tensor in AttentionModel.layout(for: config).tensors.map(\.name) {
+            let a = try #require(summed.gradient.tensor(tensor)), b = try #require(whole.gradient.tensor(tensor))
+            let scale = Double(b.map(abs).max() ?? 0)
+            for (i, (x, y)) in zip(a, b).enumerated() {
+                #expect(Double(x).isApproximatelyEqual(to: Double(y), absoluteTolerance: 1e-5 * max(1, scale)), "\(tensor)[\(i)]")
+            }
+            #expect(a.contains { $0 != 0 }, "\(tensor): nothing compared")
+        }
+    }
+
     @Test func thePaddingRowGetsNoGradient() throws {
         let model = try Fixtures.tinyModel()
         let gradient = model.lossAndGradient(on: Fixtures.tinyExamples()).gradient

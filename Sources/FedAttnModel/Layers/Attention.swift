@@ -6,6 +6,7 @@ import RealModule
 // Forward:
 //   q   = W_q e_c                       (q_i = W_q[i,:] . e_c)
 //   r   = W_k^T q                       (so q . k_l = q . W_k e_l = r . e_l: one d x d product, not L)
+//       = A e_c                         (with A = W_k^T W_q prepared once a batch: PreparedWeights)
 //   s_l = (r . e_l) / sqrt(d)           for the L real positions only; padding is never scored
 //   a   = softmax(s)
 //   u   = sum_l a_l e_l                  (u = 0 when L = 0)
@@ -21,16 +22,20 @@ struct AttentionCache {
 @inline(__always) func attentionForward(
     candidate ec: UnsafePointer<Float>, history: UnsafePointer<Int32>, length: Int,
     table: UnsafePointer<Float>, query wq: UnsafePointer<Float>, key wk: UnsafePointer<Float>,
-    d: Int, cache: AttentionCache, u: UnsafeMutablePointer<Float>
+    productTransposed: UnsafePointer<Float>?, d: Int, cache: AttentionCache, u: UnsafeMutablePointer<Float>
 ) {
     zero(u, d)
     guard length > 0 else { return }
     let q = cache.q, r = cache.r, a = cache.weights
-    // q = W_q e_c
-    for i in 0..<d { q[i] = dot(wq + i * d, ec, d) }
-    // r = W_k^T q = sum_i q_i W_k[i,:]
     zero(r, d)
-    for i in 0..<d { axpy(q[i], wk + i * d, r, d) }
+    if let productTransposed {
+        // r = A e_c = sum_j e_c[j] A^T[j,:]  (q is left to the backward pass, which may not need it)
+        addTransposedProduct(ec, d, productTransposed, d, r)
+    } else {
+        // q = W_q e_c;  r = W_k^T q = sum_i q_i W_k[i,:]
+        for i in 0..<d { q[i] = dot(wq + i * d, ec, d) }
+        addTransposedProduct(q, d, wk, d, r)
+    }
     // s_l = r . e_l / sqrt(d); a = softmax(s) over the real positions
     let scale = 1 / Float(d).squareRoot()
     var maxScore = -Float.infinity
@@ -60,14 +65,23 @@ struct AttentionScratch {
     var dScores: UnsafeMutablePointer<Float>  // [historyLength]
 }
 
-/// Given du, accumulates gradients into the history rows of `tableGrad`, into dW_q and dW_k,
-/// and adds the candidate's share into `dCandidate`. History position l's gradient goes to
-/// row `gradientRows[l]` of `tableGrad` (the table's own row ids for a whole-table gradient,
-/// or a batch's compact indices).
+/// Where the gradient of r = W_k^T W_q e_c goes.
+enum QueryKeyGradient {
+    /// Into dW_q and dW_k at once; `qComputed` says whether the forward pass left q in the
+    /// cache (it did not when it used A).
+    case weights(qComputed: Bool)
+    /// Into dA (summed over a batch, `PreparedWeights.flush`), the candidate's share through A.
+    case product(a: UnsafePointer<Float>, dA: UnsafeMutablePointer<Float>)
+}
+
+/// Given du, accumulates gradients into the history rows of `tableGrad`, into dW_q and dW_k
+/// (or dA, as `route` says), and adds the candidate's share into `dCandidate`. History
+/// position l's gradient goes to row `gradientRows[l]` of `tableGrad` (the table's own row
+/// ids for a whole-table gradient, or a batch's compact indices).
 @inline(__always) func attentionBackward(
     du: UnsafePointer<Float>, candidate ec: UnsafePointer<Float>, history: UnsafePointer<Int32>, length: Int,
     table: UnsafePointer<Float>, query wq: UnsafePointer<Float>, key wk: UnsafePointer<Float>, d: Int,
-    cache: AttentionCache, scratch: AttentionScratch,
+    route: QueryKeyGradient, cache: AttentionCache, scratch: AttentionScratch,
     tableGrad: UnsafeMutablePointer<Float>, gradientRows: UnsafePointer<Int32>, queryGrad: UnsafeMutablePointer<Float>,
     keyGrad: UnsafeMutablePointer<Float>, dCandidate: UnsafeMutablePointer<Float>
 ) {
@@ -90,6 +104,15 @@ struct AttentionScratch {
         let g = a[l] * (ds[l] - weightedSum) * scale
         axpy(g, table + Int(history[l]) * d, dr, d)
         axpy(g, r, tableGrad + Int(gradientRows[l]) * d, d)
+    }
+    if case .product(let product, let productGradient) = route {
+        // r = A e_c  ->  dA[i,:] += dr_i e_c,  de_c += A^T dr = sum_i dr_i A[i,:]
+        for i in 0..<d { axpy(dr[i], ec, productGradient + i * d, d) }
+        addTransposedProduct(dr, d, product, d, dCandidate)
+        return
+    }
+    if case .weights(qComputed: false) = route {
+        for i in 0..<d { q[i] = dot(wq + i * d, ec, d) }
     }
     // r = sum_i q_i W_k[i,:]  ->  dq_i = W_k[i,:] . dr,  dW_k[i,:] += q_i dr
     for i in 0..<d {

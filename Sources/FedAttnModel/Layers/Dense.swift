@@ -6,26 +6,30 @@
 //   o   = w_2 . z + b_2        (the click logit; p = sigmoid(o) lives in SigmoidBCE.swift)
 //   o_i = w_i . z + b_i        (the interaction logit, trained only when training to rank)
 
-/// z = ReLU(W_1 x + b_1); returns the logit o = w_2 . z + b_2.
+/// z = ReLU(W_1 x + b_1); returns the logit o = w_2 . z + b_2. The strategy's share,
+/// b_1 + W_s e_s, comes prepared as `start` [H] and the other columns of W_1 transposed, as
+/// `w1Transposed` [3d, H] (`PreparedWeights`): x's first `inputs` = 3d values are summed in.
 @inline(__always) func denseForward(
-    x: UnsafePointer<Float>, inputs: Int, hidden: Int,
-    w1: UnsafePointer<Float>, b1: UnsafePointer<Float>, w2: UnsafePointer<Float>, b2: Float,
-    z: UnsafeMutablePointer<Float>
+    x: UnsafePointer<Float>, inputs: Int, hidden: Int, start: UnsafePointer<Float>, w1Transposed: UnsafePointer<Float>,
+    w2: UnsafePointer<Float>, b2: Float, z: UnsafeMutablePointer<Float>
 ) -> Float {
-    for i in 0..<hidden {
-        z[i] = max(0, dot(w1 + i * inputs, x, inputs) + b1[i])
-    }
+    copy(start, z, hidden)
+    addTransposedProduct(x, inputs, w1Transposed, hidden, z)
+    for i in 0..<hidden { z[i] = max(0, z[i]) }
     return dot(w2, z, hidden) + b2
 }
 
-/// Given dL/do and dL/do_i, accumulates into the dense gradients and writes dL/dx into `dx`.
+/// Given dL/do and dL/do_i, accumulates into the dense gradients and writes dL/dx into `dx`
+/// ([4d]). With `strategyDz` ([H]) the strategy's share (dW_s, dx's last d values) is left
+/// to `PreparedWeights.flush`: dz is added there instead, and only x's first 3d values'
+/// gradients are written.
 @inline(__always) func denseBackward(
     dLogit: Float, dInteraction: Float, x: UnsafePointer<Float>, z: UnsafePointer<Float>, inputs: Int, hidden: Int,
     w1: UnsafePointer<Float>, w2: UnsafePointer<Float>, wi: UnsafePointer<Float>,
     w1Grad: UnsafeMutablePointer<Float>, b1Grad: UnsafeMutablePointer<Float>,
     w2Grad: UnsafeMutablePointer<Float>, b2Grad: UnsafeMutablePointer<Float>,
     wiGrad: UnsafeMutablePointer<Float>, biGrad: UnsafeMutablePointer<Float>,
-    dx: UnsafeMutablePointer<Float>
+    dx: UnsafeMutablePointer<Float>, strategyDz: UnsafeMutablePointer<Float>?
 ) {
     // o = w_2 . z + b_2  ->  dw_2 += dLogit z,  db_2 += dLogit (likewise o_i)
     axpy(dLogit, z, w2Grad, hidden)
@@ -34,12 +38,15 @@
         axpy(dInteraction, z, wiGrad, hidden)
         biGrad[0] += dInteraction
     }
-    zero(dx, inputs)
+    // With the strategy's share summed per batch, only the first 3d inputs are done here.
+    let done = strategyDz == nil ? inputs : inputs / 4 * 3
+    zero(dx, done)
     for i in 0..<hidden where z[i] > 0 {
         // z_i = ReLU(W_1[i,:] . x + b_1i): gradient flows only where the unit is active
         let dz = dLogit * w2[i] + dInteraction * wi[i]
         b1Grad[i] += dz
-        axpy(dz, x, w1Grad + i * inputs, inputs)
-        axpy(dz, w1 + i * inputs, dx, inputs)
+        axpy(dz, x, w1Grad + i * inputs, done)
+        axpy(dz, w1 + i * inputs, dx, done)
+        strategyDz?[i] += dz
     }
 }

@@ -113,3 +113,46 @@ typealias Vec8 = SIMD8<Float>
         i += 1
     }
 }
+
+/// y += M^T x, with M given as its `n` rows of `width` floats (width a multiple of 8):
+/// y += sum_j x[j] M[j, :]. The sums are kept in registers, 32 floats at a time, so no
+/// horizontal sum is needed: what a matrix-vector product costs with the matrix transposed.
+@inline(__always) func addTransposedProduct(
+    _ x: UnsafePointer<Float>, _ n: Int, _ m: UnsafePointer<Float>, _ width: Int, _ y: UnsafeMutablePointer<Float>
+) {
+    var c = 0
+    while c + 32 <= width {
+        var a0 = load8(y + c), a1 = load8(y + c + 8), a2 = load8(y + c + 16), a3 = load8(y + c + 24)
+        var row = m + c
+        for j in 0..<n {
+            let xj = Vec8(repeating: x[j])
+            a0 += xj * load8(row)
+            a1 += xj * load8(row + 8)
+            a2 += xj * load8(row + 16)
+            a3 += xj * load8(row + 24)
+            row += width
+        }
+        store8(a0, y + c)
+        store8(a1, y + c + 8)
+        store8(a2, y + c + 16)
+        store8(a3, y + c + 24)
+        c += 32
+    }
+    while c < width {
+        var a0 = load8(y + c)
+        var row = m + c
+        for j in 0..<n {
+            a0 += Vec8(repeating: x[j]) * load8(row)
+            row += width
+        }
+        store8(a0, y + c)
+        c += 8
+    }
+}
+
+/// out = M^T, for M of `rows` x `columns` floats, row-major.
+@inline(__always) func transpose(_ m: UnsafePointer<Float>, rows: Int, columns: Int, _ out: UnsafeMutablePointer<Float>) {
+    for i in 0..<rows {
+        for j in 0..<columns { out[j * rows + i] = m[i * columns + j] }
+    }
+}

@@ -63,7 +63,8 @@ public final class PrivateTrainer: EpochTrainer {
         self.config = config
         self.privacy = privacy
         noise = privacy.seed.map { GaussianNoise(seed: $0) } ?? GaussianNoise()
-        kernel = ExampleKernel(config: model.config, offsets: TensorOffsets(model.parameters.layout))
+        // Each example's gradient whole, to be clipped on its own.
+        kernel = ExampleKernel(config: model.config, offsets: TensorOffsets(model.parameters.layout), mode: .perExample)
         optimizer = Adam(parameterCount: model.parameterCount, learningRate: config.learningRate)
         let items = model.parameters.layout.tensors[0]
         precondition(items.name == AttentionModel.TensorName.items, "The item table must come first in the layout.")
@@ -157,6 +158,7 @@ public final class PrivateTrainer: EpochTrainer {
                     for l in 0..<length { catchUp(row: columns.historyItems[start + l], through: step - 1, p) }
                 }
             }
+            kernel.prepare(p)
             for unit in batch {
                 let examples = Int(groups[Int(unit)])..<Int(groups[Int(unit) + 1])
                 // The unit's rows, compactly: its history's, then each candidate's.
