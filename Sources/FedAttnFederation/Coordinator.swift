@@ -166,11 +166,13 @@ public actor Coordinator {
             )
         }
         try machine.checkJoin(client: client, connection: connection, examples: trainExamples)
-        try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
-        warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
+        // The pool hears the client's protocol first: this Join may start a secure round, which
+        // carries the counts only when every client of it speaks protocol 11.
         let before = popularity.stored
         if let line = popularity.joined(client, protocolVersion: protocolVersion) { logger.notice("\(line)") }
         storePopularityPoolIfChanged(since: before)
+        try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
+        warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
     }
 
     /// Under example-level DP-SGD every row of an update carries noise: a silo whose noise
