@@ -36,6 +36,7 @@ except ImportError as missing:
     secagg, SECAGG_MISSING = None, missing
 
 PROTOCOL_VERSION = 11
+OLDER_PROTOCOLS = (10, 9)   # what an older coordinator may speak: the same calls, less of the baseline
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
@@ -443,9 +444,19 @@ def main():
         metadata = []
     stub = rpc.FederationStub(channel)
 
-    # The item mapping comes from Join; the number of training examples does not need it.
-    joined = stub.Join(pb.JoinRequest(protocol_version=PROTOCOL_VERSION, train_examples=count_train_examples(args.data)),
-                       metadata=metadata)
+    # The item mapping comes from Join; the number of training examples does not need it. A
+    # coordinator that does not speak 11 refuses it (FAILED_PRECONDITION): then 10, then 9,
+    # which differ only in the most-popular baseline (the JoinResponse says what applies).
+    examples = count_train_examples(args.data)
+    for version in (PROTOCOL_VERSION,) + OLDER_PROTOCOLS:
+        try:
+            joined = stub.Join(pb.JoinRequest(protocol_version=version, train_examples=examples), metadata=metadata)
+            break
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.FAILED_PRECONDITION or version == OLDER_PROTOCOLS[-1]:
+                raise
+    if version != PROTOCOL_VERSION:
+        log(f"the coordinator speaks an older wire protocol ({version}): joined with it")
     train, test = read_examples(args.data, joined.model.items)
     limits = joined.limits
     log(f"joined as {joined.client_id}: {len(train)} train and {len(test)} test examples; {joined.rounds} rounds")
