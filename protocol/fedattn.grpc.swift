@@ -1,9 +1,11 @@
-// The FedAttention wire protocol, version 10: a client sends 10 in JoinRequest.protocol_version.
-// A coordinator of 10 also admits a client of version 9, the one before (10 only added the
-// most-popular baseline, so a client of 9 shares no popularity counts and gets no baseline:
-// see "The most-popular baseline"); a client of any other version is refused
-// (FAILED_PRECONDITION, naming the client's version and the versions the coordinator speaks,
-// "10 and 9"). Everything a client in any language needs is in this file; nothing is left to
+// The FedAttention wire protocol, version 11: a client sends 11 in JoinRequest.protocol_version.
+// A coordinator of 11 also admits clients of versions 10 and 9, the two before: 11 only added
+// the secure sum of the popularity counts (a client of 10 is told
+// POPULARITY_POOLING_OFF_SECURE_AGGREGATION under secure aggregation, and no secure round it
+// is in carries counts), and 10 the most-popular baseline (a client of 9 shares no popularity
+// counts and gets no baseline): see "The most-popular baseline". A client of any other
+// version is refused (FAILED_PRECONDITION, naming the client's version and the versions the
+// coordinator speaks, "11, 10 and 9"). Everything a client in any language needs is in this file; nothing is left to
 // guess. Where the contract leaves a choice to the client, it says so, and says what the
 // reference (the Swift client and coordinator of this repository) does. (Version 1 streamed
 // whole models; 2 uploaded without reserving a slot; 3 declared no training examples at Join
@@ -12,7 +14,12 @@
 // privacy asked; 7 had no secure aggregation, so a client of 7 would upload an update the
 // coordinator must not see; 8 had no interaction head, so a client of 8 would send no delta
 // for it; 9 had no most-popular baseline: no SharePopularity, no JoinResponse.popularity,
-// Limits.max_popularity_items, Task.popularity or EvaluationReport.popularity.)
+// Limits.max_popularity_items, Task.popularity or EvaluationReport.popularity; 10 had no
+// POPULARITY_POOLING_SECURE_SUM and no SecureTask.carries_popularity_counts, so a client of 10
+// would send an indicator vector of the wrong length in a round that carries counts. 11 is a
+// version, as 10 was for the baseline, rather than a JoinRequest.capabilities entry: a client
+// must act on a new task field, and the version Join negotiates is what tells the coordinator,
+// before it plans a secure round, that every client of that round will.)
 //
 // ── Transport and identity ──────────────────────────────────────────────────────────────
 // A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -42,7 +49,9 @@
 //      coordinator's, and a client whose mapping differs must not go on (the reference
 //      client leaves: its rows and its count would be another model's).
 //      Then, when JoinResponse.popularity is POPULARITY_POOLING_ON, SharePopularity once (its
-//      items' counts, or a decline): see "The most-popular baseline".
+//      items' counts, or a decline); when it is POPULARITY_POOLING_SECURE_SUM, nothing now:
+//      its counts go into the first secure round's indicator sum that the task says carries
+//      them. See "The most-popular baseline".
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
 //                  holding an earlier version may get only what changed), train it
@@ -150,8 +159,8 @@
 // values. Each sum has its own keys and secrets (its session s, key pairs, seed b and
 // shares; a sum's shares travel under that sum's encryption keys and s): a client keeps one
 // state per sum, and fresh ones for every TRAIN. Masks are added on u32, mod 2^32; a masked
-// vector is then reduced mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, m below
-// for sum 1).
+// vector is then reduced mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, or 32 when
+// the task carries_popularity_counts; m below for sum 1).
 //   Session: s = SecurePlan.session << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
 //   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
 //   Below, u is this client and v one of its neighbours (SecurePlan.neighbours; the graph is
@@ -191,6 +200,19 @@
 //      some client has a new row, except where two or more marks add up to 0 mod 2^16 (about
 //      one such row in 65,535 marked by several): that row then gets no values this round
 //      and is new again in the next.
+//      With SecureTask.carries_popularity_counts set (protocol 11; see "The most-popular
+//      baseline"), x is longer and its ring is 32 bits: 2V + 1 elements,
+//        x[0 .. V)      the marks above, unchanged;
+//        x[V + r]       for r in 0 .. V: the client's train rows of item row r (the counts
+//                       SharePopularity would send, dense; x[V] is 0, row 0 being padding),
+//                       or 0 for every r when it declines to share;
+//        x[2V]          1 when it shares its counts, 0 when it declines;
+//      and y is sent mod 2^32, unreduced (masked_bits 32, masked_count 2V + 1: 8V + 4 bytes).
+//      A client that does not know the field would send V elements of 16 bits: refused as a
+//      vector of the wrong length (INVALID_ARGUMENT), which leaves it out of the round; the
+//      coordinator sets the field only in rounds whose every client joined with 11. Summed
+//      mod 2^32, two or more marks of a row never add up to 0 (a round has at most 65,535
+//      clients, each mark is at most 65,535): no new row is lost in such a round.
 //   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds):
 //      refuse (abort) unless it is among them, there are 3 or more, t or more, and every
 //      surviving neighbour shared with it; then, at most once for this sum (a second
@@ -222,7 +244,7 @@
 // A SecureStep claims an upload slot of its own (as UploadUpdate) while its masked vector
 // arrives; it needs no reservation.
 
-/// ── The most-popular baseline (protocol 10) ─────────────────────────────────────────────
+/// ── The most-popular baseline (protocol 10; its secure sum, protocol 11) ────────────────
 /// So that every silo sees whether the federated model ranks better than the most popular
 /// items, a federation pools the items' interaction counts over its silos and each silo scores
 /// that baseline on its own test users with the ranking protocol of EvaluationReport.
@@ -246,9 +268,29 @@
 ///     declined, a client of protocol 9, or one whose share was refused, gets no pooled counts.
 ///     When no silo shared, or the pooled counts name more than Limits.max_popularity_items
 ///     items, no EVALUATE task carries them (the coordinator's history says why).
-///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation, and
-///     counts would be sent in the clear beside updates the coordinator must not see: none are
-///     pooled (SharePopularity is refused), and no baseline is scored.
+///   POPULARITY_POOLING_SECURE_SUM (protocol 11): the federation runs secure aggregation, so
+///     counts are never sent in the clear: SharePopularity is refused. Instead the counts
+///     travel, masked, in sum 0 of the secure rounds (see "Secure aggregation", step 3): every
+///     MASK_INDICATORS task with carries_popularity_counts set gets the client's counts, dense,
+///     with a shared flag of 1, or zeros with a flag of 0 when it declines (the reference:
+///     `join --no-share-popularity`, or a silo that requires differential privacy or keeps a
+///     privacy budget of its own). Such tasks come in the rounds whose every client joined with
+///     11 and whose clients declared fewer than 2^32 training examples in all, until an
+///     indicator sum that carried counts is unmasked: the pool closes then, once (a second sum
+///     over other survivors would subtract into one client's counts), from that sum alone: the
+///     counts summed over its survivors, and how many of them shared. A model of more than
+///     Limits.max_popularity_items + 1 item rows (V) carries no counts. The pool is handed out
+///     as above (Task.popularity, with every EVALUATE task, until that client has sent the
+///     baseline sums) to each client whose masked indicators were in that sum, when at least
+///     as many shared as the coordinator pools from (3 unless its operator says otherwise); the
+///     coordinator cannot tell which of them shared, so a client that declined gets them too:
+///     it must not score them (it sends no EvaluationReport.popularity; the coordinator keeps
+///     handing them, once a round). A client that shared scores them as above.
+///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation and the
+///     client joined with 10 (or the coordinator is of 10, which sums no counts): none are
+///     pooled from it (SharePopularity is refused), and it gets no baseline. Under a
+///     coordinator of 11 the federation's other clients may still sum theirs in rounds this
+///     client is not in.
 ///   POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY: the federation runs DP-SGD or DP-FedAvg: exact
 ///     counts would spend no privacy budget yet reveal a silo's exact item frequencies: none
 ///     are pooled (SharePopularity is refused).
@@ -259,6 +301,14 @@
 /// items it trained (not how often). To every silo that shared: the sum over the silos in the
 /// pool, not who contributed what; but, as with the model itself, a silo can subtract its own
 /// counts from the sum, so with two silos in the pool each reads the other's counts exactly.
+/// Under the secure sum (protocol 11) the coordinator learns only the counts summed over the
+/// silos of that round's indicator sum and how many of them shared, never one silo's counts or
+/// flag; but when all the others of that sum declined, the sum is one silo's counts (the pool
+/// is then not handed out, nor stored, and is below the minimum). Which silos scored the
+/// baseline tells which shared. A silo's counts are not checked against what it declared (the
+/// coordinator sees none of them): one silo can move the baseline (never the model); the
+/// coordinator checks only that the sum is one honest silos could send (counts within the
+/// examples the silos of the sum declared, row 0 at 0, no more sharers than silos).
 ///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
@@ -499,7 +549,7 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -523,9 +573,9 @@ extension Fedattn_V1_Federation {
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+        /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+        /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
         /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
         /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
         /// > past the train_examples the client declared at Join (overflow included). A refused share
@@ -741,7 +791,7 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -765,9 +815,9 @@ extension Fedattn_V1_Federation {
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+        /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+        /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
         /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
         /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
         /// > past the train_examples the client declared at Join (overflow included). A refused share
@@ -981,7 +1031,7 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -1005,9 +1055,9 @@ extension Fedattn_V1_Federation {
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+        /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+        /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
         /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
         /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
         /// > past the train_examples the client declared at Join (overflow included). A refused share
@@ -1520,7 +1570,7 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -1549,9 +1599,9 @@ extension Fedattn_V1_Federation {
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+        /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+        /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
         /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
         /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
         /// > past the train_examples the client declared at Join (overflow included). A refused share
@@ -1810,7 +1860,7 @@ extension Fedattn_V1_Federation {
         /// > Source IDL Documentation:
         /// >
         /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-        /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+        /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
         /// > second Join on the same connection declares another train_examples than the first.
         ///
         /// - Parameters:
@@ -1850,9 +1900,9 @@ extension Fedattn_V1_Federation {
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-        /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-        /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-        /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+        /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+        /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+        /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
         /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
         /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
         /// > past the train_examples the client declared at Join (overflow included). A refused share
@@ -2176,7 +2226,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-    /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+    /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
     /// > second Join on the same connection declares another train_examples than the first.
     ///
     /// - Parameters:
@@ -2211,9 +2261,9 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
     /// > a silo's counts are pooled once.
     /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-    /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-    /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-    /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+    /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+    /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+    /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
     /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
     /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
     /// > past the train_examples the client declared at Join (overflow included). A refused share
@@ -2501,7 +2551,7 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > Source IDL Documentation:
     /// >
     /// > Registers the caller. FAILED_PRECONDITION: a protocol version the coordinator does not
-    /// > speak (the message names the client's and the coordinator's: 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
+    /// > speak (the message names the client's and the coordinator's: 11, 10 and 9). INVALID_ARGUMENT: train_examples is 0 or over Limits.max_train_examples, or a
     /// > second Join on the same connection declares another train_examples than the first.
     ///
     /// - Parameters:
@@ -2540,9 +2590,9 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
     /// > a silo's counts are pooled once.
     /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
-    /// > one, and why: the federation pools no counts (JoinResponse.popularity is not
-    /// > POPULARITY_POOLING_ON: secure aggregation or differential privacy); the caller joined with
-    /// > protocol 9; `items` and `counts` of different lengths; a decline with items; no items
+    /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
+    /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
+    /// > differential privacy); the caller joined with protocol 9; `items` and `counts` of different lengths; a decline with items; no items
     /// > and no decline; an item not above the one before, 0 (padding) or past the model's item
     /// > rows (V - 1); a count of 0; more than Limits.max_popularity_items items; counts adding up
     /// > past the train_examples the client declared at Join (overflow included). A refused share

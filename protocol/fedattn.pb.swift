@@ -8,12 +8,14 @@
 // For information on using the generated types, please see the documentation:
 //   https://github.com/apple/swift-protobuf/
 
-// The FedAttention wire protocol, version 10: a client sends 10 in JoinRequest.protocol_version.
-// A coordinator of 10 also admits a client of version 9, the one before (10 only added the
-// most-popular baseline, so a client of 9 shares no popularity counts and gets no baseline:
-// see "The most-popular baseline"); a client of any other version is refused
-// (FAILED_PRECONDITION, naming the client's version and the versions the coordinator speaks,
-// "10 and 9"). Everything a client in any language needs is in this file; nothing is left to
+// The FedAttention wire protocol, version 11: a client sends 11 in JoinRequest.protocol_version.
+// A coordinator of 11 also admits clients of versions 10 and 9, the two before: 11 only added
+// the secure sum of the popularity counts (a client of 10 is told
+// POPULARITY_POOLING_OFF_SECURE_AGGREGATION under secure aggregation, and no secure round it
+// is in carries counts), and 10 the most-popular baseline (a client of 9 shares no popularity
+// counts and gets no baseline): see "The most-popular baseline". A client of any other
+// version is refused (FAILED_PRECONDITION, naming the client's version and the versions the
+// coordinator speaks, "11, 10 and 9"). Everything a client in any language needs is in this file; nothing is left to
 // guess. Where the contract leaves a choice to the client, it says so, and says what the
 // reference (the Swift client and coordinator of this repository) does. (Version 1 streamed
 // whole models; 2 uploaded without reserving a slot; 3 declared no training examples at Join
@@ -22,7 +24,12 @@
 // privacy asked; 7 had no secure aggregation, so a client of 7 would upload an update the
 // coordinator must not see; 8 had no interaction head, so a client of 8 would send no delta
 // for it; 9 had no most-popular baseline: no SharePopularity, no JoinResponse.popularity,
-// Limits.max_popularity_items, Task.popularity or EvaluationReport.popularity.)
+// Limits.max_popularity_items, Task.popularity or EvaluationReport.popularity; 10 had no
+// POPULARITY_POOLING_SECURE_SUM and no SecureTask.carries_popularity_counts, so a client of 10
+// would send an indicator vector of the wrong length in a round that carries counts. 11 is a
+// version, as 10 was for the baseline, rather than a JoinRequest.capabilities entry: a client
+// must act on a new task field, and the version Join negotiates is what tells the coordinator,
+// before it plans a secure round, that every client of that round will.)
 //
 // ── Transport and identity ──────────────────────────────────────────────────────────────
 // A coordinator runs the `Federation` service over gRPC (HTTP/2) with mutual TLS: every
@@ -52,7 +59,9 @@
 //      coordinator's, and a client whose mapping differs must not go on (the reference
 //      client leaves: its rows and its count would be another model's).
 //      Then, when JoinResponse.popularity is POPULARITY_POOLING_ON, SharePopularity once (its
-//      items' counts, or a decline): see "The most-popular baseline".
+//      items' counts, or a decline); when it is POPULARITY_POOLING_SECURE_SUM, nothing now:
+//      its counts go into the first secure round's indicator sum that the task says carries
+//      them. See "The most-popular baseline".
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
 //                  holding an earlier version may get only what changed), train it
@@ -160,8 +169,8 @@
 // values. Each sum has its own keys and secrets (its session s, key pairs, seed b and
 // shares; a sum's shares travel under that sum's encryption keys and s): a client keeps one
 // state per sum, and fresh ones for every TRAIN. Masks are added on u32, mod 2^32; a masked
-// vector is then reduced mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, m below
-// for sum 1).
+// vector is then reduced mod 2^r of its sum's ring (r = masked_bits: 16 for sum 0, or 32 when
+// the task carries_popularity_counts; m below for sum 1).
 //   Session: s = SecurePlan.session << 1 | sum (u64). ctx(s, a, b) = s (u64 LE) |
 //   min(a, b) (u32 LE) | max(a, b) (u32 LE). Client ids are SecurePlan.id, 0..clients-1.
 //   Below, u is this client and v one of its neighbours (SecurePlan.neighbours; the graph is
@@ -201,6 +210,19 @@
 //      some client has a new row, except where two or more marks add up to 0 mod 2^16 (about
 //      one such row in 65,535 marked by several): that row then gets no values this round
 //      and is new again in the next.
+//      With SecureTask.carries_popularity_counts set (protocol 11; see "The most-popular
+//      baseline"), x is longer and its ring is 32 bits: 2V + 1 elements,
+//        x[0 .. V)      the marks above, unchanged;
+//        x[V + r]       for r in 0 .. V: the client's train rows of item row r (the counts
+//                       SharePopularity would send, dense; x[V] is 0, row 0 being padding),
+//                       or 0 for every r when it declines to share;
+//        x[2V]          1 when it shares its counts, 0 when it declines;
+//      and y is sent mod 2^32, unreduced (masked_bits 32, masked_count 2V + 1: 8V + 4 bytes).
+//      A client that does not know the field would send V elements of 16 bits: refused as a
+//      vector of the wrong length (INVALID_ARGUMENT), which leaves it out of the round; the
+//      coordinator sets the field only in rounds whose every client joined with 11. Summed
+//      mod 2^32, two or more marks of a row never add up to 0 (a round has at most 65,535
+//      clients, each mark is at most 65,535): no new row is lost in such a round.
 //   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds):
 //      refuse (abort) unless it is among them, there are 3 or more, t or more, and every
 //      surviving neighbour shared with it; then, at most once for this sum (a second
@@ -232,7 +254,7 @@
 // A SecureStep claims an upload slot of its own (as UploadUpdate) while its masked vector
 // arrives; it needs no reservation.
 
-/// ── The most-popular baseline (protocol 10) ─────────────────────────────────────────────
+/// ── The most-popular baseline (protocol 10; its secure sum, protocol 11) ────────────────
 /// So that every silo sees whether the federated model ranks better than the most popular
 /// items, a federation pools the items' interaction counts over its silos and each silo scores
 /// that baseline on its own test users with the ranking protocol of EvaluationReport.
@@ -256,9 +278,29 @@
 ///     declined, a client of protocol 9, or one whose share was refused, gets no pooled counts.
 ///     When no silo shared, or the pooled counts name more than Limits.max_popularity_items
 ///     items, no EVALUATE task carries them (the coordinator's history says why).
-///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation, and
-///     counts would be sent in the clear beside updates the coordinator must not see: none are
-///     pooled (SharePopularity is refused), and no baseline is scored.
+///   POPULARITY_POOLING_SECURE_SUM (protocol 11): the federation runs secure aggregation, so
+///     counts are never sent in the clear: SharePopularity is refused. Instead the counts
+///     travel, masked, in sum 0 of the secure rounds (see "Secure aggregation", step 3): every
+///     MASK_INDICATORS task with carries_popularity_counts set gets the client's counts, dense,
+///     with a shared flag of 1, or zeros with a flag of 0 when it declines (the reference:
+///     `join --no-share-popularity`, or a silo that requires differential privacy or keeps a
+///     privacy budget of its own). Such tasks come in the rounds whose every client joined with
+///     11 and whose clients declared fewer than 2^32 training examples in all, until an
+///     indicator sum that carried counts is unmasked: the pool closes then, once (a second sum
+///     over other survivors would subtract into one client's counts), from that sum alone: the
+///     counts summed over its survivors, and how many of them shared. A model of more than
+///     Limits.max_popularity_items + 1 item rows (V) carries no counts. The pool is handed out
+///     as above (Task.popularity, with every EVALUATE task, until that client has sent the
+///     baseline sums) to each client whose masked indicators were in that sum, when at least
+///     as many shared as the coordinator pools from (3 unless its operator says otherwise); the
+///     coordinator cannot tell which of them shared, so a client that declined gets them too:
+///     it must not score them (it sends no EvaluationReport.popularity; the coordinator keeps
+///     handing them, once a round). A client that shared scores them as above.
+///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation and the
+///     client joined with 10 (or the coordinator is of 10, which sums no counts): none are
+///     pooled from it (SharePopularity is refused), and it gets no baseline. Under a
+///     coordinator of 11 the federation's other clients may still sum theirs in rounds this
+///     client is not in.
 ///   POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY: the federation runs DP-SGD or DP-FedAvg: exact
 ///     counts would spend no privacy budget yet reveal a silo's exact item frequencies: none
 ///     are pooled (SharePopularity is refused).
@@ -269,6 +311,14 @@
 /// items it trained (not how often). To every silo that shared: the sum over the silos in the
 /// pool, not who contributed what; but, as with the model itself, a silo can subtract its own
 /// counts from the sum, so with two silos in the pool each reads the other's counts exactly.
+/// Under the secure sum (protocol 11) the coordinator learns only the counts summed over the
+/// silos of that round's indicator sum and how many of them shared, never one silo's counts or
+/// flag; but when all the others of that sum declined, the sum is one silo's counts (the pool
+/// is then not handed out, nor stored, and is below the minimum). Which silos scored the
+/// baseline tells which shared. A silo's counts are not checked against what it declared (the
+/// coordinator sees none of them): one silo can move the baseline (never the model); the
+/// coordinator checks only that the sum is one honest silos could send (counts within the
+/// examples the silos of the sum declared, row 0 at 0, no more sharers than silos).
 ///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
@@ -368,11 +418,15 @@ public nonisolated enum Fedattn_V1_PopularityPooling: SwiftProtobuf.Enum, Swift.
   /// share counts (or decline) with SharePopularity, once
   case on // = 1
 
-  /// none: they would travel in the clear
+  /// none from a client of 10 under secure aggregation
   case offSecureAggregation // = 2
 
   /// none: exact, outside the privacy budget
   case offDifferentialPrivacy // = 3
+
+  /// Protocol 11, under secure aggregation: no SharePopularity; the counts (or zeros) go into
+  /// the indicator sum of the secure rounds whose task carries_popularity_counts.
+  case secureSum // = 4
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -385,6 +439,7 @@ public nonisolated enum Fedattn_V1_PopularityPooling: SwiftProtobuf.Enum, Swift.
     case 1: self = .on
     case 2: self = .offSecureAggregation
     case 3: self = .offDifferentialPrivacy
+    case 4: self = .secureSum
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -395,6 +450,7 @@ public nonisolated enum Fedattn_V1_PopularityPooling: SwiftProtobuf.Enum, Swift.
     case .on: return 1
     case .offSecureAggregation: return 2
     case .offDifferentialPrivacy: return 3
+    case .secureSum: return 4
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -405,6 +461,7 @@ public nonisolated enum Fedattn_V1_PopularityPooling: SwiftProtobuf.Enum, Swift.
     .on,
     .offSecureAggregation,
     .offDifferentialPrivacy,
+    .secureSum,
   ]
 
 }
@@ -468,11 +525,11 @@ public nonisolated struct Fedattn_V1_JoinRequest: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the client speaks: 10 for this file (a coordinator of 10 also
-  /// admits 9).
+  /// The protocol version the client speaks: 11 for this file (a coordinator of 11 also
+  /// admits 10 and 9).
   public var protocolVersion: UInt32 = 0
 
-  /// Optional features the client supports. None are defined in version 10: the coordinator
+  /// Optional features the client supports. None are defined in version 11: the coordinator
   /// reads none of them and accepts any list (within Limits.max_message_bytes).
   public var capabilities: [String] = []
 
@@ -492,7 +549,7 @@ public nonisolated struct Fedattn_V1_JoinResponse: @unchecked Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  /// The protocol version the coordinator speaks with this client: the client's own, 10 or 9.
+  /// The protocol version the coordinator speaks with this client: the client's own, 11, 10 or 9.
   public var protocolVersion: UInt32 {
     get {_storage._protocolVersion}
     set {_uniqueStorage()._protocolVersion = newValue}
@@ -531,8 +588,9 @@ public nonisolated struct Fedattn_V1_JoinResponse: @unchecked Sendable {
   /// Clears the value of `limits`. Subsequent reads from it will return its default value.
   public mutating func clearLimits() {_uniqueStorage()._limits = nil}
 
-  /// Whether the federation pools the items' counts for the most-popular baseline, or why not
-  /// (protocol 10; see "The most-popular baseline"). Unset for a client of protocol 9.
+  /// Whether the federation pools the items' counts for the most-popular baseline, how, or why
+  /// not (protocol 10; see "The most-popular baseline"). Unset for a client of protocol 9;
+  /// never POPULARITY_POOLING_SECURE_SUM for a client of 10.
   public var popularity: Fedattn_V1_PopularityPooling {
     get {_storage._popularity}
     set {_uniqueStorage()._popularity = newValue}
@@ -646,57 +704,71 @@ public nonisolated struct Fedattn_V1_TaskRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Fedattn_V1_Task: Sendable {
+public nonisolated struct Fedattn_V1_Task: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var kind: Fedattn_V1_Task.Kind = .unspecified
+  public var kind: Fedattn_V1_Task.Kind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   /// The round the task belongs to; rounds count from 1. TRAIN: the round being trained.
   /// EVALUATE: the round that published `model_version`; the report echoes it. SECURE: the
   /// round being summed (as SecureTask.round).
-  public var round: UInt32 = 0
+  public var round: UInt32 {
+    get {_storage._round}
+    set {_uniqueStorage()._round = newValue}
+  }
 
   /// The model to download (TRAIN, EVALUATE). With DONE: the model of the round kept by the
   /// silos' validation (empty if none was), which the client may download (DownloadModel,
   /// the whole model) to keep; served until the coordinator stops.
-  public var modelVersion: String = String()
+  public var modelVersion: String {
+    get {_storage._modelVersion}
+    set {_uniqueStorage()._modelVersion = newValue}
+  }
 
   /// How to train (TRAIN).
   public var plan: Fedattn_V1_TrainingPlan {
-    get {_plan ?? Fedattn_V1_TrainingPlan()}
-    set {_plan = newValue}
+    get {_storage._plan ?? Fedattn_V1_TrainingPlan()}
+    set {_uniqueStorage()._plan = newValue}
   }
   /// Returns true if `plan` has been explicitly set.
-  public var hasPlan: Bool {self._plan != nil}
+  public var hasPlan: Bool {_storage._plan != nil}
   /// Clears the value of `plan`. Subsequent reads from it will return its default value.
-  public mutating func clearPlan() {self._plan = nil}
+  public mutating func clearPlan() {_uniqueStorage()._plan = nil}
 
   /// When to ask again (WAIT).
-  public var retryAfterMs: UInt32 = 0
+  public var retryAfterMs: UInt32 {
+    get {_storage._retryAfterMs}
+    set {_uniqueStorage()._retryAfterMs = newValue}
+  }
 
   /// The phase and what the coordinator relays for it (SECURE).
   public var secure: Fedattn_V1_SecureTask {
-    get {_secure ?? Fedattn_V1_SecureTask()}
-    set {_secure = newValue}
+    get {_storage._secure ?? Fedattn_V1_SecureTask()}
+    set {_uniqueStorage()._secure = newValue}
   }
   /// Returns true if `secure` has been explicitly set.
-  public var hasSecure: Bool {self._secure != nil}
+  public var hasSecure: Bool {_storage._secure != nil}
   /// Clears the value of `secure`. Subsequent reads from it will return its default value.
-  public mutating func clearSecure() {self._secure = nil}
+  public mutating func clearSecure() {_uniqueStorage()._secure = nil}
 
   /// EVALUATE, protocol 10: the pooled counts of the most-popular baseline (`decline` false),
-  /// when this client shared its own and the coordinator holds no baseline sums from it yet;
-  /// absent otherwise (see "The most-popular baseline").
+  /// when this client shared its own (under POPULARITY_POOLING_SECURE_SUM: when its masked
+  /// indicators were in the sum that carried the counts; it scores them only if it shared) and
+  /// the coordinator holds no baseline sums from it yet; absent otherwise (see "The
+  /// most-popular baseline").
   public var popularity: Fedattn_V1_PopularityCounts {
-    get {_popularity ?? Fedattn_V1_PopularityCounts()}
-    set {_popularity = newValue}
+    get {_storage._popularity ?? Fedattn_V1_PopularityCounts()}
+    set {_uniqueStorage()._popularity = newValue}
   }
   /// Returns true if `popularity` has been explicitly set.
-  public var hasPopularity: Bool {self._popularity != nil}
+  public var hasPopularity: Bool {_storage._popularity != nil}
   /// Clears the value of `popularity`. Subsequent reads from it will return its default value.
-  public mutating func clearPopularity() {self._popularity = nil}
+  public mutating func clearPopularity() {_uniqueStorage()._popularity = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -752,9 +824,7 @@ public nonisolated struct Fedattn_V1_Task: Sendable {
 
   public init() {}
 
-  fileprivate var _plan: Fedattn_V1_TrainingPlan? = nil
-  fileprivate var _secure: Fedattn_V1_SecureTask? = nil
-  fileprivate var _popularity: Fedattn_V1_PopularityCounts? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 /// How to train one round (see "Local training" above). Not in the plan, by design:
@@ -1005,6 +1075,12 @@ public nonisolated struct Fedattn_V1_SecureTask: Sendable {
 
   public var rowCount: UInt64 = 0
 
+  /// MASK_INDICATORS, protocol 11: the indicator vector also carries this client's item counts
+  /// and its shared flag, 2V + 1 elements in the ring of 32 bits (see "Secure aggregation",
+  /// step 3). Set only for clients that joined with 11, in a federation whose
+  /// JoinResponse.popularity was POPULARITY_POOLING_SECURE_SUM, until the pool closes.
+  public var carriesPopularityCounts: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1046,7 +1122,7 @@ public nonisolated struct Fedattn_V1_SecureReply: Sendable {
   /// MASK_*: elements of the masked vector that follows
   public var maskedCount: UInt64 = 0
 
-  /// MASK_*: bits per element (16 for the indicators)
+  /// MASK_*: bits per element (16 for the indicators; 32 with counts)
   public var maskedBits: UInt32 = 0
 
   /// Any phase: this client cannot go on in this round (why); the round stops waiting for it
@@ -1394,7 +1470,9 @@ public nonisolated struct Fedattn_V1_EvaluationReport: @unchecked Sendable {
 
   /// Protocol 10, only in the report answering an EVALUATE task that carried `popularity`: the
   /// most popular items (by the task's pooled counts) ranked as above on the same test users,
-  /// with the same negatives and catalogue (see "The most-popular baseline").
+  /// with the same negatives and catalogue (see "The most-popular baseline"). Under
+  /// POPULARITY_POOLING_SECURE_SUM, only from a client that shared its counts. A client that
+  /// ranks no user sends zeros (so that the counts are not handed to it again).
   public var popularity: Fedattn_V1_PopularitySums {
     get {_storage._popularity ?? Fedattn_V1_PopularitySums()}
     set {_uniqueStorage()._popularity = newValue}
@@ -1487,7 +1565,7 @@ public nonisolated struct Fedattn_V1_PopularitySums: Sendable {
 fileprivate nonisolated let _protobuf_package = "fedattn.v1"
 
 nonisolated extension Fedattn_V1_PopularityPooling: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0POPULARITY_POOLING_UNSPECIFIED\0\u{1}POPULARITY_POOLING_ON\0\u{1}POPULARITY_POOLING_OFF_SECURE_AGGREGATION\0\u{1}POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0POPULARITY_POOLING_UNSPECIFIED\0\u{1}POPULARITY_POOLING_ON\0\u{1}POPULARITY_POOLING_OFF_SECURE_AGGREGATION\0\u{1}POPULARITY_POOLING_OFF_DIFFERENTIAL_PRIVACY\0\u{1}POPULARITY_POOLING_SECURE_SUM\0")
 }
 
 nonisolated extension Fedattn_V1_SecurePhase: SwiftProtobuf._ProtoNameProviding {
@@ -1818,61 +1896,109 @@ nonisolated extension Fedattn_V1_Task: SwiftProtobuf.Message, SwiftProtobuf._Mes
   public static let protoMessageName: String = _protobuf_package + ".Task"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}round\0\u{3}model_version\0\u{1}plan\0\u{3}retry_after_ms\0\u{1}secure\0\u{1}popularity\0")
 
+  fileprivate class _StorageClass {
+    var _kind: Fedattn_V1_Task.Kind = .unspecified
+    var _round: UInt32 = 0
+    var _modelVersion: String = String()
+    var _plan: Fedattn_V1_TrainingPlan? = nil
+    var _retryAfterMs: UInt32 = 0
+    var _secure: Fedattn_V1_SecureTask? = nil
+    var _popularity: Fedattn_V1_PopularityCounts? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _kind = source._kind
+      _round = source._round
+      _modelVersion = source._modelVersion
+      _plan = source._plan
+      _retryAfterMs = source._retryAfterMs
+      _secure = source._secure
+      _popularity = source._popularity
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.round) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.modelVersion) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._plan) }()
-      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.retryAfterMs) }()
-      case 6: try { try decoder.decodeSingularMessageField(value: &self._secure) }()
-      case 7: try { try decoder.decodeSingularMessageField(value: &self._popularity) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 2: try { try decoder.decodeSingularUInt32Field(value: &_storage._round) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._modelVersion) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._plan) }()
+        case 5: try { try decoder.decodeSingularUInt32Field(value: &_storage._retryAfterMs) }()
+        case 6: try { try decoder.decodeSingularMessageField(value: &_storage._secure) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._popularity) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 1)
+      }
+      if _storage._round != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._round, fieldNumber: 2)
+      }
+      if !_storage._modelVersion.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._modelVersion, fieldNumber: 3)
+      }
+      try { if let v = _storage._plan {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._retryAfterMs != 0 {
+        try visitor.visitSingularUInt32Field(value: _storage._retryAfterMs, fieldNumber: 5)
+      }
+      try { if let v = _storage._secure {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._popularity {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
     }
-    if self.round != 0 {
-      try visitor.visitSingularUInt32Field(value: self.round, fieldNumber: 2)
-    }
-    if !self.modelVersion.isEmpty {
-      try visitor.visitSingularStringField(value: self.modelVersion, fieldNumber: 3)
-    }
-    try { if let v = self._plan {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if self.retryAfterMs != 0 {
-      try visitor.visitSingularUInt32Field(value: self.retryAfterMs, fieldNumber: 5)
-    }
-    try { if let v = self._secure {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
-    } }()
-    try { if let v = self._popularity {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Fedattn_V1_Task, rhs: Fedattn_V1_Task) -> Bool {
-    if lhs.kind != rhs.kind {return false}
-    if lhs.round != rhs.round {return false}
-    if lhs.modelVersion != rhs.modelVersion {return false}
-    if lhs._plan != rhs._plan {return false}
-    if lhs.retryAfterMs != rhs.retryAfterMs {return false}
-    if lhs._secure != rhs._secure {return false}
-    if lhs._popularity != rhs._popularity {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._round != rhs_storage._round {return false}
+        if _storage._modelVersion != rhs_storage._modelVersion {return false}
+        if _storage._plan != rhs_storage._plan {return false}
+        if _storage._retryAfterMs != rhs_storage._retryAfterMs {return false}
+        if _storage._secure != rhs_storage._secure {return false}
+        if _storage._popularity != rhs_storage._popularity {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2274,7 +2400,7 @@ nonisolated extension Fedattn_V1_ShamirShare: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".SecureTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}peer_keys\0\u{1}shares\0\u{1}survivors\0\u{2}\u{2}rows\0\u{3}row_count\0\u{c}\u{7}\u{1}")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}round\0\u{1}attempt\0\u{1}phase\0\u{3}peer_keys\0\u{1}shares\0\u{1}survivors\0\u{2}\u{2}rows\0\u{3}row_count\0\u{3}carries_popularity_counts\0\u{c}\u{7}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2290,6 +2416,7 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
       case 6: try { try decoder.decodeRepeatedUInt32Field(value: &self.survivors) }()
       case 8: try { try decoder.decodeSingularBytesField(value: &self.rows) }()
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.rowCount) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.carriesPopularityCounts) }()
       default: break
       }
     }
@@ -2320,6 +2447,9 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
     if self.rowCount != 0 {
       try visitor.visitSingularUInt64Field(value: self.rowCount, fieldNumber: 9)
     }
+    if self.carriesPopularityCounts != false {
+      try visitor.visitSingularBoolField(value: self.carriesPopularityCounts, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2332,6 +2462,7 @@ nonisolated extension Fedattn_V1_SecureTask: SwiftProtobuf.Message, SwiftProtobu
     if lhs.survivors != rhs.survivors {return false}
     if lhs.rows != rhs.rows {return false}
     if lhs.rowCount != rhs.rowCount {return false}
+    if lhs.carriesPopularityCounts != rhs.carriesPopularityCounts {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -3,11 +3,19 @@ public import FedAttnModel
 import Logging
 
 // The most-popular baseline: the silos' item counts pooled at Join, closed as the first
-// evaluation begins, and the sums they send back (`PopularityPool` holds the rules).
+// evaluation begins (under secure aggregation: summed securely in a secure round's indicator
+// sum, closed as that sum is unmasked), and the sums they send back (`PopularityPool` holds
+// the rules).
 extension Coordinator {
-    /// Whether this federation pools the silos' item counts for the most-popular baseline, or
-    /// why not: what a client is told at Join.
+    /// Whether this federation pools the silos' item counts for the most-popular baseline, how,
+    /// or why not.
     public nonisolated var popularityPolicy: PopularityPolicy { PopularityPolicy(config) }
+
+    /// What a client joining with `protocolVersion` is told of it at Join
+    /// (`PopularityPolicy.told(protocolVersion:)`: a client of 10 hears of no secure sum).
+    public nonisolated func popularityPolicy(protocolVersion: UInt32) -> PopularityPolicy {
+        popularityPolicy.told(protocolVersion: protocolVersion)
+    }
 
     /// Takes `client`'s item counts for the most-popular baseline (nil: it declines, and gets no
     /// baseline), once: a silo's first answer counts, a later one changes nothing.
@@ -32,10 +40,10 @@ extension Coordinator {
         }
     }
 
-    /// After the pool closed, a silo declining or a client of protocol 9 joining changes what
-    /// the folder says of it: stored again.
+    /// After the pool closed, a silo declining or a client of an older protocol joining changes
+    /// what the folder says of it: stored again.
     func storePopularityPoolIfChanged(since before: StoredPopularity) {
-        guard popularity.isClosed, popularity.policy == .on else { return }
+        guard popularity.isClosed, popularity.policy == .on || popularity.policy == .secureSum else { return }
         let now = popularity.stored
         guard now.declined != before.declined || now.oldProtocol != before.oldProtocol else { return }
         write(.popularityPool(now))
@@ -46,6 +54,31 @@ extension Coordinator {
         guard let line = popularity.close() else { return }
         logger.notice("\(line)")
         write(.popularityPool(popularity.stored))
+    }
+
+    /// Whether the secure round of `plan` carries the silos' item counts in its indicator sum
+    /// (`PopularityPool.secureRoundCarriesCounts`: under the secure sum, until the pool closes,
+    /// when every client of the round speaks protocol 11); logs why not, and stores a pool
+    /// that closes for it.
+    func secureRoundCarriesCounts(_ plan: SecureRoundPlan) -> Bool {
+        let before = popularity.status
+        let decided = popularity.secureRoundCarriesCounts(round: plan.round, declared: plan.examples)
+        if let line = decided.line { logger.info("\(line)") }
+        if popularity.status != before { write(.popularityPool(popularity.stored)) }
+        return decided.carries
+    }
+
+    /// Round `round`'s indicator sum carried the silos' item counts (`summed`): the pool closes
+    /// from that sum, and is stored (a restart keeps it: the counts are never summed again, as
+    /// a second sum over other silos would subtract into one silo's counts).
+    func poolSecureCounts(_ summed: SummedCounts, round: Int) {
+        guard
+            let line = popularity.closeSecure(
+                counts: summed.counts, shared: summed.shared, summedOver: summed.summedOver, declared: summed.declared, round: round)
+        else { return }
+        logger.notice("\(line)")
+        write(.popularityPool(popularity.stored))
+        changes.notify()
     }
 
     /// The most-popular baseline as it stands (for the status page, a simulation, a test).

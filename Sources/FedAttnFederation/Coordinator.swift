@@ -14,13 +14,21 @@ public import Logging
 /// pieces, and wakes the clients waiting in a long poll when their next task changes.
 public actor Coordinator {
     /// The wire protocol this coordinator speaks, and its clients send (protocol/fedattn.proto).
-    public static let protocolVersion: UInt32 = 10
-    /// The versions it admits clients of, newest first: 10, and 9, which has no most-popular
-    /// baseline (a client of 9 shares no counts and gets no baseline; nothing else differs).
-    public static let protocolVersions: [UInt32] = [10, 9]
-    /// The older protocol a client falls back to when a coordinator refuses `protocolVersion`
-    /// (a coordinator of release 0.1.0): the same calls but SharePopularity.
-    public static let olderClientProtocol: UInt32 = 9
+    public static let protocolVersion: UInt32 = 11
+    /// The versions it admits clients of, newest first: 11; 10, which has no secure sum of the
+    /// popularity counts (no secure round a client of 10 is in carries counts); and 9, which
+    /// has no most-popular baseline (a client of 9 shares no counts and gets no baseline).
+    /// Nothing else differs.
+    public static let protocolVersions: [UInt32] = [11, 10, 9]
+    /// The older protocols a client falls back to, in this order, when a coordinator refuses
+    /// `protocolVersion`: 10 (a coordinator of release 0.2), then 9 (release 0.1.0: the same
+    /// calls but SharePopularity).
+    public static let olderClientProtocols: [UInt32] = [10, 9]
+    /// The first protocol with the most-popular baseline (SharePopularity, pooled counts).
+    public static let popularityProtocol: UInt32 = 10
+    /// The first protocol whose clients put their item counts in a secure round's indicator
+    /// sum (`SecureTask.carriesPopularityCounts`).
+    public static let secureCountsProtocol: UInt32 = 11
 
     public nonisolated let modelConfig: ModelConfig
     public nonisolated let config: CoordinatorConfig
@@ -99,7 +107,9 @@ public actor Coordinator {
         self.strategy = strategy
         records = resumed.records
         sum = config.secureAggregation.map { SecureSum(settings: $0, known: resumed.knownRows) } ?? PlainSum()
-        popularity = PopularityPool(policy: PopularityPolicy(config), stored: resumed.popularity, minimumSilos: config.popularityMinimumSilos)
+        popularity = PopularityPool(
+            policy: PopularityPolicy(config), stored: resumed.popularity, minimumSilos: config.popularityMinimumSilos,
+            itemRows: modelConfig.items.rowCount)
         strategyName =
             strategy.name + (config.plan.proximalMu > 0 ? " + FedProx mu \(config.plan.proximalMu)" : "")
             + sum.label
@@ -109,9 +119,10 @@ public actor Coordinator {
         machine = RoundStateMachine(
             config: config, version: served.current.version, completedRounds: records.count, unevaluated: resumed.unevaluated,
             history: records, privacyCharges: resumed.privacyCharges)
-        // Under secure aggregation or differential privacy no counts are pooled: the folder says
-        // why from the start, for `history` and the report.
-        if let store, popularity.isClosed, resumed.popularity?.status != popularity.status {
+        // Under differential privacy no counts are pooled; under secure aggregation they are
+        // summed in a secure round to come (or never, the model being too large): the folder
+        // says so from the start, for `history` and the report.
+        if let store, popularity.isClosed || popularity.policy == .secureSum, resumed.popularity != popularity.stored {
             do {
                 try store.storePopularityPool(popularity.stored)
             } catch {
@@ -137,7 +148,8 @@ public actor Coordinator {
     /// examples it holds (no update of it may claim more); refuses a protocol version not in
     /// `protocolVersions`, and a count of 0 or over `config.maxTrainExamples`. A known client
     /// joining again on a new connection is back. A client of protocol 9 takes part as before,
-    /// without the most-popular baseline (logged at its first join).
+    /// without the most-popular baseline; one of 10 under secure aggregation, without the
+    /// secure sum of the counts (each logged at its first join).
     public func join(client: String, protocolVersion: UInt32, trainExamples: Int, connection: String = "in-process") throws(CoordinatorError) {
         guard Self.protocolVersions.contains(protocolVersion) else {
             throw .protocolMismatch(client, speaks: protocolVersion, coordinator: Self.protocolVersions)
@@ -154,11 +166,13 @@ public actor Coordinator {
             )
         }
         try machine.checkJoin(client: client, connection: connection, examples: trainExamples)
-        try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
-        warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
+        // The pool hears the client's protocol first: this Join may start a secure round, which
+        // carries the counts only when every client of it speaks protocol 11.
         let before = popularity.stored
         if let line = popularity.joined(client, protocolVersion: protocolVersion) { logger.notice("\(line)") }
         storePopularityPoolIfChanged(since: before)
+        try handle(.joined(client: client, connection: connection, trainExamples: trainExamples))
+        warnIfNoiseOutgrowsTheNormBound(client: client, examples: trainExamples)
     }
 
     /// Under example-level DP-SGD every row of an update carries noise: a silo whose noise
@@ -320,7 +334,10 @@ public actor Coordinator {
         case .chargePrivacy(let charges): write(.privacyCharges(charges))
         case .fold:
             if let update { sum.fold(update) }
-        case .secureBegin(let plan): sum.beginSecure(plan, layout: global.parameters.layout)
+        case .secureBegin(let plan):
+            // Its indicator sum carries the silos' item counts until the pool has closed.
+            let carries = secureRoundCarriesCounts(plan)
+            sum.beginSecure(plan, layout: global.parameters.layout, carriesCounts: carries)
         case .secureFold(let client):
             do {
                 if let secureReply { try sum.foldSecure(secureReply, from: client) }
@@ -331,7 +348,10 @@ public actor Coordinator {
             }
         case .secureClose(let round, let phase, _):
             do {
-                if let learnt = try sum.closeSecure(phase) { learnRows(learnt.known, new: learnt.new, round: round) }
+                if let learnt = try sum.closeSecure(phase) {
+                    learnRows(learnt.known, new: learnt.new, round: round)
+                    if let counts = learnt.counts { poolSecureCounts(counts, round: round) }
+                }
             } catch {
                 try? handle(.secureFailed(round: round, reason: "\(phase): \(error)"))
             }

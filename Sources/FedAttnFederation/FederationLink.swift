@@ -21,8 +21,9 @@ public struct JoinInfo: Sendable {
     public let rounds: Int
     /// What the coordinator accepts.
     public let limits: CoordinatorLimits
-    /// Whether the federation pools the items' counts for the most-popular baseline, or why
-    /// not (protocol 10; a coordinator of 9 says nothing: `.unspecified`).
+    /// Whether the federation pools the items' counts for the most-popular baseline, how
+    /// (in the clear, or as a secure sum: protocol 11), or why not (protocol 10; a coordinator
+    /// of 9 says nothing: `.unspecified`).
     public let popularity: PopularityPolicy
 
     public init(clientID: String, model: ModelConfig, rounds: Int, limits: CoordinatorLimits, popularity: PopularityPolicy = .unspecified) {

@@ -16,7 +16,7 @@ public struct InProcessLink: FederationLink {
         try await coordinator.join(client: client, protocolVersion: protocolVersion, trainExamples: trainExamples)
         return JoinInfo(
             clientID: client, model: coordinator.modelConfig, rounds: coordinator.config.rounds, limits: coordinator.limits(),
-            popularity: protocolVersion >= Coordinator.protocolVersion ? coordinator.popularityPolicy : .unspecified)
+            popularity: coordinator.popularityPolicy(protocolVersion: protocolVersion))
     }
 
     public func nextTask(lastRound: Int) async throws -> FederationTask {

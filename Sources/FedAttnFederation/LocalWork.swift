@@ -114,6 +114,10 @@ public protocol LocalWork: Sendable {
     /// The items' interaction counts the work shares for the most-popular baseline, for a
     /// model of `model`'s item rows (nil: it declines, and gets no baseline).
     func popularityCounts(for model: ModelConfig) -> PopularityCounts?
+    /// The counts the work puts in a secure round's indicator sum (protocol 11: the
+    /// coordinator sees only their sum over the round's silos); nil: it declines, sends zeros
+    /// and scores no baseline. By default what it would share in the clear.
+    func secureSumCounts(for model: ModelConfig) -> PopularityCounts?
     /// The most-popular baseline by the federation's `pooled` counts, ranked on the work's
     /// test users exactly as `evaluate` ranks the model (nil: the work does not score it).
     func scorePopularity(_ pooled: PopularityCounts, model: ModelConfig) async throws -> RankingSums?
@@ -124,6 +128,7 @@ extension LocalWork {
     public var keepsModel: Bool { false }
     public func keep(_ kept: GlobalModel) async throws {}
     public func popularityCounts(for model: ModelConfig) -> PopularityCounts? { nil }
+    public func secureSumCounts(for model: ModelConfig) -> PopularityCounts? { popularityCounts(for: model) }
     public func scorePopularity(_ pooled: PopularityCounts, model: ModelConfig) async throws -> RankingSums? { nil }
 }
 
@@ -230,6 +235,14 @@ public struct SiloWork: LocalWork {
     /// budget, whatever the coordinator runs.
     public func popularityCounts(for model: ModelConfig) -> PopularityCounts? {
         let guarded = privacy.requireSecureAggregation || privacy.requirePrivacy || privacy.budget != nil
+        return sharesPopularity && !guarded ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
+    }
+
+    /// The same counts for a secure sum: a silo that requires secure aggregation has it, and
+    /// shares; one that requires differential privacy or keeps a budget of its own still
+    /// declines (exact counts spend no budget, in a sum or not).
+    public func secureSumCounts(for model: ModelConfig) -> PopularityCounts? {
+        let guarded = privacy.requirePrivacy || privacy.budget != nil
         return sharesPopularity && !guarded ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
     }
 

@@ -81,6 +81,16 @@ public struct Participant: Sendable {
         /// after each Join (the coordinator takes a silo's first answer). A refusal is said and
         /// the silo carries on without the baseline.
         func sharePopularity(_ info: JoinInfo) async throws {
+            if info.popularity == .secureSum {
+                // Protocol 11 under secure aggregation: nothing now; the counts go, masked, into
+                // the indicator sum of the first secure round that carries them.
+                events(
+                    .popularity(
+                        work.secureSumCounts(for: info.model) == nil
+                            ? "item counts not shared: this silo adds zeros (and a shared flag of 0) to the secure sum of counts, and scores no baseline"
+                            : "item counts to be summed securely with the other silos' in a secure round's indicator sum (the coordinator sees only the sum)"
+                    ))
+            }
             guard info.popularity == .on else { return }
             var counts = work.popularityCounts(for: info.model)
             var note = ""
@@ -96,21 +106,28 @@ public struct Participant: Sendable {
             }
         }
         func join() async throws -> JoinInfo {
-            let info: JoinInfo
-            do {
-                info = try await link.join(protocolVersion: Coordinator.protocolVersion, trainExamples: work.trainExamples)
-            } catch let newest as CoordinatorError where newest.kind == .protocolMismatch {
-                // An older coordinator (release 0.1.0 speaks 9 only): this client speaks 9 too,
-                // which differs only in sharing no item counts. Any other refusal stands.
+            var accepted: (info: JoinInfo, version: UInt32)?
+            var newest: CoordinatorError?
+            // An older coordinator (release 0.2 speaks 10 and 9, 0.1.0 speaks 9 only): this
+            // client speaks those too, which differ only in the most-popular baseline (10: no
+            // secure sum of the counts; 9: no counts at all). Any other refusal stands.
+            for version in [Coordinator.protocolVersion] + Coordinator.olderClientProtocols {
                 do {
-                    info = try await link.join(protocolVersion: Coordinator.olderClientProtocol, trainExamples: work.trainExamples)
-                } catch let older as CoordinatorError where older.kind == .protocolMismatch {
-                    throw newest
+                    let answer = try await link.join(protocolVersion: version, trainExamples: work.trainExamples)
+                    accepted = (answer, version)
+                    break
+                } catch let refused as CoordinatorError where refused.kind == .protocolMismatch {
+                    newest = newest ?? refused
                 }
-                events(
-                    .popularity(
-                        "the coordinator speaks an older wire protocol (\(Coordinator.olderClientProtocol)): joined with it; "
-                            + "this silo shares no item counts and gets no most-popular baseline"))
+            }
+            guard let joined = accepted else { throw newest ?? CoordinatorError.protocolRefused("no wire protocol this client speaks") }
+            let (info, version) = (joined.info, joined.version)
+            if version < Coordinator.protocolVersion {
+                let what =
+                    version < Coordinator.popularityProtocol
+                    ? "this silo shares no item counts and gets no most-popular baseline"
+                    : "under secure aggregation this silo's item counts are not summed"
+                events(.popularity("the coordinator speaks an older wire protocol (\(version)): joined with it; \(what)"))
             }
             guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
             events(.joined(info))
@@ -118,6 +135,9 @@ public struct Participant: Sendable {
             return info
         }
         let info = try await join()
+        /// Under the secure sum (protocol 11): the counts this silo puts in an indicator sum that
+        /// carries them (nil: it declines, and scores no baseline it is handed).
+        let secureCounts = info.popularity == .secureSum ? work.secureSumCounts(for: info.model) : nil
         var cached: GlobalModel?
         var lastRound = 0
         /// The AUC of the model this client last trained, before averaging, by round.
@@ -169,7 +189,7 @@ public struct Participant: Sendable {
                     let secured: SecureSession
                     do {
                         secured = try SecureSession(
-                            round: round, plan: plan, update: update.delta(model: info.model),
+                            round: round, plan: plan, update: update.delta(model: info.model), popularity: secureCounts,
                             draws: secureDrawSeed.map { SeededGenerator(seed: $0 &+ UInt64(round) &* 7_919 &+ UInt64(plan.attempt)) }
                                 ?? .fromSystemRandom())
                     } catch let error as SecAggError {
@@ -204,8 +224,11 @@ public struct Participant: Sendable {
                 lastRound = round
             case .evaluate(let round, let version, let pooled):
                 var report = try await withModel(version) { try await work.evaluate($0) }
-                // The most-popular baseline, while the coordinator hands its pooled counts.
-                if let pooled { report.popularity = try await work.scorePopularity(pooled, model: info.model) }
+                // The most-popular baseline, while the coordinator hands its pooled counts (under
+                // the secure sum it hands them to silos that declined too: they do not score).
+                if let pooled, info.popularity != .secureSum || secureCounts != nil {
+                    report.popularity = try await work.scorePopularity(pooled, model: info.model)
+                }
                 try await Self.droppingIfUnwanted(round, events) {
                     try await link.reportEvaluation(round: round, version: version, report: report)
                     events(

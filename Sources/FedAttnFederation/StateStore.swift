@@ -155,6 +155,12 @@ public final class StateStore: Sendable {
                         ndcg_at_10_sum REAL NOT NULL, catalogue_users INTEGER NOT NULL, hits_at_20 INTEGER NOT NULL, ndcg_at_20_sum REAL NOT NULL)
                     """)
         }
+        migrator.registerMigration("popularity-secure-sum") { db in
+            // Under secure aggregation (protocol 11) the pool is one secure sum: the silos of that
+            // sum (JSON names; NULL for a pool made in the clear) and how many of them shared.
+            try db.execute(sql: "ALTER TABLE popularity_pool ADD COLUMN summed_over TEXT")
+            try db.execute(sql: "ALTER TABLE popularity_pool ADD COLUMN shared_by INTEGER")
+        }
         return migrator
     }()
 
@@ -291,13 +297,16 @@ public final class StateStore: Sendable {
         let json = { (names: [String]) throws -> String in String(decoding: try JSONEncoder().encode(names), as: UTF8.self) }
         let (from, declined, old) = (try json(pool.pooledFrom), try json(pool.declined), try json(pool.oldProtocol))
         let counts = pool.counts.map(Self.blob)
+        // NULL in the clear: what tells a secure sum's pool from one shared in the clear.
+        let summedOver: String? = try pool.summedSecurely ? json(pool.summedOver) : nil
+        let sharedBy: Int? = pool.summedSecurely ? pool.sharedBy : nil
         try database.write { db in
             try db.execute(
                 sql: """
-                    INSERT OR REPLACE INTO popularity_pool (id, status, pooled_from, declined, old_protocol, items, counts)
-                    VALUES (1, ?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO popularity_pool (id, status, pooled_from, declined, old_protocol, items, counts, summed_over, shared_by)
+                    VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [pool.status.rawValue, from, declined, old, pool.items, counts])
+                arguments: [pool.status.rawValue, from, declined, old, pool.items, counts, summedOver, sharedBy])
         }
     }
 
@@ -337,9 +346,12 @@ public final class StateStore: Sendable {
                     users: r["ranked_users"], hits: r["hits_at_10"], ndcgSum: r["ndcg_at_10_sum"], catalogueUsers: r["catalogue_users"],
                     hitsAt20: r["hits_at_20"], ndcgAt20Sum: r["ndcg_at_20_sum"])
             }
+            let summedOver: String? = row["summed_over"]
+            let sharedBy: Int? = row["shared_by"]
             return StoredPopularity(
                 status: status, pooledFrom: names(row["pooled_from"]), declined: names(row["declined"]), oldProtocol: names(row["old_protocol"]),
-                items: row["items"], counts: counts, sums: sums)
+                items: row["items"], counts: counts, sums: sums, summedSecurely: summedOver != nil, summedOver: summedOver.map(names) ?? [],
+                sharedBy: sharedBy ?? 0)
         }
     }
 

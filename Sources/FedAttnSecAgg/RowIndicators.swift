@@ -4,7 +4,8 @@
 /// a row (non-zero), never how many or which: unlike 0/1 indicators (counts), two sums over
 /// different sets of silos cannot be subtracted into one silo's rows. A row touched by two or
 /// more silos reads as untouched only when their values cancel (1 in 65,535; it is then
-/// caught in a later round).
+/// caught in a later round). Summed in the ring of 32 bits instead (`CountedIndicators`, when
+/// sum 0 carries the silos' item counts), the same marks never cancel.
 public struct RowIndicators: Sendable, Hashable {
     public let rows: Int
     /// The ring's bits.
@@ -30,9 +31,13 @@ public struct RowIndicators: Sendable, Hashable {
         return vector
     }
 
-    /// The rows whose element of a summed vector (mod 2^16) is non-zero, ascending.
-    public func touched(_ sum: [UInt32]) -> [Int32] {
+    /// The rows whose element of a summed vector is non-zero in the ring of `bits` bits (16,
+    /// this type's own; 32 when the marks were summed mod 2^32, `CountedIndicators`), ascending.
+    /// - Precondition: sum.count == length, 1 <= bits <= 32.
+    public func touched(_ sum: [UInt32], bits: Int = RowIndicators.bits) -> [Int32] {
         precondition(sum.count == length, "A vector of \(length) elements, not \(sum.count).")
-        return sum.indices.filter { sum[$0] & 0xFFFF != 0 }.map { Int32($0) }
+        precondition((1...32).contains(bits), "A ring of 1 to 32 bits, not \(bits).")
+        let mask: UInt32 = bits == 32 ? .max : (1 << UInt32(bits)) - 1
+        return sum.indices.filter { sum[$0] & mask != 0 }.map { Int32($0) }
     }
 }

@@ -31,8 +31,11 @@ public struct SecureUpdateCodec: Sendable {
         RowIndicators(rows: tableRows).encode(touchedRows(update).filter { !known.contains($0) }, using: &generator)
     }
 
-    /// The rows new this round, from the secure sum of indicators, ascending.
-    public func newRows(fromIndicatorSum sum: [UInt32]) -> [Int32] { RowIndicators(rows: tableRows).touched(sum) }
+    /// The rows new this round, from the secure sum of indicators (`tableRows` elements, summed
+    /// in the ring of `bits` bits: 16, or 32 when sum 0 carried counts), ascending.
+    public func newRows(fromIndicatorSum sum: [UInt32], bits: Int = RowIndicators.bits) -> [Int32] {
+        RowIndicators(rows: tableRows).touched(sum, bits: bits)
+    }
 
     /// Ring elements of the values vector over `rows` rows.
     public func valuesLength(rows: Int) -> Int { rows * width + denseCount }

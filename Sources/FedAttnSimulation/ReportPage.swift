@@ -138,7 +138,7 @@ public struct ReportPage: Sendable {
                 return "<tr class=\"popularity\"><td>most popular items</td><td></td><td></td><td></td>"
                     + "<td>\(HTML.number(s.hitRate))</td><td>\(HTML.number(s.ndcg))</td><td>\(HTML.number(s.recallAt20))</td><td>\(HTML.number(s.ndcgAt20))</td>"
                     + "<td></td><td></td><td></td><td></td>\(isPrivate ? "<td></td><td></td>" : "")"
-                    + "<td>\(HTML.escape(p.isMeasured ? "counts summed over \(p.pooledFrom.count) silos, scored by \(p.scoredBy.count)" : p.whyNotMeasured ?? ""))</td></tr>"
+                    + "<td>\(HTML.escape(p.isMeasured ? "\(p.pooledWords), scored by \(p.scoredBy.count)" : p.whyNotMeasured ?? ""))</td></tr>"
             } ?? ""
         let settingRows = settings.map { "<tr><th>\(HTML.escape($0.name))</th><td>\(HTML.escape($0.value))</td></tr>" }.joined(separator: "\n")
         // A round evaluated by fewer silos than an earlier one is marked: its figures are

@@ -125,9 +125,10 @@ public struct ClientSession: Sendable {
     private static func describe(_ error: any Error) -> String {
         if let rpc = error as? RPCError, rpc.code == .unimplemented {
             // gRPC says only "Method not found": a server without this call.
+            let spoken = ([Coordinator.protocolVersion] + Coordinator.olderClientProtocols).map { String($0) }.joined(separator: ", ")
             return "the server does not know a call this client makes (\(rpc.message)): it is not a FedAttention coordinator "
                 + "(check the host and port), or one of a release older than this client (wire protocols "
-                + "\(Coordinator.protocolVersion) and \(Coordinator.olderClientProtocol)): upgrade it, or use the client of its release "
+                + "\(spoken)): upgrade it, or use the client of its release "
                 + "(`fedattn-coordinator --version` names the protocols it speaks)"
         }
         if let rpc = error as? RPCError { return "the coordinator refused: \(rpc.message) (\(rpc.code))" }

@@ -55,11 +55,12 @@ struct CoordinatorService: Fedattn_V1_Federation.ServiceProtocol {
         let model = coordinator.modelConfig
         let limits = coordinator.limits(
             pieceBytes: Self.pieceBytes, updateChunkBytes: Self.chunkBytes, uploadSlots: Self.uploadSlots, maxMessageBytes: Self.maxMessageBytes)
-        // A client of protocol 9 is answered in 9: nothing of the most-popular baseline.
+        // A client of protocol 9 is answered in 9: nothing of the most-popular baseline; one of
+        // 10 in 10: nothing of its secure sum.
         return ServerResponse(
             message: Wire.joinResponse(
                 client: client, rounds: coordinator.config.rounds, model: model, limits: limits, protocolVersion: version,
-                popularity: coordinator.popularityPolicy))
+                popularity: coordinator.popularityPolicy(protocolVersion: version)))
     }
 
     func sharePopularity(

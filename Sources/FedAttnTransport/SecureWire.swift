@@ -100,6 +100,7 @@ package enum SecureWire {
                 $0.rows = rows.data
                 $0.rowCount = UInt64(rows.rows)
             }
+            $0.carriesPopularityCounts = t.carriesPopularityCounts
         }
     }
 
@@ -114,6 +115,7 @@ package enum SecureWire {
             }
             task.rows = rows
         }
+        task.carriesPopularityCounts = t.carriesPopularityCounts
         return task
     }
 

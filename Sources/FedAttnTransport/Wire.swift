@@ -21,14 +21,15 @@ package enum Wire {
     // MARK: Join
 
     /// The answer to a Join of `protocolVersion` (echoed; a client of 9 is told nothing of the
-    /// most-popular baseline).
+    /// most-popular baseline). `popularity` is what that client is told
+    /// (`Coordinator.popularityPolicy(protocolVersion:)`).
     package static func joinResponse(
         client: String, rounds: Int, model: ModelConfig, limits: CoordinatorLimits, protocolVersion: UInt32 = Coordinator.protocolVersion,
         popularity: PopularityPolicy = .unspecified
     ) -> Fedattn_V1_JoinResponse {
         .with {
             $0.protocolVersion = protocolVersion
-            if protocolVersion >= Coordinator.protocolVersion { $0.popularity = pooling(popularity) }
+            if protocolVersion >= Coordinator.popularityProtocol { $0.popularity = pooling(popularity) }
             $0.clientID = client
             $0.rounds = UInt32(rounds)
             $0.model = .with {
@@ -52,7 +53,7 @@ package enum Wire {
                 $0.maxZstdWindowLog = UInt32(clamping: limits.maxZstdWindowLog)
                 $0.securePhaseTimeoutMs = limits.securePhaseTimeout.map { milliseconds($0) } ?? 0
                 $0.maxMessageBytes = UInt32(clamping: limits.maxMessageBytes)
-                if protocolVersion >= Coordinator.protocolVersion { $0.maxPopularityItems = UInt32(clamping: limits.maxPopularityItems) }
+                if protocolVersion >= Coordinator.popularityProtocol { $0.maxPopularityItems = UInt32(clamping: limits.maxPopularityItems) }
             }
         }
     }
@@ -60,6 +61,7 @@ package enum Wire {
     static func pooling(_ policy: PopularityPolicy) -> Fedattn_V1_PopularityPooling {
         switch policy {
         case .on: .on
+        case .secureSum: .secureSum
         case .offSecureAggregation: .offSecureAggregation
         case .offDifferentialPrivacy: .offDifferentialPrivacy
         case .unspecified: .unspecified
@@ -69,6 +71,7 @@ package enum Wire {
     static func policy(_ pooling: Fedattn_V1_PopularityPooling) -> PopularityPolicy {
         switch pooling {
         case .on: .on
+        case .secureSum: .secureSum
         case .offSecureAggregation: .offSecureAggregation
         case .offDifferentialPrivacy: .offDifferentialPrivacy
         case .unspecified, .UNRECOGNIZED: .unspecified

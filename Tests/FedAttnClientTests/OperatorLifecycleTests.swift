@@ -20,12 +20,14 @@ struct OperatorLifecycleTests {
     /// the root command and from a subcommand (before its required options are asked for).
     @Test func bothExecutablesSayTheirVersionAndTheProtocolTheySpeak() throws {
         var releases: Set<String> = []
-        // The coordinator admits clients of 10 and 9; the client joins with 10, or with 9 when
-        // an older coordinator refuses 10.
+        // The coordinator admits clients of 11, 10 and 9; the client joins with 11, or with 10,
+        // then 9, when an older coordinator refuses it.
         let coordinatorSpeaks = Coordinator.protocolVersions.map { "\($0)" }.joined(separator: ", ")
+        let clientSpeaks = ([Coordinator.protocolVersion] + Coordinator.olderClientProtocols).map { "\($0)" }.joined(separator: ", ")
+        #expect(coordinatorSpeaks == "11, 10, 9" && clientSpeaks == "11, 10, 9")
         for (path, name, subcommand, speaks) in [
             (Self.coordinator, "fedattn-coordinator", "serve", coordinatorSpeaks),
-            (Self.client, "fedattn-client", "join", "\(Coordinator.protocolVersion), \(Coordinator.olderClientProtocol)"),
+            (Self.client, "fedattn-client", "join", clientSpeaks),
         ] {
             let root = try ProcessRunner.run(path, ["--version"])
             #expect(root.status == 0, "\(root.standardError)")

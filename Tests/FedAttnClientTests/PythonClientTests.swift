@@ -83,12 +83,13 @@ struct PythonClientTests {
         }
         let aucs = rounds.compactMap { $0["test_auc"] as? Double }
         #expect(aucs.count == 2 && aucs[1] > aucs[0])
-        // The Python client speaks protocol 9: admitted, it shares no item counts, and the
-        // most-popular baseline is the two Swift silos' (protocol 10).
+        // The Python client speaks protocol 11: it shares its item counts in the clear
+        // (SharePopularity), and, ranking no users, sends zero baseline sums.
         let popularity = try #require(object["popularity"] as? [String: Any], "\(history.standardOutput)")
-        #expect(popularity["pooled_from"] as? [String] == ["shop", "video"] && popularity["protocol_9"] as? [String] == ["python"], "\(popularity)")
-        #expect(popularity["scored_by"] as? [String] == ["shop", "video"] && popularity["hr_at_10"] is Double, "\(popularity)")
-        #expect(server.standardError.contains("client python speaks wire protocol 9: it shares no popularity counts"), "\(server.standardError)")
+        #expect(popularity["pooled_from"] as? [String] == ["python", "shop", "video"], "\(popularity)")
+        #expect((popularity["protocol_9"] as? [String])?.isEmpty == true, "\(popularity)")
+        #expect(popularity["scored_by"] as? [String] == ["python", "shop", "video"] && popularity["hr_at_10"] is Double, "\(popularity)")
+        #expect(log.contains("item counts shared: ") && log.contains("most-popular baseline: no users ranked"), "\(log)")
     }
 
     /// Secure rounds need python3's cryptography too (X25519, HKDF, ChaCha20-Poly1305: secagg.py).
@@ -101,7 +102,9 @@ struct PythonClientTests {
 
     /// The Python client takes part in secure rounds (SecAgg+, written from the .proto's "Secure
     /// aggregation" alone, clients/python/secagg.py): it sends no update, its masked vectors
-    /// cancel with the Swift clients' masks, and its update is in both rounds' sums.
+    /// cancel with the Swift clients' masks, and its update is in both rounds' sums. Its item
+    /// counts are in round 1's indicator sum with the others' (protocol 11): the baseline's pool
+    /// is the three silos' counts, securely summed.
     @Test(.enabled(if: secureAvailable, "python3 with grpcio, grpcio-tools, zstandard, numpy and cryptography"))
     func aPythonClientJoinsASecureRound() async throws {
         let silos = ["shop", "video", "python"]
@@ -137,6 +140,9 @@ struct PythonClientTests {
         #expect(!log.contains("aborted") && !log.contains("not counted") && !log.contains(": sent "), "\(log)")
         // Both sums unmasked over all three, so the Python client's masks cancelled with the others'.
         #expect(server.standardError.components(separatedBy: "unmasking the sum of 3 of 3 clients' updates").count == 3, "\(server.standardError)")
+        // Round 1's indicators carried the counts: 2V + 1 values of 32 bits (V = 1,683 on MovieLens); round 2's did not.
+        #expect(log.contains("round 1: MASK_INDICATORS answered") && log.contains(": 3367 values at 32 bits"), "\(log)")
+        #expect(log.contains(": 1683 values at 16 bits"), "\(log)")
 
         let history = try ProcessRunner.run(FederationProcessTests.coordinator, ["history", "--state", state, "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(history.standardOutput.utf8)) as? [String: Any])
@@ -149,6 +155,10 @@ struct PythonClientTests {
         }
         let aucs = rounds.compactMap { $0["test_auc"] as? Double }
         #expect(aucs.count == 2 && aucs[1] > aucs[0], "\(aucs)")
+        let popularity = try #require(object["popularity"] as? [String: Any], "\(history.standardOutput)")
+        #expect(popularity["status"] as? String == "pooled" && popularity["summed_securely"] as? Bool == true, "\(popularity)")
+        #expect(popularity["shared_by"] as? Int == 3 && popularity["summed_over"] as? [String] == ["python", "shop", "video"], "\(popularity)")
+        #expect(popularity["scored_by"] as? [String] == ["python", "shop", "video"] && popularity["hr_at_10"] is Double, "\(popularity)")
     }
 
     /// A Python client killed in the middle of a secure round (once it has masked its row

@@ -65,7 +65,7 @@ struct FeaturePolicyTests {
     /// and the machine retries the round with a new plan.
     @Test func aSecurePhaseThatFailsDropsTheSecureRound() throws {
         var sum = SecureSum(settings: SecureAggregationSettings(), known: RowSet(rows: 4))
-        sum.beginSecure(Self.plan(["a", "b", "c"], SecureAggregationSettings()), layout: Self.layout)
+        sum.beginSecure(Self.plan(["a", "b", "c"], SecureAggregationSettings()), layout: Self.layout, carriesCounts: false)
         #expect(try sum.expectedMasked(round: 1, attempt: 1, phase: .maskIndicators, client: "a")?.count == 4)
         // No masked indicators arrived: fewer than the threshold, the sum cannot be closed.
         #expect(throws: SecAggError.self) { _ = try sum.closeSecure(.maskIndicators) }
@@ -73,6 +73,40 @@ struct FeaturePolicyTests {
             try sum.expectedMasked(round: 1, attempt: 1, phase: .maskIndicators, client: "a")
         }
         #expect(stale?.kind == .stale)
+    }
+
+    /// A round whose indicator sum carries the silos' item counts (protocol 11) takes 2V + 1
+    /// elements of 32 bits from each silo, and its task says so; a vector of the V indicators
+    /// alone (what a client of protocol 10 sends), or of the wrong ring, is refused naming the
+    /// silo and what was expected. A round without counts takes V elements of 16 bits.
+    @Test func aSumThatCarriesCountsTakesTheLongerVectorAndRefusesAnotherLength() throws {
+        let plan = Self.plan(["a", "b", "c"], SecureAggregationSettings())
+        var sum = SecureSum(settings: SecureAggregationSettings(), known: RowSet(rows: 4))
+        sum.beginSecure(plan, layout: Self.layout, carriesCounts: true)
+        let expected = try #require(try sum.expectedMasked(round: 1, attempt: 1, phase: .maskIndicators, client: "a"))
+        #expect(expected.count == 9 && expected.bits == 32)
+        #expect(sum.secureTask(SecureTask(round: 1, attempt: 1, phase: .maskIndicators), for: "a")?.carriesPopularityCounts == true)
+        #expect(sum.secureTask(SecureTask(round: 1, attempt: 1, phase: .maskValues), for: "a")?.carriesPopularityCounts == false)
+        for (count, bits) in [(4, 16), (9, 16), (4, 32), (10, 32)] {
+            var reply = SecureReply(round: 1, attempt: 1, phase: .maskIndicators)
+            reply.masked = [UInt32](repeating: 1, count: count)
+            reply.maskedBits = bits
+            let refused = #expect(throws: CoordinatorError.self) { try sum.checkSecure(&reply, from: "b") }
+            #expect(refused?.kind == .invalidRequest, "\(String(describing: refused))")
+            #expect(
+                refused?.message == "round 1 masked row indicators from 'b': \(count) ring elements of \(bits) bits, not 9 of 32",
+                "\(String(describing: refused))")
+        }
+        var fits = SecureReply(round: 1, attempt: 1, phase: .maskIndicators)
+        fits.masked = [UInt32](repeating: .max, count: 9)
+        fits.maskedBits = 32
+        try sum.checkSecure(&fits, from: "b")
+
+        var plain = SecureSum(settings: SecureAggregationSettings(), known: RowSet(rows: 4))
+        plain.beginSecure(plan, layout: Self.layout, carriesCounts: false)
+        let indicators = try #require(try plain.expectedMasked(round: 1, attempt: 1, phase: .maskIndicators, client: "a"))
+        #expect(indicators.count == 4 && indicators.bits == 16)
+        #expect(plain.secureTask(SecureTask(round: 1, attempt: 1, phase: .maskIndicators), for: "a")?.carriesPopularityCounts == false)
     }
 
     @Test func uploadedRoundsTrainOnTheClientsGivenAndRefuseSecureAnswers() {

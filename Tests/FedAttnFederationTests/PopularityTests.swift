@@ -39,8 +39,8 @@ private struct BadCountsLink: FederationLink {
 /// with the model's ranking protocol, the sums pooled and stored. Its figures are exactly what
 /// `simulate` computes in process, holding every silo; a silo of protocol 9, one that
 /// declines and one whose counts are refused are left out of the pool and the federation
-/// carries on; under secure aggregation and differential privacy no counts are pooled, and
-/// the history says why.
+/// carries on; under differential privacy no counts are pooled, and the history says why.
+/// (Under secure aggregation they are a secure sum: `SecurePopularityTests`.)
 struct PopularityTests {
     static let model = Fixtures.syntheticConfig
 
@@ -270,65 +270,55 @@ struct PopularityTests {
         #expect(served.pooledFrom == ["s0", "s1"] && served.scoredBy == ["s0", "s1"] && served.declined.isEmpty)
     }
 
-    /// (e) Under secure aggregation no counts are sent (they would travel in the clear beside
-    /// updates the coordinator must not see): a share is refused, and the history says why.
-    /// Under differential privacy likewise.
-    @Test func underSecureAggregationOrDifferentialPrivacyNoCountsArePooled() async throws {
-        let silos = Self.silos()
-        let folder = try Fixtures.temporaryFolder()
-        var config = CoordinatorConfig(rounds: 1, minClients: 3, server: ServerOptimizer(rule: .fedavg))
-        config.secureAggregation = SecureAggregationSettings()
-        #expect(PopularityPolicy(config) == .offSecureAggregation)
-        let shared = Recorded()
-        let coordinator = try await Self.federate(
-            silos, config: config, store: try StateStore(folder: folder),
-            events: { name, event in if case .popularity = event { shared.add(name) } })
-        #expect(await coordinator.history.count == 1)
-        #expect(shared.all.isEmpty, "no silo was asked for its counts")
-        let served = await coordinator.popularityBaseline
-        #expect(served.status == .secureAggregation && !served.isMeasured && served.pooledFrom.isEmpty)
-        let kept = try #require(try StateStore.reading(folder: folder).popularity())
-        #expect(
-            kept.baseline.line == "popularity: not measured under secure aggregation (its counts would be sent in the clear)", "\(kept.baseline.line)"
-        )
-        let error = await #expect(throws: CoordinatorError.self) {
-            try await coordinator.sharePopularity(client: "s0", counts: PopularityCounts(items: [1], counts: [1]))
-        }
-        #expect(error?.message.contains("runs secure aggregation and pools no counts") == true, "\(String(describing: error))")
-
+    /// (e) Under differential privacy (DP-SGD or DP-FedAvg, with secure aggregation or not) no
+    /// counts are pooled: exact counts would spend no privacy budget; a share is refused, and
+    /// the history says why.
+    @Test func underDifferentialPrivacyNoCountsArePooled() async throws {
         var server = ServerOptimizer(rule: .dpFedAvg)
         (server.clipNorm, server.noiseMultiplier) = (1, 2)
         let dp = CoordinatorConfig(rounds: 1, minClients: 1, server: server)
         #expect(PopularityPolicy(dp) == .offDifferentialPrivacy)
+        var secureDP = CoordinatorConfig(rounds: 1, minClients: 3, examplePrivacy: ExamplePrivacy(noise: .multiplier(1)))
+        secureDP.secureAggregation = SecureAggregationSettings()
+        #expect(PopularityPolicy(secureDP) == .offDifferentialPrivacy)
         #expect(PopularityPolicy(CoordinatorConfig()) == .on)
         let privateOne = try Coordinator(modelConfig: Fixtures.tinyConfig, config: dp, initialModel: try Fixtures.tinyModel())
         try await privateOne.join(client: "a", protocolVersion: Coordinator.protocolVersion, trainExamples: 100)
         await #expect(throws: CoordinatorError.self) { try await privateOne.sharePopularity(client: "a", counts: nil) }
         #expect(await privateOne.popularityBaseline.whyNotMeasured?.hasPrefix("not measured under differential privacy") == true)
+        #expect(privateOne.popularityPolicy(protocolVersion: 11) == .offDifferentialPrivacy)
+        #expect(privateOne.popularityPolicy(protocolVersion: 9) == .unspecified)
     }
 
-    /// (f) A client of protocol 8 (or 11) is refused naming its version and the two this
+    /// (f) A client of protocol 8 (or 12) is refused naming its version and the three this
     /// coordinator speaks; one of 9 is admitted.
     @Test func aClientOfAnUnknownVersionIsRefusedNamingTheVersionsSpoken() async throws {
-        #expect(Coordinator.protocolVersions == [10, 9] && Coordinator.protocolVersion == 10)
+        #expect(Coordinator.protocolVersions == [11, 10, 9] && Coordinator.protocolVersion == 11)
+        #expect(Coordinator.olderClientProtocols == [10, 9])
         let coordinator = try Coordinator(
             modelConfig: Fixtures.tinyConfig, config: CoordinatorConfig(rounds: 1, minClients: 5), initialModel: try Fixtures.tinyModel())
-        for version: UInt32 in [8, 11] {
+        for version: UInt32 in [8, 12] {
             let error = await #expect(throws: CoordinatorError.self) {
                 try await coordinator.join(client: "old", protocolVersion: version, trainExamples: 100)
             }
-            #expect(error == CoordinatorError.protocolMismatch("old", speaks: version, coordinator: [10, 9]))
+            #expect(error == CoordinatorError.protocolMismatch("old", speaks: version, coordinator: [11, 10, 9]))
             #expect(
-                error?.message == "protocol version mismatch: client 'old' speaks version \(version); this coordinator speaks versions 10 and 9",
+                error?.message == "protocol version mismatch: client 'old' speaks version \(version); this coordinator speaks versions 11, 10 and 9",
                 "\(String(describing: error))")
         }
         try await coordinator.join(client: "nine", protocolVersion: 9, trainExamples: 100)
         #expect(await coordinator.connectedClients == ["nine"])
         let error = await #expect(throws: CoordinatorError.self) { try await coordinator.sharePopularity(client: "nine", counts: nil) }
         #expect(error?.message.contains("joined with wire protocol 9") == true, "\(String(describing: error))")
+        // A client of 10 in a federation without secure aggregation shares as one of 11 does.
+        try await coordinator.join(client: "ten", protocolVersion: 10, trainExamples: 100)
+        #expect(try await coordinator.sharePopularity(client: "ten", counts: PopularityCounts(items: [1], counts: [2])).pooled)
+        #expect(coordinator.popularityPolicy(protocolVersion: 10) == .on && coordinator.popularityPolicy(protocolVersion: 11) == .on)
+        #expect(await coordinator.popularityBaseline.oldProtocol == ["nine"])
     }
 
-    /// The pool and the sums kept in the state folder read back as they were written.
+    /// The pool and the sums kept in the state folder read back as they were written (a
+    /// pool made in the clear, then one made by a secure sum, which replaces it).
     @Test func theStoredPoolReadsBackAsWritten() throws {
         let store = try StateStore(folder: try Fixtures.temporaryFolder())
         #expect(try store.popularity() == nil)
@@ -342,5 +332,21 @@ struct PopularityTests {
         expected.sums = ["a": sums]
         #expect(try store.popularity() == expected)
         #expect(expected.baseline.isMeasured && expected.baseline.sums == sums && expected.baseline.scoredBy == ["a"])
+        #expect(try store.popularity()?.summedSecurely == false)
+
+        let secure = StoredPopularity(
+            status: .pooled, pooledFrom: [], declined: [], oldProtocol: ["e"], items: 3, counts: counts, sums: [:], summedSecurely: true,
+            summedOver: ["a", "b", "c", "d"], sharedBy: 3)
+        try store.storePopularityPool(secure)
+        var kept = secure
+        kept.sums = ["a": sums]
+        #expect(try store.popularity() == kept)
+        #expect(kept.baseline.line.hasPrefix("most popular items (counts securely summed over 3 silos, scored by 1 silo): "), "\(kept.baseline.line)")
+        #expect(kept.baseline.line.hasSuffix("; no counts from e (protocol before 11)"), "\(kept.baseline.line)")
+        // A secure pool not yet summed is kept too (so that `history` says why there is none).
+        let waiting = StoredPopularity(
+            status: .pooling, pooledFrom: [], declined: [], oldProtocol: [], items: 0, counts: nil, sums: [:], summedSecurely: true)
+        try store.storePopularityPool(waiting)
+        #expect(try store.popularity()?.baseline.whyNotMeasured?.hasPrefix("not measured yet: the counts are summed securely") == true)
     }
 }

@@ -231,3 +231,56 @@ struct SecureUpdateCodecTests {
         }
     }
 }
+
+/// Sum 0 when it carries the silos' item counts (protocol 11): each vector is the row marks,
+/// the silo's counts per item row and its shared flag, summed in the ring of 32 bits; the
+/// unmasked sum splits into the rows new this round, the counts summed over the silos, and
+/// how many of them shared, and a row's marks no longer cancel.
+struct CountedIndicatorTests {
+    @Test func aVectorIsTheMarksThenTheCountsThenTheSharedFlag() {
+        let layout = CountedIndicators(rows: 5)
+        #expect(layout.length == 11 && CountedIndicators.bits == 32)
+        let marks: [UInt32] = [0, 7, 0, 65_535, 0]
+        let sharing = layout.encode(indicators: marks, counts: [0, 3, 0, 1, 4_000_000_000])
+        #expect(sharing == [0, 7, 0, 65_535, 0, 0, 3, 0, 1, 4_000_000_000, 1])
+        // Declining: zeros and a flag of 0, the same length, so the length tells nothing.
+        let declining = layout.encode(indicators: marks, counts: nil)
+        #expect(declining == [0, 7, 0, 65_535, 0, 0, 0, 0, 0, 0, 0])
+        let parts = layout.split(zip(sharing, declining).map { $0 &+ $1 })
+        #expect(parts.indicators == [0, 14, 0, 131_070, 0])
+        #expect(parts.counts == [0, 3, 0, 1, 4_000_000_000] && parts.shared == 1)
+    }
+
+    @Test func theMaskedSumGivesTheNewRowsTheSummedCountsAndTheSharers() throws {
+        let rows = 300
+        let layout = CountedIndicators(rows: rows)
+        let indicators = RowIndicators(rows: rows)
+        var generator = SeededGenerator(seed: 21)
+        let n = 8
+        let touched = (0..<n).map { _ in Set((0..<40).map { _ in Int32.random(in: 1..<Int32(rows), using: &generator) }) }
+        // Silos 2 and 5 decline: their counts are not in the sum, and the sum says 6 shared.
+        let counts: [[UInt32]?] = (0..<n).map { silo in
+            silo == 2 || silo == 5 ? nil : (0..<rows).map { $0 == 0 ? 0 : UInt32.random(in: 0..<100_000, using: &generator) }
+        }
+        let inputs = (0..<n).map { layout.encode(indicators: indicators.encode(touched[$0], using: &generator), counts: counts[$0]) }
+        let result = try SecAggTests.round(n: n, k: 6, t: 4, length: layout.length, inputs: inputs, modulusBits: CountedIndicators.bits)
+        #expect(result.masked.allSatisfy { $0.values.count == 2 * rows + 1 })
+        let parts = layout.split(result.sum)
+        #expect(Set(indicators.touched(parts.indicators, bits: CountedIndicators.bits)) == touched.reduce(Set<Int32>()) { $0.union($1) })
+        #expect(parts.shared == 6)
+        let expected = (0..<rows).map { row in counts.compactMap { $0?[row] }.reduce(0, +) }
+        #expect(parts.counts == expected && parts.counts[0] == 0)
+    }
+
+    /// Two marks that add up to 2^16 read as no mark in the ring of 16 bits (the row is then
+    /// new again next round) and as a mark in the ring of 32; the most marks a row can get
+    /// (65,535 clients at 65,535 each) stay below 2^32.
+    @Test func inTheRingOf32BitsAMarkedRowIsNeverLost() {
+        let indicators = RowIndicators(rows: 4)
+        let sum: [UInt32] = [0, 0x8000 &+ 0x8000, 3, 0]
+        #expect(indicators.touched(sum) == [2])
+        #expect(indicators.touched(sum, bits: CountedIndicators.bits) == [1, 2])
+        let most = UInt64(65_535) * UInt64(65_535)
+        #expect(most < UInt64(1) << 32)
+    }
+}

@@ -1,7 +1,9 @@
+import FedAttnAggregation
 import FedAttnData
 import FedAttnFederation
 import FedAttnModel
 import FedAttnProtocol
+import FedAttnSecAgg
 import FedAttnSimulation
 import FedAttnTransport
 import Foundation
@@ -10,9 +12,10 @@ import SwiftProtobuf
 import Testing
 import _FedAttnTestSupport
 
-/// The most-popular baseline through the wire (protocol 10): its messages read back as
-/// they were sent, a share no silo could make is refused naming the silo, and a federation
-/// over gRPC with mutual TLS pools the counts of its two clients of 10 beside one of 9.
+/// The most-popular baseline through the wire (protocol 10; its secure sum, 11): its messages
+/// read back as they were sent, a share no silo could make is refused naming the silo, and a
+/// federation over gRPC with mutual TLS pools the counts of its two clients of 11 beside one
+/// of 9; under secure aggregation, as a secure sum.
 struct PopularityTransportTests {
     @Test func popularityMessagesReadBackAsTheyWereSent() throws {
         let counts = PopularityCounts(items: [1, 5, 1_000_000], counts: [3, 1 << 40, 1])
@@ -50,6 +53,24 @@ struct PopularityTransportTests {
         let nine = Wire.joinResponse(client: "shop", rounds: 2, model: ModelConfig(), limits: limits, protocolVersion: 9, popularity: .on)
         #expect(nine.protocolVersion == 9 && nine.popularity == .unspecified && nine.limits.maxPopularityItems == 0)
         #expect(try Wire.joinInfo(nine).popularity == .unspecified)
+        // Under secure aggregation: a client of 11 hears of the secure sum, one of 10 does not.
+        let secure = PopularityPolicy.secureSum
+        let eleven = Wire.joinResponse(
+            client: "shop", rounds: 2, model: ModelConfig(), limits: limits, protocolVersion: 11, popularity: secure.told(protocolVersion: 11))
+        #expect(eleven.popularity == .secureSum)
+        #expect(try Wire.joinInfo(eleven).popularity == .secureSum)
+        let tenUnderSecure = Wire.joinResponse(
+            client: "shop", rounds: 2, model: ModelConfig(), limits: limits, protocolVersion: 10, popularity: secure.told(protocolVersion: 10))
+        #expect(tenUnderSecure.popularity == .offSecureAggregation)
+        // A MASK_INDICATORS task says whether its vector carries the counts.
+        var carrying = SecureTask(round: 1, attempt: 1, phase: .maskIndicators)
+        carrying.rows = RowSet(rows: 10)
+        carrying.carriesPopularityCounts = true
+        let sent = Wire.task(.secure(carrying))
+        #expect(sent.secure.carriesPopularityCounts)
+        #expect(try Wire.task(sent) == .secure(carrying))
+        carrying.carriesPopularityCounts = false
+        #expect(!Wire.task(.secure(carrying)).secure.carriesPopularityCounts)
     }
 
     /// 2 rounds of 3 clients, the pool made from 2 (here the two of protocol 10).
@@ -93,5 +114,41 @@ struct PopularityTransportTests {
         #expect(served.pooledFrom == ["silo-0", "silo-1"] && served.oldProtocol == ["silo-2"] && served.scoredBy == ["silo-0", "silo-1"])
         #expect(served.sums == SimulatedSilo.popularity(of: Array(silos[0...1]), model: model))
         #expect(served.sums.users > 0)
+    }
+
+    /// Over gRPC with mutual TLS under secure aggregation: the three clients' counts travel,
+    /// masked, in round 1's indicator vectors (2V + 1 elements of 32 bits each, through
+    /// SecureStep), and the baseline is the one `simulate` computes over the three.
+    @Test func overMutualTLSTheCountsAreASecureSum() async throws {
+        let model = Fixtures.syntheticConfig
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        let silos = SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            SimulatedSilo(name: "silo-\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
+        }
+        var config = CoordinatorConfig(rounds: 1, minClients: 3, server: ServerOptimizer(rule: .fedavg))
+        config.secureAggregation = SecureAggregationSettings()
+        let coordinator = try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0))
+        let authority = try DevCertificateAuthority()
+        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for silo in silos {
+                    let identity = try authority.clientIdentity(name: silo.name)
+                    let work = SiloWork(
+                        train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking,
+                        validationRanking: silo.validationRanking)
+                    group.addTask {
+                        try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                            try await Participant(work: work).run(link: link, expectedModel: model)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(await coordinator.history.count == 1)
+        let served = await coordinator.popularityBaseline
+        #expect(served.isMeasured && served.summedSecurely && served.sharedBy == 3, "\(served.line)")
+        #expect(served.summedOver == ["silo-0", "silo-1", "silo-2"] && served.scoredBy == ["silo-0", "silo-1", "silo-2"])
+        #expect(served.sums == SimulatedSilo.popularity(of: silos, model: model))
     }
 }

@@ -91,13 +91,13 @@ struct TransportTests {
         }
     }
 
-    /// A client of a version the coordinator does not speak (8, before the one before; 11,
-    /// after) is refused naming its version and the two the coordinator speaks; one of 9 joins,
-    /// answered in 9.
+    /// A client of a version the coordinator does not speak (8, before the two before; 12,
+    /// after) is refused naming its version and the three the coordinator speaks; one of 9
+    /// joins, answered in 9.
     @Test func aProtocolMismatchIsRefusedNamingTheVersionsSpoken() async throws {
         try await Self.withServer(try Self.coordinator()) { port, authority in
             let identity = try authority.clientIdentity(name: "silo-1")
-            for version in [Coordinator.protocolVersion - 2, Coordinator.protocolVersion + 1] {
+            for version in [Coordinator.protocolVersion - 3, Coordinator.protocolVersion + 1] {
                 // FAILED_PRECONDITION on the wire; the link hears it as a protocol mismatch.
                 let error = await #expect(throws: CoordinatorError.self) {
                     try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {
@@ -106,7 +106,7 @@ struct TransportTests {
                 }
                 #expect(error?.kind == .protocolMismatch)
                 #expect(
-                    error?.message.contains("client 'silo-1' speaks version \(version); this coordinator speaks versions 10 and 9") == true,
+                    error?.message.contains("client 'silo-1' speaks version \(version); this coordinator speaks versions 11, 10 and 9") == true,
                     "\(String(describing: error))")
             }
             let old = try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) {

@@ -5,7 +5,10 @@ It keeps the wire contract honest: a second implementation that joins a federati
 Swift clients, trains the attention model with numpy exactly as the protocol describes,
 uploads float16 deltas with the item table sent as rows, and reports evaluations as
 histograms. In a federation with secure aggregation it sends no update: it takes part in
-the round's SecAgg+ phases instead (secagg.py). Needs python3 with grpcio, grpcio-tools
+the round's SecAgg+ phases instead (secagg.py). For the most-popular baseline it shares its
+items' train-row counts (SharePopularity; under secure aggregation, masked in the indicator
+sum of the round that carries them), unless --no-share-popularity; it ranks no users, so it
+scores the baseline as zeros. Needs python3 with grpcio, grpcio-tools
 (stubs are generated from the .proto at start), zstandard and numpy, and for secure rounds
 cryptography.
 
@@ -32,7 +35,8 @@ try:
 except ImportError as missing:
     secagg, SECAGG_MISSING = None, missing
 
-PROTOCOL_VERSION = 9
+PROTOCOL_VERSION = 11
+OLDER_PROTOCOLS = (10, 9)   # what an older coordinator may speak: the same calls, less of the baseline
 HISTORY_LENGTH = 20
 TEST_FRACTION = 0.2
 BINS, LOGIT_RANGE = 4096, 16.0
@@ -97,6 +101,17 @@ def read_examples(path, mapping):
             if label == 1:
                 history = (history + [row])[-HISTORY_LENGTH:]
     return train, test
+
+
+def item_rows(mapping):
+    """V, the model's item rows: "catalogue:N" and "hash:B" have N + 1 and B + 1 (row 0 is padding)."""
+    return int(mapping.split(":")[1]) + 1
+
+
+def popularity_counts(train, rows):
+    """The train rows of each item row 0..rows-1 (each row once, any label; row 0 counts 0):
+    what SharePopularity sends (sparse) and a secure indicator sum carries (dense)."""
+    return np.bincount(np.array([e[0] for e in train], dtype=np.int64), minlength=rows)[:rows].astype(np.uint64)
 
 
 def count_train_examples(path):
@@ -307,8 +322,9 @@ class SecureRound:
     upload it: float16, decoded to float32) and one secagg.SumClient per sum, sum 0 for the
     new-row indicators and sum 1 for the weighted values, each with keys of its own."""
 
-    def __init__(self, pb, round_, plan, delta):
+    def __init__(self, pb, round_, plan, delta, counts):
         self.pb, self.round, self.attempt, self.plan = pb, round_, plan.attempt, plan
+        self.counts = counts    # its dense item counts for an indicator sum that carries them (None: declines)
         halves, self.touched = as_sent(delta)
         self.values = {name: halves[name].astype(np.float32) for name in ORDER}
         indicators = secagg.SumClient(plan.session, 0, plan.id, plan.neighbours, plan.threshold)
@@ -355,8 +371,11 @@ class SecureRound:
         item_rows = len(self.values["item_embedding"])
         known = self.rows(task, item_rows)
         x, self.new_rows = secagg.indicators(item_rows, self.touched, known, self.rng)
-        reply.masked_count, reply.masked_bits = item_rows, secagg.INDICATOR_BITS
-        return secagg.pack(self.sums[0].mask(x, secagg.INDICATOR_BITS), secagg.INDICATOR_BITS)
+        bits = secagg.INDICATOR_BITS
+        if task.carries_popularity_counts:   # protocol 11: its counts (or zeros) and shared flag, mod 2^32
+            x, bits = secagg.counted_indicators(x, self.counts), secagg.COUNTED_BITS
+        reply.masked_count, reply.masked_bits = len(x), bits
+        return secagg.pack(self.sums[0].mask(x, bits), bits)
 
     def mask_values(self, task, reply):
         table = self.values["item_embedding"]
@@ -405,6 +424,9 @@ def main():
     parser.add_argument("--insecure", action="store_true", help="plaintext on loopback; needs --name")
     parser.add_argument("--name")
     parser.add_argument("--data", required=True, help="the silo's CSV: user_id,item_id,timestamp,label[,strategy]")
+    parser.add_argument("--no-share-popularity", action="store_true",
+                        help="share no item counts for the most-popular baseline (under secure aggregation: "
+                             "zeros and a shared flag of 0 in the indicator sum)")
     parser.add_argument("--freeze-after", metavar="PHASE",
                         help="for tests of dropout: after answering this secure phase (e.g. MASK_INDICATORS), "
                              "stop doing anything, as a frozen process would, until killed")
@@ -422,12 +444,41 @@ def main():
         metadata = []
     stub = rpc.FederationStub(channel)
 
-    # The item mapping comes from Join; the number of training examples does not need it.
-    joined = stub.Join(pb.JoinRequest(protocol_version=PROTOCOL_VERSION, train_examples=count_train_examples(args.data)),
-                       metadata=metadata)
+    # The item mapping comes from Join; the number of training examples does not need it. A
+    # coordinator that does not speak 11 refuses it (FAILED_PRECONDITION): then 10, then 9,
+    # which differ only in the most-popular baseline (the JoinResponse says what applies).
+    examples = count_train_examples(args.data)
+    for version in (PROTOCOL_VERSION,) + OLDER_PROTOCOLS:
+        try:
+            joined = stub.Join(pb.JoinRequest(protocol_version=version, train_examples=examples), metadata=metadata)
+            break
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.FAILED_PRECONDITION or version == OLDER_PROTOCOLS[-1]:
+                raise
+    if version != PROTOCOL_VERSION:
+        log(f"the coordinator speaks an older wire protocol ({version}): joined with it")
     train, test = read_examples(args.data, joined.model.items)
     limits = joined.limits
     log(f"joined as {joined.client_id}: {len(train)} train and {len(test)} test examples; {joined.rounds} rounds")
+
+    # The most-popular baseline ("The most-popular baseline" in the .proto): in the clear
+    # (SharePopularity, once), or under secure aggregation masked in an indicator sum.
+    sharing = not args.no_share_popularity
+    counts = popularity_counts(train, item_rows(joined.model.items)) if sharing else None
+    if joined.popularity == pb.POPULARITY_POOLING_ON:
+        named = np.nonzero(counts)[0] if sharing else []
+        if len(named) > limits.max_popularity_items:
+            named, sharing = [], False
+        share = pb.PopularityCounts(items=[int(i) for i in named], counts=[int(counts[i]) for i in named], decline=not sharing)
+        try:
+            receipt = stub.SharePopularity(share, metadata=metadata)
+            log(f"item counts {'shared' if sharing else 'not shared'}: {receipt.message}")
+        except grpc.RpcError as error:   # a refused share is not a configuration error
+            sharing = False
+            log(f"item counts not taken: {error.details()}; carrying on without the most-popular baseline")
+    elif joined.popularity == pb.POPULARITY_POOLING_SECURE_SUM:
+        log("item counts to be summed securely" if sharing else "item counts not shared (zeros in the secure sum)")
+    secure_counts = counts if sharing and joined.popularity == pb.POPULARITY_POOLING_SECURE_SUM else None
 
     cache = {}
 
@@ -483,7 +534,7 @@ def main():
                 started = time.time()
                 delta, loss = train_round(global_w, train, task.plan)
                 if plan is not None:
-                    secure = SecureRound(pb, task.round, plan, delta)
+                    secure = SecureRound(pb, task.round, plan, delta, secure_counts)
                     advertise.base_version, advertise.example_count = task.model_version, len(train)
                     advertise.train_seconds = time.time() - started
                     advertise.keys.extend(secure.public_keys())
@@ -536,10 +587,17 @@ def main():
                     last_round = step.round
             elif task.kind == pb.Task.EVALUATE:
                 n, loss_sum, positives, negatives = evaluate(model(task.model_version), test)
-                stub.ReportEvaluation(pb.EvaluationReport(
+                report = pb.EvaluationReport(
                     round=task.round, model_version=task.model_version, examples=n, log_loss_sum=loss_sum,
-                    positive_histogram=positives.tolist(), negative_histogram=negatives.tolist()), metadata=metadata)
-                log(f"round {task.round}: evaluated on {n} test examples")
+                    positive_histogram=positives.tolist(), negative_histogram=negatives.tolist())
+                # Pooled counts: this client ranks no users (for the model either), so its
+                # baseline sums are zeros, which also stop the counts being sent again. A client
+                # that declined (handed them under a secure sum) scores nothing.
+                scored = task.HasField("popularity") and sharing
+                if scored:
+                    report.popularity.SetInParent()   # present, all zeros
+                stub.ReportEvaluation(report, metadata=metadata)
+                log(f"round {task.round}: evaluated on {n} test examples" + ("; most-popular baseline: no users ranked" if scored else ""))
             elif task.kind == pb.Task.WAIT:
                 time.sleep(task.retry_after_ms / 1000)
             elif task.kind == pb.Task.DONE:

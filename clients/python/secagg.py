@@ -33,6 +33,7 @@ MASK_SALT = b"fedattn-secagg-mask"
 SHARE_PLAINTEXT = 16 * CHUNKS       # the five u64 of b's share, then the five of the key's
 SHARE_CIPHERTEXT = 12 + SHARE_PLAINTEXT + 16   # nonce | ciphertext | tag: 108 bytes
 INDICATOR_BITS = 16                 # sum 0's ring
+COUNTED_BITS = 32                   # sum 0's ring when it carries the item counts (protocol 11)
 MIN_SURVIVORS = 3                   # a client never helps unmask a sum of fewer
 
 
@@ -269,6 +270,22 @@ def indicators(row_total, touched, known, rng):
     return x, len(new)
 
 
+def counted_indicators(marks, counts):
+    """Sum 0's input when the task carries_popularity_counts (protocol 11): the V indicator
+    marks, then the client's train rows of each item row 0..V-1 (`counts`, V values; row 0 is
+    padding, 0), then its shared flag: 1, or, when it declines (`counts` None), V zeros and a
+    flag of 0. 2V + 1 values, masked and sent in the ring of 32 bits."""
+    marks = np.asarray(marks, dtype=np.uint32)
+    if counts is None:
+        tail = np.zeros(len(marks) + 1, dtype=np.uint32)
+    else:
+        counts = np.asarray(counts, dtype=np.uint64)
+        if len(counts) != len(marks) or (len(counts) and (counts[0] != 0 or counts.max() >= 1 << 32)):
+            raise SecAggAbort(f"{len(counts)} item counts for {len(marks)} rows (row 0 must count 0, each below 2^32)")
+        tail = np.concatenate([counts.astype(np.uint32), np.ones(1, dtype=np.uint32)])
+    return np.concatenate([marks, tail])
+
+
 def bitmap_rows(bitmap, row_count):
     """SecureTask.rows as a boolean array of `row_count`: row r is bit r mod 8 of byte r / 8."""
     if len(bitmap) != (row_count + 7) // 8:
@@ -345,6 +362,27 @@ def _self_test():
         total = total + prg(k, length) if 2 < v else total - prg(k, length)
     expected = sum(inputs[u].astype(np.uint64) for u in survivors) % (1 << m)
     assert np.array_equal(total & np.uint32((1 << m) - 1), expected.astype(np.uint32)), "unmasked sum"
+    # Sum 0 with counts (protocol 11): three clients, two sharing; the ring of 32 bits holds
+    # the marks, the counts and the flags, and the unmasked sum splits into them.
+    rows, trio = 50, 3
+    session = secrets.randbelow(1 << 63)
+    clients = [SumClient(session, 0, u, [v for v in range(trio) if v != u], 2) for u in range(trio)]
+    boxes = {}
+    for u, c in enumerate(clients):
+        for v, sealed in c.share_keys({v: clients[v].keys for v in range(trio)}).items():
+            boxes.setdefault(v, {})[u] = sealed
+    counts = [np.concatenate([[0], rng.integers(0, 1000, size=rows - 1)]).astype(np.uint64) for _ in range(trio)]
+    known = np.zeros(rows, dtype=bool)
+    xs = [counted_indicators(indicators(rows, [1, 2, 3 + u], known, rng)[0], counts[u] if u < 2 else None) for u in range(trio)]
+    assert all(len(x) == 2 * rows + 1 for x in xs) and xs[2][rows:].sum() == 0 and xs[0][-1] == 1
+    total = np.zeros(2 * rows + 1, dtype=np.uint32)
+    for u, c in enumerate(clients):
+        c.receive_shares(boxes[u])
+        total += c.mask(xs[u], COUNTED_BITS)
+        total -= prg(c.seed, 2 * rows + 1)      # each self mask; the pairwise masks cancel
+    assert np.array_equal(total[rows:2 * rows], (counts[0] + counts[1]).astype(np.uint32)), "summed counts"
+    assert total[2 * rows] == 2, "shared flags"
+    assert all(total[r] != 0 for r in (1, 2, 3, 4, 5)) and not total[6:rows].any(), "new rows"
     # Quantising: unbiased, within the levels.
     q = quantise(np.full(20000, 0.3, dtype=np.float32), 1.0, 1.0, 8, rng)
     assert abs(q.mean() * 2 / 255 - 1 - 0.3) < 0.002 and q.max() <= 255

@@ -132,7 +132,14 @@ func popularityObject(_ baseline: PopularityBaseline) -> [String: Any] {
     object["status"] = baseline.status.rawValue
     object["note"] = baseline.whyNotMeasured ?? NSNull()
     object["pooled_from"] = baseline.pooledFrom
+    // Under secure aggregation (protocol 11): the silos of the secure sum that carried the
+    // counts (each shared or declined) and how many shared; pooled_from is then empty.
+    object["summed_securely"] = baseline.summedSecurely
+    object["summed_over"] = baseline.summedOver
+    object["shared_by"] = baseline.sharers
     object["declined"] = baseline.declined
+    // Clients whose protocol shares no counts (9; under the secure sum, 9 and 10): the key
+    // keeps its name of protocol 10.
     object["protocol_9"] = baseline.oldProtocol
     object["scored_by"] = baseline.scoredBy
     object["items"] = baseline.items

@@ -3,8 +3,10 @@ public import FedAttnModel
 /// The coordinator's side of the most-popular baseline (protocol 10): it takes each silo's
 /// item counts once (checked, added with checked arithmetic), closes the pool when the
 /// federation's first evaluation begins, hands the pooled counts to every silo that shared
-/// until that silo has sent the baseline's sums, and keeps one set of sums per silo. Pure:
-/// the coordinator's actor owns it, logs what it answers and stores what changed.
+/// until that silo has sent the baseline's sums, and keeps one set of sums per silo. Under
+/// secure aggregation (protocol 11) the counts arrive instead as one secure sum, in a secure
+/// round's indicator vector (`PopularityPool+SecureSum.swift`). Pure: the coordinator's actor
+/// owns it, logs what it answers and stores what changed.
 struct PopularityPool: Sendable {
     /// The most items one share, or the pooled counts handed out, may name
     /// (`Limits.max_popularity_items`): at most 15 bytes an item on the wire (a 5-byte id, a
@@ -17,41 +19,58 @@ struct PopularityPool: Sendable {
     /// By client: the round whose evaluation task last carried the pooled counts, so that a
     /// client polling again for the same task is not sent them again.
     private var handedOut: [String: Int] = [:]
-    private(set) var status: PopularityBaseline.Status
+    var status: PopularityBaseline.Status
     /// Silos whose counts are in the pool (shared before it closed).
     private(set) var contributors: Set<String> = []
     /// Silos that shared after the pool closed: they get the pooled counts, which hold none of theirs.
     private(set) var lateSharers: Set<String> = []
     private(set) var declined: Set<String> = []
-    /// Clients of protocol 9 (they share none).
+    /// Clients whose protocol shares no counts: 9, or under the secure sum 9 and 10.
     private(set) var oldProtocol: Set<String> = []
+    /// The wire protocol each client joined with (what decides whether a secure round may
+    /// carry counts: all of its clients must speak 11). In memory: clients join again after a restart.
+    private(set) var protocols: [String: UInt32] = [:]
+    /// Under the secure sum: the silos of the indicator sum that carried the counts (each
+    /// shared or declined: the coordinator cannot tell), and how many shared.
+    var summedOver: Set<String> = []
+    var sharedBy = 0
     /// The counts added so far, while pooling.
     private var running: [Int32: Int] = [:]
     /// The pooled counts, once closed with some.
-    private(set) var pooled: PopularityCounts?
+    var pooled: PopularityCounts?
     /// Items the pooled counts name (also when there are too many to hand out).
-    private(set) var items = 0
+    var items = 0
     /// Each silo's baseline sums (the first taken from it).
     private(set) var sums: [String: RankingSums] = [:]
 
     /// A pool under `policy`, resumed from what a state folder holds (`stored`: the pool as it
-    /// closed, and the silos' sums); a folder without a closed pool starts pooling again.
-    init(policy: PopularityPolicy, stored: StoredPopularity? = nil, minimumSilos: Int = 3) {
+    /// closed, and the silos' sums); a folder without a closed pool, or with one closed the
+    /// other way (in the clear, or by a secure sum), starts pooling again. `itemRows`: the
+    /// model's item rows V; under the secure sum a model of more than `maxItems` items (V - 1)
+    /// carries no counts, and the pool is closed from the start.
+    init(policy: PopularityPolicy, stored: StoredPopularity? = nil, minimumSilos: Int = 3, itemRows: Int = 0) {
         self.policy = policy
         self.minimumSilos = max(2, minimumSilos)
         switch policy {
         case .offSecureAggregation: status = .secureAggregation
         case .offDifferentialPrivacy: status = .differentialPrivacy
-        case .on, .unspecified: status = .pooling
+        case .on, .secureSum, .unspecified: status = .pooling
         }
-        guard status == .pooling, let stored, stored.status != .pooling else { return }
-        status = stored.status
-        contributors = Set(stored.pooledFrom)
-        declined = Set(stored.declined)
-        oldProtocol = Set(stored.oldProtocol)
-        items = stored.items
-        pooled = stored.status == .pooled ? stored.counts : nil
-        sums = stored.sums
+        if status == .pooling, let stored, stored.status != .pooling, stored.summedSecurely == (policy == .secureSum) {
+            status = stored.status
+            contributors = Set(stored.pooledFrom)
+            summedOver = Set(stored.summedOver)
+            sharedBy = stored.sharedBy
+            declined = Set(stored.declined)
+            oldProtocol = Set(stored.oldProtocol)
+            items = stored.items
+            pooled = stored.status == .pooled ? stored.counts : nil
+            sums = stored.sums
+        }
+        if policy == .secureSum, status == .pooling, itemRows - 1 > Self.maxItems {
+            status = .tooManyItems
+            items = itemRows - 1
+        }
     }
 
     /// Whether the pool has closed (the first evaluation began, or it never pools).
@@ -61,18 +80,27 @@ struct PopularityPool: Sendable {
     var stored: StoredPopularity {
         StoredPopularity(
             status: status, pooledFrom: contributors.sorted(), declined: declined.sorted(), oldProtocol: oldProtocol.sorted(), items: items,
-            counts: pooled, sums: sums)
+            counts: pooled, sums: sums, summedSecurely: policy == .secureSum, summedOver: summedOver.sorted(), sharedBy: sharedBy)
     }
 
     /// `client` joined speaking `protocolVersion`: a line to log the first time a client of an
-    /// older protocol joins a federation that pools counts (nil otherwise).
+    /// older protocol joins a federation that pools counts (nil otherwise): before 10 it shares
+    /// none; under the secure sum, before 11 no secure round it is in carries any.
     mutating func joined(_ client: String, protocolVersion: UInt32) -> String? {
-        guard protocolVersion < Coordinator.protocolVersion else {
+        protocols[client] = protocolVersion
+        let needed = policy == .secureSum ? Coordinator.secureCountsProtocol : Coordinator.popularityProtocol
+        guard protocolVersion < needed else {
             oldProtocol.remove(client)
             return nil
         }
-        guard oldProtocol.insert(client).inserted, policy == .on else { return nil }
-        return "client \(client) speaks wire protocol \(protocolVersion): it shares no popularity counts"
+        guard oldProtocol.insert(client).inserted else { return nil }
+        switch policy {
+        case .on: return "client \(client) speaks wire protocol \(protocolVersion): it shares no popularity counts"
+        case .secureSum:
+            return
+                "client \(client) speaks wire protocol \(protocolVersion): no secure round it takes part in carries popularity counts (protocol \(needed) does)"
+        case .offSecureAggregation, .offDifferentialPrivacy, .unspecified: return nil
+        }
     }
 
     /// Takes `client`'s counts (nil: it declines), `declared` the training examples it declared
@@ -87,6 +115,10 @@ struct PopularityPool: Sendable {
         let who = "popularity counts from '\(client)'"
         switch policy {
         case .on: break
+        case .secureSum:
+            throw .invalidRequest(
+                "\(who): this federation runs secure aggregation: counts are never sent in the clear; they go, masked, into a secure round's indicator sum when its task says so"
+            )
         case .offSecureAggregation:
             throw .invalidRequest("\(who): this federation runs secure aggregation and pools no counts (they would be sent in the clear)")
         case .offDifferentialPrivacy:
@@ -146,9 +178,10 @@ struct PopularityPool: Sendable {
     }
 
     /// Closes the pool, as the federation's first evaluation begins: a line for the log (nil
-    /// when it was closed already).
+    /// when it was closed already, or under the secure sum, whose pool closes with the sum that
+    /// carried the counts).
     mutating func close() -> String? {
-        guard status == .pooling else { return nil }
+        guard status == .pooling, policy != .secureSum else { return nil }
         let named = PopularityBaseline(status: .pooling, declined: declined.sorted(), oldProtocol: oldProtocol.sorted()).notShared
         items = running.count
         defer { running = [:] }
@@ -183,9 +216,11 @@ struct PopularityPool: Sendable {
     }
 
     /// Whether `client` is to score the baseline: the pool is handed out, it shared (or shared
-    /// late), and it has sent no sums yet.
+    /// late; under the secure sum, its vector was in the sum that carried the counts: whether
+    /// it shared is its own to know), and it has sent no sums yet.
     private func mayScore(_ client: String) -> Bool {
-        status == .pooled && sums[client] == nil && (contributors.contains(client) || lateSharers.contains(client))
+        status == .pooled && sums[client] == nil
+            && (contributors.contains(client) || lateSharers.contains(client) || summedOver.contains(client))
     }
 
     /// Takes `client`'s baseline sums (already checked as possible): false, and nothing kept,
@@ -203,7 +238,8 @@ struct PopularityPool: Sendable {
         for client in scored { total.merge(sums[client] ?? RankingSums()) }
         return PopularityBaseline(
             status: status, pooledFrom: contributors.sorted(), declined: declined.sorted(), oldProtocol: oldProtocol.sorted(),
-            items: status == .pooling ? running.count : items, scoredBy: scored, sums: total)
+            items: status == .pooling ? running.count : items, scoredBy: scored, sums: total, summedSecurely: policy == .secureSum,
+            summedOver: summedOver.sorted(), sharedBy: sharedBy)
     }
 }
 
@@ -219,11 +255,18 @@ public struct StoredPopularity: Sendable, Equatable {
     public var counts: PopularityCounts?
     /// Each silo's baseline sums.
     public var sums: [String: RankingSums]
+    /// Whether the counts are (to be) summed securely, and from which sum: see `PopularityBaseline`.
+    public var summedSecurely: Bool
+    public var summedOver: [String]
+    public var sharedBy: Int
 
     public init(
         status: PopularityBaseline.Status, pooledFrom: [String], declined: [String], oldProtocol: [String], items: Int, counts: PopularityCounts?,
-        sums: [String: RankingSums]
+        sums: [String: RankingSums], summedSecurely: Bool = false, summedOver: [String] = [], sharedBy: Int = 0
     ) {
+        self.summedSecurely = summedSecurely
+        self.summedOver = summedOver
+        self.sharedBy = sharedBy
         self.status = status
         self.pooledFrom = pooledFrom
         self.declined = declined
@@ -239,6 +282,7 @@ public struct StoredPopularity: Sendable, Equatable {
         let scored = sums.keys.sorted()
         for client in scored { total.merge(sums[client] ?? RankingSums()) }
         return PopularityBaseline(
-            status: status, pooledFrom: pooledFrom, declined: declined, oldProtocol: oldProtocol, items: items, scoredBy: scored, sums: total)
+            status: status, pooledFrom: pooledFrom, declined: declined, oldProtocol: oldProtocol, items: items, scoredBy: scored, sums: total,
+            summedSecurely: summedSecurely, summedOver: summedOver, sharedBy: sharedBy)
     }
 }

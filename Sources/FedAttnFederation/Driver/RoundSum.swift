@@ -26,13 +26,15 @@ package protocol RoundSum: Sendable {
     func checkSecure(_ reply: inout SecureReply, from client: String) throws(CoordinatorError)
     /// What a client's task for secure phase `step` carries (nil: nothing yet; it waits).
     func secureTask(_ step: SecureTask, for client: String) -> SecureTask?
-    /// The machine planned a secure round: it begins.
-    mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout)
+    /// The machine planned a secure round: it begins; its indicator sum also carries the
+    /// silos' item counts when `carriesCounts` (the owner's pool decides: `PopularityPool`).
+    mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout, carriesCounts: Bool)
     /// Keeps an answer of the secure round the machine accepted.
     mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError)
-    /// Takes the step of a secure phase that closed; after the indicators, the rows now known
-    /// and how many are new. - Throws: the secure round is dropped; the round fails.
-    mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)?
+    /// Takes the step of a secure phase that closed; after the indicators, the rows now known,
+    /// how many are new, and the silos' summed item counts when the round carried them.
+    /// - Throws: the secure round is dropped; the round fails.
+    mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> UnmaskedIndicators?
     /// The round's sum for the strategy, taken (the owner holds its only reference): the
     /// updates folded, or the secure sum unmasked into the mean step; nil when there is none.
     mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator?
@@ -65,9 +67,9 @@ package struct PlainSum: RoundSum {
     }
     package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { nil }
     // The machine plans no secure round without secure aggregation.
-    package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {}
+    package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout, carriesCounts: Bool) {}
     package mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {}
-    package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? { nil }
+    package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> UnmaskedIndicators? { nil }
     package mutating func take(_ outcome: RoundOutcome) throws(SecAggError) -> UpdateAccumulator? { accumulator.take() }
     package var retriesWhenNothingPublished: Bool { true }
 }

@@ -89,6 +89,9 @@ public struct SecureTask: Sendable, Equatable {
     /// maskIndicators: the rows some silo trained in an earlier round (not announced again);
     /// maskValues: the rows the values run over (those and this round's new ones).
     public var rows: RowSet?
+    /// maskIndicators (protocol 11): the indicator vector also carries the silo's item counts
+    /// and its shared flag, 2V + 1 elements in the ring of 32 bits (`CountedIndicators`).
+    public var carriesPopularityCounts = false
 
     public init(round: Int, attempt: Int, phase: SecurePhase) {
         self.round = round
@@ -112,8 +115,8 @@ public struct SecureReply: Sendable, Equatable {
     public var shares: [[EncryptedShare]] = [[], []]
     /// maskIndicators, maskValues: the masked vector, each element below 2^`maskedBits`.
     public var masked: [UInt32] = []
-    /// The ring's bits: 32 for the indicators; for the values the bits that hold the round's
-    /// sum (`RingQuantizer.ringBits`), the elements' width on the wire.
+    /// The ring's bits, the elements' width on the wire: for the indicators 16, or 32 when they
+    /// carry counts; for the values the bits that hold the round's sum (`RingQuantizer.ringBits`).
     public var maskedBits = 32
     /// unmask phases: the shares it reveals.
     public var unmasking: UnmaskingShares?

@@ -5,12 +5,16 @@ import Foundation
 
 /// The coordinator's side of one secure round: it checks each client's answers as they
 /// arrive, relays keys and encrypted shares, adds each masked vector to its sum's running
-/// total on arrival, and unmasks the two sums (the rows new this round, then the weighted
-/// values over every row trained so far). It never holds an individual update in the clear,
-/// and is dropped once the round's step is taken: nothing of it is stored or logged.
+/// total on arrival, and unmasks the two sums (the rows new this round, with the silos' item
+/// counts when the round carries them; then the weighted values over every row trained so
+/// far). It never holds an individual update in the clear, and is dropped once the round's
+/// step is taken: nothing of it is stored or logged.
 struct SecureRound: Sendable {
     let plan: SecureRoundPlan
     let codec: SecureUpdateCodec
+    /// Whether sum 0 also carries the silos' item counts and shared flags (`CountedIndicators`:
+    /// 2V + 1 elements in the ring of 32 bits, instead of V in the ring of 16).
+    let carriesCounts: Bool
     private var servers: [SecAggServer]
     private let names: [Int: String]
     // Answers of the phase under way.
@@ -30,18 +34,20 @@ struct SecureRound: Sendable {
     /// Bytes of one encrypted share: ChaChaPoly's nonce and tag around two shares of five field elements.
     static let shareCiphertextBytes = 12 + 2 * ShamirSharing.chunks * 8 + 16
 
-    init(plan: SecureRoundPlan, layout: ParameterLayout, settings: SecureAggregationSettings, known: RowSet) {
+    init(plan: SecureRoundPlan, layout: ParameterLayout, settings: SecureAggregationSettings, known: RowSet, carriesCounts: Bool = false) {
         self.plan = plan
+        self.carriesCounts = carriesCounts
         codec = SecureUpdateCodec(layout: layout, quantizer: settings.quantizer)
         names = Dictionary(uniqueKeysWithValues: plan.ids.map { ($1, $0) })
         knownBefore = known
         self.known = known
         let valueBits = settings.quantizer.ringBits(clients: plan.ids.count)
         let tableRows = layout.tensors[0].shape[0]
+        let indicators = carriesCounts ? (CountedIndicators(rows: tableRows).length, CountedIndicators.bits) : (tableRows, RowIndicators.bits)
         servers = [0, 1].map { sum in
             SecAggServer(
-                round: plan.session(sum: sum), threshold: plan.threshold, graph: plan.graph, length: sum == 0 ? tableRows : 0,
-                modulusBits: sum == 0 ? RowIndicators.bits : valueBits)
+                round: plan.session(sum: sum), threshold: plan.threshold, graph: plan.graph, length: sum == 0 ? indicators.0 : 0,
+                modulusBits: sum == 0 ? indicators.1 : valueBits)
         }
     }
 
@@ -133,9 +139,11 @@ struct SecureRound: Sendable {
     // MARK: Phases
 
     /// Takes the step of phase `closed` over the answers kept: relays keys or shares, closes a
-    /// masked sum, or unmasks the indicators into the rows the values run over. The values are
-    /// unmasked by `step()`.
-    mutating func close(_ closed: SecurePhase) throws(SecAggError) {
+    /// masked sum, or unmasks the indicators into the rows the values run over (and, when the
+    /// round carries them, the silos' summed item counts, returned). The values are unmasked by
+    /// `step()`.
+    @discardableResult
+    mutating func close(_ closed: SecurePhase) throws(SecAggError) -> SummedCounts? {
         switch closed {
         case .advertise:
             for sum in 0..<2 { peerKeys[sum] = try servers[sum].collectKeys(keys[sum]) }
@@ -145,13 +153,25 @@ struct SecureRound: Sendable {
             shares = [[:], [:]]
         case .maskIndicators, .maskValues: survivors[closed.sum] = try servers[closed.sum].closeMasked()
         case .unmaskIndicators:
-            let (total, _) = try servers[0].unmask(unmasking)
+            let (total, counted) = try servers[0].unmask(unmasking)
             unmasking = []
-            known.insert(contentsOf: codec.newRows(fromIndicatorSum: total))
+            var summed: SummedCounts?
+            if carriesCounts {
+                let parts = CountedIndicators(rows: codec.tableRows).split(total)
+                // Summed mod 2^32: a new row's marks cannot cancel.
+                known.insert(contentsOf: codec.newRows(fromIndicatorSum: parts.indicators, bits: CountedIndicators.bits))
+                let silos = counted.compactMap { names[$0] }.sorted()
+                summed = SummedCounts(
+                    counts: parts.counts, shared: parts.shared, summedOver: silos, declared: silos.reduce(0) { $0 + (plan.examples[$1] ?? 0) })
+            } else {
+                known.insert(contentsOf: codec.newRows(fromIndicatorSum: total))
+            }
             rows = known.sorted
             servers[1].length = codec.valuesLength(rows: rows.count)
+            return summed
         case .unmaskValues: break
         }
+        return nil
     }
 
     /// The round's mean step from the values' sum: what the strategy adds, as one update of
@@ -173,6 +193,7 @@ struct SecureRound: Sendable {
         case .maskIndicators:
             filled.shares = (0..<2).map { inbox[$0][id] ?? [] }
             filled.rows = knownBefore
+            filled.carriesPopularityCounts = carriesCounts
         case .unmaskIndicators: filled.survivors = survivors[0].sorted()
         case .maskValues: filled.rows = known
         case .unmaskValues: filled.survivors = survivors[1].sorted()

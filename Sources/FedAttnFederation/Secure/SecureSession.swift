@@ -7,11 +7,15 @@ import Foundation
 /// A client's side of one secure round: its update, kept from training to the values phase,
 /// and one SecAgg+ client per sum (indicators, values), each with its own keys and secrets.
 /// Only masked vectors, public keys, encrypted shares and the unmasking shares the protocol
-/// allows leave it.
+/// allows leave it. Its item counts go, masked, into the indicator sum when the task says the
+/// round carries them (protocol 11).
 struct SecureSession {
     let round: Int
     let plan: SecurePlan
     private let update: SparseWeights
+    /// The silo's train rows per item row, dense (V elements), for an indicator sum that
+    /// carries counts; nil: it declines (zeros and a shared flag of 0).
+    private let counts: [UInt32]?
     private let codec: SecureUpdateCodec
     private let clients: [SecAggClient]
     /// The values sum's shares, received with the indicators' and used in the values phase.
@@ -24,7 +28,10 @@ struct SecureSession {
     ///   neighbour outside the round, a threshold over the neighbours).
     /// `draws`: where the indicators' values and the rounding come from (fresh system
     /// randomness; a test fixes it, so that its round's indicators cannot cancel by chance).
-    init(round: Int, plan: SecurePlan, update: SparseWeights, draws: SeededGenerator = .fromSystemRandom()) throws(SecAggError) {
+    /// `popularity`: the counts it sums securely when asked (nil: it declines).
+    init(
+        round: Int, plan: SecurePlan, update: SparseWeights, popularity: PopularityCounts? = nil, draws: SeededGenerator = .fromSystemRandom()
+    ) throws(SecAggError) {
         guard plan.clients >= 2, (0..<plan.clients).contains(plan.id),
             plan.neighbours.allSatisfy({ (0..<plan.clients).contains($0) && $0 != plan.id }),
             plan.threshold >= 1, plan.threshold <= plan.neighbours.count, (8...24).contains(plan.bits), plan.clip > 0, plan.clip.isFinite,
@@ -35,6 +42,7 @@ struct SecureSession {
         self.update = update
         self.draws = draws
         codec = SecureUpdateCodec(layout: update.layout, quantizer: RingQuantizer(clip: plan.clip, bits: plan.bits))
+        counts = popularity.map { Self.dense($0, rows: update.layout.tensors[0].shape[0]) }
         clients = (0..<2).map { sum in
             SecAggClient(
                 id: plan.id, round: SecurePlan.session(plan.session, sum: sum), threshold: plan.threshold,
@@ -67,10 +75,16 @@ struct SecureSession {
             guard task.shares.count == 2 else { throw .protocolViolation("shares for both sums expected") }
             guard let known = task.rows, known.rows == codec.tableRows else { throw .protocolViolation("the rows known so far are missing") }
             valueShares = task.shares[1]
-            reply.masked = try clients[0].maskInput(
-                codec.indicators(update, known: known, using: &draws), shares: task.shares[0], modulusBits: RowIndicators.bits
-            ).values
-            reply.maskedBits = RowIndicators.bits
+            let marks = codec.indicators(update, known: known, using: &draws)
+            if task.carriesPopularityCounts {
+                // Its counts (or zeros, declining) and its shared flag after the marks, all mod 2^32.
+                let vector = CountedIndicators(rows: codec.tableRows).encode(indicators: marks, counts: counts)
+                reply.masked = try clients[0].maskInput(vector, shares: task.shares[0], modulusBits: CountedIndicators.bits).values
+                reply.maskedBits = CountedIndicators.bits
+            } else {
+                reply.masked = try clients[0].maskInput(marks, shares: task.shares[0], modulusBits: RowIndicators.bits).values
+                reply.maskedBits = RowIndicators.bits
+            }
         case .maskValues:
             guard let rows = task.rows, rows.rows == codec.tableRows else { throw .protocolViolation("the rows of the values are missing") }
             let values = codec.values(update, rows: rows.sorted, weight: plan.weight, using: &draws)
@@ -85,6 +99,15 @@ struct SecureSession {
             reply.unmasking = try clients[task.phase == .unmaskIndicators ? 0 : 1].unmask(survivors: Set(task.survivors))
         }
         return reply
+    }
+
+    /// `counts` as one count per item row of a table of `rows` rows (items outside 1..<rows
+    /// left out; a count over 2^32 - 1, which no silo of a round that carries counts can have,
+    /// held at that).
+    static func dense(_ counts: PopularityCounts, rows: Int) -> [UInt32] {
+        var dense = [UInt32](repeating: 0, count: rows)
+        for (item, count) in zip(counts.items, counts.counts) where item > 0 && Int(item) < rows { dense[Int(item)] = UInt32(clamping: count) }
+        return dense
     }
 
     /// An answer saying this client cannot go on in the phase of `task` (the round stops waiting for it).

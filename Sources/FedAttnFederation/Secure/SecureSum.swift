@@ -59,17 +59,18 @@ package struct SecureSum: RoundSum {
 
     package func secureTask(_ step: SecureTask, for client: String) -> SecureTask? { underWay?.fill(step, for: client) }
 
-    package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout) {
-        underWay = SecureRound(plan: plan, layout: layout, settings: settings, known: known)
+    package mutating func beginSecure(_ plan: SecureRoundPlan, layout: ParameterLayout, carriesCounts: Bool) {
+        underWay = SecureRound(plan: plan, layout: layout, settings: settings, known: known, carriesCounts: carriesCounts)
     }
 
     package mutating func foldSecure(_ reply: SecureReply, from client: String) throws(SecAggError) {
         try underWay?.fold(reply, from: client)
     }
 
-    package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> (known: RowSet, new: Int)? {
+    package mutating func closeSecure(_ phase: SecurePhase) throws(SecAggError) -> UnmaskedIndicators? {
+        let counts: SummedCounts?
         do {
-            try underWay?.close(phase)
+            counts = try underWay?.close(phase)
         } catch {
             underWay = nil  // the round fails; a retry plans a new one
             throw error
@@ -77,7 +78,7 @@ package struct SecureSum: RoundSum {
         guard phase == .unmaskIndicators, let learnt = underWay?.known else { return nil }
         let new = learnt.count - known.count
         known = learnt
-        return (learnt, new)
+        return UnmaskedIndicators(known: learnt, new: new, counts: counts)
     }
 
     /// The unmasked values' sum as the round's one update: the mean step, weighted as all its clients.

@@ -246,10 +246,12 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
     }
 
     /// The most-popular baseline (`PopularityBaseline`): the items' counts pooled over the
-    /// silos that shared them, scored by each silo with the model's ranking protocol.
+    /// silos that shared them (in the clear, or as a secure sum), scored by each silo with the
+    /// model's ranking protocol.
     public struct Popularity: Sendable, Equatable, Codable {
         /// Where it stands: `PopularityBaseline.Status`'s raw value (pooling, pooled,
-        /// secure-aggregation, differential-privacy, no-counts, too-many-items).
+        /// secure-aggregation, differential-privacy, no-counts, too-many-items, too-few-silos,
+        /// too-many-examples, implausible-sum).
         public var status: String
         /// What `history` prints of it, in one line.
         public var line: String
@@ -258,9 +260,14 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
         public var ndcg: Double?
         public var recallAt20: Double?
         public var ndcgAt20: Double?
-        /// The silos whose counts it sums, and those whose sums it adds.
+        /// The silos whose counts it sums (in the clear; empty under the secure sum), and those
+        /// whose sums it adds.
         public var pooledFrom: [String]
         public var scoredBy: [String]
+        /// Whether the counts are summed securely, and how many silos' counts the pool holds
+        /// (under the secure sum, its shared flags' sum; else `pooledFrom`'s count).
+        public var summedSecurely: Bool
+        public var sharedBy: Int
 
         public init(_ baseline: PopularityBaseline) {
             status = baseline.status.rawValue
@@ -272,6 +279,8 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
             ndcgAt20 = figures.ndcgAt20
             pooledFrom = baseline.pooledFrom
             scoredBy = baseline.scoredBy
+            summedSecurely = baseline.summedSecurely
+            sharedBy = baseline.sharers
         }
 
         enum CodingKeys: String, CodingKey {
@@ -281,6 +290,8 @@ public struct CoordinatorStatus: Sendable, Equatable, Codable {
             case ndcgAt20 = "ndcg_at_20"
             case pooledFrom = "pooled_from"
             case scoredBy = "scored_by"
+            case summedSecurely = "summed_securely"
+            case sharedBy = "shared_by"
         }
     }
 
