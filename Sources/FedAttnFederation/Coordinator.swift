@@ -122,9 +122,10 @@ public actor Coordinator {
         // Under differential privacy no counts are pooled; under secure aggregation they are
         // summed in a secure round to come (or never, the model being too large): the folder
         // says so from the start, for `history` and the report.
-        if let store, popularity.isClosed || popularity.policy == .secureSum, resumed.popularity != popularity.stored {
+        let pool = popularity
+        if let store, pool.isClosed || pool.policy == .secureSum, resumed.popularity != pool.stored {
             do {
-                try store.storePopularityPool(popularity.stored)
+                try store.storePopularityPool(pool.stored)
             } catch {
                 logger.error("the most-popular baseline's status could not be stored: \(error)")
             }
