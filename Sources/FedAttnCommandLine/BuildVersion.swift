@@ -4,7 +4,7 @@ import FedAttnFederation
 /// silo's client with its coordinator reads the release and the wire protocol each speaks.
 public enum BuildVersion {
     /// This build's release. Raised at each release; the wire protocol has a number of its own.
-    public static let release = "0.2.1"
+    public static let release = "0.3.0"
 
     /// The wire protocol versions this build's coordinator admits clients of, newest first
     /// (`Coordinator.protocolVersions`: 11; 10, whose clients sum no popularity counts under
@@ -16,7 +16,7 @@ public enum BuildVersion {
     public static let clientProtocols: [UInt32] = [Coordinator.protocolVersion] + Coordinator.olderClientProtocols
 
     /// What `executable --version` prints, with the versions it speaks: e.g.
-    /// `fedattn-coordinator 0.2.1 (wire protocol 11, 10, 9)`, `fedattn-client 0.2.1 (wire protocol 11, 10, 9)`.
+    /// `fedattn-coordinator 0.3.0 (wire protocol 11, 10, 9)`, `fedattn-client 0.3.0 (wire protocol 11, 10, 9)`.
     public static func line(_ executable: String, protocols: [UInt32] = BuildVersion.protocols) -> String {
         let spoken = protocols.map { "\($0)" }.joined(separator: ", ")
         return "\(executable) \(release) (wire protocol \(spoken))"

@@ -64,8 +64,17 @@ extension Coordinator {
         let before = popularity.status
         let decided = popularity.secureRoundCarriesCounts(round: plan.round, declared: plan.examples)
         if let line = decided.line { logger.info("\(line)") }
-        if popularity.status != before { write(.popularityPool(popularity.stored)) }
-        return decided.carries
+        guard popularity.status != before else { return decided.carries }
+        // The first sum of the counts: on disk before any task of it goes out, so that a restart
+        // never sums them a second time (`PopularityBaseline.Status.interrupted`).
+        write(.popularityPool(popularity.stored))
+        guard decided.carries, store != nil, !journal.pending.isEmpty else { return decided.carries }
+        popularity.status = before
+        write(.popularityPool(popularity.stored))
+        logger.error(
+            "round \(plan.round): its indicator sum carries no popularity counts: the state folder does not take writes, and a sum it has not recorded could be made twice after a restart"
+        )
+        return false
     }
 
     /// Round `round`'s indicator sum carried the silos' item counts (`summed`): the pool closes

@@ -82,14 +82,24 @@ public struct Participant: Sendable {
         /// the silo carries on without the baseline.
         func sharePopularity(_ info: JoinInfo) async throws {
             if info.popularity == .secureSum {
-                // Protocol 11 under secure aggregation: nothing now; the counts go, masked, into
-                // the indicator sum of the first secure round that carries them.
-                events(
-                    .popularity(
-                        work.secureSumCounts(for: info.model) == nil
-                            ? "item counts not shared: this silo adds zeros (and a shared flag of 0) to the secure sum of counts, and scores no baseline"
-                            : "item counts to be summed securely with the other silos' in a secure round's indicator sum (the coordinator sees only the sum)"
-                    ))
+                // Protocol 11 under secure aggregation: the counts go, masked, into the indicator
+                // sum of the first secure round that carries them; a decline is said now, in the
+                // clear, before any task (the coordinator checks the sum's shared flags by it).
+                guard work.secureSumCounts(for: info.model) == nil else {
+                    events(
+                        .popularity(
+                            "item counts to be summed securely with the other silos' in a secure round's indicator sum (the coordinator sees only the sum)"
+                        ))
+                    return
+                }
+                do {
+                    let answer = try await link.sharePopularity(nil)
+                    events(
+                        .popularity("item counts not shared: this silo adds zeros (and a shared flag of 0) to the secure sum of counts: \(answer)"))
+                } catch let error as CoordinatorError where error.kind == .invalidRequest || error.kind == .notJoined || error.kind == .stale {
+                    events(.popularity("item counts not shared; the decline was not taken: \(error.message)"))
+                }
+                return
             }
             guard info.popularity == .on else { return }
             var counts = work.popularityCounts(for: info.model)
@@ -144,6 +154,9 @@ public struct Participant: Sendable {
         var localTestAUC: (round: Int, auc: Double?) = (0, nil)
         /// The secure round this client takes part in (secure aggregation), from training to unmasking.
         var session: SecureSession?
+        /// Whether its counts were in an indicator sum it helped unmask: then never again (a
+        /// second sum over other silos would subtract into this silo's counts).
+        var countsSummed = false
         /// The model `version`: a delta from what the work holds when the coordinator has one.
         func model(_ version: String, whole: Bool = false) async throws -> GlobalModel {
             if let cached, cached.version == version, !whole { return cached }
@@ -189,7 +202,7 @@ public struct Participant: Sendable {
                     let secured: SecureSession
                     do {
                         secured = try SecureSession(
-                            round: round, plan: plan, update: update.delta(model: info.model), popularity: secureCounts,
+                            round: round, plan: plan, update: update.delta(model: info.model), popularity: countsSummed ? nil : secureCounts,
                             draws: secureDrawSeed.map { SeededGenerator(seed: $0 &+ UInt64(round) &* 7_919 &+ UInt64(plan.attempt)) }
                                 ?? .fromSystemRandom())
                     } catch let error as SecAggError {
@@ -244,6 +257,7 @@ public struct Participant: Sendable {
                     }
                     let reply = try current.answer(task)
                     session = current
+                    if task.phase == .unmaskIndicators, current.sentCounts { countsSummed = true }
                     try await Self.droppingIfUnwanted(task.round, events) {
                         try await link.sendSecure(reply)
                         events(.secured(round: task.round, phase: task.phase, bytes: reply.approximateBytes))

@@ -53,6 +53,14 @@ public struct PopularityBaseline: Sendable, Equatable {
     public enum Status: String, Sendable, Equatable {
         /// Counts are being pooled (until the first evaluation begins).
         case pooling
+        /// Under the secure sum: a secure round's indicator sum carries the counts, not yet
+        /// unmasked. Stored before the round's first task goes out, so that a coordinator
+        /// resumed from it never sums the counts again (`interrupted`).
+        case summing
+        /// Not measured, under the secure sum: the coordinator stopped while a sum of the counts
+        /// was under way; it may have been unmasked, and a second sum over other silos would
+        /// subtract into one silo's counts, so none is made.
+        case interrupted
         /// Counts are pooled; silos score the baseline as they evaluate.
         case pooled
         /// Not measured: secure aggregation ran under a coordinator that summed no counts (a
@@ -132,8 +140,11 @@ public struct PopularityBaseline: Sendable, Equatable {
         case .pooled where !scoredBy.isEmpty: nil
         case .pooled: "\(pooledWords); no silo has scored the baseline yet"
         case .pooling where summedSecurely:
-            "not measured yet: the counts are summed securely in the first secure round whose silos all speak wire protocol 11 (none so far)"
+            "not measured yet: the counts are summed securely in the first secure round whose silos all speak wire protocol 11, enough of them sharing (none so far)"
         case .pooling: "counts being pooled (\(Self.silos(pooledFrom.count)) so far); scored from the first evaluation on"
+        case .summing: "not measured yet: a secure round's indicator sum carries the counts; scored once it is unmasked"
+        case .interrupted:
+            "not measured: the coordinator stopped while a secure sum of the counts was under way, and a second sum over other silos could reveal one silo's counts"
         case .secureAggregation: "not measured under secure aggregation (a coordinator before wire protocol 11 summed no counts)"
         case .differentialPrivacy:
             "not measured under differential privacy (exact item counts would spend no privacy budget yet reveal each silo's item frequencies)"

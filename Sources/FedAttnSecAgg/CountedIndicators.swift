@@ -1,15 +1,16 @@
 /// Sum 0's vector when it also carries the silos' item counts for the most-popular baseline
 /// (protocol 11, `SecureTask.carries_popularity_counts`): 2V + 1 ring elements of 32 bits,
 /// V the item table's rows,
-/// - [0, V): the row indicators, as `RowIndicators` encodes them (a random mark in 1...65535
-///   for each row new to everyone, 0 elsewhere);
+/// - [0, V): the row indicators, as `RowIndicators` encodes them (a random mark m in
+///   1...65535 for each row new to everyone, 0 elsewhere), each sent as m x 2^16;
 /// - [V, 2V): the silo's train rows of item row 0..<V (row 0, padding, always 0);
 /// - [2V]: 1 when the silo shares its counts, 0 when it declines (its counts are then all 0).
 /// Summed in the ring Z_{2^32} (4 bytes an element on the wire), the unmasked vector gives the
 /// rows new this round, each item's train rows summed over the silos of the sum, and how many
-/// of them shared: nothing of any one silo. In this ring a row's marks never cancel: k marks
-/// in 1...65535 add up to between k and 65,535 k, below 2^32 for every k up to 65,537, and a
-/// round sums at most 65,535 clients (`SecureAggregationSettings.maxClients`). The counts do
+/// of them shared: nothing of any one silo. The marks sit in the ring's top 16 bits, so their
+/// sum is the sum in Z_{2^16} of `RowIndicators`, shifted: it says whether some silo touched a
+/// row, never how many (marks kept in the low bits would not wrap, and their sum would bound
+/// the number of silos behind a row). The counts do
 /// not wrap while the silos of the round declared fewer than 2^32 training examples in all
 /// (each count is at most its silo's examples): the coordinator carries counts only then.
 public struct CountedIndicators: Sendable, Hashable {
@@ -33,7 +34,8 @@ public struct CountedIndicators: Sendable, Hashable {
     /// - Precondition: `indicators` and `counts` (when given) have V elements each.
     public func encode(indicators: [UInt32], counts: [UInt32]?) -> [UInt32] {
         precondition(indicators.count == rows, "\(rows) indicators, not \(indicators.count).")
-        var vector = indicators
+        precondition(indicators.allSatisfy { $0 <= 0xFFFF }, "Marks of 16 bits.")
+        var vector = indicators.map { $0 << 16 }
         vector.reserveCapacity(length)
         if let counts {
             precondition(counts.count == rows, "\(rows) counts, not \(counts.count).")
@@ -47,7 +49,8 @@ public struct CountedIndicators: Sendable, Hashable {
 
     /// What an unmasked sum of such vectors holds.
     public struct Sum: Sendable, Hashable {
-        /// The indicators' sum (V elements, mod 2^32): non-zero where a row is new.
+        /// The indicators' sum (V elements, mod 2^32, the marks' sum mod 2^16 times 2^16):
+        /// non-zero where a row is new.
         public let indicators: [UInt32]
         /// Each item row's train rows, summed over the silos of the sum (V elements).
         public let counts: [UInt32]

@@ -4,8 +4,8 @@
 /// a row (non-zero), never how many or which: unlike 0/1 indicators (counts), two sums over
 /// different sets of silos cannot be subtracted into one silo's rows. A row touched by two or
 /// more silos reads as untouched only when their values cancel (1 in 65,535; it is then
-/// caught in a later round). Summed in the ring of 32 bits instead (`CountedIndicators`, when
-/// sum 0 carries the silos' item counts), the same marks never cancel.
+/// caught in a later round). When sum 0 carries the silos' item counts (`CountedIndicators`,
+/// a ring of 32 bits) the marks travel in its top 16 bits: the same sum, shifted.
 public struct RowIndicators: Sendable, Hashable {
     public let rows: Int
     /// The ring's bits.

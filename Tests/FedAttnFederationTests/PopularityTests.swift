@@ -169,10 +169,12 @@ struct PopularityTests {
             link: { link in
                 guard link.client == "s2" else { return link }
                 // A coordinator of protocol 9 only: Join of any other version refused as release 0.1.0 refuses it.
-                return JoinInterceptingLink(inner: link) { version, examples, inner in
-                    guard version == 9 else { throw CoordinatorError.protocolMismatch("s2", speaks: version, coordinator: [9]) }
-                    return try await inner.join(protocolVersion: version, trainExamples: examples)
-                }
+                return JoinInterceptingLink(
+                    inner: link,
+                    join: { version, examples, inner in
+                        guard version == 9 else { throw CoordinatorError.protocolMismatch("s2", speaks: version, coordinator: [9]) }
+                        return try await inner.join(protocolVersion: version, trainExamples: examples)
+                    })
             })
         let history = await coordinator.history
         #expect(history.count == 2 && history.allSatisfy { Set($0.participants) == ["s0", "s1", "s2"] && $0.evaluatedClients == 3 })

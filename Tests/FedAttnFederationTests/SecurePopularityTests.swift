@@ -83,25 +83,31 @@ struct SecurePopularityTests {
         #expect(!again.all.contains { $0.contains("carries the silos' item counts") }, "\(again.all)")
     }
 
-    /// (2) A silo that declines sends zeros and a shared flag of 0: the pool is the others'
-    /// counts, summed over all three but shared by two; the declining silo is handed the pool
-    /// (the coordinator cannot tell it declined) and scores nothing. Under the default minimum
-    /// of 3, two sharers' sum is dropped: no pool is handed out or stored.
+    /// (2) A silo that declines says so in the clear (SharePopularity) and sends zeros and a
+    /// shared flag of 0: the pool is the others' counts, summed over all three but shared by
+    /// two, as the declines say it must be; the declining silo is not handed the pool and
+    /// scores nothing. Under the default minimum of 3 no round carries counts only two silos
+    /// share: the coordinator never holds such a sum.
     @Test func aSiloThatDeclinesAddsNothingAndThePoolSaysPooledFromTheOthers() async throws {
         let silos = PopularityTests.silos()
         let scored = Recorded()
         let told = Recorded()
+        let handed = Recorded()
         let coordinator = try await PopularityTests.federate(
             silos, config: Self.secure(rounds: 2, minimumSilos: 2),
             events: { name, event in
                 if case .popularityScored = event { scored.add(name) }
                 if case .popularity(let what) = event, name == "s1" { told.add(what) }
             },
-            work: { PopularityTests.work($0, shares: $0.name != "s1") })
+            work: { PopularityTests.work($0, shares: $0.name != "s1") },
+            link: { link in
+                JoinInterceptingLink(inner: link, tasks: { if case .evaluate(_, _, .some) = $0 { handed.add(link.client) } })
+            })
         #expect(await coordinator.history.count == 2)
         let served = await coordinator.popularityBaseline
         #expect(served.isMeasured && served.sharedBy == 2 && served.summedOver == ["s0", "s1", "s2"], "\(served.line)")
-        #expect(served.declined.isEmpty && served.scoredBy == ["s0", "s2"])
+        #expect(served.declined == ["s1"] && served.scoredBy == ["s0", "s2"])
+        #expect(Set(handed.all) == ["s0", "s2"], "the pool went to \(handed.all)")
         #expect(served.sums == PopularityTests.expected(pooled: [silos[0], silos[2]], scored: [silos[0], silos[2]]))
         #expect(served.line.hasPrefix("most popular items (counts securely summed over 2 silos, scored by 2 silos)"), "\(served.line)")
         #expect(scored.all.sorted() == ["s0", "s2"])
@@ -112,10 +118,55 @@ struct SecurePopularityTests {
             silos, config: Self.secure(rounds: 1), store: try StateStore(folder: folder),
             work: { PopularityTests.work($0, shares: $0.name != "s1") })
         let dropped = await few.popularityBaseline
-        #expect(dropped.status == .tooFewSilos && !dropped.isMeasured && dropped.sharedBy == 2, "\(dropped.line)")
-        #expect(dropped.line.contains("only 2 silos shared item counts"), "\(dropped.line)")
+        #expect(dropped.status == .pooling && !dropped.isMeasured && dropped.summedOver.isEmpty && dropped.sharedBy == 0, "\(dropped.line)")
+        #expect(dropped.line.contains("none so far") && dropped.line.hasSuffix("no counts from s1 (declined)"), "\(dropped.line)")
         let stored = try #require(try StateStore.reading(folder: folder).popularity())
-        #expect(stored.status == .tooFewSilos && stored.counts == nil && stored.sharedBy == 2, "the two silos' sum is not kept")
+        #expect(stored.status == .pooling && stored.counts == nil && stored.summedOver.isEmpty, "no sum of two silos' counts was made")
+    }
+
+    /// A silo passing for two sharers (a shared flag of 2, made by adding 1 to its masked flag:
+    /// masks cancel additively) is caught: the declines are said in the clear, so the sum must
+    /// hold exactly one flag per silo that did not decline; the counts are dropped, no pool
+    /// goes out, and the federation trains on.
+    @Test func aSharedFlagOfTwoIsCaughtAndNoPoolGoesOut() async throws {
+        let silos = PopularityTests.silos()
+        let lines = LogLines()
+        let coordinator = try await PopularityTests.federate(
+            silos, config: Self.secure(rounds: 2, minimumSilos: 2), logger: lines.logger,
+            work: { PopularityTests.work($0, shares: $0.name != "s1") },
+            link: { link in
+                JoinInterceptingLink(
+                    inner: link,
+                    secure: { reply in
+                        var forged = reply
+                        if link.client == "s0", reply.phase == .maskIndicators, reply.maskedBits == 32, let flag = reply.masked.indices.last {
+                            forged.masked[flag] = reply.masked[flag] &+ 1
+                        }
+                        return forged
+                    })
+            })
+        #expect(await coordinator.history.count == 2)
+        let served = await coordinator.popularityBaseline
+        #expect(served.status == .implausibleSum && !served.isMeasured && served.scoredBy.isEmpty, "\(served.line)")
+        #expect(lines.all.contains { $0.contains("3 shared flags from 2 silos that did not decline") }, "\(lines.all)")
+    }
+
+    /// A coordinator stopped while a sum of the counts was under way (the folder says
+    /// `summing`) may have unmasked it: resumed, it never sums them again, and says why.
+    @Test func aSumUnderWayWhenTheCoordinatorStoppedIsNeverMadeAgain() async throws {
+        let folder = try Fixtures.temporaryFolder()
+        try StateStore(folder: folder).storePopularityPool(
+            StoredPopularity(
+                status: .summing, pooledFrom: [], declined: [], oldProtocol: [], items: 0, counts: nil, sums: [:], summedSecurely: true))
+        let lines = LogLines()
+        let resumed = try await PopularityTests.federate(
+            PopularityTests.silos(), config: Self.secure(rounds: 1), store: try StateStore(folder: folder), logger: lines.logger)
+        #expect(await resumed.history.count == 1)
+        let baseline = await resumed.popularityBaseline
+        #expect(baseline.status == .interrupted && !baseline.isMeasured, "\(baseline.line)")
+        #expect(baseline.line.contains("a second sum over other silos could reveal one silo's counts"), "\(baseline.line)")
+        #expect(!lines.all.contains { $0.contains("carries the silos' item counts") }, "\(lines.all)")
+        #expect(try StateStore.reading(folder: folder).popularity()?.status == .interrupted)
     }
 
     /// A client of protocol 10 (release 0.2.1) cannot put counts in the indicator vector: it is
@@ -131,7 +182,8 @@ struct SecurePopularityTests {
             events: { name, event in if case .joined(let info) = event { heard.add("\(name) \(info.popularity.rawValue)") } },
             link: { link in
                 guard link.client == "s2" else { return link }
-                return JoinInterceptingLink(inner: link) { _, examples, inner in try await inner.join(protocolVersion: 10, trainExamples: examples) }
+                return JoinInterceptingLink(
+                    inner: link, join: { _, examples, inner in try await inner.join(protocolVersion: 10, trainExamples: examples) })
             })
         let history = await coordinator.history
         #expect(history.count == 1 && history.allSatisfy { Set($0.participants) == ["s0", "s1", "s2"] && $0.evaluatedClients == 3 })

@@ -242,12 +242,12 @@ struct CountedIndicatorTests {
         #expect(layout.length == 11 && CountedIndicators.bits == 32)
         let marks: [UInt32] = [0, 7, 0, 65_535, 0]
         let sharing = layout.encode(indicators: marks, counts: [0, 3, 0, 1, 4_000_000_000])
-        #expect(sharing == [0, 7, 0, 65_535, 0, 0, 3, 0, 1, 4_000_000_000, 1])
+        #expect(sharing == [0, 7 << 16, 0, 65_535 << 16, 0, 0, 3, 0, 1, 4_000_000_000, 1])
         // Declining: zeros and a flag of 0, the same length, so the length tells nothing.
         let declining = layout.encode(indicators: marks, counts: nil)
-        #expect(declining == [0, 7, 0, 65_535, 0, 0, 0, 0, 0, 0, 0])
+        #expect(declining == [0, 7 << 16, 0, 65_535 << 16, 0, 0, 0, 0, 0, 0, 0])
         let parts = layout.split(zip(sharing, declining).map { $0 &+ $1 })
-        #expect(parts.indicators == [0, 14, 0, 131_070, 0])
+        #expect(parts.indicators == [0, 14 << 16, 0, 65_534 << 16, 0])  // 131,070 mod 2^16
         #expect(parts.counts == [0, 3, 0, 1, 4_000_000_000] && parts.shared == 1)
     }
 
@@ -272,15 +272,23 @@ struct CountedIndicatorTests {
         #expect(parts.counts == expected && parts.counts[0] == 0)
     }
 
-    /// Two marks that add up to 2^16 read as no mark in the ring of 16 bits (the row is then
-    /// new again next round) and as a mark in the ring of 32; the most marks a row can get
-    /// (65,535 clients at 65,535 each) stay below 2^32.
-    @Test func inTheRingOf32BitsAMarkedRowIsNeverLost() {
-        let indicators = RowIndicators(rows: 4)
-        let sum: [UInt32] = [0, 0x8000 &+ 0x8000, 3, 0]
-        #expect(indicators.touched(sum) == [2])
-        #expect(indicators.touched(sum, bits: CountedIndicators.bits) == [1, 2])
-        let most = UInt64(65_535) * UInt64(65_535)
-        #expect(most < UInt64(1) << 32)
+    /// The marks travel in the ring's top 16 bits: however many silos mark a row, the sum is
+    /// the ring of 16 bits' sum, shifted, so it bounds nothing about how many marked it (in the
+    /// low bits it would not wrap: two marks would often read above 65,535, one never).
+    @Test func theMarksSumAsInTheRingOf16Bits() {
+        let layout = CountedIndicators(rows: 3), indicators = RowIndicators(rows: 3)
+        var generator = SeededGenerator(seed: 5)
+        for silos in [1, 2, 3, 50] {
+            let marks = (0..<silos).map { _ in indicators.encode([Int32(1), 2], using: &generator) }
+            var sum = [UInt32](repeating: 0, count: layout.length)
+            for vector in marks.map({ layout.encode(indicators: $0, counts: nil) }) {
+                for i in sum.indices { sum[i] &+= vector[i] }
+            }
+            let sixteen = (0..<3).map { row in marks.reduce(UInt32(0)) { ($0 &+ $1[row]) & 0xFFFF } }
+            let parts = layout.split(sum)
+            #expect(parts.indicators == sixteen.map { $0 << 16 }, "\(silos) silos")
+            #expect(indicators.touched(parts.indicators, bits: CountedIndicators.bits) == indicators.touched(sixteen))
+            #expect(parts.indicators.allSatisfy { $0 & 0xFFFF == 0 } && parts.shared == 0)
+        }
     }
 }

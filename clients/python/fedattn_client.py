@@ -325,6 +325,7 @@ class SecureRound:
     def __init__(self, pb, round_, plan, delta, counts):
         self.pb, self.round, self.attempt, self.plan = pb, round_, plan.attempt, plan
         self.counts = counts    # its dense item counts for an indicator sum that carries them (None: declines)
+        self.sent_counts = False
         halves, self.touched = as_sent(delta)
         self.values = {name: halves[name].astype(np.float32) for name in ORDER}
         indicators = secagg.SumClient(plan.session, 0, plan.id, plan.neighbours, plan.threshold)
@@ -374,6 +375,7 @@ class SecureRound:
         bits = secagg.INDICATOR_BITS
         if task.carries_popularity_counts:   # protocol 11: its counts (or zeros) and shared flag, mod 2^32
             x, bits = secagg.counted_indicators(x, self.counts), secagg.COUNTED_BITS
+            self.sent_counts = self.counts is not None
         reply.masked_count, reply.masked_bits = len(x), bits
         return secagg.pack(self.sums[0].mask(x, bits), bits)
 
@@ -477,7 +479,14 @@ def main():
             sharing = False
             log(f"item counts not taken: {error.details()}; carrying on without the most-popular baseline")
     elif joined.popularity == pb.POPULARITY_POOLING_SECURE_SUM:
-        log("item counts to be summed securely" if sharing else "item counts not shared (zeros in the secure sum)")
+        if sharing:
+            log("item counts to be summed securely")
+        else:   # a decline is said in the clear, before any task: the coordinator checks the shared flags by it
+            try:
+                receipt = stub.SharePopularity(pb.PopularityCounts(decline=True), metadata=metadata)
+                log(f"item counts not shared (zeros in the secure sum): {receipt.message}")
+            except grpc.RpcError as error:
+                log(f"item counts not shared; the decline was not taken: {error.details()}")
     secure_counts = counts if sharing and joined.popularity == pb.POPULARITY_POOLING_SECURE_SUM else None
 
     cache = {}
@@ -535,6 +544,8 @@ def main():
                 delta, loss = train_round(global_w, train, task.plan)
                 if plan is not None:
                     secure = SecureRound(pb, task.round, plan, delta, secure_counts)
+                    # Once its counts were in an indicator sum it helped unmask, never again: a
+                    # second sum over other silos would subtract into this silo's counts.
                     advertise.base_version, advertise.example_count = task.model_version, len(train)
                     advertise.train_seconds = time.time() - started
                     advertise.keys.extend(secure.public_keys())
@@ -582,6 +593,8 @@ def main():
                 if args.freeze_after == phase:
                     log(f"round {step.round}: frozen after {phase} (--freeze-after), until killed")
                     threading.Event().wait()
+                if step.phase == pb.UNMASK_INDICATORS and secure.sent_counts:
+                    secure_counts = None
                 if step.phase == pb.UNMASK_VALUES:
                     log(f"round {step.round}: secure round done (values over {secure.rows_summed} rows)")
                     last_round = step.round

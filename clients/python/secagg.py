@@ -275,7 +275,9 @@ def counted_indicators(marks, counts):
     marks, then the client's train rows of each item row 0..V-1 (`counts`, V values; row 0 is
     padding, 0), then its shared flag: 1, or, when it declines (`counts` None), V zeros and a
     flag of 0. 2V + 1 values, masked and sent in the ring of 32 bits."""
-    marks = np.asarray(marks, dtype=np.uint32)
+    # The marks in the ring's top 16 bits: their sum is the 16-bit ring's, shifted (in the low
+    # bits they would not wrap, and their sum would bound how many silos marked a row).
+    marks = np.asarray(marks, dtype=np.uint32) << np.uint32(16)
     if counts is None:
         tail = np.zeros(len(marks) + 1, dtype=np.uint32)
     else:

@@ -57,7 +57,8 @@ struct PopularityPool: Sendable {
         case .on, .secureSum, .unspecified: status = .pooling
         }
         if status == .pooling, let stored, stored.status != .pooling, stored.summedSecurely == (policy == .secureSum) {
-            status = stored.status
+            // A sum under way when the coordinator stopped may have been unmasked: never another.
+            status = stored.status == .summing ? .interrupted : stored.status
             contributors = Set(stored.pooledFrom)
             summedOver = Set(stored.summedOver)
             sharedBy = stored.sharedBy
@@ -73,8 +74,9 @@ struct PopularityPool: Sendable {
         }
     }
 
-    /// Whether the pool has closed (the first evaluation began, or it never pools).
-    var isClosed: Bool { status != .pooling }
+    /// Whether the pool has closed (the first evaluation began, a secure sum of the counts was
+    /// unmasked, or it never pools).
+    var isClosed: Bool { status != .pooling && status != .summing }
 
     /// What the state folder keeps of the pool (the counts only once closed with some).
     var stored: StoredPopularity {
@@ -116,9 +118,13 @@ struct PopularityPool: Sendable {
         switch policy {
         case .on: break
         case .secureSum:
-            throw .invalidRequest(
-                "\(who): this federation runs secure aggregation: counts are never sent in the clear; they go, masked, into a secure round's indicator sum when its task says so"
-            )
+            // Declining is said in the clear, as without secure aggregation: the coordinator
+            // then knows how many shared flags the sum must hold, and hands it no pool.
+            guard counts == nil else {
+                throw .invalidRequest(
+                    "\(who): this federation runs secure aggregation: counts are never sent in the clear; they go, masked, into a secure round's indicator sum when its task says so (SharePopularity only declines)"
+                )
+            }
         case .offSecureAggregation:
             throw .invalidRequest("\(who): this federation runs secure aggregation and pools no counts (they would be sent in the clear)")
         case .offDifferentialPrivacy:
@@ -127,6 +133,15 @@ struct PopularityPool: Sendable {
         }
         guard !oldProtocol.contains(client) else {
             throw .invalidRequest("\(who): it joined with wire protocol 9, which has no popularity counts; join with 10 to share them")
+        }
+        if policy == .secureSum {
+            guard !summedOver.contains(client) else {
+                return (false, "'\(client)' was in the secure sum of the counts already: its decline comes too late and changes nothing")
+            }
+            guard declined.insert(client).inserted else { return (false, "'\(client)' already declined; nothing changed") }
+            return (
+                false, "'\(client)' declines: it adds zeros and a shared flag of 0 to the secure sum of the counts, and gets no most-popular baseline"
+            )
         }
         if contributors.contains(client) { return (false, "the counts of '\(client)' are already pooled; nothing changed") }
         if lateSharers.contains(client) || declined.contains(client) { return (false, "'\(client)' already answered; nothing changed") }
@@ -216,11 +231,11 @@ struct PopularityPool: Sendable {
     }
 
     /// Whether `client` is to score the baseline: the pool is handed out, it shared (or shared
-    /// late; under the secure sum, its vector was in the sum that carried the counts: whether
-    /// it shared is its own to know), and it has sent no sums yet.
+    /// late; under the secure sum, its vector was in the sum that carried the counts and it did
+    /// not decline), and it has sent no sums yet.
     private func mayScore(_ client: String) -> Bool {
         status == .pooled && sums[client] == nil
-            && (contributors.contains(client) || lateSharers.contains(client) || summedOver.contains(client))
+            && (contributors.contains(client) || lateSharers.contains(client) || (summedOver.contains(client) && !declined.contains(client)))
     }
 
     /// Takes `client`'s baseline sums (already checked as possible): false, and nothing kept,

@@ -18,6 +18,8 @@ struct SecureSession {
     private let counts: [UInt32]?
     private let codec: SecureUpdateCodec
     private let clients: [SecAggClient]
+    /// Whether its counts went into this round's indicator sum (a task that carried them).
+    private(set) var sentCounts = false
     /// The values sum's shares, received with the indicators' and used in the values phase.
     private var valueShares: [EncryptedShare] = []
     /// Stochastic rounding and the indicators' random values need fast draws, not secret ones
@@ -81,6 +83,7 @@ struct SecureSession {
                 let vector = CountedIndicators(rows: codec.tableRows).encode(indicators: marks, counts: counts)
                 reply.masked = try clients[0].maskInput(vector, shares: task.shares[0], modulusBits: CountedIndicators.bits).values
                 reply.maskedBits = CountedIndicators.bits
+                sentCounts = counts != nil
             } else {
                 reply.masked = try clients[0].maskInput(marks, shares: task.shares[0], modulusBits: RowIndicators.bits).values
                 reply.maskedBits = RowIndicators.bits
