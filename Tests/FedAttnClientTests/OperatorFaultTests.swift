@@ -50,7 +50,7 @@ struct OperatorFaultTests {
             return (try String(contentsOfFile: page, encoding: .utf8), object?["select_by"] as? String)
         }
         let plain = try settings([])
-        #expect(plain.selectBy == "ndcg" && plain.page.contains("<th>negatives per click</th><td>4, exponent 0.5</td>"))
+        #expect(plain.selectBy == "ndcg" && plain.page.contains("<th>negatives per click</th><td>16, exponent 0.5</td>"))
         let dp = try settings(["--example-target-epsilon", "8"])
         #expect(dp.selectBy == "auc" && dp.page.contains("<th>negatives per click</th><td>none</td>"))
         let told = try settings(["--example-target-epsilon", "8", "--negatives", "2", "--select-by", "ndcg"])

@@ -139,7 +139,7 @@ struct TrainingToRankTests {
         let (train, _) = ExampleBuilder().build(Self.log)
         let set = ExampleBuilder().rankingSet(Self.log)
         let trainer = LocalTrainer(
-            model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 1), config: TrainingConfig(seed: 1, negatives: NegativeSampling()))
+            model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 1), config: TrainingConfig(seed: 1, negatives: NegativeSampling(count: 4)))
         trainer.trainEpoch(on: train)
         let catalogue = set.catalogue(for: Fixtures.syntheticConfig.items)
         let figures = Recommender(model: trainer.model).diversityTradeOff(set, catalogue: catalogue, levels: [0, 0.7])
