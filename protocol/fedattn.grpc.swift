@@ -49,8 +49,9 @@
 //      coordinator's, and a client whose mapping differs must not go on (the reference
 //      client leaves: its rows and its count would be another model's).
 //      Then, when JoinResponse.popularity is POPULARITY_POOLING_ON, SharePopularity once (its
-//      items' counts, or a decline); when it is POPULARITY_POOLING_SECURE_SUM, nothing now:
-//      its counts go into the first secure round's indicator sum that the task says carries
+//      items' counts, or a decline); when it is POPULARITY_POOLING_SECURE_SUM, SharePopularity
+//      only to decline (before its first NextTask); a silo that shares sends nothing now: its
+//      counts go into the indicator sum of the first secure round whose task says it carries
 //      them. See "The most-popular baseline".
 //   2. NextTask, repeatedly. The coordinator answers with one task:
 //        TRAIN     download model `model_version` (DownloadModel, piece by piece; a client
@@ -202,17 +203,27 @@
 //      and is new again in the next.
 //      With SecureTask.carries_popularity_counts set (protocol 11; see "The most-popular
 //      baseline"), x is longer and its ring is 32 bits: 2V + 1 elements,
-//        x[0 .. V)      the marks above, unchanged;
-//        x[V + r]       for r in 0 .. V: the client's train rows of item row r (the counts
+//        x[r]           for 0 <= r < V: the mark above times 2^16 (the marks ride in the
+//                       ring's top 16 bits, so their sum is the 16-bit ring's, shifted: in
+//                       the low bits it would not wrap, and would bound how many clients
+//                       marked a row);
+//        x[V + r]       for 0 <= r < V: the client's train rows of item row r (the counts
 //                       SharePopularity would send, dense; x[V] is 0, row 0 being padding),
-//                       or 0 for every r when it declines to share;
+//                       or 0 for every r when it declines to share; a count of 2^32 or more
+//                       cannot be (the coordinator carries counts only when the round's
+//                       clients declared fewer examples in all): abort if it would be;
 //        x[2V]          1 when it shares its counts, 0 when it declines;
 //      and y is sent mod 2^32, unreduced (masked_bits 32, masked_count 2V + 1: 8V + 4 bytes).
 //      A client that does not know the field would send V elements of 16 bits: refused as a
 //      vector of the wrong length (INVALID_ARGUMENT), which leaves it out of the round; the
-//      coordinator sets the field only in rounds whose every client joined with 11. Summed
-//      mod 2^32, two or more marks of a row never add up to 0 (a round has at most 65,535
-//      clients, each mark is at most 65,535): no new row is lost in such a round.
+//      coordinator sets the field only in rounds whose every client joined with 11. A row's
+//      marks are lost (sum to 0) exactly as in the ring of 16 bits.
+//      A client puts its counts in at most one indicator sum: once it has answered
+//      UNMASK_INDICATORS of a sum that carried them (the coordinator could unmask it), it
+//      sends zeros and a flag of 0 in any later task that carries counts (a second sum over
+//      other clients would subtract into its counts; the coordinator then finds the flags
+//      short and drops that sum). So does a client told anything but
+//      POPULARITY_POOLING_SECURE_SUM at Join, should a task carry the field.
 //   4. SECURE UNMASK_INDICATORS (survivors: ids whose masked input the coordinator holds):
 //      refuse (abort) unless it is among them, there are 3 or more, t or more, and every
 //      surviving neighbour shared with it; then, at most once for this sum (a second
@@ -269,23 +280,27 @@
 ///     When no silo shared, or the pooled counts name more than Limits.max_popularity_items
 ///     items, no EVALUATE task carries them (the coordinator's history says why).
 ///   POPULARITY_POOLING_SECURE_SUM (protocol 11): the federation runs secure aggregation, so
-///     counts are never sent in the clear: SharePopularity is refused. Instead the counts
-///     travel, masked, in sum 0 of the secure rounds (see "Secure aggregation", step 3): every
-///     MASK_INDICATORS task with carries_popularity_counts set gets the client's counts, dense,
-///     with a shared flag of 1, or zeros with a flag of 0 when it declines (the reference:
-///     `join --no-share-popularity`, or a silo that requires differential privacy or keeps a
-///     privacy budget of its own). Such tasks come in the rounds whose every client joined with
-///     11 and whose clients declared fewer than 2^32 training examples in all, until an
-///     indicator sum that carried counts is unmasked: the pool closes then, once (a second sum
-///     over other survivors would subtract into one client's counts), from that sum alone: the
-///     counts summed over its survivors, and how many of them shared. A model of more than
-///     Limits.max_popularity_items + 1 item rows (V) carries no counts. The pool is handed out
-///     as above (Task.popularity, with every EVALUATE task, until that client has sent the
-///     baseline sums) to each client whose masked indicators were in that sum, when at least
-///     as many shared as the coordinator pools from (3 unless its operator says otherwise); the
-///     coordinator cannot tell which of them shared, so a client that declined gets them too:
-///     it must not score them (it sends no EvaluationReport.popularity; the coordinator keeps
-///     handing them, once a round). A client that shared scores them as above.
+///     counts are never sent in the clear: SharePopularity with counts is refused. A client
+///     that declines (the reference: `join --no-share-popularity`, or a silo that requires
+///     differential privacy or keeps a privacy budget of its own) says so in the clear, with
+///     SharePopularity(decline), before its first NextTask: the coordinator then knows how
+///     many shared flags a sum must hold. The counts travel, masked, in sum 0 of the secure
+///     rounds (see "Secure aggregation", step 3): every MASK_INDICATORS task with
+///     carries_popularity_counts set gets the client's counts, dense, with a shared flag of 1,
+///     or zeros with a flag of 0 when it declines. Such tasks come in the rounds whose every
+///     client joined with 11, of whose clients at least as many did not decline as the
+///     coordinator pools from (3 unless its operator says otherwise), and whose clients
+///     declared fewer than 2^32 training examples in all, until an indicator sum that carried
+///     counts is unmasked. The coordinator records that such a sum has begun before its first
+///     task goes out; the pool closes once, from that sum alone (a second sum over other
+///     survivors would subtract into one client's counts; a coordinator restarted while a sum
+///     was under way never sums again): the counts summed over its survivors, and how many of
+///     them shared, which must be exactly its survivors that did not decline (else the sum is
+///     dropped: a flag of 2 shows). A model of more than Limits.max_popularity_items + 1 item
+///     rows (V) carries no counts. The pool is handed out as above (Task.popularity, with every
+///     EVALUATE task, until that client has sent the baseline sums) to each client whose
+///     masked indicators were in that sum and that did not decline, when at least as many
+///     shared as the coordinator pools from; such a client scores them as above.
 ///   POPULARITY_POOLING_OFF_SECURE_AGGREGATION: the federation runs secure aggregation and the
 ///     client joined with 10 (or the coordinator is of 10, which sums no counts): none are
 ///     pooled from it (SharePopularity is refused), and it gets no baseline. Under a
@@ -302,13 +317,15 @@
 /// pool, not who contributed what; but, as with the model itself, a silo can subtract its own
 /// counts from the sum, so with two silos in the pool each reads the other's counts exactly.
 /// Under the secure sum (protocol 11) the coordinator learns only the counts summed over the
-/// silos of that round's indicator sum and how many of them shared, never one silo's counts or
-/// flag; but when all the others of that sum declined, the sum is one silo's counts (the pool
-/// is then not handed out, nor stored, and is below the minimum). Which silos scored the
-/// baseline tells which shared. A silo's counts are not checked against what it declared (the
-/// coordinator sees none of them): one silo can move the baseline (never the model); the
-/// coordinator checks only that the sum is one honest silos could send (counts within the
-/// examples the silos of the sum declared, row 0 at 0, no more sharers than silos).
+/// silos of that round's indicator sum, never one silo's counts; declines are public, as in
+/// the clear. A round carries counts only when at least the minimum of its silos share; if
+/// sharers drop out between the round's start and its masked indicators, the coordinator
+/// may unmask a sum of fewer (down to one silo's counts, were all but one to drop): it then
+/// drops it, neither handing it out nor storing it. A silo's counts are not checked against
+/// what it declared (the coordinator sees none of them): one silo can move the baseline
+/// (never the model), or make it unmeasured (an implausible sum); the coordinator checks
+/// only that the sum is one honest silos could send (counts within the examples the silos
+/// of the sum declared, row 0 at 0, one shared flag per silo that did not decline).
 ///
 /// ── Payloads (models and updates) ───────────────────────────────────────────────────────
 /// One zstd frame (any level, any API) holding the "FAT1" tensor format. For an update the
@@ -572,6 +589,8 @@ extension Fedattn_V1_Federation {
         /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
+        /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+        /// > first NextTask (a decline after its masked counts were summed changes nothing).
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
         /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
         /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
@@ -814,6 +833,8 @@ extension Fedattn_V1_Federation {
         /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
+        /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+        /// > first NextTask (a decline after its masked counts were summed changes nothing).
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
         /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
         /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
@@ -1054,6 +1075,8 @@ extension Fedattn_V1_Federation {
         /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
+        /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+        /// > first NextTask (a decline after its masked counts were summed changes nothing).
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
         /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
         /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
@@ -1598,6 +1621,8 @@ extension Fedattn_V1_Federation {
         /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
+        /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+        /// > first NextTask (a decline after its masked counts were summed changes nothing).
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
         /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
         /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
@@ -1899,6 +1924,8 @@ extension Fedattn_V1_Federation {
         /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
         /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
         /// > a silo's counts are pooled once.
+        /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+        /// > first NextTask (a decline after its masked counts were summed changes nothing).
         /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
         /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
         /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
@@ -2260,6 +2287,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
     /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
     /// > a silo's counts are pooled once.
+    /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+    /// > first NextTask (a decline after its masked counts were summed changes nothing).
     /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
     /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
     /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
@@ -2589,6 +2618,8 @@ extension Fedattn_V1_Federation.ClientProtocol {
     /// > (protocol 10; see "The most-popular baseline"), once after Join. Once a silo has shared
     /// > or declined, a later call (on a new connection, say) is acknowledged and changes nothing:
     /// > a silo's counts are pooled once.
+    /// > Under POPULARITY_POOLING_SECURE_SUM (protocol 11) it only declines, before the client's
+    /// > first NextTask (a decline after its masked counts were summed changes nothing).
     /// > FAILED_PRECONDITION: no Join. INVALID_ARGUMENT, naming the client, the item where there is
     /// > one, and why: the federation pools no counts in the clear (JoinResponse.popularity is
     /// > not POPULARITY_POOLING_ON: secure aggregation, whose counts travel masked instead, or
