@@ -135,9 +135,9 @@ public struct Participant: Sendable {
             if version < Coordinator.protocolVersion {
                 let what =
                     version < Coordinator.popularityProtocol
-                    ? "this silo shares no item counts and gets no most-popular baseline"
-                    : "under secure aggregation this silo's item counts are not summed"
-                events(.popularity("the coordinator speaks an older wire protocol (\(version)): joined with it; \(what)"))
+                    ? "; this silo shares no item counts and gets no most-popular baseline"
+                    : info.popularity == .offSecureAggregation ? "; under secure aggregation this silo's item counts are not summed" : ""
+                events(.popularity("the coordinator speaks an older wire protocol (\(version)): joined with it\(what)"))
             }
             guard info.model == expectedModel else { throw ParticipantError.modelMismatch(coordinator: info.model, local: expectedModel) }
             events(.joined(info))

@@ -138,8 +138,9 @@ func popularityObject(_ baseline: PopularityBaseline) -> [String: Any] {
     object["summed_over"] = baseline.summedOver
     object["shared_by"] = baseline.sharers
     object["declined"] = baseline.declined
-    // Clients whose protocol shares no counts (9; under the secure sum, 9 and 10): the key
-    // keeps its name of protocol 10.
+    // Clients whose protocol shares no counts (9; under the secure sum, 9 and 10):
+    // `old_protocol`, and `protocol_9` as release 0.2 named it.
+    object["old_protocol"] = baseline.oldProtocol
     object["protocol_9"] = baseline.oldProtocol
     object["scored_by"] = baseline.scoredBy
     object["items"] = baseline.items
