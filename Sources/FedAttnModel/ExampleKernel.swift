@@ -165,7 +165,8 @@ final class ExampleKernel {
         copy(u, x, d)
         copy(ec, x + d, d)
         multiply(u, ec, x + 2 * d, d)
-        copy(p + o.strategies + Int(strategy) * d, x + 3 * d, d)
+        // e_s is read back only when this example's dW_s is taken whole (per-example mode)
+        if mode == .perExample { copy(p + o.strategies + Int(strategy) * d, x + 3 * d, d) }
         strategySlot = prepared.slot(of: strategy, p, o)
         return denseForward(
             x: x, inputs: 3 * d, hidden: hidden, start: prepared.strategyHidden(strategySlot), w1Transposed: prepared.hiddenTransposed,

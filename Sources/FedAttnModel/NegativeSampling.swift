@@ -74,8 +74,8 @@ public struct NegativeSampler: Sendable {
     public let sampling: NegativeSampling
     /// The items drawn from, ascending; empty under `privateDraws` (the whole table).
     private let items: [Int32]
-    /// Cumulative weights of `items` (nil: uniform).
-    private let cumulative: [Double]?
+    /// Walker's alias table over `items` (nil: uniform): one draw is an index and a coin.
+    private let alias: AliasTable?
     /// User u's train items are `userItems[userStarts[u]..<userStarts[u + 1]]`, ascending.
     private let userStarts: [Int]
     private let userItems: [Int32]
@@ -91,21 +91,13 @@ public struct NegativeSampler: Sendable {
         self.tableRows = Int32(tableRows)
         self.privateDraws = privateDraws
         guard !privateDraws else {
-            (items, cumulative, userStarts, userItems) = ([], nil, [0], [])
+            (items, alias, userStarts, userItems) = ([], nil, [0], [])
             return
         }
         var counts: [Int32: Int] = [:]
         for c in data.candidates { counts[c, default: 0] += 1 }
         items = counts.keys.sorted()
-        if sampling.exponent == 0 {
-            cumulative = nil
-        } else {
-            var running = 0.0
-            cumulative = items.map { item in
-                running += Double.pow(Double(counts[item]!), sampling.exponent)
-                return running
-            }
-        }
+        alias = sampling.exponent == 0 ? nil : AliasTable(weights: items.map { Double.pow(Double(counts[$0]!), sampling.exponent) })
         // Each user's items, by a counting sort on the users column.
         let userCount = Int(data.users.max() ?? -1) + 1
         var starts = [Int](repeating: 0, count: userCount + 1)
@@ -188,16 +180,45 @@ public struct NegativeSampler: Sendable {
         return nil
     }
 
-    /// An index into `items`, uniform or by the cumulative weights.
+    /// An index into `items`, uniform or by the weights.
     @inline(__always) private func pick(_ generator: inout SeededGenerator) -> Int {
-        guard let cumulative else { return Int(generator.next() % UInt64(items.count)) }
-        let target = generator.nextUnit() * cumulative[cumulative.count - 1]
-        var (low, high) = (0, cumulative.count - 1)
-        while low < high {
-            let mid = (low + high) / 2
-            if cumulative[mid] <= target { low = mid + 1 } else { high = mid }
+        guard let alias else { return Int(generator.next() % UInt64(items.count)) }
+        return alias.draw(&generator)
+    }
+}
+
+/// Walker's alias method (Walker, ACM TOMS 1977; built as Vose, IEEE TSE 1991, does): draws
+/// index i with probability weights[i] / sum in O(1), one uniform column and one coin,
+/// instead of a binary search over cumulative weights.
+struct AliasTable: Sendable {
+    /// By column: the chance of keeping it, and the index taken otherwise.
+    private let keep: [Double]
+    private let other: [Int32]
+
+    /// - Precondition: weights are finite, non-negative, with a positive sum.
+    init(weights: [Double]) {
+        let n = weights.count, total = weights.reduce(0, +)
+        precondition(n > 0 && total > 0 && total.isFinite, "Positive, finite weights.")
+        var scaled = weights.map { $0 * Double(n) / total }
+        var keep = [Double](repeating: 1, count: n), other = (0..<n).map { Int32($0) }
+        var small = scaled.indices.filter { scaled[$0] < 1 }, large = scaled.indices.filter { scaled[$0] >= 1 }
+        while let s = small.popLast(), let l = large.popLast() {
+            keep[s] = scaled[s]
+            other[s] = Int32(l)
+            scaled[l] -= 1 - scaled[s]
+            if scaled[l] < 1 { small.append(l) } else { large.append(l) }
         }
-        return low
+        // What is left is 1 up to rounding: kept whole.
+        self.keep = keep
+        self.other = other
+    }
+
+    @inline(__always) func draw(_ generator: inout SeededGenerator) -> Int {
+        // The high 32 bits pick the column, the low 32 the coin.
+        let bits = generator.next()
+        let column = Int(((bits >> 32) &* UInt64(keep.count)) >> 32)
+        let coin = Double(UInt32(truncatingIfNeeded: bits)) * 0x1p-32
+        return coin < keep[column] ? column : Int(other[column])
     }
 }
 

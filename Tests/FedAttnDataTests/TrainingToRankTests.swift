@@ -51,6 +51,38 @@ struct TrainingToRankTests {
         }
     }
 
+    /// Negatives follow (train rows)^exponent over the silo's items (Walker's alias table):
+    /// items 1, 2, 3 with 1, 4 and 9 rows, and item 5 the clicking user's own (never drawn),
+    /// drawn 32,000 times at exponents 1, 0.5 and 0.
+    @Test(arguments: [1.0, 0.5, 0.0])
+    func negativesFollowTheItemsRowsToTheExponent(exponent: Double) {
+        var data = ExampleSet()
+        var user: Int32 = 1
+        for (item, rows) in [(Int32(1), 1), (2, 4), (3, 9)] {
+            for _ in 0..<rows {
+                data.append(candidate: item, strategy: 0, label: 0, history: [Int32](), user: user)
+                user += 1
+            }
+        }
+        data.append(candidate: 5, strategy: 0, label: 1, history: [Int32](), user: 0)
+        let sampler = NegativeSampler(NegativeSampling(count: 64, exponent: exponent), data: data, tableRows: 6)
+        var generator = SeededGenerator(seed: 11)
+        var drawn: [Int32: Int] = [:]
+        for _ in 0..<500 {
+            let grouped = sampler.expand(data, using: &generator)
+            for i in 0..<grouped.examples.count where grouped.examples.labels[i] == 0 && grouped.examples.users[i] == 0 {
+                drawn[grouped.examples.candidates[i], default: 0] += 1
+            }
+        }
+        let total = drawn.values.reduce(0, +)
+        #expect(total == 500 * 64 && drawn[5] == nil)
+        let weights = [1.0, 4, 9].map { pow($0, exponent) }
+        for (item, weight) in zip([Int32(1), 2, 3], weights) {
+            let share = Double(drawn[item] ?? 0) / Double(total), expected = weight / weights.reduce(0, +)
+            #expect(abs(share - expected) < 0.01, "item \(item): \(share) drawn, \(expected) expected")
+        }
+    }
+
     @Test func catalogueRanksCountOnlyItemsTheUserNeverInteractedWith() {
         var set = RankingSet()
         set.append(target: 3, strategy: 0, history: [2], interacted: [2, 3])
@@ -139,7 +171,8 @@ struct TrainingToRankTests {
         let (train, _) = ExampleBuilder().build(Self.log)
         let set = ExampleBuilder().rankingSet(Self.log)
         let trainer = LocalTrainer(
-            model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 1), config: TrainingConfig(seed: 1, negatives: NegativeSampling(count: 4)))
+            model: try AttentionModel(config: Fixtures.syntheticConfig, seed: 1),
+            config: TrainingConfig(seed: 1, negatives: NegativeSampling(count: 4)))
         trainer.trainEpoch(on: train)
         let catalogue = set.catalogue(for: Fixtures.syntheticConfig.items)
         let figures = Recommender(model: trainer.model).diversityTradeOff(set, catalogue: catalogue, levels: [0, 0.7])
