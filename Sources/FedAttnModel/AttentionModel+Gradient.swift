@@ -43,7 +43,7 @@ extension AttentionModel {
         var one = ExampleSet()
         one.append(candidate: candidate, strategy: strategy, label: 0, history: history.suffix(config.historyLength))
         one.requireFits(config)
-        let kernel = ExampleKernel(config: config, offsets: TensorOffsets(parameters.layout))
+        let kernel = ExampleKernel(config: config, offsets: TensorOffsets(parameters.layout), mode: .summed)
         _ = parameters.values.withUnsafeBufferPointer { p in
             kernel.prepare(p.baseAddress!)
             return one.withColumns { kernel.forward(p.baseAddress!, $0, 0) }

@@ -27,7 +27,7 @@ extension AttentionModel {
                 out.withUnsafeMutableBufferPointer { result in
                     let n = data.count
                     let run = { (t: Int) in
-                        let kernel = ExampleKernel(config: config, offsets: offsets)
+                        let kernel = ExampleKernel(config: config, offsets: offsets, mode: .summed)
                         kernel.prepare(p.baseAddress!)
                         for i in (n * t / workers)..<(n * (t + 1) / workers) {
                             result[i] = score(kernel, p.baseAddress!, columns, i)

@@ -89,9 +89,9 @@ final class ExampleKernel {
     private let cache: AttentionCache
     private let attentionScratch: AttentionScratch
 
-    init(config: ModelConfig, offsets: TensorOffsets, mode: GradientMode = .summed) {
+    init(config: ModelConfig, offsets: TensorOffsets, mode: GradientMode) {
         self.mode = mode
-        prepared = PreparedWeights(config: config)
+        prepared = PreparedWeights(config: config, summed: mode == .summed)
         d = config.dim
         hidden = config.hidden
         historyLength = config.historyLength

@@ -111,7 +111,7 @@ public final class LocalTrainer: EpochTrainer {
         let historyRows: UnsafeMutablePointer<Int32>
 
         init(model: AttentionModel, batchRows: Int, width: Int) {
-            kernel = ExampleKernel(config: model.config, offsets: TensorOffsets(model.parameters.layout))
+            kernel = ExampleKernel(config: model.config, offsets: TensorOffsets(model.parameters.layout), mode: .summed)
             gradient = ZeroedBuffer(count: model.parameterCount)
             tableGradient = ZeroedBuffer(count: batchRows * width)
             historyRows = .allocate(capacity: max(1, model.config.historyLength))

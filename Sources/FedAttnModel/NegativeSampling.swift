@@ -214,11 +214,10 @@ struct AliasTable: Sendable {
     }
 
     @inline(__always) func draw(_ generator: inout SeededGenerator) -> Int {
-        // The high 32 bits pick the column, the low 32 the coin.
-        let bits = generator.next()
-        let column = Int(((bits >> 32) &* UInt64(keep.count)) >> 32)
-        let coin = Double(UInt32(truncatingIfNeeded: bits)) * 0x1p-32
-        return coin < keep[column] ? column : Int(other[column])
+        // The column from the high half of a 128-bit product (a bias of n / 2^64 at most), the
+        // coin from a second draw.
+        let column = Int(generator.next().multipliedFullWidth(by: UInt64(keep.count)).high)
+        return generator.nextUnit() < keep[column] ? column : Int(other[column])
     }
 }
 

@@ -77,6 +77,32 @@ struct GradientTests {
         }
     }
 
+    /// Twelve strategies in one batch (the kernel's strategy slots grow past their first 4):
+    /// the strategy table's and W_1's gradients, summed per strategy or taken per example,
+    /// match finite differences.
+    @Test func manyStrategiesInOneBatchMatchFiniteDifferences() throws {
+        var config = Fixtures.tinyConfig
+        config.strategies = 12
+        let model = try Fixtures.tinyModel(config: config)
+        var data = ExampleSet()
+        for s in 0..<12 {
+            let history = [Int32(1 + (s + 2) % 6), Int32(1 + (s + 4) % 6)]
+            data.append(candidate: Int32(1 + s % 6), strategy: Int32(s), label: Float(s % 2), history: history)
+        }
+        let roles = (0..<12).map { $0 % 3 == 0 ? ExampleRole.sampledNegative : .rankedLabelled }
+        let summed = model.lossAndGradient(on: data, roles: roles).gradient
+        let whole = model.lossAndGradientExampleByExample(on: data, roles: roles).gradient
+        for name in [AttentionModel.TensorName.strategies, AttentionModel.TensorName.hiddenWeight] {
+            let a = try #require(summed.tensor(name)), b = try #require(whole.tensor(name))
+            let numeric = ReferenceModel(model).numericalGradient(of: name, on: data, roles: roles)
+            for (i, n) in numeric.enumerated() {
+                #expect(Double(a[i]).isApproximatelyEqual(to: n, absoluteTolerance: 2e-5 + 1e-3 * abs(n)), "\(name)[\(i)]: \(a[i]), numeric \(n)")
+                #expect(Double(b[i]).isApproximatelyEqual(to: n, absoluteTolerance: 2e-5 + 1e-3 * abs(n)), "\(name)[\(i)] per example: \(b[i])")
+            }
+            #expect(numeric.contains { abs($0) > 1e-4 }, "\(name): nothing compared")
+        }
+    }
+
     @Test func thePaddingRowGetsNoGradient() throws {
         let model = try Fixtures.tinyModel()
         let gradient = model.lossAndGradient(on: Fixtures.tinyExamples()).gradient

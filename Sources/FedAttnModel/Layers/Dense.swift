@@ -7,8 +7,8 @@
 //   o_i = w_i . z + b_i        (the interaction logit, trained only when training to rank)
 
 /// z = ReLU(W_1 x + b_1); returns the logit o = w_2 . z + b_2. The strategy's share,
-/// b_1 + W_s e_s, comes prepared as `start` [H] and the other columns of W_1 transposed, as
-/// `w1Transposed` [3d, H] (`PreparedWeights`): x's first `inputs` = 3d values are summed in.
+/// b_1 + W_s e_s, comes prepared as `start` [H] and W_1 transposed as `w1Transposed` [4d, H]
+/// (`PreparedWeights`), of which the first `inputs` = 3d rows meet x's first 3d values.
 @inline(__always) func denseForward(
     x: UnsafePointer<Float>, inputs: Int, hidden: Int, start: UnsafePointer<Float>, w1Transposed: UnsafePointer<Float>,
     w2: UnsafePointer<Float>, b2: Float, z: UnsafeMutablePointer<Float>

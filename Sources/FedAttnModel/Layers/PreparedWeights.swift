@@ -15,8 +15,11 @@
 /// The per-batch products and summed gradient terms of one `ExampleKernel`.
 final class PreparedWeights {
     let d: Int, hidden: Int
-    /// Whether scores go through A = W_k^T W_q. Building A (and turning dA into dW_q and
-    /// dW_k) costs about d^3 a batch against d^2 a candidate saved: worth it up to d = 128.
+    /// Whether scores go through A = W_k^T W_q: when gradients are summed over a batch (with
+    /// per-example gradients q is needed again backward, and nothing is saved) and d <= 128.
+    /// Building A and turning dA into dW_q and dW_k cost about 3d^3 a batch against about 3d^2
+    /// saved a candidate: at d = 128 a worker's share of a batch needs some 128 candidates to
+    /// gain (bench's and the federations' batches hold 1,088 to 4,352).
     let usesProduct: Bool
     /// A [d, d] and A^T [d, d], valid after `prepare`.
     let product: UnsafeMutablePointer<Float>
@@ -34,10 +37,16 @@ final class PreparedWeights {
     private var strategyDz: UnsafeMutablePointer<Float>
     private var slotCapacity: Int
 
-    init(config: ModelConfig) {
+    /// The strategies whose h_s and summed dz this holds at most (`ModelConfig.strategies`).
+    private let strategies: Int
+
+    /// `summed`: whether the gradients of the shared weights are summed over a batch (and A
+    /// is then worth building).
+    init(config: ModelConfig, summed: Bool) {
         d = config.dim
         hidden = config.hidden
-        usesProduct = d <= 128
+        strategies = config.strategies
+        usesProduct = summed && d <= 128
         let square = usesProduct ? d * d : 0
         product = .allocate(capacity: max(square, 1))
         productTransposed = .allocate(capacity: max(square, 1))
@@ -61,12 +70,15 @@ final class PreparedWeights {
     }
 
     /// Computes the products from the parameters `p` as they are now. Call it before a
-    /// batch's first example, after `flush` of the last batch's sums.
+    /// batch's first example, after `flush` of the last batch's sums (sums not flushed are
+    /// dropped here, never carried into the next batch).
     func prepare(_ p: UnsafePointer<Float>, _ o: TensorOffsets) {
         transpose(p + o.hiddenWeight, rows: hidden, columns: 4 * d, hiddenTransposed)
         for s in slotStrategies { slotOf[Int(s)] = -1 }
+        zero(strategyDz, slotStrategies.count * hidden)
         slotStrategies.removeAll(keepingCapacity: true)
         guard usesProduct else { return }
+        zero(productGradient, d * d)
         // A[i, :] = sum_m W_k[m, i] W_q[m, :]: row i of W_k^T times W_q.
         transpose(p + o.key, rows: d, columns: d, square)
         zero(product, d * d)
@@ -88,7 +100,8 @@ final class PreparedWeights {
         return slot
     }
 
-    /// h_s = b_1 + W_s e_s of slot `slot` [H].
+    /// h_s = b_1 + W_s e_s of slot `slot` [H]; valid until the next new slot (which may move
+    /// the buffer).
     @inline(__always) func strategyHidden(_ slot: Int) -> UnsafePointer<Float> { UnsafePointer(strategyHidden + slot * hidden) }
     /// The summed dz of slot `slot`'s examples [H].
     @inline(__always) func strategyDz(_ slot: Int) -> UnsafeMutablePointer<Float> { strategyDz + slot * hidden }
@@ -117,7 +130,7 @@ final class PreparedWeights {
     }
 
     private func grow() {
-        let capacity = slotCapacity * 2
+        let capacity = min(slotCapacity * 2, strategies)
         let hiddenBuffer = UnsafeMutablePointer<Float>.allocate(capacity: capacity * hidden)
         hiddenBuffer.initialize(from: strategyHidden, count: slotCapacity * hidden)
         let dzBuffer = UnsafeMutablePointer<Float>.allocate(capacity: capacity * hidden)
