@@ -234,15 +234,18 @@ public struct SiloWork: LocalWork {
     /// budget of its own, declines: its counts would leave it in the clear, outside any
     /// budget, whatever the coordinator runs.
     public func popularityCounts(for model: ModelConfig) -> PopularityCounts? {
-        let guarded = privacy.requireSecureAggregation || privacy.requirePrivacy || privacy.budget != nil
-        return sharesPopularity && !guarded ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
+        trainCounts(for: model, declining: privacy.requireSecureAggregation)
     }
 
     /// The same counts for a secure sum: a silo that requires secure aggregation has it, and
     /// shares; one that requires differential privacy or keeps a budget of its own still
     /// declines (exact counts spend no budget, in a sum or not).
-    public func secureSumCounts(for model: ModelConfig) -> PopularityCounts? {
-        let guarded = privacy.requirePrivacy || privacy.budget != nil
+    public func secureSumCounts(for model: ModelConfig) -> PopularityCounts? { trainCounts(for: model, declining: false) }
+
+    /// Its train rows per item, unless it declines: by choice, by `declining`, or because it
+    /// requires differential privacy or keeps a budget of its own.
+    private func trainCounts(for model: ModelConfig, declining: Bool) -> PopularityCounts? {
+        let guarded = declining || privacy.requirePrivacy || privacy.budget != nil
         return sharesPopularity && !guarded ? PopularityCounts(rows: model.items.rowCount, train: train) : nil
     }
 

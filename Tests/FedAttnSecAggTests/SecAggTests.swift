@@ -164,7 +164,9 @@ struct RowIndicatorTests {
         let indicators = RowIndicators(rows: 1_000)
         var generator = SeededGenerator(seed: 8)
         let touched = (0..<12).map { _ in Set((0..<60).map { _ in Int32.random(in: 0..<1_000, using: &generator) }) }
-        let inputs = touched.map { indicators.encode($0, using: &generator) }
+        // In a fixed order: a Set's order changes from process to process, and with it which
+        // row gets which mark (two marks summing to 0 mod 2^16 would lose a row, 1 in 65,535).
+        let inputs = touched.map { indicators.encode($0.sorted(), using: &generator) }
         let result = try SecAggTests.round(n: 12, k: 6, t: 3, length: indicators.length, inputs: inputs, modulusBits: RowIndicators.bits)
         let union = touched.reduce(Set<Int32>()) { $0.union($1) }
         #expect(Set(indicators.touched(result.sum)) == union)
@@ -262,7 +264,7 @@ struct CountedIndicatorTests {
         let counts: [[UInt32]?] = (0..<n).map { silo in
             silo == 2 || silo == 5 ? nil : (0..<rows).map { $0 == 0 ? 0 : UInt32.random(in: 0..<100_000, using: &generator) }
         }
-        let inputs = (0..<n).map { layout.encode(indicators: indicators.encode(touched[$0], using: &generator), counts: counts[$0]) }
+        let inputs = (0..<n).map { layout.encode(indicators: indicators.encode(touched[$0].sorted(), using: &generator), counts: counts[$0]) }
         let result = try SecAggTests.round(n: n, k: 6, t: 4, length: layout.length, inputs: inputs, modulusBits: CountedIndicators.bits)
         #expect(result.masked.allSatisfy { $0.values.count == 2 * rows + 1 })
         let parts = layout.split(result.sum)

@@ -73,6 +73,43 @@ struct PopularityTransportTests {
         #expect(!Wire.task(.secure(carrying)).secure.carriesPopularityCounts)
     }
 
+    /// Three IID silos of the synthetic log.
+    static func threeSilos() -> [SimulatedSilo] {
+        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
+        return SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
+            SimulatedSilo(name: "silo-\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
+        }
+    }
+
+    /// A federation of `silos` under `config` over gRPC with mutual TLS on 127.0.0.1, each
+    /// silo's link as `link` makes it (given its index); returns the coordinator once every
+    /// client has finished.
+    static func federateOverMutualTLS(
+        _ silos: [SimulatedSilo], config: CoordinatorConfig,
+        link makeLink: @escaping @Sendable (Int, any FederationLink) -> any FederationLink = { $1 }
+    ) async throws -> Coordinator {
+        let model = Fixtures.syntheticConfig
+        let coordinator = try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0))
+        let authority = try DevCertificateAuthority()
+        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, silo) in silos.enumerated() {
+                    let identity = try authority.clientIdentity(name: silo.name)
+                    let work = SiloWork(
+                        train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking,
+                        validationRanking: silo.validationRanking)
+                    group.addTask {
+                        try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
+                            try await Participant(work: work).run(link: makeLink(index, link), expectedModel: model)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        return coordinator
+    }
+
     /// 2 rounds of 3 clients, the pool made from 2 (here the two of protocol 10).
     static var twoSharers: CoordinatorConfig {
         var config = CoordinatorConfig(rounds: 2, minClients: 3)
@@ -84,35 +121,14 @@ struct PopularityTransportTests {
     /// does not; the federation completes, and the baseline is the two's counts scored on the
     /// two's users, exactly as `simulate` would compute it over them.
     @Test func overMutualTLSTheBaselineIsPooledFromTheClientsOf10() async throws {
-        let model = Fixtures.syntheticConfig
-        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
-        let silos = SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
-            SimulatedSilo(name: "silo-\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
-        }
-        let coordinator = try Coordinator(
-            modelConfig: model, config: Self.twoSharers, initialModel: try AttentionModel(config: model, seed: 0))
-        let authority = try DevCertificateAuthority()
-        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, silo) in silos.enumerated() {
-                    let identity = try authority.clientIdentity(name: silo.name)
-                    let work = SiloWork(
-                        train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking,
-                        validationRanking: silo.validationRanking)
-                    group.addTask {
-                        try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
-                            let speaking: any FederationLink = index == 2 ? Protocol9Link(inner: link) : link
-                            try await Participant(work: work).run(link: speaking, expectedModel: model)
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
+        let silos = Self.threeSilos()
+        let coordinator = try await Self.federateOverMutualTLS(silos, config: Self.twoSharers) { index, link in
+            index == 2 ? Protocol9Link(inner: link) : link
         }
         #expect(await coordinator.history.count == 2)
         let served = await coordinator.popularityBaseline
         #expect(served.pooledFrom == ["silo-0", "silo-1"] && served.oldProtocol == ["silo-2"] && served.scoredBy == ["silo-0", "silo-1"])
-        #expect(served.sums == SimulatedSilo.popularity(of: Array(silos[0...1]), model: model))
+        #expect(served.sums == SimulatedSilo.popularity(of: Array(silos[0...1]), model: Fixtures.syntheticConfig))
         #expect(served.sums.users > 0)
     }
 
@@ -120,35 +136,14 @@ struct PopularityTransportTests {
     /// masked, in round 1's indicator vectors (2V + 1 elements of 32 bits each, through
     /// SecureStep), and the baseline is the one `simulate` computes over the three.
     @Test func overMutualTLSTheCountsAreASecureSum() async throws {
-        let model = Fixtures.syntheticConfig
-        let log = SyntheticGenerator(config: Fixtures.syntheticData).generate()
-        let silos = SiloSplitter(silos: 3, scheme: .iid, seed: 1).split(log).enumerated().map { i, part in
-            SimulatedSilo(name: "silo-\(i)", log: part, builder: ExampleBuilder(), validationFraction: 0.1)
-        }
+        let silos = Self.threeSilos()
         var config = CoordinatorConfig(rounds: 1, minClients: 3, server: ServerOptimizer(rule: .fedavg))
         config.secureAggregation = SecureAggregationSettings()
-        let coordinator = try Coordinator(modelConfig: model, config: config, initialModel: try AttentionModel(config: model, seed: 0))
-        let authority = try DevCertificateAuthority()
-        try await withCoordinatorServer(coordinator, host: "127.0.0.1", port: 0, security: .mutualTLS(try authority.serverIdentity())) { port in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for silo in silos {
-                    let identity = try authority.clientIdentity(name: silo.name)
-                    let work = SiloWork(
-                        train: silo.train, validation: silo.validation, test: silo.test, ranking: silo.ranking,
-                        validationRanking: silo.validationRanking)
-                    group.addTask {
-                        try await withFederationLink(host: "127.0.0.1", port: port, security: .mutualTLS(identity)) { link in
-                            try await Participant(work: work).run(link: link, expectedModel: model)
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        let coordinator = try await Self.federateOverMutualTLS(silos, config: config)
         #expect(await coordinator.history.count == 1)
         let served = await coordinator.popularityBaseline
         #expect(served.isMeasured && served.summedSecurely && served.sharedBy == 3, "\(served.line)")
         #expect(served.summedOver == ["silo-0", "silo-1", "silo-2"] && served.scoredBy == ["silo-0", "silo-1", "silo-2"])
-        #expect(served.sums == SimulatedSilo.popularity(of: silos, model: model))
+        #expect(served.sums == SimulatedSilo.popularity(of: silos, model: Fixtures.syntheticConfig))
     }
 }

@@ -13,9 +13,9 @@ struct SecureSession {
     let round: Int
     let plan: SecurePlan
     private let update: SparseWeights
-    /// The silo's train rows per item row, dense (V elements), for an indicator sum that
-    /// carries counts; nil: it declines (zeros and a shared flag of 0).
-    private let counts: [UInt32]?
+    /// The silo's train rows per item, for an indicator sum that carries counts (made dense
+    /// only then); nil: it declines (zeros and a shared flag of 0).
+    private let counts: PopularityCounts?
     private let codec: SecureUpdateCodec
     private let clients: [SecAggClient]
     /// Whether its counts went into this round's indicator sum (a task that carried them).
@@ -44,7 +44,7 @@ struct SecureSession {
         self.update = update
         self.draws = draws
         codec = SecureUpdateCodec(layout: update.layout, quantizer: RingQuantizer(clip: plan.clip, bits: plan.bits))
-        counts = popularity.map { Self.dense($0, rows: update.layout.tensors[0].shape[0]) }
+        counts = popularity
         clients = (0..<2).map { sum in
             SecAggClient(
                 id: plan.id, round: SecurePlan.session(plan.session, sum: sum), threshold: plan.threshold,
@@ -80,7 +80,8 @@ struct SecureSession {
             let marks = codec.indicators(update, known: known, using: &draws)
             if task.carriesPopularityCounts {
                 // Its counts (or zeros, declining) and its shared flag after the marks, all mod 2^32.
-                let vector = CountedIndicators(rows: codec.tableRows).encode(indicators: marks, counts: counts)
+                let dense = counts.map { Self.dense($0, rows: codec.tableRows) }
+                let vector = CountedIndicators(rows: codec.tableRows).encode(indicators: marks, counts: dense)
                 reply.masked = try clients[0].maskInput(vector, shares: task.shares[0], modulusBits: CountedIndicators.bits).values
                 reply.maskedBits = CountedIndicators.bits
                 sentCounts = counts != nil
